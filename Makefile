@@ -1,0 +1,43 @@
+# hitl: PGXS build
+EXTENSION = hitl
+EXTVERSION = 0.1.0
+
+MODULE_big = hitl
+OBJS = \
+	src/hitl.o \
+	src/catalog.o \
+	src/dataset.o \
+	src/train.o \
+	src/score.o \
+	src/predict.o \
+	src/numeric_alloc.o \
+	src/scaler.o \
+	src/logreg.o \
+	src/metrics.o \
+	src/crossval.o
+
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+EXTRA_CLEAN = sql/$(EXTENSION)--$(EXTVERSION).sql test/unit/test_numerics
+
+# pg_regress suites live in sql/ and expected/
+REGRESS = setup api errors queue numeric_fixture
+REGRESS_OPTS = --inputdir=. --load-extension=hitl
+
+SHLIB_LINK += -llapack -lblas -lm
+PG_CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
+	cp $< $@
+
+# Plain-C tests of the numerics (no server involved)
+NUMERIC_SRCS = src/scaler.c src/logreg.c src/metrics.c src/crossval.c src/numeric_alloc.c
+test/unit/test_numerics: test/unit/test_numerics.c $(NUMERIC_SRCS)
+	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -o $@ $^ -llapack -lblas -lm
+
+.PHONY: unit
+unit: test/unit/test_numerics
+	./test/unit/test_numerics test/data/vehicle.csv test/fixtures/vehicle_sklearn.txt

@@ -1,0 +1,25 @@
+/*
+ * crossval.h
+ *		Stratified-free k-fold cross-validation of the logistic model.
+ *
+ * Plain C, no PostgreSQL types.
+ */
+#ifndef HITL_CROSSVAL_H
+#define HITL_CROSSVAL_H
+
+#include "logreg.h"
+#include "metrics.h"
+
+/*
+ * k-fold cross-validation: row i belongs to fold (i % folds).  Each fold's
+ * model is fitted on the other folds, warm-started from full_coef (the model
+ * fitted on all rows; may be NULL for a cold start), and scored on the held
+ * out rows; the out-of-fold probabilities of all rows give the metrics.
+ * folds must be >= 2 and <= n; returns 0 on success, -1 when it cannot be
+ * done (too few rows, or a fold whose training part has a single class is
+ * handled by predicting with the training part's fitted model anyway).
+ */
+extern int	crossval_logreg(const LogregProblem *p, int folds,
+							const double *full_coef, ClassMetrics *out);
+
+#endif

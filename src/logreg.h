@@ -1,0 +1,85 @@
+/*
+ * logreg.h
+ *		L2-regularised logistic regression solved by Newton's method.
+ *
+ * Plain C, no PostgreSQL types.  The objective is scikit-learn's
+ * LogisticRegression(C = C, penalty = 'l2'):
+ *
+ *		minimise  0.5 * ||W||^2  +  C * sum_i loss_i
+ *
+ * where W are the weights (never the intercepts, which are unpenalised) and
+ * loss_i is the log-loss of row i.  With k == 2 classes the model is binary
+ * (one sigmoid weight vector, as scikit-learn does); with k > 2 it is
+ * multinomial (softmax, one weight vector per class).
+ *
+ * Coefficient layout ("coef"): nvec rows of (d + 1) doubles, row-major; in
+ * each row the d weights come first and the intercept last.  nvec is 1 for
+ * k == 2 (the row scores class 1 against class 0) and k otherwise.  For
+ * k > 2 the intercepts are returned centred (they sum to zero), which is the
+ * solution scikit-learn's lbfgs reaches from a zero start; the weights are
+ * unique at the optimum.
+ *
+ * Newton steps solve H p = -g with LAPACK's Cholesky (dposv / dpotrf+dpotrs),
+ * the Hessian being assembled with BLAS; a backtracking (Armijo) line search
+ * keeps every step a descent.  Deterministic: the same inputs in the same
+ * order give bit-identical coefficients.
+ */
+#ifndef HITL_LOGREG_H
+#define HITL_LOGREG_H
+
+typedef struct LogregProblem
+{
+	int			n;				/* rows */
+	int			d;				/* features (already standardized) */
+	int			k;				/* classes, >= 2 */
+	const double *x;			/* n x d, row-major */
+	const int  *y;				/* n class indices in [0, k) */
+	double		C;				/* inverse regularisation strength, > 0 */
+	int			max_iter;		/* Newton iterations at most, >= 1 */
+	double		tol;			/* stop when max |g| <= tol, g being the gradient
+								 * of the objective divided by C * n (the
+								 * mean-loss scale scikit-learn's tol uses) */
+} LogregProblem;
+
+typedef struct LogregResult
+{
+	int			iterations;		/* Newton iterations taken */
+	int			converged;		/* 1 when the gradient test was met */
+	double		objective;		/* final objective value */
+	double		grad_norm;		/* final max |gradient| */
+} LogregResult;
+
+typedef enum LogregStatus
+{
+	LOGREG_OK = 0,
+	LOGREG_BAD_INPUT,			/* n < 1, d < 0, k < 2, C <= 0, label out of range */
+	LOGREG_NOT_CONVERGED,		/* max_iter reached; coef holds the last iterate */
+	LOGREG_LAPACK_FAILED		/* the Hessian could not be factorised even with damping */
+} LogregStatus;
+
+/* Number of coefficient vectors for k classes (1 when k == 2, else k) */
+extern int	logreg_nvec(int k);
+
+/* Number of doubles in a coefficient array: logreg_nvec(k) * (d + 1) */
+extern int	logreg_ncoef(int d, int k);
+
+/*
+ * Fit the model.  coef has logreg_ncoef(d, k) doubles.  When warm_start is
+ * non-zero, coef's contents are the starting point (a previous model's
+ * coefficients); otherwise the start is all zeros.  On return coef holds the
+ * solution.  res may be NULL.
+ */
+extern LogregStatus logreg_fit(const LogregProblem *p, double *coef,
+							   int warm_start, LogregResult *res);
+
+/*
+ * Class probabilities for one standardized row x (d doubles) into proba
+ * (k doubles, summing to 1).  Numerically safe for large scores.
+ */
+extern void logreg_predict_proba(int d, int k, const double *coef,
+								 const double *x, double *proba);
+
+/* Human-readable text for a status */
+extern const char *logreg_status_message(LogregStatus status);
+
+#endif
