@@ -1,0 +1,544 @@
+/*
+ * hitl: human-in-the-loop machine learning (active learning) in PostgreSQL.
+ *
+ * Install script.  Model state lives in ordinary tables of schema hitl, so it
+ * is WAL-logged, replicated and kept by pg_dump.  Every table has row-level
+ * security: a role sees the models it owns or whose source table it can read,
+ * and changes the models it owns or whose source table it can update.
+ */
+
+\echo Use "CREATE EXTENSION hitl" to load this file. \quit
+
+/* ------------------------------------------------------------------------
+ * Tables
+ * ------------------------------------------------------------------------ */
+
+CREATE TABLE hitl.models (
+	name				text PRIMARY KEY
+		CHECK (name <> '' AND octet_length(name) <= 50),
+	source				regclass NOT NULL,
+	label_column		name NOT NULL,
+	feature_columns		name[] NOT NULL,
+	key_columns			name[] NOT NULL,
+	prediction_column	name NOT NULL,
+	confidence_column	name NOT NULL,
+	uncertainty_column	name NOT NULL,
+	added_columns		name[] NOT NULL DEFAULT '{}',
+	review_view			text NOT NULL,
+	algorithm			text NOT NULL DEFAULT 'logistic'
+		CHECK (algorithm IN ('logistic')),
+	strategy			text NOT NULL DEFAULT 'margin'
+		CHECK (strategy IN ('margin', 'least_confidence', 'entropy')),
+	options				jsonb NOT NULL DEFAULT '{}',
+	owner				regrole NOT NULL DEFAULT current_user::regrole,
+	status				text NOT NULL DEFAULT 'waiting_for_labels'
+		CHECK (status IN ('waiting_for_labels', 'trained', 'scored', 'failed')),
+	current_version		integer,
+	scored_version		integer,
+	last_error			text,
+	failed_at			timestamptz,
+	created_at			timestamptz NOT NULL DEFAULT now(),
+	trained_at			timestamptz,
+	scored_at			timestamptz
+);
+
+COMMENT ON TABLE hitl.models IS
+	'hitl models: configuration and status, one row per model';
+
+CREATE TABLE hitl.model_versions (
+	model				text NOT NULL REFERENCES hitl.models (name) ON DELETE CASCADE,
+	version				integer NOT NULL CHECK (version > 0),
+	trained_at			timestamptz NOT NULL DEFAULT now(),
+	algorithm			text NOT NULL,
+	n_labeled			integer NOT NULL,
+	classes				text[] NOT NULL,
+	feature_names		text[] NOT NULL,
+	feature_dims		integer[] NOT NULL,
+	feature_means		float8[] NOT NULL,
+	feature_scales		float8[] NOT NULL,
+	coefficients		float8[] NOT NULL,
+	metrics				jsonb NOT NULL DEFAULT '{}',
+	train_ms			float8 NOT NULL,
+	PRIMARY KEY (model, version)
+);
+
+COMMENT ON TABLE hitl.model_versions IS
+	'every trained version of every hitl model, with its coefficients and metrics';
+
+/*
+ * The ranked candidates of each model's review queue: the most uncertain
+ * unlabeled rows found by the last scoring, by rank.  The review views join
+ * it to the source table by primary key, so no index on a score column of
+ * the (large) source table is ever needed.
+ */
+CREATE TABLE hitl.queue (
+	model				text NOT NULL REFERENCES hitl.models (name) ON DELETE CASCADE,
+	rank				integer NOT NULL,
+	row_key				jsonb NOT NULL,
+	prediction			text NOT NULL,
+	confidence			float8 NOT NULL,
+	uncertainty			float8 NOT NULL,
+	version				integer NOT NULL,
+	PRIMARY KEY (model, rank)
+);
+
+COMMENT ON TABLE hitl.queue IS
+	'ranked review candidates of each model (most uncertain unlabeled rows first)';
+
+SELECT pg_catalog.pg_extension_config_dump('hitl.models', '');
+SELECT pg_catalog.pg_extension_config_dump('hitl.model_versions', '');
+SELECT pg_catalog.pg_extension_config_dump('hitl.queue', '');
+
+/* ------------------------------------------------------------------------
+ * Row-level security
+ * ------------------------------------------------------------------------ */
+
+ALTER TABLE hitl.models ENABLE ROW LEVEL SECURITY;
+ALTER TABLE hitl.model_versions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE hitl.queue ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY models_read ON hitl.models FOR SELECT
+	USING (pg_has_role(owner, 'USAGE') OR has_table_privilege(source, 'SELECT'));
+CREATE POLICY models_insert ON hitl.models FOR INSERT
+	WITH CHECK (pg_has_role(owner, 'USAGE'));
+CREATE POLICY models_update ON hitl.models FOR UPDATE
+	USING (pg_has_role(owner, 'USAGE') OR has_table_privilege(source, 'UPDATE'));
+CREATE POLICY models_delete ON hitl.models FOR DELETE
+	USING (pg_has_role(owner, 'USAGE'));
+
+CREATE POLICY versions_read ON hitl.model_versions FOR SELECT
+	USING (EXISTS (SELECT 1 FROM hitl.models m WHERE m.name = model));
+CREATE POLICY versions_write ON hitl.model_versions FOR ALL
+	USING (EXISTS (SELECT 1 FROM hitl.models m WHERE m.name = model
+				   AND (pg_has_role(m.owner, 'USAGE')
+						OR has_table_privilege(m.source, 'UPDATE'))));
+
+CREATE POLICY queue_read ON hitl.queue FOR SELECT
+	USING (EXISTS (SELECT 1 FROM hitl.models m WHERE m.name = model));
+CREATE POLICY queue_write ON hitl.queue FOR ALL
+	USING (EXISTS (SELECT 1 FROM hitl.models m WHERE m.name = model
+				   AND (pg_has_role(m.owner, 'USAGE')
+						OR has_table_privilege(m.source, 'UPDATE'))));
+
+GRANT USAGE ON SCHEMA hitl TO PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE ON hitl.models, hitl.model_versions, hitl.queue TO PUBLIC;
+
+/* ------------------------------------------------------------------------
+ * C functions
+ * ------------------------------------------------------------------------ */
+
+CREATE FUNCTION hitl.train(model text) RETURNS integer
+	AS 'MODULE_PATHNAME', 'hitl_train' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION hitl.train(text) IS
+	'train a new version of a model on the labeled rows of its table; returns the version';
+
+CREATE FUNCTION hitl.score(model text) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'hitl_score' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION hitl.score(text) IS
+	'write prediction, confidence and uncertainty of the current version into every row that changed; returns rows written';
+
+CREATE FUNCTION hitl.predict(model text, "row" record) RETURNS text
+	AS 'MODULE_PATHNAME', 'hitl_predict' LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION hitl.predict(text, record) IS
+	'predicted class of a row of the model''s table, as text';
+
+CREATE FUNCTION hitl.predict_proba(model text, "row" record) RETURNS jsonb
+	AS 'MODULE_PATHNAME', 'hitl_predict_proba' LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION hitl.predict_proba(text, record) IS
+	'class probabilities of a row of the model''s table, as a jsonb object {class: probability}';
+
+CREATE FUNCTION hitl._invalidate_cache() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'hitl_invalidate_cache' LANGUAGE C;
+COMMENT ON FUNCTION hitl._invalidate_cache() IS
+	'internal: tells every backend to drop its cached models';
+
+CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+	ON hitl.model_versions FOR EACH STATEMENT EXECUTE FUNCTION hitl._invalidate_cache();
+CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+	ON hitl.models FOR EACH STATEMENT EXECUTE FUNCTION hitl._invalidate_cache();
+
+/* ------------------------------------------------------------------------
+ * Helpers (internal)
+ * ------------------------------------------------------------------------ */
+
+/* SQL condition matching alias s of the source table to a row_key jsonb expression */
+CREATE FUNCTION hitl._key_match(source regclass, key_columns name[], s text, row_key text)
+RETURNS text LANGUAGE sql STABLE AS $$
+	SELECT string_agg(format('%I.%I = (%s ->> %L)::%s', s, k, row_key, k,
+							 format_type(a.atttypid, a.atttypmod)), ' AND ' ORDER BY o)
+	FROM unnest(key_columns) WITH ORDINALITY AS u(k, o)
+	JOIN pg_attribute a ON a.attrelid = source AND a.attname = u.k
+$$;
+COMMENT ON FUNCTION hitl._key_match(regclass, name[], text, text) IS
+	'internal: join condition from a source table alias to a row key';
+
+/* Type of a column, or NULL when it does not exist */
+CREATE FUNCTION hitl._column_type(source regclass, col name)
+RETURNS regtype LANGUAGE sql STABLE AS $$
+	SELECT a.atttypid::regtype FROM pg_attribute a
+	WHERE a.attrelid = source AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped
+$$;
+COMMENT ON FUNCTION hitl._column_type(regclass, name) IS
+	'internal: type of a column of a table, NULL when it has none of that name';
+
+/*
+ * Options with their defaults filled in, after checking every key and value.
+ */
+CREATE FUNCTION hitl._resolve_options(options jsonb)
+RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+	defaults constant jsonb := jsonb_build_object(
+		'C', 1.0, 'min_labels', 10, 'max_iter', 100, 'tol', 1e-8,
+		'cv_folds', 5, 'score_tolerance', 1e-4, 'queue_size', 1000,
+		'batch_size', 10000);
+	k text;
+	v jsonb;
+	n numeric;
+BEGIN
+	IF options IS NULL THEN
+		options := '{}';
+	END IF;
+	IF jsonb_typeof(options) <> 'object' THEN
+		RAISE EXCEPTION 'options must be a jsonb object'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass options like ''{"C": 0.5, "min_labels": 20}''.';
+	END IF;
+	FOR k, v IN SELECT * FROM jsonb_each(options) LOOP
+		IF NOT defaults ? k THEN
+			RAISE EXCEPTION 'unknown option "%"', k
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'Known options: ' || (SELECT string_agg(d, ', ' ORDER BY d) FROM jsonb_object_keys(defaults) d) || '.';
+		END IF;
+		IF jsonb_typeof(v) <> 'number' THEN
+			RAISE EXCEPTION 'option "%" must be a number', k
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		n := v::text::numeric;
+		IF (k = 'C' AND n <= 0)
+			OR (k = 'tol' AND n <= 0)
+			OR (k = 'score_tolerance' AND (n < 0 OR n >= 1))
+			OR (k = 'min_labels' AND (n < 2 OR n > 1000000000))
+			OR (k = 'max_iter' AND (n < 1 OR n > 10000))
+			OR (k = 'cv_folds' AND (n < 0 OR n = 1 OR n > 20))
+			OR (k = 'queue_size' AND (n < 1 OR n > 100000))
+			OR (k = 'batch_size' AND (n < 100 OR n > 1000000))
+			OR (k IN ('min_labels', 'max_iter', 'cv_folds', 'queue_size', 'batch_size') AND n <> trunc(n))
+		THEN
+			RAISE EXCEPTION 'invalid value % for option "%"', v, k
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = CASE k
+						WHEN 'C' THEN 'C must be greater than 0.'
+						WHEN 'tol' THEN 'tol must be greater than 0.'
+						WHEN 'score_tolerance' THEN 'score_tolerance must be at least 0 and below 1.'
+						WHEN 'min_labels' THEN 'min_labels must be an integer of at least 2.'
+						WHEN 'max_iter' THEN 'max_iter must be an integer from 1 to 10000.'
+						WHEN 'cv_folds' THEN 'cv_folds must be 0 (no cross-validation) or an integer from 2 to 20.'
+						WHEN 'queue_size' THEN 'queue_size must be an integer from 1 to 100000.'
+						ELSE 'batch_size must be an integer from 100 to 1000000.' END;
+		END IF;
+	END LOOP;
+	RETURN defaults || options;
+END
+$$;
+COMMENT ON FUNCTION hitl._resolve_options(jsonb) IS
+	'internal: checks model options and fills in their defaults';
+
+/* ------------------------------------------------------------------------
+ * create_model / drop_model
+ * ------------------------------------------------------------------------ */
+
+CREATE FUNCTION hitl.create_model(
+	name text,
+	source regclass,
+	label_column name,
+	feature_columns name[],
+	prediction_column name DEFAULT NULL,
+	confidence_column name DEFAULT NULL,
+	uncertainty_column name DEFAULT NULL,
+	algorithm text DEFAULT 'logistic',
+	strategy text DEFAULT 'margin',
+	options jsonb DEFAULT '{}')
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	rel record;
+	label_type regtype;
+	col name;
+	col_type regtype;
+	keys name[];
+	out_cols name[];
+	out_types regtype[];
+	added name[] := '{}';
+	resolved jsonb;
+	view_name text;
+	view_qualified text;
+	n_labeled bigint;
+	n_classes bigint;
+	min_labels integer;
+	version integer;
+	i integer;
+	lens bigint;
+BEGIN
+	IF name IS NULL OR name = '' THEN
+		RAISE EXCEPTION 'model name must not be empty' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF octet_length(name) > 50 THEN
+		RAISE EXCEPTION 'model name "%" is too long', name
+			USING ERRCODE = 'name_too_long',
+				  DETAIL = 'Model names are at most 50 bytes, so that "<name>_review_queue" is a valid identifier.';
+	END IF;
+	IF source IS NULL OR label_column IS NULL OR feature_columns IS NULL THEN
+		RAISE EXCEPTION 'source, label_column and feature_columns must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF EXISTS (SELECT 1 FROM hitl.models m WHERE m.name = create_model.name) THEN
+		RAISE EXCEPTION 'model "%" already exists', name
+			USING ERRCODE = 'duplicate_object',
+				  HINT = 'Choose another name, or drop it first with hitl.drop_model().';
+	END IF;
+
+	SELECT c.oid, c.relkind, c.relname, n.nspname INTO rel
+	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	WHERE c.oid = source;
+	IF rel.relkind <> 'r' THEN
+		RAISE EXCEPTION '"%" is not an ordinary table', source
+			USING ERRCODE = 'wrong_object_type',
+				  DETAIL = 'hitl models are built on ordinary tables (not views, partitioned or foreign tables).';
+	END IF;
+	IF NOT has_table_privilege(source, 'SELECT') OR NOT has_table_privilege(source, 'UPDATE') THEN
+		RAISE EXCEPTION 'permission denied for table %', source
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'A model needs SELECT and UPDATE on its table; its owner must also own the table to add the output columns.';
+	END IF;
+
+	SELECT array_agg(a.attname ORDER BY k.o) INTO keys
+	FROM pg_index x
+	CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, o)
+	JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
+	WHERE x.indrelid = source AND x.indisprimary;
+	IF keys IS NULL THEN
+		RAISE EXCEPTION 'table % has no primary key', source
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = 'hitl identifies rows by their primary key.',
+				  HINT = 'Add one with ALTER TABLE ... ADD PRIMARY KEY.';
+	END IF;
+
+	/* label column */
+	label_type := hitl._column_type(source, label_column);
+	IF label_type IS NULL THEN
+		RAISE EXCEPTION 'column "%" of table % does not exist', label_column, source
+			USING ERRCODE = 'undefined_column';
+	END IF;
+	IF NOT (label_type IN ('text'::regtype, 'varchar'::regtype, 'smallint'::regtype,
+						   'integer'::regtype, 'bigint'::regtype, 'boolean'::regtype)
+			OR EXISTS (SELECT 1 FROM pg_type t WHERE t.oid = label_type AND t.typtype = 'e')) THEN
+		RAISE EXCEPTION 'label column "%" has unsupported type %', label_column, label_type
+			USING ERRCODE = 'datatype_mismatch',
+				  HINT = 'Labels can be text, varchar, smallint, integer, bigint, boolean or an enum.';
+	END IF;
+
+	/* feature columns */
+	IF cardinality(feature_columns) = 0 THEN
+		RAISE EXCEPTION 'feature_columns must name at least one column'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOR i IN 1 .. cardinality(feature_columns) LOOP
+		col := feature_columns[i];
+		IF col IS NULL THEN
+			RAISE EXCEPTION 'feature_columns must not contain nulls'
+				USING ERRCODE = 'null_value_not_allowed';
+		END IF;
+		IF col = ANY (feature_columns[1:i - 1]) THEN
+			RAISE EXCEPTION 'feature column "%" is listed more than once', col
+				USING ERRCODE = 'duplicate_column';
+		END IF;
+		IF col = label_column THEN
+			RAISE EXCEPTION 'label column "%" cannot also be a feature', col
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'Remove it from feature_columns.';
+		END IF;
+		col_type := hitl._column_type(source, col);
+		IF col_type IS NULL THEN
+			RAISE EXCEPTION 'column "%" of table % does not exist', col, source
+				USING ERRCODE = 'undefined_column';
+		END IF;
+		IF col_type NOT IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype,
+							'real'::regtype, 'double precision'::regtype, 'numeric'::regtype,
+							'boolean'::regtype, 'real[]'::regtype, 'double precision[]'::regtype) THEN
+			RAISE EXCEPTION 'feature column "%" has unsupported type %', col, col_type
+				USING ERRCODE = 'datatype_mismatch',
+					  HINT = 'Features can be smallint, integer, bigint, real, double precision, numeric, boolean, real[] or double precision[].';
+		END IF;
+		IF col_type IN ('real[]'::regtype, 'double precision[]'::regtype) THEN
+			EXECUTE format('SELECT count(DISTINCT coalesce(array_ndims(%1$I), 1)::text || '':'' || cardinality(%1$I)) FROM %2$s WHERE %1$I IS NOT NULL', col, source)
+				INTO lens;
+			IF lens > 1 THEN
+				RAISE EXCEPTION 'feature column "%" holds arrays of different lengths', col
+					USING ERRCODE = 'array_subscript_error',
+						  DETAIL = 'Array features are embeddings: every row must have the same number of elements in one dimension.';
+			END IF;
+		END IF;
+	END LOOP;
+
+	/* output columns */
+	prediction_column := coalesce(prediction_column, (label_column || '_prediction')::name);
+	confidence_column := coalesce(confidence_column, (label_column || '_confidence')::name);
+	uncertainty_column := coalesce(uncertainty_column, (label_column || '_uncertainty')::name);
+	out_cols := ARRAY[prediction_column, confidence_column, uncertainty_column];
+	out_types := ARRAY[label_type, 'double precision'::regtype, 'double precision'::regtype];
+	FOR i IN 1 .. 3 LOOP
+		col := out_cols[i];
+		IF col = label_column OR col = ANY (feature_columns) OR col = ANY (keys)
+			OR col = ANY (out_cols[1:i - 1]) THEN
+			RAISE EXCEPTION 'output column "%" clashes with another column of the model', col
+				USING ERRCODE = 'duplicate_column',
+					  HINT = 'Prediction, confidence and uncertainty need three columns of their own.';
+		END IF;
+		col_type := hitl._column_type(source, col);
+		IF col_type IS NULL THEN
+			added := added || col;
+		ELSIF col_type <> out_types[i] THEN
+			RAISE EXCEPTION 'column "%" exists with type %, not %', col, col_type, out_types[i]
+				USING ERRCODE = 'datatype_mismatch',
+					  HINT = 'Drop or rename the column, or name other output columns.';
+		END IF;
+	END LOOP;
+
+	IF algorithm IS NULL OR algorithm NOT IN ('logistic') THEN
+		RAISE EXCEPTION 'unknown algorithm "%"', algorithm
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Known algorithms: logistic.';
+	END IF;
+	IF strategy IS NULL OR strategy NOT IN ('margin', 'least_confidence', 'entropy') THEN
+		RAISE EXCEPTION 'unknown query strategy "%"', strategy
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Known strategies: margin, least_confidence, entropy.';
+	END IF;
+	resolved := hitl._resolve_options(options);
+
+	/* everything checked: create */
+	FOR i IN 1 .. 3 LOOP
+		IF out_cols[i] = ANY (added) THEN
+			EXECUTE format('ALTER TABLE %s ADD COLUMN %I %s', source, out_cols[i], out_types[i]);
+		END IF;
+	END LOOP;
+
+	view_name := name || '_review_queue';
+	view_qualified := format('%I.%I', rel.nspname, view_name);
+	IF to_regclass(view_qualified) IS NOT NULL THEN
+		RAISE EXCEPTION 'relation "%" already exists', view_qualified
+			USING ERRCODE = 'duplicate_table',
+				  HINT = 'The review view of a model is named <model>_review_queue; choose another model name.';
+	END IF;
+
+	INSERT INTO hitl.models (name, source, label_column, feature_columns, key_columns,
+							 prediction_column, confidence_column, uncertainty_column,
+							 added_columns, review_view, algorithm, strategy, options)
+	VALUES (name, source, label_column, feature_columns, keys,
+			prediction_column, confidence_column, uncertainty_column,
+			added, view_qualified, algorithm, strategy, resolved);
+
+	EXECUTE format($v$
+		CREATE VIEW %s AS
+		SELECT s.*, q.rank
+		FROM hitl.queue q
+		CROSS JOIN LATERAL (
+			SELECT t.* FROM %s t
+			WHERE %s AND t.%I IS NULL
+			OFFSET 0) s
+		WHERE q.model = %L
+		ORDER BY q.rank$v$,
+		view_qualified, source, hitl._key_match(source, keys, 't', 'q.row_key'),
+		label_column, name);
+	EXECUTE format('COMMENT ON VIEW %s IS %L', view_qualified,
+				   format('hitl review queue of model %s: unlabeled rows, most uncertain first', name));
+
+	/* train and score at once when there are enough labels */
+	min_labels := (resolved ->> 'min_labels')::integer;
+	EXECUTE format('SELECT count(%1$I), count(DISTINCT %1$I) FROM %2$s', label_column, source)
+		INTO n_labeled, n_classes;
+	IF n_labeled >= min_labels AND n_classes >= 2 THEN
+		version := hitl.train(name);
+		PERFORM hitl.score(name);
+	ELSE
+		RAISE NOTICE 'model "%" is waiting for labels', name
+			USING DETAIL = format('%s rows of %s classes are labeled; training needs %s labels of at least 2 classes.',
+								  n_labeled, n_classes, min_labels);
+	END IF;
+	RETURN version;
+END
+$$;
+COMMENT ON FUNCTION hitl.create_model(text, regclass, name, name[], name, name, name, text, text, jsonb) IS
+	'register a classifier on a table: checks everything, adds the output columns, creates the review view, and trains and scores when there are enough labels';
+
+CREATE FUNCTION hitl.drop_model(name text, drop_columns boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	m hitl.models;
+	col name;
+BEGIN
+	SELECT * INTO m FROM hitl.models WHERE models.name = drop_model.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'model "%" does not exist', name USING ERRCODE = 'undefined_object';
+	END IF;
+	IF NOT pg_has_role(m.owner, 'USAGE') THEN
+		RAISE EXCEPTION 'must be owner of model "%"', name USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	EXECUTE format('DROP VIEW IF EXISTS %s', m.review_view);
+	DELETE FROM hitl.models WHERE models.name = drop_model.name;
+	IF drop_columns THEN
+		FOREACH col IN ARRAY m.added_columns LOOP
+			EXECUTE format('ALTER TABLE %s DROP COLUMN IF EXISTS %I', m.source, col);
+		END LOOP;
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION hitl.drop_model(text, boolean) IS
+	'remove a model, its versions, its queue and its review view; with drop_columns, also the output columns create_model added';
+
+/* ------------------------------------------------------------------------
+ * The review queue of all models
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Review candidates of one model that are still unlabeled, for a role that
+ * can read the source table (nothing otherwise).
+ */
+CREATE FUNCTION hitl._model_queue(model text)
+RETURNS TABLE (row_key jsonb, prediction text, confidence float8, uncertainty float8, rank integer)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	m hitl.models;
+BEGIN
+	SELECT * INTO m FROM hitl.models WHERE name = model;
+	IF NOT FOUND OR NOT has_table_privilege(m.source, 'SELECT') THEN
+		RETURN;
+	END IF;
+	RETURN QUERY EXECUTE format(
+		'SELECT q.row_key, q.prediction, q.confidence, q.uncertainty, q.rank
+		 FROM hitl.queue q
+		 WHERE q.model = $1
+		   AND EXISTS (SELECT 1 FROM %s t WHERE %s AND t.%I IS NULL)
+		 ORDER BY q.rank',
+		m.source, hitl._key_match(m.source, m.key_columns, 't', 'q.row_key'), m.label_column)
+	USING model;
+END
+$$;
+COMMENT ON FUNCTION hitl._model_queue(text) IS
+	'internal: unlabeled review candidates of one model';
+
+CREATE VIEW hitl.review_queue AS
+	SELECT m.name AS model, q.row_key, q.prediction, q.confidence, q.uncertainty, q.rank
+	FROM hitl.models m
+	CROSS JOIN LATERAL hitl._model_queue(m.name) q
+	ORDER BY m.name, q.rank;
+COMMENT ON VIEW hitl.review_queue IS
+	'unlabeled rows to review next, for every model the current role can read: most uncertain first';
+GRANT SELECT ON hitl.review_queue TO PUBLIC;

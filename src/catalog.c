@@ -1,0 +1,404 @@
+/*
+ * catalog.c
+ *		Reading and writing hitl.models and hitl.model_versions through SPI.
+ *
+ * Queries run as the current user, so hitl's row-level security decides
+ * which models a role may read and change.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "catalog.h"
+#include "compat.h"
+#include "logreg.h"
+
+/* Raise an error when an SPI call did not return what was expected */
+static void
+check_spi(int ret, int expected, const char *what)
+{
+	if (ret != expected)
+		elog(ERROR, "hitl: %s failed: %s", what, SPI_result_code_string(ret));
+}
+
+/* Column value of the current SPI result, NULL-safe */
+static Datum
+spi_value(HeapTuple tuple, int col, bool *isnull)
+{
+	return SPI_getbinval(tuple, SPI_tuptable->tupdesc, col, isnull);
+}
+
+/* text[] datum into a palloc'd array of C strings */
+static char **
+text_array_to_cstrings(Datum arr, int *n)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	char	  **out;
+	int			i;
+
+	deconstruct_array(DatumGetArrayTypeP(arr), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, n);
+	out = palloc(sizeof(char *) * Max(*n, 1));
+	for (i = 0; i < *n; i++)
+	{
+		if (nulls[i])
+			elog(ERROR, "hitl: unexpected null in a text array of hitl's tables");
+		out[i] = TextDatumGetCString(elems[i]);
+	}
+	return out;
+}
+
+/* float8[] datum into a palloc'd array of n doubles (n must match) */
+static double *
+float8_array_to_doubles(Datum arr, int expected, const char *what)
+{
+	ArrayType  *a = DatumGetArrayTypeP(arr);
+	Datum	   *elems;
+	bool	   *nulls;
+	double	   *out;
+	int			n;
+	int			i;
+
+	deconstruct_array(a, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &elems, &nulls, &n);
+	if (n != expected)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("hitl model version has %d %s, expected %d", n, what, expected)));
+	out = palloc(sizeof(double) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("hitl model version has a null in its %s", what)));
+		out[i] = DatumGetFloat8(elems[i]);
+	}
+	return out;
+}
+
+static Datum
+doubles_to_array(const double *x, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		d[i] = Float8GetDatum(x[i]);
+	return PointerGetDatum(construct_array(d, n, FLOAT8OID, sizeof(float8),
+										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+static Datum
+ints_to_array(const int *x, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		d[i] = Int32GetDatum(x[i]);
+	return PointerGetDatum(construct_array(d, n, INT4OID, sizeof(int32), true,
+										   TYPALIGN_INT));
+}
+
+static Datum
+cstrings_to_array(char **x, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		d[i] = CStringGetTextDatum(x[i]);
+	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+static UncertaintyStrategy
+strategy_from_name(const char *s)
+{
+	if (strcmp(s, "margin") == 0)
+		return UNCERTAINTY_MARGIN;
+	if (strcmp(s, "least_confidence") == 0)
+		return UNCERTAINTY_LEAST_CONFIDENCE;
+	if (strcmp(s, "entropy") == 0)
+		return UNCERTAINTY_ENTROPY;
+	elog(ERROR, "hitl: unknown strategy \"%s\"", s);
+	return UNCERTAINTY_MARGIN;	/* keep compiler quiet */
+}
+
+/*
+ * Load a model's configuration by name.
+ */
+HitlModel *
+catalog_load_model(const char *name, MemoryContext mcxt)
+{
+	const char *sql =
+		"SELECT name, source::oid, label_column::text, feature_columns::text[],"
+		" key_columns::text[], prediction_column::text, confidence_column::text,"
+		" uncertainty_column::text, algorithm, strategy, owner::oid,"
+		" coalesce(current_version, 0),"
+		" (options->>'C')::float8, (options->>'min_labels')::int,"
+		" (options->>'max_iter')::int, (options->>'tol')::float8,"
+		" (options->>'cv_folds')::int, (options->>'score_tolerance')::float8,"
+		" (options->>'queue_size')::int, (options->>'batch_size')::int"
+		" FROM hitl.models WHERE name = $1";
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	HeapTuple	tup;
+	HitlModel  *m;
+	MemoryContext old;
+	bool		isnull;
+	char	   *relname;
+	char	   *nspname;
+	int			ret;
+
+	values[0] = CStringGetTextDatum(name);
+	ret = SPI_execute_with_args(sql, 1, argtypes, values, NULL, true, 1);
+	check_spi(ret, SPI_OK_SELECT, "reading hitl.models");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" does not exist", name),
+				 errhint("See hitl.models for the models you can use.")));
+
+	tup = SPI_tuptable->vals[0];
+	old = MemoryContextSwitchTo(mcxt);
+	m = palloc0(sizeof(HitlModel));
+	m->name = TextDatumGetCString(spi_value(tup, 1, &isnull));
+	m->source = DatumGetObjectId(spi_value(tup, 2, &isnull));
+	m->label_column = TextDatumGetCString(spi_value(tup, 3, &isnull));
+	m->feature_columns = text_array_to_cstrings(spi_value(tup, 4, &isnull),
+												&m->n_feature_columns);
+	m->key_columns = text_array_to_cstrings(spi_value(tup, 5, &isnull),
+											&m->n_key_columns);
+	m->prediction_column = TextDatumGetCString(spi_value(tup, 6, &isnull));
+	m->confidence_column = TextDatumGetCString(spi_value(tup, 7, &isnull));
+	m->uncertainty_column = TextDatumGetCString(spi_value(tup, 8, &isnull));
+	m->algorithm = TextDatumGetCString(spi_value(tup, 9, &isnull));
+	m->strategy = strategy_from_name(TextDatumGetCString(spi_value(tup, 10, &isnull)));
+	m->owner = DatumGetObjectId(spi_value(tup, 11, &isnull));
+	m->current_version = DatumGetInt32(spi_value(tup, 12, &isnull));
+	m->C = DatumGetFloat8(spi_value(tup, 13, &isnull));
+	m->min_labels = DatumGetInt32(spi_value(tup, 14, &isnull));
+	m->max_iter = DatumGetInt32(spi_value(tup, 15, &isnull));
+	m->tol = DatumGetFloat8(spi_value(tup, 16, &isnull));
+	m->cv_folds = DatumGetInt32(spi_value(tup, 17, &isnull));
+	m->score_tolerance = DatumGetFloat8(spi_value(tup, 18, &isnull));
+	m->queue_size = DatumGetInt32(spi_value(tup, 19, &isnull));
+	m->batch_size = DatumGetInt32(spi_value(tup, 20, &isnull));
+
+	relname = get_rel_name(m->source);
+	nspname = relname ? get_namespace_name(get_rel_namespace(m->source)) : NULL;
+	if (relname == NULL || nspname == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("the table of model \"%s\" no longer exists", name),
+				 errhint("Drop the model with hitl.drop_model().")));
+	m->source_text = (char *) quote_qualified_identifier(nspname, relname);
+	MemoryContextSwitchTo(old);
+	return m;
+}
+
+/*
+ * Load one version of a model.
+ */
+HitlVersion *
+catalog_load_version(const HitlModel *model, int version, MemoryContext mcxt)
+{
+	const char *sql =
+		"SELECT version, n_labeled, classes, feature_names, feature_dims,"
+		" feature_means, feature_scales, coefficients"
+		" FROM hitl.model_versions WHERE model = $1 AND version = $2";
+	Oid			argtypes[2] = {TEXTOID, INT4OID};
+	Datum		values[2];
+	HeapTuple	tup;
+	HitlVersion *v;
+	MemoryContext old;
+	bool		isnull;
+	Datum	   *dims;
+	bool	   *dimnulls;
+	int			ndims;
+	int			i;
+	int			ret;
+
+	values[0] = CStringGetTextDatum(model->name);
+	values[1] = Int32GetDatum(version);
+	ret = SPI_execute_with_args(sql, 2, argtypes, values, NULL, true, 1);
+	check_spi(ret, SPI_OK_SELECT, "reading hitl.model_versions");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("version %d of model \"%s\" does not exist", version, model->name)));
+
+	tup = SPI_tuptable->vals[0];
+	old = MemoryContextSwitchTo(mcxt);
+	v = palloc0(sizeof(HitlVersion));
+	v->version = DatumGetInt32(spi_value(tup, 1, &isnull));
+	v->n_labeled = DatumGetInt32(spi_value(tup, 2, &isnull));
+	v->classes = text_array_to_cstrings(spi_value(tup, 3, &isnull), &v->n_classes);
+	v->feature_names = text_array_to_cstrings(spi_value(tup, 4, &isnull), &v->d);
+
+	deconstruct_array(DatumGetArrayTypeP(spi_value(tup, 5, &isnull)), INT4OID,
+					  sizeof(int32), true, TYPALIGN_INT, &dims, &dimnulls, &ndims);
+	if (ndims != model->n_feature_columns)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("version %d of model \"%s\" has %d feature columns, the model %d",
+						version, model->name, ndims, model->n_feature_columns)));
+	v->n_feature_columns = ndims;
+	v->feature_dims = palloc(sizeof(int) * Max(ndims, 1));
+	for (i = 0; i < ndims; i++)
+		v->feature_dims[i] = DatumGetInt32(dims[i]);
+
+	v->means = float8_array_to_doubles(spi_value(tup, 6, &isnull), v->d, "feature means");
+	v->scales = float8_array_to_doubles(spi_value(tup, 7, &isnull), v->d, "feature scales");
+	v->coef = float8_array_to_doubles(spi_value(tup, 8, &isnull),
+									  logreg_ncoef(v->d, v->n_classes), "coefficients");
+	MemoryContextSwitchTo(old);
+	return v;
+}
+
+/*
+ * Record a new version and make it current.  The model's row is locked
+ * first, so concurrent trainings of one model get consecutive numbers.
+ */
+int
+catalog_store_version(const HitlModel *model, HitlVersion *v,
+					  const char *metrics_json, double train_ms)
+{
+	Oid			locktypes[1] = {TEXTOID};
+	Datum		lockvalues[1];
+	Oid			argtypes[11] = {TEXTOID, INT4OID, TEXTOID, TEXTARRAYOID,
+		TEXTARRAYOID, INT4ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
+	FLOAT8ARRAYOID, TEXTOID, FLOAT8OID};
+	Datum		values[11];
+	bool		isnull;
+	int			ret;
+
+	lockvalues[0] = CStringGetTextDatum(model->name);
+	ret = SPI_execute_with_args("SELECT 1 FROM hitl.models WHERE name = $1 FOR UPDATE",
+								1, locktypes, lockvalues, NULL, false, 0);
+	check_spi(ret, SPI_OK_SELECT, "locking the model");
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to train model \"%s\"", model->name),
+				 errhint("Training needs UPDATE on the model's table, or membership in the model's owner role.")));
+
+	values[0] = CStringGetTextDatum(model->name);
+	values[1] = Int32GetDatum(v->n_labeled);
+	values[2] = CStringGetTextDatum(model->algorithm);
+	values[3] = cstrings_to_array(v->classes, v->n_classes);
+	values[4] = cstrings_to_array(v->feature_names, v->d);
+	values[5] = ints_to_array(v->feature_dims, v->n_feature_columns);
+	values[6] = doubles_to_array(v->means, v->d);
+	values[7] = doubles_to_array(v->scales, v->d);
+	values[8] = doubles_to_array(v->coef, logreg_ncoef(v->d, v->n_classes));
+	values[9] = CStringGetTextDatum(metrics_json);
+	values[10] = Float8GetDatum(train_ms);
+
+	ret = SPI_execute_with_args(
+								"INSERT INTO hitl.model_versions (model, version, n_labeled, algorithm,"
+								" classes, feature_names, feature_dims, feature_means, feature_scales,"
+								" coefficients, metrics, train_ms)"
+								" SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9,"
+								" $10::jsonb, $11"
+								" FROM hitl.model_versions WHERE model = $1"
+								" RETURNING version",
+								11, argtypes, values, NULL, false, 0);
+	check_spi(ret, SPI_OK_INSERT_RETURNING, "recording the model version");
+	v->version = DatumGetInt32(spi_value(SPI_tuptable->vals[0], 1, &isnull));
+
+	{
+		Oid			uptypes[2] = {TEXTOID, INT4OID};
+		Datum		upvalues[2];
+
+		upvalues[0] = CStringGetTextDatum(model->name);
+		upvalues[1] = Int32GetDatum(v->version);
+		ret = SPI_execute_with_args(
+									"UPDATE hitl.models SET current_version = $2, status = 'trained',"
+									" trained_at = now(), last_error = NULL, failed_at = NULL"
+									" WHERE name = $1",
+									2, uptypes, upvalues, NULL, false, 0);
+		check_spi(ret, SPI_OK_UPDATE, "updating hitl.models");
+	}
+	return v->version;
+}
+
+/*
+ * Record that the scores in the table come from the given version.
+ */
+void
+catalog_mark_scored(const HitlModel *model, int version)
+{
+	Oid			argtypes[2] = {TEXTOID, INT4OID};
+	Datum		values[2];
+	int			ret;
+
+	values[0] = CStringGetTextDatum(model->name);
+	values[1] = Int32GetDatum(version);
+	ret = SPI_execute_with_args(
+								"UPDATE hitl.models SET scored_version = $2, scored_at = now(),"
+								" status = CASE WHEN current_version = $2 THEN 'scored' ELSE status END"
+								" WHERE name = $1",
+								2, argtypes, values, NULL, false, 0);
+	check_spi(ret, SPI_OK_UPDATE, "updating hitl.models");
+}
+
+char *
+catalog_key_json_expr(const HitlModel *model, const char *alias)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "jsonb_build_object(");
+	for (i = 0; i < model->n_key_columns; i++)
+		appendStringInfo(&buf, "%s%s, %s.%s", i > 0 ? ", " : "",
+						 quote_literal_cstr(model->key_columns[i]), alias,
+						 quote_identifier(model->key_columns[i]));
+	appendStringInfoChar(&buf, ')');
+	return buf.data;
+}
+
+char *
+catalog_key_list(const HitlModel *model, const char *alias)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	for (i = 0; i < model->n_key_columns; i++)
+		appendStringInfo(&buf, "%s%s.%s", i > 0 ? ", " : "", alias,
+						 quote_identifier(model->key_columns[i]));
+	return buf.data;
+}
+
+/*
+ * The key of the row at tid, as jsonb text ("?" when the row is gone).
+ */
+char *
+catalog_row_key_text(const HitlModel *model, ItemPointer tid)
+{
+	StringInfoData sql;
+	Oid			argtypes[1] = {TIDOID};
+	Datum		values[1];
+	bool		isnull;
+	Datum		d;
+	int			ret;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT %s::text FROM %s t WHERE t.ctid = $1",
+					 catalog_key_json_expr(model, "t"), model->source_text);
+	values[0] = ItemPointerGetDatum(tid);
+	ret = SPI_execute_with_args(sql.data, 1, argtypes, values, NULL, true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed == 0)
+		return pstrdup("?");
+	d = spi_value(SPI_tuptable->vals[0], 1, &isnull);
+	return isnull ? pstrdup("?") : TextDatumGetCString(d);
+}

@@ -1,0 +1,92 @@
+/*
+ * catalog.h
+ *		Reading and writing hitl's own tables: models and their versions.
+ *
+ * All functions here run inside an SPI connection opened by the caller and
+ * copy what they return into the memory context the caller names, so the
+ * results outlive SPI_finish().
+ */
+#ifndef HITL_CATALOG_H
+#define HITL_CATALOG_H
+
+#include "postgres.h"
+
+#include "metrics.h"
+
+/* A model's configuration (a row of hitl.models) */
+typedef struct HitlModel
+{
+	char	   *name;
+	Oid			source;			/* the source table */
+	char	   *source_text;	/* its name, schema-qualified when needed */
+	char	   *label_column;
+	int			n_feature_columns;
+	char	  **feature_columns;
+	int			n_key_columns;
+	char	  **key_columns;
+	char	   *prediction_column;
+	char	   *confidence_column;
+	char	   *uncertainty_column;
+	char	   *algorithm;
+	UncertaintyStrategy strategy;
+	Oid			owner;
+	int			current_version;	/* 0 when never trained */
+
+	/* options */
+	double		C;
+	int			min_labels;
+	int			max_iter;
+	double		tol;
+	int			cv_folds;
+	double		score_tolerance;
+	int			queue_size;
+	int			batch_size;
+} HitlModel;
+
+/* A trained version (a row of hitl.model_versions) */
+typedef struct HitlVersion
+{
+	int			version;
+	int			n_labeled;
+	int			n_classes;
+	char	  **classes;		/* in the label type's order */
+	int			n_feature_columns;
+	int		   *feature_dims;	/* per feature column: 0 scalar, else array length */
+	int			d;				/* expanded features */
+	char	  **feature_names;	/* d names: column or column[i] */
+	double	   *means;			/* d */
+	double	   *scales;			/* d */
+	double	   *coef;			/* logreg_ncoef(d, n_classes) */
+} HitlVersion;
+
+/* Load a model by name; raises an error when it does not exist */
+extern HitlModel *catalog_load_model(const char *name, MemoryContext mcxt);
+
+/* Load a version of a model; raises an error when it does not exist */
+extern HitlVersion *catalog_load_version(const HitlModel *model, int version,
+										 MemoryContext mcxt);
+
+/*
+ * Record a new version (number: the largest so far plus one) and make it the
+ * model's current version.  metrics_json is a jsonb text.  Returns the
+ * version number.
+ */
+extern int	catalog_store_version(const HitlModel *model, HitlVersion *v,
+								  const char *metrics_json, double train_ms);
+
+/* Record that the stored scores now come from the given version */
+extern void catalog_mark_scored(const HitlModel *model, int version);
+
+/*
+ * SQL expression building a row's key as jsonb from the key columns of a
+ * table aliased as alias: jsonb_build_object('id', alias.id, ...).
+ */
+extern char *catalog_key_json_expr(const HitlModel *model, const char *alias);
+
+/* Key columns as a comma-separated list of alias.column, for ORDER BY */
+extern char *catalog_key_list(const HitlModel *model, const char *alias);
+
+/* The key of the row at a ctid, as jsonb text, for error messages */
+extern char *catalog_row_key_text(const HitlModel *model, ItemPointer tid);
+
+#endif

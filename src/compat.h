@@ -1,0 +1,34 @@
+/*
+ * compat.h
+ *		Differences between the PostgreSQL major versions hitl supports (13-17).
+ *
+ * Every #if PG_VERSION_NUM of the project lives here.
+ */
+#ifndef HITL_COMPAT_H
+#define HITL_COMPAT_H
+
+#include "postgres.h"
+
+#include "storage/itemptr.h"
+
+#if PG_VERSION_NUM < 130000
+#error "hitl requires PostgreSQL 13 or later"
+#endif
+
+/* MarkGUCPrefixReserved() replaced EmitWarningsOnPlaceholders() in 15 */
+#if PG_VERSION_NUM < 150000
+#define MarkGUCPrefixReserved(prefix) EmitWarningsOnPlaceholders(prefix)
+#endif
+
+/* varatt.h was split out of postgres.h in 16 */
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"
+#endif
+
+/* tid Datum conversions became functions of storage/itemptr.h in 16 */
+#if PG_VERSION_NUM < 160000
+#define DatumGetItemPointer(X) ((ItemPointer) DatumGetPointer(X))
+#define ItemPointerGetDatum(X) PointerGetDatum(X)
+#endif
+
+#endif

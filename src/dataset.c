@@ -1,0 +1,319 @@
+/*
+ * dataset.c
+ *		Feature columns of a source table: their layout and the conversion of
+ *		their values to doubles.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "dataset.h"
+
+/*
+ * Column numbers and types of the feature columns.  Columns that vanished or
+ * changed type since create_model raise an error naming them.
+ */
+FeatureLayout *
+features_resolve(const HitlModel *model)
+{
+	FeatureLayout *l = palloc0(sizeof(FeatureLayout));
+	int			n = model->n_feature_columns;
+	int			i;
+
+	l->ncols = n;
+	l->attnums = palloc(sizeof(AttrNumber) * n);
+	l->types = palloc(sizeof(Oid) * n);
+	l->is_array = palloc(sizeof(bool) * n);
+	l->dims = palloc(sizeof(int) * n);
+	l->offsets = palloc(sizeof(int) * n);
+	for (i = 0; i < n; i++)
+	{
+		AttrNumber	att = get_attnum(model->source, model->feature_columns[i]);
+		Oid			type;
+
+		if (att == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("feature column \"%s\" of model \"%s\" no longer exists",
+							model->feature_columns[i], model->name),
+					 errhint("Drop the model and create it again with the columns the table has.")));
+		type = get_atttype(model->source, att);
+		switch (type)
+		{
+			case INT2OID:
+			case INT4OID:
+			case INT8OID:
+			case FLOAT4OID:
+			case FLOAT8OID:
+			case NUMERICOID:
+			case BOOLOID:
+				l->is_array[i] = false;
+				l->dims[i] = 0;
+				break;
+			case FLOAT4ARRAYOID:
+			case FLOAT8ARRAYOID:
+				l->is_array[i] = true;
+				l->dims[i] = -1;
+				break;
+			default:
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("feature column \"%s\" has unsupported type %s",
+								model->feature_columns[i], format_type_be(type))));
+		}
+		l->attnums[i] = att;
+		l->types[i] = type;
+	}
+	return l;
+}
+
+void
+features_set_dims(FeatureLayout *layout, const int *dims)
+{
+	int			d = 0;
+	int			i;
+
+	for (i = 0; i < layout->ncols; i++)
+	{
+		layout->dims[i] = dims[i];
+		layout->offsets[i] = d;
+		d += layout->is_array[i] ? dims[i] : 1;
+	}
+	layout->d = d;
+}
+
+/*
+ * Array lengths from the data: the first non-null value of each array column.
+ */
+void
+features_detect_dims(FeatureLayout *layout, const HitlModel *model)
+{
+	int		   *dims = palloc(sizeof(int) * layout->ncols);
+	int			i;
+
+	for (i = 0; i < layout->ncols; i++)
+	{
+		StringInfoData sql;
+		bool		isnull;
+		int			ret;
+
+		dims[i] = 0;
+		if (!layout->is_array[i])
+			continue;
+		initStringInfo(&sql);
+		appendStringInfo(&sql,
+						 "SELECT cardinality(t.%1$s) FROM %2$s t WHERE t.%1$s IS NOT NULL LIMIT 1",
+						 quote_identifier(model->feature_columns[i]), model->source_text);
+		ret = SPI_execute(sql.data, true, 1);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "hitl: reading array lengths failed: %s", SPI_result_code_string(ret));
+		if (SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("array feature column \"%s\" has no values",
+							model->feature_columns[i]),
+					 errdetail("The length of an array feature is taken from the data.")));
+		dims[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+											  SPI_tuptable->tupdesc, 1, &isnull));
+		if (dims[i] < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("array feature column \"%s\" holds empty arrays",
+							model->feature_columns[i])));
+	}
+	features_set_dims(layout, dims);
+}
+
+/* Scalar datum of a supported type as a double */
+static double
+scalar_value(Datum v, Oid type)
+{
+	switch (type)
+	{
+		case INT2OID:
+			return (double) DatumGetInt16(v);
+		case INT4OID:
+			return (double) DatumGetInt32(v);
+		case INT8OID:
+			return (double) DatumGetInt64(v);
+		case FLOAT4OID:
+			return (double) DatumGetFloat4(v);
+		case FLOAT8OID:
+			return DatumGetFloat8(v);
+		case NUMERICOID:
+			return DatumGetFloat8(DirectFunctionCall1(numeric_float8, v));
+		case BOOLOID:
+			return DatumGetBool(v) ? 1.0 : 0.0;
+	}
+	elog(ERROR, "hitl: unsupported feature type %u", type);
+	return 0.0;					/* keep compiler quiet */
+}
+
+FeatureStatus
+features_from_datums(const FeatureLayout *layout, const Datum *values,
+					 const bool *isnull, double *x, bool *missing, int *bad_col)
+{
+	int			i;
+
+	for (i = 0; i < layout->ncols; i++)
+	{
+		int			off = layout->offsets[i];
+
+		if (!layout->is_array[i])
+		{
+			if (isnull[i])
+			{
+				x[off] = 0.0;
+				missing[off] = true;
+			}
+			else
+			{
+				double		v = scalar_value(values[i], layout->types[i]);
+
+				if (!isfinite(v))
+				{
+					*bad_col = i;
+					return FEATURE_NOT_FINITE;
+				}
+				x[off] = v;
+				missing[off] = false;
+			}
+		}
+		else if (isnull[i])
+		{
+			int			j;
+
+			for (j = 0; j < layout->dims[i]; j++)
+			{
+				x[off + j] = 0.0;
+				missing[off + j] = true;
+			}
+		}
+		else
+		{
+			ArrayType  *a = DatumGetArrayTypeP(values[i]);
+			bool		is4 = layout->types[i] == FLOAT4ARRAYOID;
+			Datum	   *elems;
+			bool	   *enulls;
+			int			n;
+			int			j;
+
+			if (ARR_NDIM(a) > 1)
+			{
+				*bad_col = i;
+				return FEATURE_BAD_SHAPE;
+			}
+			deconstruct_array(a, is4 ? FLOAT4OID : FLOAT8OID,
+							  is4 ? sizeof(float4) : sizeof(float8),
+							  is4 ? true : FLOAT8PASSBYVAL,
+							  is4 ? TYPALIGN_INT : TYPALIGN_DOUBLE,
+							  &elems, &enulls, &n);
+			if (n != layout->dims[i])
+			{
+				*bad_col = i;
+				return FEATURE_BAD_LENGTH;
+			}
+			for (j = 0; j < n; j++)
+			{
+				double		v;
+
+				if (enulls[j])
+				{
+					x[off + j] = 0.0;
+					missing[off + j] = true;
+					continue;
+				}
+				v = is4 ? (double) DatumGetFloat4(elems[j]) : DatumGetFloat8(elems[j]);
+				if (!isfinite(v))
+				{
+					*bad_col = i;
+					return FEATURE_NOT_FINITE;
+				}
+				x[off + j] = v;
+				missing[off + j] = false;
+			}
+			pfree(elems);
+			pfree(enulls);
+			if ((Pointer) a != DatumGetPointer(values[i]))
+				pfree(a);
+		}
+	}
+	return FEATURE_OK;
+}
+
+void
+features_report(const HitlModel *model, const FeatureLayout *layout,
+				FeatureStatus status, int bad_col, const char *row_key)
+{
+	const char *col = model->feature_columns[bad_col];
+
+	if (status == FEATURE_NOT_FINITE)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("feature column \"%s\" is NaN or infinite in row %s", col, row_key),
+				 errdetail("Features must be finite numbers; NULL is allowed and is imputed with the training mean."),
+				 errhint("Set the value to NULL or to a finite number.")));
+	if (status == FEATURE_BAD_SHAPE)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("feature column \"%s\" holds a multidimensional array in row %s", col, row_key),
+				 errdetail("Array features must be one-dimensional.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+			 errmsg("feature column \"%s\" holds arrays of different lengths", col),
+			 errdetail("Row %s does not have %d elements like the others.", row_key,
+					   layout->dims[bad_col]),
+			 errhint("Array features are embeddings: give every row the same length, or NULL.")));
+}
+
+char **
+features_names(const HitlModel *model, const FeatureLayout *layout)
+{
+	char	  **names = palloc(sizeof(char *) * Max(layout->d, 1));
+	int			i;
+
+	for (i = 0; i < layout->ncols; i++)
+	{
+		int			off = layout->offsets[i];
+		int			j;
+
+		if (!layout->is_array[i])
+			names[off] = pstrdup(model->feature_columns[i]);
+		else
+			for (j = 0; j < layout->dims[i]; j++)
+				names[off + j] = psprintf("%s[%d]", model->feature_columns[i], j + 1);
+	}
+	return names;
+}
+
+char *
+features_select_list(const HitlModel *model, const char *alias)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	for (i = 0; i < model->n_feature_columns; i++)
+		appendStringInfo(&buf, "%s%s.%s", i > 0 ? ", " : "", alias,
+						 quote_identifier(model->feature_columns[i]));
+	return buf.data;
+}
+
+Portal
+dataset_open_cursor(const char *sql)
+{
+	Portal		portal;
+
+	portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, true,
+									   CURSOR_OPT_NO_SCROLL);
+	if (portal == NULL)
+		elog(ERROR, "hitl: could not open a cursor: %s",
+			 SPI_result_code_string(SPI_result));
+	return portal;
+}

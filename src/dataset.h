@@ -1,0 +1,77 @@
+/*
+ * dataset.h
+ *		From rows of a source table to feature vectors.
+ *
+ * A model's feature columns expand to d numbers: one per scalar column
+ * (integers, floats, numeric; booleans as 0/1) and one per element of an
+ * array column (real[] or double precision[] of a fixed length).  A NULL
+ * value, or a NULL array element, is reported as missing: the caller
+ * imputes it with the training mean.
+ */
+#ifndef HITL_DATASET_H
+#define HITL_DATASET_H
+
+#include "postgres.h"
+
+#include "access/attnum.h"
+#include "access/tupdesc.h"
+#include "executor/spi.h"
+
+#include "catalog.h"
+
+typedef struct FeatureLayout
+{
+	int			ncols;			/* feature columns */
+	AttrNumber *attnums;		/* their numbers in the source table */
+	Oid		   *types;			/* their types */
+	bool	   *is_array;
+	int		   *dims;			/* 0 for scalars; array length (-1: unknown) */
+	int		   *offsets;		/* first expanded index of each column */
+	int			d;				/* expanded features (valid once dims known) */
+} FeatureLayout;
+
+typedef enum FeatureStatus
+{
+	FEATURE_OK = 0,
+	FEATURE_NOT_FINITE,			/* NaN or infinity */
+	FEATURE_BAD_LENGTH,			/* array of another length than the model's */
+	FEATURE_BAD_SHAPE			/* array with more than one dimension */
+} FeatureStatus;
+
+/* Column numbers and types of a model's feature columns; array dims unknown */
+extern FeatureLayout *features_resolve(const HitlModel *model);
+
+/* Set array lengths (one per column, 0 for scalars) and compute offsets/d */
+extern void features_set_dims(FeatureLayout *layout, const int *dims);
+
+/*
+ * Find each array column's length from the table (the first non-null
+ * value); raises an error when an array column holds no value at all.
+ * Runs queries through SPI.
+ */
+extern void features_detect_dims(FeatureLayout *layout, const HitlModel *model);
+
+/*
+ * Convert one row's feature values (values[i], isnull[i] for feature column
+ * i) into x[0..d-1] and missing[0..d-1].  Returns FEATURE_OK, or what is
+ * wrong and in which column (*bad_col).
+ */
+extern FeatureStatus features_from_datums(const FeatureLayout *layout,
+										  const Datum *values, const bool *isnull,
+										  double *x, bool *missing, int *bad_col);
+
+/* Raise the error for a row whose features could not be converted */
+extern void features_report(const HitlModel *model, const FeatureLayout *layout,
+							FeatureStatus status, int bad_col,
+							const char *row_key) pg_attribute_noreturn();
+
+/* Names of the d expanded features: column, or column[i] for arrays */
+extern char **features_names(const HitlModel *model, const FeatureLayout *layout);
+
+/* "alias.f1, alias.f2, ..." for a SELECT list */
+extern char *features_select_list(const HitlModel *model, const char *alias);
+
+/* Open a read-only cursor on a query (no parameters) */
+extern Portal dataset_open_cursor(const char *sql);
+
+#endif

@@ -1,0 +1,19 @@
+/*
+ * hitl.h
+ *		Declarations shared by hitl's server-side files.
+ */
+#ifndef HITL_H
+#define HITL_H
+
+#include "postgres.h"
+
+/* The schema of the extension (fixed: the extension is not relocatable) */
+#define HITL_SCHEMA "hitl"
+
+/* predict.c: drop every model cached by this backend */
+extern void hitl_cache_invalidate(void);
+
+/* predict.c: register the cache invalidation callback (called by _PG_init) */
+extern void hitl_cache_init(void);
+
+#endif

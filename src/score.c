@@ -1,0 +1,723 @@
+/*
+ * score.c
+ *		hitl.score(): write prediction, confidence and uncertainty into the
+ *		rows of a model's table, and rank the review candidates.
+ *
+ * One pass reads every row (features, label state, current scores) and
+ * scores it in memory; rows whose scores did not move by more than the
+ * model's score_tolerance are not written at all.  The most uncertain
+ * unlabeled rows go to hitl.queue, ranked.  Writes follow in batches of
+ * batch_size rows, queue candidates first, each batch one UPDATE joining the
+ * table by ctid to arrays of new values.  Only the three output columns are
+ * set, so the label (and anything else a user changes meanwhile) is never
+ * overwritten, and with no index on the output columns the updates are HOT.
+ *
+ * A batch first tries its UPDATE under a short lock_timeout, in a
+ * subtransaction; when a user holds a lock on one of its rows, the batch is
+ * redone with SELECT ... FOR UPDATE SKIP LOCKED, and the skipped rows are
+ * tried again at the end, a few times, before they are left for the next
+ * scoring.  Scoring never waits long on a user.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+
+#include "catalog.h"
+#include "compat.h"
+#include "compat.h"
+#include "dataset.h"
+#include "logreg.h"
+#include "metrics.h"
+#include "scaler.h"
+#include "score.h"
+
+#define FETCH_ROWS 10000
+
+/* lock_timeout of a batch's first attempt, in milliseconds */
+#define BATCH_LOCK_TIMEOUT_MS "20"
+
+/* rounds of retrying rows that were locked, and the first pause between */
+#define LOCKED_RETRY_ROUNDS 6
+#define LOCKED_RETRY_PAUSE_US 20000L
+
+/* advisory lock class serialising the scorings of one model */
+#define SCORE_LOCK_CLASS 0x6869746c
+
+/* One row's new scores, waiting to be written */
+typedef struct ScoredRow
+{
+	ItemPointerData tid;
+	int32		cls;			/* class index, 0-based */
+	double		confidence;
+	double		uncertainty;
+} ScoredRow;
+
+/* A review candidate: an unlabeled row and where the scan met it */
+typedef struct Candidate
+{
+	ScoredRow	row;
+	uint64		seq;
+} Candidate;
+
+/* Growable array of rows */
+typedef struct RowList
+{
+	ScoredRow  *rows;
+	int64		n;
+	int64		capacity;
+} RowList;
+
+static void
+rowlist_add(RowList *list, const ScoredRow *row)
+{
+	if (list->n == list->capacity)
+	{
+		list->capacity = list->capacity ? list->capacity * 2 : 4096;
+		if (list->rows == NULL)
+			list->rows = palloc_extended(sizeof(ScoredRow) * list->capacity, MCXT_ALLOC_HUGE);
+		else
+			list->rows = repalloc_huge(list->rows, sizeof(ScoredRow) * list->capacity);
+	}
+	list->rows[list->n++] = *row;
+}
+
+/*
+ * Candidate heap: a min-heap of at most queue_size entries whose root is the
+ * weakest candidate (lowest uncertainty; on ties, the one met last).
+ */
+static bool
+candidate_weaker(const Candidate *a, const Candidate *b)
+{
+	if (a->row.uncertainty != b->row.uncertainty)
+		return a->row.uncertainty < b->row.uncertainty;
+	return a->seq > b->seq;
+}
+
+static void
+heap_sift_down(Candidate *heap, int n, int i)
+{
+	for (;;)
+	{
+		int			l = 2 * i + 1;
+		int			r = l + 1;
+		int			m = i;
+		Candidate	tmp;
+
+		if (l < n && candidate_weaker(&heap[l], &heap[m]))
+			m = l;
+		if (r < n && candidate_weaker(&heap[r], &heap[m]))
+			m = r;
+		if (m == i)
+			return;
+		tmp = heap[i];
+		heap[i] = heap[m];
+		heap[m] = tmp;
+		i = m;
+	}
+}
+
+static void
+heap_offer(Candidate *heap, int *n, int cap, const Candidate *c)
+{
+	if (*n < cap)
+	{
+		int			i = (*n)++;
+
+		heap[i] = *c;
+		while (i > 0)
+		{
+			int			p = (i - 1) / 2;
+			Candidate	tmp;
+
+			if (!candidate_weaker(&heap[i], &heap[p]))
+				break;
+			tmp = heap[i];
+			heap[i] = heap[p];
+			heap[p] = tmp;
+			i = p;
+		}
+	}
+	else if (cap > 0 && candidate_weaker(&heap[0], c))
+	{
+		heap[0] = *c;
+		heap_sift_down(heap, *n, 0);
+	}
+}
+
+/* qsort: strongest candidate first */
+static int
+candidate_rank_cmp(const void *a, const void *b)
+{
+	const Candidate *ca = a;
+	const Candidate *cb = b;
+
+	if (candidate_weaker(cb, ca))
+		return -1;
+	if (candidate_weaker(ca, cb))
+		return 1;
+	return 0;
+}
+
+static int
+tid_cmp(const void *a, const void *b)
+{
+	return ItemPointerCompare((ItemPointer) a, (ItemPointer) b);
+}
+
+/* Everything one scoring needs */
+typedef struct ScoreState
+{
+	HitlModel  *model;
+	HitlVersion *version;
+	FeatureLayout *layout;
+	Oid			label_type;
+	bool		label_byval;
+	char	   *label_type_sql;	/* label type, for casts in SQL */
+	Datum	   *class_datums;	/* classes as values of the label type */
+	char	   *update_sql;
+	char	   *lock_sql;
+	char	   *visible_sql;
+	int64		written;
+} ScoreState;
+
+/* Does a stored prediction equal class k? */
+static bool
+prediction_is(const ScoreState *s, Datum current, int k)
+{
+	if (s->label_byval)
+		return current == s->class_datums[k];
+	else
+	{
+		struct varlena *a = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(current));
+		struct varlena *b = (struct varlena *) DatumGetPointer(s->class_datums[k]);
+
+		return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
+			memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
+	}
+}
+
+static bool
+moved(bool isnull, Datum current, double value, double tolerance)
+{
+	double		old;
+
+	if (isnull)
+		return true;
+	old = DatumGetFloat8(current);
+	if (tolerance == 0.0)
+		return old != value;
+	return fabs(old - value) > tolerance;
+}
+
+static Datum
+tid_array(const ScoredRow *rows, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		d[i] = ItemPointerGetDatum(&rows[i].tid);
+	return PointerGetDatum(construct_array(d, n, TIDOID, sizeof(ItemPointerData),
+										   false, TYPALIGN_SHORT));
+}
+
+/*
+ * Run the batch's UPDATE for rows[0..n-1]; returns rows written.
+ */
+static int64
+update_rows(ScoreState *s, const ScoredRow *rows, int n)
+{
+	Oid			argtypes[5] = {TIDARRAYOID, INT4ARRAYOID, FLOAT8ARRAYOID,
+	FLOAT8ARRAYOID, TEXTARRAYOID};
+	Datum		values[5];
+	Datum	   *k = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *c = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *u = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *cls = palloc(sizeof(Datum) * s->version->n_classes);
+	int			i;
+	int			ret;
+
+	for (i = 0; i < n; i++)
+	{
+		k[i] = Int32GetDatum(rows[i].cls + 1);
+		c[i] = Float8GetDatum(rows[i].confidence);
+		u[i] = Float8GetDatum(rows[i].uncertainty);
+	}
+	for (i = 0; i < s->version->n_classes; i++)
+		cls[i] = CStringGetTextDatum(s->version->classes[i]);
+	values[0] = tid_array(rows, n);
+	values[1] = PointerGetDatum(construct_array(k, n, INT4OID, sizeof(int32), true, TYPALIGN_INT));
+	values[2] = PointerGetDatum(construct_array(c, n, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[3] = PointerGetDatum(construct_array(u, n, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[4] = PointerGetDatum(construct_array(cls, s->version->n_classes, TEXTOID, -1, false, TYPALIGN_INT));
+
+	ret = SPI_execute_with_args(s->update_sql, 5, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_UPDATE)
+		elog(ERROR, "hitl: writing scores failed: %s", SPI_result_code_string(ret));
+	return (int64) SPI_processed;
+}
+
+/*
+ * First attempt at a batch: the UPDATE under a short lock_timeout, in a
+ * subtransaction.  Returns false when a row was locked (nothing written).
+ */
+static bool
+try_update_batch(ScoreState *s, const ScoredRow *rows, int n)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	int			nestlevel;
+	volatile bool done = true;
+
+	nestlevel = NewGUCNestLevel();
+	(void) set_config_option("lock_timeout", BATCH_LOCK_TIMEOUT_MS,
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcontext);
+	PG_TRY();
+	{
+		s->written += update_rows(s, rows, n);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+		done = false;
+	}
+	PG_END_TRY();
+
+	AtEOXact_GUC(true, nestlevel);
+	return done;
+}
+
+/* The row at tid in rows[0..n-1], sorted by tid (tid is a ScoredRow's first field) */
+static ScoredRow *
+find_row(ScoredRow *rows, int n, ItemPointer tid)
+{
+	return bsearch(tid, rows, n, sizeof(ScoredRow), tid_cmp);
+}
+
+/*
+ * Write a batch while skipping rows other sessions have locked: lock what
+ * can be locked (FOR UPDATE SKIP LOCKED), write those, and add the others
+ * to *skipped.
+ */
+static void
+update_batch_skip_locked(ScoreState *s, const ScoredRow *rows, int n, RowList *skipped)
+{
+	Oid			argtypes[1] = {TIDARRAYOID};
+	Datum		values[1];
+	ItemPointerData *locked;
+	ScoredRow  *mine;
+	ScoredRow  *others;
+	int			nlocked;
+	int			nmine = 0;
+	int			nothers = 0;
+	int			i;
+	int			ret;
+
+	values[0] = tid_array(rows, n);
+	ret = SPI_execute_with_args(s->lock_sql, 1, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "hitl: locking rows failed: %s", SPI_result_code_string(ret));
+	nlocked = (int) SPI_processed;
+	locked = palloc(sizeof(ItemPointerData) * Max(nlocked, 1));
+	for (i = 0; i < nlocked; i++)
+	{
+		bool		isnull;
+
+		locked[i] = *DatumGetItemPointer(SPI_getbinval(SPI_tuptable->vals[i],
+													   SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	qsort(locked, nlocked, sizeof(ItemPointerData), tid_cmp);
+
+	mine = palloc(sizeof(ScoredRow) * Max(n, 1));
+	others = palloc(sizeof(ScoredRow) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		if (bsearch(&rows[i].tid, locked, nlocked, sizeof(ItemPointerData), tid_cmp))
+			mine[nmine++] = rows[i];
+		else
+			others[nothers++] = rows[i];
+	}
+	if (nmine > 0)
+		s->written += update_rows(s, mine, nmine);
+
+	/*
+	 * Of the rows not locked, those still visible are held by other sessions:
+	 * come back for them.  The others were changed since the scan and are
+	 * scored again by the next scoring.
+	 */
+	if (nothers > 0)
+	{
+		qsort(others, nothers, sizeof(ScoredRow), tid_cmp);
+		values[0] = tid_array(others, nothers);
+		ret = SPI_execute_with_args(s->visible_sql, 1, argtypes, values, NULL, false, 0);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "hitl: reading rows failed: %s", SPI_result_code_string(ret));
+		for (i = 0; i < (int) SPI_processed; i++)
+		{
+			bool		isnull;
+			ItemPointer tid = DatumGetItemPointer(SPI_getbinval(SPI_tuptable->vals[i],
+																SPI_tuptable->tupdesc, 1, &isnull));
+			ScoredRow  *row = find_row(others, nothers, tid);
+
+			if (row != NULL)
+				rowlist_add(skipped, row);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	pfree(mine);
+	pfree(others);
+	pfree(locked);
+}
+
+static void
+write_batch(ScoreState *s, const ScoredRow *rows, int n, RowList *skipped)
+{
+	if (n == 0)
+		return;
+	if (!try_update_batch(s, rows, n))
+		update_batch_skip_locked(s, rows, n, skipped);
+}
+
+/*
+ * Replace the model's review candidates.  Runs before any score is written:
+ * the candidates are found by ctid, which a write changes.
+ */
+static void
+store_queue(ScoreState *s, Candidate *cands, int n)
+{
+	StringInfoData sql;
+	Oid			argtypes[7] = {TEXTOID, INT4OID, TIDARRAYOID, TEXTARRAYOID,
+	FLOAT8ARRAYOID, FLOAT8ARRAYOID, INT4ARRAYOID};
+	Datum		values[7];
+	ScoredRow  *rows = palloc(sizeof(ScoredRow) * Max(n, 1));
+	Datum	   *p = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *c = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *u = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *r = palloc(sizeof(Datum) * Max(n, 1));
+	int			i;
+	int			ret;
+
+	values[0] = CStringGetTextDatum(s->model->name);
+	ret = SPI_execute_with_args("DELETE FROM hitl.queue WHERE model = $1",
+								1, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_DELETE)
+		elog(ERROR, "hitl: clearing the queue failed: %s", SPI_result_code_string(ret));
+	if (n == 0)
+		return;
+
+	for (i = 0; i < n; i++)
+	{
+		rows[i] = cands[i].row;
+		p[i] = CStringGetTextDatum(s->version->classes[cands[i].row.cls]);
+		c[i] = Float8GetDatum(cands[i].row.confidence);
+		u[i] = Float8GetDatum(cands[i].row.uncertainty);
+		r[i] = Int32GetDatum(i + 1);
+	}
+	values[1] = Int32GetDatum(s->version->version);
+	values[2] = tid_array(rows, n);
+	values[3] = PointerGetDatum(construct_array(p, n, TEXTOID, -1, false, TYPALIGN_INT));
+	values[4] = PointerGetDatum(construct_array(c, n, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[5] = PointerGetDatum(construct_array(u, n, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[6] = PointerGetDatum(construct_array(r, n, INT4OID, sizeof(int32), true, TYPALIGN_INT));
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "INSERT INTO hitl.queue (model, rank, row_key, prediction, confidence, uncertainty, version)"
+					 " SELECT $1, v.rank, %s, v.p, v.c, v.u, $2"
+					 " FROM unnest($3, $4, $5, $6, $7) AS v(tid, p, c, u, rank)"
+					 " JOIN %s t ON t.ctid = v.tid",
+					 catalog_key_json_expr(s->model, "t"), s->model->source_text);
+	ret = SPI_execute_with_args(sql.data, 7, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "hitl: filling the queue failed: %s", SPI_result_code_string(ret));
+}
+
+/* Prepare the SQL and label values a scoring needs */
+static void
+prepare_state(ScoreState *s)
+{
+	HitlModel  *m = s->model;
+	AttrNumber	att = get_attnum(m->source, m->label_column);
+	Oid			typinput;
+	Oid			typioparam;
+	int16		typlen;
+	int			i;
+	StringInfoData sql;
+
+	if (att == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("label column \"%s\" of model \"%s\" no longer exists",
+						m->label_column, m->name)));
+	s->label_type = get_atttype(m->source, att);
+	get_typlenbyval(s->label_type, &typlen, &s->label_byval);
+	s->label_type_sql = format_type_be_qualified(s->label_type);
+	getTypeInputInfo(s->label_type, &typinput, &typioparam);
+	s->class_datums = palloc(sizeof(Datum) * s->version->n_classes);
+	for (i = 0; i < s->version->n_classes; i++)
+		s->class_datums[i] = OidInputFunctionCall(typinput, s->version->classes[i],
+												  typioparam, -1);
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "UPDATE %s t SET %s = ($5::%s[])[v.k], %s = v.c, %s = v.u"
+					 " FROM unnest($1, $2, $3, $4) AS v(tid, k, c, u)"
+					 " WHERE t.ctid = v.tid",
+					 m->source_text, quote_identifier(m->prediction_column),
+					 s->label_type_sql, quote_identifier(m->confidence_column),
+					 quote_identifier(m->uncertainty_column));
+	s->update_sql = sql.data;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT t.ctid FROM %s t WHERE t.ctid = ANY ($1) FOR UPDATE SKIP LOCKED",
+					 m->source_text);
+	s->lock_sql = sql.data;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT t.ctid FROM %s t WHERE t.ctid = ANY ($1)",
+					 m->source_text);
+	s->visible_sql = sql.data;
+}
+
+/*
+ * Score every row of a model's table with its current version.
+ */
+int64
+score_model(const char *name)
+{
+	MemoryContext cxt;
+	MemoryContext old;
+	ScoreState	s;
+	HitlVersion *v;
+	StringInfoData sql;
+	Portal		portal;
+	RowList		changed = {0};
+	RowList		skipped = {0};
+	Candidate  *heap;
+	int			nheap = 0;
+	ItemPointerData *cand_tids;
+	Datum	   *fvalues;
+	bool	   *fnulls;
+	double	   *x;
+	bool	   *missing;
+	double	   *proba;
+	uint64		seq = 0;
+	int64		i;
+	int			round;
+	Oid			locktypes[2] = {INT4OID, TEXTOID};
+	Datum		lockvalues[2];
+	int			ret;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "hitl score",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+
+	memset(&s, 0, sizeof(s));
+	s.model = catalog_load_model(name, cxt);
+	if (s.model->current_version == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" has not been trained yet", name),
+				 errhint("Label enough rows and call hitl.train().")));
+
+	/* one scoring of a model at a time */
+	lockvalues[0] = Int32GetDatum(SCORE_LOCK_CLASS);
+	lockvalues[1] = CStringGetTextDatum(name);
+	ret = SPI_execute_with_args("SELECT pg_advisory_xact_lock($1, hashtext($2))",
+								2, locktypes, lockvalues, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "hitl: advisory lock failed: %s", SPI_result_code_string(ret));
+
+	/* the version may have moved while we waited */
+	s.model = catalog_load_model(name, cxt);
+	v = s.version = catalog_load_version(s.model, s.model->current_version, cxt);
+	s.layout = features_resolve(s.model);
+	features_set_dims(s.layout, v->feature_dims);
+	if (s.layout->d != v->d)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("version %d of model \"%s\" does not match its feature columns",
+						v->version, name)));
+	prepare_state(&s);
+
+	heap = palloc(sizeof(Candidate) * s.model->queue_size);
+	fvalues = palloc(sizeof(Datum) * s.layout->ncols);
+	fnulls = palloc(sizeof(bool) * s.layout->ncols);
+	x = palloc(sizeof(double) * Max(v->d, 1));
+	missing = palloc(sizeof(bool) * Max(v->d, 1));
+	proba = palloc(sizeof(double) * v->n_classes);
+
+	/* pass 1: score every row in memory */
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT t.ctid, t.%s IS NULL, t.%s, t.%s, t.%s, %s FROM %s t",
+					 quote_identifier(s.model->label_column),
+					 quote_identifier(s.model->prediction_column),
+					 quote_identifier(s.model->confidence_column),
+					 quote_identifier(s.model->uncertainty_column),
+					 features_select_list(s.model, "t"), s.model->source_text);
+	portal = dataset_open_cursor(sql.data);
+	for (;;)
+	{
+		uint64		r;
+
+		SPI_cursor_fetch(portal, true, FETCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		for (r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[r];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			ScoredRow	row;
+			bool		isnull;
+			bool		unlabeled;
+			bool		pnull,
+						cnull,
+						unull;
+			Datum		pcur,
+						ccur,
+						ucur;
+			int			bad_col;
+			int			j;
+			FeatureStatus st;
+
+			row.tid = *DatumGetItemPointer(SPI_getbinval(tup, desc, 1, &isnull));
+			unlabeled = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
+			pcur = SPI_getbinval(tup, desc, 3, &pnull);
+			ccur = SPI_getbinval(tup, desc, 4, &cnull);
+			ucur = SPI_getbinval(tup, desc, 5, &unull);
+			for (j = 0; j < s.layout->ncols; j++)
+				fvalues[j] = SPI_getbinval(tup, desc, 6 + j, &fnulls[j]);
+			st = features_from_datums(s.layout, fvalues, fnulls, x, missing, &bad_col);
+			if (st != FEATURE_OK)
+				features_report(s.model, s.layout, st, bad_col,
+								catalog_row_key_text(s.model, &row.tid));
+			scaler_apply(1, v->d, x, missing, v->means, v->scales);
+			logreg_predict_proba(v->d, v->n_classes, v->coef, x, proba);
+			row.cls = proba_argmax(v->n_classes, proba, &row.confidence);
+			row.uncertainty = uncertainty_score(s.model->strategy, v->n_classes, proba);
+
+			if (pnull || !prediction_is(&s, pcur, row.cls) ||
+				moved(cnull, ccur, row.confidence, s.model->score_tolerance) ||
+				moved(unull, ucur, row.uncertainty, s.model->score_tolerance))
+				rowlist_add(&changed, &row);
+			if (unlabeled)
+			{
+				Candidate	c;
+
+				c.row = row;
+				c.seq = seq;
+				heap_offer(heap, &nheap, s.model->queue_size, &c);
+			}
+			seq++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+
+	/* the review candidates, ranked, before any write moves a row */
+	qsort(heap, nheap, sizeof(Candidate), candidate_rank_cmp);
+	store_queue(&s, heap, nheap);
+
+	/* pass 2: write, rows entering the queue first */
+	cand_tids = palloc(sizeof(ItemPointerData) * Max(nheap, 1));
+	for (i = 0; i < nheap; i++)
+		cand_tids[i] = heap[i].row.tid;
+	qsort(cand_tids, nheap, sizeof(ItemPointerData), tid_cmp);
+	{
+		RowList		first = {0};
+		RowList		rest = {0};
+
+		for (i = 0; i < changed.n; i++)
+		{
+			if (bsearch(&changed.rows[i].tid, cand_tids, nheap,
+						sizeof(ItemPointerData), tid_cmp))
+				rowlist_add(&first, &changed.rows[i]);
+			else
+				rowlist_add(&rest, &changed.rows[i]);
+		}
+		write_batch(&s, first.rows, (int) first.n, &skipped);
+		for (i = 0; i < rest.n; i += s.model->batch_size)
+		{
+			write_batch(&s, rest.rows + i,
+						(int) Min((int64) s.model->batch_size, rest.n - i), &skipped);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+
+	/* come back for the rows users had locked */
+	for (round = 0; round < LOCKED_RETRY_ROUNDS && skipped.n > 0; round++)
+	{
+		RowList		again = {0};
+
+		pg_usleep(LOCKED_RETRY_PAUSE_US << round);
+		CHECK_FOR_INTERRUPTS();
+		for (i = 0; i < skipped.n; i += s.model->batch_size)
+			update_batch_skip_locked(&s, skipped.rows + i,
+									 (int) Min((int64) s.model->batch_size, skipped.n - i),
+									 &again);
+		skipped = again;
+	}
+	if (skipped.n > 0)
+		ereport(NOTICE,
+				(errmsg("%lld rows of model \"%s\" were locked by other sessions and keep their old scores",
+						(long long) skipped.n, name),
+				 errhint("They are scored again by the next hitl.score().")));
+
+	catalog_mark_scored(s.model, v->version);
+
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	return s.written;
+}
+
+PG_FUNCTION_INFO_V1(hitl_score);
+
+/*
+ * hitl.score(model text) returns bigint
+ */
+Datum
+hitl_score(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int64		written;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "hitl: SPI_connect failed");
+	written = score_model(name);
+	SPI_finish();
+	PG_RETURN_INT64(written);
+}

@@ -1,0 +1,331 @@
+/*
+ * train.c
+ *		hitl.train(): read the labeled rows, fit, cross-validate, record a
+ *		version.
+ *
+ * The rows are read in primary-key order through one cursor (one snapshot),
+ * so the same labeled data always gives the same coefficients.  A model that
+ * has a current version with the same classes and features is warm-started
+ * from its coefficients.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#include "catalog.h"
+#include "compat.h"
+#include "crossval.h"
+#include "dataset.h"
+#include "logreg.h"
+#include "metrics.h"
+#include "scaler.h"
+#include "train.h"
+
+/* Newton's method stores a p x p Hessian: keep p within reason */
+#define HITL_MAX_COEFFICIENTS 4096
+
+#define FETCH_ROWS 10000
+
+/* The labeled rows of a model, as a dense matrix */
+typedef struct TrainingSet
+{
+	int			n;
+	int			capacity;
+	int			d;
+	double	   *x;				/* n x d, raw then standardized */
+	bool	   *missing;		/* n x d */
+	int		   *y;
+	int			n_classes;
+	char	  **classes;
+} TrainingSet;
+
+static void
+training_set_grow(TrainingSet *ts)
+{
+	int			cap = ts->capacity ? ts->capacity * 2 : 1024;
+
+	if (ts->capacity == 0)
+	{
+		ts->x = palloc_extended(sizeof(double) * cap * Max(ts->d, 1), MCXT_ALLOC_HUGE);
+		ts->missing = palloc_extended(sizeof(bool) * cap * Max(ts->d, 1), MCXT_ALLOC_HUGE);
+		ts->y = palloc_extended(sizeof(int) * cap, MCXT_ALLOC_HUGE);
+	}
+	else
+	{
+		ts->x = repalloc_huge(ts->x, sizeof(double) * cap * Max(ts->d, 1));
+		ts->missing = repalloc_huge(ts->missing, sizeof(bool) * cap * Max(ts->d, 1));
+		ts->y = repalloc_huge(ts->y, sizeof(int) * cap);
+	}
+	ts->capacity = cap;
+}
+
+/*
+ * Read the labeled rows.  Classes are numbered in the label type's order
+ * (dense_rank over the label), in the same statement as the rows.
+ */
+static void
+read_training_set(const HitlModel *model, const FeatureLayout *layout,
+				  TrainingSet *ts, MemoryContext cxt)
+{
+	StringInfoData sql;
+	Portal		portal;
+	int			class_cap = 16;
+	Datum	   *fvalues = palloc(sizeof(Datum) * layout->ncols);
+	bool	   *fnulls = palloc(sizeof(bool) * layout->ncols);
+
+	memset(ts, 0, sizeof(*ts));
+	ts->d = layout->d;
+	ts->classes = palloc0(sizeof(char *) * class_cap);
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT t.ctid, t.%1$s::text, dense_rank() OVER (ORDER BY t.%1$s) - 1, %2$s"
+					 " FROM %3$s t WHERE t.%1$s IS NOT NULL ORDER BY %4$s",
+					 quote_identifier(model->label_column),
+					 features_select_list(model, "t"), model->source_text,
+					 catalog_key_list(model, "t"));
+	portal = dataset_open_cursor(sql.data);
+	for (;;)
+	{
+		uint64		i;
+
+		SPI_cursor_fetch(portal, true, FETCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		for (i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			int			cls;
+			int			bad_col;
+			int			j;
+			FeatureStatus st;
+			MemoryContext old;
+
+			if (ts->n == ts->capacity)
+			{
+				old = MemoryContextSwitchTo(cxt);
+				training_set_grow(ts);
+				MemoryContextSwitchTo(old);
+			}
+			cls = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+			if (cls >= class_cap)
+			{
+				old = MemoryContextSwitchTo(cxt);
+				ts->classes = repalloc(ts->classes, sizeof(char *) * class_cap * 2);
+				memset(ts->classes + class_cap, 0, sizeof(char *) * class_cap);
+				class_cap *= 2;
+				MemoryContextSwitchTo(old);
+			}
+			if (ts->classes[cls] == NULL)
+			{
+				old = MemoryContextSwitchTo(cxt);
+				ts->classes[cls] = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
+				MemoryContextSwitchTo(old);
+				ts->n_classes = Max(ts->n_classes, cls + 1);
+			}
+			for (j = 0; j < layout->ncols; j++)
+				fvalues[j] = SPI_getbinval(tup, desc, 4 + j, &fnulls[j]);
+			st = features_from_datums(layout, fvalues, fnulls,
+									  ts->x + (size_t) ts->n * ts->d,
+									  ts->missing + (size_t) ts->n * ts->d, &bad_col);
+			if (st != FEATURE_OK)
+			{
+				ItemPointerData tid = *DatumGetItemPointer(SPI_getbinval(tup, desc, 1, &isnull));
+
+				features_report(model, layout, st, bad_col,
+								catalog_row_key_text(model, &tid));
+			}
+			ts->y[ts->n] = cls;
+			ts->n++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+}
+
+/* Append "key": value to a JSON object under construction */
+static void
+json_number(StringInfo buf, const char *key, double value)
+{
+	if (buf->len > 1)
+		appendStringInfoString(buf, ", ");
+	appendStringInfo(buf, "\"%s\": %.10g", key, value);
+}
+
+/*
+ * Train a new version of a model and record it.
+ */
+int
+train_model(const char *name)
+{
+	MemoryContext cxt;
+	MemoryContext old;
+	HitlModel  *model;
+	FeatureLayout *layout;
+	TrainingSet ts;
+	HitlVersion v;
+	HitlVersion *prev = NULL;
+	LogregProblem prob;
+	LogregResult res;
+	LogregStatus st;
+	ClassMetrics train_metrics;
+	ClassMetrics cv_metrics;
+	bool		have_cv = false;
+	StringInfoData metrics;
+	double	   *proba;
+	int			ncoef;
+	int			i;
+	int			version;
+	instr_time	start;
+	instr_time	duration;
+
+	INSTR_TIME_SET_CURRENT(start);
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "hitl train",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+
+	model = catalog_load_model(name, cxt);
+	layout = features_resolve(model);
+	features_detect_dims(layout, model);
+	read_training_set(model, layout, &ts, cxt);
+
+	if (ts.n < model->min_labels)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" has too few labels to train", name),
+				 errdetail("%d rows are labeled; training needs at least %d (option min_labels).",
+						   ts.n, model->min_labels),
+				 errhint("Label more rows, or lower min_labels.")));
+	if (ts.n_classes < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" has only one class labeled", name),
+				 errdetail("All %d labeled rows have the label \"%s\".", ts.n, ts.classes[0]),
+				 errhint("Label rows of at least two classes.")));
+	ncoef = logreg_ncoef(ts.d, ts.n_classes);
+	if (ncoef > HITL_MAX_COEFFICIENTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("model \"%s\" has too many coefficients for Newton's method", name),
+				 errdetail("%d classes and %d features give %d coefficients; the limit is %d.",
+						   ts.n_classes, ts.d, ncoef, HITL_MAX_COEFFICIENTS),
+				 errhint("Use fewer features or fewer classes.")));
+
+	/* standardize, imputing missing values with the mean */
+	memset(&v, 0, sizeof(v));
+	v.n_labeled = ts.n;
+	v.n_classes = ts.n_classes;
+	v.classes = ts.classes;
+	v.n_feature_columns = layout->ncols;
+	v.feature_dims = layout->dims;
+	v.d = ts.d;
+	v.feature_names = features_names(model, layout);
+	v.means = palloc(sizeof(double) * Max(ts.d, 1));
+	v.scales = palloc(sizeof(double) * Max(ts.d, 1));
+	scaler_fit(ts.n, ts.d, ts.x, ts.missing, v.means, v.scales);
+	scaler_apply(ts.n, ts.d, ts.x, ts.missing, v.means, v.scales);
+
+	/* warm start from the current version when it has the same shape */
+	v.coef = palloc0(sizeof(double) * ncoef);
+	if (model->current_version > 0)
+	{
+		prev = catalog_load_version(model, model->current_version, cxt);
+		if (prev->n_classes == v.n_classes && prev->d == v.d)
+		{
+			for (i = 0; i < v.n_classes; i++)
+				if (strcmp(prev->classes[i], v.classes[i]) != 0)
+					break;
+			if (i < v.n_classes)
+				prev = NULL;
+		}
+		else
+			prev = NULL;
+	}
+	if (prev != NULL)
+		memcpy(v.coef, prev->coef, sizeof(double) * ncoef);
+
+	prob.n = ts.n;
+	prob.d = ts.d;
+	prob.k = ts.n_classes;
+	prob.x = ts.x;
+	prob.y = ts.y;
+	prob.C = model->C;
+	prob.max_iter = model->max_iter;
+	prob.tol = model->tol;
+	st = logreg_fit(&prob, v.coef, prev != NULL, &res);
+	if (st == LOGREG_NOT_CONVERGED)
+		ereport(WARNING,
+				(errmsg("model \"%s\" did not converge in %d iterations", name, res.iterations),
+				 errhint("Raise the max_iter option or loosen tol; the version is recorded anyway.")));
+	else if (st != LOGREG_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("training model \"%s\" failed: %s", name, logreg_status_message(st))));
+
+	/* metrics on the training rows, then cross-validated */
+	proba = palloc_extended(sizeof(double) * (size_t) ts.n * ts.n_classes, MCXT_ALLOC_HUGE);
+	for (i = 0; i < ts.n; i++)
+		logreg_predict_proba(ts.d, ts.n_classes, v.coef, ts.x + (size_t) i * ts.d,
+							 proba + (size_t) i * ts.n_classes);
+	class_metrics(ts.n, ts.n_classes, proba, ts.y, &train_metrics);
+	if (model->cv_folds >= 2 && ts.n >= 2 * model->cv_folds)
+		have_cv = crossval_logreg(&prob, model->cv_folds, v.coef, &cv_metrics) == 0;
+
+	initStringInfo(&metrics);
+	appendStringInfoChar(&metrics, '{');
+	json_number(&metrics, "n_labeled", ts.n);
+	json_number(&metrics, "n_classes", ts.n_classes);
+	json_number(&metrics, "n_features", ts.d);
+	json_number(&metrics, "iterations", res.iterations);
+	appendStringInfo(&metrics, ", \"converged\": %s, \"warm_start\": %s",
+					 res.converged ? "true" : "false", prev != NULL ? "true" : "false");
+	json_number(&metrics, "objective", res.objective);
+	json_number(&metrics, "train_accuracy", train_metrics.accuracy);
+	json_number(&metrics, "train_macro_f1", train_metrics.macro_f1);
+	json_number(&metrics, "train_log_loss", train_metrics.log_loss);
+	if (have_cv)
+	{
+		json_number(&metrics, "cv_folds", model->cv_folds);
+		json_number(&metrics, "cv_accuracy", cv_metrics.accuracy);
+		json_number(&metrics, "cv_macro_f1", cv_metrics.macro_f1);
+		json_number(&metrics, "cv_log_loss", cv_metrics.log_loss);
+	}
+	appendStringInfoChar(&metrics, '}');
+
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, start);
+	version = catalog_store_version(model, &v, metrics.data,
+									INSTR_TIME_GET_MILLISEC(duration));
+
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	return version;
+}
+
+PG_FUNCTION_INFO_V1(hitl_train);
+
+/*
+ * hitl.train(model text) returns integer
+ */
+Datum
+hitl_train(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int			version;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "hitl: SPI_connect failed");
+	version = train_model(name);
+	SPI_finish();
+	PG_RETURN_INT32(version);
+}
