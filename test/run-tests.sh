@@ -1,0 +1,307 @@
+#!/usr/bin/env bash
+#
+# test/run-tests.sh: build hitl and run every test suite in private throwaway
+# PostgreSQL 15 clusters, as a non-root user (also when started as root).
+#
+#     bash test/run-tests.sh
+#
+# Steps: install missing Debian packages (as root), copy the working tree to a
+# temp dir owned by the test user, build it with warnings as errors, install
+# it, then run and count:
+#
+#   unit    `make unit` (plain-C TAP program, no server)
+#   regress `make installcheck` (pg_regress: sql/ + expected/) on a private cluster
+#   pgtap   each test/pgtap/*.sql with pg_prove, in a fresh database "hitl_pgtap"
+#           (pgtap already created in it; the file creates hitl itself), on the
+#           same private cluster
+#   perl    each test/t/*.pl with prove; PostgreSQL::Test::Cluster starts its own
+#           clusters
+#
+# Counting: TAP suites count individual assertions (top-level "ok N" passes,
+# "not ok N" fails unless marked TODO; subtests count once); assertions that
+# were planned but never ran count as failed; a file or suite that exits
+# non-zero without a failed assertion (crash, timeout, bad plan) counts 1
+# failed. pg_regress counts one per test ("ok" / "FAILED"), plus 1 failed if it
+# stops on its own. A failed build counts 1 failed and skips the server suites.
+# Suites without any test files count 0.
+#
+# The last line printed is exactly "N passed, N failed"; the exit status is 0
+# only when nothing failed.
+#
+# Settings: HITL_TEST_BUDGET (seconds for all suites, default 600), HITL_KEEP_TMP=1
+# (keep the temp dir with every log), and those listed in test/lib/cluster.sh.
+
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=test/lib/cluster.sh
+source "$REPO_ROOT/test/lib/cluster.sh"
+
+PGTAP_DB=hitl_pgtap
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+# Set by tap_count / regress_count.
+COUNT_PASSED=0
+COUNT_FAILED=0
+COUNT_NOTE=""
+
+say() {
+	printf '%s\n' "$*"
+}
+
+finish() {
+	say "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+	if [[ $TOTAL_FAILED -gt 0 ]]; then
+		exit 1
+	fi
+	exit 0
+}
+
+# record SUITE PASSED FAILED [NOTE]
+record() {
+	local suite=$1 passed=$2 failed=$3 note=${4:-}
+	TOTAL_PASSED=$((TOTAL_PASSED + passed))
+	TOTAL_FAILED=$((TOTAL_FAILED + failed))
+	say "-- $suite: passed $passed, failed $failed${note:+ ($note)}"
+}
+
+# Print a file, or its first MAX lines.
+show() {
+	local file=$1 max=${2:-300} n
+	[[ -f $file ]] || return 0
+	n=$(wc -l <"$file")
+	say "----- $file"
+	head -n "$max" "$file"
+	if [[ $n -gt $max ]]; then
+		say "----- ($((n - max)) more lines in $file)"
+	fi
+}
+
+time_left() {
+	echo $((DEADLINE - $(date +%s)))
+}
+
+# run_limited SECONDS LOG CMD...: run CMD as the test user (from the source
+# copy: main changes to it), output to LOG, killed after SECONDS (capped by the overall budget).
+# Returns CMD's status; 124 means it timed out.
+run_limited() {
+	local secs=$1 log=$2 left rc=0
+	shift 2
+	left=$(time_left)
+	if [[ $left -lt $secs ]]; then
+		secs=$left
+	fi
+	if [[ $secs -le 0 ]]; then
+		say "out of time (HITL_TEST_BUDGET=${HITL_TEST_BUDGET:-600}s)" >"$log"
+		return 124
+	fi
+	hitl_as_user_timeout "$secs" "$@" >"$log" 2>&1 </dev/null || rc=$?
+	if [[ $rc -eq 124 || $rc -eq 137 ]]; then
+		say "*** timed out after ${secs}s" >>"$log"
+		rc=124
+	fi
+	return "$rc"
+}
+
+# tap_count LOG STATUS: count the TAP stream in LOG (raw, or prove/pg_prove
+# --verbose output) of one program that exited with STATUS.
+tap_count() {
+	local log=$1 status=$2 counts passed failed plan
+	counts=$(awk '
+		/^ok [0-9]+/ { passed++; next }
+		/^not ok [0-9]+/ {
+			if (tolower($0) ~ /#[ \t]*todo/) passed++; else failed++
+			next
+		}
+		/^1\.\.[0-9]+/ && plan == "" { plan = $0; sub(/^1\.\./, "", plan); sub(/[^0-9].*$/, "", plan) }
+		END { printf "%d %d %s\n", passed, failed, (plan == "" ? "-1" : plan) }
+	' "$log")
+	read -r passed failed plan <<<"$counts"
+	COUNT_NOTE=""
+	if [[ $plan -ge 0 && $((passed + failed)) -lt $plan ]]; then
+		COUNT_NOTE="$((plan - passed - failed)) planned assertions did not run"
+		failed=$((failed + plan - passed - failed))
+	fi
+	if [[ $status -ne 0 && $failed -eq 0 ]]; then
+		if [[ $status -eq 124 ]]; then
+			COUNT_NOTE="timed out"
+		else
+			COUNT_NOTE="exited with status $status"
+		fi
+		failed=1
+	elif [[ $status -eq 124 ]]; then
+		COUNT_NOTE="${COUNT_NOTE:+$COUNT_NOTE, }timed out"
+	fi
+	COUNT_PASSED=$passed
+	COUNT_FAILED=$failed
+}
+
+suite_unit() {
+	local log="$HITL_LOG_DIR/unit.log" rc=0
+	if [[ ! -f $HITL_SRC_DIR/test/unit/test_numerics.c ]]; then
+		record unit 0 0 "no test/unit/test_numerics.c yet"
+		return 0
+	fi
+	say "== unit: make unit"
+	run_limited 300 "$log" make PG_CONFIG="$PG_CONFIG" unit || rc=$?
+	tap_count "$log" "$rc"
+	if [[ $COUNT_FAILED -gt 0 ]]; then
+		show "$log"
+	fi
+	record unit "$COUNT_PASSED" "$COUNT_FAILED" "$COUNT_NOTE"
+}
+
+regress_tests_present() {
+	local f base
+	for f in "$HITL_SRC_DIR"/sql/*.sql; do
+		[[ -f $f ]] || continue
+		base=$(basename "$f" .sql)
+		case $base in
+		hitl | hitl--*) ;;
+		*) return 0 ;;
+		esac
+	done
+	return 1
+}
+
+suite_regress() {
+	local log="$HITL_LOG_DIR/regress.log" rc=0 counts passed failed note=""
+	if ! regress_tests_present; then
+		record regress 0 0 "no pg_regress tests in sql/ yet"
+		return 0
+	fi
+	say "== regress: make installcheck"
+	run_limited 400 "$log" make PG_CONFIG="$PG_CONFIG" installcheck || rc=$?
+	# pg_regress 15 prints "test NAME ... ok" (or "     NAME ... ok" in a
+	# parallel group), "FAILED", or "failed (ignored)".
+	counts=$(awk '
+		/^(test +| +)[^ ]+ +\.\.\. +ok/ { passed++; next }
+		/^(test +| +)[^ ]+ +\.\.\. +failed \(ignored\)/ { passed++; next }
+		/^(test +| +)[^ ]+ +\.\.\. +FAILED/ { failed++; next }
+		END { printf "%d %d\n", passed, failed }
+	' "$log")
+	read -r passed failed <<<"$counts"
+	if [[ $rc -ne 0 && $failed -eq 0 ]]; then
+		failed=1
+		note="pg_regress exited with status $rc"
+		[[ $rc -eq 124 ]] && note="timed out"
+	fi
+	if [[ $failed -gt 0 ]]; then
+		show "$log" 100
+		show "$HITL_SRC_DIR/regression.diffs" 400
+	fi
+	record regress "$passed" "$failed" "$note"
+}
+
+suite_pgtap() {
+	local files=() f name log rc passed=0 failed=0
+	shopt -s nullglob
+	files=("$HITL_SRC_DIR"/test/pgtap/*.sql)
+	shopt -u nullglob
+	if [[ ${#files[@]} -eq 0 ]]; then
+		record pgtap 0 0 "no test/pgtap/*.sql yet"
+		return 0
+	fi
+	say "== pgtap: pg_prove, ${#files[@]} files, database $PGTAP_DB"
+	mkdir -p "$HITL_LOG_DIR/pgtap"
+	for f in "${files[@]}"; do
+		name=$(basename "$f" .sql)
+		log="$HITL_LOG_DIR/pgtap/$name.log"
+		rc=0
+		if ! hitl_create_db "$PGTAP_DB" pgtap 2>"$log"; then
+			failed=$((failed + 1))
+			say "   test/pgtap/$name.sql: could not prepare database $PGTAP_DB"
+			show "$log"
+			continue
+		fi
+		run_limited 180 "$log" pg_prove --verbose --nocolor -d "$PGTAP_DB" \
+			--set hitl_src_dir="$HITL_SRC_DIR" "test/pgtap/$name.sql" || rc=$?
+		tap_count "$log" "$rc"
+		passed=$((passed + COUNT_PASSED))
+		failed=$((failed + COUNT_FAILED))
+		say "   test/pgtap/$name.sql: passed $COUNT_PASSED, failed $COUNT_FAILED${COUNT_NOTE:+ ($COUNT_NOTE)}"
+		if [[ $COUNT_FAILED -gt 0 ]]; then
+			show "$log"
+		fi
+		hitl_psql -d postgres -c "DROP DATABASE IF EXISTS $PGTAP_DB WITH (FORCE)" >/dev/null 2>&1 || true
+	done
+	record pgtap "$passed" "$failed"
+}
+
+suite_perl() {
+	local files=() f name log rc passed=0 failed=0 pgxs
+	shopt -s nullglob
+	files=("$HITL_SRC_DIR"/test/t/*.pl)
+	shopt -u nullglob
+	if [[ ${#files[@]} -eq 0 ]]; then
+		record perl 0 0 "no test/t/*.pl yet"
+		return 0
+	fi
+	# .../lib/pgxs/src/makefiles/pgxs.mk -> .../lib/pgxs
+	pgxs=$("$PG_CONFIG" --pgxs)
+	pgxs=$(dirname "$(dirname "$(dirname "$pgxs")")")
+	say "== perl: prove, ${#files[@]} files"
+	mkdir -p "$HITL_LOG_DIR/perl"
+	hitl_as_user mkdir -p "$HITL_SRC_DIR/tmp_check/log"
+	for f in "${files[@]}"; do
+		name=$(basename "$f" .pl)
+		log="$HITL_LOG_DIR/perl/$name.log"
+		rc=0
+		run_limited 400 "$log" env \
+			TESTDIR="$HITL_SRC_DIR" \
+			TESTDATADIR="$HITL_SRC_DIR/tmp_check" \
+			TESTLOGDIR="$HITL_SRC_DIR/tmp_check/log" \
+			PG_REGRESS="$pgxs/src/test/regress/pg_regress" \
+			PG_CONFIG="$PG_CONFIG" \
+			prove --verbose --nocolor \
+			-I "$pgxs/src/test/perl" -I "$HITL_SRC_DIR/test/t/lib" \
+			"test/t/$name.pl" || rc=$?
+		tap_count "$log" "$rc"
+		passed=$((passed + COUNT_PASSED))
+		failed=$((failed + COUNT_FAILED))
+		say "   test/t/$name.pl: passed $COUNT_PASSED, failed $COUNT_FAILED${COUNT_NOTE:+ ($COUNT_NOTE)}"
+		if [[ $COUNT_FAILED -gt 0 ]]; then
+			show "$log"
+			show "$HITL_SRC_DIR/tmp_check/log/regress_log_$name" 200
+		fi
+	done
+	record perl "$passed" "$failed"
+}
+
+main() {
+	say "== dependencies"
+	# shellcheck disable=SC2119 # no benchmark packages needed
+	if ! hitl_ensure_deps; then
+		record dependencies 0 1 "missing packages"
+		finish
+	fi
+	hitl_setup_user
+	hitl_workdir_init
+	say "== running as $HITL_USER in $HITL_TMPDIR"
+	hitl_copy_src
+
+	local built=1
+	say "== build and install"
+	if ! hitl_build_install; then
+		built=0
+		record build 0 1 "server suites skipped"
+	fi
+
+	# Every suite runs from the source copy.
+	cd "$HITL_SRC_DIR"
+	DEADLINE=$(($(date +%s) + ${HITL_TEST_BUDGET:-600}))
+	suite_unit
+	if [[ $built -eq 1 ]]; then
+		if hitl_start_cluster; then
+			suite_regress
+			suite_pgtap
+			hitl_stop_cluster || true
+		else
+			record cluster 0 1 "could not start the private cluster"
+		fi
+		suite_perl
+	fi
+	finish
+}
+
+main "$@"
