@@ -40,4 +40,4 @@ test/unit/test_numerics: test/unit/test_numerics.c $(NUMERIC_SRCS)
 
 .PHONY: unit
 unit: test/unit/test_numerics
-	./test/unit/test_numerics test/data/vehicle.csv test/fixtures/vehicle_sklearn.txt
+	./test/unit/test_numerics test/data test/fixtures

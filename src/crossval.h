@@ -15,9 +15,11 @@
  * model is fitted on the other folds, warm-started from full_coef (the model
  * fitted on all rows; may be NULL for a cold start), and scored on the held
  * out rows; the out-of-fold probabilities of all rows give the metrics.
- * folds must be >= 2 and <= n; returns 0 on success, -1 when it cannot be
- * done (too few rows, or a fold whose training part has a single class is
- * handled by predicting with the training part's fitted model anyway).
+ * folds must be >= 2 and <= n.  A fold whose training part lacks some
+ * classes is still fitted with all k classes (the missing ones get low
+ * probabilities), and a fold fit that stops at max_iter is used as it is.
+ * Returns 0 on success, -1 on invalid arguments or when a fold fit fails
+ * (LOGREG_BAD_INPUT or LOGREG_LAPACK_FAILED).
  */
 extern int	crossval_logreg(const LogregProblem *p, int folds,
 							const double *full_coef, ClassMetrics *out);

@@ -46,14 +46,21 @@ typedef struct LogregResult
 	int			iterations;		/* Newton iterations taken */
 	int			converged;		/* 1 when the gradient test was met */
 	double		objective;		/* final objective value */
-	double		grad_norm;		/* final max |gradient| */
+	double		grad_norm;		/* final max |gradient| / (C * n), the
+								 * quantity compared with tol */
 } LogregResult;
 
 typedef enum LogregStatus
 {
 	LOGREG_OK = 0,
-	LOGREG_BAD_INPUT,			/* n < 1, d < 0, k < 2, C <= 0, label out of range */
-	LOGREG_NOT_CONVERGED,		/* max_iter reached; coef holds the last iterate */
+	LOGREG_BAD_INPUT,			/* n < 1, d < 0, k < 2, C <= 0 or not finite,
+								 * max_iter < 1, tol < 0 or NaN, label out of
+								 * range, a non-finite feature or warm-start
+								 * coefficient */
+	LOGREG_NOT_CONVERGED,		/* max_iter reached, or tol below what double
+								 * precision resolves (the line search found
+								 * no further decrease); coef holds the last
+								 * iterate, usable as a model */
 	LOGREG_LAPACK_FAILED		/* the Hessian could not be factorised even with damping */
 } LogregStatus;
 
