@@ -542,3 +542,8 @@ CREATE VIEW hitl.review_queue AS
 COMMENT ON VIEW hitl.review_queue IS
 	'unlabeled rows to review next, for every model the current role can read: most uncertain first';
 GRANT SELECT ON hitl.review_queue TO PUBLIC;
+
+CREATE FUNCTION hitl._pick(tids tid[], vals float8[], key tid) RETURNS float8
+	AS 'MODULE_PATHNAME', 'hitl_pick' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION hitl._pick(tid[], float8[], tid) IS
+	'internal: the value paired with a tid in a scoring batch';

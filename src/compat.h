@@ -29,6 +29,7 @@
 #if PG_VERSION_NUM < 160000
 #define DatumGetItemPointer(X) ((ItemPointer) DatumGetPointer(X))
 #define ItemPointerGetDatum(X) PointerGetDatum(X)
+#define PG_GETARG_ITEMPOINTER(n) DatumGetItemPointer(PG_GETARG_DATUM(n))
 #endif
 
 #endif
