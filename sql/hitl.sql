@@ -247,6 +247,39 @@ COMMENT ON FUNCTION hitl._resolve_options(jsonb) IS
  * create_model / drop_model
  * ------------------------------------------------------------------------ */
 
+/*
+ * (Re)create the review view of a model: the unlabeled rows among its ranked
+ * candidates, with the source table's columns and the rank, joined to the
+ * source by primary key (OFFSET 0 keeps that join a lookup per candidate).
+ */
+CREATE FUNCTION hitl._create_review_view(model text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	m hitl.models;
+BEGIN
+	SELECT * INTO STRICT m FROM hitl.models WHERE name = model;
+	EXECUTE format($v$
+		CREATE VIEW %s AS
+		SELECT s.*, q.rank
+		FROM hitl.queue q
+		CROSS JOIN LATERAL (
+			SELECT t.* FROM %s t
+			WHERE %s AND t.%I IS NULL
+			OFFSET 0) s
+		WHERE q.model = %L
+		ORDER BY q.rank$v$,
+		m.review_view, m.source, hitl._key_match(m.source, m.key_columns, 't', 'q.row_key'),
+		m.label_column, m.name);
+	EXECUTE format('COMMENT ON VIEW %s IS %L', m.review_view,
+				   format('hitl review queue of model %s: unlabeled rows, most uncertain first', m.name));
+END
+$$;
+COMMENT ON FUNCTION hitl._create_review_view(text) IS
+	'internal: creates the review view of a model';
+
 CREATE FUNCTION hitl.create_model(
 	name text,
 	source regclass,
@@ -440,20 +473,7 @@ BEGIN
 			prediction_column, confidence_column, uncertainty_column,
 			added, view_qualified, algorithm, strategy, resolved);
 
-	EXECUTE format($v$
-		CREATE VIEW %s AS
-		SELECT s.*, q.rank
-		FROM hitl.queue q
-		CROSS JOIN LATERAL (
-			SELECT t.* FROM %s t
-			WHERE %s AND t.%I IS NULL
-			OFFSET 0) s
-		WHERE q.model = %L
-		ORDER BY q.rank$v$,
-		view_qualified, source, hitl._key_match(source, keys, 't', 'q.row_key'),
-		label_column, name);
-	EXECUTE format('COMMENT ON VIEW %s IS %L', view_qualified,
-				   format('hitl review queue of model %s: unlabeled rows, most uncertain first', name));
+	PERFORM hitl._create_review_view(name);
 
 	/* train and score at once when there are enough labels */
 	min_labels := (resolved ->> 'min_labels')::integer;
@@ -480,6 +500,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	m hitl.models;
+	other hitl.models;
 	col name;
 BEGIN
 	SELECT * INTO m FROM hitl.models WHERE models.name = drop_model.name;
@@ -491,9 +512,22 @@ BEGIN
 	END IF;
 	EXECUTE format('DROP VIEW IF EXISTS %s', m.review_view);
 	DELETE FROM hitl.models WHERE models.name = drop_model.name;
-	IF drop_columns THEN
+	IF drop_columns AND cardinality(m.added_columns) > 0 THEN
+		/*
+		 * The review views of the table's other models show all its columns,
+		 * these included: set them aside while the columns go.
+		 */
+		FOR other IN SELECT * FROM hitl.models o WHERE o.source = m.source LOOP
+			EXECUTE format('DROP VIEW IF EXISTS %s', other.review_view);
+		END LOOP;
 		FOREACH col IN ARRAY m.added_columns LOOP
 			EXECUTE format('ALTER TABLE %s DROP COLUMN IF EXISTS %I', m.source, col);
+		END LOOP;
+		FOR other IN SELECT * FROM hitl.models o WHERE o.source = m.source LOOP
+			PERFORM hitl._create_review_view(other.name);
+			IF other.owner <> current_user::regrole THEN
+				EXECUTE format('ALTER VIEW %s OWNER TO %s', other.review_view, other.owner);
+			END IF;
 		END LOOP;
 	END IF;
 END

@@ -264,31 +264,42 @@ catalog_load_version(const HitlModel *model, int version, MemoryContext mcxt)
 }
 
 /*
- * Record a new version and make it current.  The model's row is locked
- * first, so concurrent trainings of one model get consecutive numbers.
+ * Lock a model's row for training.  Row-level security lets only roles that
+ * may change the model lock it, so this is also the permission check; and
+ * concurrent trainings of one model get consecutive version numbers.
  */
-int
-catalog_store_version(const HitlModel *model, HitlVersion *v,
-					  const char *metrics_json, double train_ms)
+void
+catalog_lock_model(const HitlModel *model)
 {
-	Oid			locktypes[1] = {TEXTOID};
-	Datum		lockvalues[1];
-	Oid			argtypes[11] = {TEXTOID, INT4OID, TEXTOID, TEXTARRAYOID,
-		TEXTARRAYOID, INT4ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
-	FLOAT8ARRAYOID, TEXTOID, FLOAT8OID};
-	Datum		values[11];
-	bool		isnull;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
 	int			ret;
 
-	lockvalues[0] = CStringGetTextDatum(model->name);
+	values[0] = CStringGetTextDatum(model->name);
 	ret = SPI_execute_with_args("SELECT 1 FROM hitl.models WHERE name = $1 FOR UPDATE",
-								1, locktypes, lockvalues, NULL, false, 0);
+								1, argtypes, values, NULL, false, 0);
 	check_spi(ret, SPI_OK_SELECT, "locking the model");
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to train model \"%s\"", model->name),
 				 errhint("Training needs UPDATE on the model's table, or membership in the model's owner role.")));
+}
+
+/*
+ * Record a new version and make it current (the caller holds the model's
+ * row lock: see catalog_lock_model).
+ */
+int
+catalog_store_version(const HitlModel *model, HitlVersion *v,
+					  const char *metrics_json, double train_ms)
+{
+	Oid			argtypes[11] = {TEXTOID, INT4OID, TEXTOID, TEXTARRAYOID,
+		TEXTARRAYOID, INT4ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
+	FLOAT8ARRAYOID, TEXTOID, FLOAT8OID};
+	Datum		values[11];
+	bool		isnull;
+	int			ret;
 
 	values[0] = CStringGetTextDatum(model->name);
 	values[1] = Int32GetDatum(v->n_labeled);

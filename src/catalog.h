@@ -66,6 +66,9 @@ extern HitlModel *catalog_load_model(const char *name, MemoryContext mcxt);
 extern HitlVersion *catalog_load_version(const HitlModel *model, int version,
 										 MemoryContext mcxt);
 
+/* Lock a model for training; raises an error when the role may not change it */
+extern void catalog_lock_model(const HitlModel *model);
+
 /*
  * Record a new version (number: the largest so far plus one) and make it the
  * model's current version.  metrics_json is a jsonb text.  Returns the

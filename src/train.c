@@ -195,6 +195,9 @@ train_model(const char *name)
 	old = MemoryContextSwitchTo(cxt);
 
 	model = catalog_load_model(name, cxt);
+	catalog_lock_model(model);
+	/* reload: another training may have committed while we waited */
+	model = catalog_load_model(name, cxt);
 	layout = features_resolve(model);
 	features_detect_dims(layout, model);
 	read_training_set(model, layout, &ts, cxt);
