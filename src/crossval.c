@@ -6,7 +6,9 @@
  * is predicted by a model that did not see it, and the out-of-fold
  * probabilities of all rows are summarised by class_metrics().  Folds are
  * assigned by row position (row i is in fold i % folds), so the result is
- * deterministic for a given row order.
+ * deterministic for a given row order.  Each fold standardizes with the
+ * means and scales of its own training part, as the full model does with
+ * all rows, so nothing of the held-out rows leaks into their predictions.
  *
  * Plain C, no PostgreSQL types; see numeric_alloc.h for allocation.
  */
@@ -15,6 +17,7 @@
 
 #include "crossval.h"
 #include "numeric_alloc.h"
+#include "scaler.h"
 
 /* Rows copied between two interrupt checks */
 #define CROSSVAL_CHUNK_ROWS 8192
@@ -30,12 +33,16 @@
  * cannot be factorised).
  */
 int
-crossval_logreg(const LogregProblem *p, int folds, const double *full_coef,
-				ClassMetrics *out)
+crossval_logreg(const LogregProblem *p, const bool *missing, int folds,
+				const double *full_coef, ClassMetrics *out)
 {
 	LogregProblem sub;
 	double	   *train_x;
+	bool	   *train_missing;
 	int		   *train_y;
+	double	   *mean;
+	double	   *scale;
+	double	   *row;
 	double	   *coef;
 	double	   *proba;
 	int			ncoef;
@@ -52,7 +59,11 @@ crossval_logreg(const LogregProblem *p, int folds, const double *full_coef,
 	ncoef = logreg_ncoef(p->d, p->k);
 	max_train = p->n - p->n / folds;	/* the smallest fold has n / folds rows */
 	train_x = hitl_alloc(sizeof(double) * (size_t) max_train * (p->d > 0 ? p->d : 1));
+	train_missing = hitl_alloc(sizeof(bool) * (size_t) max_train * (p->d > 0 ? p->d : 1));
 	train_y = hitl_alloc(sizeof(int) * max_train);
+	mean = hitl_alloc(sizeof(double) * (p->d > 0 ? p->d : 1));
+	scale = hitl_alloc(sizeof(double) * (p->d > 0 ? p->d : 1));
+	row = hitl_alloc(sizeof(double) * (p->d > 0 ? p->d : 1));
 	coef = hitl_alloc(sizeof(double) * ncoef);
 	proba = hitl_alloc(sizeof(double) * (size_t) p->n * p->k);
 
@@ -68,11 +79,18 @@ crossval_logreg(const LogregProblem *p, int folds, const double *full_coef,
 			if (i % folds == fold)
 				continue;
 			if (p->d > 0)
+			{
 				memcpy(train_x + (size_t) ntrain * p->d,
 					   p->x + (size_t) i * p->d, sizeof(double) * p->d);
+				if (missing != NULL)
+					memcpy(train_missing + (size_t) ntrain * p->d,
+						   missing + (size_t) i * p->d, sizeof(bool) * p->d);
+			}
 			train_y[ntrain] = p->y[i];
 			ntrain++;
 		}
+		scaler_fit(ntrain, p->d, train_x, missing ? train_missing : NULL, mean, scale);
+		scaler_apply(ntrain, p->d, train_x, missing ? train_missing : NULL, mean, scale);
 
 		sub = *p;
 		sub.n = ntrain;
@@ -88,16 +106,27 @@ crossval_logreg(const LogregProblem *p, int folds, const double *full_coef,
 		}
 
 		for (i = fold; i < p->n; i += folds)
-			logreg_predict_proba(p->d, p->k, coef,
-								 p->d > 0 ? p->x + (size_t) i * p->d : NULL,
+		{
+			if (p->d > 0)
+			{
+				memcpy(row, p->x + (size_t) i * p->d, sizeof(double) * p->d);
+				scaler_apply(1, p->d, row, missing ? missing + (size_t) i * p->d : NULL,
+							 mean, scale);
+			}
+			logreg_predict_proba(p->d, p->k, coef, p->d > 0 ? row : NULL,
 								 proba + (size_t) i * p->k);
+		}
 	}
 
 	if (result == 0)
 		class_metrics(p->n, p->k, proba, p->y, out);
 
 	hitl_free(train_x);
+	hitl_free(train_missing);
 	hitl_free(train_y);
+	hitl_free(mean);
+	hitl_free(scale);
+	hitl_free(row);
 	hitl_free(coef);
 	hitl_free(proba);
 	return result;

@@ -181,6 +181,8 @@ train_model(const char *name)
 	ClassMetrics train_metrics;
 	ClassMetrics cv_metrics;
 	bool		have_cv = false;
+	bool		do_cv;
+	double	   *raw_x = NULL;
 	StringInfoData metrics;
 	double	   *proba;
 	int			ncoef;
@@ -235,6 +237,13 @@ train_model(const char *name)
 	v.feature_names = features_names(model, layout);
 	v.means = palloc(sizeof(double) * Max(ts.d, 1));
 	v.scales = palloc(sizeof(double) * Max(ts.d, 1));
+	do_cv = model->cv_folds >= 2 && ts.n >= 2 * model->cv_folds;
+	if (do_cv)
+	{
+		/* cross-validation standardizes each fold itself: keep the raw values */
+		raw_x = palloc_extended(sizeof(double) * (size_t) ts.n * Max(ts.d, 1), MCXT_ALLOC_HUGE);
+		memcpy(raw_x, ts.x, sizeof(double) * (size_t) ts.n * ts.d);
+	}
 	scaler_fit(ts.n, ts.d, ts.x, ts.missing, v.means, v.scales);
 	scaler_apply(ts.n, ts.d, ts.x, ts.missing, v.means, v.scales);
 
@@ -281,8 +290,14 @@ train_model(const char *name)
 		logreg_predict_proba(ts.d, ts.n_classes, v.coef, ts.x + (size_t) i * ts.d,
 							 proba + (size_t) i * ts.n_classes);
 	class_metrics(ts.n, ts.n_classes, proba, ts.y, &train_metrics);
-	if (model->cv_folds >= 2 && ts.n >= 2 * model->cv_folds)
-		have_cv = crossval_logreg(&prob, model->cv_folds, v.coef, &cv_metrics) == 0;
+	if (do_cv)
+	{
+		LogregProblem raw = prob;
+
+		raw.x = raw_x;
+		have_cv = crossval_logreg(&raw, ts.missing, model->cv_folds, v.coef,
+								  &cv_metrics) == 0;
+	}
 
 	initStringInfo(&metrics);
 	appendStringInfoChar(&metrics, '{');

@@ -670,8 +670,8 @@ test_vehicle_fit(const char *name, const Split *sp, int k, double C,
 	{
 		ClassMetrics warm;
 		ClassMetrics cold;
-		int			rc_warm = crossval_logreg(&prob, 5, coef, &warm);
-		int			rc_cold = crossval_logreg(&prob, 5, NULL, &cold);
+		int			rc_warm = crossval_logreg(&prob, NULL, 5, coef, &warm);
+		int			rc_cold = crossval_logreg(&prob, NULL, 5, NULL, &cold);
 
 		diag("%s: 5-fold accuracy %.4f, macro-F1 %.4f, log-loss %.4f",
 			 name, warm.accuracy, warm.macro_f1, warm.log_loss);
@@ -729,10 +729,59 @@ test_absent_class(void)
 	   proba[2], (int) status);
 
 	prob.y = y;
-	rc = crossval_logreg(&prob, 3, NULL, &cv);
+	rc = crossval_logreg(&prob, NULL, 3, NULL, &cv);
 	ok(rc == 0 && cv.n == 12 && cv.accuracy >= 0.0 && cv.accuracy <= 1.0 &&
 	   cv.log_loss > 0.0 && isfinite(cv.log_loss),
 	   "cross-validation with a class missing from a fold's training part");
+}
+
+/*
+ * Cross-validation standardizes each fold with its own training rows, so an
+ * affine change of units of the raw features (and a missing value) changes
+ * nothing in its metrics.
+ */
+static void
+test_crossval_scaling(void)
+{
+	int			n = 60;
+	double		x[60 * 2];
+	double		x2[60 * 2];
+	bool		missing[60 * 2];
+	int			y[60];
+	LogregProblem prob;
+	ClassMetrics a;
+	ClassMetrics b;
+	int			i;
+	int			rc1;
+	int			rc2;
+
+	for (i = 0; i < n; i++)
+	{
+		y[i] = i % 3;
+		x[2 * i] = y[i] + 0.7 * sin(i * 1.3);
+		x[2 * i + 1] = (i % 5) - 0.5 * y[i] + 0.3 * cos(i * 0.7);
+		x2[2 * i] = 1000.0 * x[2 * i] + 5.0;
+		x2[2 * i + 1] = 0.01 * x[2 * i + 1] - 3.0;
+		missing[2 * i] = missing[2 * i + 1] = false;
+	}
+	missing[2 * 7 + 1] = true;
+
+	memset(&prob, 0, sizeof(prob));
+	prob.n = n;
+	prob.d = 2;
+	prob.k = 3;
+	prob.y = y;
+	prob.C = 1.0;
+	prob.max_iter = 100;
+	prob.tol = 1e-10;
+	prob.x = x;
+	rc1 = crossval_logreg(&prob, missing, 4, NULL, &a);
+	prob.x = x2;
+	rc2 = crossval_logreg(&prob, missing, 4, NULL, &b);
+	ok(rc1 == 0 && rc2 == 0 && fabs(a.log_loss - b.log_loss) < 1e-8 &&
+	   a.accuracy == b.accuracy,
+	   "cross-validation standardizes per fold: metrics independent of units (log-loss %.10f vs %.10f)",
+	   a.log_loss, b.log_loss);
 }
 
 /* (h) Bad input is rejected with LOGREG_BAD_INPUT */
@@ -794,8 +843,8 @@ test_bad_input(void)
 	   "a NaN feature is bad input");
 	x[1] = 1.0;
 
-	rc = crossval_logreg(&good, 1, NULL, &m);
-	ok(rc == -1 && crossval_logreg(&good, 5, NULL, &m) == -1,
+	rc = crossval_logreg(&good, NULL, 1, NULL, &m);
+	ok(rc == -1 && crossval_logreg(&good, NULL, 5, NULL, &m) == -1,
 	   "cross-validation rejects folds < 2 and folds > n");
 }
 
@@ -815,6 +864,7 @@ main(int argc, char **argv)
 	test_metrics();
 	test_predict_extremes();
 	test_absent_class();
+	test_crossval_scaling();
 	test_bad_input();
 
 	snprintf(path, sizeof(path), "%s/vehicle.csv", data_dir);
