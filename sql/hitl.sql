@@ -581,3 +581,8 @@ CREATE FUNCTION hitl._pick(tids tid[], vals float8[], key tid) RETURNS float8
 	AS 'MODULE_PATHNAME', 'hitl_pick' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION hitl._pick(tid[], float8[], tid) IS
 	'internal: the value paired with a tid in a scoring batch';
+
+CREATE PROCEDURE hitl.score_in_batches(model text, INOUT rows_written bigint DEFAULT NULL)
+	AS 'MODULE_PATHNAME', 'hitl_score_in_batches' LANGUAGE C;
+COMMENT ON PROCEDURE hitl.score_in_batches(text, bigint) IS
+	'hitl.score() committing after every batch of writes (one transaction inside a transaction block)';

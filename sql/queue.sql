@@ -69,6 +69,18 @@ UPDATE hitl.models SET options = options || '{"score_tolerance": 0}' WHERE name 
 SELECT hitl.score('qm') > 100 AS many_rows_with_zero_tolerance;
 SELECT hitl.score('qm') AS nothing_left;
 
+-- the procedure that commits after every batch writes the same rows
+UPDATE hitl.models SET options = options || '{"batch_size": 100}' WHERE name = 'qm';
+UPDATE q SET class_confidence = 0 WHERE id <= 250;
+CALL hitl.score_in_batches('qm');
+SELECT count(*) FILTER (WHERE class_confidence = 0) AS left_behind FROM q;
+-- inside a transaction block it is one transaction
+BEGIN;
+UPDATE q SET class_confidence = 0 WHERE id <= 30;
+CALL hitl.score_in_batches('qm');
+ROLLBACK;
+SELECT count(*) FILTER (WHERE class_confidence = 0) AS rolled_back FROM q;
+
 -- the per-model view reads the source table by primary key only
 CREATE FUNCTION plan_of(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
 DECLARE

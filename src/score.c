@@ -28,8 +28,10 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "nodes/parsenodes.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -191,6 +193,7 @@ typedef struct ScoreState
 	bool		label_byval;
 	char	   *label_type_sql;	/* label type, for casts in SQL */
 	Datum	   *class_datums;	/* classes as values of the label type */
+	bool		commit_batches; /* commit after the queue and each batch */
 	char	   *update_sql_text;
 	SPIPlanPtr	update_plan;	/* generic plan: planning a batch's tid
 								 * array as a constant costs more than the
@@ -285,6 +288,8 @@ update_rows(ScoreState *s, const ScoredRow *rows, int n)
 		if (s->update_plan == NULL)
 			elog(ERROR, "hitl: preparing the score update failed: %s",
 				 SPI_result_code_string(SPI_result));
+		if (s->commit_batches && SPI_keepplan(s->update_plan) != 0)
+			elog(ERROR, "hitl: keeping the score update plan failed");
 	}
 	ret = SPI_execute_plan(s->update_plan, values, NULL, false, 0);
 	if (ret != SPI_OK_UPDATE)
@@ -533,6 +538,36 @@ prepare_state(ScoreState *s)
 	s->visible_sql = sql.data;
 }
 
+/* Serialise the scorings of one model (a transaction-level advisory lock) */
+static void
+lock_scoring(const char *name)
+{
+	Oid			argtypes[2] = {INT4OID, TEXTOID};
+	Datum		values[2];
+	int			ret;
+
+	values[0] = Int32GetDatum(SCORE_LOCK_CLASS);
+	values[1] = CStringGetTextDatum(name);
+	ret = SPI_execute_with_args("SELECT pg_advisory_xact_lock($1, hashtext($2))",
+								2, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "hitl: advisory lock failed: %s", SPI_result_code_string(ret));
+}
+
+/*
+ * In a scoring that commits as it goes (CALL hitl.score_in_batches), end
+ * the transaction after a unit of work and start the next one.
+ */
+static void
+batch_done(ScoreState *s)
+{
+	if (!s->commit_batches)
+		return;
+	SPI_commit();
+	SPI_start_transaction();
+	lock_scoring(s->model->name);
+}
+
 /* The planner's estimate of a table's rows, to size arrays once */
 static int64
 estimate_rows(Oid relid)
@@ -555,7 +590,7 @@ estimate_rows(Oid relid)
  * Score every row of a model's table with its current version.
  */
 int64
-score_model(const char *name)
+score_model(const char *name, bool commit_batches)
 {
 	MemoryContext cxt;
 	MemoryContext old;
@@ -579,15 +614,12 @@ score_model(const char *name)
 	uint64		seq = 0;
 	int64		i;
 	int			round;
-	Oid			locktypes[2] = {INT4OID, TEXTOID};
-	Datum		lockvalues[2];
-	int			ret;
-
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "hitl score",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
 
 	memset(&s, 0, sizeof(s));
+	s.commit_batches = commit_batches;
 	s.model = catalog_load_model(name, cxt);
 	if (s.model->current_version == 0)
 		ereport(ERROR,
@@ -596,12 +628,7 @@ score_model(const char *name)
 				 errhint("Label enough rows and call hitl.train().")));
 
 	/* one scoring of a model at a time */
-	lockvalues[0] = Int32GetDatum(SCORE_LOCK_CLASS);
-	lockvalues[1] = CStringGetTextDatum(name);
-	ret = SPI_execute_with_args("SELECT pg_advisory_xact_lock($1, hashtext($2))",
-								2, locktypes, lockvalues, NULL, false, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "hitl: advisory lock failed: %s", SPI_result_code_string(ret));
+	lock_scoring(name);
 
 	/* the version may have moved while we waited */
 	s.model = catalog_load_model(name, cxt);
@@ -686,6 +713,7 @@ score_model(const char *name)
 	/* the review candidates, ranked, before any write moves a row */
 	qsort(heap, nheap, sizeof(Candidate), candidate_rank_cmp);
 	store_queue(&s, heap, nheap);
+	batch_done(&s);
 
 	/* pass 2: write, rows entering the queue first, then the others */
 	cand_tids = palloc(sizeof(ItemPointerData) * Max(nheap, 1));
@@ -707,11 +735,13 @@ score_model(const char *name)
 			if (nbatch == s.model->batch_size)
 			{
 				write_batch(&s, batch, nbatch, &skipped);
+				batch_done(&s);
 				nbatch = 0;
 				CHECK_FOR_INTERRUPTS();
 			}
 		}
 		write_batch(&s, batch, nbatch, &skipped);
+		batch_done(&s);
 	}
 
 	/* come back for the rows users had locked */
@@ -725,6 +755,7 @@ score_model(const char *name)
 			update_batch_skip_locked(&s, skipped.rows + i,
 									 (int) Min((int64) s.model->batch_size, skipped.n - i),
 									 &again);
+		batch_done(&s);
 		skipped = again;
 	}
 	if (skipped.n > 0)
@@ -734,6 +765,8 @@ score_model(const char *name)
 				 errhint("They are scored again by the next hitl.score().")));
 
 	catalog_mark_scored(s.model, v->version);
+	if (s.update_plan != NULL && commit_batches)
+		SPI_freeplan(s.update_plan);
 
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
@@ -753,9 +786,44 @@ hitl_score(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "hitl: SPI_connect failed");
-	written = score_model(name);
+	written = score_model(name, false);
 	SPI_finish();
 	PG_RETURN_INT64(written);
+}
+
+PG_FUNCTION_INFO_V1(hitl_score_in_batches);
+
+/*
+ * CALL hitl.score_in_batches(model text, INOUT rows_written bigint)
+ *
+ * The same scoring as hitl.score(), committing after the queue is stored and
+ * after every batch, so no lock is held longer than a batch and a long
+ * rescoring does not hold back vacuum.  Inside a transaction block (where a
+ * procedure cannot commit) it runs as one transaction, like hitl.score().
+ */
+Datum
+hitl_score_in_batches(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bool		nonatomic;
+	int64		written;
+	TupleDesc	desc;
+	Datum		result;
+	bool		isnull = false;
+
+	nonatomic = fcinfo->context != NULL && IsA(fcinfo->context, CallContext) &&
+		!castNode(CallContext, fcinfo->context)->atomic;
+	if (SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0) != SPI_OK_CONNECT)
+		elog(ERROR, "hitl: SPI_connect failed");
+	written = score_model(name, nonatomic);
+	SPI_finish();
+
+	/* CALL returns the INOUT parameters as a row */
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "hitl: score_in_batches must return a row");
+	desc = BlessTupleDesc(desc);
+	result = Int64GetDatum(written);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, &result, &isnull)));
 }
 
 /* A batch's values, sorted by tid, for hitl._pick() */

@@ -10,8 +10,9 @@
 /*
  * Score the named model's table with its current version; returns the
  * number of rows written.  Runs inside an SPI connection opened by the
- * caller.
+ * caller; with commit_batches, that connection must be non-atomic, and the
+ * transaction is committed after the queue is stored and after each batch.
  */
-extern int64 score_model(const char *name);
+extern int64 score_model(const char *name, bool commit_batches);
 
 #endif
