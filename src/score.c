@@ -603,6 +603,7 @@ score_model(const char *name, bool commit_batches)
 	Candidate  *heap;
 	int			nheap = 0;
 	ItemPointerData *cand_tids;
+	MemoryContext rowcxt;
 	Datum	   *rvalues;
 	bool	   *rnulls;
 	ScoredRow  *batch;
@@ -643,6 +644,8 @@ score_model(const char *name, bool commit_batches)
 	prepare_state(&s);
 
 	heap = palloc(sizeof(Candidate) * s.model->queue_size);
+	/* what converting a row's values allocates (detoasting) goes here */
+	rowcxt = AllocSetContextCreate(cxt, "hitl score rows", ALLOCSET_DEFAULT_SIZES);
 	rvalues = palloc(sizeof(Datum) * (5 + s.layout->ncols));
 	rnulls = palloc(sizeof(bool) * (5 + s.layout->ncols));
 	batch = palloc(sizeof(ScoredRow) * s.model->batch_size);
@@ -682,7 +685,9 @@ score_model(const char *name, bool commit_batches)
 			row.tid = *DatumGetItemPointer(rvalues[0]);
 			row.in_queue = false;
 			unlabeled = DatumGetBool(rvalues[1]);
+			MemoryContextSwitchTo(rowcxt);
 			st = features_from_datums(s.layout, rvalues + 5, rnulls + 5, x, missing, &bad_col);
+			MemoryContextSwitchTo(cxt);
 			if (st != FEATURE_OK)
 				features_report(s.model, s.layout, st, bad_col,
 								catalog_row_key_text(s.model, &row.tid));
@@ -706,6 +711,7 @@ score_model(const char *name, bool commit_batches)
 			seq++;
 		}
 		SPI_freetuptable(SPI_tuptable);
+		MemoryContextReset(rowcxt);
 		CHECK_FOR_INTERRUPTS();
 	}
 	SPI_cursor_close(portal);

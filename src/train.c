@@ -77,9 +77,13 @@ read_training_set(const HitlModel *model, const FeatureLayout *layout,
 	StringInfoData sql;
 	Portal		portal;
 	int			class_cap = 16;
+	MemoryContext rowcxt;
 	Datum	   *fvalues = palloc(sizeof(Datum) * layout->ncols);
 	bool	   *fnulls = palloc(sizeof(bool) * layout->ncols);
 
+	/* what converting a row's values allocates (detoasting) goes here */
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "hitl train rows",
+								   ALLOCSET_DEFAULT_SIZES);
 	memset(ts, 0, sizeof(*ts));
 	ts->d = layout->d;
 	ts->classes = palloc0(sizeof(char *) * class_cap);
@@ -134,9 +138,11 @@ read_training_set(const HitlModel *model, const FeatureLayout *layout,
 			}
 			for (j = 0; j < layout->ncols; j++)
 				fvalues[j] = SPI_getbinval(tup, desc, 4 + j, &fnulls[j]);
+			old = MemoryContextSwitchTo(rowcxt);
 			st = features_from_datums(layout, fvalues, fnulls,
 									  ts->x + (size_t) ts->n * ts->d,
 									  ts->missing + (size_t) ts->n * ts->d, &bad_col);
+			MemoryContextSwitchTo(old);
 			if (st != FEATURE_OK)
 			{
 				ItemPointerData tid = *DatumGetItemPointer(SPI_getbinval(tup, desc, 1, &isnull));
@@ -148,9 +154,11 @@ read_training_set(const HitlModel *model, const FeatureLayout *layout,
 			ts->n++;
 		}
 		SPI_freetuptable(SPI_tuptable);
+		MemoryContextReset(rowcxt);
 		CHECK_FOR_INTERRUPTS();
 	}
 	SPI_cursor_close(portal);
+	MemoryContextDelete(rowcxt);
 }
 
 /* Append "key": value to a JSON object under construction */
