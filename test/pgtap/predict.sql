@@ -3,7 +3,7 @@
 -- at once by the same session.
 
 BEGIN;
-SELECT plan(30);
+SELECT plan(32);
 
 CREATE EXTENSION hitl;
 
@@ -72,6 +72,29 @@ SELECT ok((SELECT hitl.predict('vm', ROW(0, NULL, NULL, NULL, NULL, NULL, NULL, 
 		   = ANY (ARRAY['bus', 'opel', 'saab', 'van'])),
 		  'and a predicted class');
 SELECT is(hitl.predict('vm', NULL::vehicle), NULL, 'a NULL row gives NULL');
+
+-- in parallel workers (each loads the model itself)
+CREATE FUNCTION plan_of(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN QUERY EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || query;
+END
+$$;
+SET LOCAL force_parallel_mode = on;
+SET LOCAL parallel_setup_cost = 0;
+SET LOCAL parallel_tuple_cost = 0;
+SET LOCAL min_parallel_table_scan_size = 0;
+SELECT ok((SELECT bool_or(p ~ 'Workers Launched: [1-9]') FROM plan_of(
+			  $$SELECT count(*) FROM vehicle v WHERE hitl.predict('vm', v) IS NOT NULL$$) p),
+		  'predict() runs in parallel workers');
+CREATE TEMP TABLE p_parallel AS
+	SELECT v.id, hitl.predict('vm', v) AS prediction, hitl.predict_proba('vm', v) AS proba FROM vehicle v;
+RESET force_parallel_mode;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+SELECT is((SELECT count(*) FROM p_parallel pp JOIN p1 USING (id)
+		   WHERE pp.prediction <> p1.prediction OR pp.proba <> p1.proba), 0::bigint,
+		  'and gives exactly the answers of the leader');
 
 -- errors
 CREATE TABLE other (id int PRIMARY KEY, comp int);

@@ -67,6 +67,16 @@ sub score
 	return ($ret, $out, $err, time - $t0);
 }
 
+# The same under a statement_timeout
+sub score_with_timeout
+{
+	my ($timeout) = @_;
+	my $t0 = time;
+	my ($ret, $out, $err) =
+	  $node->psql('postgres', "SET statement_timeout = '$timeout'; SELECT hitl.score('m')");
+	return ($ret, $out, $err, time - $t0);
+}
+
 my $locked_notice =
   qr/NOTICE:  1 rows of model "m" were locked by other sessions and keep their old scores/;
 
@@ -86,7 +96,7 @@ is($session_a->query_safe('SELECT id FROM leads WHERE id = 300 FOR UPDATE'),
 
 my ($ret, $written, $err, $secs) = score();
 is($ret, 0, 'hitl.score finishes while row 300 is locked');
-cmp_ok($secs, '<', 20, "it does not wait for the lock (took ${secs}s)");
+cmp_ok($secs, '<', 20, sprintf('it does not wait for the lock (took %.1fs)', $secs));
 cmp_ok($secs, '>', 1, 'it came back for the locked row for a while before giving up');
 is($written, '399', 'it wrote every other row');
 like($err, $locked_notice, 'NOTICE: 1 row kept its old scores');
@@ -119,7 +129,7 @@ $session_a->query_safe(q{UPDATE leads SET lab = 'b' WHERE id = 301});
 
 ($ret, $written, $err, $secs) = score();
 is($ret, 0, 'hitl.score finishes while A is labeling row 301');
-cmp_ok($secs, '<', 20, "without waiting for A (took ${secs}s)");
+cmp_ok($secs, '<', 20, sprintf('without waiting for A (took %.1fs)', $secs));
 is($written, '399', 'it wrote every other row');
 like($err, $locked_notice, 'NOTICE: 1 row kept its old scores');
 is($node->safe_psql('postgres', 'SELECT lab IS NULL FROM leads WHERE id = 301'),
@@ -178,6 +188,25 @@ is($node->safe_psql('postgres', $stale_rows), '', 'every row has the scores of v
 is( $node->safe_psql(
 		'postgres', q{SELECT count(*) FROM leads WHERE lab IS NOT NULL AND id > 100}),
 	'2', 'the two labels written by A are the only labels added');
+
+# ---------------------------------------------------------------------------
+# 4. A table lock held by a user (as CREATE INDEX takes one)
+# ---------------------------------------------------------------------------
+
+is(swap_and_train(), '5', 'version 5 trained on swapped labels');
+$session_a->query_safe('BEGIN');
+$session_a->query_safe('LOCK TABLE leads IN SHARE MODE');
+# the statement_timeout only stops a scoring that waits for A
+($ret, $written, $err, $secs) = score_with_timeout('5s');
+TODO:
+{
+	local $TODO = 'hitl.score waits for table locks: its fallback UPDATE runs without lock_timeout';
+	is($ret, 0, sprintf("hitl.score does not wait for A's SHARE lock on the table (took %.1fs)", $secs));
+}
+$session_a->query_safe('COMMIT');
+($ret, $written, $err) = score();
+is($ret, 0, 'once A commits, hitl.score runs');
+is($node->safe_psql('postgres', $stale_rows), '', 'every row has the scores of version 5');
 
 $session_a->quit;
 $session_b->quit;
