@@ -2,7 +2,7 @@
 -- training and scoring, the review queue, too few labels, label types.
 
 BEGIN;
-SELECT plan(66);
+SELECT plan(71);
 
 CREATE EXTENSION hitl;
 
@@ -241,6 +241,27 @@ SELECT is((SELECT count(*) FROM lt WHERE id <= 40
 		  'separable labels are predicted exactly, in their own types');
 SELECT is((SELECT count(*) FROM lt WHERE lb_confidence < 0.5 OR le_confidence < 1.0 / 3), 0::bigint,
 		  'confidence at least 1/k for 2 and 3 classes');
+
+-- names that need quoting, in a schema of their own
+CREATE SCHEMA "Odd Schema";
+CREATE TABLE "Odd Schema"."My Table" ("user" int PRIMARY KEY, "order" float8, "x y" integer, "Select" text);
+INSERT INTO "Odd Schema"."My Table"
+SELECT i, i % 10, i % 3, CASE WHEN i <= 30 THEN CASE WHEN i % 10 < 5 THEN 'lo' ELSE 'hi' END END
+FROM generate_series(1, 60) i;
+SELECT is(hitl.create_model('Odd Model', '"Odd Schema"."My Table"', 'Select', ARRAY['order', 'x y']), 1,
+		  'quoted schema, table, column and model names work');
+SELECT is((SELECT review_view FROM hitl.models WHERE name = 'Odd Model'),
+		  '"Odd Schema"."Odd Model_review_queue"', 'the review view is named after the model, in the table''s schema');
+SELECT is((SELECT count(*) FROM "Odd Schema"."Odd Model_review_queue"), 30::bigint, 'and lists the unlabeled rows');
+SELECT col_type_is('Odd Schema', 'My Table', 'Select_prediction', 'text', 'output columns derived from a quoted label name');
+
+-- a table with a column named rank, like the review view's own column
+CREATE TABLE players (id int PRIMARY KEY, rank integer, x float8, lab text);
+INSERT INTO players SELECT i, i, i % 10, CASE WHEN i <= 30 THEN CASE WHEN i % 10 < 5 THEN 'lo' ELSE 'hi' END END
+FROM generate_series(1, 60) i;
+SELECT todo('the review view adds a column "rank" that may clash with a column of the table', 1);
+SELECT lives_ok($$SELECT hitl.create_model('pl', 'players', 'lab', ARRAY['x'])$$,
+				'create_model on a table that has a column named rank');
 
 SELECT * FROM finish();
 ROLLBACK;
