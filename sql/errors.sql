@@ -94,8 +94,12 @@ SELECT * FROM err($$SELECT hitl.predict_proba('nope', e) FROM e$$);
 -- a row of another table
 SELECT * FROM err($$SELECT hitl.predict('m', x) FROM nopk x$$);
 
+-- output columns another model writes
+SELECT * FROM err($$SELECT hitl.create_model('m2', 'e', 'label', '{a}')$$);
+
 -- a model that never trained
-SELECT hitl.create_model('waiting', 'e', 'label', '{a}');
+SELECT hitl.create_model('waiting', 'e', 'label', '{a}', prediction_column => 'wp',
+						 confidence_column => 'wc', uncertainty_column => 'wu');
 SELECT status, current_version FROM hitl.models WHERE name = 'waiting';
 SELECT * FROM err($$SELECT hitl.score('waiting')$$);
 SELECT * FROM err($$SELECT hitl.predict('waiting', e) FROM e$$);

@@ -100,7 +100,7 @@ ALTER TABLE hitl.queue ENABLE ROW LEVEL SECURITY;
 CREATE POLICY models_read ON hitl.models FOR SELECT
 	USING (pg_has_role(owner, 'USAGE') OR has_table_privilege(source, 'SELECT'));
 CREATE POLICY models_insert ON hitl.models FOR INSERT
-	WITH CHECK (pg_has_role(owner, 'USAGE'));
+	WITH CHECK (pg_has_role(owner, 'USAGE') AND has_table_privilege(source, 'UPDATE'));
 CREATE POLICY models_update ON hitl.models FOR UPDATE
 	USING (pg_has_role(owner, 'USAGE') OR has_table_privilege(source, 'UPDATE'));
 CREATE POLICY models_delete ON hitl.models FOR DELETE
@@ -122,6 +122,62 @@ CREATE POLICY queue_write ON hitl.queue FOR ALL
 
 GRANT USAGE ON SCHEMA hitl TO PUBLIC;
 GRANT SELECT, INSERT, UPDATE, DELETE ON hitl.models, hitl.model_versions, hitl.queue TO PUBLIC;
+
+/*
+ * Roles that may update a model without owning it (they can update its
+ * table) may change its options, strategy and status, not what it is: its
+ * owner, table, columns or view.  An owner may give the model only to a role
+ * it is a member of.
+ */
+CREATE FUNCTION hitl._guard_model_update() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF (NEW.name, NEW.source, NEW.label_column, NEW.feature_columns, NEW.key_columns,
+		NEW.prediction_column, NEW.confidence_column, NEW.uncertainty_column,
+		NEW.added_columns, NEW.review_view, NEW.algorithm, NEW.owner, NEW.created_at)
+		IS DISTINCT FROM
+	   (OLD.name, OLD.source, OLD.label_column, OLD.feature_columns, OLD.key_columns,
+		OLD.prediction_column, OLD.confidence_column, OLD.uncertainty_column,
+		OLD.added_columns, OLD.review_view, OLD.algorithm, OLD.owner, OLD.created_at)
+	   AND NOT (pg_has_role(OLD.owner, 'USAGE') AND pg_has_role(NEW.owner, 'USAGE')) THEN
+		RAISE EXCEPTION 'permission denied to change the definition of model "%"', OLD.name
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Only the model''s owner changes its owner, table, columns or view; others may change options, strategy and status.';
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION hitl._guard_model_update() IS
+	'internal: keeps the definition of a model in its owner''s hands';
+
+CREATE TRIGGER guard_model_update BEFORE UPDATE ON hitl.models
+	FOR EACH ROW EXECUTE FUNCTION hitl._guard_model_update();
+
+/* Does a model of that name exist, whether or not the current role may see it? */
+CREATE FUNCTION hitl._model_exists(model text) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT EXISTS (SELECT 1 FROM hitl.models WHERE name = model)
+$$;
+COMMENT ON FUNCTION hitl._model_exists(text) IS
+	'internal: whether a model name is taken, seen past row-level security';
+
+/* The output columns every model of a table writes, seen past row-level security */
+CREATE FUNCTION hitl._output_columns(source regclass)
+RETURNS TABLE (model text, output_column name)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT m.name, c.col
+	FROM hitl.models m,
+		 unnest(ARRAY[m.prediction_column, m.confidence_column, m.uncertainty_column]) AS c(col)
+	WHERE m.source = _output_columns.source
+$$;
+COMMENT ON FUNCTION hitl._output_columns(regclass) IS
+	'internal: the output columns of every model of a table';
 
 /* ------------------------------------------------------------------------
  * C functions
@@ -259,11 +315,23 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	m hitl.models;
+	rank_column name;
 BEGIN
 	SELECT * INTO STRICT m FROM hitl.models WHERE name = model;
+	/* the rank column is "rank", or "queue_rank" when the table has a "rank" */
+	rank_column := 'rank';
+	IF hitl._column_type(m.source, 'rank') IS NOT NULL THEN
+		rank_column := 'queue_rank';
+		IF hitl._column_type(m.source, 'queue_rank') IS NOT NULL THEN
+			RAISE EXCEPTION 'table % has columns "rank" and "queue_rank"', m.source
+				USING ERRCODE = 'duplicate_column',
+					  DETAIL = 'The review view adds a rank column under one of these names.',
+					  HINT = 'Rename one of the two columns.';
+		END IF;
+	END IF;
 	EXECUTE format($v$
 		CREATE VIEW %s AS
-		SELECT s.*, q.rank
+		SELECT s.*, q.rank AS %I
 		FROM hitl.queue q
 		CROSS JOIN LATERAL (
 			SELECT t.* FROM %s t
@@ -271,7 +339,7 @@ BEGIN
 			OFFSET 0) s
 		WHERE q.model = %L
 		ORDER BY q.rank$v$,
-		m.review_view, m.source, hitl._key_match(m.source, m.key_columns, 't', 'q.row_key'),
+		m.review_view, rank_column, m.source, hitl._key_match(m.source, m.key_columns, 't', 'q.row_key'),
 		m.label_column, m.name);
 	EXECUTE format('COMMENT ON VIEW %s IS %L', m.review_view,
 				   format('hitl review queue of model %s: unlabeled rows, most uncertain first', m.name));
@@ -304,6 +372,7 @@ DECLARE
 	out_cols name[];
 	out_types regtype[];
 	added name[] := '{}';
+	other_model text;
 	resolved jsonb;
 	view_name text;
 	view_qualified text;
@@ -326,7 +395,7 @@ BEGIN
 		RAISE EXCEPTION 'source, label_column and feature_columns must not be null'
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	IF EXISTS (SELECT 1 FROM hitl.models m WHERE m.name = create_model.name) THEN
+	IF hitl._model_exists(name) THEN
 		RAISE EXCEPTION 'model "%" already exists', name
 			USING ERRCODE = 'duplicate_object',
 				  HINT = 'Choose another name, or drop it first with hitl.drop_model().';
@@ -429,6 +498,13 @@ BEGIN
 				USING ERRCODE = 'duplicate_column',
 					  HINT = 'Prediction, confidence and uncertainty need three columns of their own.';
 		END IF;
+		SELECT o.model INTO other_model FROM hitl._output_columns(source) o
+		WHERE o.output_column = col LIMIT 1;
+		IF FOUND THEN
+			RAISE EXCEPTION 'column "%" is written by model "%"', col, other_model
+				USING ERRCODE = 'duplicate_column',
+					  HINT = 'Each model needs output columns of its own: name others with prediction_column, confidence_column and uncertainty_column.';
+		END IF;
 		col_type := hitl._column_type(source, col);
 		IF col_type IS NULL THEN
 			added := added || col;
@@ -512,7 +588,8 @@ BEGIN
 	END IF;
 	EXECUTE format('DROP VIEW IF EXISTS %s', m.review_view);
 	DELETE FROM hitl.models WHERE models.name = drop_model.name;
-	IF drop_columns AND cardinality(m.added_columns) > 0 THEN
+	IF drop_columns AND cardinality(m.added_columns) > 0
+		AND EXISTS (SELECT 1 FROM pg_class WHERE oid = m.source) THEN
 		/*
 		 * The review views of the table's other models show all its columns,
 		 * these included: set them aside while the columns go.
@@ -552,7 +629,8 @@ DECLARE
 	m hitl.models;
 BEGIN
 	SELECT * INTO m FROM hitl.models WHERE name = model;
-	IF NOT FOUND OR NOT has_table_privilege(m.source, 'SELECT') THEN
+	/* has_table_privilege is NULL when the table was dropped */
+	IF NOT FOUND OR NOT coalesce(has_table_privilege(m.source, 'SELECT'), false) THEN
 		RETURN;
 	END IF;
 	RETURN QUERY EXECUTE format(

@@ -161,10 +161,21 @@ catalog_load_model(const char *name, MemoryContext mcxt)
 	ret = SPI_execute_with_args(sql, 1, argtypes, values, NULL, true, 1);
 	check_spi(ret, SPI_OK_SELECT, "reading hitl.models");
 	if (SPI_processed == 0)
+	{
+		/* hidden by row-level security, or not there at all? */
+		ret = SPI_execute_with_args("SELECT hitl._model_exists($1)", 1, argtypes,
+									values, NULL, true, 1);
+		check_spi(ret, SPI_OK_SELECT, "looking up the model");
+		if (DatumGetBool(spi_value(SPI_tuptable->vals[0], 1, &isnull)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied for model \"%s\"", name),
+					 errhint("A model can be used by its owner and by roles that can read its table.")));
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%s\" does not exist", name),
 				 errhint("See hitl.models for the models you can use.")));
+	}
 
 	tup = SPI_tuptable->vals[0];
 	old = MemoryContextSwitchTo(mcxt);

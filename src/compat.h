@@ -20,11 +20,6 @@
 #define MarkGUCPrefixReserved(prefix) EmitWarningsOnPlaceholders(prefix)
 #endif
 
-/* hash_create() took string keys by default before HASH_STRINGS (14) */
-#if PG_VERSION_NUM < 140000
-#define HASH_STRINGS 0
-#endif
-
 /* varatt.h was split out of postgres.h in 16 */
 #if PG_VERSION_NUM >= 160000
 #include "varatt.h"

@@ -13,6 +13,7 @@
 #include "access/htup_details.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "catalog/namespace.h"
@@ -34,9 +35,20 @@
 
 #define MODEL_NAME_LEN 64
 
+/*
+ * Models are cached per role: what a role may read of hitl's tables is
+ * decided by row-level security, so one role's cached model must never
+ * answer another's call.
+ */
+typedef struct CacheKey
+{
+	char		name[MODEL_NAME_LEN];
+	Oid			userid;
+} CacheKey;
+
 typedef struct CachedModel
 {
-	char		name[MODEL_NAME_LEN];	/* hash key */
+	CacheKey	key;			/* hash key */
 	HitlModel  *model;
 	HitlVersion *version;
 	FeatureLayout *layout;
@@ -87,6 +99,7 @@ static CachedModel *
 cache_lookup(const char *name)
 {
 	CachedModel *entry;
+	CacheKey	key;
 	bool		found;
 	MemoryContext old;
 
@@ -106,14 +119,17 @@ cache_lookup(const char *name)
 		cache_cxt = AllocSetContextCreate(TopMemoryContext, "hitl model cache",
 										  ALLOCSET_DEFAULT_SIZES);
 		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = MODEL_NAME_LEN;
+		ctl.keysize = sizeof(CacheKey);
 		ctl.entrysize = sizeof(CachedModel);
 		ctl.hcxt = cache_cxt;
 		cache = hash_create("hitl model cache", 16, &ctl,
-							HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 
-	entry = hash_search(cache, name, HASH_FIND, NULL);
+	memset(&key, 0, sizeof(key));
+	strlcpy(key.name, name, MODEL_NAME_LEN);
+	key.userid = GetUserId();
+	entry = hash_search(cache, &key, HASH_FIND, NULL);
 	if (entry != NULL)
 		return entry;
 
@@ -149,7 +165,7 @@ cache_lookup(const char *name)
 		PG_END_TRY();
 		SPI_finish();
 
-		entry = hash_search(cache, name, HASH_ENTER, &found);
+		entry = hash_search(cache, &key, HASH_ENTER, &found);
 		entry->model = model;
 		entry->version = version;
 		entry->layout = layout;

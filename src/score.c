@@ -297,15 +297,29 @@ update_rows(ScoreState *s, const ScoredRow *rows, int n)
 	return (int64) SPI_processed;
 }
 
+/* A way of writing a batch: all rows, or those not locked by others */
+typedef void (*BatchWriter) (ScoreState *s, const ScoredRow *rows, int n,
+							 RowList *skipped);
+
+static void
+write_all(ScoreState *s, const ScoredRow *rows, int n, RowList *skipped)
+{
+	s->written += update_rows(s, rows, n);
+}
+
 /*
- * First attempt at a batch: the UPDATE under a short lock_timeout, in a
- * subtransaction.  Returns false when a row was locked (nothing written).
+ * Run a batch writer under a short lock_timeout, in a subtransaction.
+ * Returns false when it met a lock held by another session; what it wrote
+ * and skipped is then undone.
  */
 static bool
-try_update_batch(ScoreState *s, const ScoredRow *rows, int n)
+attempt_batch(ScoreState *s, BatchWriter writer, const ScoredRow *rows, int n,
+			  RowList *skipped)
 {
 	MemoryContext oldcontext = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
+	int64		written = s->written;
+	int64		nskipped = skipped->n;
 	int			nestlevel;
 	volatile bool done = true;
 
@@ -318,7 +332,7 @@ try_update_batch(ScoreState *s, const ScoredRow *rows, int n)
 	MemoryContextSwitchTo(oldcontext);
 	PG_TRY();
 	{
-		s->written += update_rows(s, rows, n);
+		writer(s, rows, n, skipped);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcontext);
 		CurrentResourceOwner = oldowner;
@@ -336,6 +350,8 @@ try_update_batch(ScoreState *s, const ScoredRow *rows, int n)
 		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
 			ReThrowError(edata);
 		FreeErrorData(edata);
+		s->written = written;
+		skipped->n = nskipped;
 		done = false;
 	}
 	PG_END_TRY();
@@ -427,13 +443,24 @@ update_batch_skip_locked(ScoreState *s, const ScoredRow *rows, int n, RowList *s
 	pfree(locked);
 }
 
+/*
+ * Write a batch without waiting on other sessions: all of it when nothing is
+ * locked; else the rows that can be locked, the others going to *skipped;
+ * and when the table itself is locked (say by CREATE INDEX), none of it.
+ */
 static void
 write_batch(ScoreState *s, const ScoredRow *rows, int n, RowList *skipped)
 {
+	int			i;
+
 	if (n == 0)
 		return;
-	if (!try_update_batch(s, rows, n))
-		update_batch_skip_locked(s, rows, n, skipped);
+	if (attempt_batch(s, write_all, rows, n, skipped))
+		return;
+	if (attempt_batch(s, update_batch_skip_locked, rows, n, skipped))
+		return;
+	for (i = 0; i < n; i++)
+		rowlist_add(skipped, &rows[i]);
 }
 
 /*
@@ -758,9 +785,18 @@ score_model(const char *name, bool commit_batches)
 		pg_usleep(LOCKED_RETRY_PAUSE_US << round);
 		CHECK_FOR_INTERRUPTS();
 		for (i = 0; i < skipped.n; i += s.model->batch_size)
-			update_batch_skip_locked(&s, skipped.rows + i,
-									 (int) Min((int64) s.model->batch_size, skipped.n - i),
-									 &again);
+		{
+			const ScoredRow *rows = skipped.rows + i;
+			int			n = (int) Min((int64) s.model->batch_size, skipped.n - i);
+
+			if (!attempt_batch(&s, update_batch_skip_locked, rows, n, &again))
+			{
+				int			j;
+
+				for (j = 0; j < n; j++)
+					rowlist_add(&again, &rows[j]);
+			}
+		}
 		batch_done(&s);
 		skipped = again;
 	}

@@ -46,10 +46,8 @@ SELECT is((SELECT count(*) FROM hitl.queue), 0::bigint, 'nor its queue');
 SELECT is((SELECT count(*) FROM hitl.review_queue), 0::bigint, 'hitl.review_queue shows B nothing of it');
 SELECT throws_ok($$SELECT count(*) FROM tap_a.pv_review_queue$$, '42501', NULL,
 				 'B cannot read A''s review view');
-SELECT todo('train and score of a model hidden by row-level security report 42704, not 42501', 2);
 SELECT throws_ok($$SELECT hitl.train('pv')$$, '42501', NULL, 'hitl.train as B: 42501');
 SELECT throws_ok($$SELECT hitl.score('pv')$$, '42501', NULL, 'hitl.score as B: 42501');
-SELECT todo('hitl.predict serves models from its per-backend cache without row-level security', 2);
 SELECT throws_ok($$SELECT hitl.predict('pv', ROW(1, 37, 1, NULL, NULL, NULL, NULL)::tap_a.leads)$$,
 				 NULL, NULL, 'B cannot predict with A''s model (cached in this backend by A)');
 SELECT throws_ok($$SELECT hitl.predict_proba('pv', ROW(1, 37, 1, NULL, NULL, NULL, NULL)::tap_a.leads)$$,
@@ -101,7 +99,8 @@ SELECT throws_ok($$SELECT hitl.drop_model('pv', drop_columns => true)$$, '42501'
 WITH d AS (DELETE FROM hitl.models WHERE name = 'pv' RETURNING 1)
 SELECT is(count(*), 0::bigint, 'B cannot delete A''s model row directly') FROM d;
 SELECT throws_ok($$SELECT hitl.create_model('pb', 'tap_a.leads', 'outcome', ARRAY['score'],
-											prediction_column => 'pb_p')$$,
+											prediction_column => 'pb_p', confidence_column => 'pb_c',
+											uncertainty_column => 'pb_u')$$,
 				 '42501', NULL, 'create_model by B, who does not own the table, fails: 42501');
 RESET ROLE;
 SELECT has_column('tap_a', 'leads', 'outcome_prediction', 'A''s output columns are still there');
@@ -109,7 +108,6 @@ SELECT hasnt_column('tap_a', 'leads', 'pb_p', 'B''s failed create_model left no 
 
 -- B must not be able to make the model its own (and then delete it)
 SET ROLE :"role_b";
-SELECT todo('a role with UPDATE on the table can set hitl.models.owner to itself', 1);
 SELECT throws_ok(format($$UPDATE hitl.models SET owner = %L WHERE name = 'pv'$$, current_user),
 				 '42501', NULL, 'B cannot take over A''s model by updating its owner');
 RESET ROLE;
