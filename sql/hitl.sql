@@ -165,6 +165,24 @@ $$;
 COMMENT ON FUNCTION hitl._model_exists(text) IS
 	'internal: whether a model name is taken, seen past row-level security';
 
+/*
+ * Analyze hitl.queue when its statistics count fewer rows than a scoring
+ * just stored: the review views then plan an ordered index scan that stops
+ * after the rows asked for, instead of reading every candidate and sorting.
+ */
+CREATE FUNCTION hitl._analyze_queue(stored bigint) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF (SELECT c.reltuples FROM pg_class c WHERE c.oid = 'hitl.queue'::regclass) < stored THEN
+		ANALYZE hitl.queue;
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION hitl._analyze_queue(bigint) IS
+	'internal: keeps the statistics of hitl.queue current enough for the review views';
+
 /* The output columns every model of a table writes, seen past row-level security */
 CREATE FUNCTION hitl._output_columns(source regclass)
 RETURNS TABLE (model text, output_column name)

@@ -515,6 +515,13 @@ store_queue(ScoreState *s, Candidate *cands, int n)
 	ret = SPI_execute_with_args(sql.data, 7, argtypes, values, NULL, false, 0);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "hitl: filling the queue failed: %s", SPI_result_code_string(ret));
+
+	values[0] = Int64GetDatum((int64) n);
+	argtypes[0] = INT8OID;
+	ret = SPI_execute_with_args("SELECT hitl._analyze_queue($1)", 1, argtypes, values,
+								NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "hitl: analyzing the queue failed: %s", SPI_result_code_string(ret));
 }
 
 /* Prepare the SQL and label values a scoring needs */

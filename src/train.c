@@ -10,13 +10,16 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "portability/instr_time.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "catalog.h"
@@ -66,9 +69,71 @@ training_set_grow(TrainingSet *ts)
 	ts->capacity = cap;
 }
 
+/* The class of a label: its index among the labels met so far (linear: few classes) */
+static int
+class_of(TrainingSet *ts, int *class_cap, const char *label, MemoryContext cxt)
+{
+	int			k;
+
+	for (k = 0; k < ts->n_classes; k++)
+		if (strcmp(ts->classes[k], label) == 0)
+			return k;
+	if (ts->n_classes == *class_cap)
+	{
+		*class_cap *= 2;
+		ts->classes = repalloc(ts->classes, sizeof(char *) * *class_cap);
+	}
+	ts->classes[ts->n_classes] = MemoryContextStrdup(cxt, label);
+	return ts->n_classes++;
+}
+
 /*
- * Read the labeled rows.  Classes are numbered in the label type's order
- * (dense_rank over the label), in the same statement as the rows.
+ * Number the classes in the label type's order (so an enum's classes come
+ * in its order, integers numerically), and renumber the rows' classes.
+ */
+static void
+order_classes(const HitlModel *model, TrainingSet *ts)
+{
+	Oid			label_type = get_atttype(model->source,
+										 get_attnum(model->source, model->label_column));
+	StringInfoData sql;
+	Oid			argtypes[1] = {TEXTARRAYOID};
+	Datum		values[1];
+	Datum	   *labels = palloc(sizeof(Datum) * Max(ts->n_classes, 1));
+	int		   *renumber = palloc(sizeof(int) * Max(ts->n_classes, 1));
+	char	  **ordered = palloc(sizeof(char *) * Max(ts->n_classes, 1));
+	int			i;
+	int			ret;
+
+	for (i = 0; i < ts->n_classes; i++)
+		labels[i] = CStringGetTextDatum(ts->classes[i]);
+	values[0] = PointerGetDatum(construct_array(labels, ts->n_classes, TEXTOID, -1,
+												false, TYPALIGN_INT));
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT u.o::int4 - 1 FROM unnest($1) WITH ORDINALITY AS u(l, o)"
+					 " ORDER BY u.l::%s", format_type_be_qualified(label_type));
+	ret = SPI_execute_with_args(sql.data, 1, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_SELECT || SPI_processed != (uint64) ts->n_classes)
+		elog(ERROR, "hitl: ordering the classes failed: %s", SPI_result_code_string(ret));
+	for (i = 0; i < ts->n_classes; i++)
+	{
+		bool		isnull;
+		int			first_seen = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
+															 SPI_tuptable->tupdesc, 1, &isnull));
+
+		renumber[first_seen] = i;
+		ordered[i] = ts->classes[first_seen];
+	}
+	SPI_freetuptable(SPI_tuptable);
+	for (i = 0; i < ts->n; i++)
+		ts->y[i] = renumber[ts->y[i]];
+	memcpy(ts->classes, ordered, sizeof(char *) * ts->n_classes);
+}
+
+/*
+ * Read the labeled rows, in primary-key order, through one cursor: one
+ * snapshot, so the classes and the rows agree.
  */
 static void
 read_training_set(const HitlModel *model, const FeatureLayout *layout,
@@ -77,23 +142,25 @@ read_training_set(const HitlModel *model, const FeatureLayout *layout,
 	StringInfoData sql;
 	Portal		portal;
 	int			class_cap = 16;
+	int			ncols = layout->ncols + 2;
 	MemoryContext rowcxt;
-	Datum	   *fvalues = palloc(sizeof(Datum) * layout->ncols);
-	bool	   *fnulls = palloc(sizeof(bool) * layout->ncols);
+	Datum	   *values = palloc(sizeof(Datum) * ncols);
+	bool	   *nulls = palloc(sizeof(bool) * ncols);
 
 	/* what converting a row's values allocates (detoasting) goes here */
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "hitl train rows",
 								   ALLOCSET_DEFAULT_SIZES);
 	memset(ts, 0, sizeof(*ts));
 	ts->d = layout->d;
-	ts->classes = palloc0(sizeof(char *) * class_cap);
+	ts->classes = MemoryContextAlloc(cxt, sizeof(char *) * class_cap);
 
+	/* features first, so that deforming a row never walks past the label */
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
-					 "SELECT t.ctid, t.%1$s::text, dense_rank() OVER (ORDER BY t.%1$s) - 1, %2$s"
-					 " FROM %3$s t WHERE t.%1$s IS NOT NULL ORDER BY %4$s",
-					 quote_identifier(model->label_column),
-					 features_select_list(model, "t"), model->source_text,
+					 "SELECT t.ctid, %1$s, t.%2$s::text FROM %3$s t"
+					 " WHERE t.%2$s IS NOT NULL ORDER BY %4$s",
+					 features_select_list(model, "t"),
+					 quote_identifier(model->label_column), model->source_text,
 					 catalog_key_list(model, "t"));
 	portal = dataset_open_cursor(sql.data);
 	for (;;)
@@ -105,12 +172,7 @@ read_training_set(const HitlModel *model, const FeatureLayout *layout,
 			break;
 		for (i = 0; i < SPI_processed; i++)
 		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
-			int			cls;
 			int			bad_col;
-			int			j;
 			FeatureStatus st;
 			MemoryContext old;
 
@@ -120,37 +182,17 @@ read_training_set(const HitlModel *model, const FeatureLayout *layout,
 				training_set_grow(ts);
 				MemoryContextSwitchTo(old);
 			}
-			cls = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
-			if (cls >= class_cap)
-			{
-				old = MemoryContextSwitchTo(cxt);
-				ts->classes = repalloc(ts->classes, sizeof(char *) * class_cap * 2);
-				memset(ts->classes + class_cap, 0, sizeof(char *) * class_cap);
-				class_cap *= 2;
-				MemoryContextSwitchTo(old);
-			}
-			if (ts->classes[cls] == NULL)
-			{
-				old = MemoryContextSwitchTo(cxt);
-				ts->classes[cls] = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
-				MemoryContextSwitchTo(old);
-				ts->n_classes = Max(ts->n_classes, cls + 1);
-			}
-			for (j = 0; j < layout->ncols; j++)
-				fvalues[j] = SPI_getbinval(tup, desc, 4 + j, &fnulls[j]);
 			old = MemoryContextSwitchTo(rowcxt);
-			st = features_from_datums(layout, fvalues, fnulls,
+			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
+			st = features_from_datums(layout, values + 1, nulls + 1,
 									  ts->x + (size_t) ts->n * ts->d,
 									  ts->missing + (size_t) ts->n * ts->d, &bad_col);
-			MemoryContextSwitchTo(old);
 			if (st != FEATURE_OK)
-			{
-				ItemPointerData tid = *DatumGetItemPointer(SPI_getbinval(tup, desc, 1, &isnull));
-
 				features_report(model, layout, st, bad_col,
-								catalog_row_key_text(model, &tid));
-			}
-			ts->y[ts->n] = cls;
+								catalog_row_key_text(model, DatumGetItemPointer(values[0])));
+			ts->y[ts->n] = class_of(ts, &class_cap,
+									TextDatumGetCString(values[ncols - 1]), cxt);
+			MemoryContextSwitchTo(old);
 			ts->n++;
 		}
 		SPI_freetuptable(SPI_tuptable);
@@ -159,6 +201,8 @@ read_training_set(const HitlModel *model, const FeatureLayout *layout,
 	}
 	SPI_cursor_close(portal);
 	MemoryContextDelete(rowcxt);
+	if (ts->n_classes > 0)
+		order_classes(model, ts);
 }
 
 /* Append "key": value to a JSON object under construction */
