@@ -10,11 +10,16 @@ OBJS = \
 	src/train.o \
 	src/score.o \
 	src/predict.o \
+	src/shared.o \
+	src/launcher.o \
+	src/worker.o \
+	src/wait.o \
 	src/numeric_alloc.o \
 	src/scaler.o \
 	src/logreg.o \
 	src/metrics.o \
-	src/crossval.o
+	src/crossval.o \
+	$(patsubst %.c,%.o,$(wildcard src/labels.c))
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 EXTRA_CLEAN = sql/$(EXTENSION)--$(EXTVERSION).sql test/unit/test_numerics
@@ -30,8 +35,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
-	cp $< $@
+# the install script: the core, the label log, the worker's SQL side
+sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql $(wildcard sql/labels.sql) sql/worker.sql
+	cat $^ > $@
 
 # Plain-C tests of the numerics (no server involved)
 NUMERIC_SRCS = src/scaler.c src/logreg.c src/metrics.c src/crossval.c src/numeric_alloc.c

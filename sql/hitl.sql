@@ -32,11 +32,14 @@ CREATE TABLE hitl.models (
 	options				jsonb NOT NULL DEFAULT '{}',
 	owner				regrole NOT NULL DEFAULT current_user::regrole,
 	status				text NOT NULL DEFAULT 'waiting_for_labels'
-		CHECK (status IN ('waiting_for_labels', 'trained', 'scored', 'failed')),
+		CHECK (status IN ('waiting_for_labels', 'trained', 'scored', 'failed', 'broken')),
 	current_version		integer,
 	scored_version		integer,
+	processed_log_id	bigint NOT NULL DEFAULT 0,
 	last_error			text,
 	failed_at			timestamptz,
+	failures			integer NOT NULL DEFAULT 0,
+	retry_at			timestamptz,
 	created_at			timestamptz NOT NULL DEFAULT now(),
 	trained_at			timestamptz,
 	scored_at			timestamptz
@@ -263,8 +266,9 @@ RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
 	defaults constant jsonb := jsonb_build_object(
 		'C', 1.0, 'min_labels', 10, 'max_iter', 100, 'tol', 1e-8,
-		'cv_folds', 5, 'score_tolerance', 1e-4, 'queue_size', 1000,
-		'batch_size', 10000);
+		'cv_folds', 5, 'score_tolerance', 1e-4, 'queue_size', 1000);
+	known constant text[] := ARRAY['C', 'batch_size', 'cv_folds', 'max_iter', 'min_labels',
+								   'queue_size', 'score_tolerance', 'tol'];
 	k text;
 	v jsonb;
 	n numeric;
@@ -278,10 +282,10 @@ BEGIN
 				  HINT = 'Pass options like ''{"C": 0.5, "min_labels": 20}''.';
 	END IF;
 	FOR k, v IN SELECT * FROM jsonb_each(options) LOOP
-		IF NOT defaults ? k THEN
+		IF NOT k = ANY (known) THEN
 			RAISE EXCEPTION 'unknown option "%"', k
 				USING ERRCODE = 'invalid_parameter_value',
-					  HINT = 'Known options: ' || (SELECT string_agg(d, ', ' ORDER BY d) FROM jsonb_object_keys(defaults) d) || '.';
+					  HINT = 'Known options: ' || array_to_string(known, ', ') || '.';
 		END IF;
 		IF jsonb_typeof(v) <> 'number' THEN
 			RAISE EXCEPTION 'option "%" must be a number', k

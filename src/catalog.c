@@ -145,7 +145,8 @@ catalog_load_model(const char *name, MemoryContext mcxt)
 		" (options->>'C')::float8, (options->>'min_labels')::int,"
 		" (options->>'max_iter')::int, (options->>'tol')::float8,"
 		" (options->>'cv_folds')::int, (options->>'score_tolerance')::float8,"
-		" (options->>'queue_size')::int, (options->>'batch_size')::int"
+		" (options->>'queue_size')::int,"
+		" coalesce((options->>'batch_size')::int, current_setting('hitl.batch_size')::int)"
 		" FROM hitl.models WHERE name = $1";
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];

@@ -25,6 +25,23 @@
 #include "varatt.h"
 #endif
 
+/* ProcessUtility_hook gained readOnlyTree in 14 */
+#if PG_VERSION_NUM >= 140000
+#define HITL_UTILITY_PARAMS \
+	PlannedStmt *pstmt, const char *queryString, bool readOnlyTree, \
+	ProcessUtilityContext context, ParamListInfo params, \
+	QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc
+#define HITL_UTILITY_ARGS \
+	pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc
+#else
+#define HITL_UTILITY_PARAMS \
+	PlannedStmt *pstmt, const char *queryString, \
+	ProcessUtilityContext context, ParamListInfo params, \
+	QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc
+#define HITL_UTILITY_ARGS \
+	pstmt, queryString, context, params, queryEnv, dest, qc
+#endif
+
 /* tid Datum conversions became functions of storage/itemptr.h in 16 */
 #if PG_VERSION_NUM < 160000
 #define DatumGetItemPointer(X) ((ItemPointer) DatumGetPointer(X))

@@ -1,6 +1,7 @@
 /*
  * hitl.c
- *		Module entry point: _PG_init and the cache-invalidation trigger.
+ *		Module entry point: _PG_init, the settings, and the
+ *		cache-invalidation trigger.
  */
 #include "postgres.h"
 
@@ -8,15 +9,52 @@
 
 #include "commands/trigger.h"
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/rel.h"
 
 #include "compat.h"
 #include "hitl.h"
+#include "shared.h"
 
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
+
+bool		hitl_enabled = true;
+int			hitl_naptime = 60;
+int			hitl_retrain_delay = 200;
+int			hitl_batch_size = 10000;
+
+/*
+ * The settings, all under the hitl. prefix.
+ */
+static void
+define_settings(void)
+{
+	DefineCustomBoolVariable("hitl.enabled",
+							 "Whether the background workers retrain and rescore models.",
+							 "Off, labels are still logged; hitl.train() and hitl.score() still work.",
+							 &hitl_enabled, true, PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("hitl.naptime",
+							"Longest time a worker sleeps between two looks at its database.",
+							"Workers are woken when labels change; this is a safety net.",
+							&hitl_naptime, 60, 1, 86400, PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("hitl.retrain_delay",
+							"Time a woken worker waits for more label changes before retraining.",
+							"Bursts of labels within this delay make one retraining.",
+							&hitl_retrain_delay, 200, 0, 60000, PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("hitl.batch_size",
+							"Rows per UPDATE when scores are written.",
+							"A model's batch_size option, when set, takes precedence.",
+							&hitl_batch_size, 10000, 100, 1000000, PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	MarkGUCPrefixReserved("hitl");
+}
 
 /*
  * Pin OpenBLAS, when it is the BLAS in use, to one thread: a backend is one
@@ -40,7 +78,13 @@ void
 _PG_init(void)
 {
 	pin_blas_threads();
+	define_settings();
 	hitl_cache_init();
+	if (process_shared_preload_libraries_in_progress)
+	{
+		hitl_shared_init();
+		hitl_launcher_register();
+	}
 }
 
 PG_FUNCTION_INFO_V1(hitl_invalidate_cache);

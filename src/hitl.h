@@ -10,6 +10,15 @@
 /* The schema of the extension (fixed: the extension is not relocatable) */
 #define HITL_SCHEMA "hitl"
 
+/* Settings (hitl.c) */
+extern bool hitl_enabled;
+extern int	hitl_naptime;		/* seconds */
+extern int	hitl_retrain_delay; /* milliseconds */
+extern int	hitl_batch_size;
+
+/* launcher.c: register the launcher and the utility hook (preloading only) */
+extern void hitl_launcher_register(void);
+
 /* predict.c: drop every model cached by this backend */
 extern void hitl_cache_invalidate(void);
 

@@ -194,6 +194,8 @@ typedef struct ScoreState
 	char	   *label_type_sql;	/* label type, for casts in SQL */
 	Datum	   *class_datums;	/* classes as values of the label type */
 	bool		commit_batches; /* commit after the queue and each batch */
+	ScoreCommitFn commit;
+	void	   *commit_arg;
 	char	   *update_sql_text;
 	SPIPlanPtr	update_plan;	/* generic plan: planning a batch's tid
 								 * array as a constant costs more than the
@@ -597,8 +599,7 @@ batch_done(ScoreState *s)
 {
 	if (!s->commit_batches)
 		return;
-	SPI_commit();
-	SPI_start_transaction();
+	s->commit(s->commit_arg);
 	lock_scoring(s->model->name);
 }
 
@@ -624,7 +625,8 @@ estimate_rows(Oid relid)
  * Score every row of a model's table with its current version.
  */
 int64
-score_model(const char *name, bool commit_batches)
+score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
+			void *commit_arg)
 {
 	MemoryContext cxt;
 	MemoryContext old;
@@ -649,12 +651,13 @@ score_model(const char *name, bool commit_batches)
 	uint64		seq = 0;
 	int64		i;
 	int			round;
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "hitl score",
-								ALLOCSET_DEFAULT_SIZES);
+	cxt = AllocSetContextCreate(parent, "hitl score", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
 
 	memset(&s, 0, sizeof(s));
-	s.commit_batches = commit_batches;
+	s.commit_batches = commit != NULL;
+	s.commit = commit;
+	s.commit_arg = commit_arg;
 	s.model = catalog_load_model(name, cxt);
 	if (s.model->current_version == 0)
 		ereport(ERROR,
@@ -814,7 +817,7 @@ score_model(const char *name, bool commit_batches)
 				 errhint("They are scored again by the next hitl.score().")));
 
 	catalog_mark_scored(s.model, v->version);
-	if (s.update_plan != NULL && commit_batches)
+	if (s.update_plan != NULL && s.commit_batches)
 		SPI_freeplan(s.update_plan);
 
 	MemoryContextSwitchTo(old);
@@ -835,9 +838,17 @@ hitl_score(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "hitl: SPI_connect failed");
-	written = score_model(name, false);
+	written = score_model(name, CurrentMemoryContext, NULL, NULL);
 	SPI_finish();
 	PG_RETURN_INT64(written);
+}
+
+/* The procedure's commit between batches */
+static void
+spi_commit(void *arg)
+{
+	SPI_commit();
+	SPI_start_transaction();
 }
 
 PG_FUNCTION_INFO_V1(hitl_score_in_batches);
@@ -864,7 +875,8 @@ hitl_score_in_batches(PG_FUNCTION_ARGS)
 		!castNode(CallContext, fcinfo->context)->atomic;
 	if (SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0) != SPI_OK_CONNECT)
 		elog(ERROR, "hitl: SPI_connect failed");
-	written = score_model(name, nonatomic);
+	written = score_model(name, CurrentMemoryContext,
+						  nonatomic ? spi_commit : NULL, NULL);
 	SPI_finish();
 
 	/* CALL returns the INOUT parameters as a row */

@@ -68,9 +68,10 @@ SELECT results_eq(
 SELECT is((SELECT source FROM hitl.models WHERE name = 'im'), 'items'::regclass, 'source is the table');
 SELECT is((SELECT options->>'min_labels' FROM hitl.models WHERE name = 'im'), '10', 'options default min_labels 10');
 SELECT ok((SELECT options ?& ARRAY['C', 'min_labels', 'max_iter', 'tol', 'cv_folds',
-								   'score_tolerance', 'queue_size', 'batch_size']
+								   'score_tolerance', 'queue_size']
+			 AND NOT options ? 'batch_size'
 		   FROM hitl.models WHERE name = 'im'),
-		  'options hold every option with its default');
+		  'options hold every option with its default, batch_size following hitl.batch_size');
 SELECT is((SELECT (options->>'queue_size')::int FROM hitl.models WHERE name = 'im'), 1000, 'options default queue_size 1000');
 SELECT ok((SELECT trained_at IS NOT NULL AND scored_at IS NOT NULL AND last_error IS NULL
 		   FROM hitl.models WHERE name = 'im'),

@@ -1,0 +1,188 @@
+/*
+ * shared.c
+ *		Shared memory of hitl: one slot per database with a worker, the
+ *		launcher's latch, and the condition variable hitl.wait() sleeps on.
+ *
+ * Backends that change labels wake their database's worker when their
+ * transaction commits (an XactCallback), never before: a rolled-back change
+ * wakes nobody.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+
+#include "shared.h"
+
+HitlShared *hitl_shared = NULL;
+
+#if PG_VERSION_NUM >= 150000
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+#endif
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/* this backend: wake the worker when the current transaction commits */
+static bool wake_pending = false;
+static bool xact_callback_registered = false;
+
+static void
+hitl_shmem_request(void)
+{
+#if PG_VERSION_NUM >= 150000
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+#endif
+	RequestAddinShmemSpace(MAXALIGN(sizeof(HitlShared)));
+}
+
+static void
+hitl_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	hitl_shared = ShmemInitStruct("hitl", sizeof(HitlShared), &found);
+	if (!found)
+	{
+		memset(hitl_shared, 0, sizeof(HitlShared));
+		SpinLockInit(&hitl_shared->mutex);
+		ConditionVariableInit(&hitl_shared->progress);
+		hitl_shared->rescan = true;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+void
+hitl_shared_init(void)
+{
+#if PG_VERSION_NUM >= 150000
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = hitl_shmem_request;
+#else
+	hitl_shmem_request();
+#endif
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = hitl_shmem_startup;
+}
+
+bool
+hitl_shared_available(void)
+{
+	return hitl_shared != NULL;
+}
+
+HitlDatabaseSlot *
+hitl_slot_for(Oid dboid, bool create)
+{
+	HitlDatabaseSlot *free_slot = NULL;
+	int			i;
+
+	for (i = 0; i < HITL_MAX_DATABASES; i++)
+	{
+		HitlDatabaseSlot *slot = &hitl_shared->dbs[i];
+
+		if (slot->dboid == dboid)
+			return slot;
+		if (slot->dboid == InvalidOid && free_slot == NULL)
+			free_slot = slot;
+	}
+	if (create && free_slot != NULL)
+	{
+		memset(free_slot, 0, sizeof(HitlDatabaseSlot));
+		free_slot->dboid = dboid;
+	}
+	return create ? free_slot : NULL;
+}
+
+/*
+ * Wake a database's worker; when it has none, have the launcher start one
+ * (which then finds the work to do by itself).
+ */
+void
+hitl_wake_database(Oid dboid)
+{
+	HitlDatabaseSlot *slot;
+	Latch	   *latch = NULL;
+
+	if (hitl_shared == NULL)
+		return;
+	SpinLockAcquire(&hitl_shared->mutex);
+	slot = hitl_slot_for(dboid, true);
+	if (slot != NULL)
+	{
+		slot->work = true;
+		slot->absent = false;
+		latch = slot->pid != 0 ? slot->latch : NULL;
+	}
+	if (latch == NULL)
+	{
+		hitl_shared->rescan = true;
+		latch = hitl_shared->launcher_latch;
+	}
+	SpinLockRelease(&hitl_shared->mutex);
+	if (latch != NULL)
+		SetLatch(latch);
+}
+
+void
+hitl_wake_launcher(void)
+{
+	Latch	   *latch;
+
+	if (hitl_shared == NULL)
+		return;
+	SpinLockAcquire(&hitl_shared->mutex);
+	hitl_shared->rescan = true;
+	latch = hitl_shared->launcher_latch;
+	SpinLockRelease(&hitl_shared->mutex);
+	if (latch != NULL)
+		SetLatch(latch);
+}
+
+static void
+wake_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			if (wake_pending)
+			{
+				wake_pending = false;
+				hitl_wake_database(MyDatabaseId);
+			}
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			wake_pending = false;
+			break;
+		default:
+			break;
+	}
+}
+
+void
+hitl_wake_at_commit(void)
+{
+	if (hitl_shared == NULL)
+		return;
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(wake_xact_callback, NULL);
+		xact_callback_registered = true;
+	}
+	wake_pending = true;
+}
+
+void
+hitl_broadcast_progress(void)
+{
+	if (hitl_shared != NULL)
+		ConditionVariableBroadcast(&hitl_shared->progress);
+}
