@@ -345,7 +345,8 @@ catalog_store_version(const HitlModel *model, HitlVersion *v,
 		upvalues[1] = Int32GetDatum(v->version);
 		ret = SPI_execute_with_args(
 									"UPDATE hitl.models SET current_version = $2, status = 'trained',"
-									" trained_at = now(), last_error = NULL, failed_at = NULL"
+									" trained_at = now(), last_error = NULL, failed_at = NULL,"
+									" failures = 0, retry_at = NULL"
 									" WHERE name = $1",
 									2, uptypes, upvalues, NULL, false, 0);
 		check_spi(ret, SPI_OK_UPDATE, "updating hitl.models");
@@ -367,7 +368,8 @@ catalog_mark_scored(const HitlModel *model, int version)
 	values[1] = Int32GetDatum(version);
 	ret = SPI_execute_with_args(
 								"UPDATE hitl.models SET scored_version = $2, scored_at = now(),"
-								" status = CASE WHEN current_version = $2 THEN 'scored' ELSE status END"
+								" status = CASE WHEN current_version = $2 THEN 'scored' ELSE status END,"
+								" last_error = NULL, failed_at = NULL, failures = 0, retry_at = NULL"
 								" WHERE name = $1",
 								2, argtypes, values, NULL, false, 0);
 	check_spi(ret, SPI_OK_UPDATE, "updating hitl.models");

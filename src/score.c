@@ -78,9 +78,14 @@ typedef struct Candidate
 	uint64		seq;
 } Candidate;
 
-/* Growable array of rows */
+/*
+ * Growable array of rows, in a memory context of its own choosing: SPI
+ * calls leave CurrentMemoryContext on SPI's context, which a scoring that
+ * commits between batches loses at every commit.
+ */
 typedef struct RowList
 {
+	MemoryContext mcxt;
 	ScoredRow  *rows;
 	int64		n;
 	int64		capacity;
@@ -93,7 +98,9 @@ rowlist_add(RowList *list, const ScoredRow *row)
 	{
 		list->capacity = list->capacity ? list->capacity * 2 : 4096;
 		if (list->rows == NULL)
-			list->rows = palloc_extended(sizeof(ScoredRow) * list->capacity, MCXT_ALLOC_HUGE);
+			list->rows = MemoryContextAllocExtended(list->mcxt,
+													sizeof(ScoredRow) * list->capacity,
+													MCXT_ALLOC_HUGE);
 		else
 			list->rows = repalloc_huge(list->rows, sizeof(ScoredRow) * list->capacity);
 	}
@@ -193,6 +200,7 @@ typedef struct ScoreState
 	bool		label_byval;
 	char	   *label_type_sql;	/* label type, for casts in SQL */
 	Datum	   *class_datums;	/* classes as values of the label type */
+	MemoryContext cxt;			/* the scoring's memory, across commits */
 	bool		commit_batches; /* commit after the queue and each batch */
 	ScoreCommitFn commit;
 	void	   *commit_arg;
@@ -601,6 +609,8 @@ batch_done(ScoreState *s)
 		return;
 	s->commit(s->commit_arg);
 	lock_scoring(s->model->name);
+	/* the commit and SPI leave us in the transaction's contexts: come back */
+	MemoryContextSwitchTo(s->cxt);
 }
 
 /* The planner's estimate of a table's rows, to size arrays once */
@@ -655,6 +665,7 @@ score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
 	old = MemoryContextSwitchTo(cxt);
 
 	memset(&s, 0, sizeof(s));
+	s.cxt = cxt;
 	s.commit_batches = commit != NULL;
 	s.commit = commit;
 	s.commit_arg = commit_arg;
@@ -671,6 +682,8 @@ score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
 	/* the version may have moved while we waited */
 	s.model = catalog_load_model(name, cxt);
 	v = s.version = catalog_load_version(s.model, s.model->current_version, cxt);
+	/* SPI calls leave us in SPI's context: what follows must outlive it */
+	MemoryContextSwitchTo(cxt);
 	s.layout = features_resolve(s.model);
 	features_set_dims(s.layout, v->feature_dims);
 	if (s.layout->d != v->d)
@@ -680,6 +693,7 @@ score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
 						v->version, name)));
 	prepare_state(&s);
 
+	changed.mcxt = skipped.mcxt = cxt;
 	heap = palloc(sizeof(Candidate) * s.model->queue_size);
 	/* what converting a row's values allocates (detoasting) goes here */
 	rowcxt = AllocSetContextCreate(cxt, "hitl score rows", ALLOCSET_DEFAULT_SIZES);
@@ -757,6 +771,7 @@ score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
 	qsort(heap, nheap, sizeof(Candidate), candidate_rank_cmp);
 	store_queue(&s, heap, nheap);
 	batch_done(&s);
+	MemoryContextSwitchTo(cxt);
 
 	/* pass 2: write, rows entering the queue first, then the others */
 	cand_tids = palloc(sizeof(ItemPointerData) * Max(nheap, 1));
@@ -790,7 +805,7 @@ score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
 	/* come back for the rows users had locked */
 	for (round = 0; round < LOCKED_RETRY_ROUNDS && skipped.n > 0; round++)
 	{
-		RowList		again = {0};
+		RowList		again = {.mcxt = cxt};
 
 		pg_usleep(LOCKED_RETRY_PAUSE_US << round);
 		CHECK_FOR_INTERRUPTS();
@@ -820,7 +835,8 @@ score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
 	if (s.update_plan != NULL && s.commit_batches)
 		SPI_freeplan(s.update_plan);
 
-	MemoryContextSwitchTo(old);
+	/* after commits, the context we were called in is gone: use parent */
+	MemoryContextSwitchTo(s.commit_batches ? parent : old);
 	MemoryContextDelete(cxt);
 	return s.written;
 }

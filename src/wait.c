@@ -33,6 +33,7 @@ typedef struct ModelProgress
 	int			scored_version;		/* 0 when none */
 	char	   *status;
 	char	   *last_error;
+	TimestampTz failed_at;		/* 0 when never */
 } ModelProgress;
 
 static void
@@ -46,7 +47,8 @@ read_progress(const char *name, ModelProgress *p)
 
 	values[0] = CStringGetTextDatum(name);
 	ret = SPI_execute_with_args("SELECT processed_log_id, coalesce(current_version, 0),"
-								" coalesce(scored_version, 0), status, last_error"
+								" coalesce(scored_version, 0), status, last_error,"
+								" coalesce(failed_at, '-infinity')"
 								" FROM hitl.models WHERE name = $1",
 								1, argtypes, values, NULL, false, 1);
 	if (ret != SPI_OK_SELECT)
@@ -61,6 +63,7 @@ read_progress(const char *name, ModelProgress *p)
 	p->status = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull);
 	p->last_error = isnull ? NULL : TextDatumGetCString(d);
+	p->failed_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6, &isnull));
 }
 
 PG_FUNCTION_INFO_V1(hitl_wait);
@@ -76,6 +79,7 @@ hitl_wait(PG_FUNCTION_ARGS)
 	Interval   *timeout = PG_GETARG_INTERVAL_P(1);
 	double		timeout_s;
 	TimestampTz deadline;
+	TimestampTz started = GetCurrentTimestamp();
 	int64		target;
 	ModelProgress p;
 	Oid			argtypes[1] = {TEXTOID};
@@ -130,6 +134,12 @@ hitl_wait(PG_FUNCTION_ARGS)
 					 errmsg("model \"%s\" is broken", name),
 					 errdetail("%s", p.last_error ? p.last_error : "no detail"),
 					 errhint("Drop the model and create it again.")));
+		if (strcmp(p.status, "failed") == 0 && p.failed_at >= started)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("model \"%s\" failed while waiting: %s", name,
+							p.last_error ? p.last_error : "unknown error"),
+					 errhint("The worker retries it with a back-off; see hitl.models.")));
 		remaining = (long) (TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline));
 		if (remaining <= 0)
 			ereport(ERROR,

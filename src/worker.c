@@ -109,16 +109,12 @@ commit_between_batches(void *arg)
 	begin_work();
 }
 
-/* Run one SQL statement with a text parameter; returns SPI_processed */
+/* Run one SQL statement without parameters; returns SPI_processed */
 static uint64
-run_sql(const char *sql, const char *param, int expected)
+run_sql(const char *sql, int expected)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1];
-	int			ret;
+	int			ret = SPI_execute(sql, false, 0);
 
-	values[0] = CStringGetTextDatum(param);
-	ret = SPI_execute_with_args(sql, param ? 1 : 0, argtypes, values, NULL, false, 0);
 	if (ret != expected)
 		elog(ERROR, "hitl: worker query failed: %s", SPI_result_code_string(ret));
 	return SPI_processed;
@@ -143,7 +139,7 @@ load_models(bool *installed)
 	}
 	run_sql("SELECT name, owner::oid, status, coalesce(retry_at > now(), false),"
 			" greatest(0, extract(epoch FROM retry_at - now()) * 1000)::int8"
-			" FROM hitl.models ORDER BY name", NULL, SPI_OK_SELECT);
+			" FROM hitl.models ORDER BY name", SPI_OK_SELECT);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -422,8 +418,8 @@ void
 hitl_worker_main(Datum arg)
 {
 	Oid			dboid = DatumGetObjectId(arg);
-	bool		first = true;
-	long		next_retry = -1;
+	volatile bool first = true;
+	volatile long next_retry = -1;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -476,7 +472,25 @@ hitl_worker_main(Datum arg)
 			 * woken (or at start, to finish what a crash interrupted) also
 			 * rescore, for rows may have been added.
 			 */
-			next_retry = work_on_database(work || first);
+			PG_TRY();
+			{
+				next_retry = work_on_database(work || first);
+			}
+			PG_CATCH();
+			{
+				/*
+				 * Not a model's failure (those are caught per model): hitl's
+				 * own tables could not be read.  Log it and try again after
+				 * hitl.naptime.
+				 */
+				MemoryContextSwitchTo(worker_cxt);
+				EmitErrorReport();
+				FlushErrorState();
+				AbortCurrentTransaction();
+				SetUserIdAndSecContext(worker_userid, worker_sec_context);
+				next_retry = -1;
+			}
+			PG_END_TRY();
 		}
 		first = false;
 
