@@ -348,6 +348,17 @@ hitl_ProcessUtility(HITL_UTILITY_PARAMS)
 			return;
 		}
 	}
+
+	/* DROP EXTENSION hitl: wake the worker at commit, so that it leaves */
+	if (hitl_shared != NULL && IsA(parsetree, DropStmt) &&
+		((DropStmt *) parsetree)->removeType == OBJECT_EXTENSION)
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((DropStmt *) parsetree)->objects)
+			if (strcmp(strVal(lfirst(lc)), "hitl") == 0)
+				hitl_wake_at_commit();
+	}
 	if (prev_ProcessUtility)
 		prev_ProcessUtility(HITL_UTILITY_ARGS);
 	else

@@ -167,12 +167,13 @@ PG_FUNCTION_INFO_V1(hitl_wake);
 
 /*
  * hitl._wake(): wake this database's worker (or have the launcher start
- * one).  Called by CREATE EXTENSION, and harmless at any time.
+ * one) when the transaction commits.  Called by CREATE EXTENSION: a worker
+ * woken earlier would not see the extension yet.
  */
 Datum
 hitl_wake(PG_FUNCTION_ARGS)
 {
-	hitl_wake_database(MyDatabaseId);
+	hitl_wake_at_commit();
 	PG_RETURN_VOID();
 }
 
