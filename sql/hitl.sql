@@ -572,6 +572,7 @@ BEGIN
 			added, view_qualified, algorithm, strategy, resolved);
 
 	PERFORM hitl._create_review_view(name);
+	PERFORM hitl._attach_label_triggers(name);
 
 	/* train and score at once when there are enough labels */
 	min_labels := (resolved ->> 'min_labels')::integer;
@@ -610,6 +611,8 @@ BEGIN
 	END IF;
 	EXECUTE format('DROP VIEW IF EXISTS %s', m.review_view);
 	DELETE FROM hitl.models WHERE models.name = drop_model.name;
+	/* after the row: the triggers of a model still there are not removed */
+	PERFORM hitl._detach_label_triggers(m.name, m.source);
 	IF drop_columns AND cardinality(m.added_columns) > 0
 		AND EXISTS (SELECT 1 FROM pg_class WHERE oid = m.source) THEN
 		/*

@@ -1,0 +1,28 @@
+/*
+ * labels.h
+ *		The label log: triggers on a model's table that record every label
+ *		change in hitl.label_log and wake the database's worker at commit.
+ *
+ * The SQL side (the table, the view hitl.label_stats, the functions that
+ * attach and detach the triggers, the event triggers) is in sql/labels.sql.
+ * The worker reads a model's log from the id it last processed on: the
+ * index on hitl.label_log (model, id) makes max(id) of one model a single
+ * index probe.
+ */
+#ifndef HITL_LABELS_H
+#define HITL_LABELS_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+
+/*
+ * hitl._label_trigger(model): the one trigger function behind the label
+ * triggers of a model, told apart by their event and level.
+ */
+extern Datum hitl_label_trigger(PG_FUNCTION_ARGS);
+
+/* Changes of one statement logged by one INSERT at most: rows per INSERT */
+#define HITL_LABEL_FLUSH_ROWS 1048576
+
+#endif
