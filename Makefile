@@ -19,7 +19,7 @@ OBJS = \
 	src/logreg.o \
 	src/metrics.o \
 	src/crossval.o \
-	$(patsubst %.c,%.o,$(wildcard src/labels.c))
+	src/labels.o
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 EXTRA_CLEAN = sql/$(EXTENSION)--$(EXTVERSION).sql test/unit/test_numerics
@@ -36,7 +36,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # the install script: the core, the label log, the worker's SQL side
-sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql $(wildcard sql/labels.sql) sql/worker.sql
+sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql sql/labels.sql sql/worker.sql
 	cat $^ > $@
 
 # Plain-C tests of the numerics (no server involved)
