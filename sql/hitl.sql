@@ -266,7 +266,7 @@ RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
 	defaults constant jsonb := jsonb_build_object(
 		'C', 1.0, 'min_labels', 10, 'max_iter', 100, 'tol', 1e-8,
-		'cv_folds', 5, 'score_tolerance', 1e-4, 'queue_size', 1000);
+		'cv_folds', 5, 'score_tolerance', 1e-3, 'queue_size', 1000);
 	known constant text[] := ARRAY['C', 'batch_size', 'cv_folds', 'max_iter', 'min_labels',
 								   'queue_size', 'score_tolerance', 'tol'];
 	k text;

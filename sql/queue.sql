@@ -56,6 +56,7 @@ BEGIN
 	FROM p;
 END
 $$;
+UPDATE hitl.models SET options = options || '{"score_tolerance": 0}' WHERE name = 'qm';
 SELECT * FROM check_strategy('least_confidence');
 SELECT * FROM check_strategy('entropy');
 SELECT * FROM check_strategy('margin');

@@ -82,6 +82,8 @@ worker_detach(int code, Datum arg)
 static void
 begin_work(void)
 {
+	/* now() and statement_timestamp() of the work: a worker must set it */
+	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	if (SPI_connect() != SPI_OK_CONNECT)

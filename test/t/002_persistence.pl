@@ -28,7 +28,7 @@ SELECT i, (i % 17) / 3.0, (i * 7) % 23, ARRAY[sin(i), cos(i)],
 	   END
 FROM generate_series(1, 300) i;
 SELECT hitl.create_model('pm', 'items', 'kind', ARRAY['a', 'b', 'emb'],
-						 options => '{"queue_size": 50}');
+						 options => '{"queue_size": 50, "score_tolerance": 0}');
 UPDATE items SET kind = CASE WHEN (id * 7) % 23 < 8 THEN 'x' WHEN (id * 7) % 23 < 16 THEN 'y' ELSE 'z' END
 WHERE id BETWEEN 61 AND 90;
 SELECT hitl.train('pm');
