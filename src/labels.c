@@ -5,47 +5,65 @@
  *		the transaction commits.
  *
  * Inserted and deleted rows are logged by statement triggers with
- * transition tables: one INSERT ... SELECT per statement, however many
- * rows it touched.  Label updates cannot be logged that way: PostgreSQL
- * allows no transition table on an UPDATE OF column trigger, and without
- * the column list every scoring UPDATE would fill one.  So a row trigger,
- * which fires only when the label changed, keeps what the log needs in
- * memory, and a statement trigger on the same UPDATE writes all of it with
- * one INSERT from arrays.  Scoring UPDATEs set no label and fire neither.
+ * transition tables, once per statement however many rows it touched.
+ * Label updates cannot be logged that way: PostgreSQL allows no transition
+ * table on an UPDATE OF column trigger, and without the column list every
+ * scoring UPDATE would fill one.  So a row trigger, which fires only when
+ * the label changed, keeps what the log needs in memory, and a statement
+ * trigger on the same UPDATE writes all of it at once.  Scoring UPDATEs set
+ * no label and fire neither.
  *
  * The kept changes belong to the (sub)transaction that made them: a
  * subtransaction that aborts takes its changes along, a statement writes
- * only the changes of its own subtransaction level, and anything left
- * when the transaction commits (an UPDATE through a parent table fires no
+ * only the changes of its own subtransaction level, and anything left when
+ * the transaction commits (an UPDATE through a parent table fires no
  * statement trigger on the child) is written then.
  *
- * The log is written as the table's owner, as PostgreSQL's foreign-key
- * triggers do: a role that may change the labels need not see hitl's
- * tables.  The role recorded is the one that changed the labels.  No
- * training happens here; the worker is woken at commit, never before.
+ * Log rows are written here, not through SQL: batches of heap tuples
+ * (table_multi_insert) and their index entries, the row keys made by
+ * jsonb_build_object as hitl.queue makes them, the labels turned into text
+ * by their cast as hitl.train() does.  That costs a fraction of an INSERT
+ * statement per UPDATE, needs no privilege on hitl's tables (a role with
+ * UPDATE on the table, and nothing more, labels rows), and runs no code as
+ * anyone but the role that changed the labels.  No training happens here;
+ * the worker is woken at commit, never before.
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/index.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
+#include "commands/sequence.h"
 #include "commands/trigger.h"
-#include "executor/spi.h"
+#include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
-#include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_coerce.h"
+#include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 #include "utils/tuplestore.h"
+#include "utils/xid8.h"
 
 #include "compat.h"
 #include "hitl.h"
@@ -55,29 +73,103 @@
 /* model names are at most 50 bytes (a CHECK of hitl.models) */
 #define MODEL_NAME_LEN 64
 
-/* the transition tables, as the triggers name them */
-#define NEW_ROWS "hitl_new"
-#define OLD_ROWS "hitl_old"
+/* log rows written per table_multi_insert() */
+#define LOG_BATCH 1000
 
-/* The INSERTs into hitl.label_log, one plan each per model */
-typedef enum LogKind
+/* The columns of hitl.label_log */
+enum
 {
-	LOG_INSERTED,				/* rows inserted with a label */
-	LOG_DELETED,				/* labeled rows deleted */
-	LOG_UPDATED,				/* labels changed, kept by the row trigger */
-	LOG_KINDS
-} LogKind;
+	LOG_ID,
+	LOG_MODEL,
+	LOG_ROW_KEY,
+	LOG_OLD_LABEL,
+	LOG_NEW_LABEL,
+	LOG_ROLE,
+	LOG_AT,
+	LOG_TXID,
+	LOG_MODEL_VERSION,
+	LOG_PREDICTION,
+	LOG_CONFIDENCE,
+	LOG_NCOLUMNS
+};
+
+static const char *const log_column_names[LOG_NCOLUMNS] = {
+	"id", "model", "row_key", "old_label", "new_label", "role", "at", "txid",
+	"model_version", "prediction", "confidence"
+};
+
+/* The columns of hitl.models read here */
+enum
+{
+	MODEL_NAME,
+	MODEL_SOURCE,
+	MODEL_STATUS,
+	MODEL_LABEL_COLUMN,
+	MODEL_KEY_COLUMNS,
+	MODEL_PREDICTION_COLUMN,
+	MODEL_CONFIDENCE_COLUMN,
+	MODEL_CURRENT_VERSION,
+	MODEL_NCOLUMNS
+};
+
+static const char *const model_column_names[MODEL_NCOLUMNS] = {
+	"name", "source", "status", "label_column", "key_columns",
+	"prediction_column", "confidence_column", "current_version"
+};
+
+/*
+ * hitl.label_log and hitl.models, found once per backend (and again after
+ * they change: relcache invalidation).
+ */
+typedef struct HitlTables
+{
+	bool		valid;
+	Oid			log_relid;
+	Oid			log_seqid;		/* the sequence of label_log.id */
+	AttrNumber	log_attnum[LOG_NCOLUMNS];
+	Oid			models_relid;
+	Oid			models_pkey;
+	AttrNumber	models_attnum[MODEL_NCOLUMNS];
+} HitlTables;
+
+static HitlTables tables;
+
+/* A row of hitl.models, as far as the triggers need it */
+typedef struct ModelRow
+{
+	Oid			source;
+	bool		broken;
+	char	   *label_column;
+	int			nkeys;
+	char	  **key_columns;
+	char	   *prediction_column;
+	char	   *confidence_column;
+	int32		version;
+	bool		version_null;
+} ModelRow;
+
+/* How a label's type becomes text: as its cast to text does */
+typedef enum TextHow
+{
+	TEXT_AS_IS,					/* text, or binary compatible (varchar) */
+	TEXT_CAST_FUNCTION,			/* a cast function (boolean: 'true') */
+	TEXT_OUTPUT_FUNCTION		/* I/O conversion (integers, enums) */
+} TextHow;
+
+typedef struct TextCast
+{
+	TextHow		how;
+	int			nargs;			/* of the cast function */
+	FmgrInfo	fn;
+} TextCast;
 
 /* A column of the model's table the triggers read */
 typedef struct LabelColumn
 {
-	char	   *name;
 	AttrNumber	attnum;
 	Oid			typid;
-	Oid			arraytypid;
 	int16		typlen;
 	bool		typbyval;
-	char		typalign;
 } LabelColumn;
 
 /*
@@ -99,13 +191,15 @@ typedef struct LabelInfo
 	LabelColumn label;
 	LabelColumn prediction;
 	LabelColumn confidence;
-	SPIPlanPtr	plans[LOG_KINDS];
+	Datum		key_names[INDEX_MAX_KEYS];	/* text */
+	FmgrInfo	row_key;		/* jsonb_build_object('k1', $1, 'k2', $2...) */
+	TextCast	label_text;
+	TextCast	prediction_text;
 } LabelInfo;
 
 static MemoryContext info_cxt = NULL;
 static HTAB *info_cache = NULL;
 static bool info_stale = false;
-static Oid	models_relid = InvalidOid;
 
 /*
  * The label changes of one model kept by the row trigger until its
@@ -122,7 +216,7 @@ typedef struct LabelBuffer
 	bool		usable;
 	int			nkeys;
 	int			nvalues;		/* nkeys + 4 */
-	LabelColumn columns[INDEX_MAX_KEYS + 4];	/* names not kept */
+	LabelColumn columns[INDEX_MAX_KEYS + 4];
 	int			n;				/* changes kept */
 	int			capacity;
 	Datum	   *values[INDEX_MAX_KEYS + 4];
@@ -143,35 +237,163 @@ static LabelBuffer *last_buffer = NULL;
 
 static bool callbacks_registered = false;
 
-/* The identity the log is written with, and the one to return to */
-typedef struct SavedUser
+/*
+ * Writing log rows: a batch of tuples, inserted together with their index
+ * entries, and the values every row of one statement shares.
+ */
+typedef struct LogWriter
 {
-	Oid			userid;
-	int			sec_context;
-} SavedUser;
+	Relation	rel;
+	int			nindexes;
+	Relation   *indexes;
+	IndexInfo **index_info;
+	EState	   *estate;			/* for index expressions, if ever any */
+	BulkInsertState bistate;
+	CommandId	cid;
+	MemoryContext cxt;			/* the writer's, for its slots */
+	MemoryContext batch_cxt;	/* values of the rows of a batch */
+	TupleTableSlot *slots[LOG_BATCH];
+	int			nslots;			/* made so far */
+	int			n;				/* filled */
+	Datum		model;
+	Datum		role;
+	Datum		at;
+	Datum		txid;
+	Datum		version;
+	bool		version_null;
+} LogWriter;
 
 PG_FUNCTION_INFO_V1(hitl_label_trigger);
 
-static void
-check_spi(int ret, int expected, const char *what)
+/* ------------------------------------------------------------------------
+ * hitl's tables
+ * ------------------------------------------------------------------------ */
+
+static AttrNumber
+column_of(Oid relid, const char *name)
 {
-	if (ret != expected)
-		elog(ERROR, "hitl: %s failed: %s", what, SPI_result_code_string(ret));
+	AttrNumber	attnum = get_attnum(relid, name);
+
+	if (attnum == InvalidAttrNumber)
+		elog(ERROR, "hitl: column \"%s\" of relation %u is missing", name, relid);
+	return attnum;
 }
 
-/* Act as the table's owner until restore_user() */
+/* Find hitl.label_log and hitl.models (again after they changed) */
 static void
-become_owner(Relation rel, SavedUser *saved)
+find_tables(void)
 {
-	GetUserIdAndSecContext(&saved->userid, &saved->sec_context);
-	SetUserIdAndSecContext(rel->rd_rel->relowner,
-						   saved->sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	Oid			nsp;
+	Relation	models;
+	int			i;
+
+	if (tables.valid)
+		return;
+	nsp = get_namespace_oid(HITL_SCHEMA, false);
+	tables.log_relid = get_relname_relid("label_log", nsp);
+	tables.models_relid = get_relname_relid("models", nsp);
+	if (!OidIsValid(tables.log_relid) || !OidIsValid(tables.models_relid))
+		elog(ERROR, "hitl: hitl.label_log or hitl.models is missing");
+	for (i = 0; i < LOG_NCOLUMNS; i++)
+		tables.log_attnum[i] = column_of(tables.log_relid, log_column_names[i]);
+	for (i = 0; i < MODEL_NCOLUMNS; i++)
+		tables.models_attnum[i] = column_of(tables.models_relid, model_column_names[i]);
+	tables.log_seqid = getIdentitySequence(tables.log_relid, tables.log_attnum[LOG_ID], false);
+	models = table_open(tables.models_relid, AccessShareLock);
+	tables.models_pkey = RelationGetPrimaryKeyIndex(models);
+	table_close(models, AccessShareLock);
+	if (!OidIsValid(tables.models_pkey))
+		elog(ERROR, "hitl: hitl.models has no primary key");
+	tables.valid = true;
 }
 
-static void
-restore_user(const SavedUser *saved)
+/* The text value of a text column of a tuple, or NULL */
+static char *
+text_attr(HeapTuple tuple, TupleDesc desc, int column, MemoryContext cxt)
 {
-	SetUserIdAndSecContext(saved->userid, saved->sec_context);
+	bool		isnull;
+	Datum		d = heap_getattr(tuple, tables.models_attnum[column], desc, &isnull);
+
+	if (isnull)
+		return NULL;
+	return MemoryContextStrdup(cxt, TextDatumGetCString(d));
+}
+
+/* The name value of a name column of a tuple, or NULL */
+static char *
+name_attr(HeapTuple tuple, TupleDesc desc, int column, MemoryContext cxt)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tuple, tables.models_attnum[column], desc, &isnull);
+
+	if (isnull)
+		return NULL;
+	return MemoryContextStrdup(cxt, NameStr(*DatumGetName(d)));
+}
+
+/*
+ * Read a model's row of hitl.models, as the current statement sees it,
+ * past row-level security.  False when there is none.
+ */
+static bool
+read_model(const char *model, ModelRow *row, MemoryContext cxt)
+{
+	Relation	models;
+	Relation	pkey;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	bool		found = false;
+
+	find_tables();
+	models = table_open(tables.models_relid, AccessShareLock);
+	pkey = index_open(tables.models_pkey, AccessShareLock);
+	ScanKeyEntryInitialize(&key, 0, tables.models_attnum[MODEL_NAME],
+						   BTEqualStrategyNumber, InvalidOid,
+						   pkey->rd_indcollation[0], F_TEXTEQ,
+						   CStringGetTextDatum(model));
+	scan = systable_beginscan(models, tables.models_pkey, true,
+							  GetActiveSnapshot(), 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		TupleDesc	desc = RelationGetDescr(models);
+		bool		isnull;
+		Datum		d;
+		char	   *status;
+
+		found = true;
+		row->source = DatumGetObjectId(heap_getattr(tuple, tables.models_attnum[MODEL_SOURCE],
+													desc, &isnull));
+		status = text_attr(tuple, desc, MODEL_STATUS, cxt);
+		row->broken = status == NULL || strcmp(status, "broken") == 0;
+		row->label_column = name_attr(tuple, desc, MODEL_LABEL_COLUMN, cxt);
+		row->prediction_column = name_attr(tuple, desc, MODEL_PREDICTION_COLUMN, cxt);
+		row->confidence_column = name_attr(tuple, desc, MODEL_CONFIDENCE_COLUMN, cxt);
+		d = heap_getattr(tuple, tables.models_attnum[MODEL_CURRENT_VERSION], desc,
+						 &row->version_null);
+		row->version = row->version_null ? 0 : DatumGetInt32(d);
+		row->nkeys = 0;
+		row->key_columns = NULL;
+		d = heap_getattr(tuple, tables.models_attnum[MODEL_KEY_COLUMNS], desc, &isnull);
+		if (!isnull)
+		{
+			MemoryContext old = MemoryContextSwitchTo(cxt);
+			Datum	   *elems;
+			int			i;
+
+			deconstruct_array(DatumGetArrayTypeP(d), NAMEOID, NAMEDATALEN, false,
+							  TYPALIGN_CHAR, &elems, NULL, &row->nkeys);
+			row->key_columns = palloc(sizeof(char *) * Max(row->nkeys, 1));
+			for (i = 0; i < row->nkeys; i++)
+				row->key_columns[i] = pstrdup(NameStr(*DatumGetName(elems[i])));
+			MemoryContextSwitchTo(old);
+		}
+	}
+	systable_endscan(scan);
+	index_close(pkey, AccessShareLock);
+	table_close(models, AccessShareLock);
+	return found;
 }
 
 /* ------------------------------------------------------------------------
@@ -181,7 +403,7 @@ restore_user(const SavedUser *saved)
 /*
  * Relcache callback: hitl.models changed (its trigger sends an
  * invalidation), a cached model's table changed, or everything was reset.
- * Only a flag is set here; the cache is rebuilt at the next lookup.
+ * Only flags are set here; the cache is rebuilt at the next lookup.
  */
 static void
 label_relcache_callback(Datum arg, Oid relid)
@@ -189,13 +411,14 @@ label_relcache_callback(Datum arg, Oid relid)
 	HASH_SEQ_STATUS status;
 	LabelInfo  *info;
 
-	if (info_cache == NULL || info_stale)
-		return;
-	if (relid == InvalidOid || relid == models_relid)
+	if (relid == InvalidOid || relid == tables.models_relid || relid == tables.log_relid)
 	{
+		tables.valid = false;
 		info_stale = true;
 		return;
 	}
+	if (info_cache == NULL || info_stale)
+		return;
 	hash_seq_init(&status, info_cache);
 	while ((info = hash_seq_search(&status)) != NULL)
 	{
@@ -211,18 +434,6 @@ label_relcache_callback(Datum arg, Oid relid)
 static void
 info_cache_reset(void)
 {
-	if (info_cache != NULL)
-	{
-		HASH_SEQ_STATUS status;
-		LabelInfo  *info;
-		int			k;
-
-		hash_seq_init(&status, info_cache);
-		while ((info = hash_seq_search(&status)) != NULL)
-			for (k = 0; k < LOG_KINDS; k++)
-				if (info->plans[k] != NULL)
-					SPI_freeplan(info->plans[k]);
-	}
 	if (info_cxt != NULL)
 		MemoryContextDelete(info_cxt);
 	info_cxt = NULL;
@@ -235,97 +446,185 @@ static bool
 resolve_column(Relation rel, const char *name, LabelColumn *col)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
-	int			attnum = SPI_fnumber(desc, name);
+	int			i;
 
-	if (attnum <= 0)
+	if (name == NULL)
 		return false;
-	col->name = MemoryContextStrdup(info_cxt, name);
-	col->attnum = attnum;
-	col->typid = TupleDescAttr(desc, attnum - 1)->atttypid;
-	col->arraytypid = get_array_type(col->typid);
-	get_typlenbyvalalign(col->typid, &col->typlen, &col->typbyval, &col->typalign);
-	return OidIsValid(col->arraytypid);
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+		{
+			col->attnum = att->attnum;
+			col->typid = att->atttypid;
+			col->typlen = att->attlen;
+			col->typbyval = att->attbyval;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* How values of a type become text, as their cast to text does it */
+static bool
+text_cast_init(TextCast *cast, Oid typid)
+{
+	Oid			funcid = InvalidOid;
+
+	switch (find_coercion_pathway(TEXTOID, typid, COERCION_EXPLICIT, &funcid))
+	{
+		case COERCION_PATH_RELABELTYPE:
+			cast->how = TEXT_AS_IS;
+			return true;
+		case COERCION_PATH_FUNC:
+			cast->how = TEXT_CAST_FUNCTION;
+			cast->nargs = get_func_nargs(funcid);
+			fmgr_info_cxt(funcid, &cast->fn, info_cxt);
+			return true;
+		case COERCION_PATH_COERCEVIAIO:
+			{
+				bool		varlena;
+
+				cast->how = TEXT_OUTPUT_FUNCTION;
+				getTypeOutputInfo(typid, &funcid, &varlena);
+				fmgr_info_cxt(funcid, &cast->fn, info_cxt);
+				return true;
+			}
+		default:
+			break;
+	}
+	if (typid == TEXTOID)
+	{
+		cast->how = TEXT_AS_IS;
+		return true;
+	}
+	return false;
+}
+
+static Datum
+text_cast(TextCast *cast, Datum value)
+{
+	switch (cast->how)
+	{
+		case TEXT_AS_IS:
+			return PointerGetDatum(PG_DETOAST_DATUM_PACKED(value));
+		case TEXT_CAST_FUNCTION:
+			if (cast->nargs == 3)
+				return FunctionCall3(&cast->fn, value, Int32GetDatum(-1), BoolGetDatum(true));
+			return FunctionCall1(&cast->fn, value);
+		case TEXT_OUTPUT_FUNCTION:
+			return CStringGetTextDatum(OutputFunctionCall(&cast->fn, value));
+	}
+	return (Datum) 0;			/* keep the compiler quiet */
 }
 
 /*
- * Read a model from hitl.models and find its columns in the table.  The
- * model is not usable when it does not exist, belongs to another table, is
- * broken, or names a column the table does not have any more.  Call as the
- * table's owner, inside SPI.
+ * The row key: jsonb_build_object('k1', k1, ...), called as the SQL
+ * expression of hitl.queue would call it (it reads its arguments' types
+ * from the call expression).
  */
 static void
-info_read(LabelInfo *info, Relation rel)
+row_key_init(LabelInfo *info)
 {
-	static const char *sql =
-		"SELECT m.source::pg_catalog.oid, m.status, m.label_column, m.key_columns,"
-		" m.prediction_column, m.confidence_column"
-		" FROM hitl.models m WHERE m.name OPERATOR(pg_catalog.=) $1";
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
-	HeapTuple	tuple;
-	TupleDesc	desc;
-	bool		isnull;
-	Datum	   *keys;
-	int			nkeys;
-	char	   *status;
-	int			ret;
+	MemoryContext old = MemoryContextSwitchTo(info_cxt);
+	List	   *args = NIL;
+	int			i;
+
+	for (i = 0; i < info->nkeys; i++)
+	{
+		args = lappend(args, makeNullConst(TEXTOID, -1, DEFAULT_COLLATION_OID));
+		args = lappend(args, makeNullConst(info->keys[i].typid, -1, InvalidOid));
+	}
+	MemSet(&info->row_key, 0, sizeof(FmgrInfo));
+	info->row_key.fn_addr = jsonb_build_object;
+	info->row_key.fn_oid = InvalidOid;
+	info->row_key.fn_nargs = 2 * info->nkeys;
+	info->row_key.fn_strict = false;
+	info->row_key.fn_mcxt = info_cxt;
+	info->row_key.fn_expr = (Node *) makeFuncExpr(InvalidOid, JSONBOID, args, InvalidOid,
+												  InvalidOid, COERCE_EXPLICIT_CALL);
+	MemoryContextSwitchTo(old);
+}
+
+static Datum
+row_key(LabelInfo *info, const Datum *values, const bool *nulls)
+{
+	LOCAL_FCINFO(fcinfo, 2 * INDEX_MAX_KEYS);
+	Datum		result;
+	int			i;
+
+	InitFunctionCallInfoData(*fcinfo, &info->row_key, 2 * info->nkeys, InvalidOid, NULL, NULL);
+	for (i = 0; i < info->nkeys; i++)
+	{
+		fcinfo->args[2 * i].value = info->key_names[i];
+		fcinfo->args[2 * i].isnull = false;
+		fcinfo->args[2 * i + 1].value = values[i];
+		fcinfo->args[2 * i + 1].isnull = nulls[i];
+	}
+	result = FunctionCallInvoke(fcinfo);
+	if (fcinfo->isnull)
+		elog(ERROR, "hitl: jsonb_build_object returned NULL");
+	return result;
+}
+
+/* A key column's name as text, kept with the cache */
+static Datum
+key_name_text(const char *name)
+{
+	MemoryContext old = MemoryContextSwitchTo(info_cxt);
+	Datum		d = PointerGetDatum(cstring_to_text(name));
+
+	MemoryContextSwitchTo(old);
+	return d;
+}
+
+/* Fill in what the triggers need of a model on a table */
+static void
+info_load(LabelInfo *info, Relation rel)
+{
+	ModelRow	row;
 	int			i;
 
 	info->usable = false;
-	args[0] = CStringGetTextDatum(info->key.model);
-	ret = SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 1);
-	check_spi(ret, SPI_OK_SELECT, "reading hitl.models");
-	if (SPI_processed != 1)
+	if (!read_model(info->key.model, &row, info_cxt) ||
+		row.source != RelationGetRelid(rel) || row.broken ||
+		row.nkeys < 1 || row.nkeys > INDEX_MAX_KEYS)
 		return;
-	tuple = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-
-	if (DatumGetObjectId(SPI_getbinval(tuple, desc, 1, &isnull)) != info->key.relid)
-		return;
-	status = SPI_getvalue(tuple, desc, 2);
-	if (status == NULL || strcmp(status, "broken") == 0)
-		return;
-
-	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tuple, desc, 4, &isnull)),
-					  NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR,
-					  &keys, NULL, &nkeys);
-	if (nkeys < 1 || nkeys > INDEX_MAX_KEYS)
-		return;
-	info->nkeys = nkeys;
-	for (i = 0; i < nkeys; i++)
-		if (!resolve_column(rel, NameStr(*DatumGetName(keys[i])), &info->keys[i]))
+	info->nkeys = row.nkeys;
+	for (i = 0; i < row.nkeys; i++)
+	{
+		if (!resolve_column(rel, row.key_columns[i], &info->keys[i]))
 			return;
-	if (!resolve_column(rel, SPI_getvalue(tuple, desc, 3), &info->label) ||
-		!resolve_column(rel, SPI_getvalue(tuple, desc, 5), &info->prediction) ||
-		!resolve_column(rel, SPI_getvalue(tuple, desc, 6), &info->confidence))
+		info->key_names[i] = key_name_text(row.key_columns[i]);
+	}
+	if (!resolve_column(rel, row.label_column, &info->label) ||
+		!resolve_column(rel, row.prediction_column, &info->prediction) ||
+		!resolve_column(rel, row.confidence_column, &info->confidence) ||
+		info->confidence.typid != FLOAT8OID ||
+		!text_cast_init(&info->label_text, info->label.typid) ||
+		!text_cast_init(&info->prediction_text, info->prediction.typid))
 		return;
+	row_key_init(info);
 	info->usable = true;
 }
 
 /*
- * The cached model of that name on that table, read (as the table's owner)
- * when missing.
+ * The cached model of that name on that table, read when missing.
  */
 static LabelInfo *
 label_info(const char *model, Relation rel)
 {
 	LabelInfoKey key;
 	LabelInfo  *info;
-	LabelInfo	loaded;
-	SavedUser	saved;
 	bool		found;
-	int			ret;
 
-	if (!callbacks_registered)
-		elog(ERROR, "hitl: label callbacks are not registered");
 	if (info_stale)
 		info_cache_reset();
 	if (info_cache == NULL)
 	{
 		HASHCTL		ctl;
-		Oid			nsp = get_namespace_oid(HITL_SCHEMA, false);
 
-		models_relid = get_relname_relid("models", nsp);
 		info_cxt = AllocSetContextCreate(TopMemoryContext, "hitl label triggers",
 										 ALLOCSET_SMALL_SIZES);
 		memset(&ctl, 0, sizeof(ctl));
@@ -344,16 +643,15 @@ label_info(const char *model, Relation rel)
 		return info;
 
 	/* read first, so that an error leaves no half-made entry */
-	memset(&loaded, 0, sizeof(loaded));
-	loaded.key = key;
-	become_owner(rel, &saved);
-	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
-		elog(ERROR, "hitl: SPI_connect failed: %s", SPI_result_code_string(ret));
-	info_read(&loaded, rel);
-	SPI_finish();
-	restore_user(&saved);
-	info = hash_search(info_cache, &key, HASH_ENTER, &found);
-	memcpy(info, &loaded, sizeof(LabelInfo));
+	{
+		LabelInfo	loaded;
+
+		memset(&loaded, 0, sizeof(loaded));
+		loaded.key = key;
+		info_load(&loaded, rel);
+		info = hash_search(info_cache, &key, HASH_ENTER, &found);
+		memcpy(info, &loaded, sizeof(LabelInfo));
+	}
 	return info;
 }
 
@@ -361,158 +659,263 @@ label_info(const char *model, Relation rel)
  * Writing the log
  * ------------------------------------------------------------------------ */
 
-/* The INSERT target and the columns every kind of entry shares */
-static void
-append_insert_head(StringInfo sql)
-{
-	appendStringInfoString(sql,
-						   "INSERT INTO hitl.label_log (model, row_key, old_label, new_label, role,"
-						   " model_version, prediction, confidence)"
-						   " SELECT $1, pg_catalog.jsonb_build_object(");
-}
-
-/* the model's version, read once per statement (an InitPlan) */
-#define VERSION_SUBQUERY \
-	"(SELECT m.current_version FROM hitl.models m WHERE m.name OPERATOR(pg_catalog.=) $1)"
-
 /*
- * The INSERT logging the labeled rows of a transition table: the
- * arguments are the model's name and the role that changed the rows.
+ * Start writing log rows of a model.  False (and nothing to close) when the
+ * model is gone: a model is dropped under a lock on its table that waits
+ * for the transactions writing to it (see hitl._drop_label_log).
  */
-static char *
-transition_sql(const LabelInfo *info, bool inserted)
+static bool
+writer_open(LogWriter *w, const char *model)
 {
-	StringInfoData sql;
-	const char *label = quote_identifier(info->label.name);
+	ModelRow	row;
+	NameData   *role;
 	int			i;
 
-	initStringInfo(&sql);
-	append_insert_head(&sql);
-	for (i = 0; i < info->nkeys; i++)
-		appendStringInfo(&sql, "%s%s, t.%s", i > 0 ? ", " : "",
-						 quote_literal_cstr(info->keys[i].name),
-						 quote_identifier(info->keys[i].name));
-	appendStringInfo(&sql, "), %s, %s, $2::pg_catalog.name, " VERSION_SUBQUERY ","
-					 " t.%s::pg_catalog.text, t.%s::pg_catalog.float8"
-					 " FROM %s t WHERE t.%s IS NOT NULL",
-					 inserted ? "NULL" : psprintf("t.%s::pg_catalog.text", label),
-					 inserted ? psprintf("t.%s::pg_catalog.text", label) : "NULL",
-					 quote_identifier(info->prediction.name),
-					 quote_identifier(info->confidence.name),
-					 inserted ? NEW_ROWS : OLD_ROWS, label);
-	return sql.data;
-}
+	memset(w, 0, sizeof(LogWriter));
+	if (!read_model(model, &row, CurrentMemoryContext))
+		return false;
+	w->model = CStringGetTextDatum(model);
+	role = palloc0(sizeof(NameData));
+	namestrcpy(role, GetUserNameFromId(GetUserId(), false));
+	w->role = NameGetDatum(role);
+	w->at = TimestampTzGetDatum(GetCurrentStatementStartTimestamp());
+	w->txid = FullTransactionIdGetDatum(GetTopFullTransactionId());
+	w->version = Int32GetDatum(row.version);
+	w->version_null = row.version_null;
 
-/*
- * The INSERT logging kept label changes: the arguments are the model's
- * name, the role, then one array per kept value (see LabelBuffer).
- */
-static char *
-update_sql(const LabelInfo *info)
-{
-	StringInfoData sql;
-	int			nvalues = info->nkeys + 4;
-	int			i;
-
-	initStringInfo(&sql);
-	append_insert_head(&sql);
-	for (i = 0; i < info->nkeys; i++)
-		appendStringInfo(&sql, "%s%s, u.k%d", i > 0 ? ", " : "",
-						 quote_literal_cstr(info->keys[i].name), i + 1);
-	appendStringInfoString(&sql,
-						   "), u.o::pg_catalog.text, u.n::pg_catalog.text, $2::pg_catalog.name, "
-						   VERSION_SUBQUERY ", u.p::pg_catalog.text, u.c::pg_catalog.float8"
-						   " FROM ROWS FROM (");
-	for (i = 0; i < nvalues; i++)
-		appendStringInfo(&sql, "%spg_catalog.unnest($%d)", i > 0 ? ", " : "", i + 3);
-	appendStringInfoString(&sql, ") AS u(");
-	for (i = 0; i < info->nkeys; i++)
-		appendStringInfo(&sql, "k%d, ", i + 1);
-	appendStringInfoString(&sql, "o, n, p, c)");
-	return sql.data;
-}
-
-/* The plan of one kind of INSERT for a model, prepared once */
-static SPIPlanPtr
-log_plan(LabelInfo *info, LogKind kind)
-{
-	Oid			argtypes[INDEX_MAX_KEYS + 6];
-	int			nargs = 2;
-	char	   *sql;
-	SPIPlanPtr	plan;
-	int			i;
-
-	if (info->plans[kind] != NULL)
-		return info->plans[kind];
-
-	argtypes[0] = TEXTOID;
-	argtypes[1] = TEXTOID;
-	if (kind == LOG_UPDATED)
+	w->rel = table_open(tables.log_relid, RowExclusiveLock);
 	{
-		for (i = 0; i < info->nkeys; i++)
-			argtypes[nargs++] = info->keys[i].arraytypid;
-		argtypes[nargs++] = info->label.arraytypid;
-		argtypes[nargs++] = info->label.arraytypid;
-		argtypes[nargs++] = info->prediction.arraytypid;
-		argtypes[nargs++] = info->confidence.arraytypid;
-		sql = update_sql(info);
-	}
-	else
-		sql = transition_sql(info, kind == LOG_INSERTED);
+		List	   *index_oids = RelationGetIndexList(w->rel);
+		ListCell   *lc;
 
-	plan = SPI_prepare(sql, nargs, argtypes);
-	if (plan == NULL)
-		elog(ERROR, "hitl: preparing the label log INSERT failed: %s",
-			 SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "hitl: keeping the label log plan failed");
-	info->plans[kind] = plan;
-	return plan;
+		w->nindexes = list_length(index_oids);
+		w->indexes = palloc(sizeof(Relation) * Max(w->nindexes, 1));
+		w->index_info = palloc(sizeof(IndexInfo *) * Max(w->nindexes, 1));
+		i = 0;
+		foreach(lc, index_oids)
+		{
+			w->indexes[i] = index_open(lfirst_oid(lc), RowExclusiveLock);
+			w->index_info[i] = BuildIndexInfo(w->indexes[i]);
+			i++;
+		}
+		list_free(index_oids);
+	}
+	w->cid = GetCurrentCommandId(true);
+	w->cxt = CurrentMemoryContext;
+	w->batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "hitl label log batch",
+										 ALLOCSET_DEFAULT_SIZES);
+	return true;
 }
 
-/* The name of the role now acting, as a text Datum */
-static Datum
-current_role_text(const SavedUser *saved)
+/* Insert the filled batch with its index entries */
+static void
+writer_flush(LogWriter *w)
 {
-	return CStringGetTextDatum(GetUserNameFromId(saved->userid, false));
+	MemoryContext old;
+	int			i;
+	int			j;
+
+	if (w->n == 0)
+		return;
+	old = MemoryContextSwitchTo(w->cxt);
+	if (w->n > 1 && w->bistate == NULL)
+		w->bistate = GetBulkInsertState();
+	MemoryContextSwitchTo(w->batch_cxt);
+	table_multi_insert(w->rel, w->slots, w->n, w->cid, 0, w->bistate);
+	for (i = 0; i < w->n; i++)
+	{
+		TupleTableSlot *slot = w->slots[i];
+
+		for (j = 0; j < w->nindexes; j++)
+		{
+			Relation	index = w->indexes[j];
+			IndexInfo  *ii = w->index_info[j];
+			Datum		values[INDEX_MAX_KEYS];
+			bool		isnull[INDEX_MAX_KEYS];
+
+			/* (hitl's own indexes need no executor state; others might) */
+			if (w->estate == NULL &&
+				(ii->ii_Predicate != NIL || ii->ii_Expressions != NIL))
+			{
+				MemoryContextSwitchTo(w->cxt);
+				w->estate = CreateExecutorState();
+				MemoryContextSwitchTo(w->batch_cxt);
+			}
+			if (w->estate != NULL)
+				GetPerTupleExprContext(w->estate)->ecxt_scantuple = slot;
+			if (ii->ii_Predicate != NIL)
+			{
+				if (ii->ii_PredicateState == NULL)
+				{
+					MemoryContextSwitchTo(w->estate->es_query_cxt);
+					ii->ii_PredicateState = ExecPrepareQual(ii->ii_Predicate, w->estate);
+					MemoryContextSwitchTo(w->batch_cxt);
+				}
+				if (!ExecQual(ii->ii_PredicateState, GetPerTupleExprContext(w->estate)))
+					continue;
+			}
+			FormIndexDatum(ii, slot, w->estate, values, isnull);
+			index_insert(index, values, isnull, &slot->tts_tid, w->rel,
+						 index->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+						 false, ii);
+		}
+		if (w->estate != NULL)
+			ResetPerTupleExprContext(w->estate);
+		ExecClearTuple(slot);
+	}
+	MemoryContextSwitchTo(old);
+	w->n = 0;
+	MemoryContextReset(w->batch_cxt);
+}
+
+/*
+ * Add a log row; its values were made in w->batch_cxt.  NULL labels,
+ * prediction and confidence come as null pointers.
+ */
+static void
+writer_add(LogWriter *w, Datum row_key, Datum *old_label, Datum *new_label,
+		   Datum *prediction, Datum *confidence)
+{
+	TupleTableSlot *slot;
+	Datum	   *values;
+	bool	   *isnull;
+
+	if (w->n == w->nslots)
+	{
+		MemoryContext old = MemoryContextSwitchTo(w->cxt);
+
+		w->slots[w->nslots++] = table_slot_create(w->rel, NULL);
+		MemoryContextSwitchTo(old);
+	}
+	slot = w->slots[w->n];
+	ExecClearTuple(slot);
+	values = slot->tts_values;
+	isnull = slot->tts_isnull;
+	memset(isnull, true, sizeof(bool) * slot->tts_tupleDescriptor->natts);
+
+#define SET(col, value) \
+	(values[tables.log_attnum[col] - 1] = (value), isnull[tables.log_attnum[col] - 1] = false)
+
+	SET(LOG_ID, Int64GetDatum(nextval_internal(tables.log_seqid, false)));
+	SET(LOG_MODEL, w->model);
+	SET(LOG_ROW_KEY, row_key);
+	if (old_label)
+		SET(LOG_OLD_LABEL, *old_label);
+	if (new_label)
+		SET(LOG_NEW_LABEL, *new_label);
+	SET(LOG_ROLE, w->role);
+	SET(LOG_AT, w->at);
+	SET(LOG_TXID, w->txid);
+	if (!w->version_null)
+		SET(LOG_MODEL_VERSION, w->version);
+	if (prediction)
+		SET(LOG_PREDICTION, *prediction);
+	if (confidence)
+		SET(LOG_CONFIDENCE, *confidence);
+#undef SET
+
+	ExecStoreVirtualTuple(slot);
+	if (++w->n == LOG_BATCH)
+		writer_flush(w);
+}
+
+static void
+writer_close(LogWriter *w)
+{
+	int			i;
+
+	writer_flush(w);
+	for (i = 0; i < w->nslots; i++)
+		ExecDropSingleTupleTableSlot(w->slots[i]);
+	if (w->bistate != NULL)
+		FreeBulkInsertState(w->bistate);
+	if (w->estate != NULL)
+		FreeExecutorState(w->estate);
+	for (i = 0; i < w->nindexes; i++)
+		index_close(w->indexes[i], RowExclusiveLock);
+	table_close(w->rel, RowExclusiveLock);
+	MemoryContextDelete(w->batch_cxt);
+}
+
+/*
+ * Log one change: the row's key values, its labels before and after and
+ * its prediction and confidence (each NULL when isnull says so).
+ */
+static void
+log_change(LogWriter *w, LabelInfo *info, const Datum *keys, const bool *key_nulls,
+		   Datum old_label, bool old_null, Datum new_label, bool new_null,
+		   Datum prediction, bool prediction_null, Datum confidence, bool confidence_null)
+{
+	MemoryContext old = MemoryContextSwitchTo(w->batch_cxt);
+	Datum		key = row_key(info, keys, key_nulls);
+
+	if (!old_null)
+		old_label = text_cast(&info->label_text, old_label);
+	if (!new_null)
+		new_label = text_cast(&info->label_text, new_label);
+	if (!prediction_null)
+		prediction = text_cast(&info->prediction_text, prediction);
+	writer_add(w, key, old_null ? NULL : &old_label, new_null ? NULL : &new_label,
+			   prediction_null ? NULL : &prediction,
+			   confidence_null ? NULL : &confidence);
+	MemoryContextSwitchTo(old);
 }
 
 /*
  * Statement trigger after INSERT or DELETE: log the rows of the transition
- * table that carry a label, with one INSERT ... SELECT.
+ * table that carry a label.
  */
 static void
 log_transition_table(TriggerData *trigdata, const char *model, bool inserted)
 {
 	Tuplestorestate *rows = inserted ? trigdata->tg_newtable : trigdata->tg_oldtable;
+	Relation	rel = trigdata->tg_relation;
 	LabelInfo  *info;
-	SavedUser	saved;
-	Datum		args[2];
-	int			ret;
+	LogWriter	w;
+	TupleTableSlot *slot;
+	int			readptr;
+	int			i;
 
 	if (rows == NULL || tuplestore_tuple_count(rows) == 0)
 		return;
 	hitl_wake_at_commit();
 
-	become_owner(trigdata->tg_relation, &saved);
-	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
-		elog(ERROR, "hitl: SPI_connect failed: %s", SPI_result_code_string(ret));
-	info = label_info(model, trigdata->tg_relation);
-	if (info->usable)
-	{
-		SPIPlanPtr	plan;
+	info = label_info(model, rel);
+	if (!info->usable || !writer_open(&w, model))
+		return;
 
-		/* the plan reads the transition table: register it first */
-		check_spi(SPI_register_trigger_data(trigdata), SPI_OK_TD_REGISTER,
-				  "registering the transition table");
-		plan = log_plan(info, inserted ? LOG_INSERTED : LOG_DELETED);
-		args[0] = CStringGetTextDatum(model);
-		args[1] = current_role_text(&saved);
-		ret = SPI_execute_plan(plan, args, NULL, false, 0);
-		check_spi(ret, SPI_OK_INSERT, "writing hitl.label_log");
+	/* a read pointer of our own: other triggers read the same rows */
+	readptr = tuplestore_alloc_read_pointer(rows, 0);
+	tuplestore_select_read_pointer(rows, readptr);
+	tuplestore_rescan(rows);
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
+	while (tuplestore_gettupleslot(rows, true, false, slot))
+	{
+		Datum		keys[INDEX_MAX_KEYS];
+		bool		key_nulls[INDEX_MAX_KEYS];
+		Datum		label;
+		Datum		prediction;
+		Datum		confidence;
+		bool		label_null;
+		bool		prediction_null;
+		bool		confidence_null;
+
+		label = slot_getattr(slot, info->label.attnum, &label_null);
+		if (label_null)
+			continue;
+		for (i = 0; i < info->nkeys; i++)
+			keys[i] = slot_getattr(slot, info->keys[i].attnum, &key_nulls[i]);
+		prediction = slot_getattr(slot, info->prediction.attnum, &prediction_null);
+		confidence = slot_getattr(slot, info->confidence.attnum, &confidence_null);
+		if (inserted)
+			log_change(&w, info, keys, key_nulls, (Datum) 0, true, label, false,
+					   prediction, prediction_null, confidence, confidence_null);
+		else
+			log_change(&w, info, keys, key_nulls, label, false, (Datum) 0, true,
+					   prediction, prediction_null, confidence, confidence_null);
 	}
-	SPI_finish();
-	restore_user(&saved);
+	ExecDropSingleTupleTableSlot(slot);
+	writer_close(&w);
 }
 
 /* ------------------------------------------------------------------------
@@ -550,8 +953,6 @@ buffer_set_columns(LabelBuffer *buf, const LabelInfo *info)
 	buf->columns[BUF_NEW_LABEL(buf)] = info->label;
 	buf->columns[BUF_PREDICTION(buf)] = info->prediction;
 	buf->columns[BUF_CONFIDENCE(buf)] = info->confidence;
-	for (i = 0; i < buf->nvalues; i++)
-		buf->columns[i].name = NULL;	/* the cache may go; names are not needed */
 }
 
 /* Do a buffer's columns still match the model as cached now? */
@@ -598,7 +999,6 @@ get_buffer(const char *model, Relation rel)
 		buffers = buf;
 		last_buffer = buf;
 	}
-
 	buffer_set_columns(buf, label_info(model, rel));
 	return buf;
 }
@@ -632,7 +1032,7 @@ keep_update(TriggerData *trigdata, const char *model)
 
 	if (buf->n == buf->capacity)
 	{
-		int			capacity = buf->capacity == 0 ? 64 : buf->capacity * 2;
+		int			capacity = buf->capacity == 0 ? 16 : buf->capacity * 2;
 
 		for (i = 0; i < buf->nvalues; i++)
 		{
@@ -672,16 +1072,14 @@ keep_update(TriggerData *trigdata, const char *model)
 
 /*
  * Write the changes a buffer keeps from the given subtransaction level (and
- * deeper ones, which have all ended), with one INSERT per
- * HITL_LABEL_FLUSH_ROWS changes.
+ * deeper ones, which have all ended).
  */
 static void
 flush_buffer(LabelBuffer *buf, Relation rel, int level)
 {
 	int			start = buf->n;
 	LabelInfo  *info;
-	SavedUser	saved;
-	int			ret;
+	LogWriter	w;
 
 	while (start > 0 && buf->levels[start - 1] >= level)
 		start--;
@@ -689,46 +1087,41 @@ flush_buffer(LabelBuffer *buf, Relation rel, int level)
 		return;
 	hitl_wake_at_commit();
 
-	become_owner(rel, &saved);
-	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
-		elog(ERROR, "hitl: SPI_connect failed: %s", SPI_result_code_string(ret));
 	info = label_info(buf->model, rel);
-	if (buffer_matches(buf, info))
+	if (!buffer_matches(buf, info))
 	{
-		SPIPlanPtr	plan = log_plan(info, LOG_UPDATED);
-		Datum		args[INDEX_MAX_KEYS + 6];
-		int			from;
-		int			i;
-
-		args[0] = CStringGetTextDatum(buf->model);
-		args[1] = current_role_text(&saved);
-		for (from = start; from < buf->n; from += HITL_LABEL_FLUSH_ROWS)
-		{
-			int			count = Min(buf->n - from, HITL_LABEL_FLUSH_ROWS);
-			int			lbound = 1;
-
-			for (i = 0; i < buf->nvalues; i++)
-			{
-				const LabelColumn *col = &buf->columns[i];
-
-				args[i + 2] = PointerGetDatum(construct_md_array(buf->values[i] + from,
-																 buf->nulls[i] + from,
-																 1, &count, &lbound,
-																 col->typid, col->typlen,
-																 col->typbyval, col->typalign));
-			}
-			ret = SPI_execute_plan(plan, args, NULL, false, 0);
-			check_spi(ret, SPI_OK_INSERT, "writing hitl.label_log");
-			for (i = 0; i < buf->nvalues; i++)
-				pfree(DatumGetPointer(args[i + 2]));
-		}
+		if (info->usable)
+			ereport(WARNING,
+					(errmsg("label changes of model \"%s\" were not logged", buf->model),
+					 errdetail("The table changed while the statement ran.")));
 	}
-	else if (info->usable)
-		ereport(WARNING,
-				(errmsg("label changes of model \"%s\" were not logged", buf->model),
-				 errdetail("The table changed while the statement ran.")));
-	SPI_finish();
-	restore_user(&saved);
+	else if (writer_open(&w, buf->model))
+	{
+		int			o = BUF_OLD_LABEL(buf);
+		int			n = BUF_NEW_LABEL(buf);
+		int			p = BUF_PREDICTION(buf);
+		int			c = BUF_CONFIDENCE(buf);
+		int			e;
+
+		for (e = start; e < buf->n; e++)
+		{
+			Datum		keys[INDEX_MAX_KEYS];
+			bool		key_nulls[INDEX_MAX_KEYS];
+			int			i;
+
+			for (i = 0; i < buf->nkeys; i++)
+			{
+				keys[i] = buf->values[i][e];
+				key_nulls[i] = buf->nulls[i][e];
+			}
+			log_change(&w, info, keys, key_nulls,
+					   buf->values[o][e], buf->nulls[o][e],
+					   buf->values[n][e], buf->nulls[n][e],
+					   buf->values[p][e], buf->nulls[p][e],
+					   buf->values[c][e], buf->nulls[c][e]);
+		}
+		writer_close(&w);
+	}
 
 	buf->n = start;
 	if (start == 0)
@@ -754,6 +1147,7 @@ static void
 flush_all_buffers(void)
 {
 	LabelBuffer *buf;
+	bool		pushed = false;
 
 	for (buf = buffers; buf != NULL; buf = buf->next)
 	{
@@ -767,9 +1161,17 @@ flush_all_buffers(void)
 			buf->n = 0;
 			continue;
 		}
+		/* no statement runs any more: take a snapshot to read hitl.models */
+		if (!pushed)
+		{
+			PushActiveSnapshot(GetTransactionSnapshot());
+			pushed = true;
+		}
 		flush_buffer(buf, rel, 1);
 		relation_close(rel, AccessShareLock);
 	}
+	if (pushed)
+		PopActiveSnapshot();
 }
 
 static void
