@@ -1254,10 +1254,19 @@ hitl_label_trigger(PG_FUNCTION_ARGS)
 	const char *model;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "hitl_label_trigger: not called by trigger manager");
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("hitl._label_trigger() must be called as a trigger")));
 	event = trigdata->tg_event;
-	if (!TRIGGER_FIRED_AFTER(event) || trigdata->tg_trigger->tgnargs != 1)
-		elog(ERROR, "hitl_label_trigger: must fire AFTER, with the model's name as argument");
+	if (!TRIGGER_FIRED_AFTER(event) || trigdata->tg_trigger->tgnargs != 1 ||
+		(TRIGGER_FIRED_FOR_ROW(event) && !TRIGGER_FIRED_BY_UPDATE(event)))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("trigger \"%s\" of table \"%s\" cannot use hitl._label_trigger()",
+						trigdata->tg_trigger->tgname,
+						RelationGetRelationName(trigdata->tg_relation)),
+				 errdetail("Label triggers fire AFTER, per statement or per row on UPDATE, with the model's name as their argument."),
+				 errhint("hitl.create_model() makes them.")));
 	model = trigdata->tg_trigger->tgargs[0];
 	register_callbacks();
 
@@ -1268,8 +1277,6 @@ hitl_label_trigger(PG_FUNCTION_ARGS)
 		else
 			flush_update(trigdata, model);
 	}
-	else if (TRIGGER_FIRED_FOR_ROW(event))
-		elog(ERROR, "hitl_label_trigger: fires per row on UPDATE only");
 	else if (TRIGGER_FIRED_BY_INSERT(event))
 		log_transition_table(trigdata, model, true);
 	else if (TRIGGER_FIRED_BY_DELETE(event))
