@@ -50,7 +50,6 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_coerce.h"
-#include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -237,6 +236,9 @@ static LabelBuffer *last_buffer = NULL;
 
 static bool callbacks_registered = false;
 
+/* a label trigger runs (never two at once: see hitl_label_trigger) */
+static bool in_label_trigger = false;
+
 /*
  * Writing log rows: a batch of tuples, inserted together with their index
  * entries, and the values every row of one statement shares.
@@ -345,6 +347,8 @@ read_model(const char *model, ModelRow *row, MemoryContext cxt)
 	HeapTuple	tuple;
 	bool		found = false;
 
+	if (!ActiveSnapshotSet())
+		elog(ERROR, "hitl: no snapshot to read hitl.models with");
 	find_tables();
 	models = table_open(tables.models_relid, AccessShareLock);
 	pkey = index_open(tables.models_pkey, AccessShareLock);
@@ -1181,7 +1185,18 @@ label_xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
-			flush_all_buffers();
+			if (buffers == NULL)
+				break;
+			in_label_trigger = true;
+			PG_TRY();
+			{
+				flush_all_buffers();
+			}
+			PG_FINALLY();
+			{
+				in_label_trigger = false;
+			}
+			PG_END_TRY();
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
@@ -1270,19 +1285,39 @@ hitl_label_trigger(PG_FUNCTION_ARGS)
 	model = trigdata->tg_trigger->tgargs[0];
 	register_callbacks();
 
-	if (TRIGGER_FIRED_BY_UPDATE(event))
+	/*
+	 * The only code run here that is not hitl's is a cast of a key or label
+	 * to jsonb or text, which could be a user's function; one that changed
+	 * labels would find a log half written.
+	 */
+	if (in_label_trigger)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("labels of hitl model \"%s\" cannot change while hitl writes its label log",
+						model),
+				 errdetail("A cast of a key or label column to jsonb or text changed labels.")));
+	in_label_trigger = true;
+	PG_TRY();
 	{
-		if (TRIGGER_FIRED_FOR_ROW(event))
-			keep_update(trigdata, model);
-		else
-			flush_update(trigdata, model);
+		if (TRIGGER_FIRED_BY_UPDATE(event))
+		{
+			if (TRIGGER_FIRED_FOR_ROW(event))
+				keep_update(trigdata, model);
+			else
+				flush_update(trigdata, model);
+		}
+		else if (TRIGGER_FIRED_BY_INSERT(event))
+			log_transition_table(trigdata, model, true);
+		else if (TRIGGER_FIRED_BY_DELETE(event))
+			log_transition_table(trigdata, model, false);
+		else if (TRIGGER_FIRED_BY_TRUNCATE(event))
+			hitl_wake_at_commit();
 	}
-	else if (TRIGGER_FIRED_BY_INSERT(event))
-		log_transition_table(trigdata, model, true);
-	else if (TRIGGER_FIRED_BY_DELETE(event))
-		log_transition_table(trigdata, model, false);
-	else if (TRIGGER_FIRED_BY_TRUNCATE(event))
-		hitl_wake_at_commit();
+	PG_FINALLY();
+	{
+		in_label_trigger = false;
+	}
+	PG_END_TRY();
 
 	return PointerGetDatum(NULL);
 }

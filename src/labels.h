@@ -22,7 +22,4 @@
  */
 extern Datum hitl_label_trigger(PG_FUNCTION_ARGS);
 
-/* Changes of one statement logged by one INSERT at most: rows per INSERT */
-#define HITL_LABEL_FLUSH_ROWS 1048576
-
 #endif
