@@ -12,6 +12,9 @@ Run with the system interpreter, /usr/bin/python3, which has scikit-learn
                              comparison table with hitl's figures
   median X...                median of numbers
   latency FILE...            p50/p95/mean/stddev (ms) of pgbench --log files
+  latency-summary FILE       latency.sh's runs (total to_train train score
+                             rows per line) -> p50 p95 max of total, medians
+                             of the others
   plan-check REL FILE        EXPLAIN (FORMAT JSON) must not Seq Scan REL nor
                              Sort anything fed by REL; exit 1 otherwise
 """
@@ -238,6 +241,21 @@ def cmd_latency(args):
                                      statistics.pstdev(values)))
 
 
+def cmd_latency_summary(args):
+    rows = []
+    with open(args[0]) as f:
+        for line in f:
+            fields = line.split()
+            if fields:
+                rows.append([float(v) for v in fields])
+    if not rows:
+        sys.exit("no runs in %s" % args[0])
+    total = sorted(r[0] for r in rows)
+    med = [statistics.median(r[j] for r in rows) for j in range(1, 5)]
+    print("%.1f %.1f %.1f %.1f %.1f %.1f %d" % (percentile(total, 50), percentile(total, 95),
+                                                total[-1], med[0], med[1], med[2], med[3]))
+
+
 def cmd_plan_check(args):
     rel, path = args
     with open(path) as f:
@@ -266,7 +284,8 @@ def cmd_plan_check(args):
 def main():
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     cmds = {"digits": cmd_digits, "synthetic": cmd_synthetic, "evaluate": cmd_evaluate,
-            "median": cmd_median, "latency": cmd_latency, "plan-check": cmd_plan_check}
+            "median": cmd_median, "latency": cmd_latency,
+            "latency-summary": cmd_latency_summary, "plan-check": cmd_plan_check}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.exit(__doc__)
     cmds[sys.argv[1]](sys.argv[2:])
