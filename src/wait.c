@@ -126,14 +126,14 @@ hitl_wait(PG_FUNCTION_ARGS)
 		long		remaining;
 
 		read_progress(name, &p);
-		if (p.processed_log_id >= target && p.scored_version == p.current_version)
-			break;
 		if (strcmp(p.status, "broken") == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("model \"%s\" is broken", name),
 					 errdetail("%s", p.last_error ? p.last_error : "no detail"),
 					 errhint("Drop the model and create it again.")));
+		if (p.processed_log_id >= target && p.scored_version == p.current_version)
+			break;
 		if (strcmp(p.status, "failed") == 0 && p.failed_at >= started)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

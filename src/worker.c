@@ -230,12 +230,12 @@ work_on_model(WorkerModel *m, bool rescore)
 
 			MemoryContextSwitchTo(oldcontext);
 			edata = CopyErrorData();
-			if (edata->sqlerrcode != ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE)
-				PG_RE_THROW();
 			FlushErrorState();
 			RollbackAndReleaseCurrentSubTransaction();
 			MemoryContextSwitchTo(oldcontext);
 			CurrentResourceOwner = oldowner;
+			if (edata->sqlerrcode != ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE)
+				ReThrowError(edata);
 			FreeErrorData(edata);
 			trained = false;
 		}
@@ -284,10 +284,12 @@ work_on_model(WorkerModel *m, bool rescore)
 
 /*
  * Record a model's failure; log it when it is not the error logged last.
+ * Returns the back-off before its retry, in milliseconds.
  */
-static void
+static long
 record_failure(WorkerModel *m, ErrorData *edata)
 {
+	long		backoff_ms = 1000;
 	Oid			argtypes[3] = {TEXTOID, TEXTOID, INT4OID};
 	Datum		values[3];
 	bool		isnull;
@@ -313,6 +315,7 @@ record_failure(WorkerModel *m, ErrorData *edata)
 	{
 		repeated = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		failures = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		backoff_ms = 1000L * Min(1L << Min(failures, 20), MAX_RETRY_DELAY_S);
 		if (!repeated)
 			ereport(LOG,
 					(errmsg("hitl: model \"%s\" failed: %s", m->name, edata->message),
@@ -321,6 +324,7 @@ record_failure(WorkerModel *m, ErrorData *edata)
 							 failures)));
 	}
 	end_work();
+	return backoff_ms;
 }
 
 /*
@@ -371,7 +375,7 @@ work_on_database(bool rescore)
 			MemoryContextSwitchTo(worker_cxt);
 			edata = CopyErrorData();
 			FlushErrorState();
-			AbortCurrentTransaction();
+			AbortOutOfAnyTransaction();
 			MemoryContextSwitchTo(worker_cxt);
 			SetUserIdAndSecContext(worker_userid, worker_sec_context);
 
@@ -380,7 +384,12 @@ work_on_database(bool rescore)
 				ereport(LOG,
 						(errmsg("hitl: work on model \"%s\" was canceled", m->name)));
 			else
-				record_failure(m, edata);
+			{
+				long		backoff = record_failure(m, edata);
+
+				if (next_retry < 0 || backoff < next_retry)
+					next_retry = backoff;
+			}
 			FreeErrorData(edata);
 			hitl_broadcast_progress();
 		}
@@ -392,12 +401,15 @@ work_on_database(bool rescore)
 
 /*
  * Wait until no wake has come for hitl.retrain_delay, so a burst of label
- * commits makes one retraining.
+ * commits makes one retraining; but no longer than two delays in all, so
+ * that a steady stream of labels still retrains at that pace.
  */
 static void
 let_burst_settle(void)
 {
-	for (;;)
+	int			rounds;
+
+	for (rounds = 0; rounds < 2; rounds++)
 	{
 		bool		more;
 
@@ -453,7 +465,6 @@ hitl_worker_main(Datum arg)
 		int			rc;
 		long		timeout;
 
-		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
@@ -465,35 +476,47 @@ hitl_worker_main(Datum arg)
 		my_slot->work = false;
 		SpinLockRelease(&hitl_shared->mutex);
 
-		if (hitl_enabled)
+		PG_TRY();
 		{
-			if (work && !first && hitl_retrain_delay > 0)
-				let_burst_settle();
-			/*
-			 * Look at every model: retrain those whose labels changed; when
-			 * woken (or at start, to finish what a crash interrupted) also
-			 * rescore, for rows may have been added.
-			 */
-			PG_TRY();
+			/* a cancel arriving while idle is taken here, and ignored below */
+			CHECK_FOR_INTERRUPTS();
+			if (hitl_enabled)
 			{
+				if (work && !first && hitl_retrain_delay > 0)
+					let_burst_settle();
+
+				/*
+				 * Look at every model: retrain those whose labels changed;
+				 * when woken (or at start, to finish what a crash
+				 * interrupted) also rescore, for rows may have been added.
+				 */
 				next_retry = work_on_database(work || first);
 			}
-			PG_CATCH();
-			{
-				/*
-				 * Not a model's failure (those are caught per model): hitl's
-				 * own tables could not be read.  Log it and try again after
-				 * hitl.naptime.
-				 */
-				MemoryContextSwitchTo(worker_cxt);
-				EmitErrorReport();
-				FlushErrorState();
-				AbortCurrentTransaction();
-				SetUserIdAndSecContext(worker_userid, worker_sec_context);
-				next_retry = -1;
-			}
-			PG_END_TRY();
 		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			/*
+			 * Not a model's failure (those are caught per model): a cancel,
+			 * or hitl's own tables could not be read.  Log it and go on.
+			 */
+			MemoryContextSwitchTo(worker_cxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			AbortOutOfAnyTransaction();
+			SetUserIdAndSecContext(worker_userid, worker_sec_context);
+			if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+				ereport(LOG, (errmsg("hitl: worker was canceled while idle")));
+			else
+				ereport(LOG,
+						(errmsg("hitl: worker could not read its database's models: %s",
+								edata->message),
+						 errhint("It tries again after hitl.naptime.")));
+			FreeErrorData(edata);
+			next_retry = -1;
+		}
+		PG_END_TRY();
 		first = false;
 
 		timeout = hitl_naptime * 1000L;

@@ -309,7 +309,6 @@ foreach my $i (1 .. 8)
 }
 my $during = sql(q{SELECT max(version) FROM hitl.model_versions WHERE model = 'm'});
 {
-	local $TODO = 'the worker waits for a pause of hitl.retrain_delay between commits, however long the stream';
 	cmp_ok($during, '>', $v, 'a new version is trained while the stream of labels goes on');
 }
 $v = sql(q{SELECT hitl.wait('m')});
@@ -368,7 +367,6 @@ sql(q{UPDATE t SET lab = 'a' WHERE id = 1951});
 is(sql(q{SELECT hitl.wait('m')}), $v + 1, 'the worker still works after that');
 $v++;
 {
-	local $TODO = 'a cancel of an idle worker is an ERROR outside any handler: it exits';
 	is(worker_pid('loop'), $worker, 'the same worker process as before the cancel');
 	unlike(slurp_file($node->logfile, $log_offset),
 		qr/\(PID $worker\) exited with exit code/, 'it did not exit');

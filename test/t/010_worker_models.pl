@@ -150,7 +150,6 @@ my $todo_fatal =
 my $todo_retry = 'after a model failed, the worker sleeps hitl.naptime, not until its retry_at';
 my $first_failure;
 {
-	local $TODO = $todo_fatal;
 
 	like($err, qr/ERROR:  55000: model "ma" failed while waiting: permission denied for table a_t/,
 		'55000: model "ma" failed while waiting: permission denied for table a_t');
@@ -166,7 +165,6 @@ my $first_failure;
 	$first_failure = sql(q{SELECT coalesce(failed_at, now()) FROM hitl.models WHERE name = 'ma'});
 }
 {
-	local $TODO = "$todo_fatal; $todo_retry";
 
 	# from here nothing wakes the worker: it retries by itself, at retry_at
 	ok(poll_for(q{SELECT failures >= 3 FROM hitl.models WHERE name = 'ma'}, 't', 15),
@@ -178,7 +176,6 @@ my $first_failure;
 		'failed|t|t', 'not before retry_at, and each retry twice as far as the one before');
 }
 {
-	local $TODO = $todo_fatal;
 
 	my @logged = slurp_file($node->logfile, $offset) =~
 	  /LOG:  hitl: model "ma" failed: permission denied for table a_t/g;
@@ -208,7 +205,6 @@ unlike(slurp_file($node->logfile, $offset), qr/hitl: model "mb" failed/, 'mb nev
 
 sql(q{GRANT SELECT ON a_t TO alice});
 {
-	local $TODO = $todo_retry;
 
 	# the next retry is due within 2^failures s (failures is about 3 here)
 	ok( poll_for(
@@ -228,7 +224,6 @@ $version = sql(q{SELECT hitl.wait('mb')});
 is(sql(qq{SELECT n_labeled FROM hitl.model_versions WHERE model = 'mb' AND version = $version}),
 	'203', 'mb has its two labels trained too');
 {
-	local $TODO = $todo_fatal;
 	my @logged = slurp_file($node->logfile, $offset) =~ /hitl: model "ma" failed/g;
 	is(scalar @logged, 1, 'the failure of ma was logged once in all');
 }
@@ -256,7 +251,6 @@ is( sql(q{SELECT status, last_error FROM hitl.models WHERE name = 'mk'}),
 sql(q{UPDATE k SET lab = 'lo' WHERE id = 41});
 ($version, $err) = wait_for('mk', '5 s');
 {
-	local $TODO = 'hitl.wait checks for a broken model only when labels are pending; a broken model logs none';
 	is($version, '', 'hitl.wait on the broken model returns no version');
 	like($err, qr/ERROR:  55000: model "mk" is broken/, 'it fails: 55000, model "mk" is broken');
 }
