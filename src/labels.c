@@ -882,7 +882,7 @@ log_transition_table(TriggerData *trigdata, const char *model, bool inserted)
 
 	if (rows == NULL || tuplestore_tuple_count(rows) == 0)
 		return;
-	hitl_wake_at_commit();
+	hitl_wake_at_commit(RelationGetRelid(rel));
 
 	info = label_info(model, rel);
 	if (!info->usable || !writer_open(&w, model))
@@ -1089,7 +1089,7 @@ flush_buffer(LabelBuffer *buf, Relation rel, int level)
 		start--;
 	if (start == buf->n)
 		return;
-	hitl_wake_at_commit();
+	hitl_wake_at_commit(RelationGetRelid(rel));
 
 	info = label_info(buf->model, rel);
 	if (!buffer_matches(buf, info))
@@ -1311,7 +1311,7 @@ hitl_label_trigger(PG_FUNCTION_ARGS)
 		else if (TRIGGER_FIRED_BY_DELETE(event))
 			log_transition_table(trigdata, model, false);
 		else if (TRIGGER_FIRED_BY_TRUNCATE(event))
-			hitl_wake_at_commit();
+			hitl_wake_at_commit(RelationGetRelid(trigdata->tg_relation));
 	}
 	PG_FINALLY();
 	{

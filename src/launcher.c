@@ -357,7 +357,7 @@ hitl_ProcessUtility(HITL_UTILITY_PARAMS)
 
 		foreach(lc, ((DropStmt *) parsetree)->objects)
 			if (strcmp(strVal(lfirst(lc)), "hitl") == 0)
-				hitl_wake_at_commit();
+				hitl_wake_at_commit(InvalidOid);
 	}
 	if (prev_ProcessUtility)
 		prev_ProcessUtility(HITL_UTILITY_ARGS);

@@ -27,6 +27,9 @@ static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 /* this backend: wake the worker when the current transaction commits */
 static bool wake_pending = false;
 static bool xact_callback_registered = false;
+static Oid	pending_rels[HITL_MAX_DIRTY_TABLES];
+static int	npending = 0;
+static bool pending_all = false;
 
 static void
 hitl_shmem_request(void)
@@ -105,10 +108,11 @@ hitl_slot_for(Oid dboid, bool create)
  * (which then finds the work to do by itself).
  */
 void
-hitl_wake_database(Oid dboid)
+hitl_wake_database(Oid dboid, const Oid *rels, int nrels, bool all)
 {
 	HitlDatabaseSlot *slot;
 	Latch	   *latch = NULL;
+	int			i;
 
 	if (hitl_shared == NULL)
 		return;
@@ -118,6 +122,21 @@ hitl_wake_database(Oid dboid)
 	{
 		slot->work = true;
 		slot->absent = false;
+		slot->dirty_all |= all;
+		for (i = 0; i < nrels && !slot->dirty_all; i++)
+		{
+			int			j;
+
+			for (j = 0; j < slot->ndirty; j++)
+				if (slot->dirty[j] == rels[i])
+					break;
+			if (j < slot->ndirty)
+				continue;
+			if (slot->ndirty == HITL_MAX_DIRTY_TABLES)
+				slot->dirty_all = true;
+			else
+				slot->dirty[slot->ndirty++] = rels[i];
+		}
 		latch = slot->pid != 0 ? slot->latch : NULL;
 	}
 	if (latch == NULL)
@@ -153,14 +172,13 @@ wake_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 			if (wake_pending)
-			{
-				wake_pending = false;
-				hitl_wake_database(MyDatabaseId);
-			}
-			break;
+				hitl_wake_database(MyDatabaseId, pending_rels, npending, pending_all);
+			/* fall through */
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			wake_pending = false;
+			pending_all = false;
+			npending = 0;
 			break;
 		default:
 			break;
@@ -168,8 +186,10 @@ wake_xact_callback(XactEvent event, void *arg)
 }
 
 void
-hitl_wake_at_commit(void)
+hitl_wake_at_commit(Oid relid)
 {
+	int			i;
+
 	if (hitl_shared == NULL)
 		return;
 	if (!xact_callback_registered)
@@ -178,6 +198,18 @@ hitl_wake_at_commit(void)
 		xact_callback_registered = true;
 	}
 	wake_pending = true;
+	if (!OidIsValid(relid))
+	{
+		pending_all = true;
+		return;
+	}
+	for (i = 0; i < npending; i++)
+		if (pending_rels[i] == relid)
+			return;
+	if (npending == HITL_MAX_DIRTY_TABLES)
+		pending_all = true;
+	else
+		pending_rels[npending++] = relid;
 }
 
 void

@@ -18,12 +18,18 @@
 /* Databases that can have a worker at once */
 #define HITL_MAX_DATABASES 64
 
+/* Tables a slot remembers as changed; more, and every model is rescored */
+#define HITL_MAX_DIRTY_TABLES 32
+
 typedef struct HitlDatabaseSlot
 {
 	Oid			dboid;			/* InvalidOid: free slot */
 	pid_t		pid;			/* its worker, 0 when none runs */
 	Latch	   *latch;			/* the worker's latch while it runs */
 	bool		work;			/* labels or rows changed since it last looked */
+	bool		dirty_all;		/* rescore every model */
+	int			ndirty;
+	Oid			dirty[HITL_MAX_DIRTY_TABLES];	/* tables whose rows changed */
 	bool		absent;			/* no hitl in that database: start no worker */
 	bool		dropping;		/* DROP DATABASE under way: leave, do not return */
 } HitlDatabaseSlot;
@@ -53,13 +59,17 @@ extern bool hitl_shared_available(void);
 extern HitlDatabaseSlot *hitl_slot_for(Oid dboid, bool create);
 
 /*
- * Wake this database's worker when the current transaction commits (a
- * label or row change); a rollback wakes nobody.  Safe to call often.
+ * Wake this database's worker when the current transaction commits, to look
+ * at the models of a table whose labels or rows changed (InvalidOid: at
+ * every model).  A rollback wakes nobody.  Safe to call often.
  */
-extern void hitl_wake_at_commit(void);
+extern void hitl_wake_at_commit(Oid relid);
 
-/* Wake this database's worker now (or have the launcher start one) */
-extern void hitl_wake_database(Oid dboid);
+/*
+ * Wake a database's worker now (or have the launcher start one), telling it
+ * which tables changed (rels, n of them; all: every table).
+ */
+extern void hitl_wake_database(Oid dboid, const Oid *rels, int nrels, bool all);
 
 /* Ask the launcher to look for databases (CREATE EXTENSION hitl) */
 extern void hitl_wake_launcher(void);

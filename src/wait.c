@@ -119,7 +119,11 @@ hitl_wait(PG_FUNCTION_ARGS)
 		elog(ERROR, "hitl: reading the label log failed: %s", SPI_result_code_string(ret));
 	target = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
-	hitl_wake_database(MyDatabaseId);
+	/*
+	 * No wake-up of the worker here: the label commits woke it already, and
+	 * a wake would restart its wait for the end of the burst and make it
+	 * rescore every model.
+	 */
 	ConditionVariablePrepareToSleep(&hitl_shared->progress);
 	for (;;)
 	{
@@ -173,7 +177,7 @@ PG_FUNCTION_INFO_V1(hitl_wake);
 Datum
 hitl_wake(PG_FUNCTION_ARGS)
 {
-	hitl_wake_at_commit();
+	hitl_wake_at_commit(InvalidOid);
 	PG_RETURN_VOID();
 }
 

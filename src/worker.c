@@ -53,6 +53,7 @@ PGDLLEXPORT void hitl_worker_main(Datum arg);
 typedef struct WorkerModel
 {
 	char	   *name;
+	Oid			source;
 	Oid			owner;
 	char	   *status;
 	bool		retry_later;	/* retry_at is in the future */
@@ -96,6 +97,8 @@ end_work(void)
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	/* the worker's updates count for autovacuum like anyone's */
+	pgstat_report_stat(false);
 	hitl_broadcast_progress();
 }
 
@@ -140,7 +143,8 @@ load_models(bool *installed)
 		return NIL;
 	}
 	run_sql("SELECT name, owner::oid, status, coalesce(retry_at > now(), false),"
-			" greatest(0, extract(epoch FROM retry_at - now()) * 1000)::int8"
+			" greatest(0, extract(epoch FROM retry_at - now()) * 1000)::int8,"
+			" source::oid"
 			" FROM hitl.models ORDER BY name", SPI_OK_SELECT);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -155,6 +159,7 @@ load_models(bool *installed)
 		m->status = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
 		m->retry_later = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
 		m->retry_in_ms = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
+		m->source = DatumGetObjectId(SPI_getbinval(tup, desc, 6, &isnull));
 		models = lappend(models, m);
 		MemoryContextSwitchTo(old);
 	}
@@ -328,11 +333,12 @@ record_failure(WorkerModel *m, ErrorData *edata)
 }
 
 /*
- * Work on every model of the database.  Returns how soon (ms) a model's
- * retry is due, or -1.
+ * Work on every model of the database: retrain those whose labels changed,
+ * rescore those whose table changed (all of them with rescore_all).
+ * Returns how soon (ms) a model's retry is due, or -1.
  */
 static long
-work_on_database(bool rescore)
+work_on_database(bool rescore_all, const Oid *changed, int nchanged)
 {
 	List	   *volatile models;
 	ListCell   *lc;
@@ -366,6 +372,11 @@ work_on_database(bool rescore)
 
 		PG_TRY();
 		{
+			bool		rescore = rescore_all;
+			int			i;
+
+			for (i = 0; i < nchanged && !rescore; i++)
+				rescore = changed[i] == m->source;
 			work_on_model(m, rescore);
 		}
 		PG_CATCH();
@@ -482,15 +493,28 @@ hitl_worker_main(Datum arg)
 			CHECK_FOR_INTERRUPTS();
 			if (hitl_enabled)
 			{
+				Oid			changed[HITL_MAX_DIRTY_TABLES];
+				int			nchanged;
+				bool		all;
+
 				if (work && !first && hitl_retrain_delay > 0)
 					let_burst_settle();
 
+				/* the tables whose rows changed since the last look */
+				SpinLockAcquire(&hitl_shared->mutex);
+				nchanged = my_slot->ndirty;
+				memcpy(changed, my_slot->dirty, sizeof(Oid) * nchanged);
+				all = my_slot->dirty_all;
+				my_slot->ndirty = 0;
+				my_slot->dirty_all = false;
+				SpinLockRelease(&hitl_shared->mutex);
+
 				/*
-				 * Look at every model: retrain those whose labels changed;
-				 * when woken (or at start, to finish what a crash
-				 * interrupted) also rescore, for rows may have been added.
+				 * Retrain the models whose labels changed; rescore those
+				 * whose table changed, and all of them at start, to finish
+				 * what a crash interrupted.
 				 */
-				next_retry = work_on_database(work || first);
+				next_retry = work_on_database(first || all, changed, nchanged);
 			}
 		}
 		PG_CATCH();
