@@ -42,6 +42,15 @@
 	pstmt, queryString, context, params, queryEnv, dest, qc
 #endif
 
+/* index_insert() gained indexUnchanged in 14 */
+#if PG_VERSION_NUM >= 140000
+#define hitl_index_insert(index, values, isnull, tid, heap, check, info) \
+	index_insert(index, values, isnull, tid, heap, check, false, info)
+#else
+#define hitl_index_insert(index, values, isnull, tid, heap, check, info) \
+	index_insert(index, values, isnull, tid, heap, check, info)
+#endif
+
 /* tid Datum conversions became functions of storage/itemptr.h in 16 */
 #if PG_VERSION_NUM < 160000
 #define DatumGetItemPointer(X) ((ItemPointer) DatumGetPointer(X))

@@ -759,9 +759,9 @@ writer_flush(LogWriter *w)
 					continue;
 			}
 			FormIndexDatum(ii, slot, w->estate, values, isnull);
-			index_insert(index, values, isnull, &slot->tts_tid, w->rel,
-						 index->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
-						 false, ii);
+			hitl_index_insert(index, values, isnull, &slot->tts_tid, w->rel,
+							  index->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+							  ii);
 		}
 		if (w->estate != NULL)
 			ResetPerTupleExprContext(w->estate);
