@@ -35,7 +35,7 @@ CREATE TABLE hitl.models (
 		CHECK (status IN ('waiting_for_labels', 'trained', 'scored', 'failed', 'broken')),
 	current_version		integer,
 	scored_version		integer,
-	processed_log_id	bigint NOT NULL DEFAULT 0,
+	processed_labels	bigint NOT NULL DEFAULT 0,
 	last_error			text,
 	failed_at			timestamptz,
 	failures			integer NOT NULL DEFAULT 0,

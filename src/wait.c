@@ -28,7 +28,7 @@
 
 typedef struct ModelProgress
 {
-	int64		processed_log_id;
+	int64		processed_labels;
 	int			current_version;	/* 0 when none */
 	int			scored_version;		/* 0 when none */
 	char	   *status;
@@ -46,7 +46,7 @@ read_progress(const char *name, ModelProgress *p)
 	int			ret;
 
 	values[0] = CStringGetTextDatum(name);
-	ret = SPI_execute_with_args("SELECT processed_log_id, coalesce(current_version, 0),"
+	ret = SPI_execute_with_args("SELECT processed_labels, coalesce(current_version, 0),"
 								" coalesce(scored_version, 0), status, last_error,"
 								" coalesce(failed_at, '-infinity')"
 								" FROM hitl.models WHERE name = $1",
@@ -57,7 +57,7 @@ read_progress(const char *name, ModelProgress *p)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%s\" was dropped while waiting", name)));
-	p->processed_log_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	p->processed_labels = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	p->current_version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	p->scored_version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	p->status = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
@@ -113,7 +113,7 @@ hitl_wait(PG_FUNCTION_ARGS)
 
 	/* the labels committed before this call */
 	values[0] = CStringGetTextDatum(name);
-	ret = SPI_execute_with_args("SELECT coalesce(max(id), 0) FROM hitl.label_log WHERE model = $1",
+	ret = SPI_execute_with_args("SELECT count(*) FROM hitl.label_log WHERE model = $1",
 								1, argtypes, values, NULL, false, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "hitl: reading the label log failed: %s", SPI_result_code_string(ret));
@@ -136,7 +136,7 @@ hitl_wait(PG_FUNCTION_ARGS)
 					 errmsg("model \"%s\" is broken", name),
 					 errdetail("%s", p.last_error ? p.last_error : "no detail"),
 					 errhint("Drop the model and create it again.")));
-		if (p.processed_log_id >= target && p.scored_version == p.current_version)
+		if (p.processed_labels >= target && p.scored_version == p.current_version)
 			break;
 		if (strcmp(p.status, "failed") == 0 && p.failed_at >= started)
 			ereport(ERROR,
@@ -149,8 +149,8 @@ hitl_wait(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_QUERY_CANCELED),
 					 errmsg("timed out waiting for model \"%s\"", name),
-					 errdetail("Labels are processed up to log entry " INT64_FORMAT " of " INT64_FORMAT "; version %d is trained, version %d scored; status %s%s%s.",
-							   p.processed_log_id, target, p.current_version,
+					 errdetail("The trained version includes " INT64_FORMAT " of the " INT64_FORMAT " label log entries to wait for; version %d is trained, version %d scored; status %s%s%s.",
+							   p.processed_labels, target, p.current_version,
 							   p.scored_version, p.status,
 							   p.last_error ? ", last error: " : "",
 							   p.last_error ? p.last_error : ""),

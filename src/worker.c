@@ -7,9 +7,12 @@
  * it at commit (or hitl.naptime passes), waits hitl.retrain_delay for the
  * burst to end, and then, model by model:
  *
- *	- retrains when hitl.label_log has entries past the model's
- *	  processed_log_id (warm-started: see train.c), and records how far the
- *	  log is now processed;
+ *	- retrains when hitl.label_log has more entries for the model than its
+ *	  processed_labels (warm-started: see train.c), and records how many it
+ *	  saw.  A count, not the largest id: ids are given out at insert, so a
+ *	  transaction that took a smaller id can commit after a larger one;
+ *	  entries only accumulate, so a count that did not grow means no entry
+ *	  came;
  *	- rescores the table, committing after every batch (see score.c).
  *
  * Each model's work runs in transactions of its own, as the model's owner.
@@ -191,8 +194,8 @@ work_on_model(WorkerModel *m, bool rescore)
 	SetUserIdAndSecContext(m->owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	values[0] = CStringGetTextDatum(m->name);
 	ret = SPI_execute_with_args(
-								"SELECT coalesce((SELECT max(id) FROM hitl.label_log WHERE model = $1), 0),"
-								" processed_log_id, coalesce(current_version, 0),"
+								"SELECT (SELECT count(*) FROM hitl.label_log WHERE model = $1),"
+								" processed_labels, coalesce(current_version, 0),"
 								" coalesce(scored_version, 0)"
 								" FROM hitl.models WHERE name = $1",
 								1, argtypes, values, NULL, false, 0);
@@ -254,8 +257,8 @@ work_on_model(WorkerModel *m, bool rescore)
 			vals[0] = values[0];
 			vals[1] = Int64GetDatum(logged);
 			ret = SPI_execute_with_args(trained ?
-										"UPDATE hitl.models SET processed_log_id = $2 WHERE name = $1" :
-										"UPDATE hitl.models SET processed_log_id = $2,"
+										"UPDATE hitl.models SET processed_labels = $2 WHERE name = $1" :
+										"UPDATE hitl.models SET processed_labels = $2,"
 										" status = CASE WHEN current_version IS NULL"
 										" THEN 'waiting_for_labels' ELSE status END,"
 										" failures = 0, retry_at = NULL WHERE name = $1",

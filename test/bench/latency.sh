@@ -96,7 +96,7 @@ BEGIN
 	SELECT max(id) INTO target FROM hitl.label_log WHERE model = '$MODEL';
 	LOOP
 		EXIT WHEN EXISTS (SELECT FROM hitl.models WHERE name = '$MODEL'
-			AND processed_log_id >= target AND scored_version = current_version);
+			AND processed_labels >= target AND scored_version = current_version);
 		n := n + 1;
 		IF n > 60000 THEN RAISE EXCEPTION 'not fresh after 300 s'; END IF;
 		PERFORM pg_sleep(0.005);

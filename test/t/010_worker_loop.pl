@@ -178,9 +178,9 @@ is(sql(q{SELECT string_agg(DISTINCT version::text, ',') FROM hitl.queue WHERE mo
 isnt(sql(q{SELECT id FROM m_review_queue ORDER BY rank LIMIT 1}),
 	$top, 'the review view has a new top row');
 is(sql(qq{SELECT lab FROM t WHERE id = $top}), $label, 'the label is intact');
-is(sql(q{SELECT processed_log_id = (SELECT max(id) FROM hitl.label_log WHERE model = 'm')
+is(sql(q{SELECT processed_labels = (SELECT count(*) FROM hitl.label_log WHERE model = 'm')
 		 FROM hitl.models WHERE name = 'm'}),
-	't', 'processed_log_id reaches the last log entry');
+	't', 'processed_labels counts every log entry');
 $v++;
 
 # ---------------------------------------------------------------------------
@@ -218,7 +218,7 @@ $v += 2;
 # ---------------------------------------------------------------------------
 
 ok(wait_until_quiet('loop'), 'the worker goes to sleep');
-my $processed = sql(q{SELECT processed_log_id FROM hitl.models WHERE name = 'm'});
+my $processed = sql(q{SELECT processed_labels FROM hitl.models WHERE name = 'm'});
 my $state_change = sql(
 	q{SELECT state_change FROM pg_stat_activity WHERE backend_type = 'hitl worker' AND datname = 'loop'});
 my ($cpu0, $switches0) = proc_usage($worker);
@@ -239,8 +239,8 @@ is(log_rows(), $log_before, 'the rolled-back change left nothing in the label lo
 is(sql(q{SELECT count(*) FROM t WHERE id IN (1998, 1999) AND lab IS NOT NULL}),
 	'0', 'nor a label');
 is(sql(q{SELECT hitl.wait('m', '10 s')}), $v, 'hitl.wait returns the same version');
-is(sql(q{SELECT processed_log_id FROM hitl.models WHERE name = 'm'}),
-	$processed, 'processed_log_id did not move');
+is(sql(q{SELECT processed_labels FROM hitl.models WHERE name = 'm'}),
+	$processed, 'processed_labels did not move');
 is(sql(q{SELECT max(version) FROM hitl.model_versions WHERE model = 'm'}),
 	$v, 'no version was trained');
 
@@ -264,7 +264,7 @@ isnt($ret, 0, 'hitl.wait fails');
 like($err, qr/ERROR:  57014: timed out waiting for model "m"/, 'with 57014: timed out waiting');
 like(
 	$err,
-	qr/DETAIL:  Labels are processed up to log entry \d+ of \d+; version $v is trained, version $v scored; status scored\./,
+	qr/DETAIL:  The trained version includes \d+ of the \d+ label log entries to wait for; version $v is trained, version $v scored; status scored\./,
 	'DETAIL: how far the model got');
 like($err, qr/HINT:  Check that hitl\.enabled is on/, 'HINT: check hitl.enabled');
 is(model_row('m'), "scored|$v|$v", 'no version was trained');
