@@ -12,6 +12,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/lib";
+use HitlTest qw($WORKER_DOING);
 use Time::HiRes qw(time);
 
 my $node = PostgreSQL::Test::Cluster->new('worker_lifecycle');
@@ -72,29 +75,7 @@ SELECT hitl.create_model('$name', '$name', 'lab', ARRAY['x', 'y']);
 });
 }
 
-# returns the pid of the database's worker once its activity matches a pattern
-my $worker_doing = q{
-CREATE FUNCTION worker_doing(pattern text) RETURNS int LANGUAGE plpgsql AS $$
-DECLARE
-	p int;
-	deadline timestamptz := clock_timestamp() + interval '60 s';
-BEGIN
-	LOOP
-		PERFORM pg_stat_clear_snapshot();
-		SELECT pid INTO p FROM pg_stat_activity
-		WHERE backend_type = 'hitl worker' AND datname = current_database()
-		  AND state = 'active' AND query LIKE pattern;
-		IF p IS NOT NULL THEN
-			RETURN p;
-		END IF;
-		IF clock_timestamp() > deadline THEN
-			RAISE EXCEPTION 'the hitl worker was not seen doing "%"', pattern;
-		END IF;
-		PERFORM pg_sleep(0.001);
-	END LOOP;
-END
-$$;
-};
+my $worker_doing = $WORKER_DOING;
 
 # ---------------------------------------------------------------------------
 # 1. CREATE EXTENSION in a database made after the start: a worker comes

@@ -10,6 +10,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/lib";
+use HitlTest qw($WORKER_DOING);
 use Time::HiRes qw(time usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('worker_loop');
@@ -384,28 +387,8 @@ SELECT i, (i % 1000) / 100.0 + (i % 7) / 10.0, (i * 3) % 11,
 	   CASE WHEN i % 300 = 0 THEN CASE WHEN i % 1000 < 500 THEN 'a' ELSE 'b' END END
 FROM generate_series(1, 300000) i;
 SELECT hitl.create_model('big', 'big', 'lab', ARRAY['x', 'y']);
--- returns the pid of the database's worker once its activity matches
-CREATE FUNCTION worker_doing(pattern text) RETURNS int LANGUAGE plpgsql AS $$
-DECLARE
-	p int;
-	deadline timestamptz := clock_timestamp() + interval '60 s';
-BEGIN
-	LOOP
-		PERFORM pg_stat_clear_snapshot();
-		SELECT pid INTO p FROM pg_stat_activity
-		WHERE backend_type = 'hitl worker' AND datname = current_database()
-		  AND state = 'active' AND query LIKE pattern;
-		IF p IS NOT NULL THEN
-			RETURN p;
-		END IF;
-		IF clock_timestamp() > deadline THEN
-			RAISE EXCEPTION 'the hitl worker was not seen doing "%"', pattern;
-		END IF;
-		PERFORM pg_sleep(0.002);
-	END LOOP;
-END
-$$;
 });
+$node->safe_psql('big', $WORKER_DOING);
 ok( $node->poll_query_until(
 		'big', q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'hitl worker' AND datname = 'big'},
 		'1'),

@@ -12,6 +12,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/lib";
+use HitlTest qw($WORKER_DOING);
 use Time::HiRes qw(time usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('worker_models');
@@ -280,27 +283,8 @@ FROM generate_series(1, 20000) i;
 SELECT hitl.create_model('mc', 'c', 'lab', ARRAY['x', 'y'], options => '{"score_tolerance": 0}');
 ALTER SYSTEM SET hitl.retrain_delay = 0;
 SELECT pg_reload_conf();
-CREATE FUNCTION worker_doing(pattern text) RETURNS int LANGUAGE plpgsql AS $$
-DECLARE
-	p int;
-	deadline timestamptz := clock_timestamp() + interval '60 s';
-BEGIN
-	LOOP
-		PERFORM pg_stat_clear_snapshot();
-		SELECT pid INTO p FROM pg_stat_activity
-		WHERE backend_type = 'hitl worker' AND datname = current_database()
-		  AND state = 'active' AND query LIKE pattern;
-		IF p IS NOT NULL THEN
-			RETURN p;
-		END IF;
-		IF clock_timestamp() > deadline THEN
-			RAISE EXCEPTION 'the hitl worker was not seen doing "%"', pattern;
-		END IF;
-		PERFORM pg_sleep(0.001);
-	END LOOP;
-END
-$$;
 });
+sql($WORKER_DOING);
 ok($node->poll_query_until('models', 'SHOW hitl.retrain_delay', '0'), 'hitl.retrain_delay is 0');
 my $v = sql(q{SELECT hitl.wait('mc')});
 my $log_before = sql(q{SELECT coalesce(max(id), 0) FROM hitl.label_log WHERE model = 'mc'});
