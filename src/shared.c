@@ -15,6 +15,7 @@
 #include "storage/proc.h"
 #include "storage/shmem.h"
 
+#include "hitl.h"
 #include "shared.h"
 
 HitlShared *hitl_shared = NULL;
@@ -171,7 +172,8 @@ wake_xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
-			if (wake_pending)
+			/* a disabled worker is not woken: it looks at everything when enabled */
+			if (wake_pending && hitl_enabled)
 				hitl_wake_database(MyDatabaseId, pending_rels, npending, pending_all);
 			/* fall through */
 		case XACT_EVENT_ABORT:

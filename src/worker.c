@@ -481,8 +481,13 @@ hitl_worker_main(Datum arg)
 
 		if (ConfigReloadPending)
 		{
+			bool		was_enabled = hitl_enabled;
+
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			/* nobody woke a disabled worker: once enabled, look at everything */
+			if (hitl_enabled && !was_enabled)
+				first = true;
 		}
 
 		SpinLockAcquire(&hitl_shared->mutex);
