@@ -14,6 +14,7 @@ OBJS = \
 	src/launcher.o \
 	src/worker.o \
 	src/wait.o \
+	src/subxact.o \
 	src/numeric_alloc.o \
 	src/scaler.o \
 	src/logreg.o \

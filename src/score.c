@@ -48,6 +48,7 @@
 #include "metrics.h"
 #include "scaler.h"
 #include "score.h"
+#include "subxact.h"
 
 #define FETCH_ROWS 10000
 
@@ -317,6 +318,24 @@ write_all(ScoreState *s, const ScoredRow *rows, int n, RowList *skipped)
 	s->written += update_rows(s, rows, n);
 }
 
+/* A batch writer's call, for run_in_subtransaction */
+typedef struct BatchCall
+{
+	ScoreState *s;
+	BatchWriter writer;
+	const ScoredRow *rows;
+	int			n;
+	RowList    *skipped;
+} BatchCall;
+
+static void
+call_batch_writer(void *arg)
+{
+	BatchCall  *c = (BatchCall *) arg;
+
+	c->writer(c->s, c->rows, c->n, c->skipped);
+}
+
 /*
  * Run a batch writer under a short lock_timeout, in a subtransaction.
  * Returns false when it met a lock held by another session; what it wrote
@@ -326,47 +345,24 @@ static bool
 attempt_batch(ScoreState *s, BatchWriter writer, const ScoredRow *rows, int n,
 			  RowList *skipped)
 {
-	MemoryContext oldcontext = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
+	BatchCall	call = {s, writer, rows, n, skipped};
 	int64		written = s->written;
 	int64		nskipped = skipped->n;
 	int			nestlevel;
-	volatile bool done = true;
+	bool		done;
 
 	nestlevel = NewGUCNestLevel();
 	(void) set_config_option("lock_timeout", BATCH_LOCK_TIMEOUT_MS,
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
-
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcontext);
-	PG_TRY();
+	done = run_in_subtransaction(call_batch_writer, &call,
+								 ERRCODE_LOCK_NOT_AVAILABLE);
+	AtEOXact_GUC(true, nestlevel);
+	if (!done)
 	{
-		writer(s, rows, n, skipped);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcontext);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
-			ReThrowError(edata);
-		FreeErrorData(edata);
 		s->written = written;
 		skipped->n = nskipped;
-		done = false;
 	}
-	PG_END_TRY();
-
-	AtEOXact_GUC(true, nestlevel);
 	return done;
 }
 

@@ -45,6 +45,7 @@
 #include "hitl.h"
 #include "score.h"
 #include "shared.h"
+#include "subxact.h"
 #include "train.h"
 
 PGDLLEXPORT void hitl_worker_main(Datum arg);
@@ -170,6 +171,13 @@ load_models(bool *installed)
 	return models;
 }
 
+/* train_model() for run_in_subtransaction */
+static void
+train_named_model(void *name)
+{
+	(void) train_model((const char *) name);
+}
+
 /*
  * Retrain a model when its label log moved, then rescore it.  Runs as the
  * model's owner.
@@ -215,39 +223,14 @@ work_on_model(WorkerModel *m, bool rescore)
 
 	if (logged > processed || version == 0)
 	{
-		MemoryContext oldcontext = CurrentMemoryContext;
-		ResourceOwner oldowner = CurrentResourceOwner;
-		volatile bool trained = true;
+		bool		trained;
 
 		snprintf(activity, sizeof(activity), "training model %s", m->name);
 		pgstat_report_activity(STATE_RUNNING, activity);
 
 		/* too few labels is a state, not a failure: train in a subtransaction */
-		BeginInternalSubTransaction(NULL);
-		MemoryContextSwitchTo(oldcontext);
-		PG_TRY();
-		{
-			(void) train_model(m->name);
-			ReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(oldcontext);
-			CurrentResourceOwner = oldowner;
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-
-			MemoryContextSwitchTo(oldcontext);
-			edata = CopyErrorData();
-			FlushErrorState();
-			RollbackAndReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(oldcontext);
-			CurrentResourceOwner = oldowner;
-			if (edata->sqlerrcode != ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE)
-				ReThrowError(edata);
-			FreeErrorData(edata);
-			trained = false;
-		}
-		PG_END_TRY();
+		trained = run_in_subtransaction(train_named_model, m->name,
+										ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE);
 
 		values[0] = CStringGetTextDatum(m->name);
 		{
