@@ -53,6 +53,13 @@ typedef struct CachedModel
 	HitlVersion *version;
 	FeatureLayout *layout;
 	Oid			rowtype;		/* the source table's row type */
+
+	/* scratch space for one row, so that a call allocates nothing */
+	Datum	   *values;
+	bool	   *nulls;
+	double	   *x;
+	bool	   *missing;
+	double	   *proba;
 } CachedModel;
 
 static MemoryContext cache_cxt = NULL;
@@ -170,25 +177,26 @@ cache_lookup(const char *name)
 		entry->version = version;
 		entry->layout = layout;
 		entry->rowtype = get_rel_type_id(model->source);
+		entry->values = MemoryContextAlloc(loadcxt, sizeof(Datum) * Max(layout->ncols, 1));
+		entry->nulls = MemoryContextAlloc(loadcxt, sizeof(bool) * Max(layout->ncols, 1));
+		entry->x = MemoryContextAlloc(loadcxt, sizeof(double) * Max(version->d, 1));
+		entry->missing = MemoryContextAlloc(loadcxt, sizeof(bool) * Max(version->d, 1));
+		entry->proba = MemoryContextAlloc(loadcxt, sizeof(double) * version->n_classes);
 	}
 	return entry;
 }
 
 /*
- * Class probabilities of a row under a cached model, into proba.
+ * Class probabilities of a row under a cached model, into cm->proba.
  */
 static void
-row_proba(CachedModel *cm, HeapTupleHeader row, double *proba)
+row_proba(CachedModel *cm, HeapTupleHeader row)
 {
 	HitlVersion *v = cm->version;
 	FeatureLayout *l = cm->layout;
 	Oid			rowtype = HeapTupleHeaderGetTypeId(row);
 	TupleDesc	desc;
 	HeapTupleData tuple;
-	Datum	   *values = palloc(sizeof(Datum) * l->ncols);
-	bool	   *nulls = palloc(sizeof(bool) * l->ncols);
-	double	   *x = palloc(sizeof(double) * Max(v->d, 1));
-	bool	   *missing = palloc(sizeof(bool) * Max(v->d, 1));
 	FeatureStatus st;
 	int			bad_col;
 	int			i;
@@ -207,14 +215,14 @@ row_proba(CachedModel *cm, HeapTupleHeader row, double *proba)
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = row;
 	for (i = 0; i < l->ncols; i++)
-		values[i] = heap_getattr(&tuple, l->attnums[i], desc, &nulls[i]);
+		cm->values[i] = heap_getattr(&tuple, l->attnums[i], desc, &cm->nulls[i]);
 	ReleaseTupleDesc(desc);
 
-	st = features_from_datums(l, values, nulls, x, missing, &bad_col);
+	st = features_from_datums(l, cm->values, cm->nulls, cm->x, cm->missing, &bad_col);
 	if (st != FEATURE_OK)
 		features_report(cm->model, l, st, bad_col, "passed to hitl.predict");
-	scaler_apply(1, v->d, x, missing, v->means, v->scales);
-	logreg_predict_proba(v->d, v->n_classes, v->coef, x, proba);
+	scaler_apply(1, v->d, cm->x, cm->missing, v->means, v->scales);
+	logreg_predict_proba(v->d, v->n_classes, v->coef, cm->x, cm->proba);
 }
 
 PG_FUNCTION_INFO_V1(hitl_predict);
@@ -228,11 +236,10 @@ hitl_predict(PG_FUNCTION_ARGS)
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(1);
 	CachedModel *cm = cache_lookup(name);
-	double	   *proba = palloc(sizeof(double) * cm->version->n_classes);
 	int			k;
 
-	row_proba(cm, row, proba);
-	k = proba_argmax(cm->version->n_classes, proba, NULL);
+	row_proba(cm, row);
+	k = proba_argmax(cm->version->n_classes, cm->proba, NULL);
 	PG_RETURN_TEXT_P(cstring_to_text(cm->version->classes[k]));
 }
 
@@ -248,11 +255,10 @@ hitl_predict_proba(PG_FUNCTION_ARGS)
 	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(1);
 	CachedModel *cm = cache_lookup(name);
 	int			k = cm->version->n_classes;
-	double	   *proba = palloc(sizeof(double) * k);
 	StringInfoData buf;
 	int			i;
 
-	row_proba(cm, row, proba);
+	row_proba(cm, row);
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
 	for (i = 0; i < k; i++)
@@ -260,7 +266,7 @@ hitl_predict_proba(PG_FUNCTION_ARGS)
 		if (i > 0)
 			appendStringInfoString(&buf, ", ");
 		escape_json(&buf, cm->version->classes[i]);
-		appendStringInfo(&buf, ": %.17g", proba[i]);
+		appendStringInfo(&buf, ": %.17g", cm->proba[i]);
 	}
 	appendStringInfoChar(&buf, '}');
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
