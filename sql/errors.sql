@@ -91,6 +91,9 @@ SELECT * FROM err($$SELECT hitl.score('nope')$$);
 SELECT * FROM err($$SELECT hitl.drop_model('nope')$$);
 SELECT * FROM err($$SELECT hitl.predict('nope', e) FROM e$$);
 SELECT * FROM err($$SELECT hitl.predict_proba('nope', e) FROM e$$);
+-- hitl.wait without the background workers (this cluster does not preload hitl)
+SELECT * FROM err($$SELECT hitl.wait('m')$$);
+
 -- a row of another table
 SELECT * FROM err($$SELECT hitl.predict('m', x) FROM nopk x$$);
 
