@@ -20,7 +20,15 @@ OBJS = \
 	src/logreg.o \
 	src/metrics.o \
 	src/crossval.o \
-	src/labels.o
+	src/labels.o \
+	src/texthash.o \
+	src/tfidf.o \
+	src/textfeat.o \
+	src/nbayes.o \
+	src/sparse_logreg.o \
+	src/sparserow.o \
+	src/predictor.o \
+	src/train_sparse.o
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 EXTRA_CLEAN = sql/$(EXTENSION)--$(EXTVERSION).sql test/unit/test_numerics

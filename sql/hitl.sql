@@ -26,7 +26,7 @@ CREATE TABLE hitl.models (
 	added_columns		name[] NOT NULL DEFAULT '{}',
 	review_view			text NOT NULL,
 	algorithm			text NOT NULL DEFAULT 'logistic'
-		CHECK (algorithm IN ('logistic')),
+		CHECK (algorithm IN ('logistic', 'naive_bayes')),
 	strategy			text NOT NULL DEFAULT 'margin'
 		CHECK (strategy IN ('margin', 'least_confidence', 'entropy')),
 	options				jsonb NOT NULL DEFAULT '{}',
@@ -62,6 +62,17 @@ CREATE TABLE hitl.model_versions (
 	coefficients		float8[] NOT NULL,
 	metrics				jsonb NOT NULL DEFAULT '{}',
 	train_ms			float8 NOT NULL,
+	/* text models: the buckets met in the table and their idf */
+	idf_buckets			integer[],
+	idf					float8[],
+	n_documents			bigint,
+	/* text models and naive Bayes: the text buckets with parameters */
+	vocabulary			integer[],
+	/* naive Bayes: rows per class, and the non-zero per-class feature sums */
+	class_counts		float8[],
+	count_index			bigint[],
+	counts				float8[],
+	label_snapshot		pg_snapshot,
 	PRIMARY KEY (model, version)
 );
 
@@ -204,10 +215,16 @@ COMMENT ON FUNCTION hitl._output_columns(regclass) IS
  * C functions
  * ------------------------------------------------------------------------ */
 
-CREATE FUNCTION hitl.train(model text) RETURNS integer
+CREATE FUNCTION hitl.train(model text, incremental boolean DEFAULT false) RETURNS integer
 	AS 'MODULE_PATHNAME', 'hitl_train' LANGUAGE C STRICT VOLATILE;
-COMMENT ON FUNCTION hitl.train(text) IS
-	'train a new version of a model on the labeled rows of its table; returns the version';
+COMMENT ON FUNCTION hitl.train(text, boolean) IS
+	'train a new version of a model on the labeled rows of its table; returns the version (incremental: a naive Bayes model only applies the label changes since its current version)';
+
+CREATE FUNCTION hitl.text_terms(document text, config regconfig DEFAULT 'simple',
+								bigrams boolean DEFAULT false) RETURNS text[]
+	AS 'MODULE_PATHNAME', 'hitl_text_terms' LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION hitl.text_terms(text, regconfig, boolean) IS
+	'the terms a text model hashes for a document: its lexemes in order, then its word bigrams';
 
 CREATE FUNCTION hitl.score(model text) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'hitl_score' LANGUAGE C STRICT VOLATILE;
@@ -260,15 +277,22 @@ COMMENT ON FUNCTION hitl._column_type(regclass, name) IS
 
 /*
  * Options with their defaults filled in, after checking every key and value.
+ * Which options apply, and some defaults, depend on the algorithm and on
+ * whether the model has text feature columns.
  */
-CREATE FUNCTION hitl._resolve_options(options jsonb)
-RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
+CREATE FUNCTION hitl._resolve_options(options jsonb, algorithm text DEFAULT 'logistic',
+									  has_text boolean DEFAULT false)
+RETURNS jsonb LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
 DECLARE
-	defaults constant jsonb := jsonb_build_object(
-		'C', 1.0, 'min_labels', 10, 'max_iter', 100, 'tol', 1e-8,
-		'cv_folds', 5, 'score_tolerance', 1e-3, 'queue_size', 1000);
-	known constant text[] := ARRAY['C', 'batch_size', 'cv_folds', 'max_iter', 'min_labels',
-								   'queue_size', 'score_tolerance', 'tol'];
+	common constant text[] := ARRAY['batch_size', 'cv_folds', 'min_labels', 'queue_size',
+									'score_tolerance'];
+	logistic_only constant text[] := ARRAY['C', 'max_iter', 'tol'];
+	text_only constant text[] := ARRAY['bigrams', 'buckets', 'max_text_bytes', 'text_config'];
+	defaults jsonb := jsonb_build_object(
+		'min_labels', 10, 'cv_folds', 5, 'score_tolerance', 1e-3, 'queue_size', 1000);
+	known text[] := common;
 	k text;
 	v jsonb;
 	n numeric;
@@ -281,18 +305,60 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Pass options like ''{"C": 0.5, "min_labels": 20}''.';
 	END IF;
+	IF algorithm = 'logistic' THEN
+		known := known || logistic_only;
+		/* L-BFGS on hashed text takes more, cheaper iterations than Newton */
+		defaults := defaults || CASE WHEN has_text
+			THEN jsonb_build_object('C', 1.0, 'max_iter', 1000, 'tol', 1e-6)
+			ELSE jsonb_build_object('C', 1.0, 'max_iter', 100, 'tol', 1e-8) END;
+	ELSE
+		known := known || ARRAY['alpha'];
+		defaults := defaults || jsonb_build_object('alpha', 1.0);
+	END IF;
+	IF has_text THEN
+		known := known || text_only;
+		defaults := defaults || jsonb_build_object('text_config', 'simple', 'bigrams', false,
+												   'buckets', 262144, 'max_text_bytes', 1048576);
+	END IF;
+
 	FOR k, v IN SELECT * FROM jsonb_each(options) LOOP
 		IF NOT k = ANY (known) THEN
+			IF k = ANY (text_only) THEN
+				RAISE EXCEPTION 'option "%" applies only to models with text feature columns', k
+					USING ERRCODE = 'invalid_parameter_value';
+			ELSIF k = ANY (logistic_only) OR k = 'alpha' THEN
+				RAISE EXCEPTION 'option "%" does not apply to algorithm %', k, algorithm
+					USING ERRCODE = 'invalid_parameter_value',
+						  HINT = CASE WHEN k = 'alpha' THEN 'alpha is the smoothing of naive_bayes.'
+									  ELSE 'C, max_iter and tol are settings of logistic.' END;
+			END IF;
 			RAISE EXCEPTION 'unknown option "%"', k
 				USING ERRCODE = 'invalid_parameter_value',
 					  HINT = 'Known options: ' || array_to_string(known, ', ') || '.';
+		END IF;
+		IF k = 'text_config' THEN
+			IF jsonb_typeof(v) <> 'string' THEN
+				RAISE EXCEPTION 'option "text_config" must be a string'
+					USING ERRCODE = 'invalid_parameter_value',
+						  HINT = 'Name a text search configuration, as in {"text_config": "english"}.';
+			END IF;
+			/* raises 42704 for an unknown configuration; stores its canonical name */
+			options := options || jsonb_build_object('text_config', (v #>> '{}')::regconfig::text);
+			CONTINUE;
+		END IF;
+		IF k = 'bigrams' THEN
+			IF jsonb_typeof(v) <> 'boolean' THEN
+				RAISE EXCEPTION 'option "bigrams" must be true or false'
+					USING ERRCODE = 'invalid_parameter_value';
+			END IF;
+			CONTINUE;
 		END IF;
 		IF jsonb_typeof(v) <> 'number' THEN
 			RAISE EXCEPTION 'option "%" must be a number', k
 				USING ERRCODE = 'invalid_parameter_value';
 		END IF;
 		n := v::text::numeric;
-		IF (k = 'C' AND n <= 0)
+		IF (k IN ('C', 'alpha') AND n <= 0)
 			OR (k = 'tol' AND n <= 0)
 			OR (k = 'score_tolerance' AND (n < 0 OR n >= 1))
 			OR (k = 'min_labels' AND (n < 2 OR n > 1000000000))
@@ -300,25 +366,32 @@ BEGIN
 			OR (k = 'cv_folds' AND (n < 0 OR n = 1 OR n > 20))
 			OR (k = 'queue_size' AND (n < 1 OR n > 100000))
 			OR (k = 'batch_size' AND (n < 100 OR n > 1000000))
-			OR (k IN ('min_labels', 'max_iter', 'cv_folds', 'queue_size', 'batch_size') AND n <> trunc(n))
+			OR (k = 'buckets' AND (n < 16 OR n > 16777216
+								   OR (n = trunc(n) AND (n::bigint & (n::bigint - 1)) <> 0)))
+			OR (k = 'max_text_bytes' AND (n < 1024 OR n > 1073741823))
+			OR (k IN ('min_labels', 'max_iter', 'cv_folds', 'queue_size', 'batch_size',
+					  'buckets', 'max_text_bytes') AND n <> trunc(n))
 		THEN
 			RAISE EXCEPTION 'invalid value % for option "%"', v, k
 				USING ERRCODE = 'invalid_parameter_value',
 					  HINT = CASE k
 						WHEN 'C' THEN 'C must be greater than 0.'
+						WHEN 'alpha' THEN 'alpha must be greater than 0.'
 						WHEN 'tol' THEN 'tol must be greater than 0.'
 						WHEN 'score_tolerance' THEN 'score_tolerance must be at least 0 and below 1.'
 						WHEN 'min_labels' THEN 'min_labels must be an integer of at least 2.'
 						WHEN 'max_iter' THEN 'max_iter must be an integer from 1 to 10000.'
 						WHEN 'cv_folds' THEN 'cv_folds must be 0 (no cross-validation) or an integer from 2 to 20.'
 						WHEN 'queue_size' THEN 'queue_size must be an integer from 1 to 100000.'
+						WHEN 'buckets' THEN 'buckets must be a power of two from 16 to 16777216 (2^4 to 2^24).'
+						WHEN 'max_text_bytes' THEN 'max_text_bytes must be an integer from 1024 to 1073741823.'
 						ELSE 'batch_size must be an integer from 100 to 1000000.' END;
 		END IF;
 	END LOOP;
 	RETURN defaults || options;
 END
 $$;
-COMMENT ON FUNCTION hitl._resolve_options(jsonb) IS
+COMMENT ON FUNCTION hitl._resolve_options(jsonb, text, boolean) IS
 	'internal: checks model options and fills in their defaults';
 
 /* ------------------------------------------------------------------------
@@ -404,6 +477,7 @@ DECLARE
 	version integer;
 	i integer;
 	lens bigint;
+	has_text boolean := false;
 BEGIN
 	IF name IS NULL OR name = '' THEN
 		RAISE EXCEPTION 'model name must not be empty' USING ERRCODE = 'invalid_parameter_value';
@@ -490,10 +564,14 @@ BEGIN
 		END IF;
 		IF col_type NOT IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype,
 							'real'::regtype, 'double precision'::regtype, 'numeric'::regtype,
-							'boolean'::regtype, 'real[]'::regtype, 'double precision[]'::regtype) THEN
+							'boolean'::regtype, 'real[]'::regtype, 'double precision[]'::regtype,
+							'text'::regtype, 'character varying'::regtype) THEN
 			RAISE EXCEPTION 'feature column "%" has unsupported type %', col, col_type
 				USING ERRCODE = 'datatype_mismatch',
-					  HINT = 'Features can be smallint, integer, bigint, real, double precision, numeric, boolean, real[] or double precision[].';
+					  HINT = 'Features can be smallint, integer, bigint, real, double precision, numeric, boolean, real[], double precision[], text or varchar.';
+		END IF;
+		IF col_type IN ('text'::regtype, 'character varying'::regtype) THEN
+			has_text := true;
 		END IF;
 		IF col_type IN ('real[]'::regtype, 'double precision[]'::regtype) THEN
 			EXECUTE format('SELECT count(DISTINCT coalesce(array_ndims(%1$I), 1)::text || '':'' || cardinality(%1$I)) FROM %2$s WHERE %1$I IS NOT NULL', col, source)
@@ -537,17 +615,17 @@ BEGIN
 		END IF;
 	END LOOP;
 
-	IF algorithm IS NULL OR algorithm NOT IN ('logistic') THEN
+	IF algorithm IS NULL OR algorithm NOT IN ('logistic', 'naive_bayes') THEN
 		RAISE EXCEPTION 'unknown algorithm "%"', algorithm
 			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Known algorithms: logistic.';
+				  HINT = 'Known algorithms: logistic, naive_bayes.';
 	END IF;
 	IF strategy IS NULL OR strategy NOT IN ('margin', 'least_confidence', 'entropy') THEN
 		RAISE EXCEPTION 'unknown query strategy "%"', strategy
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Known strategies: margin, least_confidence, entropy.';
 	END IF;
-	resolved := hitl._resolve_options(options);
+	resolved := hitl._resolve_options(options, algorithm, has_text);
 
 	/* everything checked: create */
 	FOR i IN 1 .. 3 LOOP

@@ -83,6 +83,51 @@ float8_array_to_doubles(Datum arr, int expected, const char *what)
 	return out;
 }
 
+/*
+ * Contents of a one-dimensional array without nulls of a fixed-length type
+ * (float8, int4, int8), copied into palloc'd memory; *n gets the length.
+ * Large model arrays are read this way, without a Datum per element.
+ */
+static void *
+fixed_array_copy(Datum arr, Oid elemtype, int elemsize, int *n, const char *what)
+{
+	ArrayType  *a = DatumGetArrayTypeP(arr);
+	void	   *out;
+
+	if (ARR_ELEMTYPE(a) != elemtype || ARR_HASNULL(a) || ARR_NDIM(a) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("hitl model version has a malformed %s array", what)));
+	*n = ARR_NDIM(a) == 0 ? 0 : ARR_DIMS(a)[0];
+	out = palloc_extended((Size) elemsize * Max(*n, 1), MCXT_ALLOC_HUGE);
+	if (*n > 0)
+		memcpy(out, ARR_DATA_PTR(a), (Size) elemsize * *n);
+	return out;
+}
+
+/* Array of n values of a fixed-length type from memory, without Datums */
+static Datum
+fixed_array_from(const void *x, int n, Oid elemtype, int elemsize)
+{
+	Size		nbytes = (Size) elemsize * n;
+	Size		size = ARR_OVERHEAD_NONULLS(1) + nbytes;
+	ArrayType  *a = palloc_extended(size, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+
+	SET_VARSIZE(a, size);
+	a->ndim = n > 0 ? 1 : 0;
+	a->dataoffset = 0;
+	a->elemtype = elemtype;
+	if (n > 0)
+	{
+		ARR_DIMS(a)[0] = n;
+		ARR_LBOUND(a)[0] = 1;
+		memcpy(ARR_DATA_PTR(a), x, nbytes);
+	}
+	else
+		SET_VARSIZE(a, ARR_OVERHEAD_NONULLS(0));
+	return PointerGetDatum(a);
+}
+
 static Datum
 doubles_to_array(const double *x, int n)
 {
@@ -146,7 +191,10 @@ catalog_load_model(const char *name, MemoryContext mcxt)
 		" (options->>'max_iter')::int, (options->>'tol')::float8,"
 		" (options->>'cv_folds')::int, (options->>'score_tolerance')::float8,"
 		" (options->>'queue_size')::int,"
-		" coalesce((options->>'batch_size')::int, current_setting('hitl.batch_size')::int)"
+		" coalesce((options->>'batch_size')::int, current_setting('hitl.batch_size')::int),"
+		" options->>'text_config', coalesce((options->>'bigrams')::bool, false),"
+		" coalesce((options->>'buckets')::int, 0), coalesce((options->>'max_text_bytes')::int, 0),"
+		" coalesce((options->>'alpha')::float8, 1.0)"
 		" FROM hitl.models WHERE name = $1";
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
@@ -203,6 +251,15 @@ catalog_load_model(const char *name, MemoryContext mcxt)
 	m->score_tolerance = DatumGetFloat8(spi_value(tup, 18, &isnull));
 	m->queue_size = DatumGetInt32(spi_value(tup, 19, &isnull));
 	m->batch_size = DatumGetInt32(spi_value(tup, 20, &isnull));
+	{
+		Datum		cfg = spi_value(tup, 21, &isnull);
+
+		m->text_config = isnull ? NULL : TextDatumGetCString(cfg);
+	}
+	m->bigrams = DatumGetBool(spi_value(tup, 22, &isnull));
+	m->buckets = DatumGetInt32(spi_value(tup, 23, &isnull));
+	m->max_text_bytes = DatumGetInt32(spi_value(tup, 24, &isnull));
+	m->alpha = DatumGetFloat8(spi_value(tup, 25, &isnull));
 
 	relname = get_rel_name(m->source);
 	nspname = relname ? get_namespace_name(get_rel_namespace(m->source)) : NULL;
@@ -224,7 +281,9 @@ catalog_load_version(const HitlModel *model, int version, MemoryContext mcxt)
 {
 	const char *sql =
 		"SELECT version, n_labeled, classes, feature_names, feature_dims,"
-		" feature_means, feature_scales, coefficients"
+		" feature_means, feature_scales, coefficients,"
+		" idf_buckets, idf, n_documents, vocabulary, class_counts, count_index,"
+		" counts, label_snapshot::text"
 		" FROM hitl.model_versions WHERE model = $1 AND version = $2";
 	Oid			argtypes[2] = {TEXTOID, INT4OID};
 	Datum		values[2];
@@ -269,8 +328,67 @@ catalog_load_version(const HitlModel *model, int version, MemoryContext mcxt)
 
 	v->means = float8_array_to_doubles(spi_value(tup, 6, &isnull), v->d, "feature means");
 	v->scales = float8_array_to_doubles(spi_value(tup, 7, &isnull), v->d, "feature scales");
-	v->coef = float8_array_to_doubles(spi_value(tup, 8, &isnull),
-									  logreg_ncoef(v->d, v->n_classes), "coefficients");
+
+	if (model_is_sparse(model))
+	{
+		Datum		d;
+		int			n;
+		int			expected;
+
+		d = spi_value(tup, 9, &isnull);
+		if (!isnull)
+		{
+			v->idf_buckets = fixed_array_copy(d, INT4OID, sizeof(int32), &v->n_idf, "idf_buckets");
+			v->idf = fixed_array_copy(spi_value(tup, 10, &isnull), FLOAT8OID,
+									  sizeof(float8), &n, "idf");
+			if (n != v->n_idf)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("hitl model version has %d idf values for %d buckets", n, v->n_idf)));
+			v->n_documents = DatumGetInt64(spi_value(tup, 11, &isnull));
+		}
+		d = spi_value(tup, 12, &isnull);
+		if (!isnull)
+			v->vocabulary = fixed_array_copy(d, INT4OID, sizeof(int32), &v->n_vocabulary,
+											 "vocabulary");
+		if (model_is_nbayes(model))
+		{
+			v->class_counts = fixed_array_copy(spi_value(tup, 13, &isnull), FLOAT8OID,
+											   sizeof(float8), &n, "class_counts");
+			if (n != v->n_classes)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("hitl model version has %d class counts for %d classes",
+								n, v->n_classes)));
+			v->count_index = fixed_array_copy(spi_value(tup, 14, &isnull), INT8OID,
+											  sizeof(int64), &n, "count_index");
+			v->n_counts = n;
+			v->counts = fixed_array_copy(spi_value(tup, 15, &isnull), FLOAT8OID,
+										 sizeof(float8), &n, "counts");
+			if (n != v->n_counts)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("hitl model version has %d counts for %lld indexes",
+								n, (long long) v->n_counts)));
+			d = spi_value(tup, 16, &isnull);
+			v->label_snapshot = isnull ? NULL : TextDatumGetCString(d);
+			v->coef = NULL;
+		}
+		else
+		{
+			expected = logreg_ncoef(v->d + v->n_vocabulary, v->n_classes);
+			v->coef = fixed_array_copy(spi_value(tup, 8, &isnull), FLOAT8OID,
+									   sizeof(float8), &n, "coefficients");
+			if (n != expected)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("hitl model version has %d coefficients, expected %d",
+								n, expected)));
+		}
+	}
+	else
+		v->coef = float8_array_to_doubles(spi_value(tup, 8, &isnull),
+										  logreg_ncoef(v->d, v->n_classes), "coefficients");
 	MemoryContextSwitchTo(old);
 	return v;
 }
@@ -306,13 +424,19 @@ int
 catalog_store_version(const HitlModel *model, HitlVersion *v,
 					  const char *metrics_json, double train_ms)
 {
-	Oid			argtypes[11] = {TEXTOID, INT4OID, TEXTOID, TEXTARRAYOID,
+	Oid			argtypes[19] = {TEXTOID, INT4OID, TEXTOID, TEXTARRAYOID,
 		TEXTARRAYOID, INT4ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
-	FLOAT8ARRAYOID, TEXTOID, FLOAT8OID};
-	Datum		values[11];
+		FLOAT8ARRAYOID, TEXTOID, FLOAT8OID, INT4ARRAYOID, FLOAT8ARRAYOID,
+		INT8OID, INT4ARRAYOID, FLOAT8ARRAYOID, INT8ARRAYOID, FLOAT8ARRAYOID,
+	TEXTOID};
+	Datum		values[19];
+	char		nulls[19];
 	bool		isnull;
+	bool		nb = model_is_nbayes(model);
+	bool		text = v->idf_buckets != NULL;
 	int			ret;
 
+	memset(nulls, ' ', sizeof(nulls));
 	values[0] = CStringGetTextDatum(model->name);
 	values[1] = Int32GetDatum(v->n_labeled);
 	values[2] = CStringGetTextDatum(model->algorithm);
@@ -321,19 +445,49 @@ catalog_store_version(const HitlModel *model, HitlVersion *v,
 	values[5] = ints_to_array(v->feature_dims, v->n_feature_columns);
 	values[6] = doubles_to_array(v->means, v->d);
 	values[7] = doubles_to_array(v->scales, v->d);
-	values[8] = doubles_to_array(v->coef, logreg_ncoef(v->d, v->n_classes));
+	if (nb)
+		values[8] = fixed_array_from(NULL, 0, FLOAT8OID, sizeof(float8));
+	else
+		values[8] = fixed_array_from(v->coef,
+									 logreg_ncoef(v->d + v->n_vocabulary, v->n_classes),
+									 FLOAT8OID, sizeof(float8));
 	values[9] = CStringGetTextDatum(metrics_json);
 	values[10] = Float8GetDatum(train_ms);
+	if (text)
+	{
+		values[11] = fixed_array_from(v->idf_buckets, v->n_idf, INT4OID, sizeof(int32));
+		values[12] = fixed_array_from(v->idf, v->n_idf, FLOAT8OID, sizeof(float8));
+		values[13] = Int64GetDatum(v->n_documents);
+	}
+	else
+		nulls[11] = nulls[12] = nulls[13] = 'n';
+	if (model_is_sparse(model))
+		values[14] = fixed_array_from(v->vocabulary, v->n_vocabulary, INT4OID, sizeof(int32));
+	else
+		nulls[14] = 'n';
+	if (nb)
+	{
+		values[15] = fixed_array_from(v->class_counts, v->n_classes, FLOAT8OID, sizeof(float8));
+		values[16] = fixed_array_from(v->count_index, (int) v->n_counts, INT8OID, sizeof(int64));
+		values[17] = fixed_array_from(v->counts, (int) v->n_counts, FLOAT8OID, sizeof(float8));
+	}
+	else
+		nulls[15] = nulls[16] = nulls[17] = 'n';
+	if (v->label_snapshot != NULL)
+		values[18] = CStringGetTextDatum(v->label_snapshot);
+	else
+		nulls[18] = 'n';
 
 	ret = SPI_execute_with_args(
 								"INSERT INTO hitl.model_versions (model, version, n_labeled, algorithm,"
 								" classes, feature_names, feature_dims, feature_means, feature_scales,"
-								" coefficients, metrics, train_ms)"
+								" coefficients, metrics, train_ms, idf_buckets, idf, n_documents,"
+								" vocabulary, class_counts, count_index, counts, label_snapshot)"
 								" SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9,"
-								" $10::jsonb, $11"
+								" $10::jsonb, $11, $12, $13, $14, $15, $16, $17, $18, $19::pg_snapshot"
 								" FROM hitl.model_versions WHERE model = $1"
 								" RETURNING version",
-								11, argtypes, values, NULL, false, 0);
+								19, argtypes, values, nulls, false, 0);
 	check_spi(ret, SPI_OK_INSERT_RETURNING, "recording the model version");
 	v->version = DatumGetInt32(spi_value(SPI_tuptable->vals[0], 1, &isnull));
 

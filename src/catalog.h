@@ -11,6 +11,8 @@
 
 #include "postgres.h"
 
+#include "storage/itemptr.h"
+
 #include "metrics.h"
 
 /* A model's configuration (a row of hitl.models) */
@@ -41,7 +43,20 @@ typedef struct HitlModel
 	double		score_tolerance;
 	int			queue_size;
 	int			batch_size;
+
+	/* text features (text_config is NULL when the model has no text column) */
+	char	   *text_config;	/* text search configuration's name */
+	bool		bigrams;
+	int			buckets;
+	int			max_text_bytes;
+	double		alpha;			/* naive Bayes smoothing */
 } HitlModel;
+
+/* Is the model's algorithm naive Bayes? */
+#define model_is_nbayes(m) (strcmp((m)->algorithm, "naive_bayes") == 0)
+
+/* Sparse models: text features, or naive Bayes */
+#define model_is_sparse(m) ((m)->text_config != NULL || model_is_nbayes(m))
 
 /* A trained version (a row of hitl.model_versions) */
 typedef struct HitlVersion
@@ -56,7 +71,28 @@ typedef struct HitlVersion
 	char	  **feature_names;	/* d names: column or column[i] */
 	double	   *means;			/* d */
 	double	   *scales;			/* d */
-	double	   *coef;			/* logreg_ncoef(d, n_classes) */
+	double	   *coef;			/* logistic: logreg_ncoef(d + n_vocabulary,
+								 * n_classes); naive Bayes: none */
+
+	/*
+	 * Sparse models (text features, naive Bayes).  Their parameters are
+	 * indexed by positions: the d dense features first, then the text
+	 * buckets of the vocabulary.
+	 */
+	int			n_idf;			/* buckets met in the table ... */
+	int32	   *idf_buckets;	/* ... ascending */
+	double	   *idf;			/* ... and their inverse document frequency */
+	int64		n_documents;	/* rows the idf was computed over */
+	int			n_vocabulary;
+	int32	   *vocabulary;		/* text buckets with parameters, ascending */
+
+	/* naive Bayes statistics (see nbayes.h) */
+	double	   *class_counts;	/* n_classes */
+	int64		n_counts;
+	int64	   *count_index;	/* position * n_classes + class */
+	double	   *counts;
+	char	   *label_snapshot; /* the label log entries they include: those
+								 * visible in this pg_snapshot */
 } HitlVersion;
 
 /* Load a model by name; raises an error when it does not exist */

@@ -30,6 +30,7 @@ features_resolve(const HitlModel *model)
 	l->attnums = palloc(sizeof(AttrNumber) * n);
 	l->types = palloc(sizeof(Oid) * n);
 	l->is_array = palloc(sizeof(bool) * n);
+	l->is_text = palloc0(sizeof(bool) * n);
 	l->dims = palloc(sizeof(int) * n);
 	l->offsets = palloc(sizeof(int) * n);
 	for (i = 0; i < n; i++)
@@ -61,6 +62,13 @@ features_resolve(const HitlModel *model)
 				l->is_array[i] = true;
 				l->dims[i] = -1;
 				break;
+			case TEXTOID:
+			case VARCHAROID:
+				l->is_array[i] = false;
+				l->is_text[i] = true;
+				l->n_text++;
+				l->dims[i] = 0;
+				break;
 			default:
 				ereport(ERROR,
 						(errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -83,7 +91,8 @@ features_set_dims(FeatureLayout *layout, const int *dims)
 	{
 		layout->dims[i] = dims[i];
 		layout->offsets[i] = d;
-		d += layout->is_array[i] ? dims[i] : 1;
+		if (!layout->is_text[i])
+			d += layout->is_array[i] ? dims[i] : 1;
 	}
 	layout->d = d;
 }
@@ -165,6 +174,8 @@ features_from_datums(const FeatureLayout *layout, const Datum *values,
 	{
 		int			off = layout->offsets[i];
 
+		if (layout->is_text[i])
+			continue;
 		if (!layout->is_array[i])
 		{
 			if (isnull[i])
@@ -259,6 +270,12 @@ features_report(const HitlModel *model, const FeatureLayout *layout,
 				 errmsg("feature column \"%s\" is NaN or infinite in row %s", col, row_key),
 				 errdetail("Features must be finite numbers; NULL is allowed and is imputed with the training mean."),
 				 errhint("Set the value to NULL or to a finite number.")));
+	if (status == FEATURE_NEGATIVE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("feature column \"%s\" is negative in row %s", col, row_key),
+				 errdetail("Naive Bayes features are counts: they must be zero or more."),
+				 errhint("Use algorithm logistic for features that can be negative.")));
 	if (status == FEATURE_BAD_SHAPE)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
@@ -283,6 +300,8 @@ features_names(const HitlModel *model, const FeatureLayout *layout)
 		int			off = layout->offsets[i];
 		int			j;
 
+		if (layout->is_text[i])
+			continue;
 		if (!layout->is_array[i])
 			names[off] = pstrdup(model->feature_columns[i]);
 		else

@@ -6,7 +6,9 @@
  * (integers, floats, numeric; booleans as 0/1) and one per element of an
  * array column (real[] or double precision[] of a fixed length).  A NULL
  * value, or a NULL array element, is reported as missing: the caller
- * imputes it with the training mean.
+ * imputes it with the training mean.  Text columns (text, varchar) expand to
+ * no dense feature: they become hashed sparse terms (see textfeat.h), and
+ * the conversion here skips them.
  */
 #ifndef HITL_DATASET_H
 #define HITL_DATASET_H
@@ -25,6 +27,8 @@ typedef struct FeatureLayout
 	AttrNumber *attnums;		/* their numbers in the source table */
 	Oid		   *types;			/* their types */
 	bool	   *is_array;
+	bool	   *is_text;
+	int			n_text;			/* text columns */
 	int		   *dims;			/* 0 for scalars; array length (-1: unknown) */
 	int		   *offsets;		/* first expanded index of each column */
 	int			d;				/* expanded features (valid once dims known) */
@@ -35,7 +39,8 @@ typedef enum FeatureStatus
 	FEATURE_OK = 0,
 	FEATURE_NOT_FINITE,			/* NaN or infinity */
 	FEATURE_BAD_LENGTH,			/* array of another length than the model's */
-	FEATURE_BAD_SHAPE			/* array with more than one dimension */
+	FEATURE_BAD_SHAPE,			/* array with more than one dimension */
+	FEATURE_NEGATIVE			/* below zero, for naive Bayes */
 } FeatureStatus;
 
 /* Column numbers and types of a model's feature columns; array dims unknown */

@@ -29,9 +29,8 @@
 #include "compat.h"
 #include "dataset.h"
 #include "hitl.h"
-#include "logreg.h"
 #include "metrics.h"
-#include "scaler.h"
+#include "predictor.h"
 
 #define MODEL_NAME_LEN 64
 
@@ -54,11 +53,11 @@ typedef struct CachedModel
 	FeatureLayout *layout;
 	Oid			rowtype;		/* the source table's row type */
 
+	Predictor	predictor;
+
 	/* scratch space for one row, so that a call allocates nothing */
 	Datum	   *values;
 	bool	   *nulls;
-	double	   *x;
-	bool	   *missing;
 	double	   *proba;
 } CachedModel;
 
@@ -179,8 +178,9 @@ cache_lookup(const char *name)
 		entry->rowtype = get_rel_type_id(model->source);
 		entry->values = MemoryContextAlloc(loadcxt, sizeof(Datum) * Max(layout->ncols, 1));
 		entry->nulls = MemoryContextAlloc(loadcxt, sizeof(bool) * Max(layout->ncols, 1));
-		entry->x = MemoryContextAlloc(loadcxt, sizeof(double) * Max(version->d, 1));
-		entry->missing = MemoryContextAlloc(loadcxt, sizeof(bool) * Max(version->d, 1));
+		old = MemoryContextSwitchTo(loadcxt);
+		predictor_init(&entry->predictor, model, layout, version);
+		MemoryContextSwitchTo(old);
 		entry->proba = MemoryContextAlloc(loadcxt, sizeof(double) * version->n_classes);
 	}
 	return entry;
@@ -192,7 +192,6 @@ cache_lookup(const char *name)
 static void
 row_proba(CachedModel *cm, HeapTupleHeader row)
 {
-	HitlVersion *v = cm->version;
 	FeatureLayout *l = cm->layout;
 	Oid			rowtype = HeapTupleHeaderGetTypeId(row);
 	TupleDesc	desc;
@@ -218,11 +217,9 @@ row_proba(CachedModel *cm, HeapTupleHeader row)
 		cm->values[i] = heap_getattr(&tuple, l->attnums[i], desc, &cm->nulls[i]);
 	ReleaseTupleDesc(desc);
 
-	st = features_from_datums(l, cm->values, cm->nulls, cm->x, cm->missing, &bad_col);
+	st = predictor_proba(&cm->predictor, cm->values, cm->nulls, cm->proba, &bad_col);
 	if (st != FEATURE_OK)
 		features_report(cm->model, l, st, bad_col, "passed to hitl.predict");
-	scaler_apply(1, v->d, cm->x, cm->missing, v->means, v->scales);
-	logreg_predict_proba(v->d, v->n_classes, v->coef, cm->x, cm->proba);
 }
 
 PG_FUNCTION_INFO_V1(hitl_predict);

@@ -42,11 +42,9 @@
 
 #include "catalog.h"
 #include "compat.h"
-#include "compat.h"
 #include "dataset.h"
-#include "logreg.h"
 #include "metrics.h"
-#include "scaler.h"
+#include "predictor.h"
 #include "score.h"
 #include "subxact.h"
 
@@ -197,6 +195,7 @@ typedef struct ScoreState
 	HitlModel  *model;
 	HitlVersion *version;
 	FeatureLayout *layout;
+	Predictor	predictor;
 	Oid			label_type;
 	bool		label_byval;
 	char	   *label_type_sql;	/* label type, for casts in SQL */
@@ -651,8 +650,6 @@ score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
 	ScoredRow  *batch;
 	int			nbatch;
 	int			pass;
-	double	   *x;
-	bool	   *missing;
 	double	   *proba;
 	uint64		seq = 0;
 	int64		i;
@@ -687,6 +684,7 @@ score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("version %d of model \"%s\" does not match its feature columns",
 						v->version, name)));
+	predictor_init(&s.predictor, s.model, s.layout, v);
 	prepare_state(&s);
 
 	changed.mcxt = skipped.mcxt = cxt;
@@ -698,8 +696,6 @@ score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
 	batch = palloc(sizeof(ScoredRow) * s.model->batch_size);
 	changed.capacity = Max(estimate_rows(s.model->source), 1024);
 	changed.rows = palloc_extended(sizeof(ScoredRow) * changed.capacity, MCXT_ALLOC_HUGE);
-	x = palloc(sizeof(double) * Max(v->d, 1));
-	missing = palloc(sizeof(bool) * Max(v->d, 1));
 	proba = palloc(sizeof(double) * v->n_classes);
 
 	/* pass 1: score every row in memory */
@@ -733,13 +729,11 @@ score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
 			row.in_queue = false;
 			unlabeled = DatumGetBool(rvalues[1]);
 			MemoryContextSwitchTo(rowcxt);
-			st = features_from_datums(s.layout, rvalues + 5, rnulls + 5, x, missing, &bad_col);
+			st = predictor_proba(&s.predictor, rvalues + 5, rnulls + 5, proba, &bad_col);
 			MemoryContextSwitchTo(cxt);
 			if (st != FEATURE_OK)
 				features_report(s.model, s.layout, st, bad_col,
 								catalog_row_key_text(s.model, &row.tid));
-			scaler_apply(1, v->d, x, missing, v->means, v->scales);
-			logreg_predict_proba(v->d, v->n_classes, v->coef, x, proba);
 			row.cls = proba_argmax(v->n_classes, proba, &row.confidence);
 			row.uncertainty = uncertainty_score(s.model->strategy, v->n_classes, proba);
 

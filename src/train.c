@@ -45,8 +45,7 @@ typedef struct TrainingSet
 	double	   *x;				/* n x d, raw then standardized */
 	bool	   *missing;		/* n x d */
 	int		   *y;
-	int			n_classes;
-	char	  **classes;
+	LabelSet	labels;
 } TrainingSet;
 
 static void
@@ -70,65 +69,72 @@ training_set_grow(TrainingSet *ts)
 }
 
 /* The class of a label: its index among the labels met so far (linear: few classes) */
-static int
-class_of(TrainingSet *ts, int *class_cap, const char *label, MemoryContext cxt)
+int
+train_class_of(LabelSet *ls, const char *label, MemoryContext cxt)
 {
 	int			k;
 
-	for (k = 0; k < ts->n_classes; k++)
-		if (strcmp(ts->classes[k], label) == 0)
+	for (k = 0; k < ls->n_classes; k++)
+		if (strcmp(ls->classes[k], label) == 0)
 			return k;
-	if (ts->n_classes == *class_cap)
+	if (ls->classes == NULL)
 	{
-		*class_cap *= 2;
-		ts->classes = repalloc(ts->classes, sizeof(char *) * *class_cap);
+		ls->capacity = 16;
+		ls->classes = MemoryContextAlloc(cxt, sizeof(char *) * ls->capacity);
 	}
-	ts->classes[ts->n_classes] = MemoryContextStrdup(cxt, label);
-	return ts->n_classes++;
+	else if (ls->n_classes == ls->capacity)
+	{
+		ls->capacity *= 2;
+		ls->classes = repalloc(ls->classes, sizeof(char *) * ls->capacity);
+	}
+	ls->classes[ls->n_classes] = MemoryContextStrdup(cxt, label);
+	return ls->n_classes++;
 }
 
 /*
  * Number the classes in the label type's order (so an enum's classes come
- * in its order, integers numerically), and renumber the rows' classes.
+ * in its order, integers numerically), and renumber the rows' classes y.
  */
-static void
-order_classes(const HitlModel *model, TrainingSet *ts)
+void
+train_order_classes(const HitlModel *model, LabelSet *ls, int n, int *y)
 {
 	Oid			label_type = get_atttype(model->source,
 										 get_attnum(model->source, model->label_column));
 	StringInfoData sql;
 	Oid			argtypes[1] = {TEXTARRAYOID};
 	Datum		values[1];
-	Datum	   *labels = palloc(sizeof(Datum) * Max(ts->n_classes, 1));
-	int		   *renumber = palloc(sizeof(int) * Max(ts->n_classes, 1));
-	char	  **ordered = palloc(sizeof(char *) * Max(ts->n_classes, 1));
+	Datum	   *labels = palloc(sizeof(Datum) * Max(ls->n_classes, 1));
+	int		   *renumber = palloc(sizeof(int) * Max(ls->n_classes, 1));
+	char	  **ordered = palloc(sizeof(char *) * Max(ls->n_classes, 1));
 	int			i;
 	int			ret;
 
-	for (i = 0; i < ts->n_classes; i++)
-		labels[i] = CStringGetTextDatum(ts->classes[i]);
-	values[0] = PointerGetDatum(construct_array(labels, ts->n_classes, TEXTOID, -1,
+	if (ls->n_classes == 0)
+		return;
+	for (i = 0; i < ls->n_classes; i++)
+		labels[i] = CStringGetTextDatum(ls->classes[i]);
+	values[0] = PointerGetDatum(construct_array(labels, ls->n_classes, TEXTOID, -1,
 												false, TYPALIGN_INT));
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "SELECT u.o::int4 - 1 FROM unnest($1) WITH ORDINALITY AS u(l, o)"
 					 " ORDER BY u.l::%s", format_type_be_qualified(label_type));
 	ret = SPI_execute_with_args(sql.data, 1, argtypes, values, NULL, false, 0);
-	if (ret != SPI_OK_SELECT || SPI_processed != (uint64) ts->n_classes)
+	if (ret != SPI_OK_SELECT || SPI_processed != (uint64) ls->n_classes)
 		elog(ERROR, "hitl: ordering the classes failed: %s", SPI_result_code_string(ret));
-	for (i = 0; i < ts->n_classes; i++)
+	for (i = 0; i < ls->n_classes; i++)
 	{
 		bool		isnull;
 		int			first_seen = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
 															 SPI_tuptable->tupdesc, 1, &isnull));
 
 		renumber[first_seen] = i;
-		ordered[i] = ts->classes[first_seen];
+		ordered[i] = ls->classes[first_seen];
 	}
 	SPI_freetuptable(SPI_tuptable);
-	for (i = 0; i < ts->n; i++)
-		ts->y[i] = renumber[ts->y[i]];
-	memcpy(ts->classes, ordered, sizeof(char *) * ts->n_classes);
+	for (i = 0; i < n; i++)
+		y[i] = renumber[y[i]];
+	memcpy(ls->classes, ordered, sizeof(char *) * ls->n_classes);
 }
 
 /*
@@ -141,7 +147,6 @@ read_training_set(const HitlModel *model, const FeatureLayout *layout,
 {
 	StringInfoData sql;
 	Portal		portal;
-	int			class_cap = 16;
 	int			ncols = layout->ncols + 2;
 	MemoryContext rowcxt;
 	Datum	   *values = palloc(sizeof(Datum) * ncols);
@@ -152,7 +157,6 @@ read_training_set(const HitlModel *model, const FeatureLayout *layout,
 								   ALLOCSET_DEFAULT_SIZES);
 	memset(ts, 0, sizeof(*ts));
 	ts->d = layout->d;
-	ts->classes = MemoryContextAlloc(cxt, sizeof(char *) * class_cap);
 
 	/* features first, so that deforming a row never walks past the label */
 	initStringInfo(&sql);
@@ -190,8 +194,8 @@ read_training_set(const HitlModel *model, const FeatureLayout *layout,
 			if (st != FEATURE_OK)
 				features_report(model, layout, st, bad_col,
 								catalog_row_key_text(model, DatumGetItemPointer(values[0])));
-			ts->y[ts->n] = class_of(ts, &class_cap,
-									TextDatumGetCString(values[ncols - 1]), cxt);
+			ts->y[ts->n] = train_class_of(&ts->labels,
+										  TextDatumGetCString(values[ncols - 1]), cxt);
 			MemoryContextSwitchTo(old);
 			ts->n++;
 		}
@@ -201,13 +205,12 @@ read_training_set(const HitlModel *model, const FeatureLayout *layout,
 	}
 	SPI_cursor_close(portal);
 	MemoryContextDelete(rowcxt);
-	if (ts->n_classes > 0)
-		order_classes(model, ts);
+	train_order_classes(model, &ts->labels, ts->n, ts->y);
 }
 
 /* Append "key": value to a JSON object under construction */
-static void
-json_number(StringInfo buf, const char *key, double value)
+void
+train_json_number(StringInfo buf, const char *key, double value)
 {
 	if (buf->len > 1)
 		appendStringInfoString(buf, ", ");
@@ -218,7 +221,7 @@ json_number(StringInfo buf, const char *key, double value)
  * Train a new version of a model and record it.
  */
 int
-train_model(const char *name)
+train_model(const char *name, bool incremental)
 {
 	MemoryContext cxt;
 	MemoryContext old;
@@ -254,6 +257,13 @@ train_model(const char *name)
 	model = catalog_load_model(name, cxt);
 	layout = features_resolve(model);
 	features_detect_dims(layout, model);
+	if (model_is_sparse(model))
+	{
+		version = train_sparse_model(model, layout, incremental);
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(cxt);
+		return version;
+	}
 	read_training_set(model, layout, &ts, cxt);
 
 	if (ts.n < model->min_labels)
@@ -263,26 +273,26 @@ train_model(const char *name)
 				 errdetail("%d rows are labeled; training needs at least %d (option min_labels).",
 						   ts.n, model->min_labels),
 				 errhint("Label more rows, or lower min_labels.")));
-	if (ts.n_classes < 2)
+	if (ts.labels.n_classes < 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("model \"%s\" has only one class labeled", name),
-				 errdetail("All %d labeled rows have the label \"%s\".", ts.n, ts.classes[0]),
+				 errdetail("All %d labeled rows have the label \"%s\".", ts.n, ts.labels.classes[0]),
 				 errhint("Label rows of at least two classes.")));
-	ncoef = logreg_ncoef(ts.d, ts.n_classes);
+	ncoef = logreg_ncoef(ts.d, ts.labels.n_classes);
 	if (ncoef > HITL_MAX_COEFFICIENTS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("model \"%s\" has too many coefficients for Newton's method", name),
 				 errdetail("%d classes and %d features give %d coefficients; the limit is %d.",
-						   ts.n_classes, ts.d, ncoef, HITL_MAX_COEFFICIENTS),
+						   ts.labels.n_classes, ts.d, ncoef, HITL_MAX_COEFFICIENTS),
 				 errhint("Use fewer features or fewer classes.")));
 
 	/* standardize, imputing missing values with the mean */
 	memset(&v, 0, sizeof(v));
 	v.n_labeled = ts.n;
-	v.n_classes = ts.n_classes;
-	v.classes = ts.classes;
+	v.n_classes = ts.labels.n_classes;
+	v.classes = ts.labels.classes;
 	v.n_feature_columns = layout->ncols;
 	v.feature_dims = layout->dims;
 	v.d = ts.d;
@@ -320,7 +330,7 @@ train_model(const char *name)
 
 	prob.n = ts.n;
 	prob.d = ts.d;
-	prob.k = ts.n_classes;
+	prob.k = ts.labels.n_classes;
 	prob.x = ts.x;
 	prob.y = ts.y;
 	prob.C = model->C;
@@ -337,11 +347,11 @@ train_model(const char *name)
 				 errmsg("training model \"%s\" failed: %s", name, logreg_status_message(st))));
 
 	/* metrics on the training rows, then cross-validated */
-	proba = palloc_extended(sizeof(double) * (size_t) ts.n * ts.n_classes, MCXT_ALLOC_HUGE);
+	proba = palloc_extended(sizeof(double) * (size_t) ts.n * ts.labels.n_classes, MCXT_ALLOC_HUGE);
 	for (i = 0; i < ts.n; i++)
-		logreg_predict_proba(ts.d, ts.n_classes, v.coef, ts.x + (size_t) i * ts.d,
-							 proba + (size_t) i * ts.n_classes);
-	class_metrics(ts.n, ts.n_classes, proba, ts.y, &train_metrics);
+		logreg_predict_proba(ts.d, ts.labels.n_classes, v.coef, ts.x + (size_t) i * ts.d,
+							 proba + (size_t) i * ts.labels.n_classes);
+	class_metrics(ts.n, ts.labels.n_classes, proba, ts.y, &train_metrics);
 	if (do_cv)
 	{
 		LogregProblem raw = prob;
@@ -353,22 +363,22 @@ train_model(const char *name)
 
 	initStringInfo(&metrics);
 	appendStringInfoChar(&metrics, '{');
-	json_number(&metrics, "n_labeled", ts.n);
-	json_number(&metrics, "n_classes", ts.n_classes);
-	json_number(&metrics, "n_features", ts.d);
-	json_number(&metrics, "iterations", res.iterations);
+	train_json_number(&metrics, "n_labeled", ts.n);
+	train_json_number(&metrics, "n_classes", ts.labels.n_classes);
+	train_json_number(&metrics, "n_features", ts.d);
+	train_json_number(&metrics, "iterations", res.iterations);
 	appendStringInfo(&metrics, ", \"converged\": %s, \"warm_start\": %s",
 					 res.converged ? "true" : "false", prev != NULL ? "true" : "false");
-	json_number(&metrics, "objective", res.objective);
-	json_number(&metrics, "train_accuracy", train_metrics.accuracy);
-	json_number(&metrics, "train_macro_f1", train_metrics.macro_f1);
-	json_number(&metrics, "train_log_loss", train_metrics.log_loss);
+	train_json_number(&metrics, "objective", res.objective);
+	train_json_number(&metrics, "train_accuracy", train_metrics.accuracy);
+	train_json_number(&metrics, "train_macro_f1", train_metrics.macro_f1);
+	train_json_number(&metrics, "train_log_loss", train_metrics.log_loss);
 	if (have_cv)
 	{
-		json_number(&metrics, "cv_folds", model->cv_folds);
-		json_number(&metrics, "cv_accuracy", cv_metrics.accuracy);
-		json_number(&metrics, "cv_macro_f1", cv_metrics.macro_f1);
-		json_number(&metrics, "cv_log_loss", cv_metrics.log_loss);
+		train_json_number(&metrics, "cv_folds", model->cv_folds);
+		train_json_number(&metrics, "cv_accuracy", cv_metrics.accuracy);
+		train_json_number(&metrics, "cv_macro_f1", cv_metrics.macro_f1);
+		train_json_number(&metrics, "cv_log_loss", cv_metrics.log_loss);
 	}
 	appendStringInfoChar(&metrics, '}');
 
@@ -385,17 +395,18 @@ train_model(const char *name)
 PG_FUNCTION_INFO_V1(hitl_train);
 
 /*
- * hitl.train(model text) returns integer
+ * hitl.train(model text, incremental boolean) returns integer
  */
 Datum
 hitl_train(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bool		incremental = PG_GETARG_BOOL(1);
 	int			version;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "hitl: SPI_connect failed");
-	version = train_model(name);
+	version = train_model(name, incremental);
 	SPI_finish();
 	PG_RETURN_INT32(version);
 }

@@ -5,10 +5,47 @@
 #ifndef HITL_TRAIN_H
 #define HITL_TRAIN_H
 
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+
+#include "catalog.h"
+#include "dataset.h"
+
+/* The classes met while reading labels */
+typedef struct LabelSet
+{
+	int			n_classes;
+	int			capacity;
+	char	  **classes;
+} LabelSet;
+
+/* Index of a label's class, adding it when new (copies live in cxt) */
+extern int	train_class_of(LabelSet *ls, const char *label, MemoryContext cxt);
+
+/*
+ * Put the classes in the label type's order and renumber the n class
+ * indexes in y accordingly.  Runs a query through SPI.
+ */
+extern void train_order_classes(const HitlModel *model, LabelSet *ls, int n, int *y);
+
+/* Append "key": value to a JSON object being built in buf ("{" already there) */
+extern void train_json_number(StringInfo buf, const char *key, double value);
+
 /*
  * Train a new version of the named model and record it; returns the version
- * number.  Runs inside an SPI connection opened by the caller.
+ * number.  With incremental, a naive Bayes model applies only the label
+ * changes since its current version when it can.  Runs inside an SPI
+ * connection opened by the caller.
  */
-extern int	train_model(const char *name);
+extern int	train_model(const char *name, bool incremental);
+
+/*
+ * Train a sparse model (text features or naive Bayes); with incremental, a
+ * naive Bayes model applies the label changes since its current version
+ * when it can (else it trains from scratch).  model is locked; layout has
+ * its dims.  Returns the version number.
+ */
+extern int	train_sparse_model(HitlModel *model, FeatureLayout *layout, bool incremental);
 
 #endif

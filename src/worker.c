@@ -175,7 +175,7 @@ load_models(bool *installed)
 static void
 train_named_model(void *name)
 {
-	(void) train_model((const char *) name);
+	(void) train_model((const char *) name, true);
 }
 
 /*

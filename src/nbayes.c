@@ -1,0 +1,186 @@
+/*
+ * nbayes.c
+ *		Multinomial naive Bayes (see nbayes.h).
+ *
+ * The joint log-likelihood of class c for a row x is
+ *
+ *		ln P(c) + sum_j x_j ln((N_cj + alpha) / (N_c + alpha D))
+ *
+ * N_cj being class c's sum of feature j and N_c the sum over j.  Splitting
+ * ln(N_cj + alpha) into ln(alpha) + delta_cj, the ln(alpha) terms are the
+ * same in every class and cancel in the softmax, delta_cj is zero wherever
+ * N_cj is, and the denominator only needs the row's total mass:
+ *
+ *		jll_c = ln P(c) - mass * ln(N_c + alpha D) + sum_j x_j delta_cj
+ *
+ * so a prediction costs the row's non-zeros times the classes that have
+ * each feature, never k x D.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "nbayes.h"
+#include "numeric_alloc.h"
+
+/*
+ * Sums at most this large are zero: what subtracting rows that were added
+ * leaves of floating-point rounding.
+ */
+#define NBAYES_RESIDUE 1e-12
+
+void
+nbayes_counts_init(NBayesCounts *c, int k, int m)
+{
+	c->k = k;
+	c->m = m;
+	c->class_count = hitl_alloc(sizeof(double) * (k > 0 ? k : 1));
+	c->feature_count = hitl_alloc(sizeof(double) * (size_t) (k > 0 ? k : 1) *
+								  (size_t) (m > 0 ? m : 1));
+}
+
+void
+nbayes_counts_free(NBayesCounts *c)
+{
+	hitl_free(c->class_count);
+	hitl_free(c->feature_count);
+	c->class_count = c->feature_count = NULL;
+}
+
+void
+nbayes_counts_add(NBayesCounts *c, int cls, int nnz, const int *idx,
+				  const double *val, double weight)
+{
+	double	   *row = c->feature_count + (size_t) cls * c->m;
+	int			i;
+
+	c->class_count[cls] += weight;
+	for (i = 0; i < nnz; i++)
+		row[idx[i]] += weight * val[i];
+}
+
+int64_t
+nbayes_counts_nonzeros(const NBayesCounts *c, int64_t **index, double **count)
+{
+	int64_t		n = 0;
+	int64_t		i;
+	int			j;
+	int			cls;
+
+	for (i = 0; i < (int64_t) c->k * c->m; i++)
+		if (fabs(c->feature_count[i]) > NBAYES_RESIDUE)
+			n++;
+	*index = hitl_alloc(sizeof(int64_t) * (n > 0 ? n : 1));
+	*count = hitl_alloc(sizeof(double) * (n > 0 ? n : 1));
+	n = 0;
+	for (j = 0; j < c->m; j++)
+		for (cls = 0; cls < c->k; cls++)
+		{
+			double		v = c->feature_count[(size_t) cls * c->m + j];
+
+			if (fabs(v) > NBAYES_RESIDUE)
+			{
+				(*index)[n] = (int64_t) j * c->k + cls;
+				(*count)[n] = v;
+				n++;
+			}
+		}
+	return n;
+}
+
+int
+nbayes_model_build(NBayesModel *nb, int k, int m, const double *class_count,
+				   int64_t nnz, const int64_t *index, const double *count,
+				   double alpha, double dimension)
+{
+	double	   *total;
+	double		rows = 0.0;
+	int64_t		i;
+	int			c;
+	int			j;
+
+	memset(nb, 0, sizeof(*nb));
+	if (k < 1 || m < 0 || !(alpha > 0.0) || !isfinite(alpha) ||
+		!(dimension >= (double) m) || nnz < 0)
+		return -1;
+	for (c = 0; c < k; c++)
+	{
+		if (!(class_count[c] > 0.0) || !isfinite(class_count[c]))
+			return -1;
+		rows += class_count[c];
+	}
+	for (i = 0; i < nnz; i++)
+		if (index[i] < 0 || index[i] >= (int64_t) m * k ||
+			(i > 0 && index[i] <= index[i - 1]) || !isfinite(count[i]) ||
+			count[i] < 0.0)
+			return -1;
+
+	nb->k = k;
+	nb->m = m;
+	nb->log_prior = hitl_alloc(sizeof(double) * k);
+	nb->log_denom = hitl_alloc(sizeof(double) * k);
+	nb->ptr = hitl_alloc(sizeof(int64_t) * ((size_t) m + 1));
+	nb->cls = hitl_alloc(sizeof(int) * (nnz > 0 ? nnz : 1));
+	nb->delta = hitl_alloc(sizeof(double) * (nnz > 0 ? nnz : 1));
+	total = hitl_alloc(sizeof(double) * k);
+
+	for (i = 0; i < nnz; i++)
+	{
+		j = (int) (index[i] / k);
+		c = (int) (index[i] % k);
+		total[c] += count[i];
+		nb->ptr[j + 1]++;
+		nb->cls[i] = c;
+		nb->delta[i] = log(count[i] + alpha) - log(alpha);
+	}
+	for (j = 0; j < m; j++)
+		nb->ptr[j + 1] += nb->ptr[j];
+	for (c = 0; c < k; c++)
+	{
+		nb->log_prior[c] = log(class_count[c]) - log(rows);
+		nb->log_denom[c] = log(total[c] + alpha * dimension);
+	}
+	hitl_free(total);
+	return 0;
+}
+
+void
+nbayes_model_free(NBayesModel *nb)
+{
+	hitl_free(nb->log_prior);
+	hitl_free(nb->log_denom);
+	hitl_free(nb->ptr);
+	hitl_free(nb->cls);
+	hitl_free(nb->delta);
+	memset(nb, 0, sizeof(*nb));
+}
+
+void
+nbayes_predict_proba(const NBayesModel *nb, int nnz, const int *idx,
+					 const double *val, double mass, double *proba)
+{
+	double		top;
+	double		sum = 0.0;
+	int			c;
+	int			i;
+
+	for (c = 0; c < nb->k; c++)
+		proba[c] = nb->log_prior[c] - mass * nb->log_denom[c];
+	for (i = 0; i < nnz; i++)
+	{
+		int64_t		e;
+
+		for (e = nb->ptr[idx[i]]; e < nb->ptr[idx[i] + 1]; e++)
+			proba[nb->cls[e]] += val[i] * nb->delta[e];
+	}
+	top = proba[0];
+	for (c = 1; c < nb->k; c++)
+		if (proba[c] > top)
+			top = proba[c];
+	for (c = 0; c < nb->k; c++)
+	{
+		proba[c] = exp(proba[c] - top);
+		sum += proba[c];
+	}
+	for (c = 0; c < nb->k; c++)
+		proba[c] /= sum;
+}

@@ -1,0 +1,157 @@
+/*
+ * sparserow.c
+ *		Rows of sparse models as sparse vectors (see sparserow.h).
+ */
+#include "postgres.h"
+
+#include "scaler.h"
+#include "sparserow.h"
+#include "tfidf.h"
+
+void
+sparserow_init(SparseRow *r, const HitlModel *model, const FeatureLayout *layout,
+			   const HitlVersion *version)
+{
+	memset(r, 0, sizeof(*r));
+	r->model = model;
+	r->layout = layout;
+	r->version = version;
+	r->nbayes = model_is_nbayes(model);
+	if (layout->n_text > 0)
+		textfeat_options(model, &r->text);
+	r->x = palloc(sizeof(double) * Max(layout->d, 1));
+	r->missing = palloc(sizeof(bool) * Max(layout->d, 1));
+	/* the bag's arrays live here: repalloc keeps them in this context */
+	r->bag.capacity = 256;
+	r->bag.bucket = palloc(sizeof(int) * r->bag.capacity);
+	r->bag.count = palloc(sizeof(double) * r->bag.capacity);
+	r->capacity = layout->d + 256;
+	r->idx = palloc(sizeof(int) * r->capacity);
+	r->val = palloc(sizeof(double) * r->capacity);
+}
+
+int
+sparserow_position(const int32 *vocabulary, int n, int bucket)
+{
+	int			lo = 0;
+	int			hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (vocabulary[mid] == bucket)
+			return mid;
+		if (vocabulary[mid] < bucket)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+void
+sparserow_text(SparseRow *r, const Datum *values, const bool *isnull)
+{
+	const HitlVersion *v = r->version;
+	double		unseen = tfidf_idf(v->n_documents, 0);
+	int			i;
+
+	termbag_reset(&r->bag);
+	for (i = 0; i < r->layout->ncols; i++)
+		if (r->layout->is_text[i] && !isnull[i])
+			textfeat_add(&r->text, values[i], &r->bag);
+	termbag_finish(&r->bag);
+	for (i = 0; i < r->bag.n; i++)
+	{
+		int			p = sparserow_position(v->idf_buckets, v->n_idf, r->bag.bucket[i]);
+
+		r->bag.count[i] = tfidf_tf(r->bag.count[i]) * (p >= 0 ? v->idf[p] : unseen);
+	}
+	tfidf_normalise(r->bag.n, r->bag.count);
+}
+
+static void
+ensure_capacity(SparseRow *r, int n)
+{
+	if (n <= r->capacity)
+		return;
+	while (r->capacity < n)
+		r->capacity *= 2;
+	r->idx = repalloc(r->idx, sizeof(int) * r->capacity);
+	r->val = repalloc(r->val, sizeof(double) * r->capacity);
+}
+
+FeatureStatus
+sparserow_convert(SparseRow *r, const Datum *values, const bool *isnull, int *bad_col)
+{
+	const HitlVersion *v = r->version;
+	const FeatureLayout *l = r->layout;
+	FeatureStatus st;
+	int			d = l->d;
+	int			i;
+
+	st = features_from_datums(l, values, isnull, r->x, r->missing, bad_col);
+	if (st != FEATURE_OK)
+		return st;
+	r->nnz = 0;
+	r->mass = 0.0;
+	if (r->nbayes)
+	{
+		for (i = 0; i < l->ncols; i++)
+		{
+			int			j;
+			int			len = l->is_text[i] ? 0 : l->is_array[i] ? l->dims[i] : 1;
+
+			for (j = 0; j < len; j++)
+				if (!r->missing[l->offsets[i] + j] && r->x[l->offsets[i] + j] < 0.0)
+				{
+					*bad_col = i;
+					return FEATURE_NEGATIVE;
+				}
+		}
+		ensure_capacity(r, d);
+		for (i = 0; i < d; i++)
+		{
+			double		x = r->missing[i] ? 0.0 : r->x[i];
+
+			if (x != 0.0)
+			{
+				r->idx[r->nnz] = i;
+				r->val[r->nnz] = x;
+				r->nnz++;
+				r->mass += x;
+			}
+		}
+	}
+	else
+	{
+		scaler_apply(1, d, r->x, r->missing, v->means, v->scales);
+		ensure_capacity(r, d);
+		for (i = 0; i < d; i++)
+		{
+			r->idx[i] = i;
+			r->val[i] = r->x[i];
+		}
+		r->nnz = d;
+	}
+
+	if (l->n_text > 0)
+	{
+		sparserow_text(r, values, isnull);
+		ensure_capacity(r, r->nnz + r->bag.n);
+		for (i = 0; i < r->bag.n; i++)
+		{
+			int			p = sparserow_position(v->vocabulary, v->n_vocabulary,
+											   r->bag.bucket[i]);
+
+			r->mass += r->bag.count[i];
+			if (p < 0)
+				continue;
+			r->idx[r->nnz] = d + p;
+			r->val[r->nnz] = r->bag.count[i];
+			r->nnz++;
+		}
+	}
+	return FEATURE_OK;
+}

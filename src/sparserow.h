@@ -1,0 +1,67 @@
+/*
+ * sparserow.h
+ *		A row of a sparse model (text features, naive Bayes) as a sparse
+ *		vector over the model's positions.
+ *
+ * Positions are the d dense features (numbers, booleans, array elements)
+ * followed by the text buckets of the version's vocabulary.  Logistic
+ * models standardize the dense features (a NULL becomes the mean); naive
+ * Bayes takes them as they are (a NULL is 0, a negative value an error).
+ * Text columns are hashed into buckets (textfeat.h), weighted by sublinear
+ * tf and the version's idf (a bucket no row of the table had at training
+ * gets the idf of a term in no document) and L2-normalised over the row's
+ * text; buckets outside the vocabulary have no parameter and are dropped,
+ * but still count in the row's mass (naive Bayes' denominator).
+ */
+#ifndef HITL_SPARSEROW_H
+#define HITL_SPARSEROW_H
+
+#include "postgres.h"
+
+#include "catalog.h"
+#include "dataset.h"
+#include "textfeat.h"
+
+typedef struct SparseRow
+{
+	const HitlModel *model;
+	const FeatureLayout *layout;
+	const HitlVersion *version;
+	bool		nbayes;
+	TextOptions text;			/* valid when layout->n_text > 0 */
+
+	/* the last row converted */
+	TermBag		bag;			/* its text: buckets and weights */
+	int			nnz;
+	int		   *idx;			/* positions, ascending */
+	double	   *val;
+	double		mass;			/* sum of all its feature values */
+
+	/* scratch */
+	double	   *x;
+	bool	   *missing;
+	int			capacity;
+} SparseRow;
+
+/* Prepare for rows of a model's version (allocates in the current context) */
+extern void sparserow_init(SparseRow *r, const HitlModel *model,
+						   const FeatureLayout *layout, const HitlVersion *version);
+
+/*
+ * The weighted, normalised text terms of a row into r->bag (buckets
+ * ascending), using the version's idf.
+ */
+extern void sparserow_text(SparseRow *r, const Datum *values, const bool *isnull);
+
+/*
+ * Convert a row (values/isnull of the feature columns) into r->nnz, r->idx,
+ * r->val and r->mass.  Returns FEATURE_OK or what is wrong and in which
+ * column.
+ */
+extern FeatureStatus sparserow_convert(SparseRow *r, const Datum *values,
+									   const bool *isnull, int *bad_col);
+
+/* Position of a text bucket in a vocabulary, or -1 */
+extern int	sparserow_position(const int32 *vocabulary, int n, int bucket);
+
+#endif
