@@ -1,0 +1,288 @@
+/*
+ * test_text.c
+ *		Unit tests of hitl's plain-C text numerics, printing TAP: the term
+ *		hash, the tf-idf weights and multinomial naive Bayes.
+ *
+ * The expected hashes, buckets and probabilities were computed with
+ * scikit-learn 1.2 (sklearn.utils.murmurhash3_32 and MultinomialNB), whose
+ * choices hitl follows.  Exits non-zero when any test fails.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nbayes.h"
+#include "numeric_alloc.h"
+#include "texthash.h"
+#include "tfidf.h"
+
+static int	test_count = 0;
+static int	failures = 0;
+
+static void
+ok(int cond, const char *fmt,...)
+{
+	va_list		ap;
+
+	test_count++;
+	if (!cond)
+		failures++;
+	printf("%s %d - ", cond ? "ok" : "not ok", test_count);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+static void
+test_hash(void)
+{
+	static const struct
+	{
+		const char *term;
+		int32_t		hash;
+		int			bucket;
+		int			sign;
+	}			cases[] = {
+		{"hello", 613153351, 260679, 1},
+		{"world", -74040069, 115461, -1},
+		{"hello world", 1586663183, 167695, 1},
+		{"na\xc3\xafve", 992511445, 34261, 1},
+		{"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", -1005983109, 136581, -1},
+	};
+	static const struct
+	{
+		const char *key;
+		int32_t		hash;
+	}			plain[] = {
+		{"", 0}, {"a", 1009084850}, {"ab", -1681926305}, {"abc", -1277324294},
+		{"abcd", 1139631978},
+	};
+	size_t		i;
+
+	for (i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+		ok((int32_t) texthash_murmur3(plain[i].key, strlen(plain[i].key), 0) == plain[i].hash,
+		   "murmur3 of \"%s\" (%zu bytes: every tail length)", plain[i].key, strlen(plain[i].key));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		int			bucket;
+		int			sign;
+
+		ok((int32_t) texthash_murmur3(cases[i].term, strlen(cases[i].term), 0) == cases[i].hash,
+		   "murmur3 of a term matches scikit-learn (case %zu)", i);
+		texthash_term(cases[i].term, strlen(cases[i].term), 262144, &bucket, &sign);
+		ok(bucket == cases[i].bucket && sign == cases[i].sign,
+		   "bucket and sign of a term match HashingVectorizer (case %zu: %d %d)", i, bucket, sign);
+	}
+	{
+		int			bucket;
+		int			sign;
+		int			all_in_range = 1;
+
+		for (i = 0; i < 1000; i++)
+		{
+			char		buf[32];
+
+			snprintf(buf, sizeof(buf), "term%zu", i);
+			texthash_term(buf, strlen(buf), 16, &bucket, &sign);
+			if (bucket < 0 || bucket >= 16 || (sign != 1 && sign != -1))
+				all_in_range = 0;
+		}
+		ok(all_in_range, "buckets stay in range and signs are +-1 for 16 buckets");
+	}
+}
+
+static void
+test_tfidf(void)
+{
+	double		v[3] = {3.0, 0.0, 4.0};
+
+	ok(tfidf_tf(1.0) == 1.0, "tf of one occurrence is 1");
+	ok(fabs(tfidf_tf(3.0) - (1.0 + log(3.0))) < 1e-15, "tf is sublinear: 1 + ln(count)");
+	ok(fabs(tfidf_tf(-3.0) + (1.0 + log(3.0))) < 1e-15, "a negative (signed) count keeps its sign");
+	ok(tfidf_tf(0.0) == 0.0, "tf of 0 is 0");
+	ok(fabs(tfidf_idf(10, 10) - 1.0) < 1e-15, "idf of a term in every document is 1");
+	ok(fabs(tfidf_idf(10, 0) - (log(11.0) + 1.0)) < 1e-15, "idf of an unseen term is ln(n + 1) + 1");
+	tfidf_normalise(3, v);
+	ok(fabs(v[0] - 0.6) < 1e-15 && v[1] == 0.0 && fabs(v[2] - 0.8) < 1e-15,
+	   "rows are scaled to unit length");
+	v[0] = v[1] = v[2] = 0.0;
+	tfidf_normalise(3, v);
+	ok(v[0] == 0.0 && v[1] == 0.0 && v[2] == 0.0, "an all-zero row stays zero");
+}
+
+/* the dense 5 x 4 example, as sparse rows */
+static const double X[5][4] = {{1, 0, 2, 0}, {0, 1, 0, 0}, {3, 0, 1, 1}, {0, 2, 0, 1}, {0.5, 0, 0, 0}};
+static const int Y[5] = {0, 1, 0, 1, 2};
+
+static void
+add_dense_row(NBayesCounts *c, int cls, const double *x, double weight)
+{
+	int			idx[4];
+	double		val[4];
+	int			n = 0;
+	int			j;
+
+	for (j = 0; j < 4; j++)
+		if (x[j] != 0.0)
+		{
+			idx[n] = j;
+			val[n] = x[j];
+			n++;
+		}
+	nbayes_counts_add(c, cls, n, idx, val, weight);
+}
+
+static void
+predict_dense(const NBayesModel *nb, const double *x, double *proba)
+{
+	int			idx[4];
+	double		val[4];
+	double		mass = 0.0;
+	int			n = 0;
+	int			j;
+
+	for (j = 0; j < 4; j++)
+		if (x[j] != 0.0)
+		{
+			idx[n] = j;
+			val[n] = x[j];
+			mass += x[j];
+			n++;
+		}
+	nbayes_predict_proba(nb, n, idx, val, mass, proba);
+}
+
+static NBayesModel
+build(const NBayesCounts *c, double alpha, double dimension)
+{
+	NBayesModel nb;
+	int64_t    *index;
+	double	   *count;
+	int64_t		n = nbayes_counts_nonzeros(c, &index, &count);
+
+	if (nbayes_model_build(&nb, c->k, c->m, c->class_count, n, index, count, alpha,
+						   dimension) != 0)
+		memset(&nb, 0, sizeof(nb));
+	hitl_free(index);
+	hitl_free(count);
+	return nb;
+}
+
+static void
+test_nbayes(void)
+{
+	/* scikit-learn MultinomialNB(alpha = 0.5) on X, Y */
+	static const double queries[3][4] = {{1, 1, 0, 0}, {0, 0, 0, 0}, {0, 0, 3, 0}};
+	static const double expected[3][3] = {
+		{0.20249999999999996, 0.4374999999999999, 0.36000000000000015},
+		{0.4, 0.4, 0.2},
+		{0.9035121951219515, 0.0121951219512195, 0.08429268292682922}};
+	NBayesCounts c;
+	NBayesCounts d;
+	NBayesModel nb;
+	double		proba[3];
+	double		worst = 0.0;
+	int			i;
+	int			j;
+
+	nbayes_counts_init(&c, 3, 4);
+	for (i = 0; i < 5; i++)
+		add_dense_row(&c, Y[i], X[i], 1.0);
+	nb = build(&c, 0.5, 4.0);
+	ok(nb.k == 3, "statistics build into a model");
+	for (i = 0; i < 3; i++)
+	{
+		predict_dense(&nb, queries[i], proba);
+		for (j = 0; j < 3; j++)
+			worst = fmax(worst, fabs(proba[j] - expected[i][j]));
+	}
+	ok(worst < 1e-14, "probabilities equal scikit-learn's MultinomialNB (max diff %.2g)", worst);
+	predict_dense(&nb, queries[1], proba);
+	ok(fabs(proba[0] - 0.4) < 1e-15 && fabs(proba[2] - 0.2) < 1e-15,
+	   "a row without features gets the class priors");
+	nbayes_model_free(&nb);
+
+	/* incremental: label changes applied one by one equal the final counts */
+	nbayes_counts_init(&d, 3, 4);
+	add_dense_row(&d, 1, X[0], 1.0);	/* row 0 first labeled 1 */
+	add_dense_row(&d, 1, X[0], -1.0);	/* ... relabeled 0 */
+	add_dense_row(&d, 0, X[0], 1.0);
+	for (i = 1; i < 5; i++)
+		add_dense_row(&d, Y[i], X[i], 1.0);
+	add_dense_row(&d, 2, X[2], 1.0);	/* row 2 labeled 2 then cleared */
+	add_dense_row(&d, 2, X[2], -1.0);
+	worst = 0.0;
+	for (i = 0; i < 3 * 4; i++)
+		worst = fmax(worst, fabs(d.feature_count[i] - c.feature_count[i]));
+	for (i = 0; i < 3; i++)
+		worst = fmax(worst, fabs(d.class_count[i] - c.class_count[i]));
+	ok(worst == 0.0, "adding and subtracting rows reaches the counts of the final labels");
+	{
+		int64_t    *i1,
+				   *i2;
+		double	   *c1,
+				   *c2;
+		int64_t		n1 = nbayes_counts_nonzeros(&c, &i1, &c1);
+		int64_t		n2 = nbayes_counts_nonzeros(&d, &i2, &c2);
+
+		ok(n1 == n2 && memcmp(i1, i2, sizeof(int64_t) * n1) == 0,
+		   "the non-zero statistics have the same positions (%lld)", (long long) n1);
+		ok(n1 > 0 && i1[0] == 0 && c1[0] == 4.0,
+		   "non-zeros are position-major: position 0, class 0 first, sum 4");
+		hitl_free(i1);
+		hitl_free(i2);
+		hitl_free(c1);
+		hitl_free(c2);
+	}
+	nbayes_counts_free(&d);
+
+	/* residue of rounding is dropped */
+	nbayes_counts_init(&d, 3, 4);
+	d.feature_count[1] = 1e-15;
+	d.feature_count[2] = 0.25;
+	{
+		int64_t    *idx;
+		double	   *cnt;
+
+		ok(nbayes_counts_nonzeros(&d, &idx, &cnt) == 1, "sums of 1e-15 count as zero");
+		hitl_free(idx);
+		hitl_free(cnt);
+	}
+	nbayes_counts_free(&d);
+
+	/* bad input */
+	{
+		int64_t		index[1] = {0};
+		double		count[1] = {1.0};
+		double		cc[2] = {1.0, 0.0};
+		double		cc_ok[2] = {1.0, 1.0};
+		double		negative[1] = {-1.0};
+		int64_t		out_of_range[1] = {8};
+
+		ok(nbayes_model_build(&nb, 2, 4, cc, 1, index, count, 1.0, 4.0) == -1,
+		   "a class without rows is rejected");
+		ok(nbayes_model_build(&nb, 2, 4, cc_ok, 1, index, count, 0.0, 4.0) == -1,
+		   "alpha 0 is rejected");
+		ok(nbayes_model_build(&nb, 2, 4, cc_ok, 1, index, count, 1.0, 3.0) == -1,
+		   "a dimension below the positions is rejected");
+		ok(nbayes_model_build(&nb, 2, 4, cc_ok, 1, index, negative, 1.0, 4.0) == -1,
+		   "a negative sum is rejected");
+		ok(nbayes_model_build(&nb, 2, 4, cc_ok, 1, out_of_range, count, 1.0, 4.0) == -1,
+		   "an index out of range is rejected");
+	}
+	nbayes_counts_free(&c);
+
+	nbayes_counts_free(&c);
+}
+
+int
+main(void)
+{
+	test_hash();
+	test_tfidf();
+	test_nbayes();
+	printf("1..%d\n", test_count);
+	return failures == 0 ? 0 : 1;
+}
