@@ -34,7 +34,7 @@ DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 EXTRA_CLEAN = sql/$(EXTENSION)--$(EXTVERSION).sql test/unit/test_numerics
 
 # pg_regress suites live in sql/ and expected/
-REGRESS = setup api errors queue numeric_fixture label_log
+REGRESS = setup api errors queue numeric_fixture label_log text
 REGRESS_OPTS = --inputdir=. --load-extension=hitl
 
 SHLIB_LINK += -llapack -lblas -lm
