@@ -31,7 +31,8 @@ OBJS = \
 	src/train_sparse.o
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
-EXTRA_CLEAN = sql/$(EXTENSION)--$(EXTVERSION).sql test/unit/test_numerics
+EXTRA_CLEAN = sql/$(EXTENSION)--$(EXTVERSION).sql test/unit/test_numerics \
+	test/unit/test_sparse test/unit/test_text
 
 # pg_regress suites live in sql/ and expected/
 REGRESS = setup api errors queue numeric_fixture label_log text
@@ -53,6 +54,14 @@ NUMERIC_SRCS = src/scaler.c src/logreg.c src/metrics.c src/crossval.c src/numeri
 test/unit/test_numerics: test/unit/test_numerics.c $(NUMERIC_SRCS)
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -o $@ $^ -llapack -lblas -lm
 
+test/unit/test_sparse: test/unit/test_sparse.c src/sparse_logreg.c src/logreg.c src/numeric_alloc.c
+	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -o $@ $^ -llapack -lblas -lm
+
+test/unit/test_text: test/unit/test_text.c src/texthash.c src/tfidf.c src/nbayes.c src/numeric_alloc.c
+	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -o $@ $^ -lm
+
 .PHONY: unit
-unit: test/unit/test_numerics
+unit: test/unit/test_numerics test/unit/test_sparse test/unit/test_text
 	./test/unit/test_numerics test/data test/fixtures
+	./test/unit/test_sparse test/fixtures
+	./test/unit/test_text

@@ -1,9 +1,9 @@
 -- Every error a user can cause: SQLSTATE, message, detail and hint, and
 -- nothing left half-created behind a failure.
 
-CREATE TABLE e (id int PRIMARY KEY, a float8, b int, c boolean, t text,
+CREATE TABLE e (id int PRIMARY KEY, a float8, b int, c boolean, t date,
 				v float8[], label text, f8 float8, n numeric);
-INSERT INTO e SELECT g, g % 7, g % 3, g % 2 = 0, 'x', ARRAY[g, g * 2]::float8[],
+INSERT INTO e SELECT g, g % 7, g % 3, g % 2 = 0, date '2020-01-01', ARRAY[g, g * 2]::float8[],
 	CASE WHEN g <= 12 THEN (ARRAY['p', 'q'])[1 + g % 2] END, g, g / 3.0
 FROM generate_series(1, 20) g;
 

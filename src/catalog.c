@@ -100,8 +100,9 @@ fixed_array_copy(Datum arr, Oid elemtype, int elemsize, int *n, const char *what
 				 errmsg("hitl model version has a malformed %s array", what)));
 	*n = ARR_NDIM(a) == 0 ? 0 : ARR_DIMS(a)[0];
 	out = palloc_extended((Size) elemsize * Max(*n, 1), MCXT_ALLOC_HUGE);
+	/* without nulls the data follows the header and the dimensions */
 	if (*n > 0)
-		memcpy(out, ARR_DATA_PTR(a), (Size) elemsize * *n);
+		memcpy(out, (char *) a + ARR_OVERHEAD_NONULLS(ARR_NDIM(a)), (Size) elemsize * *n);
 	return out;
 }
 
@@ -121,7 +122,7 @@ fixed_array_from(const void *x, int n, Oid elemtype, int elemsize)
 	{
 		ARR_DIMS(a)[0] = n;
 		ARR_LBOUND(a)[0] = 1;
-		memcpy(ARR_DATA_PTR(a), x, nbytes);
+		memcpy((char *) a + ARR_OVERHEAD_NONULLS(1), x, nbytes);
 	}
 	else
 		SET_VARSIZE(a, ARR_OVERHEAD_NONULLS(0));

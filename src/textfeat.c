@@ -21,11 +21,21 @@
 /* Called with each term of a text, in order */
 typedef void (*TermFn) (const char *term, int len, void *arg);
 
-/* Hand a term to fn as UTF-8 */
+/*
+ * Hand a term to fn as UTF-8.  A SQL_ASCII database has no encoding to
+ * convert from: its bytes are hashed as they are.
+ */
 static void
 emit_term(const char *term, int len, TermFn fn, void *arg)
 {
-	char	   *utf8 = pg_server_to_any(term, len, PG_UTF8);
+	char	   *utf8;
+
+	if (GetDatabaseEncoding() == PG_SQL_ASCII)
+	{
+		fn(term, len, arg);
+		return;
+	}
+	utf8 = pg_server_to_any(term, len, PG_UTF8);
 
 	fn(utf8, utf8 == term ? len : (int) strlen(utf8), arg);
 	if (utf8 != term)
@@ -246,14 +256,15 @@ static void
 collect_term(const char *term, int len, void *arg)
 {
 	CollectArg *c = (CollectArg *) arg;
-	char	   *server = pg_any_to_server(term, len, PG_UTF8);
+	char	   *server = GetDatabaseEncoding() == PG_SQL_ASCII ?
+		pnstrdup(term, len) : pg_any_to_server(term, len, PG_UTF8);
 
 	if (c->n == c->capacity)
 	{
 		c->capacity *= 2;
 		c->terms = repalloc(c->terms, sizeof(Datum) * c->capacity);
 	}
-	c->terms[c->n++] = PointerGetDatum(cstring_to_text(server));
+	c->terms[c->n++] = PointerGetDatum(cstring_to_text_with_len(server, strlen(server)));
 }
 
 PG_FUNCTION_INFO_V1(hitl_text_terms);

@@ -229,12 +229,28 @@ compute_idf(const HitlModel *model, const FeatureLayout *layout, SparseRow *r,
 	pfree(df);
 }
 
-/* The snapshot the current command reads with, as pg_snapshot text */
+/*
+ * The snapshot the current command reads with, as pg_snapshot text, in
+ * which the current transaction's own changes count as visible: a
+ * snapshot does not list its own transaction as running, but may place it
+ * at or after xmax.  Then xmax moves past it, and the transactions between
+ * the old xmax and it are listed as running (they were not visible).
+ */
 static char *
 current_snapshot(MemoryContext cxt)
 {
 	bool		isnull;
-	int			ret = SPI_execute("SELECT pg_current_snapshot()::text", true, 1);
+	int			ret = SPI_execute(
+								  "WITH s AS (SELECT pg_current_snapshot() AS snap,"
+								  " pg_current_xact_id_if_assigned() AS me)"
+								  " SELECT CASE WHEN me IS NULL OR pg_visible_in_snapshot(me, snap)"
+								  " THEN snap::text"
+								  " ELSE pg_snapshot_xmin(snap)::text || ':' || (me::text::int8 + 1)::text"
+								  " || ':' || coalesce((SELECT string_agg(x::text, ',' ORDER BY x) FROM"
+								  " (SELECT x::text::int8 AS x FROM pg_snapshot_xip(snap) AS x"
+								  " UNION SELECT generate_series(pg_snapshot_xmax(snap)::text::int8,"
+								  " me::text::int8 - 1)) AS u), '') END FROM s",
+								  true, 1);
 
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "hitl: reading the snapshot failed: %s", SPI_result_code_string(ret));
@@ -598,6 +614,47 @@ metrics_add(StringInfo buf, const char *prefix, const ClassMetrics *m)
 	train_json_number(buf, key, m->log_loss);
 }
 
+/*
+ * Drop from v's vocabulary the buckets no class has a count for any more
+ * (the rows that had them lost their labels), renumbering count_index: the
+ * vocabulary of a full training is the buckets of the labeled rows.
+ */
+static void
+compact_vocabulary(HitlVersion *v)
+{
+	int			k = v->n_classes;
+	int		   *renumber = palloc(sizeof(int) * Max(v->n_vocabulary, 1));
+	int			m = 0;
+	int64		i;
+	int			j;
+
+	for (j = 0; j < v->n_vocabulary; j++)
+		renumber[j] = -1;
+	for (i = 0; i < v->n_counts; i++)
+	{
+		int64		pos = v->count_index[i] / k;
+
+		if (pos >= v->d)
+			renumber[pos - v->d] = 0;
+	}
+	for (j = 0; j < v->n_vocabulary; j++)
+		if (renumber[j] == 0)
+		{
+			renumber[j] = m;
+			v->vocabulary[m++] = v->vocabulary[j];
+		}
+	for (i = 0; i < v->n_counts; i++)
+	{
+		int64		pos = v->count_index[i] / k;
+
+		if (pos >= v->d)
+			v->count_index[i] = (v->d + renumber[pos - v->d]) * (int64) k +
+				v->count_index[i] % k;
+	}
+	v->n_vocabulary = m;
+	pfree(renumber);
+}
+
 /* Store the non-zero counts in v */
 static void
 nb_store_counts(HitlVersion *v, const NBayesCounts *c)
@@ -668,8 +725,11 @@ train_full(HitlModel *model, FeatureLayout *layout, instr_time start)
 	build_matrix(&s, &v, nb, &X, &indptr, &indices, &values);
 	pfree(s.x);
 	pfree(s.missing);
-	pfree(s.tbucket);
-	pfree(s.tweight);
+	if (s.tbucket != NULL)
+	{
+		pfree(s.tbucket);
+		pfree(s.tweight);
+	}
 
 	proba = palloc_extended(sizeof(double) * (size_t) s.n * v.n_classes, MCXT_ALLOC_HUGE);
 	do_cv = model->cv_folds >= 2 && s.n >= 2 * model->cv_folds;
@@ -828,22 +888,37 @@ train_incremental(HitlModel *model, FeatureLayout *layout, instr_time start)
 		prev->d != layout->d || (layout->n_text > 0) != (prev->idf_buckets != NULL))
 		return 0;
 
+	/*
+	 * Rows inserted or deleted since change the idf: only a full training
+	 * gives what a full training gives then.
+	 */
+	if (layout->n_text > 0)
+	{
+		StringInfoData count;
+
+		initStringInfo(&count);
+		appendStringInfo(&count, "SELECT count(*) FROM %s", model->source_text);
+		ret = SPI_execute(count.data, true, 1);
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "hitl: counting rows failed: %s", SPI_result_code_string(ret));
+		if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+										&isnull)) != prev->n_documents)
+			return 0;
+	}
+
 	/* the changes the version does not include, and the snapshot after them */
+	snapshot = current_snapshot(CurrentMemoryContext);
 	args[0] = CStringGetTextDatum(model->name);
 	args[1] = CStringGetTextDatum(prev->label_snapshot);
 	ret = SPI_execute_with_args(
-								"SELECT s.snap::text, l.row_key, l.old_label, l.new_label"
-								" FROM (SELECT pg_current_snapshot() AS snap) s"
-								" LEFT JOIN hitl.label_log l ON l.model = $1"
+								"SELECT l.row_key, l.old_label, l.new_label FROM hitl.label_log l"
+								" WHERE l.model = $1"
 								" AND NOT pg_visible_in_snapshot(l.txid, $2::pg_snapshot)"
 								" ORDER BY l.id",
 								2, argtypes, args, NULL, true, 0);
-	if (ret != SPI_OK_SELECT || SPI_processed < 1)
+	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "hitl: reading the label log failed: %s", SPI_result_code_string(ret));
-	snapshot = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0],
-												 SPI_tuptable->tupdesc, 1, &isnull));
-	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-	if (isnull)
+	if (SPI_processed == 0)
 		return prev->version;	/* nothing new */
 	nchanges = (int) SPI_processed;
 	if (nchanges > prev->n_labeled)
@@ -856,12 +931,12 @@ train_incremental(HitlModel *model, FeatureLayout *layout, instr_time start)
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		Datum		d;
 
-		keys[i] = datumCopy(SPI_getbinval(tup, desc, 2, &isnull), false, -1);
-		d = SPI_getbinval(tup, desc, 3, &isnull);
+		keys[i] = datumCopy(SPI_getbinval(tup, desc, 1, &isnull), false, -1);
+		d = SPI_getbinval(tup, desc, 2, &isnull);
 		changes[i].old_class = isnull ? -1 : class_index(prev, TextDatumGetCString(d));
 		if (!isnull && changes[i].old_class < 0)
 			return 0;
-		d = SPI_getbinval(tup, desc, 4, &isnull);
+		d = SPI_getbinval(tup, desc, 3, &isnull);
 		changes[i].new_class = isnull ? -1 : class_index(prev, TextDatumGetCString(d));
 		if (!isnull && changes[i].new_class < 0)
 			return 0;			/* a new class: the classes must be reordered */
@@ -1026,6 +1101,7 @@ train_incremental(HitlModel *model, FeatureLayout *layout, instr_time start)
 	v.vocabulary = vocab;
 	v.label_snapshot = snapshot;
 	nb_store_counts(&v, &c);
+	compact_vocabulary(&v);
 	for (i = 0; i < c.k; i++)
 		v.n_labeled += (int) (c.class_count[i] + 0.5);
 
