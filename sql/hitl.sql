@@ -334,7 +334,10 @@ BEGIN
 			END IF;
 			RAISE EXCEPTION 'unknown option "%"', k
 				USING ERRCODE = 'invalid_parameter_value',
-					  HINT = 'Known options: ' || array_to_string(known, ', ') || '.';
+					  HINT = 'Known options: '
+							 || array_to_string(ARRAY(SELECT o FROM unnest(known) AS o
+													  ORDER BY o COLLATE "C"), ', ')
+							 || '.';
 		END IF;
 		IF k = 'text_config' THEN
 			IF jsonb_typeof(v) <> 'string' THEN
