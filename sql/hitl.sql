@@ -141,7 +141,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON hitl.models, hitl.model_versions, hitl.q
  * Roles that may update a model without owning it (they can update its
  * table) may change its options, strategy and status, not what it is: its
  * owner, table, columns or view.  An owner may give the model only to a role
- * it is a member of.
+ * it is a member of.  Nobody changes the text options that define the
+ * feature space (text_config, bigrams, buckets).
  */
 CREATE FUNCTION hitl._guard_model_update() RETURNS trigger
 LANGUAGE plpgsql
@@ -159,6 +160,15 @@ BEGIN
 		RAISE EXCEPTION 'permission denied to change the definition of model "%"', OLD.name
 			USING ERRCODE = 'insufficient_privilege',
 				  HINT = 'Only the model''s owner changes its owner, table, columns or view; others may change options, strategy and status.';
+	END IF;
+	/* the text options define the feature space the versions are indexed by */
+	IF (NEW.options->'text_config', NEW.options->'bigrams', NEW.options->'buckets')
+		IS DISTINCT FROM
+	   (OLD.options->'text_config', OLD.options->'bigrams', OLD.options->'buckets') THEN
+		RAISE EXCEPTION 'the text options of model "%" cannot change', OLD.name
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = 'text_config, bigrams and buckets define the features its versions were trained on.',
+				  HINT = 'Create another model with the new options.';
 	END IF;
 	RETURN NEW;
 END

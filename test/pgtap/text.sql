@@ -9,7 +9,7 @@
 -- (the database is dropped after the file).  The incremental-update cases
 -- that once went wrong are at the end.
 
-SELECT plan(173);
+SELECT plan(176);
 
 CREATE EXTENSION hitl;
 
@@ -456,5 +456,15 @@ SELECT is((SELECT count(*) FROM counts t
 				  FROM jsonb_each_text(hitl.predict_proba('cinc', t)) p
 				  JOIN jsonb_each_text(hitl.predict_proba('cfull', t)) q USING (key)) > 1e-9), 0::bigint,
 		  'numeric naive Bayes: the predictions of a full training');
+
+-- The text options define the feature space: they cannot change; others can
+SELECT throws_ok($$UPDATE hitl.models SET options = options || '{"buckets": 1024}' WHERE name = 'inc'$$,
+				 '0A000', 'the text options of model "inc" cannot change',
+				 'buckets of a trained text model cannot change');
+SELECT throws_ok($$UPDATE hitl.models SET options = options || '{"text_config": "english"}' WHERE name = 'inc'$$,
+				 '0A000', 'the text options of model "inc" cannot change',
+				 'nor can its text search configuration');
+SELECT lives_ok($$UPDATE hitl.models SET options = options || '{"alpha": 0.5}' WHERE name = 'inc'$$,
+				'alpha can change (the next training uses it)');
 
 SELECT * FROM finish();
