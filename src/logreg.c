@@ -110,8 +110,8 @@ typedef struct LogregWork
 } LogregWork;
 
 /* log(1 + exp(z)) without overflow or loss of precision */
-static double
-softplus(double z)
+double
+logreg_softplus(double z)
 {
 	if (z > 0.0)
 		return z + log1p(exp(-z));
@@ -119,8 +119,8 @@ softplus(double z)
 }
 
 /* 1 / (1 + exp(-z)) without overflow */
-static double
-sigmoid(double z)
+double
+logreg_sigmoid(double z)
 {
 	double		e;
 
@@ -212,9 +212,9 @@ chunk_probabilities(LogregWork *w, int i0, int c, int resid)
 			double		z = w->z[i];
 			int			pos = (y[i] == 1);
 
-			loss += pos ? softplus(-z) : softplus(z);
-			w->prob[i] = sigmoid(z);
-			w->qprob[i] = sigmoid(-z);
+			loss += pos ? logreg_softplus(-z) : logreg_softplus(z);
+			w->prob[i] = logreg_sigmoid(z);
+			w->qprob[i] = logreg_sigmoid(-z);
 			if (resid)
 				w->resid[i] = pos ? -w->qprob[i] : w->prob[i];
 		}
@@ -727,8 +727,8 @@ logreg_predict_proba(int d, int k, const double *coef, const double *x,
 
 		for (j = 0; j < d; j++)
 			z += coef[j] * x[j];
-		proba[0] = sigmoid(-z);
-		proba[1] = sigmoid(z);
+		proba[0] = logreg_sigmoid(-z);
+		proba[1] = logreg_sigmoid(z);
 		return;
 	}
 

@@ -86,6 +86,10 @@ extern LogregStatus logreg_fit(const LogregProblem *p, double *coef,
 extern void logreg_predict_proba(int d, int k, const double *coef,
 								 const double *x, double *proba);
 
+/* log(1 + exp(z)) and 1 / (1 + exp(-z)), without overflow */
+extern double logreg_softplus(double z);
+extern double logreg_sigmoid(double z);
+
 /* Human-readable text for a status */
 extern const char *logreg_status_message(LogregStatus status);
 

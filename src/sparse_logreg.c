@@ -103,27 +103,6 @@ typedef struct SparseWork
 	double	   *r;				/* nvec residuals (probability - target) */
 } SparseWork;
 
-/* log(1 + exp(z)) without overflow or loss of precision */
-static double
-softplus(double z)
-{
-	if (z > 0.0)
-		return z + log1p(exp(-z));
-	return log1p(exp(z));
-}
-
-/* 1 / (1 + exp(-z)) without overflow */
-static double
-sigmoid(double z)
-{
-	double		e;
-
-	if (z >= 0.0)
-		return 1.0 / (1.0 + exp(-z));
-	e = exp(z);
-	return e / (1.0 + e);
-}
-
 /*
  * Dot product of a and b (len doubles), summed in four interleaved partial
  * sums, always in the same order.
@@ -206,11 +185,11 @@ row_loss(int nvec, const double *z, int label, double *r)
 	{
 		if (label == 1)
 		{
-			r[0] = -sigmoid(-z[0]);
-			return softplus(-z[0]);
+			r[0] = -logreg_sigmoid(-z[0]);
+			return logreg_softplus(-z[0]);
 		}
-		r[0] = sigmoid(z[0]);
-		return softplus(z[0]);
+		r[0] = logreg_sigmoid(z[0]);
+		return logreg_softplus(z[0]);
 	}
 
 	zmax = z[0];
@@ -758,8 +737,8 @@ sparse_logreg_predict_proba(int d, int k, const double *coef, int nnz,
 		for (t = 0; t < nnz; t++)
 			if (idx[t] >= 0 && idx[t] < d)
 				z += coef[idx[t]] * val[t];
-		proba[0] = sigmoid(-z);
-		proba[1] = sigmoid(z);
+		proba[0] = logreg_sigmoid(-z);
+		proba[1] = logreg_sigmoid(z);
 		return;
 	}
 

@@ -92,6 +92,28 @@ train_class_of(LabelSet *ls, const char *label, MemoryContext cxt)
 }
 
 /*
+ * Enough labels, of at least two classes, to train?  Raises the error
+ * otherwise.
+ */
+void
+train_check_labels(const HitlModel *model, int n, const LabelSet *ls)
+{
+	if (n < model->min_labels)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" has too few labels to train", model->name),
+				 errdetail("%d rows are labeled; training needs at least %d (option min_labels).",
+						   n, model->min_labels),
+				 errhint("Label more rows, or lower min_labels.")));
+	if (ls->n_classes < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" has only one class labeled", model->name),
+				 errdetail("All %d labeled rows have the label \"%s\".", n, ls->classes[0]),
+				 errhint("Label rows of at least two classes.")));
+}
+
+/*
  * Number the classes in the label type's order (so an enum's classes come
  * in its order, integers numerically), and renumber the rows' classes y.
  */
@@ -266,19 +288,7 @@ train_model(const char *name, bool incremental)
 	}
 	read_training_set(model, layout, &ts, cxt);
 
-	if (ts.n < model->min_labels)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("model \"%s\" has too few labels to train", name),
-				 errdetail("%d rows are labeled; training needs at least %d (option min_labels).",
-						   ts.n, model->min_labels),
-				 errhint("Label more rows, or lower min_labels.")));
-	if (ts.labels.n_classes < 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("model \"%s\" has only one class labeled", name),
-				 errdetail("All %d labeled rows have the label \"%s\".", ts.n, ts.labels.classes[0]),
-				 errhint("Label rows of at least two classes.")));
+	train_check_labels(model, ts.n, &ts.labels);
 	ncoef = logreg_ncoef(ts.d, ts.labels.n_classes);
 	if (ncoef > HITL_MAX_COEFFICIENTS)
 		ereport(ERROR,

@@ -23,6 +23,9 @@ typedef struct LabelSet
 /* Index of a label's class, adding it when new (copies live in cxt) */
 extern int	train_class_of(LabelSet *ls, const char *label, MemoryContext cxt);
 
+/* Raise the error when there are too few labels or fewer than two classes */
+extern void train_check_labels(const HitlModel *model, int n, const LabelSet *ls);
+
 /*
  * Put the classes in the label type's order and renumber the n class
  * indexes in y accordingly.  Runs a query through SPI.

@@ -409,26 +409,6 @@ build_matrix(const SparseSet *s, const HitlVersion *v, bool nb, SparseMatrix *X,
 	*values_out = values;
 }
 
-/* The minimum labels and two classes, with the dense model's messages */
-static void
-check_labels(const HitlModel *model, const SparseSet *s)
-{
-	if (s->n < model->min_labels)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("model \"%s\" has too few labels to train", model->name),
-				 errdetail("%d rows are labeled; training needs at least %d (option min_labels).",
-						   s->n, model->min_labels),
-				 errhint("Label more rows, or lower min_labels.")));
-	if (s->labels.n_classes < 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("model \"%s\" has only one class labeled", model->name),
-				 errdetail("All %d labeled rows have the label \"%s\".", s->n,
-						   s->labels.classes[0]),
-				 errhint("Label rows of at least two classes.")));
-}
-
 /* Naive Bayes prediction tables from dense counts */
 static void
 nb_build(const HitlModel *model, const FeatureLayout *layout, const NBayesCounts *c,
@@ -698,7 +678,7 @@ train_full(HitlModel *model, FeatureLayout *layout, instr_time start)
 	if (nb)
 		v.label_snapshot = current_snapshot(CurrentMemoryContext);
 	read_labeled(model, layout, &r, &s);
-	check_labels(model, &s);
+	train_check_labels(model, s.n, &s.labels);
 
 	v.n_labeled = s.n;
 	v.n_classes = s.labels.n_classes;
