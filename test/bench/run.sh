@@ -6,11 +6,11 @@
 #     bash test/bench/run.sh                       # all of them
 #     bash test/bench/run.sh score queue latency   # some of them
 #
-# train, score and queue time hitl's functions called from SQL: they run on a
-# private cluster without hitl in shared_preload_libraries (no background
-# worker retraining behind their timed statements).  latency, trigger, bulk
-# and warm measure the background worker and the label triggers: they run
-# afterwards on a second private cluster, started with
+# train, score, queue and text time hitl's functions called from SQL: they
+# run on a private cluster without hitl in shared_preload_libraries (no
+# background worker retraining behind their timed statements).  latency,
+# trigger, bulk and warm measure the background worker and the label
+# triggers: they run afterwards on a second private cluster, started with
 # shared_preload_libraries = 'hitl' and track_commit_timestamp = on (the
 # first one is stopped first; both have the settings of lib.sh).
 #
@@ -29,7 +29,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 benches=("$@")
 if [[ ${#benches[@]} -eq 0 ]]; then
-	benches=(train score queue latency trigger bulk warm)
+	benches=(train score queue text latency trigger bulk warm)
 fi
 plain=()
 worker=()
