@@ -888,8 +888,22 @@ train_incremental(HitlModel *model, FeatureLayout *layout, instr_time start)
 
 	/* the changes the version does not include, and the snapshot after them */
 	snapshot = current_snapshot(CurrentMemoryContext);
-	args[0] = CStringGetTextDatum(model->name);
+	args[0] = CStringGetTextDatum(snapshot);
 	args[1] = CStringGetTextDatum(prev->label_snapshot);
+
+	/*
+	 * A version's snapshot from the future comes from another cluster (a
+	 * dump restored into a newer one): its transaction ids say nothing here.
+	 */
+	ret = SPI_execute_with_args("SELECT pg_snapshot_xmax($2::pg_snapshot)"
+								" > pg_snapshot_xmax($1::pg_snapshot)",
+								2, argtypes, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "hitl: comparing snapshots failed: %s", SPI_result_code_string(ret));
+	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		return 0;
+
+	args[0] = CStringGetTextDatum(model->name);
 	ret = SPI_execute_with_args(
 								"SELECT l.row_key, l.old_label, l.new_label FROM hitl.label_log l"
 								" WHERE l.model = $1"

@@ -9,7 +9,7 @@
 -- (the database is dropped after the file).  The incremental-update cases
 -- that once went wrong are at the end.
 
-SELECT plan(176);
+SELECT plan(178);
 
 CREATE EXTENSION hitl;
 
@@ -456,6 +456,20 @@ SELECT is((SELECT count(*) FROM counts t
 				  FROM jsonb_each_text(hitl.predict_proba('cinc', t)) p
 				  JOIN jsonb_each_text(hitl.predict_proba('cfull', t)) q USING (key)) > 1e-9), 0::bigint,
 		  'numeric naive Bayes: the predictions of a full training');
+
+-- A version whose label snapshot lies in the future came from another
+-- cluster (a dump restored): its transaction ids mean nothing, so the
+-- update trains from scratch
+UPDATE hitl.model_versions SET label_snapshot = '900000000:900000000:'
+WHERE model = 'cinc' AND version = (SELECT current_version FROM hitl.models WHERE name = 'cinc');
+UPDATE counts SET label = 'x' WHERE id = 3;
+SELECT hitl.train('cinc', true) AS cinc_version \gset
+SELECT is((SELECT metrics->>'incremental' FROM hitl.model_versions
+		   WHERE model = 'cinc' AND version = :cinc_version), 'false',
+		  'a label snapshot from the future: trained from scratch');
+SELECT cmp_ok((SELECT pg_snapshot_xmax(label_snapshot)::text::bigint FROM hitl.model_versions
+			   WHERE model = 'cinc' AND version = :cinc_version), '<', 900000000::bigint,
+			  'and the new version has a snapshot of this cluster');
 
 -- The text options define the feature space: they cannot change; others can
 SELECT throws_ok($$UPDATE hitl.models SET options = options || '{"buckets": 1024}' WHERE name = 'inc'$$,
