@@ -141,8 +141,9 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON hitl.models, hitl.model_versions, hitl.q
  * Roles that may update a model without owning it (they can update its
  * table) may change its options, strategy and status, not what it is: its
  * owner, table, columns or view.  An owner may give the model only to a role
- * it is a member of.  Nobody changes the text options that define the
- * feature space (text_config, bigrams, buckets).
+ * it is a member of.  Nobody changes the algorithm or the text options that
+ * define the feature space (text_config, bigrams, buckets, max_text_bytes);
+ * other options are checked as create_model checks them.
  */
 CREATE FUNCTION hitl._guard_model_update() RETURNS trigger
 LANGUAGE plpgsql
@@ -161,14 +162,26 @@ BEGIN
 			USING ERRCODE = 'insufficient_privilege',
 				  HINT = 'Only the model''s owner changes its owner, table, columns or view; others may change options, strategy and status.';
 	END IF;
-	/* the text options define the feature space the versions are indexed by */
-	IF (NEW.options->'text_config', NEW.options->'bigrams', NEW.options->'buckets')
+	/* the algorithm and the text options define what the versions hold */
+	IF NEW.algorithm IS DISTINCT FROM OLD.algorithm THEN
+		RAISE EXCEPTION 'the algorithm of model "%" cannot change', OLD.name
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = 'Its versions hold the parameters of its algorithm.',
+				  HINT = 'Create another model with the other algorithm.';
+	END IF;
+	IF (NEW.options->'text_config', NEW.options->'bigrams', NEW.options->'buckets',
+		NEW.options->'max_text_bytes')
 		IS DISTINCT FROM
-	   (OLD.options->'text_config', OLD.options->'bigrams', OLD.options->'buckets') THEN
+	   (OLD.options->'text_config', OLD.options->'bigrams', OLD.options->'buckets',
+		OLD.options->'max_text_bytes') THEN
 		RAISE EXCEPTION 'the text options of model "%" cannot change', OLD.name
 			USING ERRCODE = 'feature_not_supported',
-				  DETAIL = 'text_config, bigrams and buckets define the features its versions were trained on.',
+				  DETAIL = 'text_config, bigrams, buckets and max_text_bytes define the features its versions were trained on.',
 				  HINT = 'Create another model with the new options.';
+	END IF;
+	/* other options may change, within their ranges */
+	IF NEW.options IS DISTINCT FROM OLD.options THEN
+		NEW.options := hitl._resolve_options(NEW.options, NEW.algorithm, OLD.options ? 'text_config');
 	END IF;
 	RETURN NEW;
 END
@@ -379,8 +392,8 @@ BEGIN
 			OR (k = 'cv_folds' AND (n < 0 OR n = 1 OR n > 20))
 			OR (k = 'queue_size' AND (n < 1 OR n > 100000))
 			OR (k = 'batch_size' AND (n < 100 OR n > 1000000))
-			OR (k = 'buckets' AND (n < 16 OR n > 16777216
-								   OR (n = trunc(n) AND (n::bigint & (n::bigint - 1)) <> 0)))
+			OR (k = 'buckets' AND CASE WHEN n < 16 OR n > 16777216 OR n <> trunc(n) THEN true
+									   ELSE (n::bigint & (n::bigint - 1)) <> 0 END)
 			OR (k = 'max_text_bytes' AND (n < 1024 OR n > 1073741823))
 			OR (k IN ('min_labels', 'max_iter', 'cv_folds', 'queue_size', 'batch_size',
 					  'buckets', 'max_text_bytes') AND n <> trunc(n))

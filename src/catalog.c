@@ -7,6 +7,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -274,6 +276,59 @@ catalog_load_model(const char *name, MemoryContext mcxt)
 	return m;
 }
 
+/* Raise the error for a version whose stored arrays are inconsistent */
+static void
+corrupted(const HitlModel *model, int version, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("version %d of model \"%s\" has invalid %s", version, model->name, what),
+			 errhint("Train the model again with hitl.train().")));
+}
+
+/* Are the n values strictly increasing, within [0, limit)? */
+static bool
+increasing_below(const int32 *a, int n, int64 limit)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (a[i] < 0 || a[i] >= limit || (i > 0 && a[i] <= a[i - 1]))
+			return false;
+	return true;
+}
+
+/*
+ * Check what a sparse version's arrays must satisfy before anything indexes
+ * with them (rows of hitl.model_versions can be written by SQL).
+ */
+static void
+check_sparse_version(const HitlModel *model, const HitlVersion *v)
+{
+	int64		i;
+
+	if (!increasing_below(v->vocabulary, v->n_vocabulary,
+						  model->text_config ? model->buckets : 0))
+		corrupted(model, v->version, "vocabulary");
+	if (model->text_config != NULL &&
+		(v->idf_buckets == NULL || !increasing_below(v->idf_buckets, v->n_idf, model->buckets)))
+		corrupted(model, v->version, "idf buckets");
+	for (i = 0; i < v->n_idf; i++)
+		if (!(v->idf[i] > 0.0) || !isfinite(v->idf[i]))
+			corrupted(model, v->version, "idf");
+	if (!model_is_nbayes(model))
+		return;
+	for (i = 0; i < v->n_classes; i++)
+		if (!(v->class_counts[i] > 0.0) || !isfinite(v->class_counts[i]))
+			corrupted(model, v->version, "class counts");
+	for (i = 0; i < v->n_counts; i++)
+		if (v->count_index[i] < 0 ||
+			v->count_index[i] >= (int64) (v->d + v->n_vocabulary) * v->n_classes ||
+			(i > 0 && v->count_index[i] <= v->count_index[i - 1]) ||
+			!(v->counts[i] >= 0.0) || !isfinite(v->counts[i]))
+			corrupted(model, v->version, "naive Bayes sums");
+}
+
 /*
  * Load one version of a model.
  */
@@ -349,11 +404,20 @@ catalog_load_version(const HitlModel *model, int version, MemoryContext mcxt)
 			v->n_documents = DatumGetInt64(spi_value(tup, 11, &isnull));
 		}
 		d = spi_value(tup, 12, &isnull);
-		if (!isnull)
-			v->vocabulary = fixed_array_copy(d, INT4OID, sizeof(int32), &v->n_vocabulary,
-											 "vocabulary");
+		if (isnull)
+			corrupted(model, version, "vocabulary");
+		v->vocabulary = fixed_array_copy(d, INT4OID, sizeof(int32), &v->n_vocabulary,
+										 "vocabulary");
 		if (model_is_nbayes(model))
 		{
+			int			col;
+
+			for (col = 13; col <= 15; col++)
+			{
+				(void) spi_value(tup, col, &isnull);
+				if (isnull)
+					corrupted(model, version, "naive Bayes statistics");
+			}
 			v->class_counts = fixed_array_copy(spi_value(tup, 13, &isnull), FLOAT8OID,
 											   sizeof(float8), &n, "class_counts");
 			if (n != v->n_classes)
@@ -390,6 +454,8 @@ catalog_load_version(const HitlModel *model, int version, MemoryContext mcxt)
 	else
 		v->coef = float8_array_to_doubles(spi_value(tup, 8, &isnull),
 										  logreg_ncoef(v->d, v->n_classes), "coefficients");
+	if (model_is_sparse(model))
+		check_sparse_version(model, v);
 	MemoryContextSwitchTo(old);
 	return v;
 }

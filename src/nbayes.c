@@ -23,10 +23,35 @@
 #include "numeric_alloc.h"
 
 /*
- * Sums at most this large are zero: what subtracting rows that were added
- * leaves of floating-point rounding.
+ * Sums at most this large, relative to the largest sum, are zero: what
+ * subtracting rows that were added leaves of floating-point rounding.
  */
 #define NBAYES_RESIDUE 1e-12
+
+/* The magnitude below which a sum of c is rounding residue */
+static double
+residue(const NBayesCounts *c)
+{
+	double		top = 1.0;
+	int64_t		i;
+
+	for (i = 0; i < (int64_t) c->k * c->m; i++)
+		if (fabs(c->feature_count[i]) > top)
+			top = fabs(c->feature_count[i]);
+	return NBAYES_RESIDUE * top;
+}
+
+int
+nbayes_counts_nonnegative(const NBayesCounts *c)
+{
+	double		tiny = residue(c);
+	int64_t		i;
+
+	for (i = 0; i < (int64_t) c->k * c->m; i++)
+		if (c->feature_count[i] < -tiny)
+			return 0;
+	return 1;
+}
 
 void
 nbayes_counts_init(NBayesCounts *c, int k, int m)
@@ -61,13 +86,14 @@ nbayes_counts_add(NBayesCounts *c, int cls, int nnz, const int *idx,
 int64_t
 nbayes_counts_nonzeros(const NBayesCounts *c, int64_t **index, double **count)
 {
+	double		tiny = residue(c);
 	int64_t		n = 0;
 	int64_t		i;
 	int			j;
 	int			cls;
 
 	for (i = 0; i < (int64_t) c->k * c->m; i++)
-		if (fabs(c->feature_count[i]) > NBAYES_RESIDUE)
+		if (fabs(c->feature_count[i]) > tiny)
 			n++;
 	*index = hitl_alloc(sizeof(int64_t) * (n > 0 ? n : 1));
 	*count = hitl_alloc(sizeof(double) * (n > 0 ? n : 1));
@@ -77,7 +103,7 @@ nbayes_counts_nonzeros(const NBayesCounts *c, int64_t **index, double **count)
 		{
 			double		v = c->feature_count[(size_t) cls * c->m + j];
 
-			if (fabs(v) > NBAYES_RESIDUE)
+			if (fabs(v) > tiny)
 			{
 				(*index)[n] = (int64_t) j * c->k + cls;
 				(*count)[n] = v;

@@ -40,8 +40,15 @@ extern void nbayes_counts_add(NBayesCounts *c, int cls, int nnz, const int *idx,
 							  const double *val, double weight);
 
 /*
- * The non-zero feature sums (those above 1e-12 in magnitude: smaller ones
- * are what rounding leaves after a row is added and removed),
+ * Are all sums zero or more, rounding residue aside?  (A sum that went
+ * negative had a row removed with other values than it was added with.)
+ */
+extern int	nbayes_counts_nonnegative(const NBayesCounts *c);
+
+/*
+ * The non-zero feature sums (those above 1e-12 of the largest sum in
+ * magnitude: smaller ones are what rounding leaves after a row is added and
+ * removed),
  * position-major: index[i] = position * k + class
  * (ascending) and count[i].  Returns their number; index and count are
  * allocated with hitl_alloc.

@@ -750,6 +750,8 @@ score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
 				heap_offer(heap, &nheap, s.model->queue_size, &c);
 			}
 			seq++;
+			/* a text row can take long to parse */
+			CHECK_FOR_INTERRUPTS();
 		}
 		SPI_freetuptable(SPI_tuptable);
 		MemoryContextReset(rowcxt);

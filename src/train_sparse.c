@@ -53,7 +53,7 @@
 
 #define FETCH_ROWS 10000
 
-/* Logistic regression over this many coefficients needs too much memory */
+/* Models of more coefficients (or naive Bayes sums) need too much memory */
 #define HITL_MAX_SPARSE_COEFFICIENTS (64 * 1024 * 1024)
 
 /* The labeled rows of a sparse model */
@@ -206,6 +206,7 @@ compute_idf(const HitlModel *model, const FeatureLayout *layout, SparseRow *r,
 			n++;
 			MemoryContextSwitchTo(cxt);
 			MemoryContextReset(rowcxt);
+			CHECK_FOR_INTERRUPTS();
 		}
 		SPI_freetuptable(SPI_tuptable);
 		CHECK_FOR_INTERRUPTS();
@@ -230,33 +231,41 @@ compute_idf(const HitlModel *model, const FeatureLayout *layout, SparseRow *r,
 }
 
 /*
- * The snapshot the current command reads with, as pg_snapshot text, in
- * which the current transaction's own changes count as visible: a
- * snapshot does not list its own transaction as running, but may place it
- * at or after xmax.  Then xmax moves past it, and the transactions between
- * the old xmax and it are listed as running (they were not visible).
+ * The label_snapshot of a version: the snapshot the current command reads
+ * with, as pg_snapshot text, saying which label log entries of the model the
+ * version includes.  The current transaction's own entries are visible to
+ * the command but not to a snapshot taken later elsewhere, and entries it
+ * may still write would carry the same transaction id: so when it has
+ * written entries of the model there is no snapshot that tells (NULL: the
+ * next incremental update trains from scratch), and otherwise its id is
+ * listed as running, for whatever it writes after.
  */
 static char *
-current_snapshot(MemoryContext cxt)
+label_snapshot(const HitlModel *model, MemoryContext cxt)
 {
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
 	bool		isnull;
-	int			ret = SPI_execute(
-								  "WITH s AS (SELECT pg_current_snapshot() AS snap,"
-								  " pg_current_xact_id_if_assigned() AS me)"
-								  " SELECT CASE WHEN me IS NULL OR pg_visible_in_snapshot(me, snap)"
-								  " THEN snap::text"
-								  " ELSE pg_snapshot_xmin(snap)::text || ':' || (me::text::int8 + 1)::text"
-								  " || ':' || coalesce((SELECT string_agg(x::text, ',' ORDER BY x) FROM"
-								  " (SELECT x::text::int8 AS x FROM pg_snapshot_xip(snap) AS x"
-								  " UNION SELECT generate_series(pg_snapshot_xmax(snap)::text::int8,"
-								  " me::text::int8 - 1)) AS u), '') END FROM s",
-								  true, 1);
+	Datum		d;
+	int			ret;
 
+	args[0] = CStringGetTextDatum(model->name);
+	ret = SPI_execute_with_args(
+								"WITH s AS (SELECT pg_current_snapshot() AS snap,"
+								" pg_current_xact_id_if_assigned() AS me)"
+								" SELECT CASE"
+								" WHEN me IS NOT NULL AND EXISTS (SELECT 1 FROM hitl.label_log l"
+								"  WHERE l.model = $1 AND l.txid = me) THEN NULL"
+								" WHEN me IS NULL OR NOT pg_visible_in_snapshot(me, snap) THEN snap::text"
+								" ELSE pg_snapshot_xmin(snap)::text || ':' || pg_snapshot_xmax(snap)::text"
+								"  || ':' || (SELECT string_agg(x::text, ',' ORDER BY x::text::int8)"
+								"  FROM (SELECT pg_snapshot_xip(snap) AS x UNION ALL SELECT me) AS u)"
+								" END FROM s",
+								1, argtypes, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "hitl: reading the snapshot failed: %s", SPI_result_code_string(ret));
-	return MemoryContextStrdup(cxt, TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0],
-																	  SPI_tuptable->tupdesc,
-																	  1, &isnull)));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? NULL : MemoryContextStrdup(cxt, TextDatumGetCString(d));
 }
 
 /*
@@ -302,6 +311,7 @@ read_labeled(const HitlModel *model, const FeatureLayout *layout, SparseRow *r,
 			int			bad_col;
 			double	   *x;
 			bool	   *missing;
+			char	   *label;
 
 			if (s->n == s->capacity)
 				set_grow_rows(s);
@@ -317,13 +327,15 @@ read_labeled(const HitlModel *model, const FeatureLayout *layout, SparseRow *r,
 								catalog_row_key_text(model, DatumGetItemPointer(values[0])));
 			if (layout->n_text > 0)
 				sparserow_text(r, values + 1, nulls + 1);
+			label = TextDatumGetCString(values[ncols - 1]);
 			MemoryContextSwitchTo(cxt);
-			s->y[s->n] = train_class_of(&s->labels, TextDatumGetCString(values[ncols - 1]), cxt);
+			s->y[s->n] = train_class_of(&s->labels, label, cxt);
 			if (layout->n_text > 0)
 				set_add_terms(s, &r->bag);
 			s->n++;
 			s->tptr[s->n] = s->tnnz;
 			MemoryContextReset(rowcxt);
+			CHECK_FOR_INTERRUPTS();
 		}
 		SPI_freetuptable(SPI_tuptable);
 		CHECK_FOR_INTERRUPTS();
@@ -420,7 +432,10 @@ nb_build(const HitlModel *model, const FeatureLayout *layout, const NBayesCounts
 
 	if (nbayes_model_build(nb, c->k, c->m, c->class_count, n, index, count, model->alpha,
 						   predictor_nb_dimension(model, layout)) != 0)
-		elog(ERROR, "hitl: invalid naive Bayes statistics");
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("the naive Bayes statistics of model \"%s\" are invalid", model->name),
+				 errdetail("A class has no rows, a sum is negative, or alpha is not above 0.")));
 	pfree(index);
 	pfree(count);
 }
@@ -669,6 +684,7 @@ train_full(HitlModel *model, FeatureLayout *layout, instr_time start)
 	bool		do_cv;
 	StringInfoData metrics;
 	instr_time	duration;
+	int64		e;
 	int			i;
 
 	memset(&v, 0, sizeof(v));
@@ -676,7 +692,7 @@ train_full(HitlModel *model, FeatureLayout *layout, instr_time start)
 	if (layout->n_text > 0)
 		compute_idf(model, layout, &r, &v);
 	if (nb)
-		v.label_snapshot = current_snapshot(CurrentMemoryContext);
+		v.label_snapshot = label_snapshot(model, CurrentMemoryContext);
 	read_labeled(model, layout, &r, &s);
 	train_check_labels(model, s.n, &s.labels);
 
@@ -699,9 +715,9 @@ train_full(HitlModel *model, FeatureLayout *layout, instr_time start)
 		scaler_apply(s.n, s.d, s.x, s.missing, v.means, v.scales);
 	}
 	else
-		for (i = 0; i < s.n * s.d; i++)
-			if (s.missing[i])
-				s.x[i] = 0.0;
+		for (e = 0; e < (int64) s.n * s.d; e++)
+			if (s.missing[e])
+				s.x[e] = 0.0;
 	build_matrix(&s, &v, nb, &X, &indptr, &indices, &values);
 	pfree(s.x);
 	pfree(s.missing);
@@ -718,6 +734,14 @@ train_full(HitlModel *model, FeatureLayout *layout, instr_time start)
 		NBayesCounts c;
 		NBayesModel m;
 
+		if ((int64) v.n_classes * X.d > HITL_MAX_SPARSE_COEFFICIENTS)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("model \"%s\" has too many statistics", model->name),
+					 errdetail("%d classes and %d features give %lld sums; the limit is %d.",
+							   v.n_classes, X.d, (long long) v.n_classes * X.d,
+							   HITL_MAX_SPARSE_COEFFICIENTS),
+					 errhint("Lower the buckets option, or use fewer classes.")));
 		nbayes_counts_init(&c, v.n_classes, X.d);
 		for (i = 0; i < X.n; i++)
 			nbayes_counts_add(&c, s.y[i], (int) (indptr[i + 1] - indptr[i]),
@@ -839,8 +863,10 @@ train_incremental(HitlModel *model, FeatureLayout *layout, instr_time start)
 	LabelChange *changes;
 	Datum	   *keys;
 	StringInfoData sql;
-	Oid			argtypes[2] = {TEXTOID, TEXTOID};
-	Datum		args[2];
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, INT4OID};
+	Datum		args[3];
+	int64	   *table_counts;
+	bool		labelnull;
 	Oid			keytypes[1] = {JSONBARRAYOID};
 	Datum		keyarg[1];
 	char	   *match;
@@ -869,51 +895,73 @@ train_incremental(HitlModel *model, FeatureLayout *layout, instr_time start)
 		return 0;
 
 	/*
-	 * Rows inserted or deleted since change the idf: only a full training
-	 * gives what a full training gives then.
+	 * The labels the table holds now, per class, and its rows: what the
+	 * statistics must agree with once the changes are applied.  Rows
+	 * inserted or deleted change a text model's idf, and labels can change
+	 * without a log entry (TRUNCATE, triggers disabled): then only a full
+	 * training gives what a full training gives.
 	 */
-	if (layout->n_text > 0)
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT t.%s::text, count(*) FROM %s t GROUP BY 1",
+					 quote_identifier(model->label_column), model->source_text);
+	ret = SPI_execute(sql.data, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "hitl: counting labels failed: %s", SPI_result_code_string(ret));
+	table_counts = palloc0(sizeof(int64) * prev->n_classes);
 	{
-		StringInfoData count;
+		int64		rows = 0;
+		uint64		g;
 
-		initStringInfo(&count);
-		appendStringInfo(&count, "SELECT count(*) FROM %s", model->source_text);
-		ret = SPI_execute(count.data, true, 1);
-		if (ret != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "hitl: counting rows failed: %s", SPI_result_code_string(ret));
-		if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
-										&isnull)) != prev->n_documents)
+		for (g = 0; g < SPI_processed; g++)
+		{
+			Datum		label = SPI_getbinval(SPI_tuptable->vals[g], SPI_tuptable->tupdesc, 1,
+											  &isnull);
+			int64		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[g],
+														SPI_tuptable->tupdesc, 2, &labelnull));
+
+			rows += n;
+			if (isnull)
+				continue;
+			j = class_index(prev, TextDatumGetCString(label));
+			if (j < 0)
+				return 0;		/* a new class */
+			table_counts[j] = n;
+		}
+		if (layout->n_text > 0 && rows != prev->n_documents)
 			return 0;
 	}
+	SPI_freetuptable(SPI_tuptable);
 
-	/* the changes the version does not include, and the snapshot after them */
-	snapshot = current_snapshot(CurrentMemoryContext);
-	args[0] = CStringGetTextDatum(snapshot);
-	args[1] = CStringGetTextDatum(prev->label_snapshot);
-
-	/*
-	 * A version's snapshot from the future comes from another cluster (a
-	 * dump restored into a newer one): its transaction ids say nothing here.
-	 */
-	ret = SPI_execute_with_args("SELECT pg_snapshot_xmax($2::pg_snapshot)"
-								" > pg_snapshot_xmax($1::pg_snapshot)",
-								2, argtypes, args, NULL, true, 1);
+	/* a version's snapshot from the future comes from another cluster */
+	args[0] = CStringGetTextDatum(prev->label_snapshot);
+	ret = SPI_execute_with_args("SELECT pg_snapshot_xmax($1::pg_snapshot)"
+								" > pg_snapshot_xmax(pg_current_snapshot())",
+								1, argtypes + 1, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "hitl: comparing snapshots failed: %s", SPI_result_code_string(ret));
 	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
 		return 0;
 
+	/* the changes the version does not include (more than its labels: retrain) */
+	snapshot = label_snapshot(model, CurrentMemoryContext);
 	args[0] = CStringGetTextDatum(model->name);
+	args[1] = CStringGetTextDatum(prev->label_snapshot);
+	args[2] = Int32GetDatum(prev->n_labeled + 1);
 	ret = SPI_execute_with_args(
 								"SELECT l.row_key, l.old_label, l.new_label FROM hitl.label_log l"
 								" WHERE l.model = $1"
 								" AND NOT pg_visible_in_snapshot(l.txid, $2::pg_snapshot)"
-								" ORDER BY l.id",
-								2, argtypes, args, NULL, true, 0);
+								" ORDER BY l.id LIMIT $3",
+								3, argtypes, args, NULL, true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "hitl: reading the label log failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 0)
+	{
+		for (i = 0; i < prev->n_classes; i++)
+			if ((int64) (prev->class_counts[i] + 0.5) != table_counts[i])
+				return 0;		/* labels changed that the log does not show */
 		return prev->version;	/* nothing new */
+	}
 	nchanges = (int) SPI_processed;
 	if (nchanges > prev->n_labeled)
 		return 0;				/* cheaper, and the idf gets refreshed */
@@ -1045,6 +1093,8 @@ train_incremental(HitlModel *model, FeatureLayout *layout, instr_time start)
 	}
 
 	/* the statistics on the new positions */
+	if ((int64) prev->n_classes * (layout->d + m_text) > HITL_MAX_SPARSE_COEFFICIENTS)
+		return 0;				/* the full training raises the error */
 	nbayes_counts_init(&c, prev->n_classes, layout->d + m_text);
 	memcpy(c.class_count, prev->class_counts, sizeof(double) * prev->n_classes);
 	for (i = 0; i < prev->n_counts; i++)
@@ -1072,11 +1122,14 @@ train_incremental(HitlModel *model, FeatureLayout *layout, instr_time start)
 			nbayes_counts_add(&c, ch->new_class, n, idx, row_val[ch->row], 1.0);
 	}
 	for (i = 0; i < c.k; i++)
+	{
 		if (c.class_count[i] < 0.5)
 			return 0;			/* a class without rows: the classes change */
-	for (i = 0; i < c.k * c.m; i++)
-		if (c.feature_count[i] < -1e-9)
-			return 0;			/* a row's features changed since it was added */
+		if ((int64) (c.class_count[i] + 0.5) != table_counts[i])
+			return 0;			/* labels changed that the log does not show */
+	}
+	if (!nbayes_counts_nonnegative(&c))
+		return 0;				/* a row's features changed since it was added */
 
 	memset(&v, 0, sizeof(v));
 	v.n_classes = prev->n_classes;

@@ -206,7 +206,7 @@ work_on_model(WorkerModel *m, bool rescore)
 								" processed_labels, coalesce(current_version, 0),"
 								" coalesce(scored_version, 0)"
 								" FROM hitl.models WHERE name = $1",
-								1, argtypes, values, NULL, false, 0);
+								1, argtypes, values, NULL, true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "hitl: reading the label log failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 0)

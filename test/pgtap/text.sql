@@ -9,7 +9,7 @@
 -- (the database is dropped after the file).  The incremental-update cases
 -- that once went wrong are at the end.
 
-SELECT plan(178);
+SELECT plan(192);
 
 CREATE EXTENSION hitl;
 
@@ -411,9 +411,10 @@ SELECT hitl.train('full') \gset
 INSERT INTO docs (id, body, label) VALUES (200, 'goal match team week', 'sport');
 SELECT * FROM fallback('a labeled row inserted');
 
--- (3) A training in the transaction that changed labels: its version's
--- label_snapshot counts the transaction's own changes as included, so after
--- the commit there is nothing new to apply.
+-- (3) A training in the transaction that changed labels: no snapshot can
+-- tell the changes it includes from those the transaction may still make,
+-- so its version has no label_snapshot and the next update trains from
+-- scratch (never applying a change twice, nor missing one).
 SELECT hitl.train('inc') \gset
 SELECT hitl.train('full') \gset
 BEGIN;
@@ -422,9 +423,25 @@ SELECT hitl.train('inc') AS in_transaction \gset
 COMMIT;
 SELECT hitl.train('full') \gset
 SELECT * FROM same_as_full('a full training in the transaction of a label change');
-SELECT is(hitl.train('inc', true), :in_transaction,
-		  'after that transaction commits, nothing is new to train');
+SELECT is((SELECT label_snapshot IS NULL FROM hitl.model_versions
+		   WHERE model = 'inc' AND version = :in_transaction), true,
+		  'a training in the transaction of a label change records no label snapshot');
+SELECT hitl.train('inc', true) AS after_commit \gset
+SELECT is((SELECT metrics->>'incremental' FROM hitl.model_versions
+		   WHERE model = 'inc' AND version = :after_commit), 'false',
+		  'after that transaction commits, the next update trains from scratch');
 SELECT * FROM same_as_full('the incremental update after that commit');
+
+-- (3b) A label changed after a training in the same transaction: that
+-- training's snapshot lists the transaction as running, so the change is
+-- applied by the next update (not lost)
+SELECT hitl.train('inc') \gset
+SELECT hitl.train('full') \gset
+BEGIN;
+SELECT hitl.train('inc') AS before_change \gset
+UPDATE docs SET label = 'computing' WHERE id = 21;
+COMMIT;
+SELECT * FROM step('a label changed after a training in its transaction', 1);
 
 -- (4) Naive Bayes on numeric columns only (no text terms at all)
 CREATE TABLE counts (id int PRIMARY KEY, a int, b float8, c boolean, label text);
@@ -470,6 +487,40 @@ SELECT is((SELECT metrics->>'incremental' FROM hitl.model_versions
 SELECT cmp_ok((SELECT pg_snapshot_xmax(label_snapshot)::text::bigint FROM hitl.model_versions
 			   WHERE model = 'cinc' AND version = :cinc_version), '<', 900000000::bigint,
 			  'and the new version has a snapshot of this cluster');
+
+-- Labels changed without a log entry (triggers off, as on a logical
+-- replica): the labels per class no longer add up, so the update trains
+-- from scratch and counts them
+SET session_replication_role = replica;
+UPDATE counts SET label = 'y' WHERE id = 4;
+RESET session_replication_role;
+SELECT hitl.train('cinc', true) AS cinc_version \gset
+SELECT is((SELECT metrics->>'incremental' FROM hitl.model_versions
+		   WHERE model = 'cinc' AND version = :cinc_version), 'false',
+		  'a label changed without a log entry: trained from scratch');
+SELECT is((SELECT class_counts FROM hitl.model_versions WHERE model = 'cinc' AND version = :cinc_version),
+		  (SELECT array_agg(n ORDER BY label) FROM (SELECT label, count(*)::float8 AS n FROM counts
+												   WHERE label IS NOT NULL GROUP BY 1) c),
+		  'and its class counts are the table''s');
+
+-- A version row made up by hand is refused, not indexed with
+UPDATE hitl.model_versions SET count_index[1] = 1000000000
+WHERE model = 'cinc' AND version = :cinc_version;
+SELECT throws_ok($$SELECT hitl.predict('cinc', t) FROM counts t LIMIT 1$$, 'XX001',
+				 format('version %s of model "cinc" has invalid naive Bayes sums', :cinc_version),
+				 'a version with sums out of range: an error, not a crash');
+SELECT hitl.train('cinc') \gset
+
+-- The algorithm cannot change, and option changes are checked
+SELECT throws_ok($$UPDATE hitl.models SET algorithm = 'logistic' WHERE name = 'cinc'$$,
+				 '0A000', 'the algorithm of model "cinc" cannot change',
+				 'the algorithm of a model cannot change');
+SELECT throws_ok($$UPDATE hitl.models SET options = options || '{"alpha": -1}' WHERE name = 'cinc'$$,
+				 '22023', 'invalid value -1 for option "alpha"',
+				 'an option changed out of its range is refused');
+SELECT throws_ok($$UPDATE hitl.models SET options = options || '{"max_text_bytes": 2048}' WHERE name = 'inc'$$,
+				 '0A000', 'the text options of model "inc" cannot change',
+				 'max_text_bytes cannot change either');
 
 -- The text options define the feature space: they cannot change; others can
 SELECT throws_ok($$UPDATE hitl.models SET options = options || '{"buckets": 1024}' WHERE name = 'inc'$$,
