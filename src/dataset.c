@@ -325,6 +325,22 @@ features_select_list(const HitlModel *model, const char *alias)
 }
 
 Portal
+dataset_open_labeled(const HitlModel *model)
+{
+	StringInfoData sql;
+
+	/* features first, so that deforming a row never walks past the label */
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT t.ctid, %1$s, t.%2$s::text FROM %3$s t"
+					 " WHERE t.%2$s IS NOT NULL ORDER BY %4$s",
+					 features_select_list(model, "t"),
+					 quote_identifier(model->label_column), model->source_text,
+					 catalog_key_list(model, "t"));
+	return dataset_open_cursor(sql.data);
+}
+
+Portal
 dataset_open_cursor(const char *sql)
 {
 	Portal		portal;

@@ -76,6 +76,12 @@ extern char **features_names(const HitlModel *model, const FeatureLayout *layout
 /* "alias.f1, alias.f2, ..." for a SELECT list */
 extern char *features_select_list(const HitlModel *model, const char *alias);
 
+/*
+ * Open a read-only cursor on the labeled rows in primary-key order: ctid,
+ * the feature columns, the label as text.
+ */
+extern Portal dataset_open_labeled(const HitlModel *model);
+
 /* Open a read-only cursor on a query (no parameters) */
 extern Portal dataset_open_cursor(const char *sql);
 

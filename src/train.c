@@ -167,7 +167,6 @@ static void
 read_training_set(const HitlModel *model, const FeatureLayout *layout,
 				  TrainingSet *ts, MemoryContext cxt)
 {
-	StringInfoData sql;
 	Portal		portal;
 	int			ncols = layout->ncols + 2;
 	MemoryContext rowcxt;
@@ -180,15 +179,7 @@ read_training_set(const HitlModel *model, const FeatureLayout *layout,
 	memset(ts, 0, sizeof(*ts));
 	ts->d = layout->d;
 
-	/* features first, so that deforming a row never walks past the label */
-	initStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "SELECT t.ctid, %1$s, t.%2$s::text FROM %3$s t"
-					 " WHERE t.%2$s IS NOT NULL ORDER BY %4$s",
-					 features_select_list(model, "t"),
-					 quote_identifier(model->label_column), model->source_text,
-					 catalog_key_list(model, "t"));
-	portal = dataset_open_cursor(sql.data);
+	portal = dataset_open_labeled(model);
 	for (;;)
 	{
 		uint64		i;

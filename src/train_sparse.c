@@ -276,7 +276,6 @@ static void
 read_labeled(const HitlModel *model, const FeatureLayout *layout, SparseRow *r,
 			 SparseSet *s)
 {
-	StringInfoData sql;
 	Portal		portal;
 	MemoryContext cxt = CurrentMemoryContext;
 	MemoryContext rowcxt;
@@ -289,14 +288,7 @@ read_labeled(const HitlModel *model, const FeatureLayout *layout, SparseRow *r,
 	s->d = layout->d;
 	set_grow_rows(s);
 	rowcxt = AllocSetContextCreate(cxt, "hitl train rows", ALLOCSET_DEFAULT_SIZES);
-	initStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "SELECT t.ctid, %1$s, t.%2$s::text FROM %3$s t"
-					 " WHERE t.%2$s IS NOT NULL ORDER BY %4$s",
-					 features_select_list(model, "t"),
-					 quote_identifier(model->label_column), model->source_text,
-					 catalog_key_list(model, "t"));
-	portal = dataset_open_cursor(sql.data);
+	portal = dataset_open_labeled(model);
 	for (;;)
 	{
 		uint64		row;
