@@ -24,9 +24,8 @@
 #include "metrics.h"
 #include "numeric_alloc.h"
 #include "scaler.h"
+#include "tap.h"
 
-#define MAX_LINE 65536
-#define MAX_FIELDS 1024
 #define MAX_CLASSES 64
 
 /* Agreement demanded with scikit-learn */
@@ -35,90 +34,10 @@
 #define LOGLOSS_REL_TOL 0.01	/* 1% */
 #define FIT_TOL 1e-10			/* the tol the fixtures were fitted with */
 
-static int	test_count = 0;
-static int	failures = 0;
-
-/* Report one test result in TAP; returns cond */
-static bool
-ok(bool cond, const char *fmt,...)
-{
-	va_list		args;
-
-	test_count++;
-	if (!cond)
-		failures++;
-	printf("%sok %d - ", cond ? "" : "not ", test_count);
-	va_start(args, fmt);
-	vprintf(fmt, args);
-	va_end(args);
-	printf("\n");
-	fflush(stdout);
-	return cond;
-}
-
-/* Print a TAP diagnostic line */
-static void
-diag(const char *fmt,...)
-{
-	va_list		args;
-
-	printf("# ");
-	va_start(args, fmt);
-	vprintf(fmt, args);
-	va_end(args);
-	printf("\n");
-}
-
-static void *
-xmalloc(size_t size)
-{
-	void	   *p = calloc(1, size ? size : 1);
-
-	if (p == NULL)
-	{
-		fprintf(stderr, "out of memory\n");
-		exit(2);
-	}
-	return p;
-}
-
 static bool
 close_to(double got, double want, double tol)
 {
 	return fabs(got - want) <= tol;
-}
-
-/*
- * Split a CSV line in place into at most MAX_FIELDS fields, removing the
- * line end and surrounding double quotes.  No field may contain a comma.
- */
-static int
-split_csv(char *line, char **fields)
-{
-	int			nf = 0;
-	char	   *s = line;
-
-	line[strcspn(line, "\r\n")] = '\0';
-	for (;;)
-	{
-		char	   *end = strchr(s, ',');
-		size_t		len;
-
-		if (end != NULL)
-			*end = '\0';
-		len = strlen(s);
-		if (len >= 2 && s[0] == '"' && s[len - 1] == '"')
-		{
-			s[len - 1] = '\0';
-			s++;
-		}
-		if (nf < MAX_FIELDS)
-			fields[nf++] = s;
-		if (end == NULL)
-			break;
-		s = end + 1;
-	}
-	return nf;
 }
 
 /* A data set read from CSV: numeric features and a text label */

@@ -16,24 +16,7 @@
 #include "numeric_alloc.h"
 #include "texthash.h"
 #include "tfidf.h"
-
-static int	test_count = 0;
-static int	failures = 0;
-
-static void
-ok(int cond, const char *fmt,...)
-{
-	va_list		ap;
-
-	test_count++;
-	if (!cond)
-		failures++;
-	printf("%s %d - ", cond ? "ok" : "not ok", test_count);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
+#include "tap.h"
 
 static void
 test_hash(void)
@@ -283,6 +266,5 @@ main(void)
 	test_hash();
 	test_tfidf();
 	test_nbayes();
-	printf("1..%d\n", test_count);
-	return failures == 0 ? 0 : 1;
+	return tap_finish();
 }
