@@ -84,6 +84,34 @@ split_csv(char *line, char **fields)
 }
 
 int
+read_index_values(const char *path, double *values, int max)
+{
+	FILE	   *f = fopen(path, "r");
+	char		line[512];
+	char	   *fields[MAX_FIELDS];
+	int			count = 0;
+
+	if (f == NULL)
+		return -1;
+	if (fgets(line, sizeof(line), f) == NULL)
+	{
+		fclose(f);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL)
+	{
+		if (split_csv(line, fields) != 2 || count >= max || atoi(fields[0]) != count)
+		{
+			fclose(f);
+			return -1;
+		}
+		values[count++] = strtod(fields[1], NULL);
+	}
+	fclose(f);
+	return count;
+}
+
+int
 tap_finish(void)
 {
 	printf("1..%d\n", test_count);

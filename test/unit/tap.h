@@ -30,6 +30,13 @@ extern void *xmalloc(size_t size);
  */
 extern int	split_csv(char *line, char **fields);
 
+/*
+ * Read a CSV file of "idx,value" lines under a header, idx counting from 0,
+ * into values (at most max); returns the count, or -1 when the file is
+ * missing or malformed.
+ */
+extern int	read_index_values(const char *path, double *values, int max);
+
 /* Print the plan; the exit status: 0 when every test passed */
 extern int	tap_finish(void);
 

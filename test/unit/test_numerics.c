@@ -151,36 +151,6 @@ encode_labels(const Dataset *ds, int *y)
 	return k;
 }
 
-/* Read the value column of an idx,value fixture; returns the count or -1 */
-static int
-read_fixture_values(const char *path, double *values, int max)
-{
-	FILE	   *f = fopen(path, "r");
-	char		line[512];
-	char	   *fields[MAX_FIELDS];
-	int			count = 0;
-
-	if (f == NULL)
-		return -1;
-	if (fgets(line, sizeof(line), f) == NULL)
-	{
-		fclose(f);
-		return -1;
-	}
-	while (fgets(line, sizeof(line), f) != NULL)
-	{
-		if (split_csv(line, fields) != 2 || count >= max ||
-			atoi(fields[0]) != count)
-		{
-			fclose(f);
-			return -1;
-		}
-		values[count++] = strtod(fields[1], NULL);
-	}
-	fclose(f);
-	return count;
-}
-
 /* Look up one metric of a metric,value fixture; NAN when absent */
 static double
 read_fixture_metric(const char *path, const char *name)
@@ -483,7 +453,7 @@ test_vehicle_fit(const char *name, const Split *sp, int k, double C,
 	prob.tol = FIT_TOL;
 
 	snprintf(path, sizeof(path), "%s/vehicle_%s.csv", fixture_dir, name);
-	nwant = read_fixture_values(path, want, ncoef + 1);
+	nwant = read_index_values(path, want, ncoef + 1);
 
 	status = logreg_fit(&prob, coef, 0, &res);
 	diag("%s: %d iterations, objective %.12g, scaled gradient %.3g",

@@ -489,36 +489,6 @@ free_fixture(Fixture *fx)
 	}
 }
 
-/* Read the idx,value coefficient file; returns the count or -1 */
-static int
-read_coef(const char *path, double *values, int max)
-{
-	FILE	   *f = fopen(path, "r");
-	char		line[512];
-	char	   *fields[MAX_FIELDS];
-	int			count = 0;
-
-	if (f == NULL)
-		return -1;
-	if (fgets(line, sizeof(line), f) == NULL)
-	{
-		fclose(f);
-		return -1;
-	}
-	while (fgets(line, sizeof(line), f) != NULL)
-	{
-		if (split_csv(line, fields) != 2 || count >= max ||
-			atoi(fields[0]) != count)
-		{
-			fclose(f);
-			return -1;
-		}
-		values[count++] = strtod(fields[1], NULL);
-	}
-	fclose(f);
-	return count;
-}
-
 /* Number of rows of m whose most probable class under coef is not pred's */
 static int
 prediction_mismatches(const Csr *m, int k, const double *coef, const int *pred)
@@ -571,7 +541,7 @@ test_fixture_fit(const char *name, const char *dir, const Fixture *fx,
 	int64_t		t;
 
 	snprintf(path, sizeof(path), "%s/sparse_%s_coef.csv", dir, name);
-	nwant = read_coef(path, want, ncoef + 1);
+	nwant = read_index_values(path, want, ncoef + 1);
 
 	status = sparse_logreg_fit(&p, coef, 0, &res);
 	diag("sparse %s: %d iterations, objective %.12g, scaled gradient %.3g",
