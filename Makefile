@@ -54,10 +54,10 @@ NUMERIC_SRCS = src/scaler.c src/logreg.c src/metrics.c src/crossval.c src/numeri
 test/unit/test_numerics: test/unit/test_numerics.c test/unit/tap.c $(NUMERIC_SRCS)
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -llapack -lblas -lm
 
-test/unit/test_sparse: test/unit/test_sparse.c test/unit/tap.c src/sparse_logreg.c src/logreg.c src/numeric_alloc.c
+test/unit/test_sparse: test/unit/test_sparse.c test/unit/tap.c src/sparse_logreg.c src/logreg.c src/metrics.c src/numeric_alloc.c
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -llapack -lblas -lm
 
-test/unit/test_text: test/unit/test_text.c test/unit/tap.c src/texthash.c src/tfidf.c src/nbayes.c src/numeric_alloc.c
+test/unit/test_text: test/unit/test_text.c test/unit/tap.c src/texthash.c src/tfidf.c src/nbayes.c src/metrics.c src/numeric_alloc.c
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -lm
 
 .PHONY: unit

@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "logreg.h"
+#include "metrics.h"
 #include "numeric_alloc.h"
 
 /*
@@ -718,8 +719,6 @@ logreg_predict_proba(int d, int k, const double *coef, const double *x,
 	int			dim = d + 1;
 	int			c;
 	int			j;
-	double		zmax;
-	double		sum = 0.0;
 
 	if (k == 2)
 	{
@@ -741,15 +740,5 @@ logreg_predict_proba(int d, int k, const double *coef, const double *x,
 			z += wc[j] * x[j];
 		proba[c] = z;
 	}
-	zmax = proba[0];
-	for (c = 1; c < k; c++)
-		if (proba[c] > zmax)
-			zmax = proba[c];
-	for (c = 0; c < k; c++)
-	{
-		proba[c] = exp(proba[c] - zmax);
-		sum += proba[c];
-	}
-	for (c = 0; c < k; c++)
-		proba[c] /= sum;
+	proba_softmax(k, proba);
 }

@@ -26,6 +26,25 @@
  * Return the index of the largest probability, the lowest index on ties,
  * and store that probability in *confidence when it is not NULL.
  */
+void
+proba_softmax(int k, double *z)
+{
+	double		zmax = z[0];
+	double		sum = 0.0;
+	int			c;
+
+	for (c = 1; c < k; c++)
+		if (z[c] > zmax)
+			zmax = z[c];
+	for (c = 0; c < k; c++)
+	{
+		z[c] = exp(z[c] - zmax);
+		sum += z[c];
+	}
+	for (c = 0; c < k; c++)
+		z[c] /= sum;
+}
+
 int
 proba_argmax(int k, const double *proba, double *confidence)
 {

@@ -20,6 +20,12 @@ typedef enum UncertaintyStrategy
  */
 extern int	proba_argmax(int k, const double *proba, double *confidence);
 
+/*
+ * Turn k scores (log-probabilities up to a constant) into probabilities in
+ * place: exp(z - max z), normalised to sum 1, safe for any finite scores.
+ */
+extern void proba_softmax(int k, double *z);
+
 /* Uncertainty score in [0, 1] of a probability vector under a strategy */
 extern double uncertainty_score(UncertaintyStrategy strategy, int k,
 								const double *proba);

@@ -19,6 +19,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "nbayes.h"
 #include "numeric_alloc.h"
 
@@ -184,8 +185,6 @@ void
 nbayes_predict_proba(const NBayesModel *nb, int nnz, const int *idx,
 					 const double *val, double mass, double *proba)
 {
-	double		top;
-	double		sum = 0.0;
 	int			c;
 	int			i;
 
@@ -198,15 +197,5 @@ nbayes_predict_proba(const NBayesModel *nb, int nnz, const int *idx,
 		for (e = nb->ptr[idx[i]]; e < nb->ptr[idx[i] + 1]; e++)
 			proba[nb->cls[e]] += val[i] * nb->delta[e];
 	}
-	top = proba[0];
-	for (c = 1; c < nb->k; c++)
-		if (proba[c] > top)
-			top = proba[c];
-	for (c = 0; c < nb->k; c++)
-	{
-		proba[c] = exp(proba[c] - top);
-		sum += proba[c];
-	}
-	for (c = 0; c < nb->k; c++)
-		proba[c] /= sum;
+	proba_softmax(nb->k, proba);
 }

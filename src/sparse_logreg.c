@@ -48,6 +48,7 @@
 #include <string.h>
 
 #include "numeric_alloc.h"
+#include "metrics.h"
 #include "sparse_logreg.h"
 
 /* Curvature pairs kept by L-BFGS */
@@ -725,8 +726,6 @@ sparse_logreg_predict_proba(int d, int k, const double *coef, int nnz,
 							const int *idx, const double *val, double *proba)
 {
 	size_t		dim = (size_t) d + 1;
-	double		zmax;
-	double		sum = 0.0;
 	int			c;
 	int			t;
 
@@ -752,15 +751,5 @@ sparse_logreg_predict_proba(int d, int k, const double *coef, int nnz,
 				z += wc[idx[t]] * val[t];
 		proba[c] = z;
 	}
-	zmax = proba[0];
-	for (c = 1; c < k; c++)
-		if (proba[c] > zmax)
-			zmax = proba[c];
-	for (c = 0; c < k; c++)
-	{
-		proba[c] = exp(proba[c] - zmax);
-		sum += proba[c];
-	}
-	for (c = 0; c < k; c++)
-		proba[c] /= sum;
+	proba_softmax(k, proba);
 }
