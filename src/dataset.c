@@ -7,11 +7,14 @@
 
 #include <math.h>
 
+#include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 
 #include "dataset.h"
 
@@ -338,6 +341,51 @@ dataset_open_labeled(const HitlModel *model)
 					 quote_identifier(model->label_column), model->source_text,
 					 catalog_key_list(model, "t"));
 	return dataset_open_cursor(sql.data);
+}
+
+#define SCAN_FETCH_ROWS 10000
+
+void
+dataset_scan(Portal portal, DatasetRowFn fn, void *arg)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext rowcxt = AllocSetContextCreate(cxt, "hitl scan row",
+												 ALLOCSET_DEFAULT_SIZES);
+	Datum	   *values = NULL;
+	bool	   *nulls = NULL;
+
+	for (;;)
+	{
+		SPITupleTable *tt;
+		uint64		n;
+		uint64		i;
+
+		SPI_cursor_fetch(portal, true, SCAN_FETCH_ROWS);
+		MemoryContextSwitchTo(cxt);
+		/* fn may run queries of its own: keep this batch's table */
+		tt = SPI_tuptable;
+		n = SPI_processed;
+		if (n == 0)
+			break;
+		if (values == NULL)
+		{
+			values = palloc(sizeof(Datum) * tt->tupdesc->natts);
+			nulls = palloc(sizeof(bool) * tt->tupdesc->natts);
+		}
+		for (i = 0; i < n; i++)
+		{
+			MemoryContextSwitchTo(rowcxt);
+			heap_deform_tuple(tt->vals[i], tt->tupdesc, values, nulls);
+			fn(values, nulls, arg);
+			MemoryContextSwitchTo(cxt);
+			MemoryContextReset(rowcxt);
+			CHECK_FOR_INTERRUPTS();
+		}
+		SPI_freetuptable(tt);
+	}
+	SPI_cursor_close(portal);
+	MemoryContextSwitchTo(cxt);
+	MemoryContextDelete(rowcxt);
 }
 
 Portal

@@ -82,6 +82,20 @@ extern char *features_select_list(const HitlModel *model, const char *alias);
  */
 extern Portal dataset_open_labeled(const HitlModel *model);
 
+/*
+ * Called by dataset_scan() for each row: its columns' values and nulls.  It
+ * runs in a memory context reset after each row: what must outlive the row
+ * is allocated in an explicitly named context.
+ */
+typedef void (*DatasetRowFn) (Datum *values, bool *nulls, void *arg);
+
+/*
+ * Call fn for every row of a cursor, then close it.  Rows are fetched in
+ * batches; interrupts are checked after each row; the caller's memory
+ * context is current again on return (SPI calls would leave SPI's).
+ */
+extern void dataset_scan(Portal portal, DatasetRowFn fn, void *arg);
+
 /* Open a read-only cursor on a query (no parameters) */
 extern Portal dataset_open_cursor(const char *sql);
 

@@ -48,8 +48,6 @@
 #include "score.h"
 #include "subxact.h"
 
-#define FETCH_ROWS 10000
-
 /* lock_timeout of a batch's first attempt, in milliseconds */
 #define BATCH_LOCK_TIMEOUT_MS "20"
 
@@ -626,6 +624,56 @@ estimate_rows(Oid relid)
 	return n;
 }
 
+/* Pass 1's state */
+typedef struct ScoreScan
+{
+	ScoreState *s;
+	double	   *proba;			/* n_classes */
+	RowList    *changed;		/* rows whose scores moved */
+	Candidate  *heap;			/* review candidates */
+	int			nheap;
+	uint64		seq;			/* rows met */
+} ScoreScan;
+
+/*
+ * One row of pass 1: ctid, label IS NULL, the three output columns, the
+ * feature columns.  Score it; keep it when its scores moved, offer it to
+ * the queue when unlabeled.
+ */
+static void
+score_row(Datum *values, bool *nulls, void *arg)
+{
+	ScoreScan  *sc = (ScoreScan *) arg;
+	ScoreState *s = sc->s;
+	int			k = s->version->n_classes;
+	ScoredRow	row;
+	FeatureStatus st;
+	int			bad_col;
+
+	row.tid = *DatumGetItemPointer(values[0]);
+	row.in_queue = false;
+	st = predictor_proba(&s->predictor, values + 5, nulls + 5, sc->proba, &bad_col);
+	if (st != FEATURE_OK)
+		features_report(s->model, s->layout, st, bad_col,
+						catalog_row_key_text(s->model, &row.tid));
+	row.cls = proba_argmax(k, sc->proba, &row.confidence);
+	row.uncertainty = uncertainty_score(s->model->strategy, k, sc->proba);
+
+	if (nulls[2] || !prediction_is(s, values[2], row.cls) ||
+		moved(nulls[3], values[3], row.confidence, s->model->score_tolerance) ||
+		moved(nulls[4], values[4], row.uncertainty, s->model->score_tolerance))
+		rowlist_add(sc->changed, &row);
+	if (DatumGetBool(values[1]))
+	{
+		Candidate	c;
+
+		c.row = row;
+		c.seq = sc->seq;
+		heap_offer(sc->heap, &sc->nheap, s->model->queue_size, &c);
+	}
+	sc->seq++;
+}
+
 /*
  * Score every row of a model's table with its current version.
  */
@@ -638,22 +686,19 @@ score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
 	ScoreState	s;
 	HitlVersion *v;
 	StringInfoData sql;
-	Portal		portal;
+	ScoreScan	scan;
 	RowList		changed = {0};
 	RowList		skipped = {0};
 	Candidate  *heap;
 	int			nheap = 0;
 	ItemPointerData *cand_tids;
-	MemoryContext rowcxt;
-	Datum	   *rvalues;
-	bool	   *rnulls;
 	ScoredRow  *batch;
 	int			nbatch;
 	int			pass;
 	double	   *proba;
-	uint64		seq = 0;
 	int64		i;
 	int			round;
+
 	cxt = AllocSetContextCreate(parent, "hitl score", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
 
@@ -689,10 +734,6 @@ score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
 
 	changed.mcxt = skipped.mcxt = cxt;
 	heap = palloc(sizeof(Candidate) * s.model->queue_size);
-	/* what converting a row's values allocates (detoasting) goes here */
-	rowcxt = AllocSetContextCreate(cxt, "hitl score rows", ALLOCSET_DEFAULT_SIZES);
-	rvalues = palloc(sizeof(Datum) * (5 + s.layout->ncols));
-	rnulls = palloc(sizeof(bool) * (5 + s.layout->ncols));
 	batch = palloc(sizeof(ScoredRow) * s.model->batch_size);
 	changed.capacity = Max(estimate_rows(s.model->source), 1024);
 	changed.rows = palloc_extended(sizeof(ScoredRow) * changed.capacity, MCXT_ALLOC_HUGE);
@@ -707,57 +748,14 @@ score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
 					 quote_identifier(s.model->confidence_column),
 					 quote_identifier(s.model->uncertainty_column),
 					 features_select_list(s.model, "t"), s.model->source_text);
-	portal = dataset_open_cursor(sql.data);
-	for (;;)
-	{
-		uint64		r;
-
-		SPI_cursor_fetch(portal, true, FETCH_ROWS);
-		if (SPI_processed == 0)
-			break;
-		for (r = 0; r < SPI_processed; r++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[r];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			ScoredRow	row;
-			bool		unlabeled;
-			int			bad_col;
-			FeatureStatus st;
-
-			heap_deform_tuple(tup, desc, rvalues, rnulls);
-			row.tid = *DatumGetItemPointer(rvalues[0]);
-			row.in_queue = false;
-			unlabeled = DatumGetBool(rvalues[1]);
-			MemoryContextSwitchTo(rowcxt);
-			st = predictor_proba(&s.predictor, rvalues + 5, rnulls + 5, proba, &bad_col);
-			MemoryContextSwitchTo(cxt);
-			if (st != FEATURE_OK)
-				features_report(s.model, s.layout, st, bad_col,
-								catalog_row_key_text(s.model, &row.tid));
-			row.cls = proba_argmax(v->n_classes, proba, &row.confidence);
-			row.uncertainty = uncertainty_score(s.model->strategy, v->n_classes, proba);
-
-			if (rnulls[2] || !prediction_is(&s, rvalues[2], row.cls) ||
-				moved(rnulls[3], rvalues[3], row.confidence, s.model->score_tolerance) ||
-				moved(rnulls[4], rvalues[4], row.uncertainty, s.model->score_tolerance))
-				rowlist_add(&changed, &row);
-			if (unlabeled)
-			{
-				Candidate	c;
-
-				c.row = row;
-				c.seq = seq;
-				heap_offer(heap, &nheap, s.model->queue_size, &c);
-			}
-			seq++;
-			/* a text row can take long to parse */
-			CHECK_FOR_INTERRUPTS();
-		}
-		SPI_freetuptable(SPI_tuptable);
-		MemoryContextReset(rowcxt);
-		CHECK_FOR_INTERRUPTS();
-	}
-	SPI_cursor_close(portal);
+	scan.s = &s;
+	scan.proba = proba;
+	scan.changed = &changed;
+	scan.heap = heap;
+	scan.nheap = 0;
+	scan.seq = 0;
+	dataset_scan(dataset_open_cursor(sql.data), score_row, &scan);
+	nheap = scan.nheap;
 
 	/* the review candidates, ranked, before any write moves a row */
 	qsort(heap, nheap, sizeof(Candidate), candidate_rank_cmp);

@@ -34,7 +34,6 @@
 /* Newton's method stores a p x p Hessian: keep p within reason */
 #define HITL_MAX_COEFFICIENTS 4096
 
-#define FETCH_ROWS 10000
 
 /* The labeled rows of a model, as a dense matrix */
 typedef struct TrainingSet
@@ -159,6 +158,42 @@ train_order_classes(const HitlModel *model, LabelSet *ls, int n, int *y)
 	memcpy(ls->classes, ordered, sizeof(char *) * ls->n_classes);
 }
 
+/* read_training_set()'s state */
+typedef struct TrainingScan
+{
+	const HitlModel *model;
+	const FeatureLayout *layout;
+	TrainingSet *ts;
+	MemoryContext cxt;			/* where the set lives */
+} TrainingScan;
+
+/* One labeled row: ctid, the feature columns, the label as text */
+static void
+training_row(Datum *values, bool *nulls, void *arg)
+{
+	TrainingScan *st = (TrainingScan *) arg;
+	TrainingSet *ts = st->ts;
+	FeatureStatus fs;
+	int			bad_col;
+
+	if (ts->n == ts->capacity)
+	{
+		MemoryContext old = MemoryContextSwitchTo(st->cxt);
+
+		training_set_grow(ts);
+		MemoryContextSwitchTo(old);
+	}
+	fs = features_from_datums(st->layout, values + 1, nulls + 1,
+							  ts->x + (size_t) ts->n * ts->d,
+							  ts->missing + (size_t) ts->n * ts->d, &bad_col);
+	if (fs != FEATURE_OK)
+		features_report(st->model, st->layout, fs, bad_col,
+						catalog_row_key_text(st->model, DatumGetItemPointer(values[0])));
+	ts->y[ts->n] = train_class_of(&ts->labels,
+								  TextDatumGetCString(values[st->layout->ncols + 1]), st->cxt);
+	ts->n++;
+}
+
 /*
  * Read the labeled rows, in primary-key order, through one cursor: one
  * snapshot, so the classes and the rows agree.
@@ -167,57 +202,11 @@ static void
 read_training_set(const HitlModel *model, const FeatureLayout *layout,
 				  TrainingSet *ts, MemoryContext cxt)
 {
-	Portal		portal;
-	int			ncols = layout->ncols + 2;
-	MemoryContext rowcxt;
-	Datum	   *values = palloc(sizeof(Datum) * ncols);
-	bool	   *nulls = palloc(sizeof(bool) * ncols);
+	TrainingScan st = {model, layout, ts, cxt};
 
-	/* what converting a row's values allocates (detoasting) goes here */
-	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "hitl train rows",
-								   ALLOCSET_DEFAULT_SIZES);
 	memset(ts, 0, sizeof(*ts));
 	ts->d = layout->d;
-
-	portal = dataset_open_labeled(model);
-	for (;;)
-	{
-		uint64		i;
-
-		SPI_cursor_fetch(portal, true, FETCH_ROWS);
-		if (SPI_processed == 0)
-			break;
-		for (i = 0; i < SPI_processed; i++)
-		{
-			int			bad_col;
-			FeatureStatus st;
-			MemoryContext old;
-
-			if (ts->n == ts->capacity)
-			{
-				old = MemoryContextSwitchTo(cxt);
-				training_set_grow(ts);
-				MemoryContextSwitchTo(old);
-			}
-			old = MemoryContextSwitchTo(rowcxt);
-			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
-			st = features_from_datums(layout, values + 1, nulls + 1,
-									  ts->x + (size_t) ts->n * ts->d,
-									  ts->missing + (size_t) ts->n * ts->d, &bad_col);
-			if (st != FEATURE_OK)
-				features_report(model, layout, st, bad_col,
-								catalog_row_key_text(model, DatumGetItemPointer(values[0])));
-			ts->y[ts->n] = train_class_of(&ts->labels,
-										  TextDatumGetCString(values[ncols - 1]), cxt);
-			MemoryContextSwitchTo(old);
-			ts->n++;
-		}
-		SPI_freetuptable(SPI_tuptable);
-		MemoryContextReset(rowcxt);
-		CHECK_FOR_INTERRUPTS();
-	}
-	SPI_cursor_close(portal);
-	MemoryContextDelete(rowcxt);
+	dataset_scan(dataset_open_labeled(model), training_row, &st);
 	train_order_classes(model, &ts->labels, ts->n, ts->y);
 }
 

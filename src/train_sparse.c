@@ -51,7 +51,6 @@
 #include "tfidf.h"
 #include "train.h"
 
-#define FETCH_ROWS 10000
 
 /* Models of more coefficients (or naive Bayes sums) need too much memory */
 #define HITL_MAX_SPARSE_COEFFICIENTS (64 * 1024 * 1024)
@@ -157,6 +156,34 @@ negative_feature(const FeatureLayout *l, const double *x, const bool *missing, i
 	return false;
 }
 
+/* Pass 1's state: a bag for each row and the document frequencies */
+typedef struct IdfScan
+{
+	const FeatureLayout *layout;
+	SparseRow  *r;
+	int32	   *df;				/* buckets */
+	int64		n;				/* rows */
+	int			used;			/* buckets with df > 0 */
+} IdfScan;
+
+static void
+idf_row(Datum *values, bool *nulls, void *arg)
+{
+	IdfScan    *st = (IdfScan *) arg;
+	TermBag    *bag = &st->r->bag;
+	int			i;
+
+	termbag_reset(bag);
+	for (i = 0; i < st->layout->ncols; i++)
+		if (st->layout->is_text[i] && !nulls[i])
+			textfeat_add(&st->r->text, values[i], bag);
+	termbag_finish(bag);
+	for (i = 0; i < bag->n; i++)
+		if (st->df[bag->bucket[i]]++ == 0)
+			st->used++;
+	st->n++;
+}
+
 /*
  * Pass 1: document frequencies of the buckets over every row of the table,
  * into v's idf arrays.
@@ -166,68 +193,28 @@ compute_idf(const HitlModel *model, const FeatureLayout *layout, SparseRow *r,
 			HitlVersion *v)
 {
 	StringInfoData sql;
-	Portal		portal;
-	MemoryContext rowcxt;
-	MemoryContext cxt = CurrentMemoryContext;
-	Datum	   *values = palloc(sizeof(Datum) * layout->ncols);
-	bool	   *nulls = palloc(sizeof(bool) * layout->ncols);
-	int32	   *df = palloc_extended(sizeof(int32) * model->buckets,
-									 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	int64		n = 0;
+	IdfScan		st = {layout, r, NULL, 0, 0};
 	int			used = 0;
 	int			b;
-	int			i;
 
-	rowcxt = AllocSetContextCreate(cxt, "hitl idf rows", ALLOCSET_DEFAULT_SIZES);
+	st.df = palloc_extended(sizeof(int32) * model->buckets, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT %s FROM %s t",
 					 features_select_list(model, "t"), model->source_text);
-	portal = dataset_open_cursor(sql.data);
-	for (;;)
-	{
-		uint64		row;
+	dataset_scan(dataset_open_cursor(sql.data), idf_row, &st);
 
-		SPI_cursor_fetch(portal, true, FETCH_ROWS);
-		MemoryContextSwitchTo(cxt);
-		if (SPI_processed == 0)
-			break;
-		for (row = 0; row < SPI_processed; row++)
-		{
-			MemoryContextSwitchTo(rowcxt);
-			heap_deform_tuple(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, values, nulls);
-			termbag_reset(&r->bag);
-			for (i = 0; i < layout->ncols; i++)
-				if (layout->is_text[i] && !nulls[i])
-					textfeat_add(&r->text, values[i], &r->bag);
-			termbag_finish(&r->bag);
-			for (i = 0; i < r->bag.n; i++)
-				if (df[r->bag.bucket[i]]++ == 0)
-					used++;
-			n++;
-			MemoryContextSwitchTo(cxt);
-			MemoryContextReset(rowcxt);
-			CHECK_FOR_INTERRUPTS();
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
-	}
-	SPI_cursor_close(portal);
-	MemoryContextSwitchTo(cxt);
-	MemoryContextDelete(rowcxt);
-
-	v->n_documents = n;
-	v->n_idf = used;
-	v->idf_buckets = palloc_extended(sizeof(int32) * Max(used, 1), MCXT_ALLOC_HUGE);
-	v->idf = palloc_extended(sizeof(double) * Max(used, 1), MCXT_ALLOC_HUGE);
-	used = 0;
+	v->n_documents = st.n;
+	v->n_idf = st.used;
+	v->idf_buckets = palloc_extended(sizeof(int32) * Max(st.used, 1), MCXT_ALLOC_HUGE);
+	v->idf = palloc_extended(sizeof(double) * Max(st.used, 1), MCXT_ALLOC_HUGE);
 	for (b = 0; b < model->buckets; b++)
-		if (df[b] > 0)
+		if (st.df[b] > 0)
 		{
 			v->idf_buckets[used] = b;
-			v->idf[used] = tfidf_idf(n, df[b]);
+			v->idf[used] = tfidf_idf(st.n, st.df[b]);
 			used++;
 		}
-	pfree(df);
+	pfree(st.df);
 }
 
 /*
@@ -268,6 +255,53 @@ label_snapshot(const HitlModel *model, MemoryContext cxt)
 	return isnull ? NULL : MemoryContextStrdup(cxt, TextDatumGetCString(d));
 }
 
+/* Pass 2's state */
+typedef struct LabeledScan
+{
+	const HitlModel *model;
+	const FeatureLayout *layout;
+	SparseRow  *r;
+	SparseSet  *s;
+	MemoryContext cxt;			/* where the set lives */
+	bool		nbayes;
+} LabeledScan;
+
+/* One labeled row: ctid, the feature columns, the label as text */
+static void
+labeled_row(Datum *values, bool *nulls, void *arg)
+{
+	LabeledScan *st = (LabeledScan *) arg;
+	const FeatureLayout *layout = st->layout;
+	SparseSet  *s = st->s;
+	FeatureStatus fs;
+	MemoryContext rowcxt;
+	int			bad_col;
+	double	   *x;
+	bool	   *missing;
+	char	   *label;
+
+	if (s->n == s->capacity)
+		set_grow_rows(s);		/* repalloc: stays in the set's context */
+	x = s->x + (size_t) s->n * s->d;
+	missing = s->missing + (size_t) s->n * s->d;
+	fs = features_from_datums(layout, values + 1, nulls + 1, x, missing, &bad_col);
+	if (fs == FEATURE_OK && st->nbayes && negative_feature(layout, x, missing, &bad_col))
+		fs = FEATURE_NEGATIVE;
+	if (fs != FEATURE_OK)
+		features_report(st->model, layout, fs, bad_col,
+						catalog_row_key_text(st->model, DatumGetItemPointer(values[0])));
+	if (layout->n_text > 0)
+		sparserow_text(st->r, values + 1, nulls + 1);
+	label = TextDatumGetCString(values[layout->ncols + 1]);
+	rowcxt = MemoryContextSwitchTo(st->cxt);
+	s->y[s->n] = train_class_of(&s->labels, label, st->cxt);
+	if (layout->n_text > 0)
+		set_add_terms(s, &st->r->bag);
+	s->n++;
+	s->tptr[s->n] = s->tnnz;
+	MemoryContextSwitchTo(rowcxt);
+}
+
 /*
  * Pass 2: the labeled rows in primary-key order, dense values raw and text
  * weighted with v's idf.
@@ -276,65 +310,12 @@ static void
 read_labeled(const HitlModel *model, const FeatureLayout *layout, SparseRow *r,
 			 SparseSet *s)
 {
-	Portal		portal;
-	MemoryContext cxt = CurrentMemoryContext;
-	MemoryContext rowcxt;
-	int			ncols = layout->ncols + 2;
-	Datum	   *values = palloc(sizeof(Datum) * ncols);
-	bool	   *nulls = palloc(sizeof(bool) * ncols);
-	bool		nb = model_is_nbayes(model);
+	LabeledScan st = {model, layout, r, s, CurrentMemoryContext, model_is_nbayes(model)};
 
 	memset(s, 0, sizeof(*s));
 	s->d = layout->d;
 	set_grow_rows(s);
-	rowcxt = AllocSetContextCreate(cxt, "hitl train rows", ALLOCSET_DEFAULT_SIZES);
-	portal = dataset_open_labeled(model);
-	for (;;)
-	{
-		uint64		row;
-
-		SPI_cursor_fetch(portal, true, FETCH_ROWS);
-		MemoryContextSwitchTo(cxt);
-		if (SPI_processed == 0)
-			break;
-		for (row = 0; row < SPI_processed; row++)
-		{
-			FeatureStatus st;
-			int			bad_col;
-			double	   *x;
-			bool	   *missing;
-			char	   *label;
-
-			if (s->n == s->capacity)
-				set_grow_rows(s);
-			x = s->x + (size_t) s->n * s->d;
-			missing = s->missing + (size_t) s->n * s->d;
-			MemoryContextSwitchTo(rowcxt);
-			heap_deform_tuple(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, values, nulls);
-			st = features_from_datums(layout, values + 1, nulls + 1, x, missing, &bad_col);
-			if (st == FEATURE_OK && nb && negative_feature(layout, x, missing, &bad_col))
-				st = FEATURE_NEGATIVE;
-			if (st != FEATURE_OK)
-				features_report(model, layout, st, bad_col,
-								catalog_row_key_text(model, DatumGetItemPointer(values[0])));
-			if (layout->n_text > 0)
-				sparserow_text(r, values + 1, nulls + 1);
-			label = TextDatumGetCString(values[ncols - 1]);
-			MemoryContextSwitchTo(cxt);
-			s->y[s->n] = train_class_of(&s->labels, label, cxt);
-			if (layout->n_text > 0)
-				set_add_terms(s, &r->bag);
-			s->n++;
-			s->tptr[s->n] = s->tnnz;
-			MemoryContextReset(rowcxt);
-			CHECK_FOR_INTERRUPTS();
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
-	}
-	SPI_cursor_close(portal);
-	MemoryContextSwitchTo(cxt);
-	MemoryContextDelete(rowcxt);
+	dataset_scan(dataset_open_labeled(model), labeled_row, &st);
 	train_order_classes(model, &s->labels, s->n, s->y);
 }
 
