@@ -38,25 +38,9 @@ case ${1:-} in
 	;;
 esac
 
-# shellcheck source=test/lib/cluster.sh
-source "$DEMO_DIR/../lib/cluster.sh"
-
-# Packages first, with their progress shown; the rest quietly unless it fails.
-# shellcheck disable=SC2119 # no extra packages
-hitl_ensure_deps
-echo "Building hitl and starting a private PostgreSQL 15 cluster..."
-setup_log="$(mktemp)"
-if ! hitl_up hitl_demo 2>"$setup_log"; then
-	cat "$setup_log" >&2
-	rm -f "$setup_log"
-	exit 1
-fi
-rm -f "$setup_log"
-
-# Unaligned, tuples only, fields separated by |; stops at the first error.
-sql() {
-	hitl_psql -A -t "$@"
-}
+# shellcheck source=test/demo/lib.sh
+source "$DEMO_DIR/lib.sh"
+demo_up hitl_demo
 
 header="$(head -n 1 "$DATA" | tr -d '\r')"
 sql -c "CREATE TABLE digits_csv (id integer GENERATED ALWAYS AS IDENTITY,

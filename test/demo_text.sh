@@ -45,26 +45,10 @@ case ${1:-} in
 	;;
 esac
 
-# shellcheck source=test/lib/cluster.sh
-source "$DEMO_DIR/../lib/cluster.sh"
-
-# Packages first, with their progress shown; the rest quietly unless it fails.
-# shellcheck disable=SC2119 # no extra packages
-hitl_ensure_deps
-echo "Building hitl and starting a private PostgreSQL 15 cluster with hitl preloaded..."
+# shellcheck source=test/demo/lib.sh
+source "$DEMO_DIR/lib.sh"
 export HITL_SHARED_PRELOAD_LIBRARIES=hitl
-setup_log="$(mktemp)"
-if ! hitl_up hitl_demo_text 2>"$setup_log"; then
-	cat "$setup_log" >&2
-	rm -f "$setup_log"
-	exit 1
-fi
-rm -f "$setup_log"
-
-# Unaligned, tuples only, fields separated by |; stops at the first error.
-sql() {
-	hitl_psql -A -t "$@"
-}
+demo_up hitl_demo_text
 
 [[ $(sql -c "SELECT hitl._workers_available()") == t ]] || {
 	echo "demo_text: the hitl background worker is not running" >&2
