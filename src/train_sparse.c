@@ -1033,6 +1033,7 @@ train_incremental(HitlModel *model, FeatureLayout *layout, instr_time start)
 				row_val[at][layout->d + j] = r.bag.count[j];
 			}
 			row_found[at] = true;
+			CHECK_FOR_INTERRUPTS();
 		}
 		SPI_freetuptable(tt);
 	}
