@@ -1,6 +1,6 @@
 # hitl: PGXS build
 EXTENSION = hitl
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 MODULE_big = hitl
 OBJS = \
@@ -15,6 +15,7 @@ OBJS = \
 	src/worker.o \
 	src/wait.o \
 	src/subxact.o \
+	src/security.o \
 	src/numeric_alloc.o \
 	src/scaler.o \
 	src/logreg.o \
@@ -30,8 +31,12 @@ OBJS = \
 	src/predictor.o \
 	src/train_sparse.o
 
-DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
-EXTRA_CLEAN = sql/$(EXTENSION)--$(EXTVERSION).sql test/unit/test_numerics \
+# Released install scripts are frozen; each later version is an upgrade
+# script, built from the topic files of sql/<version>/.  CREATE EXTENSION
+# runs hitl--0.1.0.sql, then the upgrade scripts up to default_version.
+DATA = sql/$(EXTENSION)--0.1.0.sql
+DATA_built = sql/$(EXTENSION)--0.1.0--0.2.0.sql
+EXTRA_CLEAN = sql/$(EXTENSION)--0.1.0--0.2.0.sql test/unit/test_numerics \
 	test/unit/test_sparse test/unit/test_text
 
 # pg_regress suites live in sql/ and expected/
@@ -45,8 +50,7 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# the install script: the core, the label log, the worker's SQL side
-sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql sql/labels.sql sql/worker.sql
+sql/$(EXTENSION)--0.1.0--0.2.0.sql: $(sort $(wildcard sql/0.2.0/*.sql))
 	cat $^ > $@
 
 # Plain-C tests of the numerics (no server involved)
