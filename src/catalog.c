@@ -2,8 +2,11 @@
  * catalog.c
  *		Reading and writing hitl.models and hitl.model_versions through SPI.
  *
- * Queries run as the current user, so hitl's row-level security decides
- * which models a role may read and change.
+ * Reads run as the current user, so hitl's row-level security decides
+ * which models a role may see.  No role but the owner of hitl's tables may
+ * write them: a write here first checks what the calling role may do with
+ * the model (catalog_check_may_change), then runs as that owner in a
+ * restricted scope with a safe search_path (see security.c).
  */
 #include "postgres.h"
 
@@ -12,6 +15,8 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -19,6 +24,7 @@
 #include "catalog.h"
 #include "compat.h"
 #include "logreg.h"
+#include "security.h"
 
 /* Raise an error when an SPI call did not return what was expected */
 static void
@@ -461,8 +467,27 @@ catalog_load_version(const HitlModel *model, int version, MemoryContext mcxt)
 }
 
 /*
- * Lock a model's row for training.  Row-level security lets only roles that
- * may change the model lock it, so this is also the permission check; and
+ * May the current role change the model (train it, score it, record what
+ * it did)?  Its owner's members may, and so may the roles that can update
+ * its table.  Raises 42501 otherwise.
+ */
+void
+catalog_check_may_change(const HitlModel *model, const char *action)
+{
+	Oid			role = GetUserId();
+
+	if (has_privs_of_role(role, model->owner))
+		return;
+	if (pg_class_aclcheck(model->source, role, ACL_UPDATE) == ACLCHECK_OK)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to %s model \"%s\"", action, model->name),
+			 errhint("It needs UPDATE on the model's table, or membership in the model's owner role.")));
+}
+
+/*
+ * Lock a model's row for training, after checking that the role may:
  * concurrent trainings of one model get consecutive version numbers.
  */
 void
@@ -470,17 +495,20 @@ catalog_lock_model(const HitlModel *model)
 {
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
+	HitlRoleScope scope;
 	int			ret;
 
+	catalog_check_may_change(model, "train");
 	values[0] = CStringGetTextDatum(model->name);
+	hitl_catalog_enter(&scope);
 	ret = SPI_execute_with_args("SELECT 1 FROM hitl.models WHERE name = $1 FOR UPDATE",
 								1, argtypes, values, NULL, false, 0);
 	check_spi(ret, SPI_OK_SELECT, "locking the model");
+	hitl_role_exit(&scope);
 	if (SPI_processed != 1)
 		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to train model \"%s\"", model->name),
-				 errhint("Training needs UPDATE on the model's table, or membership in the model's owner role.")));
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" was dropped", model->name)));
 }
 
 /*
@@ -501,6 +529,7 @@ catalog_store_version(const HitlModel *model, HitlVersion *v,
 	bool		isnull;
 	bool		nb = model_is_nbayes(model);
 	bool		text = v->idf_buckets != NULL;
+	HitlRoleScope scope;
 	int			ret;
 
 	memset(nulls, ' ', sizeof(nulls));
@@ -545,6 +574,7 @@ catalog_store_version(const HitlModel *model, HitlVersion *v,
 	else
 		nulls[18] = 'n';
 
+	hitl_catalog_enter(&scope);
 	ret = SPI_execute_with_args(
 								"INSERT INTO hitl.model_versions (model, version, n_labeled, algorithm,"
 								" classes, feature_names, feature_dims, feature_means, feature_scales,"
@@ -572,6 +602,7 @@ catalog_store_version(const HitlModel *model, HitlVersion *v,
 									2, uptypes, upvalues, NULL, false, 0);
 		check_spi(ret, SPI_OK_UPDATE, "updating hitl.models");
 	}
+	hitl_role_exit(&scope);
 	return v->version;
 }
 
@@ -583,10 +614,12 @@ catalog_mark_scored(const HitlModel *model, int version)
 {
 	Oid			argtypes[2] = {TEXTOID, INT4OID};
 	Datum		values[2];
+	HitlRoleScope scope;
 	int			ret;
 
 	values[0] = CStringGetTextDatum(model->name);
 	values[1] = Int32GetDatum(version);
+	hitl_catalog_enter(&scope);
 	ret = SPI_execute_with_args(
 								"UPDATE hitl.models SET scored_version = $2, scored_at = now(),"
 								" status = CASE WHEN current_version = $2 THEN 'scored' ELSE status END,"
@@ -594,6 +627,7 @@ catalog_mark_scored(const HitlModel *model, int version)
 								" WHERE name = $1",
 								2, argtypes, values, NULL, false, 0);
 	check_spi(ret, SPI_OK_UPDATE, "updating hitl.models");
+	hitl_role_exit(&scope);
 }
 
 char *

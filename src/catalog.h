@@ -102,6 +102,12 @@ extern HitlModel *catalog_load_model(const char *name, MemoryContext mcxt);
 extern HitlVersion *catalog_load_version(const HitlModel *model, int version,
 										 MemoryContext mcxt);
 
+/*
+ * Raise 42501 unless the current role may change the model: train or score
+ * it (action names what, for the message).
+ */
+extern void catalog_check_may_change(const HitlModel *model, const char *action);
+
 /* Lock a model for training; raises an error when the role may not change it */
 extern void catalog_lock_model(const HitlModel *model);
 

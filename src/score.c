@@ -34,6 +34,7 @@
 #include "nodes/parsenodes.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -46,6 +47,7 @@
 #include "metrics.h"
 #include "predictor.h"
 #include "score.h"
+#include "security.h"
 #include "subxact.h"
 
 /* lock_timeout of a batch's first attempt, in milliseconds */
@@ -482,14 +484,20 @@ store_queue(ScoreState *s, Candidate *cands, int n)
 	Datum	   *c = palloc(sizeof(Datum) * Max(n, 1));
 	Datum	   *u = palloc(sizeof(Datum) * Max(n, 1));
 	Datum	   *r = palloc(sizeof(Datum) * Max(n, 1));
+	Oid			qtypes[7];
+	Datum		qvalues[7];
+	Datum		keyed[5];
+	HitlRoleScope scope;
 	int			i;
 	int			ret;
 
 	values[0] = CStringGetTextDatum(s->model->name);
+	hitl_catalog_enter(&scope);
 	ret = SPI_execute_with_args("DELETE FROM hitl.queue WHERE model = $1",
 								1, argtypes, values, NULL, false, 0);
 	if (ret != SPI_OK_DELETE)
 		elog(ERROR, "hitl: clearing the queue failed: %s", SPI_result_code_string(ret));
+	hitl_role_exit(&scope);
 	if (n == 0)
 		return;
 
@@ -508,23 +516,58 @@ store_queue(ScoreState *s, Candidate *cands, int n)
 	values[5] = PointerGetDatum(construct_array(u, n, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[6] = PointerGetDatum(construct_array(r, n, INT4OID, sizeof(int32), true, TYPALIGN_INT));
 
+	/* the rows' keys, read as the scoring role */
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
-					 "INSERT INTO hitl.queue (model, rank, row_key, prediction, confidence, uncertainty, version)"
-					 " SELECT $1, v.rank, %s, v.p, v.c, v.u, $2"
-					 " FROM unnest($3, $4, $5, $6, $7) AS v(tid, p, c, u, rank)"
-					 " JOIN %s t ON t.ctid = v.tid",
+					 "SELECT pg_catalog.array_agg(v.rank ORDER BY v.rank),"
+					 " pg_catalog.array_agg(%s ORDER BY v.rank),"
+					 " pg_catalog.array_agg(v.p ORDER BY v.rank),"
+					 " pg_catalog.array_agg(v.c ORDER BY v.rank),"
+					 " pg_catalog.array_agg(v.u ORDER BY v.rank)"
+					 " FROM pg_catalog.unnest($3, $4, $5, $6, $7) AS v(tid, p, c, u, rank)"
+					 " JOIN %s t ON t.ctid OPERATOR(pg_catalog.=) v.tid",
 					 catalog_key_json_expr(s->model, "t"), s->model->source_text);
 	ret = SPI_execute_with_args(sql.data, 7, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "hitl: reading the queue's keys failed: %s", SPI_result_code_string(ret));
+	for (i = 0; i < 5; i++)
+	{
+		bool		isnull;
+
+		keyed[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &isnull);
+		if (isnull)
+			return;				/* none of the candidates is there any more */
+		keyed[i] = datumCopy(keyed[i], false, -1);
+	}
+
+	/* hitl.queue is written as the owner of hitl's tables */
+	qtypes[0] = TEXTOID;
+	qtypes[1] = INT4OID;
+	qtypes[2] = INT4ARRAYOID;
+	qtypes[3] = JSONBARRAYOID;
+	qtypes[4] = TEXTARRAYOID;
+	qtypes[5] = FLOAT8ARRAYOID;
+	qtypes[6] = FLOAT8ARRAYOID;
+	qvalues[0] = values[0];
+	qvalues[1] = values[1];
+	for (i = 0; i < 5; i++)
+		qvalues[i + 2] = keyed[i];
+	hitl_catalog_enter(&scope);
+	ret = SPI_execute_with_args("INSERT INTO hitl.queue (model, rank, row_key, prediction,"
+								" confidence, uncertainty, version)"
+								" SELECT $1, v.rank, v.k, v.p, v.c, v.u, $2"
+								" FROM pg_catalog.unnest($3, $4, $5, $6, $7) AS v(rank, k, p, c, u)",
+								7, qtypes, qvalues, NULL, false, 0);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "hitl: filling the queue failed: %s", SPI_result_code_string(ret));
 
-	values[0] = Int64GetDatum((int64) n);
-	argtypes[0] = INT8OID;
-	ret = SPI_execute_with_args("SELECT hitl._analyze_queue($1)", 1, argtypes, values,
+	qvalues[0] = Int64GetDatum((int64) n);
+	qtypes[0] = INT8OID;
+	ret = SPI_execute_with_args("SELECT hitl._analyze_queue($1)", 1, qtypes, qvalues,
 								NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "hitl: analyzing the queue failed: %s", SPI_result_code_string(ret));
+	hitl_role_exit(&scope);
 }
 
 /* Prepare the SQL and label values a scoring needs */
@@ -713,6 +756,8 @@ score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("model \"%s\" has not been trained yet", name),
 				 errhint("Label enough rows and call hitl.train().")));
+
+	catalog_check_may_change(s.model, "score");
 
 	/* one scoring of a model at a time */
 	lock_scoring(name);
