@@ -1,0 +1,107 @@
+# The README's Getting Started and Text sections run as written: every SQL
+# block of those two sections, in order, in an empty database of a cluster
+# with hitl preloaded (hitl.wait needs the worker).  A block that fails, or
+# a section whose blocks went missing, fails the test, so the documentation
+# cannot drift from the code.
+
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $readme = ($ENV{TESTDIR} // '.') . '/README.md';
+open(my $fh, '<', $readme) or die "cannot read $readme: $!";
+my @lines = <$fh>;
+close($fh);
+
+# The ```sql blocks of a "## " section (its "###" subsections included)
+sub sql_blocks
+{
+	my ($title) = @_;
+	my (@blocks, $in_section, $block);
+	for my $line (@lines)
+	{
+		if ($line =~ /^## (.*?)\s*$/)
+		{
+			$in_section = $1 eq $title;
+			next;
+		}
+		next unless $in_section;
+		if (!defined $block && $line =~ /^```sql\s*$/)
+		{
+			$block = '';
+		}
+		elsif (defined $block && $line =~ /^```\s*$/)
+		{
+			push @blocks, $block;
+			undef $block;
+		}
+		elsif (defined $block)
+		{
+			$block .= $line;
+		}
+	}
+	return @blocks;
+}
+
+my @getting_started = sql_blocks('Getting Started');
+my @text = sql_blocks('Text');
+cmp_ok(scalar @getting_started, '>=', 9, 'Getting Started has its SQL blocks');
+cmp_ok(scalar @text, '>=', 8, 'Text has its SQL blocks');
+
+my $node = PostgreSQL::Test::Cluster->new('readme');
+$node->init;
+$node->append_conf('postgresql.conf', q{
+shared_preload_libraries = 'hitl'
+hitl.naptime = 1
+});
+$node->start;
+$node->safe_psql('postgres', 'CREATE DATABASE readme');
+$node->safe_psql('readme', 'CREATE EXTENSION hitl');
+
+# Run the blocks in order; returns their outputs
+sub run_blocks
+{
+	my ($section, @blocks) = @_;
+	my @out;
+	my $i = 0;
+	for my $sql (@blocks)
+	{
+		$i++;
+		my ($first) = $sql =~ /^\s*(.*?)\s*$/m;
+		my ($ret, $stdout, $stderr) =
+		  $node->psql('readme', $sql, extra_params => [ '-v', 'ON_ERROR_STOP=1' ]);
+		is($ret, 0, "$section block $i runs: $first")
+		  or diag($stderr);
+		unlike($stderr, qr/ERROR/, "$section block $i raises no error");
+		push @out, $stdout;
+	}
+	return @out;
+}
+
+my @gs = run_blocks('Getting Started', @getting_started);
+
+# what the blocks promise
+my ($create) = grep { $getting_started[$_] =~ /hitl\.create_model\('triage'/ } 0 .. $#getting_started;
+is($gs[$create], '1', 'create_model trains version 1 at once');
+my ($queue) = grep { $getting_started[$_] =~ /FROM triage_review_queue/ } 0 .. $#getting_started;
+is(scalar(split /\n/, $gs[$queue]), 10, 'the review view lists 10 rows to label');
+my ($wait) = grep { $getting_started[$_] =~ /hitl\.wait\('triage'\)/ } 0 .. $#getting_started;
+cmp_ok($gs[$wait], '>=', 2, 'hitl.wait returns a version that includes the new label');
+my ($versions) = grep { $getting_started[$_] =~ /FROM hitl\.model_versions/ } 0 .. $#getting_started;
+like($gs[$versions], qr/^1\|60\|(0\.\d+|1)\|/m, 'version 1 was trained on 60 labels, with an accuracy') or diag($gs[$versions]);
+
+my @tx = run_blocks('Text', @text);
+($create) = grep { $text[$_] =~ /hitl\.create_model\('inbox',/ } 0 .. $#text;
+is($tx[$create], '1', 'the naive Bayes model trains version 1 at once');
+my ($terms) = grep { $text[$_] =~ /hitl\.text_terms/ } 0 .. $#text;
+is($tx[$terms], '{refund,process,"refund process"}', 'text_terms gives the terms the README shows');
+my ($lr) = grep { $text[$_] =~ /hitl\.create_model\('inbox_lr'/ } 0 .. $#text;
+is($tx[$lr], '1', 'the logistic model trains version 1 at once');
+my ($compare) = grep { $text[$_] =~ /topic_prediction, topic_lr/ } 0 .. $#text;
+is(scalar(split /\n/, $tx[$compare]), 10, 'both models predicted the unlabeled rows');
+
+$node->stop;
+done_testing();
