@@ -22,6 +22,19 @@ EXCEPTION WHEN OTHERS THEN
 END
 $f$;
 
+-- the first error on a table without labels
+CREATE TABLE emb (id int PRIMARY KEY, v real[], label text);
+INSERT INTO emb SELECT g, NULL, NULL FROM generate_series(1, 12) g;
+SELECT hitl.create_model('emb', 'emb', 'label', '{v}');
+SELECT throws_ok($$SELECT hitl.train('emb')$$, '55000', 'model "emb" has no labeled rows',
+				 'no labels: the error says the model has no labeled rows');
+SELECT is(pg_temp.error_detail($$SELECT hitl.train('emb')$$),
+		  'No row has a value in label column "label"; training needs at least 10 labeled rows (option min_labels), of at least two classes.',
+		  'no labels: the detail says how many labeled rows training needs');
+UPDATE emb SET label = (ARRAY['a', 'b'])[1 + id % 2];
+SELECT throws_ok($$SELECT hitl.train('emb')$$, '55000', 'array feature column "v" has no values',
+				 'labels, arrays all NULL: the array column is to blame');
+
 CREATE TABLE ext (id int PRIMARY KEY, big float8, near float8, tiny float8, n numeric,
 				  label text);
 INSERT INTO ext
@@ -34,9 +47,9 @@ SELECT g,
 FROM generate_series(1, 30) g;
 
 -- a feature of +-1e308 that separates the classes
-SELECT is(hitl.create_model('big', 'ext', 'label', '{big}', prediction_column => 'big_p',
-							confidence_column => 'big_c', uncertainty_column => 'big_u'),
-		  1, 'a feature of +-1e308 trains');
+SELECT lives_ok($$SELECT hitl.create_model('big', 'ext', 'label', '{big}', prediction_column => 'big_p',
+							confidence_column => 'big_c', uncertainty_column => 'big_u')$$,
+			   'a feature of +-1e308 trains');
 SELECT is((SELECT (metrics->>'train_accuracy')::float8 FROM hitl.model_versions WHERE model = 'big'),
 		  1::float8, '+-1e308: every training row classified right');
 SELECT is((SELECT (metrics->>'cv_accuracy')::float8 FROM hitl.model_versions WHERE model = 'big'),
@@ -51,9 +64,9 @@ SELECT is((SELECT count(*) FROM ext WHERE label IS NULL
 		  10::bigint, '+-1e308: the unlabeled rows are scored right, confidently');
 
 -- values near DBL_MAX, whose sum overflows
-SELECT is(hitl.create_model('near', 'ext', 'label', '{near}', prediction_column => 'near_p',
-							confidence_column => 'near_c', uncertainty_column => 'near_u'),
-		  1, '1.7e308 and 1.6e308 train');
+SELECT lives_ok($$SELECT hitl.create_model('near', 'ext', 'label', '{near}', prediction_column => 'near_p',
+							confidence_column => 'near_c', uncertainty_column => 'near_u')$$,
+			   '1.7e308 and 1.6e308 train');
 SELECT ok((SELECT (metrics->>'train_accuracy')::float8 = 1 AND abs(coefficients[1]) > 0.5
 				  AND abs(feature_means[1] / 1.65e308 - 1) < 1e-14
 				  AND abs(feature_scales[1] / 0.05e308 - 1) < 1e-12
@@ -61,9 +74,9 @@ SELECT ok((SELECT (metrics->>'train_accuracy')::float8 = 1 AND abs(coefficients[
 		  '1.7e308 / 1.6e308: mean 1.65e308, scale 5e306, a weight, every row right');
 
 -- denormals, whose squares underflow
-SELECT is(hitl.create_model('tiny', 'ext', 'label', '{tiny}', prediction_column => 'tiny_p',
-							confidence_column => 'tiny_c', uncertainty_column => 'tiny_u'),
-		  1, 'denormals train');
+SELECT lives_ok($$SELECT hitl.create_model('tiny', 'ext', 'label', '{tiny}', prediction_column => 'tiny_p',
+							confidence_column => 'tiny_c', uncertainty_column => 'tiny_u')$$,
+			   'denormals train');
 SELECT ok((SELECT (metrics->>'train_accuracy')::float8 = 1 AND abs(coefficients[1]) > 0.5
 				  AND feature_scales[1] > 0 AND feature_scales[1] < 1e-308
 		   FROM hitl.model_versions WHERE model = 'tiny'),
@@ -74,9 +87,9 @@ SELECT is((SELECT count(*) FROM ext WHERE label IS NULL
 
 -- all of them, with a constant 1e308, in one model; and a row far outside
 ALTER TABLE ext ADD COLUMN flat float8 DEFAULT 1e308;
-SELECT is(hitl.create_model('mix', 'ext', 'label', '{big,near,tiny,flat,n}', prediction_column => 'mix_p',
-							confidence_column => 'mix_c', uncertainty_column => 'mix_u'),
-		  1, 'huge, tiny and constant huge features train together');
+SELECT lives_ok($$SELECT hitl.create_model('mix', 'ext', 'label', '{big,near,tiny,flat,n}', prediction_column => 'mix_p',
+							confidence_column => 'mix_c', uncertainty_column => 'mix_u')$$,
+			   'huge, tiny and constant huge features train together');
 SELECT ok((SELECT (metrics->>'train_accuracy')::float8 = 1
 				  AND feature_means[4] = 1e308 AND feature_scales[4] = 1
 				  AND coefficients[4] = 0
@@ -96,7 +109,8 @@ CREATE TABLE tri (id int PRIMARY KEY, x float8, label text);
 INSERT INTO tri SELECT g, (ARRAY[-1.7e308, 0, 1.7e308])[1 + g % 3]::float8,
 					   (ARRAY['low', 'mid', 'high'])[1 + g % 3]
 FROM generate_series(1, 30) g;
-SELECT is(hitl.create_model('tri', 'tri', 'label', '{x}'), 1, 'three classes near +-DBL_MAX train');
+SELECT lives_ok($$SELECT hitl.create_model('tri', 'tri', 'label', '{x}')$$,
+			   'three classes near +-DBL_MAX train');
 SELECT ok((SELECT (metrics->>'train_accuracy')::float8 = 1 AND (metrics->>'cv_accuracy')::float8 = 1
 		   FROM hitl.model_versions WHERE model = 'tri'),
 		  'three classes: every training and held-out row right');
@@ -106,7 +120,8 @@ CREATE TABLE tx (id int PRIMARY KEY, body text, x float8, label text);
 INSERT INTO tx SELECT g, 'word' || (g % 3), CASE WHEN g % 2 = 0 THEN 1e308 ELSE -1e308 END,
 					  CASE WHEN g <= 20 THEN (ARRAY['a', 'b'])[1 + g % 2] END
 FROM generate_series(1, 30) g;
-SELECT is(hitl.create_model('tx', 'tx', 'label', '{body,x}'), 1, 'text beside +-1e308 trains');
+SELECT lives_ok($$SELECT hitl.create_model('tx', 'tx', 'label', '{body,x}')$$,
+			   'text beside +-1e308 trains');
 SELECT ok((SELECT (metrics->>'train_accuracy')::float8 = 1 AND abs(coefficients[1]) > 0.5
 		   FROM hitl.model_versions WHERE model = 'tx'),
 		  'text beside +-1e308: the number has a weight, every row right');
@@ -128,7 +143,7 @@ SELECT throws_ok($$SELECT hitl.train('mix')$$, '22000',
 				 'feature column "n" is out of the range of double precision in row {"id": 7}',
 				 'a numeric of 1e-400, below the smallest denormal: the same');
 UPDATE ext SET n = '1e-310' WHERE id = 7;
-SELECT is(hitl.train('mix'), 2, 'a numeric denormal is a number');
+SELECT lives_ok($$SELECT hitl.train('mix')$$, 'a numeric denormal is a number');
 UPDATE ext SET n = 10::numeric ^ 309 WHERE id = 25;
 SELECT throws_ok($$SELECT hitl.score('mix')$$, '22000',
 				 'feature column "n" is out of the range of double precision in row {"id": 25}',
@@ -137,19 +152,6 @@ SELECT throws_ok($$SELECT hitl.predict('mix', e) FROM ext e WHERE id = 25$$, '22
 				 'feature column "n" is out of the range of double precision in row passed to hitl.predict',
 				 'predict: 22000 naming the column');
 UPDATE ext SET n = 25 WHERE id = 25;
-
--- the first error on a table without labels
-CREATE TABLE emb (id int PRIMARY KEY, v real[], label text);
-INSERT INTO emb SELECT g, NULL, NULL FROM generate_series(1, 12) g;
-SELECT hitl.create_model('emb', 'emb', 'label', '{v}');
-SELECT throws_ok($$SELECT hitl.train('emb')$$, '55000', 'model "emb" has no labeled rows',
-				 'no labels: the error says the model has no labeled rows');
-SELECT is(pg_temp.error_detail($$SELECT hitl.train('emb')$$),
-		  'No row has a value in label column "label"; training needs at least 10 labeled rows (option min_labels), of at least two classes.',
-		  'no labels: the detail says how many labeled rows training needs');
-UPDATE emb SET label = (ARRAY['a', 'b'])[1 + id % 2];
-SELECT throws_ok($$SELECT hitl.train('emb')$$, '55000', 'array feature column "v" has no values',
-				 'labels, arrays all NULL: the array column is to blame');
 
 SELECT * FROM finish();
 ROLLBACK;
