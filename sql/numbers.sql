@@ -87,6 +87,23 @@ SELECT count(*) FILTER (WHERE label_prediction = CASE WHEN x > 0 THEN 'a' ELSE '
 	   count(*) AS scored
 FROM tx WHERE label IS NULL;
 
+-- naive Bayes on counts of 1e306, whose products with log-probabilities overflow
+CREATE TABLE nbh (id int PRIMARY KEY, body text, x float8, y float8, label text);
+INSERT INTO nbh SELECT g, 'word' || (g % 3), CASE WHEN g % 2 = 0 THEN 1e306 ELSE 0 END,
+					   CASE WHEN g % 2 = 1 THEN 1e306 ELSE 0 END,
+					   CASE WHEN g <= 20 THEN (ARRAY['a', 'b'])[1 + g % 2] END
+FROM generate_series(1, 30) g;
+SELECT hitl.create_model('nbh', 'nbh', 'label', '{body,x,y}', algorithm => 'naive_bayes',
+						 options => '{"cv_folds": 5}');
+SELECT (metrics->>'train_accuracy')::float8 AS train_accuracy,
+	   (metrics->>'cv_accuracy')::float8 AS cv_accuracy
+FROM hitl.model_versions WHERE model = 'nbh';
+SELECT count(*) FILTER (WHERE label_prediction = CASE WHEN x > 0 THEN 'a' ELSE 'b' END
+						AND label_confidence BETWEEN 0.99 AND 1) AS right,
+	   count(*) AS scored
+FROM nbh WHERE label IS NULL;
+SELECT hitl.predict_proba('nbh', n) FROM nbh n WHERE id = 21;
+
 -- beyond double precision: 22000 naming the column and the row, no echo of the value
 CREATE TABLE oor (id int PRIMARY KEY, n numeric, r real, ra real[], da float8[], label text);
 INSERT INTO oor SELECT g, g, g, ARRAY[g, 1]::real[], ARRAY[1, g]::float8[],
@@ -147,5 +164,5 @@ UPDATE emb SET v = ARRAY[id, 1] WHERE id > 6;
 SELECT hitl.train('emb');
 
 SELECT hitl.drop_model(m, drop_columns => true)
-FROM unnest(ARRAY['hx', 'hall', 'hnear', 'htiny', 'tri', 'tx', 'oor', 'emb']) m;
-DROP TABLE huge, tri, tx, oor, emb;
+FROM unnest(ARRAY['hx', 'hall', 'hnear', 'htiny', 'tri', 'tx', 'nbh', 'oor', 'emb']) m;
+DROP TABLE huge, tri, tx, nbh, oor, emb;

@@ -5,7 +5,7 @@
 -- a model whose table has no labels is about the labels.
 
 BEGIN;
-SELECT plan(29);
+SELECT plan(31);
 
 CREATE EXTENSION hitl;
 
@@ -125,6 +125,18 @@ SELECT lives_ok($$SELECT hitl.create_model('tx', 'tx', 'label', '{body,x}')$$,
 SELECT ok((SELECT (metrics->>'train_accuracy')::float8 = 1 AND abs(coefficients[1]) > 0.5
 		   FROM hitl.model_versions WHERE model = 'tx'),
 		  'text beside +-1e308: the number has a weight, every row right');
+
+-- naive Bayes on counts of 1e306, whose products with log-probabilities overflow
+CREATE TABLE nbh (id int PRIMARY KEY, x float8, y float8, label text);
+INSERT INTO nbh SELECT g, CASE WHEN g % 2 = 0 THEN 1e306 ELSE 0 END,
+					   CASE WHEN g % 2 = 1 THEN 1e306 ELSE 0 END,
+					   CASE WHEN g <= 20 THEN (ARRAY['a', 'b'])[1 + g % 2] END
+FROM generate_series(1, 30) g;
+SELECT lives_ok($$SELECT hitl.create_model('nbh', 'nbh', 'label', '{x,y}', algorithm => 'naive_bayes')$$,
+				'naive Bayes on counts of 1e306 trains');
+SELECT is((SELECT count(*) FROM nbh WHERE label_prediction = CASE WHEN x > 0 THEN 'a' ELSE 'b' END
+		   AND label_confidence BETWEEN 0.99 AND 1),
+		  30::bigint, 'naive Bayes on 1e306: every row predicted right, with a finite confidence');
 
 -- beyond double precision: 22000, naming the column and the row
 UPDATE ext SET n = 10::numeric ^ 400 WHERE id = 7;
