@@ -576,6 +576,19 @@ test_predict_extremes(void)
 	double		p3[3];
 	double		p2[2];
 
+	double		inf3[3] = {INFINITY, 0.0, INFINITY};
+	double		ninf3[3] = {-INFINITY, -INFINITY, -INFINITY};
+	double		mixed3[3] = {-INFINITY, 2.0, 1.0};
+
+	proba_softmax(3, inf3);
+	proba_softmax(3, ninf3);
+	proba_softmax(3, mixed3);
+	ok(inf3[0] == 0.5 && inf3[1] == 0.0 && inf3[2] == 0.5 &&
+	   ninf3[0] == 1.0 / 3 && ninf3[1] == 1.0 / 3 && ninf3[2] == 1.0 / 3 &&
+	   mixed3[0] == 0.0 && fabs(mixed3[1] - 1.0 / (1.0 + exp(-1.0))) < 1e-15,
+	   "softmax of infinite scores: +inf classes share, all -inf uniform, a -inf class 0 "
+	   "(got %g %g %g, %g %g %g)", inf3[0], inf3[1], inf3[2], ninf3[0], ninf3[1], ninf3[2]);
+
 	logreg_predict_proba(1, 3, coef3, &x, p3);
 	logreg_predict_proba(1, 2, coef2, &x, p2);
 	ok(p3[0] == 1.0 && p3[1] >= 0.0 && p3[2] >= 0.0 &&
