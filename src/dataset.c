@@ -187,14 +187,17 @@ numeric_to_double(Datum v, double *result)
 	char	   *text = DatumGetCString(DirectFunctionCall1(numeric_out, v));
 	char	   *end;
 	double		d;
+	bool		range_error;
 
 	errno = 0;
 	d = strtod(text, &end);
+	range_error = (errno == ERANGE);
 	if (end == text || *end != '\0')
 		elog(ERROR, "hitl: a numeric's text form is not a number");
 	pfree(text);
 	*result = d;
-	return !(errno == ERANGE && (d == 0.0 || isinf(d)));
+	/* ERANGE with a denormal result is only a loss of precision */
+	return !(range_error && (d == 0.0 || isinf(d)));
 }
 
 /*
