@@ -5,7 +5,9 @@
  */
 #include "postgres.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
@@ -101,6 +103,33 @@ features_set_dims(FeatureLayout *layout, const int *dims)
 }
 
 /*
+ * Raise an error when no row of the model's table is labeled.  Called when
+ * an array column holds no value at all: on a table without labels, what
+ * stops training is the missing labels, and that is what to report.
+ */
+static void
+check_some_labeled(const HitlModel *model)
+{
+	StringInfoData sql;
+	int			ret;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT 1 FROM %s t WHERE t.%s IS NOT NULL LIMIT 1",
+					 model->source_text, quote_identifier(model->label_column));
+	ret = SPI_execute(sql.data, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "hitl: looking for labeled rows failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" has no labeled rows", model->name),
+				 errdetail("No row has a value in label column \"%s\"; training needs at least %d labeled rows (option min_labels), of at least two classes.",
+						   model->label_column, model->min_labels),
+				 errhint("Label rows, then train again.")));
+	pfree(sql.data);
+}
+
+/*
  * Array lengths from the data: the first non-null value of each array column.
  */
 void
@@ -126,11 +155,14 @@ features_detect_dims(FeatureLayout *layout, const HitlModel *model)
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "hitl: reading array lengths failed: %s", SPI_result_code_string(ret));
 		if (SPI_processed == 0)
+		{
+			check_some_labeled(model);
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("array feature column \"%s\" has no values",
 							model->feature_columns[i]),
 					 errdetail("The length of an array feature is taken from the data.")));
+		}
 		dims[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
 											  SPI_tuptable->tupdesc, 1, &isnull));
 		if (dims[i] < 1)
@@ -142,29 +174,64 @@ features_detect_dims(FeatureLayout *layout, const HitlModel *model)
 	features_set_dims(layout, dims);
 }
 
-/* Scalar datum of a supported type as a double */
-static double
-scalar_value(Datum v, Oid type)
+/*
+ * A numeric as a double, without raising an error: PostgreSQL's cast raises
+ * one that echoes the whole value (hundreds of digits) and names no row.
+ * Returns false when the value is beyond the range of double precision: its
+ * magnitude above DBL_MAX, or not zero but below the smallest denormal.
+ * NaN and the infinities convert to themselves; the caller refuses them.
+ */
+static bool
+numeric_to_double(Datum v, double *result)
+{
+	char	   *text = DatumGetCString(DirectFunctionCall1(numeric_out, v));
+	char	   *end;
+	double		d;
+	bool		range_error;
+
+	errno = 0;
+	d = strtod(text, &end);
+	range_error = (errno == ERANGE);
+	if (end == text || *end != '\0')
+		elog(ERROR, "hitl: a numeric's text form is not a number");
+	pfree(text);
+	*result = d;
+	/* ERANGE with a denormal result is only a loss of precision */
+	return !(range_error && (d == 0.0 || isinf(d)));
+}
+
+/*
+ * Scalar datum of a supported type as a double; false when a numeric is
+ * beyond the range of double precision.
+ */
+static bool
+scalar_value(Datum v, Oid type, double *result)
 {
 	switch (type)
 	{
 		case INT2OID:
-			return (double) DatumGetInt16(v);
+			*result = (double) DatumGetInt16(v);
+			return true;
 		case INT4OID:
-			return (double) DatumGetInt32(v);
+			*result = (double) DatumGetInt32(v);
+			return true;
 		case INT8OID:
-			return (double) DatumGetInt64(v);
+			*result = (double) DatumGetInt64(v);
+			return true;
 		case FLOAT4OID:
-			return (double) DatumGetFloat4(v);
+			*result = (double) DatumGetFloat4(v);
+			return true;
 		case FLOAT8OID:
-			return DatumGetFloat8(v);
+			*result = DatumGetFloat8(v);
+			return true;
 		case NUMERICOID:
-			return DatumGetFloat8(DirectFunctionCall1(numeric_float8, v));
+			return numeric_to_double(v, result);
 		case BOOLOID:
-			return DatumGetBool(v) ? 1.0 : 0.0;
+			*result = DatumGetBool(v) ? 1.0 : 0.0;
+			return true;
 	}
 	elog(ERROR, "hitl: unsupported feature type %u", type);
-	return 0.0;					/* keep compiler quiet */
+	return false;				/* keep compiler quiet */
 }
 
 FeatureStatus
@@ -188,8 +255,13 @@ features_from_datums(const FeatureLayout *layout, const Datum *values,
 			}
 			else
 			{
-				double		v = scalar_value(values[i], layout->types[i]);
+				double		v;
 
+				if (!scalar_value(values[i], layout->types[i], &v))
+				{
+					*bad_col = i;
+					return FEATURE_OUT_OF_RANGE;
+				}
 				if (!isfinite(v))
 				{
 					*bad_col = i;
@@ -267,6 +339,13 @@ features_report(const HitlModel *model, const FeatureLayout *layout,
 {
 	const char *col = model->feature_columns[bad_col];
 
+	if (status == FEATURE_OUT_OF_RANGE)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("feature column \"%s\" is out of the range of double precision in row %s",
+						col, row_key),
+				 errdetail("Features are read as double precision: a magnitude above about 1.8e308, or not zero and below about 4.9e-324, cannot be represented."),
+				 errhint("Rescale the column, or set the value to NULL.")));
 	if (status == FEATURE_NOT_FINITE)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),

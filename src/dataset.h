@@ -6,9 +6,11 @@
  * (integers, floats, numeric; booleans as 0/1) and one per element of an
  * array column (real[] or double precision[] of a fixed length).  A NULL
  * value, or a NULL array element, is reported as missing: the caller
- * imputes it with the training mean.  Text columns (text, varchar) expand to
- * no dense feature: they become hashed sparse terms (see textfeat.h), and
- * the conversion here skips them.
+ * imputes it with the training mean.  Any finite double is a valid value;
+ * NaN, the infinities and numerics beyond the range of double precision are
+ * refused (features_report names the column and the row).  Text columns
+ * (text, varchar) expand to no dense feature: they become hashed sparse
+ * terms (see textfeat.h), and the conversion here skips them.
  */
 #ifndef HITL_DATASET_H
 #define HITL_DATASET_H
@@ -38,6 +40,7 @@ typedef enum FeatureStatus
 {
 	FEATURE_OK = 0,
 	FEATURE_NOT_FINITE,			/* NaN or infinity */
+	FEATURE_OUT_OF_RANGE,		/* a numeric beyond the range of double */
 	FEATURE_BAD_LENGTH,			/* array of another length than the model's */
 	FEATURE_BAD_SHAPE,			/* array with more than one dimension */
 	FEATURE_NEGATIVE			/* below zero, for naive Bayes */
@@ -51,8 +54,9 @@ extern void features_set_dims(FeatureLayout *layout, const int *dims);
 
 /*
  * Find each array column's length from the table (the first non-null
- * value); raises an error when an array column holds no value at all.
- * Runs queries through SPI.
+ * value); raises an error when an array column holds no value at all, or,
+ * then, that the model has no labeled row when none is labeled.  Runs
+ * queries through SPI.
  */
 extern void features_detect_dims(FeatureLayout *layout, const HitlModel *model);
 

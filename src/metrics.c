@@ -23,8 +23,10 @@
 #define METRICS_CHUNK_ROWS 8192
 
 /*
- * Return the index of the largest probability, the lowest index on ties,
- * and store that probability in *confidence when it is not NULL.
+ * Turn scores into probabilities in place: exp(z - max z), normalised.
+ * Infinite scores have a limit, and it is what they get: the classes whose
+ * score is +infinity share the probability, and when every score is
+ * -infinity the classes are equally likely (exp(inf - inf) would be NaN).
  */
 void
 proba_softmax(int k, double *z)
@@ -38,13 +40,20 @@ proba_softmax(int k, double *z)
 			zmax = z[c];
 	for (c = 0; c < k; c++)
 	{
-		z[c] = exp(z[c] - zmax);
+		if (isinf(zmax))
+			z[c] = (z[c] == zmax) ? 1.0 : 0.0;
+		else
+			z[c] = exp(z[c] - zmax);
 		sum += z[c];
 	}
 	for (c = 0; c < k; c++)
 		z[c] /= sum;
 }
 
+/*
+ * Return the index of the largest probability, the lowest index on ties,
+ * and store that probability in *confidence when it is not NULL.
+ */
 int
 proba_argmax(int k, const double *proba, double *confidence)
 {

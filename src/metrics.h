@@ -22,7 +22,9 @@ extern int	proba_argmax(int k, const double *proba, double *confidence);
 
 /*
  * Turn k scores (log-probabilities up to a constant) into probabilities in
- * place: exp(z - max z), normalised to sum 1, safe for any finite scores.
+ * place: exp(z - max z), normalised to sum 1, safe for any finite scores;
+ * infinite ones get their limit (the classes at +infinity share the
+ * probability; all at -infinity, all classes are equally likely).
  */
 extern void proba_softmax(int k, double *z);
 

@@ -17,6 +17,7 @@
  * each feature, never k x D.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "metrics.h"
@@ -29,7 +30,11 @@
  */
 #define NBAYES_RESIDUE 1e-12
 
-/* The magnitude below which a sum of c is rounding residue */
+/*
+ * The magnitude below which a sum of c is rounding residue.  Only finite
+ * sums count: a sum that overflowed must not make every other one residue
+ * (it is kept, and nbayes_model_build refuses it).
+ */
 static double
 residue(const NBayesCounts *c)
 {
@@ -37,9 +42,34 @@ residue(const NBayesCounts *c)
 	int64_t		i;
 
 	for (i = 0; i < (int64_t) c->k * c->m; i++)
-		if (fabs(c->feature_count[i]) > top)
+		if (fabs(c->feature_count[i]) > top && isfinite(c->feature_count[i]))
 			top = fabs(c->feature_count[i]);
 	return NBAYES_RESIDUE * top;
+}
+
+/*
+ * ln(sum of the n values v[] + extra), all >= 0, when the plain sum may
+ * overflow: the terms are added in units of a power of two near the largest.
+ */
+static double
+log_sum(int64_t n, const double *v, const int *cls, int c, double extra)
+{
+	double		top = extra;
+	double		sum = 0.0;
+	int			shift;
+	int64_t		i;
+
+	for (i = 0; i < n; i++)
+		if (cls[i] == c && v[i] > top)
+			top = v[i];
+	if (!(top > 0.0))
+		return log(0.0);
+	(void) frexp(top, &shift);
+	for (i = 0; i < n; i++)
+		if (cls[i] == c)
+			sum += ldexp(v[i], -shift);
+	sum += ldexp(extra, -shift);
+	return log(sum) + shift * M_LN2;
 }
 
 int
@@ -165,6 +195,9 @@ nbayes_model_build(NBayesModel *nb, int k, int m, const double *class_count,
 	{
 		nb->log_prior[c] = log(class_count[c]) - log(rows);
 		nb->log_denom[c] = log(total[c] + alpha * dimension);
+		/* a class's sums can add up to more than DBL_MAX */
+		if (!isfinite(nb->log_denom[c]))
+			nb->log_denom[c] = log_sum(nnz, count, nb->cls, c, alpha * dimension);
 	}
 	hitl_free(total);
 	return 0;
@@ -181,21 +214,88 @@ nbayes_model_free(NBayesModel *nb)
 	memset(nb, 0, sizeof(*nb));
 }
 
+/*
+ * The joint log-likelihoods of a row into u (k doubles).  With scale 1,
+ * as they are; otherwise without the priors, the row's values and mass
+ * multiplied by scale (a power of two).  mass < 0 means the row's mass is
+ * taken as the sum of its values.
+ */
+static void
+row_terms(const NBayesModel *nb, int nnz, const int *idx, const double *val,
+		  double mass, double scale, double *u)
+{
+	bool		scaled = (scale != 1.0);
+	int			c;
+	int			i;
+
+	if (mass < 0.0)
+	{
+		mass = 0.0;
+		for (i = 0; i < nnz; i++)
+			mass += val[i] * scale;
+	}
+	else
+		mass *= scale;
+	for (c = 0; c < nb->k; c++)
+		u[c] = (scaled ? 0.0 : nb->log_prior[c]) - mass * nb->log_denom[c];
+	for (i = 0; i < nnz; i++)
+	{
+		double		v = val[i] * scale;
+		int64_t		e;
+
+		for (e = nb->ptr[idx[i]]; e < nb->ptr[idx[i] + 1]; e++)
+			u[nb->cls[e]] += v * nb->delta[e];
+	}
+}
+
+/*
+ * Class probabilities of a row.  The joint log-likelihoods are computed as
+ * they are; when one is not finite (values so large that value times delta,
+ * or their sum, overflows), they are computed again in units of 2^shift,
+ * shift making the row's largest value or mass below 1, and the softmax
+ * taken of their differences to the most likely class, which cannot
+ * overflow upwards (a class far behind just gets probability 0).  A mass
+ * that itself overflowed is then recomputed from the row's values at the
+ * positions, what lies outside them being negligible beside such values.
+ */
 void
 nbayes_predict_proba(const NBayesModel *nb, int nnz, const int *idx,
 					 const double *val, double mass, double *proba)
 {
+	double		top;
+	int			shift;
+	int			best;
 	int			c;
 	int			i;
 
+	row_terms(nb, nnz, idx, val, mass, 1.0, proba);
 	for (c = 0; c < nb->k; c++)
-		proba[c] = nb->log_prior[c] - mass * nb->log_denom[c];
-	for (i = 0; i < nnz; i++)
+		if (!isfinite(proba[c]))
+			break;
+	if (c == nb->k)
 	{
-		int64_t		e;
-
-		for (e = nb->ptr[idx[i]]; e < nb->ptr[idx[i] + 1]; e++)
-			proba[nb->cls[e]] += val[i] * nb->delta[e];
+		proba_softmax(nb->k, proba);
+		return;
 	}
+
+	top = isfinite(mass) ? mass : 0.0;
+	for (i = 0; i < nnz; i++)
+		if (val[i] > top)
+			top = val[i];
+	(void) frexp(top, &shift);
+	/* 2^-shift is then a power of two from 2^-1024 to 1/2, exact */
+	if (shift < 1)
+		shift = 1;
+	row_terms(nb, nnz, idx, val, isfinite(mass) ? mass : -1.0, ldexp(1.0, -shift), proba);
+	best = 0;
+	for (c = 1; c < nb->k; c++)
+		if (proba[c] > proba[best] ||
+			(proba[c] == proba[best] && nb->log_prior[c] > nb->log_prior[best]))
+			best = c;
+	for (c = 0; c < nb->k; c++)
+		if (c != best)
+			proba[c] = (nb->log_prior[c] - nb->log_prior[best]) +
+				ldexp(proba[c] - proba[best], shift);
+	proba[best] = 0.0;
 	proba_softmax(nb->k, proba);
 }

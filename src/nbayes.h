@@ -46,9 +46,9 @@ extern void nbayes_counts_add(NBayesCounts *c, int cls, int nnz, const int *idx,
 extern int	nbayes_counts_nonnegative(const NBayesCounts *c);
 
 /*
- * The non-zero feature sums (those above 1e-12 of the largest sum in
+ * The non-zero feature sums (those above 1e-12 of the largest finite sum in
  * magnitude: smaller ones are what rounding leaves after a row is added and
- * removed),
+ * removed; a sum that overflowed is kept, for nbayes_model_build to refuse),
  * position-major: index[i] = position * k + class
  * (ascending) and count[i].  Returns their number; index and count are
  * allocated with hitl_alloc.
@@ -72,7 +72,8 @@ typedef struct NBayesModel
  * Build the prediction tables from statistics in nbayes_counts_nonzeros'
  * form (index ascending, positions below m).  Returns 0, or -1 when the
  * input is invalid (alpha <= 0, D < m, a class without rows, a negative
- * sum, an index out of range or out of order).
+ * or non-finite sum, an index out of range or out of order).  A class's
+ * sums may add up to more than DBL_MAX.
  */
 extern int	nbayes_model_build(NBayesModel *nb, int k, int m, const double *class_count,
 							   int64_t nnz, const int64_t *index, const double *count,
@@ -82,7 +83,8 @@ extern void nbayes_model_free(NBayesModel *nb);
 /*
  * Class probabilities of a row: nnz positions idx (values val, >= 0) plus
  * the total mass of the row's features, those outside the positions
- * included.  proba has k doubles.
+ * included.  proba has k doubles.  Values up to DBL_MAX give finite
+ * probabilities, also when the log-likelihoods or the mass overflow.
  */
 extern void nbayes_predict_proba(const NBayesModel *nb, int nnz, const int *idx,
 								 const double *val, double mass, double *proba);

@@ -342,6 +342,172 @@ test_scaler(void)
 	ok(good, "missing values become exactly 0, constant columns 0");
 }
 
+/* Largest relative difference between got and want (0 when equal) */
+static double
+rel_err(double got, double want)
+{
+	if (got == want)
+		return 0.0;
+	return fabs(got - want) / fmax(fabs(want), fabs(got));
+}
+
+/*
+ * (a') Standardization of extreme but finite values: +-1e308 (whose squares
+ * overflow), near DBL_MAX (whose sums overflow), denormals (whose squares
+ * underflow), mixes of huge and tiny, constant and nearly constant columns,
+ * and scoring rows far outside the training range.
+ */
+static void
+test_scaler_extremes(void)
+{
+	const double big = 1e308;
+	const double top = 1.7e308;
+	const double tiny = 1e-310;
+	const double near_big = nextafter(1e308, INFINITY);
+
+	/*
+	 * Columns: 0 +-1e308 alternating; 1 1.7e308 and 1.6e308; 2 three
+	 * -1.7e308 and one 1.7e308; 3 +-1e-310 denormals; 4 1e-310 and 1e308;
+	 * 5 constant 1e308; 6 constant 1e-310; 7 1e308 and its next double.
+	 */
+	double		x[4 * 8] = {
+		big, top, -top, tiny, tiny, big, tiny, big,
+		-big, 1.6e308, -top, -tiny, big, big, tiny, near_big,
+		big, top, -top, tiny, tiny, big, tiny, big,
+		-big, 1.6e308, top, -tiny, big, big, tiny, near_big,
+	};
+	double		mean[8];
+	double		scale[8];
+	double		row[8];
+	bool		finite = true;
+	int			i;
+
+	scaler_fit(4, 8, x, NULL, mean, scale);
+	for (i = 0; i < 8; i++)
+		finite = finite && isfinite(mean[i]) && isfinite(scale[i]) && scale[i] > 0.0;
+	ok(finite, "scaler: every mean and scale of extreme columns is finite, every scale positive");
+	ok(mean[0] == 0.0 && rel_err(scale[0], big) < 1e-15,
+	   "scaler: +-1e308 has mean 0 and scale 1e308 (got %g, %g)", mean[0], scale[0]);
+	ok(rel_err(mean[1], 1.65e308) < 1e-15 && rel_err(scale[1], 0.05e308) < 1e-13,
+	   "scaler: 1.7e308 and 1.6e308 have mean 1.65e308 and scale 5e306 (got %g, %g)",
+	   mean[1], scale[1]);
+	ok(rel_err(mean[2], -0.85e308) < 1e-15 &&
+	   rel_err(scale[2], top * (sqrt(3.0) / 2.0)) < 1e-15,
+	   "scaler: three -1.7e308 and one 1.7e308 have mean -8.5e307 and scale 1.7e308 sqrt(3)/2 (got %g, %g)",
+	   mean[2], scale[2]);
+	ok(mean[3] == 0.0 && rel_err(scale[3], tiny) < 1e-12,
+	   "scaler: denormals +-1e-310 have mean 0 and scale 1e-310 (got %g, %g)",
+	   mean[3], scale[3]);
+	ok(rel_err(mean[4], 0.5e308) < 1e-15 && rel_err(scale[4], 0.5e308) < 1e-15,
+	   "scaler: 1e-310 and 1e308 have mean and scale 5e307 (got %g, %g)",
+	   mean[4], scale[4]);
+	ok(mean[5] == big && scale[5] == 1.0 && mean[6] == tiny && scale[6] == 1.0,
+	   "scaler: constant columns of 1e308 and of 1e-310 get their value as mean and scale 1");
+
+	scaler_apply(4, 8, x, NULL, mean, scale);
+	ok(fabs(x[0] - 1.0) < 1e-15 && fabs(x[8] + 1.0) < 1e-15 &&
+	   fabs(x[1] - 1.0) < 1e-12 && fabs(x[9] + 1.0) < 1e-12,
+	   "scaler_apply: +-1e308 and 1.7e308 / 1.6e308 become +-1 (got %g, %g, %g, %g)",
+	   x[0], x[8], x[1], x[9]);
+	ok(fabs(x[2] + 1.0 / sqrt(3.0)) < 1e-15 && fabs(x[26] - sqrt(3.0)) < 1e-15,
+	   "scaler_apply: -1.7e308 becomes -1/sqrt(3), 1.7e308 (2.55e308 above the mean) sqrt(3) (got %g, %g)",
+	   x[2], x[26]);
+	ok(fabs(x[3] - 1.0) < 1e-12 && fabs(x[11] + 1.0) < 1e-12 &&
+	   fabs(x[4] + 1.0) < 1e-15 && fabs(x[12] - 1.0) < 1e-15,
+	   "scaler_apply: denormals become +-1, and so do 1e-310 and 1e308 (got %g, %g, %g, %g)",
+	   x[3], x[11], x[4], x[12]);
+	finite = true;
+	for (i = 0; i < 4; i++)
+		finite = finite && x[i * 8 + 5] == 0.0 && x[i * 8 + 6] == 0.0 &&
+			fabs(x[i * 8 + 7]) < 1e-14;
+	ok(finite, "scaler_apply: constant columns become 0, a column of 1e308 and its next double within 1e-14 of 0 (got %g)",
+	   x[15]);
+
+	/* scoring rows far outside a column of small values stay finite and bounded */
+	row[0] = big;
+	row[1] = -big;
+	row[2] = 1.0;
+	row[3] = 1e300;
+	row[4] = -1e-300;
+	row[5] = -big;
+	row[6] = big;
+	row[7] = -top;
+	mean[0] = mean[1] = 1.5;
+	scale[0] = scale[1] = 0.5;
+	mean[2] = 0.0;
+	scale[2] = ldexp(1.0, -1074);
+	mean[3] = -1e300;
+	scale[3] = 1e-300;
+	scaler_apply(1, 8, row, NULL, mean, scale);
+	ok(row[0] == SCALER_LIMIT && row[1] == -SCALER_LIMIT && row[2] == SCALER_LIMIT &&
+	   row[3] == SCALER_LIMIT,
+	   "scaler_apply: values far beyond the training range are clamped to +-%g",
+	   SCALER_LIMIT);
+	finite = true;
+	for (i = 0; i < 8; i++)
+		finite = finite && isfinite(row[i]) && fabs(row[i]) <= SCALER_LIMIT;
+	ok(finite, "scaler_apply: every standardized value is finite, within the bound");
+}
+
+/*
+ * A feature of +-1e308 that separates two classes, beside one of denormals
+ * and a constant one of 1e308: after the scaler, Newton's method gets
+ * finite inputs, gives the separating feature a positive weight and
+ * classifies every row correctly.
+ */
+static void
+test_extreme_fit(void)
+{
+	enum
+	{
+		N = 20, D = 3
+	};
+	double		x[N * D];
+	double		mean[D];
+	double		scale[D];
+	double		coef[D + 1];
+	double		proba[2];
+	int			y[N];
+	LogregProblem p;
+	LogregStatus st;
+	int			correct = 0;
+	bool		finite = true;
+	int			i;
+
+	for (i = 0; i < N; i++)
+	{
+		y[i] = i % 2;
+		x[i * D] = (i % 2) ? 1e308 : -1e308;
+		x[i * D + 1] = (i % 3) ? 1e-310 : -2e-310;
+		x[i * D + 2] = 1e308;
+	}
+	scaler_fit(N, D, x, NULL, mean, scale);
+	scaler_apply(N, D, x, NULL, mean, scale);
+	for (i = 0; i < N * D; i++)
+		finite = finite && isfinite(x[i]) && fabs(x[i]) <= 10.0;
+	ok(finite, "standardized +-1e308, denormals and a constant 1e308 are finite and small");
+
+	memset(&p, 0, sizeof(p));
+	p.n = N;
+	p.d = D;
+	p.k = 2;
+	p.x = x;
+	p.y = y;
+	p.C = 1.0;
+	p.max_iter = 100;
+	p.tol = 1e-10;
+	st = logreg_fit(&p, coef, 0, NULL);
+	for (i = 0; i < N; i++)
+	{
+		logreg_predict_proba(D, 2, coef, x + i * D, proba);
+		if ((proba[1] > 0.5) == (y[i] == 1))
+			correct++;
+	}
+	ok(st == LOGREG_OK && coef[0] > 0.1 && coef[2] == 0.0 && correct == N,
+	   "a feature of +-1e308 gets a positive weight (%g), the constant one 0 (%g), and all %d rows right (%d; status %d)",
+	   coef[0], coef[2], N, correct, (int) st);
+}
+
 /* (b) Argmax, uncertainty strategies and classification metrics */
 static void
 test_metrics(void)
@@ -409,6 +575,19 @@ test_predict_extremes(void)
 	double		x = 800.0;
 	double		p3[3];
 	double		p2[2];
+
+	double		inf3[3] = {INFINITY, 0.0, INFINITY};
+	double		ninf3[3] = {-INFINITY, -INFINITY, -INFINITY};
+	double		mixed3[3] = {-INFINITY, 2.0, 1.0};
+
+	proba_softmax(3, inf3);
+	proba_softmax(3, ninf3);
+	proba_softmax(3, mixed3);
+	ok(inf3[0] == 0.5 && inf3[1] == 0.0 && inf3[2] == 0.5 &&
+	   ninf3[0] == 1.0 / 3 && ninf3[1] == 1.0 / 3 && ninf3[2] == 1.0 / 3 &&
+	   mixed3[0] == 0.0 && fabs(mixed3[1] - 1.0 / (1.0 + exp(-1.0))) < 1e-15,
+	   "softmax of infinite scores: +inf classes share, all -inf uniform, a -inf class 0 "
+	   "(got %g %g %g, %g %g %g)", inf3[0], inf3[1], inf3[2], ninf3[0], ninf3[1], ninf3[2]);
 
 	logreg_predict_proba(1, 3, coef3, &x, p3);
 	logreg_predict_proba(1, 2, coef2, &x, p2);
@@ -750,6 +929,8 @@ main(int argc, char **argv)
 	int			i;
 
 	test_scaler();
+	test_scaler_extremes();
+	test_extreme_fit();
 	test_metrics();
 	test_predict_extremes();
 	test_absent_class();

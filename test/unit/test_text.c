@@ -153,6 +153,80 @@ build(const NBayesCounts *c, double alpha, double dimension)
 	return nb;
 }
 
+/*
+ * Naive Bayes at the edges of double precision: values whose products with
+ * the log-probabilities overflow, a class whose sums add up beyond DBL_MAX,
+ * and a sum that overflowed.
+ */
+static void
+test_nbayes_extremes(void)
+{
+	static const double huge_rows[4][4] = {
+		{1e307, 0, 0, 0}, {0, 1e307, 0, 0}, {1e308, 0, 1e308, 0}, {0, 0, 0, 1e308}};
+	static const int huge_y[4] = {0, 1, 2, 2};
+	NBayesCounts c;
+	NBayesModel nb;
+	double		proba[3];
+	double		q[4] = {1e307, 0, 0, 0};
+	bool		sane = true;
+	int			i;
+	int			j;
+
+	nbayes_counts_init(&c, 3, 4);
+	for (i = 0; i < 4; i++)
+		add_dense_row(&c, huge_y[i], huge_rows[i], 1.0);
+	nb = build(&c, 1.0, 4.0);
+	ok(nb.k == 3 && isfinite(nb.log_denom[0]) && isfinite(nb.log_denom[2]),
+	   "a class whose sums add up to 3e308 gets a finite denominator (%g)",
+	   nb.k == 3 ? nb.log_denom[2] : 0.0);
+	ok(nb.k == 3 && fabs(nb.log_denom[2] - (log(1e308) + log(3.0))) < 1e-12,
+	   "... equal to ln(3e308 + alpha D), alpha D being negligible");
+	for (i = 0; i < 4 && nb.k == 3; i++)
+	{
+		double		sum = 0.0;
+		int			best = 0;
+
+		predict_dense(&nb, huge_rows[i], proba);
+		for (j = 0; j < 3; j++)
+		{
+			sane = sane && proba[j] >= 0.0 && proba[j] <= 1.0;
+			sum += proba[j];
+			if (proba[j] > proba[best])
+				best = j;
+		}
+		sane = sane && fabs(sum - 1.0) < 1e-12 && best == huge_y[i] && proba[best] > 0.99;
+		if (!sane)
+			diag("row %d: %g %g %g", i, proba[0], proba[1], proba[2]);
+	}
+	ok(sane, "rows of 1e307 and 1e308 get finite probabilities, their own class, confidently");
+	q[0] = 1.7e308;
+	q[1] = 1.7e308;
+	if (nb.k == 3)
+		predict_dense(&nb, q, proba);
+	ok(nb.k == 3 && isfinite(proba[0]) && isfinite(proba[1]) && isfinite(proba[2]) &&
+	   fabs(proba[0] + proba[1] + proba[2] - 1.0) < 1e-12,
+	   "a row whose mass overflows still gets probabilities (%g %g %g)",
+	   proba[0], proba[1], proba[2]);
+	if (nb.k == 3)
+		nbayes_model_free(&nb);
+
+	/* a sum that overflowed is kept, so that the model is refused */
+	c.feature_count[0] = INFINITY;
+	{
+		int64_t    *idx;
+		double	   *cnt;
+		int64_t		n = nbayes_counts_nonzeros(&c, &idx, &cnt);
+
+		ok(n == 5 && isinf(cnt[0]),
+		   "an overflowed sum does not make the others residue (%lld non-zeros)", (long long) n);
+		ok(nbayes_model_build(&nb, 3, 4, c.class_count, n, idx, cnt, 1.0, 4.0) == -1,
+		   "... and the statistics are refused");
+		hitl_free(idx);
+		hitl_free(cnt);
+	}
+	nbayes_counts_free(&c);
+}
+
 static void
 test_nbayes(void)
 {
@@ -266,5 +340,6 @@ main(void)
 	test_hash();
 	test_tfidf();
 	test_nbayes();
+	test_nbayes_extremes();
 	return tap_finish();
 }
