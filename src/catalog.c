@@ -229,6 +229,9 @@ catalog_model_exists(const char *name)
 
 /*
  * Load a model's configuration by name.
+ *
+ * The owner is a role name since 0.2.0 (a regrole before): it is matched as
+ * either, so that this library also serves a database not yet updated.
  */
 HitlModel *
 catalog_load_model(const char *name, MemoryContext mcxt)
@@ -237,7 +240,9 @@ catalog_load_model(const char *name, MemoryContext mcxt)
 		"SELECT name, source::oid, label_column::text, feature_columns::text[],"
 		" key_columns::text[], prediction_column::text, confidence_column::text,"
 		" uncertainty_column::text, algorithm, strategy,"
-		" coalesce((SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = owner), 0),"
+		" coalesce((SELECT r.oid FROM pg_catalog.pg_roles r"
+		"  WHERE r.rolname::text = owner::text OR quote_ident(r.rolname) = owner::text"
+		"  ORDER BY r.rolname::text = owner::text DESC LIMIT 1), 0),"
 		" coalesce(current_version, 0),"
 		" (options->>'C')::float8, (options->>'min_labels')::int,"
 		" (options->>'max_iter')::int, (options->>'tol')::float8,"

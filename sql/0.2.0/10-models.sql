@@ -66,6 +66,11 @@ BEGIN
 				  DETAIL = 'Its versions hold the parameters of its algorithm.',
 				  HINT = 'Create another model with the other algorithm.';
 	END IF;
+	/* options are checked as create_model checks them ... */
+	IF NEW.options IS DISTINCT FROM OLD.options THEN
+		NEW.options := hitl._resolve_options(NEW.options, NEW.algorithm, OLD.options ? 'text_config');
+	END IF;
+	/* ... and those that define the features do not change */
 	IF (NEW.options->'text_config', NEW.options->'bigrams', NEW.options->'buckets',
 		NEW.options->'max_text_bytes')
 		IS DISTINCT FROM
@@ -75,10 +80,6 @@ BEGIN
 			USING ERRCODE = 'feature_not_supported',
 				  DETAIL = 'text_config, bigrams, buckets and max_text_bytes define the features its versions were trained on.',
 				  HINT = 'Create another model with the new options.';
-	END IF;
-	/* other options may change, within their ranges */
-	IF NEW.options IS DISTINCT FROM OLD.options THEN
-		NEW.options := hitl._resolve_options(NEW.options, NEW.algorithm, OLD.options ? 'text_config');
 	END IF;
 	RETURN NEW;
 END
@@ -461,6 +462,20 @@ COMMENT ON FUNCTION hitl._restore_review_view(text, oid, aclitem[]) IS
  * create_model / drop_model
  * ------------------------------------------------------------------------ */
 
+/* "5 rows of 2 classes are labeled; ...", for a model waiting for labels */
+CREATE FUNCTION hitl._labels_detail(n_labeled bigint, n_classes bigint, min_labels integer)
+RETURNS text LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT format('%s of %s %s labeled; training needs %s labels of at least 2 classes.',
+				  CASE WHEN n_labeled = 1 THEN '1 row' ELSE n_labeled || ' rows' END,
+				  CASE WHEN n_classes = 1 THEN '1 class' ELSE n_classes || ' classes' END,
+				  CASE WHEN n_labeled = 1 THEN 'is' ELSE 'are' END,
+				  min_labels)
+$$;
+COMMENT ON FUNCTION hitl._labels_detail(bigint, bigint, integer) IS
+	'internal: the detail of create_model''s notice about a model waiting for labels';
+
 CREATE OR REPLACE FUNCTION hitl.create_model(
 	name text,
 	source regclass,
@@ -694,11 +709,7 @@ BEGIN
 		PERFORM hitl.score(name);
 	ELSE
 		RAISE NOTICE 'model "%" is waiting for labels', name
-			USING DETAIL = format('%s of %s %s labeled; training needs %s labels of at least 2 classes.',
-								  CASE WHEN n_labeled = 1 THEN '1 row' ELSE n_labeled || ' rows' END,
-								  CASE WHEN n_classes = 1 THEN '1 class' ELSE n_classes || ' classes' END,
-								  CASE WHEN n_labeled = 1 THEN 'is' ELSE 'are' END,
-								  min_labels);
+			USING DETAIL = hitl._labels_detail(n_labeled, n_classes, min_labels);
 	END IF;
 	RETURN version;
 END
