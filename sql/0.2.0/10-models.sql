@@ -279,7 +279,7 @@ BEGIN
 		WHERE t.tgrelid = source
 		  AND t.tgfoid = 'hitl._label_trigger()'::regprocedure
 		  AND t.tgnargs = 1
-		  AND t.tgargs = convert_to(model, 'UTF8') || '\x00'::bytea
+		  AND t.tgargs = convert_to(model, current_setting('server_encoding')) || '\x00'::bytea
 		  AND t.tgname IN (SELECT hitl._label_trigger_name(model, k)
 						   FROM unnest(ARRAY['ins', 'del', 'row', 'upd', 'trunc']) k)
 	LOOP

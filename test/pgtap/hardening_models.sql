@@ -5,7 +5,7 @@
 -- grants of rebuilt review views, CREATE on the table's schema.
 
 BEGIN;
-SELECT plan(184);
+SELECT plan(185);
 
 -- roles of this transaction only, with names no other run uses
 SELECT 'hitl_hm_owner_' || pg_backend_pid() AS owner_role,
@@ -287,6 +287,10 @@ SELECT results_eq($$SELECT options->>'C', strategy, options->>'min_labels' FROM 
 SET ROLE :"reader_role";
 SELECT throws_ok($$SELECT hitl.alter_model('pv', enabled => false)$$, '42501', NULL,
 				 'a reader cannot alter the model');
+RESET ROLE;
+SET ROLE :"labeler_role";
+SELECT throws_ok($$SELECT hitl.alter_model('pv', enabled => false)$$, '42501',
+				 'permission denied to alter model "pv"', 'nor a labeler (UPDATE on the label column only)');
 RESET ROLE;
 SET ROLE :"nobody_role";
 SELECT throws_ok($$SELECT hitl.alter_model('pv', enabled => false)$$, '42501',
