@@ -15,7 +15,7 @@ SELECT hitl.create_model('veh', 'veh', 'class', vehicle_features());
 SELECT name, source, label_column, cardinality(feature_columns) AS n_features,
 	   key_columns, prediction_column, confidence_column, uncertainty_column,
 	   added_columns, review_view, algorithm, strategy, status,
-	   current_version, scored_version, owner = current_user::regrole AS mine
+	   current_version, scored_version, owner = current_user AS mine
 FROM hitl.models;
 SELECT options FROM hitl.models;
 
@@ -44,7 +44,11 @@ FROM veh v;
 SELECT id, hitl.predict('veh', v), jsonb_object_keys(hitl.predict_proba('veh', v)) AS classes
 FROM veh v WHERE id = 1;
 
--- retraining without new labels: a warm-started version, nothing to rewrite
+-- retraining without new labels: the current version, no new one
+SELECT hitl.train('veh');
+SELECT count(*) FROM hitl.model_versions;
+-- another tolerance: a warm-started version, nothing to rewrite
+SELECT hitl.alter_model('veh', options => '{"tol": 1e-7}');
 SELECT hitl.train('veh');
 SELECT hitl.score('veh');
 SELECT (metrics->>'warm_start')::boolean AS warm_start, (metrics->>'iterations')::int <= 1 AS quick

@@ -3,23 +3,35 @@
  *		Reading and writing hitl.models and hitl.model_versions through SPI.
  *
  * Reads run as the current user, so hitl's row-level security decides
- * which models a role may see.  No role but the owner of hitl's tables may
- * write them: a write here first checks what the calling role may do with
- * the model (catalog_check_may_change), then runs as that owner in a
- * restricted scope with a safe search_path (see security.c).
+ * which models a role may see, in a scope with a safe search_path (a
+ * caller's search_path must not pick the operators of these queries).  No
+ * role but the owner of hitl's tables may write them: a write here first
+ * checks what the calling role may do with the model, then runs as that
+ * owner in a restricted scope with a safe search_path (see security.c).
+ * The SQL-callable writers (_model_insert, _model_delete, alter_model) are
+ * here for that reason: only C code knows which role called it.
+ *
+ * Nothing read from hitl.model_versions is trusted: a restored or
+ * hand-edited row is checked against its model (array lengths, dimensions,
+ * indexes) before any code indexes with it, and refused with XX001.
  */
 #include "postgres.h"
 
 #include <math.h>
 
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 
 #include "catalog.h"
 #include "compat.h"
@@ -56,7 +68,9 @@ text_array_to_cstrings(Datum arr, int *n)
 	for (i = 0; i < *n; i++)
 	{
 		if (nulls[i])
-			elog(ERROR, "hitl: unexpected null in a text array of hitl's tables");
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("hitl's tables hold a null in a text array")));
 		out[i] = TextDatumGetCString(elems[i]);
 	}
 	return out;
@@ -186,7 +200,38 @@ strategy_from_name(const char *s)
 }
 
 /*
+ * Enter a scope for reading hitl's tables as the current role: its own
+ * rights (row-level security applies), a safe search_path.
+ */
+static void
+catalog_read_enter(HitlRoleScope *scope)
+{
+	hitl_role_enter(scope, GetUserId());
+}
+
+/* Does a model of that name exist, whether or not the current role sees it? */
+static bool
+catalog_model_exists(const char *name)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	HitlRoleScope scope;
+	int			ret;
+
+	values[0] = CStringGetTextDatum(name);
+	hitl_catalog_enter(&scope);
+	ret = SPI_execute_with_args("SELECT 1 FROM hitl.models WHERE name = $1",
+								1, argtypes, values, NULL, true, 1);
+	hitl_role_exit(&scope);
+	check_spi(ret, SPI_OK_SELECT, "looking up the model");
+	return SPI_processed > 0;
+}
+
+/*
  * Load a model's configuration by name.
+ *
+ * The owner is a role name since 0.2.0 (a regrole before): it is matched as
+ * either, so that this library also serves a database not yet updated.
  */
 HitlModel *
 catalog_load_model(const char *name, MemoryContext mcxt)
@@ -194,7 +239,10 @@ catalog_load_model(const char *name, MemoryContext mcxt)
 	const char *sql =
 		"SELECT name, source::oid, label_column::text, feature_columns::text[],"
 		" key_columns::text[], prediction_column::text, confidence_column::text,"
-		" uncertainty_column::text, algorithm, strategy, owner::oid,"
+		" uncertainty_column::text, algorithm, strategy,"
+		" coalesce((SELECT r.oid FROM pg_catalog.pg_roles r"
+		"  WHERE r.rolname::text = owner::text OR quote_ident(r.rolname) = owner::text"
+		"  ORDER BY r.rolname::text = owner::text DESC LIMIT 1), 0),"
 		" coalesce(current_version, 0),"
 		" (options->>'C')::float8, (options->>'min_labels')::int,"
 		" (options->>'max_iter')::int, (options->>'tol')::float8,"
@@ -210,21 +258,21 @@ catalog_load_model(const char *name, MemoryContext mcxt)
 	HeapTuple	tup;
 	HitlModel  *m;
 	MemoryContext old;
+	HitlRoleScope scope;
 	bool		isnull;
 	char	   *relname;
 	char	   *nspname;
 	int			ret;
 
 	values[0] = CStringGetTextDatum(name);
+	catalog_read_enter(&scope);
 	ret = SPI_execute_with_args(sql, 1, argtypes, values, NULL, true, 1);
+	hitl_role_exit(&scope);
 	check_spi(ret, SPI_OK_SELECT, "reading hitl.models");
 	if (SPI_processed == 0)
 	{
 		/* hidden by row-level security, or not there at all? */
-		ret = SPI_execute_with_args("SELECT hitl._model_exists($1)", 1, argtypes,
-									values, NULL, true, 1);
-		check_spi(ret, SPI_OK_SELECT, "looking up the model");
-		if (DatumGetBool(spi_value(SPI_tuptable->vals[0], 1, &isnull)))
+		if (catalog_model_exists(name))
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("permission denied for model \"%s\"", name),
@@ -336,7 +384,64 @@ check_sparse_version(const HitlModel *model, const HitlVersion *v)
 }
 
 /*
- * Load one version of a model.
+ * The number of expanded features the feature columns of a model give with
+ * those dims (scalars 1, arrays their length, text none), after checking
+ * each dim against its column's type; -1 when a column no longer resolves
+ * (features_resolve() reports that before anything is used).
+ */
+static int64
+expected_dense_features(const HitlModel *model, int version, const int *dims, int n)
+{
+	int64		d = 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		AttrNumber	att = get_attnum(model->source, model->feature_columns[i]);
+		Oid			type;
+
+		if (att == InvalidAttrNumber)
+			return -1;
+		type = get_atttype(model->source, att);
+		switch (type)
+		{
+			case FLOAT4ARRAYOID:
+			case FLOAT8ARRAYOID:
+				if (dims[i] < 1)
+					corrupted(model, version, "feature dimensions");
+				d += dims[i];
+				break;
+			case TEXTOID:
+			case VARCHAROID:
+				if (dims[i] != 0)
+					corrupted(model, version, "feature dimensions");
+				break;
+			default:
+				if (dims[i] != 0)
+					corrupted(model, version, "feature dimensions");
+				d += 1;
+				break;
+		}
+	}
+	return d;
+}
+
+/* The number of coefficients of a logistic version, checked against overflow */
+static int
+checked_ncoef(const HitlModel *model, int version, int64 p, int k)
+{
+	if (p < 0 || k < 2 || (p + 1) * (int64) k > (int64) (MaxAllocHugeSize / sizeof(double)) ||
+		(p + 1) * (int64) k > INT_MAX)
+		corrupted(model, version, "dimensions");
+	return logreg_ncoef((int) p, k);
+}
+
+/*
+ * Load one version of a model, and check everything that code will index
+ * with: the classes (at least two), the feature columns and their
+ * dimensions against the model's columns, the names, means and scales (one
+ * per expanded feature), the coefficients (logistic) or the statistics
+ * (naive Bayes), the text buckets and their idf.  XX001 otherwise.
  */
 HitlVersion *
 catalog_load_version(const HitlModel *model, int version, MemoryContext mcxt)
@@ -345,23 +450,26 @@ catalog_load_version(const HitlModel *model, int version, MemoryContext mcxt)
 		"SELECT version, n_labeled, classes, feature_names, feature_dims,"
 		" feature_means, feature_scales, coefficients,"
 		" idf_buckets, idf, n_documents, vocabulary, class_counts, count_index,"
-		" counts, label_snapshot::text"
+		" counts, label_snapshot::text, metrics->>'data_hash'"
 		" FROM hitl.model_versions WHERE model = $1 AND version = $2";
 	Oid			argtypes[2] = {TEXTOID, INT4OID};
 	Datum		values[2];
 	HeapTuple	tup;
 	HitlVersion *v;
 	MemoryContext old;
+	HitlRoleScope scope;
 	bool		isnull;
-	Datum	   *dims;
-	bool	   *dimnulls;
+	int32	   *dims;
 	int			ndims;
+	int64		expected_d;
 	int			i;
 	int			ret;
 
 	values[0] = CStringGetTextDatum(model->name);
 	values[1] = Int32GetDatum(version);
+	catalog_read_enter(&scope);
 	ret = SPI_execute_with_args(sql, 2, argtypes, values, NULL, true, 1);
+	hitl_role_exit(&scope);
 	check_spi(ret, SPI_OK_SELECT, "reading hitl.model_versions");
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -374,10 +482,12 @@ catalog_load_version(const HitlModel *model, int version, MemoryContext mcxt)
 	v->version = DatumGetInt32(spi_value(tup, 1, &isnull));
 	v->n_labeled = DatumGetInt32(spi_value(tup, 2, &isnull));
 	v->classes = text_array_to_cstrings(spi_value(tup, 3, &isnull), &v->n_classes);
+	if (v->n_classes < 2)
+		corrupted(model, version, "classes");
 	v->feature_names = text_array_to_cstrings(spi_value(tup, 4, &isnull), &v->d);
 
-	deconstruct_array(DatumGetArrayTypeP(spi_value(tup, 5, &isnull)), INT4OID,
-					  sizeof(int32), true, TYPALIGN_INT, &dims, &dimnulls, &ndims);
+	dims = fixed_array_copy(spi_value(tup, 5, &isnull), INT4OID, sizeof(int32), &ndims,
+							"feature_dims");
 	if (ndims != model->n_feature_columns)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
@@ -386,7 +496,14 @@ catalog_load_version(const HitlModel *model, int version, MemoryContext mcxt)
 	v->n_feature_columns = ndims;
 	v->feature_dims = palloc(sizeof(int) * Max(ndims, 1));
 	for (i = 0; i < ndims; i++)
-		v->feature_dims[i] = DatumGetInt32(dims[i]);
+		v->feature_dims[i] = dims[i];
+	expected_d = expected_dense_features(model, version, v->feature_dims, ndims);
+	if (expected_d >= 0 && expected_d != v->d)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("version %d of model \"%s\" has %d feature names for " INT64_FORMAT " features",
+						version, model->name, v->d, expected_d),
+				 errhint("Train the model again with hitl.train().")));
 
 	v->means = float8_array_to_doubles(spi_value(tup, 6, &isnull), v->d, "feature means");
 	v->scales = float8_array_to_doubles(spi_value(tup, 7, &isnull), v->d, "feature scales");
@@ -401,13 +518,18 @@ catalog_load_version(const HitlModel *model, int version, MemoryContext mcxt)
 		if (!isnull)
 		{
 			v->idf_buckets = fixed_array_copy(d, INT4OID, sizeof(int32), &v->n_idf, "idf_buckets");
-			v->idf = fixed_array_copy(spi_value(tup, 10, &isnull), FLOAT8OID,
-									  sizeof(float8), &n, "idf");
+			d = spi_value(tup, 10, &isnull);
+			if (isnull)
+				corrupted(model, version, "idf");
+			v->idf = fixed_array_copy(d, FLOAT8OID, sizeof(float8), &n, "idf");
 			if (n != v->n_idf)
 				ereport(ERROR,
 						(errcode(ERRCODE_DATA_CORRUPTED),
 						 errmsg("hitl model version has %d idf values for %d buckets", n, v->n_idf)));
-			v->n_documents = DatumGetInt64(spi_value(tup, 11, &isnull));
+			d = spi_value(tup, 11, &isnull);
+			if (isnull)
+				corrupted(model, version, "document count");
+			v->n_documents = DatumGetInt64(d);
 		}
 		d = spi_value(tup, 12, &isnull);
 		if (isnull)
@@ -447,9 +569,12 @@ catalog_load_version(const HitlModel *model, int version, MemoryContext mcxt)
 		}
 		else
 		{
-			expected = logreg_ncoef(v->d + v->n_vocabulary, v->n_classes);
-			v->coef = fixed_array_copy(spi_value(tup, 8, &isnull), FLOAT8OID,
-									   sizeof(float8), &n, "coefficients");
+			expected = checked_ncoef(model, version, (int64) v->d + v->n_vocabulary,
+									 v->n_classes);
+			d = spi_value(tup, 8, &isnull);
+			if (isnull)
+				corrupted(model, version, "coefficients");
+			v->coef = fixed_array_copy(d, FLOAT8OID, sizeof(float8), &n, "coefficients");
 			if (n != expected)
 				ereport(ERROR,
 						(errcode(ERRCODE_DATA_CORRUPTED),
@@ -459,9 +584,15 @@ catalog_load_version(const HitlModel *model, int version, MemoryContext mcxt)
 	}
 	else
 		v->coef = float8_array_to_doubles(spi_value(tup, 8, &isnull),
-										  logreg_ncoef(v->d, v->n_classes), "coefficients");
+										  checked_ncoef(model, version, v->d, v->n_classes),
+										  "coefficients");
 	if (model_is_sparse(model))
 		check_sparse_version(model, v);
+	{
+		Datum		h = spi_value(tup, 17, &isnull);
+
+		v->data_hash = isnull ? NULL : TextDatumGetCString(h);
+	}
 	MemoryContextSwitchTo(old);
 	return v;
 }
@@ -682,4 +813,309 @@ catalog_row_key_text(const HitlModel *model, ItemPointer tid)
 		return pstrdup("?");
 	d = spi_value(SPI_tuptable->vals[0], 1, &isnull);
 	return isnull ? pstrdup("?") : TextDatumGetCString(d);
+}
+
+/* ------------------------------------------------------------------------
+ * SQL-callable writers of hitl.models, each checking the calling role
+ * ------------------------------------------------------------------------ */
+
+/* The argument, or 22004 naming it when it is NULL */
+static Datum
+required_arg(FunctionCallInfo fcinfo, int arg, const char *what)
+{
+	if (PG_ARGISNULL(arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", what)));
+	return PG_GETARG_DATUM(arg);
+}
+
+/* Oid of a role by name, InvalidOid when there is none */
+static Oid
+role_oid_or_invalid(const char *role)
+{
+	return get_role_oid(role, true);
+}
+
+PG_FUNCTION_INFO_V1(hitl_model_insert);
+
+/*
+ * hitl._model_insert(name, source, label_column, feature_columns,
+ *		prediction_column, confidence_column, uncertainty_column,
+ *		added_columns, algorithm, strategy, options)
+ *
+ * Record a model owned by the calling role.  create_model has checked
+ * everything before; this checks again what decides who may do it (SELECT
+ * and UPDATE on the table, CREATE in its schema), and derives what must not
+ * come from the caller: the key columns (the table's primary key), the
+ * review view (the table's schema, the model's name) and the options
+ * (resolved again).
+ */
+Datum
+hitl_model_insert(PG_FUNCTION_ARGS)
+{
+	const char *names[11] = {"name", "source", "label_column", "feature_columns",
+		"prediction_column", "confidence_column", "uncertainty_column",
+		"added_columns", "algorithm", "strategy", "options"};
+	Oid			argtypes[12] = {TEXTOID, OIDOID, NAMEOID, NAMEARRAYOID, NAMEOID, NAMEOID,
+		NAMEOID, NAMEARRAYOID, TEXTOID, TEXTOID, JSONBOID, NAMEOID};
+	Datum		values[12];
+	Oid			role = GetUserId();
+	Oid			source;
+	Oid			nsp;
+	HitlRoleScope scope;
+	char		relkind;
+	int			i;
+	int			ret;
+
+	for (i = 0; i < 11; i++)
+		values[i] = required_arg(fcinfo, i, names[i]);
+	source = DatumGetObjectId(values[1]);
+	relkind = get_rel_relkind(source);
+	if (relkind == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", source)));
+	if (relkind != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an ordinary table", get_rel_name(source))));
+	if (pg_class_aclcheck(source, role, ACL_SELECT) != ACLCHECK_OK ||
+		pg_class_aclcheck(source, role, ACL_UPDATE) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", get_rel_name(source)),
+				 errhint("A model needs SELECT and UPDATE on its table.")));
+	nsp = get_rel_namespace(source);
+	if (pg_namespace_aclcheck(nsp, role, ACL_CREATE) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for schema %s", get_namespace_name(nsp)),
+				 errhint("The review view of a model is created in the schema of its table.")));
+	values[11] = DirectFunctionCall1(namein,
+									 CStringGetDatum(GetUserNameFromId(role, false)));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "hitl: SPI_connect failed");
+	hitl_catalog_enter(&scope);
+	ret = SPI_execute_with_args(
+								"INSERT INTO hitl.models (name, source, label_column, feature_columns,"
+								" key_columns, prediction_column, confidence_column, uncertainty_column,"
+								" added_columns, review_view, view_schema, view_name, algorithm, strategy,"
+								" options, owner)"
+								" SELECT $1, c.oid, $3, $4, k.keys, $5, $6, $7, $8,"
+								" format('%I.%I', n.nspname, $1 || '_review_queue'), n.nspname,"
+								" ($1 || '_review_queue')::name, $9, $10,"
+								" hitl._resolve_options($11, $9, EXISTS (SELECT 1 FROM pg_attribute a"
+								"   WHERE a.attrelid = c.oid AND a.attname = ANY ($4) AND a.attnum > 0"
+								"   AND NOT a.attisdropped AND a.atttypid IN ('text'::regtype, 'varchar'::regtype))),"
+								" $12"
+								" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,"
+								" LATERAL (SELECT array_agg(a.attname ORDER BY u.o) AS keys"
+								"   FROM pg_index x"
+								"   CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS u(attnum, o)"
+								"   JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.attnum"
+								"   WHERE x.indrelid = c.oid AND x.indisprimary) k"
+								" WHERE c.oid = $2",
+								12, argtypes, values, NULL, false, 0);
+	check_spi(ret, SPI_OK_INSERT, "recording the model");
+	hitl_role_exit(&scope);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(hitl_model_delete);
+
+/*
+ * hitl._model_delete(name)
+ *
+ * Delete a model's row (its versions, queue and label log go with it) and
+ * remove its label triggers, for the members of its owner only.
+ */
+Datum
+hitl_model_delete(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Oid			argtypes[2] = {TEXTOID, OIDOID};
+	Datum		values[2];
+	HitlRoleScope scope;
+	bool		isnull;
+	Datum		owner;
+	int			ret;
+
+	values[0] = CStringGetTextDatum(name);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "hitl: SPI_connect failed");
+	hitl_catalog_enter(&scope);
+	ret = SPI_execute_with_args("SELECT owner::text, source::oid FROM hitl.models"
+								" WHERE name = $1 FOR UPDATE",
+								1, argtypes, values, NULL, false, 1);
+	hitl_role_exit(&scope);
+	check_spi(ret, SPI_OK_SELECT, "reading hitl.models");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" does not exist", name)));
+	owner = spi_value(SPI_tuptable->vals[0], 1, &isnull);
+	values[1] = spi_value(SPI_tuptable->vals[0], 2, &isnull);
+	if (!has_privs_of_role(GetUserId(),
+						   role_oid_or_invalid(TextDatumGetCString(owner))))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of model \"%s\"", name)));
+
+	hitl_catalog_enter(&scope);
+	ret = SPI_execute_with_args("DELETE FROM hitl.models WHERE name = $1",
+								1, argtypes, values, NULL, false, 0);
+	check_spi(ret, SPI_OK_DELETE, "deleting the model");
+	ret = SPI_execute_with_args("SELECT hitl._detach_label_triggers($1, $2::regclass)",
+								2, argtypes, values, NULL, false, 0);
+	check_spi(ret, SPI_OK_SELECT, "removing the label triggers");
+	hitl_role_exit(&scope);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(hitl_output_column_model);
+
+/*
+ * hitl._output_column_model(source, output_column) returns text
+ *
+ * The model (whoever sees it) that writes that column of the table, or
+ * NULL; for the roles that may update the table, who could add a model
+ * writing it.
+ */
+Datum
+hitl_output_column_model(PG_FUNCTION_ARGS)
+{
+	Oid			source = PG_GETARG_OID(0);
+	Oid			argtypes[2] = {OIDOID, NAMEOID};
+	Datum		values[2];
+	HitlRoleScope scope;
+	bool		isnull;
+	Datum		model;
+	int			ret;
+
+	if (pg_class_aclcheck(source, GetUserId(), ACL_UPDATE) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", get_rel_name(source))));
+	values[0] = ObjectIdGetDatum(source);
+	values[1] = PG_GETARG_DATUM(1);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "hitl: SPI_connect failed");
+	hitl_catalog_enter(&scope);
+	ret = SPI_execute_with_args("SELECT m.name FROM hitl.models m"
+								" WHERE m.source = $1::regclass AND $2 IN (m.prediction_column,"
+								" m.confidence_column, m.uncertainty_column)"
+								" ORDER BY m.name LIMIT 1",
+								2, argtypes, values, NULL, true, 1);
+	hitl_role_exit(&scope);
+	check_spi(ret, SPI_OK_SELECT, "reading hitl.models");
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		PG_RETURN_NULL();
+	}
+	model = spi_value(SPI_tuptable->vals[0], 1, &isnull);
+	model = SPI_datumTransfer(model, false, -1);
+	SPI_finish();
+	PG_RETURN_DATUM(model);
+}
+
+PG_FUNCTION_INFO_V1(hitl_alter_model);
+
+/*
+ * hitl.alter_model(name, options, strategy, enabled, owner)
+ *
+ * Change what may change of a model; NULL arguments leave things as they
+ * are.  The roles that may train a model (its owner's members, the roles
+ * with UPDATE on its table) change its options, strategy and enabled; only
+ * its owner's members give it to another role, one they are members of.
+ * Options are merged into the model's and checked (the algorithm and the
+ * text options cannot change: see _guard_model_update).
+ */
+Datum
+hitl_alter_model(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	HitlModel  *model;
+	Oid			argtypes[5] = {TEXTOID, JSONBOID, TEXTOID, BOOLOID, NAMEOID};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	HitlRoleScope scope;
+	int			i;
+	int			ret;
+
+	name = TextDatumGetCString(required_arg(fcinfo, 0, "name"));
+	for (i = 1; i < 5; i++)
+	{
+		if (PG_ARGISNULL(i))
+		{
+			nulls[i] = 'n';
+			values[i] = (Datum) 0;
+		}
+		else
+			values[i] = PG_GETARG_DATUM(i);
+	}
+	values[0] = CStringGetTextDatum(name);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "hitl: SPI_connect failed");
+	model = catalog_load_model(name, CurrentMemoryContext);
+	catalog_check_may_change(model, "alter");
+	if (nulls[2] == ' ')
+	{
+		char	   *strategy = TextDatumGetCString(values[2]);
+
+		if (strcmp(strategy, "margin") != 0 && strcmp(strategy, "least_confidence") != 0 &&
+			strcmp(strategy, "entropy") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown query strategy \"%s\"", strategy),
+					 errhint("Known strategies: margin, least_confidence, entropy.")));
+	}
+	if (nulls[4] == ' ')
+	{
+		const char *new_owner = NameStr(*DatumGetName(values[4]));
+		Oid			new_oid = role_oid_or_invalid(new_owner);
+
+		if (!has_privs_of_role(GetUserId(), model->owner))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("must be owner of model \"%s\"", name),
+					 errhint("Only the members of a model's owner give it to another role.")));
+		if (!OidIsValid(new_oid))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("role \"%s\" does not exist", new_owner)));
+		if (!has_privs_of_role(GetUserId(), new_oid))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("must be a member of role \"%s\" to give it model \"%s\"",
+							new_owner, name)));
+	}
+	if (nulls[1] == ' ')
+	{
+		Jsonb	   *opts = DatumGetJsonbP(values[1]);
+
+		if (!JB_ROOT_IS_OBJECT(opts) || JB_ROOT_IS_SCALAR(opts))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("options must be a jsonb object"),
+					 errhint("Pass the options to change, like '{\"C\": 0.5}'.")));
+	}
+
+	hitl_catalog_enter(&scope);
+	ret = SPI_execute_with_args("UPDATE hitl.models SET"
+								" options = CASE WHEN $2 IS NULL THEN options ELSE options || $2 END,"
+								" strategy = coalesce($3, strategy),"
+								" enabled = coalesce($4, enabled),"
+								" owner = coalesce($5, owner)"
+								" WHERE name = $1",
+								5, argtypes, values, nulls, false, 0);
+	check_spi(ret, SPI_OK_UPDATE, "updating hitl.models");
+	hitl_role_exit(&scope);
+	SPI_finish();
+	PG_RETURN_VOID();
 }

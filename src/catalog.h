@@ -93,12 +93,20 @@ typedef struct HitlVersion
 	double	   *counts;
 	char	   *label_snapshot; /* the label log entries they include: those
 								 * visible in this pg_snapshot */
+	char	   *data_hash;		/* dense logistic: hash of what it was trained
+								 * on (rows, labels, options); NULL if none */
 } HitlVersion;
 
-/* Load a model by name; raises an error when it does not exist */
+/*
+ * Load a model by name; raises 42704 when it does not exist, 42501 when the
+ * current role does not see it.
+ */
 extern HitlModel *catalog_load_model(const char *name, MemoryContext mcxt);
 
-/* Load a version of a model; raises an error when it does not exist */
+/*
+ * Load a version of a model; raises an error when it does not exist, and
+ * XX001 when its arrays do not agree with each other or with the model.
+ */
 extern HitlVersion *catalog_load_version(const HitlModel *model, int version,
 										 MemoryContext mcxt);
 

@@ -19,6 +19,17 @@ void
 predictor_init(Predictor *p, const HitlModel *model, const FeatureLayout *layout,
 			   const HitlVersion *version)
 {
+	/*
+	 * The row buffers are sized by the version, filled by the layout: they
+	 * must agree (catalog_load_version() checked the version's dimensions
+	 * against the columns; this holds whatever built the layout).
+	 */
+	if (layout->d != version->d)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("version %d of model \"%s\" has %d features, its table's columns give %d",
+						version->version, model->name, version->d, layout->d),
+				 errhint("Train the model again with hitl.train().")));
 	memset(p, 0, sizeof(*p));
 	p->model = model;
 	p->version = version;

@@ -7,6 +7,15 @@
  * so the same labeled data always gives the same coefficients.  A model that
  * has a current version with the same classes and features is warm-started
  * from its coefficients.
+ *
+ * A training that would learn from exactly what the current version learned
+ * from records nothing and returns the current version: each version keeps
+ * a hash (metrics "data_hash") of its training set -- every labeled row's
+ * feature values and label, in key order, with the classes -- and of the
+ * options that shape the fit (C, max_iter, tol, cv_folds).  Same labels on
+ * the same features with the same options give the same model, so a new
+ * version would be a duplicate; a change of a feature value of a labeled
+ * row, of a label, or of those options gives a new version.
  */
 #include "postgres.h"
 
@@ -16,6 +25,7 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "common/hashfn.h"
 #include "portability/instr_time.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -101,8 +111,9 @@ train_check_labels(const HitlModel *model, int n, const LabelSet *ls)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("model \"%s\" has too few labels to train", model->name),
-				 errdetail("%d rows are labeled; training needs at least %d (option min_labels).",
-						   n, model->min_labels),
+				 errdetail_plural("%d row is labeled; training needs at least %d (option min_labels).",
+								  "%d rows are labeled; training needs at least %d (option min_labels).",
+								  n, n, model->min_labels),
 				 errhint("Label more rows, or lower min_labels.")));
 	if (ls->n_classes < 2)
 		ereport(ERROR,
@@ -210,6 +221,50 @@ read_training_set(const HitlModel *model, const FeatureLayout *layout,
 	train_order_classes(model, &ts->labels, ts->n, ts->y);
 }
 
+/* Fold n bytes into a running 64-bit hash */
+static uint64
+hash_more(uint64 h, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+
+	/* hash_bytes_extended() takes an int length: feed it in slices */
+	while (n > 0)
+	{
+		int			len = (int) Min(n, (size_t) (1 << 30));
+
+		h = hash_bytes_extended(p, len, h);
+		p += len;
+		n -= len;
+	}
+	return h;
+}
+
+/*
+ * Hash of what a dense training learns from: the raw training set (before
+ * standardization), the classes and the options of the fit.  As 16 hex
+ * digits, for the version's metrics.
+ */
+static char *
+training_hash(const HitlModel *model, const FeatureLayout *layout, const TrainingSet *ts)
+{
+	uint64		h = 0x6869746c;	/* any seed */
+	int32		shape[4] = {ts->n, ts->d, ts->labels.n_classes, layout->ncols};
+	int			i;
+
+	h = hash_more(h, shape, sizeof(shape));
+	h = hash_more(h, layout->dims, sizeof(int) * layout->ncols);
+	h = hash_more(h, ts->x, sizeof(double) * (size_t) ts->n * ts->d);
+	h = hash_more(h, ts->missing, sizeof(bool) * (size_t) ts->n * ts->d);
+	h = hash_more(h, ts->y, sizeof(int) * (size_t) ts->n);
+	for (i = 0; i < ts->labels.n_classes; i++)
+		h = hash_more(h, ts->labels.classes[i], strlen(ts->labels.classes[i]) + 1);
+	h = hash_more(h, &model->C, sizeof(double));
+	h = hash_more(h, &model->max_iter, sizeof(int));
+	h = hash_more(h, &model->tol, sizeof(double));
+	h = hash_more(h, &model->cv_folds, sizeof(int));
+	return psprintf("%016llx", (unsigned long long) h);
+}
+
 /* Append "key": value to a JSON object under construction */
 void
 train_json_number(StringInfo buf, const char *key, double value)
@@ -241,6 +296,7 @@ train_model(const char *name, bool incremental)
 	bool		do_cv;
 	double	   *raw_x = NULL;
 	StringInfoData metrics;
+	char	   *hash;
 	double	   *proba;
 	int			ncoef;
 	int			i;
@@ -269,6 +325,20 @@ train_model(const char *name, bool incremental)
 	read_training_set(model, layout, &ts, cxt);
 
 	train_check_labels(model, ts.n, &ts.labels);
+
+	/* nothing new to learn from: the current version stands */
+	hash = training_hash(model, layout, &ts);
+	if (model->current_version > 0)
+	{
+		prev = catalog_load_version(model, model->current_version, cxt);
+		if (prev->data_hash != NULL && strcmp(prev->data_hash, hash) == 0)
+		{
+			version = model->current_version;
+			MemoryContextSwitchTo(old);
+			MemoryContextDelete(cxt);
+			return version;
+		}
+	}
 	ncoef = logreg_ncoef(ts.d, ts.labels.n_classes);
 	if (ncoef > HITL_MAX_COEFFICIENTS)
 		ereport(ERROR,
@@ -301,9 +371,8 @@ train_model(const char *name, bool incremental)
 
 	/* warm start from the current version when it has the same shape */
 	v.coef = palloc0(sizeof(double) * ncoef);
-	if (model->current_version > 0)
+	if (prev != NULL)
 	{
-		prev = catalog_load_version(model, model->current_version, cxt);
 		if (prev->n_classes == v.n_classes && prev->d == v.d)
 		{
 			for (i = 0; i < v.n_classes; i++)
@@ -357,8 +426,8 @@ train_model(const char *name, bool incremental)
 	train_json_number(&metrics, "n_classes", ts.labels.n_classes);
 	train_json_number(&metrics, "n_features", ts.d);
 	train_json_number(&metrics, "iterations", res.iterations);
-	appendStringInfo(&metrics, ", \"converged\": %s, \"warm_start\": %s",
-					 res.converged ? "true" : "false", prev != NULL ? "true" : "false");
+	appendStringInfo(&metrics, ", \"converged\": %s, \"warm_start\": %s, \"data_hash\": \"%s\"",
+					 res.converged ? "true" : "false", prev != NULL ? "true" : "false", hash);
 	train_json_number(&metrics, "objective", res.objective);
 	train_json_number(&metrics, "train_accuracy", train_metrics.accuracy);
 	train_json_number(&metrics, "train_macro_f1", train_metrics.macro_f1);

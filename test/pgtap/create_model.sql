@@ -58,7 +58,7 @@ SELECT results_eq(
 			 feature_columns::text[] COLLATE "default", key_columns::text[] COLLATE "default",
 			 prediction_column::text COLLATE "default", confidence_column::text COLLATE "default",
 			 uncertainty_column::text COLLATE "default", added_columns::text[] COLLATE "default",
-			 review_view, algorithm, strategy, owner = current_user::regrole
+			 review_view, algorithm, strategy, owner = current_user
 	  FROM hitl.models WHERE name = 'im'$$,
 	$$VALUES ('scored', 1, 1, 'kind', ARRAY['a', 'b', 'flag', 'emb'], ARRAY['id'],
 			  'kind_prediction', 'kind_confidence', 'kind_uncertainty',

@@ -2,7 +2,7 @@
 -- order; warm starts land where cold starts do; NULL features are imputed.
 
 BEGIN;
-SELECT plan(31);
+SELECT plan(32);
 
 CREATE EXTENSION hitl;
 
@@ -60,9 +60,13 @@ SELECT ok((SELECT abs(feature_scales[1] - (SELECT stddev_pop(a) FROM d1 WHERE la
 		   FROM v WHERE model = 'dm1'),
 		  'feature scales are their population standard deviations');
 
--- retraining on unchanged data: a warm start that stays where it was
-SELECT is(hitl.train('dm1'), 2, 'retrain without any change: version 2');
-SELECT is(hitl.train('dm1'), 3, 'and again: version 3');
+-- retraining on unchanged data records nothing: the current version stands
+SELECT is(hitl.train('dm1'), 1, 'retrain without any change: version 1, no new version');
+-- a tighter tolerance: a warm start that stays where it was
+SELECT hitl.alter_model('dm1', options => '{"tol": 1e-9}');
+SELECT is(hitl.train('dm1'), 2, 'retrain with a tighter tol: version 2');
+SELECT hitl.alter_model('dm1', options => '{"tol": 1e-10}');
+SELECT is(hitl.train('dm1'), 3, 'and tighter again: version 3');
 SELECT is((SELECT metrics->>'warm_start' FROM v WHERE model = 'dm1' AND version = 1), 'false',
 		  'version 1 was a cold start');
 SELECT is((SELECT array_agg(metrics->>'warm_start' ORDER BY version) FROM v

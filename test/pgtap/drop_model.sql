@@ -21,6 +21,7 @@ SELECT is(hitl.create_model('keep', 'obs', 'lab', ARRAY['x'], prediction_column 
 		  1, 'model keep created on the same table');
 SELECT is((SELECT added_columns::text[] FROM hitl.models WHERE name = 'dm'),
 		  ARRAY['lab_prediction', 'lab_confidence'], 'dm added two columns, reused lab_uncertainty');
+SELECT hitl.alter_model('dm', options => '{"C": 0.5}');
 SELECT is(hitl.train('dm'), 2, 'dm has a second version');
 SELECT cmp_ok((SELECT count(*) FROM hitl.queue WHERE model = 'dm'), '>', 0::bigint, 'dm has queue rows');
 

@@ -112,6 +112,9 @@ compare_state($s1, state_of('postgres'), 'after a crash');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM items WHERE kind IS NOT NULL'), '120',
 	'after a crash: every committed label is there');
 is($node->safe_psql('postgres', $predict_check), '0', 'after a crash: predict() works and agrees');
+# (another C: training on the same labels records a version only when
+# something it learns from changed)
+$node->safe_psql('postgres', q{SELECT hitl.alter_model('pm', options => '{"C": 0.9}')});
 is($node->safe_psql('postgres', q{SELECT hitl.train('pm')}), '4', 'after a crash: training goes on (version 4)');
 is($node->safe_psql('postgres', q{SELECT metrics->>'warm_start' FROM hitl.model_versions WHERE version = 4}),
 	'true', 'warm-started from the version that survived');
@@ -142,6 +145,9 @@ foreach my $k (qw(model versions queue view scores))
 is($node->safe_psql('restored', q{SELECT source = 'public.items'::regclass FROM hitl.models}),
 	't', 'restored: the model points at the restored table');
 is($node->safe_psql('restored', $predict_check), '0', 'restored: predict() works and agrees');
+is($node->safe_psql('restored', q{SELECT hitl.train('pm')}), '4',
+	'restored: hitl.train on the restored labels gives the restored version back');
+$node->safe_psql('restored', q{SELECT hitl.alter_model('pm', options => '{"C": 0.8}')});
 is($node->safe_psql('restored', q{SELECT hitl.train('pm')}), '5', 'restored: hitl.train records version 5');
 is( $node->safe_psql(
 		'restored', q{SELECT n_labeled, metrics->>'warm_start' FROM hitl.model_versions WHERE version = 5}),

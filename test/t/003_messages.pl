@@ -44,7 +44,7 @@ SELECT hitl.create_model('one', 'one', 'lab', ARRAY['x']);
 });
 is($ret, 0, 'create_model with a single class succeeds');
 like($err, qr/NOTICE:  model "one" is waiting for labels/, 'NOTICE for a single labeled class');
-like($err, qr/DETAIL:  20 rows of 1 classes are labeled/, 'DETAIL counts the classes');
+like($err, qr/DETAIL:  20 rows of 1 class are labeled/, 'DETAIL counts the classes');
 
 # enough labels: no NOTICE
 $node->safe_psql('postgres', q{UPDATE t SET lab = 'hi' WHERE id = 10});
