@@ -22,4 +22,17 @@
  */
 extern Datum hitl_label_trigger(PG_FUNCTION_ARGS);
 
+/*
+ * hitl._source_row_visible(model, row_key): whether the current role may
+ * see the row of the model's table a row key names (row-level security).
+ */
+extern Datum hitl_source_row_visible(PG_FUNCTION_ARGS);
+
+/*
+ * The first of a version's classes that is no longer a value of the
+ * model's label type (an enum value renamed or dropped), or NULL.
+ */
+extern const char *label_missing_class(Oid source, const char *label_column,
+									   int n_classes, char **classes);
+
 #endif
