@@ -71,6 +71,7 @@
 #include "compat.h"
 #include "hitl.h"
 #include "labels.h"
+#include "security.h"
 #include "shared.h"
 
 /* model names are at most 50 bytes (a CHECK of hitl.models) */
@@ -291,6 +292,7 @@ static bool rowcheck_callback_registered = false;
 
 PG_FUNCTION_INFO_V1(hitl_label_trigger);
 PG_FUNCTION_INFO_V1(hitl_source_row_visible);
+PG_FUNCTION_INFO_V1(hitl_attach_label_triggers);
 
 /* ------------------------------------------------------------------------
  * hitl's tables
@@ -1276,6 +1278,61 @@ register_callbacks(void)
 	RegisterXactCallback(label_xact_callback, NULL);
 	RegisterSubXactCallback(label_subxact_callback, NULL);
 	callbacks_registered = true;
+}
+
+/* ------------------------------------------------------------------------
+ * Installing the triggers
+ * ------------------------------------------------------------------------ */
+
+/*
+ * hitl._attach_label_triggers(model): create the label triggers a model's
+ * table lacks.  The caller must be a member of the model's owner or may
+ * update its table (the rule for changing a model); the triggers are then
+ * created by hitl._create_label_triggers as the owner of hitl's tables, who
+ * may create triggers on any table.  A model the caller does not see, or
+ * that does not exist, has nothing to attach.
+ */
+Datum
+hitl_attach_label_triggers(PG_FUNCTION_ARGS)
+{
+	Datum		model = PG_GETARG_DATUM(0);
+	Oid			argtypes[1] = {TEXTOID};
+	HitlRoleScope scope;
+	bool		isnull;
+	bool		allowed;
+	int			ret;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "hitl: SPI_connect failed");
+	ret = SPI_execute_with_args("SELECT pg_catalog.pg_has_role(m.owner, 'USAGE')"
+								" OR pg_catalog.has_table_privilege(m.source, 'UPDATE')"
+								" FROM hitl.models m WHERE m.name = $1",
+								1, argtypes, &model, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "hitl: reading model \"%s\" failed: %s",
+			 TextDatumGetCString(model), SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		PG_RETURN_VOID();
+	}
+	allowed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull || !allowed)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to attach the label triggers of model \"%s\"",
+						TextDatumGetCString(model)),
+				 errhint("Only members of the model's owner and roles that may update its table attach them.")));
+
+	hitl_catalog_enter(&scope);
+	ret = SPI_execute_with_args("SELECT hitl._create_label_triggers($1)",
+								1, argtypes, &model, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "hitl: creating the label triggers of model \"%s\" failed: %s",
+			 TextDatumGetCString(model), SPI_result_code_string(ret));
+	hitl_role_exit(&scope);
+	SPI_finish();
+	PG_RETURN_VOID();
 }
 
 /* ------------------------------------------------------------------------

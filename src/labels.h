@@ -23,6 +23,12 @@
 extern Datum hitl_label_trigger(PG_FUNCTION_ARGS);
 
 /*
+ * hitl._attach_label_triggers(model): the missing label triggers of a
+ * model, for a caller that may change it.
+ */
+extern Datum hitl_attach_label_triggers(PG_FUNCTION_ARGS);
+
+/*
  * hitl._source_row_visible(model, row_key): whether the current role may
  * see the row of the model's table a row key names (row-level security).
  */

@@ -104,9 +104,9 @@ ALTER VIEW hitl.label_stats SET (security_invoker = true);
 
 /*
  * Install the label triggers of a model on its table, those missing only
- * (so a call is harmless when they are there).  It runs as the extension's
- * owner, and creates nothing but hitl's own triggers for a model that
- * exists and is not broken.
+ * (so a call is harmless when they are there), for a model that exists and
+ * is not broken.  Only hitl._attach_label_triggers calls this, as the owner
+ * of hitl's tables, once it has checked its caller.
  *
  *	ins		AFTER INSERT, per statement, with the inserted rows: logs the
  *			rows inserted with a label
@@ -120,8 +120,8 @@ ALTER VIEW hitl.label_stats SET (security_invoker = true);
  *	upd		AFTER UPDATE, per statement: logs the changes kept by "row"
  *	trunc	AFTER TRUNCATE: wakes the worker
  */
-CREATE OR REPLACE FUNCTION hitl._attach_label_triggers(model text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER
+CREATE FUNCTION hitl._create_label_triggers(model text) RETURNS void
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -149,8 +149,21 @@ BEGIN
 	END LOOP;
 END
 $$;
+COMMENT ON FUNCTION hitl._create_label_triggers(text) IS
+	'internal: creates the missing label triggers of a model (called by hitl._attach_label_triggers)';
+REVOKE ALL ON FUNCTION hitl._create_label_triggers(text) FROM PUBLIC;
+
+/*
+ * The entry point: checks that the caller may change the model (a member
+ * of its owner, or a role with UPDATE on its table), then creates the
+ * triggers as the owner of hitl's tables (src/labels.c).
+ */
+CREATE OR REPLACE FUNCTION hitl._attach_label_triggers(model text) RETURNS void
+	AS 'MODULE_PATHNAME', 'hitl_attach_label_triggers'
+	LANGUAGE C STRICT VOLATILE
+	SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION hitl._attach_label_triggers(text) IS
-	'internal: installs the triggers that log the label changes of a model';
+	'internal: installs the triggers that log the label changes of a model, for a role that may change it';
 
 /* Existing models get the new update triggers */
 DO $$

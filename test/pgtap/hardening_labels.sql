@@ -9,7 +9,7 @@
 -- naive Bayes reads the label changes committed since its version.  Its
 -- roles are dropped at the end (the database is dropped after the file).
 
-SELECT plan(55);
+SELECT plan(60);
 
 CREATE EXTENSION hitl;
 SET client_min_messages = warning;
@@ -76,6 +76,23 @@ SELECT results_eq(format($$SELECT row_key, old_label, new_label, role::text COLL
 						  FROM hitl.label_log WHERE model = 'lo_nb'$$),
 				  format($$VALUES ('{"id": 31}'::jsonb, NULL::text, 'y'::text, %L::text, true)$$, :'labeler'),
 				  'his UPDATE is logged, with his role and transaction, and nothing else is');
+
+-- the label triggers are attached only for roles that may change the model
+DROP TRIGGER hitl_lo_nb_label_trunc ON tap_lo.votes;
+SET ROLE :"labeler";
+SELECT throws_ok($$SELECT hitl._attach_label_triggers('lo_nb')$$, '42501',
+				 'permission denied to attach the label triggers of model "lo_nb"',
+				 'a role with UPDATE on the label column only may not attach a model''s triggers: 42501');
+SELECT throws_ok($$SELECT hitl._create_label_triggers('lo_nb')$$, '42501', NULL,
+				 'nor call what creates them: 42501');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM pg_trigger WHERE tgrelid = 'tap_lo.votes'::regclass
+		   AND tgname LIKE 'hitl_lo_nb_label_%'), 4::bigint, 'so the missing trigger is still missing');
+SET ROLE :"owner";
+SELECT lives_ok($$SELECT hitl._attach_label_triggers('lo_nb')$$, 'the owner attaches them');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM pg_trigger WHERE tgrelid = 'tap_lo.votes'::regclass
+		   AND tgname LIKE 'hitl_lo_nb_label_%'), 5::bigint, 'and the model has its five triggers again');
 
 -- incremental naive Bayes after the labeler's change equals a full training
 -- (a second model on the same table is trained from scratch)
