@@ -2,16 +2,19 @@
  * labels.c
  *		The label log: the triggers on a model's table that record every
  *		label change in hitl.label_log, and wake the database's worker when
- *		the transaction commits.
+ *		the transaction commits; and what a reader may see of the rows the
+ *		log and the review queue are about.
  *
  * Inserted and deleted rows are logged by statement triggers with
  * transition tables, once per statement however many rows it touched.
- * Label updates cannot be logged that way: PostgreSQL allows no transition
- * table on an UPDATE OF column trigger, and without the column list every
- * scoring UPDATE would fill one.  So a row trigger, which fires only when
- * the label changed, keeps what the log needs in memory, and a statement
- * trigger on the same UPDATE writes all of it at once.  Scoring UPDATEs set
- * no label and fire neither.
+ * Label updates cannot be logged that way: a transition table on every
+ * UPDATE would copy every row of every scoring UPDATE.  So a row trigger,
+ * whose WHEN clause lets it fire only when the label changed, keeps what the
+ * log needs in memory, and a statement trigger on the same UPDATE writes all
+ * of it at once.  Neither has a column list: a label set by a BEFORE trigger
+ * or computed by a generated column changes without being named in the
+ * UPDATE.  A scoring UPDATE costs a comparison per row and one call of the
+ * statement trigger, which finds nothing kept.
  *
  * The kept changes belong to the (sub)transaction that made them: a
  * subtransaction that aborts takes its changes along, a statement writes
@@ -26,7 +29,13 @@
  * statement per UPDATE, needs no privilege on hitl's tables (a role with
  * UPDATE on the table, and nothing more, labels rows), and runs no code as
  * anyone but the role that changed the labels.  No training happens here;
- * the worker is woken at commit, never before.
+ * the worker is woken at commit, never before.  Nothing else writes the
+ * log: PUBLIC has no write privilege on it.
+ *
+ * The read policies of hitl.label_log and hitl.queue show an entry of a
+ * table with row-level security only when the reader sees its row:
+ * hitl._source_row_visible() looks the row up by its key, as the reader,
+ * with a plan kept per model (see sql/0.2.0/30-labels.sql).
  */
 #include "postgres.h"
 

@@ -3,8 +3,9 @@
  *		The label log: triggers on a model's table that record every label
  *		change in hitl.label_log and wake the database's worker at commit.
  *
- * The SQL side (the table, the view hitl.label_stats, the functions that
- * attach and detach the triggers, the event triggers) is in sql/labels.sql.
+ * The SQL side (the table and its policies, the view hitl.label_stats, the
+ * functions that attach and detach the triggers, the event triggers, the
+ * restore triggers) is in sql/hitl--0.1.0.sql and sql/0.2.0/30-labels.sql.
  * The worker reads a model's log from the id it last processed on: the
  * index on hitl.label_log (model, id) makes max(id) of one model a single
  * index probe.

@@ -20,7 +20,10 @@
  * rows stay as they were: the result is what a full training on the same
  * table would give, to rounding.  When that cannot hold (a new class, a
  * class left without rows, a row that is gone, more changes than labeled
- * rows) it trains from scratch instead.
+ * rows, a class renamed in the label's enum type, a version restored from
+ * another cluster) it trains from scratch instead.  Log entries restored
+ * from a dump carry no transaction id and count as included in every
+ * version: they are never applied twice.
  */
 #include "postgres.h"
 

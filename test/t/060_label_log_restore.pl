@@ -4,7 +4,8 @@
 # written there are applied incrementally, and every incremental version
 # equals a full training.  Restored log ids stay below new ones.  And a
 # renamed enum class makes an incremental update train from scratch, with a
-# WARNING naming the model and the class.
+# WARNING naming the model and the class.  An upgrade from 0.1.0 gives
+# existing models the new triggers.
 
 use strict;
 use warnings;
@@ -155,6 +156,41 @@ is( $new->safe_psql('restored', q{SELECT metrics->>'incremental', classes FROM h
 								   WHERE model = 'en' AND version = 2}),
 	'false|{no,accepted}', 'trained from scratch, on the renamed class');
 cmp_ok($new->safe_psql('restored', q{SELECT hitl.score('en')}), '>', 0, 'and scoring works');
+
+# ---------------------------------------------------------------------------
+# an upgrade from 0.1.0 gives existing models the new update triggers and
+# takes INSERT on the log from PUBLIC
+# ---------------------------------------------------------------------------
+
+$new->safe_psql('postgres', 'CREATE DATABASE upgraded');
+$new->safe_psql('upgraded', q{
+CREATE EXTENSION hitl VERSION '0.1.0';
+CREATE TABLE t (id int PRIMARY KEY, x float8, pending text, lab text);
+INSERT INTO t SELECT i, i % 10, NULL, CASE WHEN i <= 20 THEN CASE WHEN i % 10 < 5 THEN 'lo' ELSE 'hi' END END
+FROM generate_series(1, 40) i;
+SELECT hitl.create_model('m', 't', 'lab', '{x}', options => '{"cv_folds": 0}');
+CREATE FUNCTION take_pending() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF NEW.pending IS NOT NULL THEN
+		NEW.lab := NEW.pending;
+		NEW.pending := NULL;
+	END IF;
+	RETURN NEW;
+END
+$$;
+CREATE TRIGGER a_pending BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION take_pending();
+ALTER EXTENSION hitl UPDATE;
+UPDATE t SET pending = 'hi' WHERE id = 21;
+});
+is( $new->safe_psql('upgraded', q{SELECT extversion FROM pg_extension WHERE extname = 'hitl'}),
+	'0.2.0', 'the extension was updated to 0.2.0');
+is( $new->safe_psql('upgraded', q{SELECT count(*) FROM pg_trigger WHERE tgrelid = 't'::regclass
+								  AND tgname LIKE 'hitl_m_label_%' AND tgattr = ''}),
+	'5', 'the model\'s five triggers have no column list any more');
+is($new->safe_psql('upgraded', q{SELECT row_key, old_label, new_label FROM hitl.label_log}),
+	'{"id": 21}||hi', 'a label set by a BEFORE trigger is logged after the upgrade');
+is( $new->safe_psql('upgraded', q{SELECT has_any_column_privilege('public', 'hitl.label_log', 'INSERT')}),
+	'f', 'PUBLIC may no longer insert into the log');
 
 $new->stop;
 
