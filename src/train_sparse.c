@@ -855,7 +855,9 @@ classes_still_labels(const HitlModel *model, const HitlVersion *prev)
  * every version; a version that did not include them, such as one restored
  * with them, must not be updated from the log.  Its label snapshot comes
  * from the other cluster: it is trusted only when it shows the restoring
- * transaction committed, and was trained after the restore started.
+ * transaction committed, and was trained after the restore started.  The
+ * last restore of any model's entries counts too (the row of the empty
+ * name): a model whose own log was empty was restored from the same dump.
  */
 static bool
 restored_since(const HitlModel *model, const HitlVersion *prev)
@@ -870,7 +872,7 @@ restored_since(const HitlModel *model, const HitlVersion *prev)
 	args[2] = Int32GetDatum(prev->version);
 	ret = SPI_execute_with_args("SELECT EXISTS (SELECT 1 FROM hitl.restored_logs r"
 								" JOIN hitl.model_versions v ON v.model = r.model"
-								" WHERE r.model = $1 AND v.version = $3"
+								" WHERE r.model IN ($1, '') AND v.version = $3"
 								" AND (NOT pg_catalog.pg_visible_in_snapshot(r.txid, $2::pg_catalog.pg_snapshot)"
 								" OR v.trained_at < r.restored_at))",
 								3, argtypes, args, NULL, true, 1);

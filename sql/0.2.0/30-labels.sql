@@ -199,8 +199,10 @@ $$;
  * cluster", so that no incremental update applies them; and a version whose
  * label snapshot does not show the restore as committed (a version restored
  * along with the log) is not trusted by an incremental update, which trains
- * from scratch instead.  This table is not dumped: what it says holds only
- * in the cluster it was written in.
+ * from scratch instead.  A row with the empty model name ('', which no
+ * model has) records the last restore of any entry: versions of models
+ * whose own log was empty come from the same dump.  This table is not
+ * dumped: what it says holds only in the cluster it was written in.
  */
 CREATE TABLE hitl.restored_logs (
 	model				text PRIMARY KEY,
@@ -209,15 +211,16 @@ CREATE TABLE hitl.restored_logs (
 );
 COMMENT ON TABLE hitl.restored_logs IS
 	'the last transaction that restored label log entries of each model (not dumped)';
-COMMENT ON COLUMN hitl.restored_logs.model IS 'the model whose log entries were restored';
+COMMENT ON COLUMN hitl.restored_logs.model IS
+	'the model whose log entries were restored; the empty name for the last restore of any entries';
 COMMENT ON COLUMN hitl.restored_logs.txid IS 'the transaction that restored them';
 COMMENT ON COLUMN hitl.restored_logs.restored_at IS 'when that transaction started';
 
 ALTER TABLE hitl.restored_logs ENABLE ROW LEVEL SECURITY;
 CREATE POLICY restored_logs_read ON hitl.restored_logs FOR SELECT
-	USING (model = ANY (ARRAY(SELECT m.name FROM hitl.models m)));
+	USING (model = '' OR model = ANY (ARRAY(SELECT m.name FROM hitl.models m)));
 COMMENT ON POLICY restored_logs_read ON hitl.restored_logs IS
-	'restores of a model''s log are visible to the roles that see the model';
+	'restores of a model''s log are visible to the roles that see the model, the last restore of any entries to everyone';
 REVOKE ALL ON hitl.restored_logs FROM PUBLIC;
 GRANT SELECT ON hitl.restored_logs TO PUBLIC;
 
@@ -251,8 +254,10 @@ DECLARE
 	seq text := pg_get_serial_sequence('hitl.label_log', 'id');
 	last bigint;
 BEGIN
-	INSERT INTO hitl.restored_logs AS r (model, txid, restored_at)
+	INSERT INTO hitl.restored_logs (model, txid, restored_at)
 	SELECT DISTINCT n.model, pg_current_xact_id(), now() FROM restored n
+	UNION
+	SELECT '', pg_current_xact_id(), now() WHERE EXISTS (SELECT 1 FROM restored)
 	ON CONFLICT (model) DO UPDATE SET txid = EXCLUDED.txid, restored_at = EXCLUDED.restored_at;
 	SELECT max(n.id) INTO top FROM restored n;
 	EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM %s', seq)

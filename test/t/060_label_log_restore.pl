@@ -108,7 +108,7 @@ $new->command_ok([ 'pg_restore', '--exit-on-error', '-d', $new->connstr('restore
 is( $new->safe_psql('restored', q{SELECT count(*), max(id), count(*) FILTER (WHERE txid IS NULL) FROM hitl.label_log}),
 	'16|16|16', 'the restored log entries are there, with no transaction id of the other cluster');
 is($new->safe_psql('restored', q{SELECT array_agg(model ORDER BY model) FROM hitl.restored_logs}),
-	'{full,inc}', 'the restore is recorded for both models');
+	'{"",full,inc}', 'the restore is recorded for both models, and for any model');
 
 # labels written in the new cluster, then incremental updates
 $new->safe_psql('restored', q{
