@@ -9,7 +9,7 @@
 -- naive Bayes reads the label changes committed since its version.  Its
 -- roles are dropped at the end (the database is dropped after the file).
 
-SELECT plan(60);
+SELECT plan(62);
 
 CREATE EXTENSION hitl;
 SET client_min_messages = warning;
@@ -158,6 +158,7 @@ SELECT is(ARRAY[hitl.create_model('lo_rls', 'tap_lo.docs', 'lab', '{x}', options
 				hitl.create_model('lo_plain', 'tap_lo.plain', 'lab', '{x}', options => '{"cv_folds": 0}')],
 		  ARRAY[1, 1], 'the owner creates a model on each table');
 UPDATE tap_lo.docs SET lab = 'hi' WHERE id IN (22, 23);
+GRANT SELECT ON tap_lo.lo_rls_review_queue TO :"ta", :"tb";
 RESET ROLE;
 SET ROLE :"ta";
 UPDATE tap_lo.docs SET lab = 'lo' WHERE id IN (24, 26, 25);
@@ -178,6 +179,9 @@ SELECT results_eq($$SELECT count(*), count(*) FILTER (WHERE (row_key->>'id')::in
 SELECT results_eq($$SELECT count(*), count(*) FILTER (WHERE (row_key->>'id')::int % 2 = 1) FROM hitl.review_queue
 				   WHERE model = 'lo_rls'$$,
 				  $$VALUES (27::bigint, 0::bigint)$$, 'and those still unlabeled in hitl.review_queue');
+SELECT results_eq($$SELECT count(*), count(*) FILTER (WHERE tenant <> current_user) FROM tap_lo.lo_rls_review_queue$$,
+				  $$VALUES (27::bigint, 0::bigint)$$,
+				  'and in the owner''s review view of the model, which the owner granted it');
 SELECT results_eq($$SELECT role COLLATE "default", labels FROM hitl.label_stats WHERE model = 'lo_rls' ORDER BY role$$,
 				  format($$VALUES (%L, 1::bigint), (%L, 2::bigint)$$,
 						 least(:'owner', :'ta'), greatest(:'owner', :'ta')),
@@ -197,6 +201,9 @@ SELECT results_eq($$SELECT count(*), count(*) FILTER (WHERE (row_key->>'id')::in
 SELECT results_eq($$SELECT count(*), count(*) FILTER (WHERE (row_key->>'id')::int % 2 = 0) FROM hitl.review_queue
 				   WHERE model = 'lo_rls'$$,
 				  $$VALUES (27::bigint, 0::bigint)$$, 'and those still unlabeled in hitl.review_queue');
+SELECT results_eq($$SELECT count(*), count(*) FILTER (WHERE tenant <> current_user) FROM tap_lo.lo_rls_review_queue$$,
+				  $$VALUES (27::bigint, 0::bigint)$$,
+				  'and in the owner''s review view of the model, which the owner granted it');
 SELECT results_eq($$SELECT role COLLATE "default", labels FROM hitl.label_stats WHERE model = 'lo_rls' ORDER BY role$$,
 				  format($$VALUES (%L, 1::bigint), (%L, 2::bigint)$$,
 						 least(:'owner', :'tb'), greatest(:'owner', :'tb')),
