@@ -243,10 +243,12 @@ CREATE TRIGGER restore_label_log BEFORE INSERT ON hitl.label_log
 /*
  * After entries were restored: remember the restoring transaction per
  * model, and move the identity sequence past the restored ids (a dump
- * carries the sequence, a data-only restore of the table may not).
+ * carries the sequence, a data-only restore of the table may not).  Only
+ * the owner of hitl's tables (or a superuser) inserts into the log, so this
+ * runs as that role and needs no SECURITY DEFINER.
  */
 CREATE FUNCTION hitl._restored_label_log() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

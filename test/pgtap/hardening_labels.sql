@@ -9,7 +9,7 @@
 -- naive Bayes reads the label changes committed since its version.  Its
 -- roles are dropped at the end (the database is dropped after the file).
 
-SELECT plan(62);
+SELECT plan(63);
 
 CREATE EXTENSION hitl;
 SET client_min_messages = warning;
@@ -39,6 +39,9 @@ SELECT ok(NOT has_table_privilege('public', 'hitl.label_log', 'INSERT')
 SELECT is((SELECT array_agg(polname::text ORDER BY polname) FROM pg_policy
 		   WHERE polrelid = 'hitl.label_log'::regclass),
 		  ARRAY['label_log_read'], 'the log has a read policy and no other');
+SELECT ok(NOT has_table_privilege('public', 'hitl.restored_logs', 'INSERT, UPDATE, DELETE, TRUNCATE')
+		  AND has_table_privilege('public', 'hitl.restored_logs', 'SELECT'),
+		  'PUBLIC may read the record of restored logs and write none of it');
 
 -- a naive Bayes model on numeric counts; the labeler may read the table and
 -- update its label column only
