@@ -299,6 +299,12 @@ static HTAB *rowcheck_cache = NULL;
 static bool rowcheck_stale = false;
 static bool rowcheck_callback_registered = false;
 
+/*
+ * Row checks running now: a table's policy may read hitl.label_log, and so
+ * check rows itself; the plans are freed only when none runs.
+ */
+static int	rowcheck_depth = 0;
+
 PG_FUNCTION_INFO_V1(hitl_label_trigger);
 PG_FUNCTION_INFO_V1(hitl_source_row_visible);
 PG_FUNCTION_INFO_V1(hitl_attach_label_triggers);
@@ -1454,6 +1460,25 @@ rowcheck_build(RowCheck *rc)
 	rc->usable = true;
 }
 
+/* Run a row check, counted in rowcheck_depth while it runs */
+static int
+rowcheck_run(SPIPlanPtr plan, Datum row_key)
+{
+	int			ret;
+
+	rowcheck_depth++;
+	PG_TRY();
+	{
+		ret = SPI_execute_plan(plan, &row_key, NULL, true, 1);
+	}
+	PG_FINALLY();
+	{
+		rowcheck_depth--;
+	}
+	PG_END_TRY();
+	return ret;
+}
+
 /* The cached check of a model's rows, built when missing */
 static RowCheck *
 rowcheck_get(const char *model)
@@ -1467,7 +1492,7 @@ rowcheck_get(const char *model)
 		CacheRegisterRelcacheCallback(rowcheck_relcache_callback, (Datum) 0);
 		rowcheck_callback_registered = true;
 	}
-	if (rowcheck_stale)
+	if (rowcheck_stale && rowcheck_depth == 0)
 		rowcheck_reset();
 	if (rowcheck_cache == NULL)
 	{
@@ -1530,7 +1555,7 @@ hitl_source_row_visible(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "hitl: SPI_connect failed");
-	ret = SPI_execute_plan(rc->plan, &row_key, NULL, true, 1);
+	ret = rowcheck_run(rc->plan, row_key);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "hitl: checking a row of model \"%s\" failed: %s",
 			 name, SPI_result_code_string(ret));
