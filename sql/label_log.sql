@@ -205,8 +205,8 @@ UPDATE up_view SET lab = 'b' WHERE id = 2;
 RESET ROLE;
 SELECT row_key, old_label, new_label, role FROM hitl.label_log WHERE model = 'up' ORDER BY id;
 
--- the log is written by the triggers; by hand, only for the models whose
--- table a role may change, and never with a chosen id, time or transaction
+-- the log is written by the triggers only: no role inserts, updates or
+-- deletes log rows
 SET ROLE regress_hitl_outsider;
 SELECT count(*) AS visible_log FROM hitl.label_log;
 SELECT * FROM err($$INSERT INTO hitl.label_log (model, row_key, role) VALUES ('st', '{"id": 1}', 'x')$$);

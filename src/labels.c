@@ -2,16 +2,19 @@
  * labels.c
  *		The label log: the triggers on a model's table that record every
  *		label change in hitl.label_log, and wake the database's worker when
- *		the transaction commits.
+ *		the transaction commits; and what a reader may see of the rows the
+ *		log and the review queue are about.
  *
  * Inserted and deleted rows are logged by statement triggers with
  * transition tables, once per statement however many rows it touched.
- * Label updates cannot be logged that way: PostgreSQL allows no transition
- * table on an UPDATE OF column trigger, and without the column list every
- * scoring UPDATE would fill one.  So a row trigger, which fires only when
- * the label changed, keeps what the log needs in memory, and a statement
- * trigger on the same UPDATE writes all of it at once.  Scoring UPDATEs set
- * no label and fire neither.
+ * Label updates cannot be logged that way: a transition table on every
+ * UPDATE would copy every row of every scoring UPDATE.  So a row trigger,
+ * whose WHEN clause lets it fire only when the label changed, keeps what the
+ * log needs in memory, and a statement trigger on the same UPDATE writes all
+ * of it at once.  Neither has a column list: a label set by a BEFORE trigger
+ * or computed by a generated column changes without being named in the
+ * UPDATE.  A scoring UPDATE costs a comparison per row and one call of the
+ * statement trigger, which finds nothing kept.
  *
  * The kept changes belong to the (sub)transaction that made them: a
  * subtransaction that aborts takes its changes along, a statement writes
@@ -26,7 +29,13 @@
  * statement per UPDATE, needs no privilege on hitl's tables (a role with
  * UPDATE on the table, and nothing more, labels rows), and runs no code as
  * anyone but the role that changed the labels.  No training happens here;
- * the worker is woken at commit, never before.
+ * the worker is woken at commit, never before.  Nothing else writes the
+ * log: PUBLIC has no write privilege on it.
+ *
+ * The read policies of hitl.label_log and hitl.queue show an entry of a
+ * table with row-level security only when the reader sees its row:
+ * hitl._source_row_visible() looks the row up by its key, as the reader,
+ * with a plan kept per model (see sql/0.2.0/30-labels.sql).
  */
 #include "postgres.h"
 
@@ -36,6 +45,7 @@
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/dependency.h"
 #include "catalog/index.h"
@@ -45,11 +55,13 @@
 #include "commands/sequence.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
+#include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_coerce.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -60,6 +72,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 #include "utils/xid8.h"
@@ -67,6 +80,7 @@
 #include "compat.h"
 #include "hitl.h"
 #include "labels.h"
+#include "security.h"
 #include "shared.h"
 
 /* model names are at most 50 bytes (a CHECK of hitl.models) */
@@ -265,7 +279,35 @@ typedef struct LogWriter
 	bool		version_null;
 } LogWriter;
 
+/*
+ * Checking rows of a table with row-level security, per model: the query
+ * that looks a row up by its key, as the reader.  Cached per backend until
+ * hitl.models or the table changes.
+ */
+typedef struct RowCheck
+{
+	char		model[MODEL_NAME_LEN];	/* hash key */
+	bool		usable;			/* false: no such model, or a key of a type
+								 * that is not built in: no row is shown */
+	Oid			source;
+	int			nkeys;
+	AttrNumber	attnums[INDEX_MAX_KEYS];
+	SPIPlanPtr	plan;			/* SELECT 1 FROM t WHERE <key> = <row key> */
+} RowCheck;
+
+static HTAB *rowcheck_cache = NULL;
+static bool rowcheck_stale = false;
+static bool rowcheck_callback_registered = false;
+
+/*
+ * Row checks running now: a table's policy may read hitl.label_log, and so
+ * check rows itself; the plans are freed only when none runs.
+ */
+static int	rowcheck_depth = 0;
+
 PG_FUNCTION_INFO_V1(hitl_label_trigger);
+PG_FUNCTION_INFO_V1(hitl_source_row_visible);
+PG_FUNCTION_INFO_V1(hitl_attach_label_triggers);
 
 /* ------------------------------------------------------------------------
  * hitl's tables
@@ -1251,6 +1293,303 @@ register_callbacks(void)
 	RegisterXactCallback(label_xact_callback, NULL);
 	RegisterSubXactCallback(label_subxact_callback, NULL);
 	callbacks_registered = true;
+}
+
+/* ------------------------------------------------------------------------
+ * Installing the triggers
+ * ------------------------------------------------------------------------ */
+
+/*
+ * hitl._attach_label_triggers(model): create the label triggers a model's
+ * table lacks.  The caller must be a member of the model's owner or may
+ * update its table (the rule for changing a model); the triggers are then
+ * created by hitl._create_label_triggers as the owner of hitl's tables, who
+ * may create triggers on any table.  A model the caller does not see, or
+ * that does not exist, has nothing to attach.
+ */
+Datum
+hitl_attach_label_triggers(PG_FUNCTION_ARGS)
+{
+	Datum		model = PG_GETARG_DATUM(0);
+	Oid			argtypes[1] = {TEXTOID};
+	HitlRoleScope scope;
+	bool		isnull;
+	bool		allowed;
+	int			ret;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "hitl: SPI_connect failed");
+	ret = SPI_execute_with_args("SELECT pg_catalog.pg_has_role(m.owner, 'USAGE')"
+								" OR pg_catalog.has_table_privilege(m.source, 'UPDATE')"
+								" FROM hitl.models m WHERE m.name = $1",
+								1, argtypes, &model, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "hitl: reading model \"%s\" failed: %s",
+			 TextDatumGetCString(model), SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		PG_RETURN_VOID();
+	}
+	allowed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull || !allowed)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to attach the label triggers of model \"%s\"",
+						TextDatumGetCString(model)),
+				 errhint("Only members of the model's owner and roles that may update its table attach them.")));
+
+	hitl_catalog_enter(&scope);
+	ret = SPI_execute_with_args("SELECT hitl._create_label_triggers($1)",
+								1, argtypes, &model, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "hitl: creating the label triggers of model \"%s\" failed: %s",
+			 TextDatumGetCString(model), SPI_result_code_string(ret));
+	hitl_role_exit(&scope);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/* ------------------------------------------------------------------------
+ * What a reader may see: rows of tables with row-level security
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Relcache callback: hitl.models or a checked table changed.  The plans
+ * themselves follow their table (the plan cache replans them); what is
+ * dropped here is what they were built from (the key columns).
+ */
+static void
+rowcheck_relcache_callback(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	RowCheck   *rc;
+
+	if (rowcheck_cache == NULL || rowcheck_stale)
+		return;
+	if (relid == InvalidOid || relid == tables.models_relid)
+	{
+		rowcheck_stale = true;
+		return;
+	}
+	hash_seq_init(&status, rowcheck_cache);
+	while ((rc = hash_seq_search(&status)) != NULL)
+	{
+		if (rc->source == relid)
+		{
+			rowcheck_stale = true;
+			hash_seq_term(&status);
+			break;
+		}
+	}
+}
+
+static void
+rowcheck_reset(void)
+{
+	HASH_SEQ_STATUS status;
+	RowCheck   *rc;
+
+	hash_seq_init(&status, rowcheck_cache);
+	while ((rc = hash_seq_search(&status)) != NULL)
+		if (rc->plan != NULL)
+			SPI_freeplan(rc->plan);
+	hash_destroy(rowcheck_cache);
+	rowcheck_cache = NULL;
+	rowcheck_stale = false;
+}
+
+/*
+ * Build the check of a model's rows: a lookup of the table by its key
+ * columns, each compared to the row key's text cast to the column's base
+ * type.  Only built-in base types are compared (their input functions and
+ * equality operators are PostgreSQL's): a domain's CHECK, a user type's
+ * input function or a user's cast or operator would run as every reader.
+ * Operators and types are named with their schema.
+ */
+static void
+rowcheck_build(RowCheck *rc)
+{
+	ModelRow	row;
+	StringInfoData sql;
+	Oid			argtypes[1] = {JSONBOID};
+	int			i;
+
+	rc->usable = false;
+	rc->plan = NULL;
+	rc->source = InvalidOid;
+	if (!read_model(rc->model, &row, CurrentMemoryContext) ||
+		row.nkeys < 1 || row.nkeys > INDEX_MAX_KEYS ||
+		!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(row.source)))
+		return;
+	rc->source = row.source;
+	rc->nkeys = row.nkeys;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT 1 FROM %s t WHERE ",
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(row.source)),
+												get_rel_name(row.source)));
+	for (i = 0; i < row.nkeys; i++)
+	{
+		AttrNumber	attnum = get_attnum(row.source, row.key_columns[i]);
+		Oid			base;
+
+		if (attnum == InvalidAttrNumber)
+			return;
+		base = getBaseType(get_atttype(row.source, attnum));
+		if (base >= FirstNormalObjectId)
+			return;
+		rc->attnums[i] = attnum;
+		appendStringInfo(&sql,
+						 "%st.%s OPERATOR(pg_catalog.=) CAST(($1 OPERATOR(pg_catalog.->>) %s) AS %s)",
+						 i > 0 ? " AND " : "", quote_identifier(row.key_columns[i]),
+						 quote_literal_cstr(row.key_columns[i]),
+						 format_type_extended(base, -1, FORMAT_TYPE_FORCE_QUALIFY));
+	}
+	appendStringInfoString(&sql, " LIMIT 1");
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "hitl: SPI_connect failed");
+	rc->plan = SPI_prepare(sql.data, 1, argtypes);
+	if (rc->plan == NULL)
+		elog(ERROR, "hitl: preparing the row check of model \"%s\" failed: %s",
+			 rc->model, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(rc->plan) != 0)
+		elog(ERROR, "hitl: keeping the row check of model \"%s\" failed", rc->model);
+	SPI_finish();
+	rc->usable = true;
+}
+
+/* Run a row check, counted in rowcheck_depth while it runs */
+static int
+rowcheck_run(SPIPlanPtr plan, Datum row_key)
+{
+	int			ret;
+
+	rowcheck_depth++;
+	PG_TRY();
+	{
+		ret = SPI_execute_plan(plan, &row_key, NULL, true, 1);
+	}
+	PG_FINALLY();
+	{
+		rowcheck_depth--;
+	}
+	PG_END_TRY();
+	return ret;
+}
+
+/* The cached check of a model's rows, built when missing */
+static RowCheck *
+rowcheck_get(const char *model)
+{
+	RowCheck   *rc;
+	bool		found;
+
+	find_tables();
+	if (!rowcheck_callback_registered)
+	{
+		CacheRegisterRelcacheCallback(rowcheck_relcache_callback, (Datum) 0);
+		rowcheck_callback_registered = true;
+	}
+	if (rowcheck_stale && rowcheck_depth == 0)
+		rowcheck_reset();
+	if (rowcheck_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = MODEL_NAME_LEN;
+		ctl.entrysize = sizeof(RowCheck);
+		rowcheck_cache = hash_create("hitl row checks", 16, &ctl, HASH_ELEM | HASH_STRINGS);
+	}
+	rc = hash_search(rowcheck_cache, model, HASH_FIND, NULL);
+	if (rc != NULL)
+		return rc;
+
+	/* build first, so that an error leaves no half-made entry */
+	{
+		RowCheck	built;
+
+		memset(&built, 0, sizeof(built));
+		strlcpy(built.model, model, MODEL_NAME_LEN);
+		rowcheck_build(&built);
+		rc = hash_search(rowcheck_cache, model, HASH_ENTER, &found);
+		memcpy(rc, &built, sizeof(RowCheck));
+	}
+	return rc;
+}
+
+/*
+ * hitl._source_row_visible(model, row_key): may the current role see the
+ * row of the model's table that row_key names?  The row is looked up as the
+ * current role, so the table's row-level security decides; a role that may
+ * not read the key columns sees no row.  The policies of hitl.label_log and
+ * hitl.queue call this only for tables where row-level security applies to
+ * the reader.
+ */
+Datum
+hitl_source_row_visible(PG_FUNCTION_ARGS)
+{
+	text	   *model = PG_GETARG_TEXT_PP(0);
+	Datum		row_key = PG_GETARG_DATUM(1);
+	char		name[MODEL_NAME_LEN];
+	RowCheck   *rc;
+	Oid			user = GetUserId();
+	bool		found;
+	int			ret;
+	int			i;
+
+	if (VARSIZE_ANY_EXHDR(model) >= MODEL_NAME_LEN)
+		PG_RETURN_BOOL(false);	/* no model has such a name */
+	text_to_cstring_buffer(model, name, MODEL_NAME_LEN);
+	rc = rowcheck_get(name);
+	if (!rc->usable)
+		PG_RETURN_BOOL(false);
+	if (pg_class_aclcheck(rc->source, user, ACL_SELECT) != ACLCHECK_OK)
+	{
+		for (i = 0; i < rc->nkeys; i++)
+			if (pg_attribute_aclcheck(rc->source, rc->attnums[i], user, ACL_SELECT) != ACLCHECK_OK)
+				PG_RETURN_BOOL(false);
+	}
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "hitl: SPI_connect failed");
+	ret = rowcheck_run(rc->plan, row_key);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "hitl: checking a row of model \"%s\" failed: %s",
+			 name, SPI_result_code_string(ret));
+	found = SPI_processed > 0;
+	SPI_finish();
+	PG_RETURN_BOOL(found);
+}
+
+/*
+ * The first class of a version that is no longer a value of the model's
+ * label type, or NULL.  Classes are stored as text; an enum value renamed
+ * (ALTER TYPE ... RENAME VALUE) or dropped leaves a class that no label can
+ * take any more and that cannot be written into the prediction column.
+ * Only enums (or domains over them) can lose values; the lookup runs no
+ * code of the type.
+ */
+const char *
+label_missing_class(Oid source, const char *label_column, int n_classes, char **classes)
+{
+	AttrNumber	attnum = get_attnum(source, label_column);
+	Oid			base;
+	int			i;
+
+	if (attnum == InvalidAttrNumber)
+		return NULL;
+	base = getBaseType(get_atttype(source, attnum));
+	if (!type_is_enum(base))
+		return NULL;
+	for (i = 0; i < n_classes; i++)
+		if (strlen(classes[i]) >= NAMEDATALEN ||
+			!SearchSysCacheExists2(ENUMTYPOIDNAME, ObjectIdGetDatum(base),
+								   CStringGetDatum(classes[i])))
+			return classes[i];
+	return NULL;
 }
 
 /* ------------------------------------------------------------------------

@@ -3,8 +3,9 @@
  *		The label log: triggers on a model's table that record every label
  *		change in hitl.label_log and wake the database's worker at commit.
  *
- * The SQL side (the table, the view hitl.label_stats, the functions that
- * attach and detach the triggers, the event triggers) is in sql/labels.sql.
+ * The SQL side (the table and its policies, the view hitl.label_stats, the
+ * functions that attach and detach the triggers, the event triggers, the
+ * restore triggers) is in sql/hitl--0.1.0.sql and sql/0.2.0/30-labels.sql.
  * The worker reads a model's log from the id it last processed on: the
  * index on hitl.label_log (model, id) makes max(id) of one model a single
  * index probe.
@@ -21,5 +22,24 @@
  * triggers of a model, told apart by their event and level.
  */
 extern Datum hitl_label_trigger(PG_FUNCTION_ARGS);
+
+/*
+ * hitl._attach_label_triggers(model): the missing label triggers of a
+ * model, for a caller that may change it.
+ */
+extern Datum hitl_attach_label_triggers(PG_FUNCTION_ARGS);
+
+/*
+ * hitl._source_row_visible(model, row_key): whether the current role may
+ * see the row of the model's table a row key names (row-level security).
+ */
+extern Datum hitl_source_row_visible(PG_FUNCTION_ARGS);
+
+/*
+ * The first of a version's classes that is no longer a value of the
+ * model's label type (an enum value renamed or dropped), or NULL.
+ */
+extern const char *label_missing_class(Oid source, const char *label_column,
+									   int n_classes, char **classes);
 
 #endif

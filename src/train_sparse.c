@@ -20,7 +20,10 @@
  * rows stay as they were: the result is what a full training on the same
  * table would give, to rounding.  When that cannot hold (a new class, a
  * class left without rows, a row that is gone, more changes than labeled
- * rows) it trains from scratch instead.
+ * rows, a class renamed in the label's enum type, a version restored from
+ * another cluster) it trains from scratch instead.  Log entries restored
+ * from a dump carry no transaction id and count as included in every
+ * version: they are never applied twice.
  */
 #include "postgres.h"
 
@@ -40,6 +43,7 @@
 #include "catalog.h"
 #include "compat.h"
 #include "dataset.h"
+#include "labels.h"
 #include "logreg.h"
 #include "metrics.h"
 #include "nbayes.h"
@@ -821,6 +825,64 @@ class_index(const HitlVersion *v, const char *label)
 }
 
 /*
+ * Are the classes of version prev still values of the model's label type?
+ * A renamed enum value leaves every row of its class under a new label
+ * without a log entry: the update would fall back anyway (a class the
+ * version does not know), but the user learns here why the model is
+ * trained from scratch.
+ */
+static bool
+classes_still_labels(const HitlModel *model, const HitlVersion *prev)
+{
+	const char *missing = label_missing_class(model->source, model->label_column,
+											  prev->n_classes, prev->classes);
+
+	if (missing == NULL)
+		return true;
+	ereport(WARNING,
+			(errmsg("class \"%s\" of model \"%s\" is no longer a value of its label type",
+					missing, model->name),
+			 errdetail("The label type changed since version %d (ALTER TYPE ... RENAME VALUE?).",
+					   prev->version),
+			 errhint("The model is trained from scratch.")));
+	return false;
+}
+
+/*
+ * Were label log entries of the model restored (pg_restore, or rows
+ * inserted by hand) after version prev was trained?  Restored entries carry
+ * no transaction id (hitl._restore_label_log) and count as included in
+ * every version; a version that did not include them, such as one restored
+ * with them, must not be updated from the log.  Its label snapshot comes
+ * from the other cluster: it is trusted only when it shows the restoring
+ * transaction committed, and was trained after the restore started.  The
+ * last restore of any model's entries counts too (the row of the empty
+ * name): a model whose own log was empty was restored from the same dump.
+ */
+static bool
+restored_since(const HitlModel *model, const HitlVersion *prev)
+{
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, INT4OID};
+	Datum		args[3];
+	bool		isnull;
+	int			ret;
+
+	args[0] = CStringGetTextDatum(model->name);
+	args[1] = CStringGetTextDatum(prev->label_snapshot);
+	args[2] = Int32GetDatum(prev->version);
+	ret = SPI_execute_with_args("SELECT EXISTS (SELECT 1 FROM hitl.restored_logs r"
+								" JOIN hitl.model_versions v ON v.model = r.model"
+								" WHERE r.model IN ($1, '') AND v.version = $3"
+								" AND (NOT pg_catalog.pg_visible_in_snapshot(r.txid, $2::pg_catalog.pg_snapshot)"
+								" OR v.trained_at < r.restored_at))",
+								3, argtypes, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "hitl: reading the restores of the label log failed: %s",
+			 SPI_result_code_string(ret));
+	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
  * Apply the label changes since version prev to its statistics and record
  * the result.  Returns the new version, prev's number when there was no
  * change, or 0 when an incremental update cannot give what a full training
@@ -865,6 +927,8 @@ train_incremental(HitlModel *model, FeatureLayout *layout, instr_time start)
 	prev = catalog_load_version(model, model->current_version, CurrentMemoryContext);
 	if (prev->label_snapshot == NULL || prev->class_counts == NULL ||
 		prev->d != layout->d || (layout->n_text > 0) != (prev->idf_buckets != NULL))
+		return 0;
+	if (!classes_still_labels(model, prev) || restored_since(model, prev))
 		return 0;
 
 	/*
@@ -922,7 +986,7 @@ train_incremental(HitlModel *model, FeatureLayout *layout, instr_time start)
 	args[2] = Int32GetDatum(prev->n_labeled + 1);
 	ret = SPI_execute_with_args(
 								"SELECT l.row_key, l.old_label, l.new_label FROM hitl.label_log l"
-								" WHERE l.model = $1"
+								" WHERE l.model = $1 AND l.txid IS NOT NULL"
 								" AND NOT pg_visible_in_snapshot(l.txid, $2::pg_snapshot)"
 								" ORDER BY l.id LIMIT $3",
 								3, argtypes, args, NULL, true, 0);
