@@ -11,7 +11,7 @@
  * beyond ACCESS SHARE.  A dropped model's log goes through the SECURITY
  * DEFINER trigger hitl._drop_label_log.
  */
-DROP POLICY label_log_insert ON hitl.label_log;
+DROP POLICY IF EXISTS label_log_insert ON hitl.label_log;
 REVOKE INSERT (model, row_key, old_label, new_label, role, model_version, prediction, confidence)
 	ON hitl.label_log FROM PUBLIC;
 REVOKE ALL ON hitl.label_log FROM PUBLIC;
