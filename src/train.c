@@ -222,8 +222,8 @@ read_training_set(const HitlModel *model, const FeatureLayout *layout,
 }
 
 /* Fold n bytes into a running 64-bit hash */
-static uint64
-hash_more(uint64 h, const void *data, size_t n)
+uint64
+train_hash_more(uint64 h, const void *data, size_t n)
 {
 	const unsigned char *p = data;
 
@@ -251,17 +251,17 @@ training_hash(const HitlModel *model, const FeatureLayout *layout, const Trainin
 	int32		shape[4] = {ts->n, ts->d, ts->labels.n_classes, layout->ncols};
 	int			i;
 
-	h = hash_more(h, shape, sizeof(shape));
-	h = hash_more(h, layout->dims, sizeof(int) * layout->ncols);
-	h = hash_more(h, ts->x, sizeof(double) * (size_t) ts->n * ts->d);
-	h = hash_more(h, ts->missing, sizeof(bool) * (size_t) ts->n * ts->d);
-	h = hash_more(h, ts->y, sizeof(int) * (size_t) ts->n);
+	h = train_hash_more(h, shape, sizeof(shape));
+	h = train_hash_more(h, layout->dims, sizeof(int) * layout->ncols);
+	h = train_hash_more(h, ts->x, sizeof(double) * (size_t) ts->n * ts->d);
+	h = train_hash_more(h, ts->missing, sizeof(bool) * (size_t) ts->n * ts->d);
+	h = train_hash_more(h, ts->y, sizeof(int) * (size_t) ts->n);
 	for (i = 0; i < ts->labels.n_classes; i++)
-		h = hash_more(h, ts->labels.classes[i], strlen(ts->labels.classes[i]) + 1);
-	h = hash_more(h, &model->C, sizeof(double));
-	h = hash_more(h, &model->max_iter, sizeof(int));
-	h = hash_more(h, &model->tol, sizeof(double));
-	h = hash_more(h, &model->cv_folds, sizeof(int));
+		h = train_hash_more(h, ts->labels.classes[i], strlen(ts->labels.classes[i]) + 1);
+	h = train_hash_more(h, &model->C, sizeof(double));
+	h = train_hash_more(h, &model->max_iter, sizeof(int));
+	h = train_hash_more(h, &model->tol, sizeof(double));
+	h = train_hash_more(h, &model->cv_folds, sizeof(int));
 	return psprintf("%016llx", (unsigned long long) h);
 }
 

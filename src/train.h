@@ -36,6 +36,13 @@ extern void train_order_classes(const HitlModel *model, LabelSet *ls, int n, int
 extern void train_json_number(StringInfo buf, const char *key, double value);
 
 /*
+ * Fold n bytes into a running 64-bit hash: what a version was trained on
+ * (metrics "data_hash"), so that a training that would learn from the same
+ * data returns the current version instead of recording a copy.
+ */
+extern uint64 train_hash_more(uint64 h, const void *data, size_t n);
+
+/*
  * Train a new version of the named model and record it; returns the version
  * number.  With incremental, a naive Bayes model applies only the label
  * changes since its current version when it can.  Runs inside an SPI

@@ -27,6 +27,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -556,6 +558,76 @@ warm_start(const HitlModel *model, const HitlVersion *v, double *coef)
 	return true;
 }
 
+/*
+ * A hash of everything a full training learns from: the labeled rows'
+ * sparse features, their labels and classes, the idf of the table (which
+ * scoring uses too) and the options of the fit.
+ */
+static char *
+sparse_training_hash(const HitlModel *model, const HitlVersion *v, const SparseMatrix *X,
+					 const int64 *indptr, const int *indices, const double *values,
+					 const int *y)
+{
+	uint64		h = 0x73706172;	/* any seed */
+	int64		shape[4] = {X->n, X->d, v->n_classes, v->n_documents};
+	int			i;
+
+	h = train_hash_more(h, shape, sizeof(shape));
+	h = train_hash_more(h, indptr, sizeof(int64) * ((size_t) X->n + 1));
+	h = train_hash_more(h, indices, sizeof(int) * (size_t) indptr[X->n]);
+	h = train_hash_more(h, values, sizeof(double) * (size_t) indptr[X->n]);
+	h = train_hash_more(h, y, sizeof(int) * (size_t) X->n);
+	for (i = 0; i < v->n_classes; i++)
+		h = train_hash_more(h, v->classes[i], strlen(v->classes[i]) + 1);
+	h = train_hash_more(h, v->feature_dims, sizeof(int) * v->n_feature_columns);
+	h = train_hash_more(h, v->vocabulary, sizeof(int32) * v->n_vocabulary);
+	if (v->n_idf > 0)
+	{
+		h = train_hash_more(h, v->idf_buckets, sizeof(int32) * v->n_idf);
+		h = train_hash_more(h, v->idf, sizeof(double) * v->n_idf);
+	}
+	h = train_hash_more(h, v->means, sizeof(double) * v->d);
+	h = train_hash_more(h, v->scales, sizeof(double) * v->d);
+	h = train_hash_more(h, &model->C, sizeof(double));
+	h = train_hash_more(h, &model->max_iter, sizeof(int));
+	h = train_hash_more(h, &model->tol, sizeof(double));
+	h = train_hash_more(h, &model->cv_folds, sizeof(int));
+	return psprintf("%016llx", (unsigned long long) h);
+}
+
+/*
+ * Naive Bayes adds up each feature per class: refuse (22000, naming the
+ * column and the class) a dense feature whose sum went beyond the range of
+ * double precision, before the statistics are used.  Text weights are at
+ * most 1 and cannot overflow.
+ */
+static void
+nb_check_sums(const HitlModel *model, const FeatureLayout *layout, const NBayesCounts *c,
+			  char **classes)
+{
+	int			cls;
+	int			col;
+
+	for (cls = 0; cls < c->k; cls++)
+		for (col = 0; col < layout->ncols; col++)
+		{
+			int			width = layout->is_array[col] ? layout->dims[col] : 1;
+			int			j;
+
+			if (layout->is_text[col])
+				continue;
+			for (j = 0; j < width; j++)
+				if (!isfinite(c->feature_count[(size_t) cls * c->m + layout->offsets[col] + j]))
+					ereport(ERROR,
+							(errcode(ERRCODE_DATA_EXCEPTION),
+							 errmsg("feature column \"%s\" of model \"%s\" adds up beyond the range of double precision",
+									model->feature_columns[col], model->name),
+							 errdetail("Its values over the labeled rows of class \"%s\" sum to more than 1.8e308.",
+									   classes[cls]),
+							 errhint("Naive Bayes adds up each feature per class: scale the column down.")));
+		}
+}
+
 /* Metrics common to both algorithms */
 static void
 metrics_begin(StringInfo buf, const HitlVersion *v, int64 nnz, bool incremental)
@@ -661,6 +733,7 @@ train_full(HitlModel *model, FeatureLayout *layout, instr_time start)
 	bool		do_cv;
 	StringInfoData metrics;
 	instr_time	duration;
+	char	   *hash;
 	int64		e;
 	int			i;
 
@@ -698,6 +771,17 @@ train_full(HitlModel *model, FeatureLayout *layout, instr_time start)
 	build_matrix(&s, &v, nb, &X, &indptr, &indices, &values);
 	pfree(s.x);
 	pfree(s.missing);
+
+	/* nothing new to learn from: the current version stands */
+	hash = sparse_training_hash(model, &v, &X, indptr, indices, values, s.y);
+	if (model->current_version > 0)
+	{
+		HitlVersion *prev = catalog_load_version(model, model->current_version,
+												 CurrentMemoryContext);
+
+		if (prev->data_hash != NULL && strcmp(prev->data_hash, hash) == 0)
+			return model->current_version;
+	}
 	if (s.tbucket != NULL)
 	{
 		pfree(s.tbucket);
@@ -723,6 +807,7 @@ train_full(HitlModel *model, FeatureLayout *layout, instr_time start)
 		for (i = 0; i < X.n; i++)
 			nbayes_counts_add(&c, s.y[i], (int) (indptr[i + 1] - indptr[i]),
 							  indices + indptr[i], values + indptr[i], 1.0);
+		nb_check_sums(model, layout, &c, v.classes);
 		nb_build(model, layout, &c, &m);
 		for (i = 0; i < X.n; i++)
 		{
@@ -797,7 +882,7 @@ train_full(HitlModel *model, FeatureLayout *layout, instr_time start)
 		train_json_number(&metrics, "cv_folds", model->cv_folds);
 		metrics_add(&metrics, "cv", &cv_metrics);
 	}
-	appendStringInfoChar(&metrics, '}');
+	appendStringInfo(&metrics, ", \"data_hash\": \"%s\"}", hash);
 
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);
@@ -1159,6 +1244,7 @@ train_incremental(HitlModel *model, FeatureLayout *layout, instr_time start)
 		if (ch->new_class >= 0)
 			nbayes_counts_add(&c, ch->new_class, n, idx, row_val[ch->row], 1.0);
 	}
+	nb_check_sums(model, layout, &c, prev->classes);
 	for (i = 0; i < c.k; i++)
 	{
 		if (c.class_count[i] < 0.5)

@@ -5,7 +5,7 @@
 -- grants of rebuilt review views, CREATE on the table's schema.
 
 BEGIN;
-SELECT plan(185);
+SELECT plan(194);
 
 -- roles of this transaction only, with names no other run uses
 SELECT 'hitl_hm_owner_' || pg_backend_pid() AS owner_role,
@@ -419,6 +419,26 @@ SELECT hitl.alter_model('dup', options => '{"C": 0.25}');
 SELECT is(hitl.train('dup'), 5, 'another C: version 5');
 SELECT hitl.alter_model('dup', options => '{"queue_size": 10}');
 SELECT is(hitl.train('dup'), 5, 'an option training does not use: still version 5');
+
+-- the same rule for text and naive Bayes models (a full training)
+CREATE TABLE hm.dupt (id integer PRIMARY KEY, body text, n integer, y text);
+INSERT INTO hm.dupt SELECT i, (ARRAY['refund charge card', 'crash error start', 'parcel delivery late'])[1 + i % 3]
+	|| ' ' || i, i % 4, CASE WHEN i <= 30 THEN (ARRAY['billing', 'bug', 'delivery'])[1 + i % 3] END
+FROM generate_series(1, 60) i;
+SELECT is(hitl.create_model('dupt_nb', 'hm.dupt', 'y', ARRAY['body', 'n'], 'nb_p', 'nb_c', 'nb_u',
+							algorithm => 'naive_bayes'), 1, 'dupt_nb: version 1');
+SELECT is(hitl.create_model('dupt_lr', 'hm.dupt', 'y', ARRAY['body', 'n'], 'lr_p', 'lr_c', 'lr_u'),
+		  1, 'dupt_lr: version 1');
+SELECT is(hitl.train('dupt_nb'), 1, 'naive Bayes trained again without a change: version 1');
+SELECT is(hitl.train('dupt_lr'), 1, 'text logistic trained again without a change: version 1');
+SELECT is((SELECT count(*) FROM hitl.model_versions WHERE model IN ('dupt_nb', 'dupt_lr')), 2::bigint,
+		  'and no version is recorded');
+UPDATE hm.dupt SET y = 'bug' WHERE id = 31;
+SELECT is(hitl.train('dupt_nb'), 2, 'a new label: naive Bayes version 2');
+SELECT is(hitl.train('dupt_lr'), 2, 'a new label: text logistic version 2');
+UPDATE hm.dupt SET body = body || ' refund' WHERE id = 45;
+SELECT is(hitl.train('dupt_nb'), 3, 'an unlabeled text changed (its idf too): version 3');
+SELECT is(hitl.train('dupt_nb'), 3, 'then nothing: version 3');
 
 -- singular and plural
 CREATE TABLE hm.few (id integer PRIMARY KEY, x float8, y text);

@@ -5,7 +5,7 @@
 -- a model whose table has no labels is about the labels.
 
 BEGIN;
-SELECT plan(31);
+SELECT plan(32);
 
 CREATE EXTENSION hitl;
 
@@ -164,6 +164,14 @@ SELECT throws_ok($$SELECT hitl.predict('mix', e) FROM ext e WHERE id = 25$$, '22
 				 'feature column "n" is out of the range of double precision in row passed to hitl.predict',
 				 'predict: 22000 naming the column');
 UPDATE ext SET n = 25 WHERE id = 25;
+
+-- naive Bayes sums per class beyond double precision: 22000 naming the column
+CREATE TABLE nbsum (id int PRIMARY KEY, x float8, label text);
+INSERT INTO nbsum SELECT g, CASE WHEN g <= 10 THEN 1e308 ELSE 1 END, CASE WHEN g <= 20 THEN (g % 2)::text END
+FROM generate_series(1, 30) g;
+SELECT throws_ok($$SELECT hitl.create_model('nbsum', 'nbsum', 'label', '{x}', algorithm => 'naive_bayes')$$,
+				 '22000', 'feature column "x" of model "nbsum" adds up beyond the range of double precision',
+				 'naive Bayes: a feature summing beyond double precision in a class gives 22000 naming it');
 
 SELECT * FROM finish();
 ROLLBACK;
