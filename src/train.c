@@ -39,6 +39,7 @@
 #include "logreg.h"
 #include "metrics.h"
 #include "scaler.h"
+#include "subxact.h"
 #include "train.h"
 
 /* Newton's method stores a p x p Hessian: keep p within reason */
@@ -265,6 +266,50 @@ training_hash(const HitlModel *model, const FeatureLayout *layout, const Trainin
 	return psprintf("%016llx", (unsigned long long) h);
 }
 
+/* catalog_load_version() of the current version, for run_in_subtransaction */
+typedef struct CurrentVersion
+{
+	const HitlModel *model;
+	MemoryContext cxt;
+	HitlVersion *version;
+} CurrentVersion;
+
+static void
+load_current(void *arg)
+{
+	CurrentVersion *cv = arg;
+
+	cv->version = catalog_load_version(cv->model, cv->model->current_version, cv->cxt);
+}
+
+/*
+ * The model's current version, to build on (warm start, incremental update,
+ * or to see that nothing changed), or NULL: none yet, or one whose stored
+ * arrays are inconsistent (XX001).  A damaged version is not built on: the
+ * training starts from scratch, with a WARNING, and so repairs the model.
+ */
+HitlVersion *
+train_load_current(const HitlModel *model, MemoryContext cxt)
+{
+	CurrentVersion cv;
+
+	if (model->current_version == 0)
+		return NULL;
+	cv.model = model;
+	cv.cxt = cxt;
+	cv.version = NULL;
+	if (!run_in_subtransaction(load_current, &cv, ERRCODE_DATA_CORRUPTED))
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("version %d of model \"%s\" is damaged: training from scratch",
+						model->current_version, model->name),
+				 errdetail("Its stored arrays are inconsistent, so the new version is not built on it.")));
+		return NULL;
+	}
+	return cv.version;
+}
+
 /* Append "key": value to a JSON object under construction */
 void
 train_json_number(StringInfo buf, const char *key, double value)
@@ -330,8 +375,8 @@ train_model(const char *name, bool incremental)
 	hash = training_hash(model, layout, &ts);
 	if (model->current_version > 0)
 	{
-		prev = catalog_load_version(model, model->current_version, cxt);
-		if (prev->data_hash != NULL && strcmp(prev->data_hash, hash) == 0)
+		prev = train_load_current(model, cxt);
+		if (prev != NULL && prev->data_hash != NULL && strcmp(prev->data_hash, hash) == 0)
 		{
 			version = model->current_version;
 			MemoryContextSwitchTo(old);

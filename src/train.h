@@ -36,6 +36,12 @@ extern void train_order_classes(const HitlModel *model, LabelSet *ls, int n, int
 extern void train_json_number(StringInfo buf, const char *key, double value);
 
 /*
+ * The model's current version to build on, or NULL (none yet, or damaged:
+ * then a WARNING says the training starts from scratch).
+ */
+extern HitlVersion *train_load_current(const HitlModel *model, MemoryContext cxt);
+
+/*
  * Fold n bytes into a running 64-bit hash: what a version was trained on
  * (metrics "data_hash"), so that a training that would learn from the same
  * data returns the current version instead of recording a copy.

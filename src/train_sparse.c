@@ -58,6 +58,8 @@
 #include "train.h"
 
 
+
+static bool restored_since(const HitlModel *model, const HitlVersion *prev);
 /* Models of more coefficients (or naive Bayes sums) need too much memory */
 #define HITL_MAX_SPARSE_COEFFICIENTS (64 * 1024 * 1024)
 
@@ -520,18 +522,16 @@ logistic_crossval(const HitlModel *model, const SparseLogregProblem *full,
  * coef was filled.
  */
 static bool
-warm_start(const HitlModel *model, const HitlVersion *v, double *coef)
+warm_start(const HitlVersion *prev, const HitlVersion *v, double *coef)
 {
-	HitlVersion *prev;
 	int			nvec = logreg_nvec(v->n_classes);
 	int			dnew = v->d + v->n_vocabulary;
 	int			dold;
 	int			i;
 	int			c;
 
-	if (model->current_version == 0)
+	if (prev == NULL)
 		return false;
-	prev = catalog_load_version(model, model->current_version, CurrentMemoryContext);
 	if (prev->n_classes != v->n_classes || prev->d != v->d || prev->coef == NULL ||
 		prev->vocabulary == NULL)
 		return false;
@@ -734,6 +734,7 @@ train_full(HitlModel *model, FeatureLayout *layout, instr_time start)
 	StringInfoData metrics;
 	instr_time	duration;
 	char	   *hash;
+	HitlVersion *prev;
 	int64		e;
 	int			i;
 
@@ -774,12 +775,16 @@ train_full(HitlModel *model, FeatureLayout *layout, instr_time start)
 
 	/* nothing new to learn from: the current version stands */
 	hash = sparse_training_hash(model, &v, &X, indptr, indices, values, s.y);
-	if (model->current_version > 0)
+	prev = train_load_current(model, CurrentMemoryContext);
+	if (prev != NULL)
 	{
-		HitlVersion *prev = catalog_load_version(model, model->current_version,
-												 CurrentMemoryContext);
-
-		if (prev->data_hash != NULL && strcmp(prev->data_hash, hash) == 0)
+		/*
+		 * Naive Bayes keeps a version the next incremental updates can
+		 * start from: one with a label snapshot, trained after any restore
+		 * of the log.  Otherwise this training records a new one.
+		 */
+		if (prev->data_hash != NULL && strcmp(prev->data_hash, hash) == 0
+			&& (!nb || (prev->label_snapshot != NULL && !restored_since(model, prev))))
 			return model->current_version;
 	}
 	if (s.tbucket != NULL)
@@ -843,7 +848,7 @@ train_full(HitlModel *model, FeatureLayout *layout, instr_time start)
 							   HITL_MAX_SPARSE_COEFFICIENTS),
 					 errhint("Lower the buckets option, or use fewer classes.")));
 		v.coef = palloc_extended(sizeof(double) * ncoef, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-		warm = warm_start(model, &v, v.coef);
+		warm = warm_start(prev, &v, v.coef);
 		memset(&p, 0, sizeof(p));
 		p.x = X;
 		p.k = v.n_classes;
@@ -1009,8 +1014,8 @@ train_incremental(HitlModel *model, FeatureLayout *layout, instr_time start)
 
 	if (model->current_version == 0)
 		return 0;
-	prev = catalog_load_version(model, model->current_version, CurrentMemoryContext);
-	if (prev->label_snapshot == NULL || prev->class_counts == NULL ||
+	prev = train_load_current(model, CurrentMemoryContext);
+	if (prev == NULL || prev->label_snapshot == NULL || prev->class_counts == NULL ||
 		prev->d != layout->d || (layout->n_text > 0) != (prev->idf_buckets != NULL))
 		return 0;
 	if (!classes_still_labels(model, prev) || restored_since(model, prev))

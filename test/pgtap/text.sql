@@ -238,6 +238,8 @@ SELECT * FROM fallback('a labeled row deleted');
 SELECT max(id) AS before_swaps FROM hitl.label_log WHERE model = 'inc' \gset
 UPDATE docs SET label = CASE label WHEN 'sport' THEN 'cooking' WHEN 'cooking' THEN 'sport' ELSE label END;
 UPDATE docs SET label = CASE label WHEN 'sport' THEN 'cooking' WHEN 'cooking' THEN 'sport' ELSE label END;
+-- and one label more, so that a full training has something new to learn
+UPDATE docs SET label = 'cooking' WHERE id = 9;
 SELECT cmp_ok((SELECT count(*) FROM hitl.label_log WHERE model = 'inc' AND id > :before_swaps),
 			  '>', (SELECT count(*) FROM docs WHERE label IS NOT NULL),
 			  'two label swaps: more changes than labeled rows');
