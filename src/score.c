@@ -524,7 +524,7 @@ store_queue(ScoreState *s, Candidate *cands, int n)
 					 " pg_catalog.array_agg(v.p ORDER BY v.rank),"
 					 " pg_catalog.array_agg(v.c ORDER BY v.rank),"
 					 " pg_catalog.array_agg(v.u ORDER BY v.rank)"
-					 " FROM pg_catalog.unnest($3, $4, $5, $6, $7) AS v(tid, p, c, u, rank)"
+					 " FROM unnest($3, $4, $5, $6, $7) AS v(tid, p, c, u, rank)"
 					 " JOIN %s t ON t.ctid OPERATOR(pg_catalog.=) v.tid",
 					 catalog_key_json_expr(s->model, "t"), s->model->source_text);
 	ret = SPI_execute_with_args(sql.data, 7, argtypes, values, NULL, false, 0);
@@ -556,7 +556,7 @@ store_queue(ScoreState *s, Candidate *cands, int n)
 	ret = SPI_execute_with_args("INSERT INTO hitl.queue (model, rank, row_key, prediction,"
 								" confidence, uncertainty, version)"
 								" SELECT $1, v.rank, v.k, v.p, v.c, v.u, $2"
-								" FROM pg_catalog.unnest($3, $4, $5, $6, $7) AS v(rank, k, p, c, u)",
+								" FROM unnest($3, $4, $5, $6, $7) AS v(rank, k, p, c, u)",
 								7, qtypes, qvalues, NULL, false, 0);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "hitl: filling the queue failed: %s", SPI_result_code_string(ret));
