@@ -483,7 +483,8 @@ catalog_check_may_change(const HitlModel *model, const char *action)
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("permission denied to %s model \"%s\"", action, model->name),
-			 errhint("It needs UPDATE on the model's table, or membership in the model's owner role.")));
+			 errhint("%s needs UPDATE on the model's table, or membership in the model's owner role.",
+					 strcmp(action, "train") == 0 ? "Training" : "Scoring")));
 }
 
 /*
