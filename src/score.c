@@ -50,6 +50,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
@@ -349,13 +350,15 @@ current_relfilenode(Oid relid)
 }
 
 /*
- * Has the table been rewritten since it was scanned?  Reliable once the
- * caller holds a lock on it (taking it read the invalidations of every
- * rewrite committed before), and at the start of a transaction.
+ * Has the table been rewritten since it was scanned (or are the scan's
+ * ctids otherwise known to be stale)?  Sees every rewrite committed so far;
+ * one still in progress holds a lock that a write of ours waits for, and
+ * the check after that write sees it.
  */
 static bool
 table_rewritten(ScoreState *s)
 {
+	AcceptInvalidationMessages();
 	if (current_relfilenode(s->model->source) != s->relfilenode)
 		s->restart = true;
 	return s->restart;
