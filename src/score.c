@@ -60,11 +60,13 @@
 #include "catalog.h"
 #include "compat.h"
 #include "dataset.h"
+#include "labels.h"
 #include "metrics.h"
 #include "predictor.h"
 #include "score.h"
 #include "security.h"
 #include "subxact.h"
+#include "train.h"
 
 /* lock_timeout of a batch's first attempt, in milliseconds */
 #define BATCH_LOCK_TIMEOUT_MS "20"
@@ -973,6 +975,34 @@ batch_done(ScoreState *s)
 	MemoryContextSwitchTo(s->cxt);
 }
 
+/*
+ * A class of the current version that is no longer a value of the label's
+ * enum (ALTER TYPE ... RENAME VALUE) cannot be written into the prediction
+ * column: train the model from scratch first, with a WARNING, so that its
+ * classes are the type's again.
+ */
+static void
+retrain_if_classes_gone(const char *name, MemoryContext cxt)
+{
+	HitlModel  *m = catalog_load_model(name, cxt);
+	AttrNumber	att = get_attnum(m->source, m->label_column);
+	HitlVersion *v;
+	const char *gone;
+
+	if (att == InvalidAttrNumber ||
+		get_typtype(get_atttype(m->source, att)) != TYPTYPE_ENUM)
+		return;
+	v = catalog_load_version(m, m->current_version, cxt);
+	gone = label_missing_class(m->source, m->label_column, v->n_classes, v->classes);
+	if (gone == NULL)
+		return;
+	ereport(WARNING,
+			(errmsg("class \"%s\" of model \"%s\" is no longer a value of its label type: training from scratch",
+					gone, name),
+			 errdetail("A value of the label's enum type was renamed or dropped.")));
+	(void) train_model(name, false);
+}
+
 /* The planner's estimate of a table's rows, to size arrays once */
 static int64
 estimate_rows(Oid relid)
@@ -1274,6 +1304,7 @@ score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
 
 	/* one scoring of a model at a time */
 	lock_scoring(name);
+	retrain_if_classes_gone(name, cxt);
 
 	for (restarts = 0;; restarts++)
 	{

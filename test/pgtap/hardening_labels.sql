@@ -9,7 +9,7 @@
 -- naive Bayes reads the label changes committed since its version.  Its
 -- roles are dropped at the end (the database is dropped after the file).
 
-SELECT plan(63);
+SELECT plan(67);
 
 CREATE EXTENSION hitl;
 SET client_min_messages = warning;
@@ -328,7 +328,18 @@ SELECT is(ARRAY[hitl.create_model('lo_en', 'tap_lo.en', 'lab', '{a,b}', algorith
 								  prediction_column => 'full_p', confidence_column => 'full_c',
 								  uncertainty_column => 'full_u', options => '{"cv_folds": 0}')],
 		  ARRAY[1, 1], 'two naive Bayes models on an enum label');
+SELECT is(hitl.create_model('lo_en_lr', 'tap_lo.en', 'lab', '{a,b}', prediction_column => 'lr_p',
+							confidence_column => 'lr_c', uncertainty_column => 'lr_u'),
+		  1, 'and a logistic model');
 ALTER TYPE tap_lo.verdict RENAME VALUE 'y' TO 'yes';
+-- scoring right after the rename, before any training: it trains from scratch
+SELECT lives_ok($$SELECT hitl.score('lo_en_lr')$$,
+				'scoring a model whose class was renamed away trains it again, not fails');
+SELECT is((SELECT v.classes FROM hitl.model_versions v JOIN hitl.models m
+		   ON m.name = v.model AND v.version = m.current_version WHERE m.name = 'lo_en_lr'),
+		  ARRAY['x', 'yes'], 'and its new version has the renamed class');
+SELECT is((SELECT count(*) FROM tap_lo.en WHERE lr_p IS NULL OR lr_p::text NOT IN ('x', 'yes')),
+		  0::bigint, 'and every row is scored with the type''s values');
 UPDATE tap_lo.en SET lab = 'yes' WHERE id = 31;
 SELECT * FROM tap_lo.inc_equals_full('lo_en', 'lo_en_full', false, 'an enum value renamed');
 SELECT is((SELECT classes FROM hitl.model_versions v JOIN hitl.models m
