@@ -781,10 +781,19 @@ train_full(HitlModel *model, FeatureLayout *layout, instr_time start)
 		/*
 		 * Naive Bayes keeps a version the next incremental updates can
 		 * start from: one with a label snapshot, trained after any restore
-		 * of the log.  Otherwise this training records a new one.
+		 * of the log.  Otherwise this training records a new one, unless it
+		 * could not do better (it runs in a labeling transaction too, and
+		 * gets no snapshot either).
 		 */
-		if (prev->data_hash != NULL && strcmp(prev->data_hash, hash) == 0
-			&& (!nb || (prev->label_snapshot != NULL && !restored_since(model, prev))))
+		bool		reusable;
+
+		if (!nb)
+			reusable = true;
+		else if (prev->label_snapshot != NULL)
+			reusable = !restored_since(model, prev);
+		else
+			reusable = v.label_snapshot == NULL;
+		if (reusable && prev->data_hash != NULL && strcmp(prev->data_hash, hash) == 0)
 			return model->current_version;
 	}
 	if (s.tbucket != NULL)
