@@ -54,6 +54,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
@@ -981,7 +982,7 @@ batch_done(ScoreState *s)
  * column: train the model from scratch first, with a WARNING, so that its
  * classes are the type's again.
  */
-static void
+static bool
 retrain_if_classes_gone(const char *name, MemoryContext cxt)
 {
 	HitlModel  *m = catalog_load_model(name, cxt);
@@ -990,17 +991,18 @@ retrain_if_classes_gone(const char *name, MemoryContext cxt)
 	const char *gone;
 
 	if (att == InvalidAttrNumber ||
-		get_typtype(get_atttype(m->source, att)) != TYPTYPE_ENUM)
-		return;
+		get_typtype(getBaseType(get_atttype(m->source, att))) != TYPTYPE_ENUM)
+		return false;
 	v = catalog_load_version(m, m->current_version, cxt);
 	gone = label_missing_class(m->source, m->label_column, v->n_classes, v->classes);
 	if (gone == NULL)
-		return;
+		return false;
 	ereport(WARNING,
 			(errmsg("class \"%s\" of model \"%s\" is no longer a value of its label type: training from scratch",
 					gone, name),
 			 errdetail("A value of the label's enum type was renamed or dropped.")));
 	(void) train_model(name, false);
+	return true;
 }
 
 /* The planner's estimate of a table's rows, to size arrays once */
@@ -1289,6 +1291,7 @@ score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
 	HitlModel  *model;
 	int64		written = 0;
 	int			restarts;
+	bool		pushed_snapshot = false;
 
 	cxt = AllocSetContextCreate(parent, "hitl score", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
@@ -1304,7 +1307,23 @@ score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
 
 	/* one scoring of a model at a time */
 	lock_scoring(name);
-	retrain_if_classes_gone(name, cxt);
+	if (retrain_if_classes_gone(name, cxt))
+	{
+		/* the scoring reads the new version: commit it, or see it */
+		if (commit != NULL)
+		{
+			commit(commit_arg);
+			lock_scoring(name);
+			MemoryContextSwitchTo(cxt);
+		}
+		else
+		{
+			CommandCounterIncrement();
+			PushCopiedSnapshot(GetActiveSnapshot());
+			UpdateActiveSnapshotCommandId();
+			pushed_snapshot = true;
+		}
+	}
 
 	for (restarts = 0;; restarts++)
 	{
@@ -1340,6 +1359,9 @@ score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
 				(errmsg("the table of model \"%s\" was rewritten during its scoring, which starts over",
 						name)));
 	}
+
+	if (pushed_snapshot)
+		PopActiveSnapshot();
 
 	/* after commits, the context we were called in is gone: use parent */
 	MemoryContextSwitchTo(commit != NULL ? parent : old);
