@@ -67,8 +67,8 @@ is(sql(q{SELECT hitl.wait('a1', '60 s')}), '2', 'once the transaction ends, a1 i
 
 # the owner holds an ACCESS EXCLUSIVE lock on a1's table
 $holder->query_safe(q{SET ROLE olive; BEGIN; LOCK TABLE t_a1 IN ACCESS EXCLUSIVE MODE});
-sql(q{UPDATE t_b1 SET lab = 'b' WHERE id = 202});
-$node->safe_psql('give', q{SELECT hitl._wake()});
+# one commit that has every model rescored (a1 first) and b1 retrained
+sql(q{BEGIN; SELECT hitl._wake(); UPDATE t_b1 SET lab = 'b' WHERE id = 202; COMMIT;});
 ($ret, $out, $err) = $node->psql('give', q{SELECT hitl.wait('b1', '60 s')}, timeout => 120);
 is($out, '3', 'the table of a1 locked by its owner: b1 is retrained all the same (version 3)');
 $holder->query_safe('COMMIT');
