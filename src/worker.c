@@ -374,7 +374,7 @@ record_failure(WorkerModel *m, ErrorData *edata)
 								" failed_at = pg_catalog.now(),"
 								" failures = m.failures OPERATOR(pg_catalog.+) 1,"
 								" retry_at = pg_catalog.now() OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs =>"
-								" least(pg_catalog.power(2, m.failures OPERATOR(pg_catalog.+) 1), $3)))"
+								" least(pg_catalog.power(2, m.failures OPERATOR(pg_catalog.+) 1), $3))"
 								" FROM old WHERE m.name OPERATOR(pg_catalog.=) $1"
 								" RETURNING old.last_error IS NOT DISTINCT FROM $2, m.failures",
 								3, argtypes, values, NULL, false, 0);
@@ -528,7 +528,10 @@ work_on_database(bool rescore_all, const Oid *changed, int nchanged)
 			{
 				/* a cancel (pg_cancel_backend) is not the model's failure */
 				ereport(LOG,
-						(errmsg("hitl: work on model \"%s\" was canceled", m->name)));
+						(errmsg("hitl: work on model \"%s\" was canceled", m->name),
+						 errdetail("It is done again in a moment.")));
+				if (next_retry < 0 || next_retry > GIVE_WAY_RETRY_MS)
+					next_retry = GIVE_WAY_RETRY_MS;
 			}
 			else
 			{
