@@ -324,9 +324,9 @@ hitl_give_way(Oid relid, bool hold)
 	if (hold)
 		register_xact_callback();
 	SpinLockAcquire(&hitl_shared->mutex);
-	/* no slot: no worker can be at work in this database */
+	/* no slot: no worker can be at work in this database; nor for itself */
 	slot = hitl_slot_for(MyDatabaseId, false);
-	if (slot == NULL || slot->absent)
+	if (slot == NULL || slot->absent || slot->pid == MyProcPid)
 	{
 		SpinLockRelease(&hitl_shared->mutex);
 		return;
