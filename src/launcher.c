@@ -190,10 +190,7 @@ start_worker(int i, Oid dboid, const char *datname)
 	worker.bgw_restart_time = BGW_NEVER_RESTART;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "hitl");
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "hitl_worker_main");
-	if (datname[0] != '\0')
-		snprintf(worker.bgw_name, BGW_MAXLEN, "hitl worker for database %s", datname);
-	else
-		snprintf(worker.bgw_name, BGW_MAXLEN, "hitl worker for database %u", dboid);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "hitl worker for database %s", datname);
 	snprintf(worker.bgw_type, BGW_MAXLEN, "hitl worker");
 	worker.bgw_main_arg = ObjectIdGetDatum(dboid);
 	worker.bgw_notify_pid = MyProcPid;
@@ -251,7 +248,8 @@ tend_workers(void)
 		SpinLockAcquire(&hitl_shared->mutex);
 		dboid = slot->dboid;
 		datname = slot->datname;
-		wanted = hitl_enabled && handles[i] == NULL &&
+		/* a database the scan did not list (a template) gets no worker */
+		wanted = hitl_enabled && handles[i] == NULL && datname.data[0] != '\0' &&
 			hitl_slot_wants_worker(slot, now);
 		if (!wanted && hitl_enabled && dboid != InvalidOid && !slot->absent &&
 			slot->pid == 0 && handles[i] == NULL && slot->retry_at > now)

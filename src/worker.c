@@ -105,6 +105,9 @@ static HitlRoleScope score_scope;
 /* the worker exits because it has nothing to do (or nowhere to work) */
 static bool leaving_idle = false;
 
+/* the worker is in a round of work on its models */
+static volatile bool in_round = false;
+
 static void worker_detach(int code, Datum arg);
 static void begin_work(void);
 static void end_work(void);
@@ -123,8 +126,10 @@ static const char *my_database(void);
 
 /*
  * At exit: free the slot for the next worker.  A worker that did not leave
- * because it was idle (terminated, stopped for DROP DATABASE, failed) may
- * have left work half done: the next one looks at every model.
+ * because it was idle (terminated, stopped for DROP DATABASE, failed) is
+ * replaced: when stopped in the middle of a round, which may have left a
+ * scoring half done, the next one looks at every model; when stopped
+ * between rounds, at the models whose labels moved.
  */
 static void
 worker_detach(int code, Datum arg)
@@ -139,8 +144,10 @@ worker_detach(int code, Datum arg)
 		my_slot->current_relid = InvalidOid;
 		my_slot->give_way = false;
 	}
-	if (!leaving_idle)
+	if (!leaving_idle && in_round)
 		my_slot->look_all = true;
+	else if (!leaving_idle)
+		my_slot->work = true;
 	SpinLockRelease(&hitl_shared->mutex);
 	hitl_broadcast_progress();
 	hitl_wake_launcher();
@@ -715,7 +722,9 @@ hitl_worker_main(Datum arg)
 				 * whose table changed, and all of them at a first look, to
 				 * finish what a restart interrupted.
 				 */
+				in_round = true;
 				next_retry = work_on_database(look_all || all, changed, nchanged);
+				in_round = false;
 			}
 		}
 		PG_CATCH();
@@ -733,6 +742,7 @@ hitl_worker_main(Datum arg)
 			FlushErrorState();
 			AbortOutOfAnyTransaction();
 			SetUserIdAndSecContext(worker_userid, worker_sec_context);
+			in_round = false;
 			set_current_model(NULL);
 			gave_way = take_give_way();
 			if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
