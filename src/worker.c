@@ -15,9 +15,10 @@
  *	  came;
  *	- rescores the table, committing after every batch (see score.c).
  *
- * Woken while it runs, it does the same again; with nothing to do for
- * hitl.naptime (at once when another database waits for a worker) it
- * exits, leaving in its slot when a model's retry is due.
+ * Woken while it runs, it does the same again.  With nothing to do for
+ * hitl.naptime it exits, leaving in its slot when a model's retry is due;
+ * and when another database waits for a worker, it exits after its round
+ * (leaving what is still to do in its slot), so that databases take turns.
  *
  * Each model's work runs as the model's owner the way core runs maintenance
  * for a table's owner (security.h): restricted, in a GUC nest level rolled
@@ -583,21 +584,23 @@ let_burst_settle(void)
 }
 
 /*
- * Exit when nothing is to be done: after hitl.naptime without work, or at
- * once while another database waits for a worker.  The slot keeps when a
- * retry is due, so that the launcher starts a worker then.  Decided under
- * the mutex: a wake that comes first is not lost, one that comes after
- * goes to the launcher.
+ * Exit after hitl.naptime without work, or, after a round or while idle,
+ * at once when another database waits for a worker: the work still to do
+ * stays in the slot, and the launcher starts a worker for it in turn.  The
+ * slot also keeps when a retry is due.  Decided under the mutex: a wake
+ * that comes first is not lost, one that comes after goes to the launcher.
  */
 static void
 leave_if_idle(TimestampTz last_work, TimestampTz retry_at)
 {
 	bool		leave;
+	bool		others_wait;
 
 	SpinLockAcquire(&hitl_shared->mutex);
-	leave = !my_slot->work && !my_slot->look_all && !my_slot->dirty_all &&
-		my_slot->ndirty == 0 &&
-		(hitl_shared->nwaiting > 0 ||
+	others_wait = hitl_shared->nwaiting > 0;
+	leave = others_wait ||
+		(!my_slot->work && !my_slot->look_all && !my_slot->dirty_all &&
+		 my_slot->ndirty == 0 &&
 		 TimestampDifferenceExceeds(last_work, GetCurrentTimestamp(),
 									hitl_naptime * 1000));
 	if (leave)
@@ -613,8 +616,9 @@ leave_if_idle(TimestampTz last_work, TimestampTz retry_at)
 		return;
 	leaving_idle = true;
 	ereport(DEBUG1,
-			(errmsg("hitl worker for database \"%s\" exits: nothing to do",
-					my_database())));
+			(errmsg("hitl worker for database \"%s\" exits: %s", my_database(),
+					others_wait ? "other databases wait for a worker" :
+					"nothing to do")));
 	proc_exit(0);
 }
 
@@ -767,8 +771,7 @@ hitl_worker_main(Datum arg)
 			retry_at = next_retry >= 0 ?
 				TimestampTzPlusMilliseconds(last_work, next_retry) : 0;
 		}
-		else
-			leave_if_idle(last_work, retry_at);
+		leave_if_idle(last_work, retry_at);
 
 		/* sleep until woken, a retry is due, or it is time to leave */
 		now = GetCurrentTimestamp();

@@ -134,6 +134,44 @@ $node->reload;
 is($node->safe_psql('d2', q{SELECT hitl.wait('m', '60 s')}), '3',
 	'hitl.enabled on again: the label written while it was off is trained (version 3)');
 
+# hitl.max_workers = 1 and a database that always has work: the others
+# still get their turn
+$node->safe_psql('postgres', 'ALTER SYSTEM SET hitl.max_workers = 1');
+$node->reload;
+ok($node->poll_query_until('d3', 'SHOW hitl.max_workers', '1'), 'hitl.max_workers is 1');
+$node->safe_psql('d3', q{
+CREATE TABLE go ();
+INSERT INTO go DEFAULT VALUES;
+CREATE PROCEDURE keep_labeling() LANGUAGE plpgsql AS $$
+DECLARE
+	i int := 0;
+BEGIN
+	WHILE EXISTS (SELECT FROM go) LOOP
+		UPDATE t SET lab = CASE WHEN i % 2 = 0 THEN 'a' ELSE 'b' END WHERE id = 300;
+		COMMIT;
+		i := i + 1;
+		PERFORM pg_sleep(0.05);
+	END LOOP;
+END
+$$;
+});
+my $labeler = $node->background_psql('d3');
+$labeler->query_until(qr/labeling/, "\echo labeling
+CALL keep_labeling();
+");
+ok( $node->poll_query_until(
+		'postgres',
+		q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'hitl worker' AND datname = 'd3'},
+		'1'),
+	'd3 gets labels all the time: its worker is busy');
+$node->safe_psql('d4', q{UPDATE t SET lab = 'b' WHERE id = 204});
+is($node->safe_psql('d4', q{SELECT hitl.wait('m', '60 s')}), '3',
+	'd4 still gets a worker in turn: its label is trained (version 3)');
+$node->safe_psql('d3', 'DELETE FROM go');
+$labeler->quit;
+$node->safe_psql('postgres', 'ALTER SYSTEM RESET hitl.max_workers');
+$node->reload;
+
 # log lines name databases, not OIDs
 my $log = slurp_file($node->logfile);
 unlike($log, qr/hitl[^\n]*database \d+/, 'no hitl log line names a database by its OID');
