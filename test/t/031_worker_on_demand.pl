@@ -150,7 +150,7 @@ BEGIN
 		UPDATE t SET lab = CASE WHEN i % 2 = 0 THEN 'a' ELSE 'b' END WHERE id = 300;
 		COMMIT;
 		i := i + 1;
-		PERFORM pg_sleep(0.05);
+		PERFORM pg_sleep(0.001);
 	END LOOP;
 END
 $$;
