@@ -12,9 +12,10 @@
  * and keeps a slot per database.  A database wants a worker when a commit
  * woke it, when a model's retry is due, and once after a start (to finish
  * what a restart interrupted); the worker exits when it has had nothing to
- * do for hitl.naptime, or at once when idle while another database waits
- * for a worker, as autovacuum's workers do.  Waiting databases get workers
- * in turn (round robin over the slots), so none starves.  A worker that
+ * do for hitl.naptime, as autovacuum's workers do, and after its round of
+ * work while another database waits for a worker (what it still has to do
+ * stays in its slot).  Waiting databases get workers in turn (round robin
+ * over the slots), so none starves.  A worker that
  * finds no hitl in its database says so in its slot and exits; the
  * launcher starts none there again until a backend of that database wakes
  * it.  Workers are started with the launcher as their notify process, so

@@ -256,9 +256,13 @@ wake_xact_callback(XactEvent event, void *arg)
 			pending_all = false;
 			npending = 0;
 			break;
+		case XACT_EVENT_PREPARE:
+			/* the prepared transaction keeps its locks: the worker waits then */
+			if (give_way_pending)
+				end_give_way();
+			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
-		case XACT_EVENT_PREPARE:
 			if (give_way_pending)
 				end_give_way();
 			wake_pending = false;
