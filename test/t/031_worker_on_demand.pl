@@ -172,6 +172,25 @@ $labeler->quit;
 $node->safe_psql('postgres', 'ALTER SYSTEM RESET hitl.max_workers');
 $node->reload;
 
+# a failing model is retried at its retry_at, by workers started for it
+# (an idle worker leaves after 2 s; retries come 2, 4, 8 s apart)
+$node->safe_psql(
+	'd5', q{
+CREATE ROLE fay LOGIN;
+ALTER TABLE t OWNER TO fay;
+UPDATE hitl.models SET owner = 'fay' WHERE name = 'm';
+REVOKE SELECT ON t FROM fay;
+UPDATE t SET lab = 'b' WHERE id = 205;
+});
+ok( $node->poll_query_until(
+		'd5', q{SELECT failures >= 3 AND status = 'failed' FROM hitl.models WHERE name = 'm'}),
+	'a failing model is retried by itself, again and again, by workers started when a retry is due');
+$node->safe_psql('d5', 'GRANT SELECT ON t TO fay');
+ok( $node->poll_query_until(
+		'd5', q{SELECT status = 'scored' AND failures = 0 FROM hitl.models WHERE name = 'm'}),
+	'once the owner can read the table again, the next retry succeeds');
+is($node->safe_psql('d5', q{SELECT hitl.wait('m', '60 s')}), '3', 'version 3 has the label');
+
 # log lines name databases, not OIDs
 my $log = slurp_file($node->logfile);
 unlike($log, qr/hitl[^\n]*database \d+/, 'no hitl log line names a database by its OID');
