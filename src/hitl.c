@@ -26,6 +26,7 @@ bool		hitl_enabled = true;
 int			hitl_naptime = 60;
 int			hitl_retrain_delay = 200;
 int			hitl_batch_size = 10000;
+int			hitl_max_workers = 2;
 
 /*
  * The settings, all under the hitl. prefix.
@@ -39,9 +40,14 @@ define_settings(void)
 							 &hitl_enabled, true, PGC_SIGHUP, 0,
 							 NULL, NULL, NULL);
 	DefineCustomIntVariable("hitl.naptime",
-							"Longest time a worker sleeps between two looks at its database.",
-							"Workers are woken when labels change; this is a safety net.",
+							"Time an idle worker waits for work before it exits.",
+							"Workers are started and woken when labels change; a worker with nothing to do for this long exits.",
 							&hitl_naptime, 60, 1, 86400, PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("hitl.max_workers",
+							"Most database workers running at once.",
+							"A database gets a worker when it has work; waiting databases get one in turn.",
+							&hitl_max_workers, 2, 1, HITL_MAX_DATABASES, PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("hitl.retrain_delay",
 							"Time a woken worker waits for more label changes before retraining.",

@@ -1,16 +1,25 @@
 /*
  * launcher.c
- *		The hitl launcher: a background worker that starts one worker per
- *		database where hitl is installed, and the utility hook that moves a
- *		worker out of the way of DROP DATABASE.
+ *		The hitl launcher: a background worker that starts database workers
+ *		when their databases have work, at most hitl.max_workers at once;
+ *		and the utility hook that moves workers out of the way of commands
+ *		on databases (DROP, RENAME, CREATE DATABASE ... TEMPLATE) and on the
+ *		tables of models (ALTER TABLE, TRUNCATE, DROP, DROP EXTENSION hitl).
  *
- * The launcher connects to no database; it reads pg_database (a shared
+ * The launcher connects to no database.  It reads pg_database (a shared
  * catalog) when asked to (at start, when a backend finds no worker for its
- * database, after CREATE EXTENSION hitl) and at least every hitl.naptime.
- * A worker that finds no hitl in its database says so in its slot and
- * exits; the launcher starts none there again until a backend of that
- * database wakes it.  Workers are started with the launcher as their notify
- * process, so it hears of their exits at once.
+ * database, after CREATE EXTENSION hitl) and at least every hitl.naptime,
+ * and keeps a slot per database.  A database wants a worker when a commit
+ * woke it, when a model's retry is due, and once after a start (to finish
+ * what a restart interrupted); the worker exits when it has had nothing to
+ * do for hitl.naptime, as autovacuum's workers do, and after its round of
+ * work while another database waits for a worker (what it still has to do
+ * stays in its slot).  Waiting databases get workers in turn (round robin
+ * over the slots), so none starves.  A worker that
+ * finds no hitl in its database says so in its slot and exits; the
+ * launcher starts none there again until a backend of that database wakes
+ * it.  Workers are started with the launcher as their notify process, so
+ * it hears of their exits at once.
  */
 #include "postgres.h"
 
@@ -22,15 +31,22 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_database.h"
 #include "commands/dbcommands.h"
+#include "commands/defrem.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "tcop/utility.h"
+#include "utils/builtins.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -46,9 +62,20 @@ static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 static BackgroundWorkerHandle *handles[HITL_MAX_DATABASES];
 static TimestampTz started_at[HITL_MAX_DATABASES];
 
+/* the slot that got the last worker: the next look starts after it */
+static int	last_started = HITL_MAX_DATABASES - 1;
+
 /* a worker that stopped is not started again within this time */
 #define RESTART_INTERVAL_MS 1000
 
+static void launcher_detach(int code, Datum arg);
+static void scan_databases(void);
+static bool start_worker(int i, Oid dboid, const char *datname);
+static long tend_workers(void);
+static void look_at_everything(void);
+static void run_without_worker(Oid dboid, HITL_UTILITY_PARAMS);
+static void give_way_to_relation(RangeVar *rv);
+static void give_way_to_command(Node *parsetree);
 static void hitl_ProcessUtility(HITL_UTILITY_PARAMS);
 
 /*
@@ -79,17 +106,20 @@ launcher_detach(int code, Datum arg)
 	SpinLockAcquire(&hitl_shared->mutex);
 	hitl_shared->launcher_pid = 0;
 	hitl_shared->launcher_latch = NULL;
+	hitl_shared->nwaiting = 0;
 	SpinLockRelease(&hitl_shared->mutex);
 }
 
 /*
  * Read pg_database: make a slot for every database that accepts
- * connections, free the slots of databases that are gone.
+ * connections (with its name, for messages), free the slots of databases
+ * that are gone.
  */
 static void
 scan_databases(void)
 {
 	Oid			found[HITL_MAX_DATABASES * 4];
+	NameData	names[HITL_MAX_DATABASES * 4];
 	int			nfound = 0;
 	Relation	rel;
 	TableScanDesc scan;
@@ -108,7 +138,11 @@ scan_databases(void)
 		if (!db->datallowconn || db->datistemplate || db->datconnlimit == -2)
 			continue;
 		if (nfound < (int) lengthof(found))
-			found[nfound++] = db->oid;
+		{
+			found[nfound] = db->oid;
+			namestrcpy(&names[nfound], NameStr(db->datname));
+			nfound++;
+		}
 	}
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
@@ -129,19 +163,25 @@ scan_databases(void)
 			slot->dboid = InvalidOid;
 	}
 	for (i = 0; i < nfound; i++)
-		if (hitl_slot_for(found[i], true) == NULL)
+	{
+		HitlDatabaseSlot *slot = hitl_slot_for(found[i], true);
+
+		if (slot == NULL)
 		{
 			SpinLockRelease(&hitl_shared->mutex);
 			ereport(WARNING,
-					(errmsg("hitl serves at most %d databases", HITL_MAX_DATABASES)));
+					(errmsg("hitl keeps track of at most %d databases; database \"%s\" gets no worker",
+							HITL_MAX_DATABASES, NameStr(names[i]))));
 			return;
 		}
+		slot->datname = names[i];
+	}
 	SpinLockRelease(&hitl_shared->mutex);
 }
 
 /* Start the worker of slot i; false when no background worker slot is free */
 static bool
-start_worker(int i, Oid dboid)
+start_worker(int i, Oid dboid, const char *datname)
 {
 	BackgroundWorker worker;
 
@@ -151,7 +191,7 @@ start_worker(int i, Oid dboid)
 	worker.bgw_restart_time = BGW_NEVER_RESTART;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "hitl");
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "hitl_worker_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "hitl worker for database %u", dboid);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "hitl worker for database %s", datname);
 	snprintf(worker.bgw_type, BGW_MAXLEN, "hitl worker");
 	worker.bgw_main_arg = ObjectIdGetDatum(dboid);
 	worker.bgw_notify_pid = MyProcPid;
@@ -160,21 +200,28 @@ start_worker(int i, Oid dboid)
 }
 
 /*
- * Forget the handles of workers that stopped, and start the workers that
- * should run.  Returns how soon (ms) to look again, -1 for no hurry.
+ * Forget the handles of workers that stopped, and start workers for the
+ * databases that want one, while fewer than hitl.max_workers run: in turn,
+ * starting after the slot that got the last one.  The idle workers are
+ * told when other databases wait, so that they leave.  Returns how soon
+ * (ms) to look again, -1 for no hurry.
  */
 static long
 tend_workers(void)
 {
+	TimestampTz now = GetCurrentTimestamp();
 	long		soonest = -1;
+	int			running = 0;
+	int			nwaiting = 0;
+	bool		no_slot = false;
+	Latch	   *latches[HITL_MAX_DATABASES];
+	int			nlatches = 0;
 	int			i;
+	int			k;
 
 	for (i = 0; i < HITL_MAX_DATABASES; i++)
 	{
-		HitlDatabaseSlot *slot = &hitl_shared->dbs[i];
 		pid_t		pid;
-		Oid			dboid;
-		bool		wanted;
 
 		if (handles[i] != NULL &&
 			GetBackgroundWorkerPid(handles[i], &pid) == BGWH_STOPPED)
@@ -182,31 +229,103 @@ tend_workers(void)
 			pfree(handles[i]);
 			handles[i] = NULL;
 		}
+		/* also the workers of a launcher that was restarted */
+		SpinLockAcquire(&hitl_shared->mutex);
+		if (handles[i] != NULL || hitl_shared->dbs[i].pid != 0)
+			running++;
+		SpinLockRelease(&hitl_shared->mutex);
+	}
 
+	for (k = 1; k <= HITL_MAX_DATABASES; k++)
+	{
+		HitlDatabaseSlot *slot;
+		Oid			dboid;
+		NameData	datname;
+		bool		wanted;
+		TimestampTz retry_at = 0;
+
+		i = (last_started + k) % HITL_MAX_DATABASES;
+		slot = &hitl_shared->dbs[i];
 		SpinLockAcquire(&hitl_shared->mutex);
 		dboid = slot->dboid;
-		wanted = dboid != InvalidOid && !slot->absent && !slot->dropping &&
-			slot->pid == 0 && hitl_enabled;
+		datname = slot->datname;
+		/* a database the scan did not list (a template) gets no worker */
+		wanted = hitl_enabled && handles[i] == NULL && datname.data[0] != '\0' &&
+			hitl_slot_wants_worker(slot, now);
+		if (!wanted && hitl_enabled && dboid != InvalidOid && !slot->absent &&
+			slot->pid == 0 && handles[i] == NULL && slot->retry_at > now)
+			retry_at = slot->retry_at;
 		SpinLockRelease(&hitl_shared->mutex);
-		if (!wanted || handles[i] != NULL)
-			continue;
 
-		if (!TimestampDifferenceExceeds(started_at[i], GetCurrentTimestamp(),
-										RESTART_INTERVAL_MS))
+		if (retry_at != 0)
 		{
-			soonest = RESTART_INTERVAL_MS;
+			long		ms = TimestampDifferenceMilliseconds(now, retry_at) + 1;
+
+			if (soonest < 0 || ms < soonest)
+				soonest = ms;
+		}
+		if (!wanted)
+			continue;
+		if (!TimestampDifferenceExceeds(started_at[i], now, RESTART_INTERVAL_MS))
+		{
+			if (soonest < 0 || soonest > RESTART_INTERVAL_MS)
+				soonest = RESTART_INTERVAL_MS;
 			continue;
 		}
-		if (!start_worker(i, dboid))
+		if (running >= hitl_max_workers || no_slot)
+		{
+			nwaiting++;
+			continue;
+		}
+		if (!start_worker(i, dboid, NameStr(datname)))
 		{
 			ereport(WARNING,
-					(errmsg("hitl could not start a worker for database %u", dboid),
-					 errhint("Raise max_worker_processes.")));
-			soonest = hitl_naptime * 1000L;
-			break;
+					(errmsg("hitl could not start a worker for database \"%s\": no background worker slot is free",
+							NameStr(datname)),
+					 errhint("Raise max_worker_processes, or lower hitl.max_workers.")));
+			no_slot = true;
+			nwaiting++;
+			if (soonest < 0 || soonest > hitl_naptime * 1000L)
+				soonest = hitl_naptime * 1000L;
+			continue;
 		}
+		running++;
+		last_started = i;
 	}
+
+	SpinLockAcquire(&hitl_shared->mutex);
+	hitl_shared->nwaiting = nwaiting;
+	if (nwaiting > 0)
+		for (i = 0; i < HITL_MAX_DATABASES; i++)
+			if (hitl_shared->dbs[i].pid != 0 && hitl_shared->dbs[i].latch != NULL)
+				latches[nlatches++] = hitl_shared->dbs[i].latch;
+	SpinLockRelease(&hitl_shared->mutex);
+	for (i = 0; i < nlatches; i++)
+		SetLatch(latches[i]);
 	return soonest;
+}
+
+/*
+ * hitl.enabled was turned on: label commits woke nobody meanwhile, so
+ * every database gets a look at every model, as after a start.
+ */
+static void
+look_at_everything(void)
+{
+	int			i;
+
+	SpinLockAcquire(&hitl_shared->mutex);
+	for (i = 0; i < HITL_MAX_DATABASES; i++)
+	{
+		HitlDatabaseSlot *slot = &hitl_shared->dbs[i];
+
+		if (slot->dboid == InvalidOid)
+			continue;
+		slot->look_all = true;
+		slot->absent = false;
+	}
+	hitl_shared->rescan = true;
+	SpinLockRelease(&hitl_shared->mutex);
 }
 
 /*
@@ -237,8 +356,12 @@ hitl_launcher_main(Datum arg)
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{
+			bool		was_enabled = hitl_enabled;
+
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			if (hitl_enabled && !was_enabled)
+				look_at_everything();
 		}
 
 		SpinLockAcquire(&hitl_shared->mutex);
@@ -253,7 +376,7 @@ hitl_launcher_main(Datum arg)
 			last_scan = GetCurrentTimestamp();
 		}
 		timeout = tend_workers();
-		if (timeout < 0)
+		if (timeout < 0 || timeout > hitl_naptime * 1000L)
 			timeout = hitl_naptime * 1000L;
 
 		pgstat_report_activity(STATE_IDLE, NULL);
@@ -265,8 +388,10 @@ hitl_launcher_main(Datum arg)
 
 /*
  * Stop the worker of a database and keep it stopped while the statement
- * runs: DROP DATABASE (and ALTER DATABASE ... RENAME / SET TABLESPACE) wait
- * for no other session to be connected.
+ * runs: DROP DATABASE, ALTER DATABASE ... RENAME / SET TABLESPACE and
+ * CREATE DATABASE ... TEMPLATE wait for no other session to be connected.
+ * A worker stopped in the middle of its work is started again afterwards
+ * (see worker.c); an idle one is not.
  */
 static void
 run_without_worker(Oid dboid, HITL_UTILITY_PARAMS)
@@ -276,7 +401,7 @@ run_without_worker(Oid dboid, HITL_UTILITY_PARAMS)
 	int			waited;
 
 	SpinLockAcquire(&hitl_shared->mutex);
-	slot = hitl_slot_for(dboid, true);
+	slot = hitl_slot_for(dboid, false);
 	if (slot != NULL)
 	{
 		slot->dropping = true;
@@ -322,6 +447,90 @@ run_without_worker(Oid dboid, HITL_UTILITY_PARAMS)
 	PG_END_TRY();
 }
 
+/* The worker gives way to the current transaction on this table */
+static void
+give_way_to_relation(RangeVar *rv)
+{
+	Oid			relid;
+
+	if (rv == NULL)
+		return;
+	relid = RangeVarGetRelid(rv, NoLock, true);
+	if (OidIsValid(relid))
+		hitl_give_way(relid, true);
+}
+
+/*
+ * Commands that take strong locks on a table (or drop hitl): the worker
+ * drops its work on the table's models and leaves them alone until the
+ * transaction ends, so that it neither delays the command nor deadlocks
+ * with it.
+ */
+static void
+give_way_to_command(Node *parsetree)
+{
+	ListCell   *lc;
+
+	switch (nodeTag(parsetree))
+	{
+		case T_AlterTableStmt:
+			give_way_to_relation(((AlterTableStmt *) parsetree)->relation);
+			break;
+		case T_TruncateStmt:
+			foreach(lc, ((TruncateStmt *) parsetree)->relations)
+				give_way_to_relation(lfirst_node(RangeVar, lc));
+			break;
+		case T_IndexStmt:
+			give_way_to_relation(((IndexStmt *) parsetree)->relation);
+			break;
+		case T_CreateTrigStmt:
+			give_way_to_relation(((CreateTrigStmt *) parsetree)->relation);
+			break;
+		case T_RenameStmt:
+			give_way_to_relation(((RenameStmt *) parsetree)->relation);
+			break;
+		case T_DropStmt:
+			{
+				DropStmt   *drop = (DropStmt *) parsetree;
+
+				if (drop->removeType == OBJECT_TABLE)
+				{
+					foreach(lc, drop->objects)
+						give_way_to_relation(makeRangeVarFromNameList(lfirst(lc)));
+				}
+				else if (drop->removeType == OBJECT_EXTENSION)
+				{
+					foreach(lc, drop->objects)
+						if (strcmp(strVal(lfirst(lc)), "hitl") == 0)
+						{
+							/* every model, and wake it at commit so that it leaves */
+							hitl_give_way(InvalidOid, true);
+							hitl_wake_at_commit(InvalidOid);
+						}
+				}
+				break;
+			}
+		default:
+			break;
+	}
+}
+
+/* The template of a CREATE DATABASE (template1 when not named) */
+static const char *
+createdb_template(CreatedbStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->options)
+	{
+		DefElem    *def = lfirst_node(DefElem, lc);
+
+		if (strcmp(def->defname, "template") == 0 && def->arg != NULL)
+			return defGetString(def);
+	}
+	return "template1";
+}
+
 static void
 hitl_ProcessUtility(HITL_UTILITY_PARAMS)
 {
@@ -337,6 +546,10 @@ hitl_ProcessUtility(HITL_UTILITY_PARAMS)
 			dbname = ((RenameStmt *) parsetree)->subname;
 		else if (IsA(parsetree, AlterDatabaseStmt))
 			dbname = ((AlterDatabaseStmt *) parsetree)->dbname;
+		else if (IsA(parsetree, CreatedbStmt))
+			dbname = createdb_template((CreatedbStmt *) parsetree);
+		else
+			give_way_to_command(parsetree);
 	}
 	if (dbname != NULL)
 	{
@@ -349,18 +562,42 @@ hitl_ProcessUtility(HITL_UTILITY_PARAMS)
 		}
 	}
 
-	/* DROP EXTENSION hitl: wake the worker at commit, so that it leaves */
-	if (hitl_shared != NULL && IsA(parsetree, DropStmt) &&
-		((DropStmt *) parsetree)->removeType == OBJECT_EXTENSION)
-	{
-		ListCell   *lc;
-
-		foreach(lc, ((DropStmt *) parsetree)->objects)
-			if (strcmp(strVal(lfirst(lc)), "hitl") == 0)
-				hitl_wake_at_commit(InvalidOid);
-	}
 	if (prev_ProcessUtility)
 		prev_ProcessUtility(HITL_UTILITY_ARGS);
 	else
 		standard_ProcessUtility(HITL_UTILITY_ARGS);
+}
+
+PG_FUNCTION_INFO_V1(hitl_give_way_trigger);
+
+/*
+ * Trigger on hitl.models, BEFORE DELETE (hitl.drop_model): for each
+ * statement, the worker drops what it is doing, so that the row locks the
+ * DELETE takes never wait for a training; for each row, it also leaves the
+ * model's table alone until the transaction ends.
+ */
+Datum
+hitl_give_way_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "hitl_give_way_trigger: not called by trigger manager");
+
+	if (TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+	{
+		TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
+		int			attnum = SPI_fnumber(desc, "source");
+		bool		isnull;
+		Datum		source;
+
+		if (attnum <= 0)
+			elog(ERROR, "hitl.models has no column source");
+		source = heap_getattr(trigdata->tg_trigtuple, attnum, desc, &isnull);
+		if (!isnull)
+			hitl_give_way(DatumGetObjectId(source), true);
+		return PointerGetDatum(trigdata->tg_trigtuple);
+	}
+	hitl_give_way(InvalidOid, false);
+	return PointerGetDatum(NULL);
 }

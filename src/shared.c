@@ -1,13 +1,24 @@
 /*
  * shared.c
- *		Shared memory of hitl: one slot per database with a worker, the
- *		launcher's latch, and the condition variable hitl.wait() sleeps on.
+ *		Shared memory of hitl: one slot per database (the work waiting for
+ *		it, its worker if one runs, the commands the worker gives way to),
+ *		the launcher's latch, and the condition variable hitl.wait() sleeps
+ *		on.
  *
  * Backends that change labels wake their database's worker when their
  * transaction commits (an XactCallback), never before: a rolled-back change
- * wakes nobody.
+ * wakes nobody.  When the database has no worker, the wake goes to the
+ * launcher, which starts one as soon as fewer than hitl.max_workers run.
+ *
+ * A command that needs strong locks on a model's table (or on hitl's own
+ * tables) registers itself in the slot for the rest of its transaction
+ * (hitl_give_way): the worker drops what it does on that table at once and
+ * leaves it alone until the transaction ends, so the two never wait on each
+ * other in a cycle.
  */
 #include "postgres.h"
+
+#include <signal.h>
 
 #include "access/xact.h"
 #include "miscadmin.h"
@@ -31,6 +42,11 @@ static bool xact_callback_registered = false;
 static Oid	pending_rels[HITL_MAX_DIRTY_TABLES];
 static int	npending = 0;
 static bool pending_all = false;
+
+/* this backend registered commands the worker gives way to */
+static bool give_way_pending = false;
+
+static void register_xact_callback(void);
 
 static void
 hitl_shmem_request(void)
@@ -100,8 +116,19 @@ hitl_slot_for(Oid dboid, bool create)
 	{
 		memset(free_slot, 0, sizeof(HitlDatabaseSlot));
 		free_slot->dboid = dboid;
+		free_slot->look_all = true;
 	}
 	return create ? free_slot : NULL;
+}
+
+bool
+hitl_slot_wants_worker(HitlDatabaseSlot *slot, TimestampTz now)
+{
+	if (slot->dboid == InvalidOid || slot->absent || slot->dropping ||
+		slot->pid != 0)
+		return false;
+	return slot->work || slot->look_all || slot->dirty_all || slot->ndirty > 0 ||
+		(slot->retry_at != 0 && slot->retry_at <= now);
 }
 
 /*
@@ -151,6 +178,28 @@ hitl_wake_database(Oid dboid, const Oid *rels, int nrels, bool all)
 }
 
 void
+hitl_ensure_worker(Oid dboid)
+{
+	HitlDatabaseSlot *slot;
+	Latch	   *latch = NULL;
+
+	if (hitl_shared == NULL)
+		return;
+	SpinLockAcquire(&hitl_shared->mutex);
+	slot = hitl_slot_for(dboid, true);
+	if (slot != NULL && slot->pid == 0)
+	{
+		slot->work = true;
+		slot->absent = false;
+		hitl_shared->rescan = true;
+		latch = hitl_shared->launcher_latch;
+	}
+	SpinLockRelease(&hitl_shared->mutex);
+	if (latch != NULL)
+		SetLatch(latch);
+}
+
+void
 hitl_wake_launcher(void)
 {
 	Latch	   *latch;
@@ -165,6 +214,32 @@ hitl_wake_launcher(void)
 		SetLatch(latch);
 }
 
+/*
+ * The transaction that registered commands to give way to ended: free its
+ * entries (the worker comes back for the models it left alone by itself,
+ * soon: see worker.c).
+ */
+static void
+end_give_way(void)
+{
+	int			i;
+
+	give_way_pending = false;
+	SpinLockAcquire(&hitl_shared->mutex);
+	for (i = 0; i < HITL_MAX_DATABASES; i++)
+	{
+		HitlDatabaseSlot *slot = &hitl_shared->dbs[i];
+		int			j;
+
+		if (slot->dboid != MyDatabaseId)
+			continue;
+		for (j = 0; j < HITL_MAX_GIVE_WAY; j++)
+			if (slot->give_ways[j].pid == MyProcPid)
+				slot->give_ways[j].pid = 0;
+	}
+	SpinLockRelease(&hitl_shared->mutex);
+}
+
 static void
 wake_xact_callback(XactEvent event, void *arg)
 {
@@ -172,18 +247,40 @@ wake_xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
+			if (give_way_pending)
+				end_give_way();
 			/* a disabled worker is not woken: it looks at everything when enabled */
 			if (wake_pending && hitl_enabled)
 				hitl_wake_database(MyDatabaseId, pending_rels, npending, pending_all);
-			/* fall through */
+			wake_pending = false;
+			pending_all = false;
+			npending = 0;
+			break;
+		case XACT_EVENT_PREPARE:
+			/* the prepared transaction keeps its locks: the worker waits then */
+			if (give_way_pending)
+				end_give_way();
+			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
+			if (give_way_pending)
+				end_give_way();
 			wake_pending = false;
 			pending_all = false;
 			npending = 0;
 			break;
 		default:
 			break;
+	}
+}
+
+static void
+register_xact_callback(void)
+{
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(wake_xact_callback, NULL);
+		xact_callback_registered = true;
 	}
 }
 
@@ -194,11 +291,7 @@ hitl_wake_at_commit(Oid relid)
 
 	if (hitl_shared == NULL)
 		return;
-	if (!xact_callback_registered)
-	{
-		RegisterXactCallback(wake_xact_callback, NULL);
-		xact_callback_registered = true;
-	}
+	register_xact_callback();
 	wake_pending = true;
 	if (!OidIsValid(relid))
 	{
@@ -219,4 +312,67 @@ hitl_broadcast_progress(void)
 {
 	if (hitl_shared != NULL)
 		ConditionVariableBroadcast(&hitl_shared->progress);
+}
+
+void
+hitl_give_way(Oid relid, bool hold)
+{
+	HitlDatabaseSlot *slot;
+	pid_t		worker = 0;
+	int			i;
+	int			free_entry = -1;
+	bool		known = false;
+
+	if (hitl_shared == NULL)
+		return;
+	if (hold)
+		register_xact_callback();
+	SpinLockAcquire(&hitl_shared->mutex);
+	/* no slot: no worker can be at work in this database; nor for itself */
+	slot = hitl_slot_for(MyDatabaseId, false);
+	if (slot == NULL || slot->absent || slot->pid == MyProcPid)
+	{
+		SpinLockRelease(&hitl_shared->mutex);
+		return;
+	}
+	for (i = 0; i < HITL_MAX_GIVE_WAY; i++)
+	{
+		HitlGiveWay *g = &slot->give_ways[i];
+
+		if (g->pid == MyProcPid && (g->relid == relid || g->relid == InvalidOid))
+			known = true;
+		else if (g->pid == 0 && free_entry < 0)
+			free_entry = i;
+	}
+	/* with every entry taken, the worker is still told to drop its work */
+	if (hold && !known && free_entry >= 0)
+	{
+		slot->give_ways[free_entry].pid = MyProcPid;
+		slot->give_ways[free_entry].relid = relid;
+		give_way_pending = true;
+	}
+	if (slot->pid != 0 && OidIsValid(slot->current_relid) &&
+		(!OidIsValid(relid) || relid == slot->current_relid))
+	{
+		slot->give_way = true;
+		worker = slot->pid;
+	}
+	SpinLockRelease(&hitl_shared->mutex);
+	if (worker != 0)
+		kill(worker, SIGINT);
+}
+
+bool
+hitl_slot_gives_way(HitlDatabaseSlot *slot, Oid relid)
+{
+	int			i;
+
+	for (i = 0; i < HITL_MAX_GIVE_WAY; i++)
+	{
+		HitlGiveWay *g = &slot->give_ways[i];
+
+		if (g->pid != 0 && (!OidIsValid(g->relid) || g->relid == relid))
+			return true;
+	}
+	return false;
 }

@@ -82,6 +82,7 @@ hitl_wait(PG_FUNCTION_ARGS)
 	TimestampTz started = GetCurrentTimestamp();
 	int64		target;
 	ModelProgress p;
+	bool		first_look = true;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
 	bool		isnull;
@@ -120,9 +121,10 @@ hitl_wait(PG_FUNCTION_ARGS)
 	target = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
 	/*
-	 * No wake-up of the worker here: the label commits woke it already, and
-	 * a wake would restart its wait for the end of the burst and make it
-	 * rescore every model.
+	 * No wake-up of a running worker here: the label commits woke it
+	 * already, and a wake would restart its wait for the end of the burst.
+	 * But when the model is behind and the database has no worker (it left,
+	 * idle, before a retry was due, or was stopped), have one started.
 	 */
 	ConditionVariablePrepareToSleep(&hitl_shared->progress);
 	for (;;)
@@ -130,6 +132,10 @@ hitl_wait(PG_FUNCTION_ARGS)
 		long		remaining;
 
 		read_progress(name, &p);
+		if (first_look && (p.processed_labels < target ||
+						   p.scored_version != p.current_version))
+			hitl_ensure_worker(MyDatabaseId);
+		first_look = false;
 		if (strcmp(p.status, "broken") == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -154,7 +160,7 @@ hitl_wait(PG_FUNCTION_ARGS)
 							   p.scored_version, p.status,
 							   p.last_error ? ", last error: " : "",
 							   p.last_error ? p.last_error : ""),
-					 errhint("Check that hitl.enabled is on and that a \"hitl worker\" runs for this database (pg_stat_activity.backend_type).")));
+					 errhint("Check that hitl.enabled is on, and look for the model's errors in the server log.")));
 		(void) ConditionVariableTimedSleep(&hitl_shared->progress,
 										   Min(remaining, WAIT_RECHECK_MS),
 										   PG_WAIT_EXTENSION);

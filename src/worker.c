@@ -1,11 +1,11 @@
 /*
  * worker.c
  *		The database worker: retrains and rescores the models of one
- *		database when their labels or rows change.
+ *		database when their labels or rows change, then leaves.
  *
- * It sleeps in WaitLatch until a backend that changed labels or rows wakes
- * it at commit (or hitl.naptime passes), waits hitl.retrain_delay for the
- * burst to end, and then, model by model:
+ * The launcher starts it when its database has work (see launcher.c).  It
+ * waits hitl.retrain_delay for the burst of label commits to end, and then,
+ * model by model:
  *
  *	- retrains when hitl.label_log has more entries for the model than its
  *	  processed_labels (warm-started: see train.c), and records how many it
@@ -15,18 +15,38 @@
  *	  came;
  *	- rescores the table, committing after every batch (see score.c).
  *
- * Each model's work runs in transactions of its own, as the model's owner.
+ * Woken while it runs, it does the same again.  With nothing to do for
+ * hitl.naptime it exits, leaving in its slot when a model's retry is due;
+ * and when another database waits for a worker, it exits after its round
+ * (leaving what is still to do in its slot), so that databases take turns.
+ *
+ * Each model's work runs as the model's owner the way core runs maintenance
+ * for a table's owner (security.h): restricted, in a GUC nest level rolled
+ * back when the work ends (before every commit), with a safe search_path,
+ * so that nothing the owner's code sets outlives it.  The worker's own
+ * queries on hitl's tables run as their owner, with the same safe
+ * search_path.
+ *
+ * The worker never waits long on a lock: lock waits end after
+ * WORKER_LOCK_TIMEOUT_MS, and a model whose lock was not available is
+ * tried again soon, without it counting as a failure.  Commands that need
+ * strong locks on a model's table make the worker drop that work at once
+ * and stay away until their transaction ends (hitl_give_way); it logs
+ * that it gave way and comes back soon.
+ *
  * A failure is caught, written to hitl.models (status, last_error,
  * failed_at, failures, retry_at), logged once per distinct error, and
  * retried with a doubling back-off; the other models go on.  A model
  * marked 'broken' (its table or columns changed, see the event trigger) is
  * left alone.  The worker never runs during recovery and leaves quietly
- * when hitl is dropped from its database or the database is dropped.
+ * when hitl is dropped from its database, when hitl.enabled is turned off,
+ * or when the database is dropped.
  */
 #include "postgres.h"
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -37,6 +57,7 @@
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -44,6 +65,7 @@
 #include "compat.h"
 #include "hitl.h"
 #include "score.h"
+#include "security.h"
 #include "shared.h"
 #include "subxact.h"
 #include "train.h"
@@ -52,6 +74,12 @@ PGDLLEXPORT void hitl_worker_main(Datum arg);
 
 /* the longest back-off after repeated failures of a model, in seconds */
 #define MAX_RETRY_DELAY_S 3600
+
+/* the longest the worker waits for a lock (lock_timeout) */
+#define WORKER_LOCK_TIMEOUT "500ms"
+
+/* a model left alone (a lock was taken, a command ran) is tried again after */
+#define GIVE_WAY_RETRY_MS 1000
 
 /* What the worker knows of a model between transactions */
 typedef struct WorkerModel
@@ -66,21 +94,71 @@ typedef struct WorkerModel
 
 static HitlDatabaseSlot *my_slot = NULL;
 static MemoryContext worker_cxt = NULL;
+static char *my_dbname = NULL;
 
 /* the worker's own role, restored after each model's work (also on error) */
 static Oid	worker_userid;
 static int	worker_sec_context;
 
+/* the scope of a scoring, left and entered again at each commit */
+static HitlRoleScope score_scope;
+
+/* the worker exits because it has nothing to do (or nowhere to work) */
+static bool leaving_idle = false;
+
+/* the worker is in a round of work on its models */
+static volatile bool in_round = false;
+
+static void worker_detach(int code, Datum arg);
+static void begin_work(void);
+static void end_work(void);
+static void commit_between_batches(void *arg);
+static void check_spi(int ret, int expected, const char *what);
+static List *load_models(bool *installed);
+static void train_named_model(void *name);
+static void work_on_model(WorkerModel *m, bool rescore);
+static long record_failure(WorkerModel *m, ErrorData *edata);
+static bool set_current_model(WorkerModel *m);
+static bool take_give_way(void);
+static long work_on_database(bool rescore_all, const Oid *changed, int nchanged);
+static void let_burst_settle(void);
+static void leave_if_idle(TimestampTz last_work, TimestampTz retry_at);
+static const char *my_database(void);
+
+/*
+ * At exit: free the slot for the next worker.  A worker that did not leave
+ * because it was idle (terminated, stopped for DROP DATABASE, failed) is
+ * replaced: when stopped in the middle of a round, which may have left a
+ * scoring half done, the next one looks at every model; when stopped
+ * between rounds, at the models whose labels moved.
+ */
 static void
 worker_detach(int code, Datum arg)
 {
 	if (my_slot == NULL)
 		return;
 	SpinLockAcquire(&hitl_shared->mutex);
-	my_slot->pid = 0;
-	my_slot->latch = NULL;
+	if (my_slot->pid == MyProcPid)
+	{
+		my_slot->pid = 0;
+		my_slot->latch = NULL;
+		my_slot->current_relid = InvalidOid;
+		my_slot->give_way = false;
+	}
+	if (!leaving_idle && in_round)
+		my_slot->look_all = true;
+	else if (!leaving_idle)
+		my_slot->work = true;
 	SpinLockRelease(&hitl_shared->mutex);
 	hitl_broadcast_progress();
+	hitl_wake_launcher();
+}
+
+/* The database's name, for messages (read once, at start) */
+static const char *
+my_database(void)
+{
+	return my_dbname != NULL ? my_dbname : "?";
 }
 
 /* Begin a unit of work: a transaction with a snapshot and SPI */
@@ -107,36 +185,38 @@ end_work(void)
 }
 
 /*
- * score.c's commit between batches: end the unit of work and begin the
- * next (the role, set for the model, stays).
+ * score.c's commit between batches: leave the owner's scope (taking back
+ * whatever the batch's triggers set), commit, and enter a new scope in the
+ * next transaction.
  */
 static void
 commit_between_batches(void *arg)
 {
+	WorkerModel *m = (WorkerModel *) arg;
+
+	hitl_role_exit(&score_scope);
 	end_work();
 	CHECK_FOR_INTERRUPTS();
 	begin_work();
+	hitl_role_enter(&score_scope, m->owner);
 }
 
-/* Run one SQL statement without parameters; returns SPI_processed */
-static uint64
-run_sql(const char *sql, int expected)
+static void
+check_spi(int ret, int expected, const char *what)
 {
-	int			ret = SPI_execute(sql, false, 0);
-
 	if (ret != expected)
-		elog(ERROR, "hitl: worker query failed: %s", SPI_result_code_string(ret));
-	return SPI_processed;
+		elog(ERROR, "hitl: %s failed: %s", what, SPI_result_code_string(ret));
 }
 
 /*
- * The models of the database, as the worker's (superuser) role sees them.
+ * The models of the database, read as the owner of hitl's tables.
  * *installed is false when hitl is no longer installed here.
  */
 static List *
 load_models(bool *installed)
 {
 	List	   *models = NIL;
+	HitlRoleScope scope;
 	uint64		i;
 
 	begin_work();
@@ -146,10 +226,15 @@ load_models(bool *installed)
 		end_work();
 		return NIL;
 	}
-	run_sql("SELECT name, owner::oid, status, coalesce(retry_at > now(), false),"
-			" greatest(0, extract(epoch FROM retry_at - now()) * 1000)::int8,"
-			" source::oid"
-			" FROM hitl.models ORDER BY name", SPI_OK_SELECT);
+	hitl_catalog_enter(&scope);
+	check_spi(SPI_execute("SELECT name, owner::pg_catalog.oid, status,"
+						  " coalesce(retry_at OPERATOR(pg_catalog.>) pg_catalog.now(), false),"
+						  " greatest(0, pg_catalog.date_part('epoch', retry_at OPERATOR(pg_catalog.-) pg_catalog.now())"
+						  " OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8,"
+						  " source::pg_catalog.oid"
+						  " FROM hitl.models ORDER BY name", true, 0),
+			  SPI_OK_SELECT, "reading the models");
+	hitl_role_exit(&scope);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -162,7 +247,7 @@ load_models(bool *installed)
 		m->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
 		m->status = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
 		m->retry_later = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
-		m->retry_in_ms = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
+		m->retry_in_ms = (long) DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
 		m->source = DatumGetObjectId(SPI_getbinval(tup, desc, 6, &isnull));
 		models = lappend(models, m);
 		MemoryContextSwitchTo(old);
@@ -179,16 +264,16 @@ train_named_model(void *name)
 }
 
 /*
- * Retrain a model when its label log moved, then rescore it.  Runs as the
- * model's owner.
+ * Retrain a model when its label log moved, then rescore it.  Training and
+ * scoring run as the model's owner; the reads and writes of hitl.models
+ * around them as the owner of hitl's tables.
  */
 static void
 work_on_model(WorkerModel *m, bool rescore)
 {
-	Oid			save_userid = worker_userid;
-	int			save_sec_context = worker_sec_context;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1];
+	HitlRoleScope scope;
+	Oid			argtypes[2] = {TEXTOID, INT8OID};
+	Datum		values[2];
 	bool		isnull;
 	int64		logged;
 	int64		processed;
@@ -199,20 +284,20 @@ work_on_model(WorkerModel *m, bool rescore)
 
 	/* 1. retrain when labels changed */
 	begin_work();
-	SetUserIdAndSecContext(m->owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	values[0] = CStringGetTextDatum(m->name);
+	hitl_catalog_enter(&scope);
 	ret = SPI_execute_with_args(
-								"SELECT (SELECT count(*) FROM hitl.label_log WHERE model = $1),"
+								"SELECT (SELECT pg_catalog.count(*) FROM hitl.label_log l"
+								" WHERE l.model OPERATOR(pg_catalog.=) $1),"
 								" processed_labels, coalesce(current_version, 0),"
 								" coalesce(scored_version, 0)"
-								" FROM hitl.models WHERE name = $1",
+								" FROM hitl.models WHERE name OPERATOR(pg_catalog.=) $1",
 								1, argtypes, values, NULL, true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "hitl: reading the label log failed: %s", SPI_result_code_string(ret));
+	hitl_role_exit(&scope);
+	check_spi(ret, SPI_OK_SELECT, "reading the label log");
 	if (SPI_processed == 0)
 	{
 		/* dropped meanwhile */
-		SetUserIdAndSecContext(save_userid, save_sec_context);
 		end_work();
 		return;
 	}
@@ -229,36 +314,32 @@ work_on_model(WorkerModel *m, bool rescore)
 		pgstat_report_activity(STATE_RUNNING, activity);
 
 		/* too few labels is a state, not a failure: train in a subtransaction */
+		hitl_role_enter(&scope, m->owner);
 		trained = run_in_subtransaction(train_named_model, m->name,
 										ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE);
+		hitl_role_exit(&scope);
 
 		values[0] = CStringGetTextDatum(m->name);
-		{
-			Oid			types[2] = {TEXTOID, INT8OID};
-			Datum		vals[2];
-
-			vals[0] = values[0];
-			vals[1] = Int64GetDatum(logged);
-			ret = SPI_execute_with_args(trained ?
-										"UPDATE hitl.models SET processed_labels = $2 WHERE name = $1" :
-										"UPDATE hitl.models SET processed_labels = $2,"
-										" status = CASE WHEN current_version IS NULL"
-										" THEN 'waiting_for_labels' ELSE status END,"
-										" failures = 0, retry_at = NULL WHERE name = $1",
-										2, types, vals, NULL, false, 0);
-			if (ret != SPI_OK_UPDATE)
-				elog(ERROR, "hitl: recording the label log position failed: %s",
-					 SPI_result_code_string(ret));
-		}
+		values[1] = Int64GetDatum(logged);
+		hitl_catalog_enter(&scope);
+		ret = SPI_execute_with_args(trained ?
+									"UPDATE hitl.models SET processed_labels = $2"
+									" WHERE name OPERATOR(pg_catalog.=) $1" :
+									"UPDATE hitl.models SET processed_labels = $2,"
+									" status = CASE WHEN current_version IS NULL"
+									" THEN 'waiting_for_labels' ELSE status END,"
+									" failures = 0, retry_at = NULL"
+									" WHERE name OPERATOR(pg_catalog.=) $1",
+									2, argtypes, values, NULL, false, 0);
+		hitl_role_exit(&scope);
+		check_spi(ret, SPI_OK_UPDATE, "recording the label log position");
 		if (!trained && version == 0)
 		{
-			SetUserIdAndSecContext(save_userid, save_sec_context);
 			end_work();
 			return;
 		}
 		rescore = rescore || trained;
 	}
-	SetUserIdAndSecContext(save_userid, save_sec_context);
 	end_work();
 
 	/* 2. rescore, a batch per transaction: when woken, or the version moved */
@@ -267,9 +348,9 @@ work_on_model(WorkerModel *m, bool rescore)
 	snprintf(activity, sizeof(activity), "scoring model %s", m->name);
 	pgstat_report_activity(STATE_RUNNING, activity);
 	begin_work();
-	SetUserIdAndSecContext(m->owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	(void) score_model(m->name, worker_cxt, commit_between_batches, NULL);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	hitl_role_enter(&score_scope, m->owner);
+	(void) score_model(m->name, worker_cxt, commit_between_batches, m);
+	hitl_role_exit(&score_scope);
 	end_work();
 }
 
@@ -283,6 +364,7 @@ record_failure(WorkerModel *m, ErrorData *edata)
 	long		backoff_ms = 1000;
 	Oid			argtypes[3] = {TEXTOID, TEXTOID, INT4OID};
 	Datum		values[3];
+	HitlRoleScope scope;
 	bool		isnull;
 	bool		repeated;
 	int			failures;
@@ -292,16 +374,20 @@ record_failure(WorkerModel *m, ErrorData *edata)
 	values[0] = CStringGetTextDatum(m->name);
 	values[1] = CStringGetTextDatum(edata->message ? edata->message : "unknown error");
 	values[2] = Int32GetDatum(MAX_RETRY_DELAY_S);
+	hitl_catalog_enter(&scope);
 	ret = SPI_execute_with_args(
-								"WITH old AS (SELECT last_error FROM hitl.models WHERE name = $1)"
+								"WITH old AS (SELECT last_error FROM hitl.models"
+								" WHERE name OPERATOR(pg_catalog.=) $1)"
 								" UPDATE hitl.models m SET status = 'failed', last_error = $2,"
-								" failed_at = now(), failures = m.failures + 1,"
-								" retry_at = now() + make_interval(secs => least(power(2, m.failures + 1), $3))"
-								" FROM old WHERE m.name = $1"
+								" failed_at = pg_catalog.now(),"
+								" failures = m.failures OPERATOR(pg_catalog.+) 1,"
+								" retry_at = pg_catalog.now() OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs =>"
+								" least(pg_catalog.power(2, m.failures OPERATOR(pg_catalog.+) 1), $3))"
+								" FROM old WHERE m.name OPERATOR(pg_catalog.=) $1"
 								" RETURNING old.last_error IS NOT DISTINCT FROM $2, m.failures",
 								3, argtypes, values, NULL, false, 0);
-	if (ret != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "hitl: recording a failure failed: %s", SPI_result_code_string(ret));
+	hitl_role_exit(&scope);
+	check_spi(ret, SPI_OK_UPDATE_RETURNING, "recording a failure");
 	if (SPI_processed == 1)
 	{
 		repeated = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -309,13 +395,44 @@ record_failure(WorkerModel *m, ErrorData *edata)
 		backoff_ms = 1000L * Min(1L << Min(failures, 20), MAX_RETRY_DELAY_S);
 		if (!repeated)
 			ereport(LOG,
-					(errmsg("hitl: model \"%s\" failed: %s", m->name, edata->message),
+					(errmsg("hitl: model \"%s\" of database \"%s\" failed: %s",
+							m->name, my_database(), edata->message),
 					 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
 					 errhint("It is retried with a back-off (failure %d); see hitl.models.last_error.",
 							 failures)));
 	}
 	end_work();
 	return backoff_ms;
+}
+
+/*
+ * Say in the slot which table the worker works on now (InvalidOid: none).
+ * False when a command asked it to leave that table alone.
+ */
+static bool
+set_current_model(WorkerModel *m)
+{
+	bool		ok = true;
+
+	SpinLockAcquire(&hitl_shared->mutex);
+	if (m != NULL && hitl_slot_gives_way(my_slot, m->source))
+		ok = false;
+	my_slot->current_relid = (m != NULL && ok) ? m->source : InvalidOid;
+	SpinLockRelease(&hitl_shared->mutex);
+	return ok;
+}
+
+/* Was the cancel the worker got a request to give way?  Clears it. */
+static bool
+take_give_way(void)
+{
+	bool		give_way;
+
+	SpinLockAcquire(&hitl_shared->mutex);
+	give_way = my_slot->give_way;
+	my_slot->give_way = false;
+	SpinLockRelease(&hitl_shared->mutex);
+	return give_way;
 }
 
 /*
@@ -330,6 +447,14 @@ work_on_database(bool rescore_all, const Oid *changed, int nchanged)
 	ListCell   *lc;
 	volatile long next_retry = -1;
 	bool		installed;
+	bool		hold_off;
+
+	/* DROP EXTENSION hitl under way: not even hitl.models is to be read */
+	SpinLockAcquire(&hitl_shared->mutex);
+	hold_off = hitl_slot_gives_way(my_slot, InvalidOid);
+	SpinLockRelease(&hitl_shared->mutex);
+	if (hold_off)
+		return GIVE_WAY_RETRY_MS;
 
 	MemoryContextReset(worker_cxt);
 	models = load_models(&installed);
@@ -339,6 +464,7 @@ work_on_database(bool rescore_all, const Oid *changed, int nchanged)
 		SpinLockAcquire(&hitl_shared->mutex);
 		my_slot->absent = true;
 		SpinLockRelease(&hitl_shared->mutex);
+		leaving_idle = true;
 		proc_exit(0);
 	}
 
@@ -355,6 +481,13 @@ work_on_database(bool rescore_all, const Oid *changed, int nchanged)
 				next_retry = Max(m->retry_in_ms, 1);
 			continue;
 		}
+		if (!set_current_model(m))
+		{
+			/* a command on its table is under way: come back soon */
+			if (next_retry < 0 || next_retry > GIVE_WAY_RETRY_MS)
+				next_retry = GIVE_WAY_RETRY_MS;
+			continue;
+		}
 
 		PG_TRY();
 		{
@@ -364,10 +497,12 @@ work_on_database(bool rescore_all, const Oid *changed, int nchanged)
 			for (i = 0; i < nchanged && !rescore; i++)
 				rescore = changed[i] == m->source;
 			work_on_model(m, rescore);
+			set_current_model(NULL);
 		}
 		PG_CATCH();
 		{
 			ErrorData  *edata;
+			bool		gave_way;
 
 			MemoryContextSwitchTo(worker_cxt);
 			edata = CopyErrorData();
@@ -375,11 +510,37 @@ work_on_database(bool rescore_all, const Oid *changed, int nchanged)
 			AbortOutOfAnyTransaction();
 			MemoryContextSwitchTo(worker_cxt);
 			SetUserIdAndSecContext(worker_userid, worker_sec_context);
+			set_current_model(NULL);
+			gave_way = take_give_way();
 
-			/* a cancel (pg_cancel_backend) is not the model's failure */
-			if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED && gave_way)
+			{
+				/* a command on the model's table asked for it */
 				ereport(LOG,
-						(errmsg("hitl: work on model \"%s\" was canceled", m->name)));
+						(errmsg("hitl: work on model \"%s\" of database \"%s\" gave way to a command on its table",
+								m->name, my_database()),
+						 errdetail("It is done again once the command's transaction ends.")));
+				if (next_retry < 0 || next_retry > GIVE_WAY_RETRY_MS)
+					next_retry = GIVE_WAY_RETRY_MS;
+			}
+			else if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+			{
+				/* someone holds a lock it needs: not a failure, try later */
+				ereport(DEBUG1,
+						(errmsg("hitl: work on model \"%s\" of database \"%s\" gave way to a lock: %s",
+								m->name, my_database(), edata->message)));
+				if (next_retry < 0 || next_retry > GIVE_WAY_RETRY_MS)
+					next_retry = GIVE_WAY_RETRY_MS;
+			}
+			else if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			{
+				/* a cancel (pg_cancel_backend) is not the model's failure */
+				ereport(LOG,
+						(errmsg("hitl: work on model \"%s\" was canceled", m->name),
+						 errdetail("It is done again in a moment.")));
+				if (next_retry < 0 || next_retry > GIVE_WAY_RETRY_MS)
+					next_retry = GIVE_WAY_RETRY_MS;
+			}
 			else
 			{
 				long		backoff = record_failure(m, edata);
@@ -423,14 +584,53 @@ let_burst_settle(void)
 }
 
 /*
+ * Exit after hitl.naptime without work, or, after a round or while idle,
+ * at once when another database waits for a worker: the work still to do
+ * stays in the slot, and the launcher starts a worker for it in turn.  The
+ * slot also keeps when a retry is due.  Decided under the mutex: a wake
+ * that comes first is not lost, one that comes after goes to the launcher.
+ */
+static void
+leave_if_idle(TimestampTz last_work, TimestampTz retry_at)
+{
+	bool		leave;
+	bool		others_wait;
+
+	SpinLockAcquire(&hitl_shared->mutex);
+	others_wait = hitl_shared->nwaiting > 0;
+	leave = others_wait ||
+		(!my_slot->work && !my_slot->look_all && !my_slot->dirty_all &&
+		 my_slot->ndirty == 0 &&
+		 TimestampDifferenceExceeds(last_work, GetCurrentTimestamp(),
+									hitl_naptime * 1000));
+	if (leave)
+	{
+		my_slot->retry_at = retry_at;
+		my_slot->pid = 0;
+		my_slot->latch = NULL;
+		my_slot->current_relid = InvalidOid;
+		my_slot->give_way = false;
+	}
+	SpinLockRelease(&hitl_shared->mutex);
+	if (!leave)
+		return;
+	leaving_idle = true;
+	ereport(DEBUG1,
+			(errmsg("hitl worker for database \"%s\" exits: %s", my_database(),
+					others_wait ? "other databases wait for a worker" :
+					"nothing to do")));
+	proc_exit(0);
+}
+
+/*
  * Worker entry point: main_arg is the database's OID.
  */
 void
 hitl_worker_main(Datum arg)
 {
 	Oid			dboid = DatumGetObjectId(arg);
-	volatile bool first = true;
-	volatile long next_retry = -1;
+	volatile TimestampTz last_work;
+	volatile TimestampTz retry_at = 0;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -447,6 +647,10 @@ hitl_worker_main(Datum arg)
 	}
 	my_slot->pid = MyProcPid;
 	my_slot->latch = MyLatch;
+	/* a retry that is due is what this worker was started for */
+	retry_at = my_slot->retry_at;
+	my_slot->retry_at = 0;
+	my_slot->give_way = false;
 	SpinLockRelease(&hitl_shared->mutex);
 	before_shmem_exit(worker_detach, (Datum) 0);
 
@@ -455,40 +659,57 @@ hitl_worker_main(Datum arg)
 	GetUserIdAndSecContext(&worker_userid, &worker_sec_context);
 	worker_cxt = AllocSetContextCreate(TopMemoryContext, "hitl worker",
 									   ALLOCSET_DEFAULT_SIZES);
+	StartTransactionCommand();
+	my_dbname = MemoryContextStrdup(TopMemoryContext,
+									get_database_name(MyDatabaseId));
+	CommitTransactionCommand();
+	/* no lock wait of the worker is long (a session setting of its own) */
+	SetConfigOption("lock_timeout", WORKER_LOCK_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
+	last_work = GetCurrentTimestamp();
 
 	for (;;)
 	{
 		bool		work;
-		int			rc;
+		bool		look_all;
+		bool		dirty;
+		volatile bool busy;
 		long		timeout;
+		volatile long next_retry = -1;
+		TimestampTz now;
 
 		if (ConfigReloadPending)
 		{
-			bool		was_enabled = hitl_enabled;
-
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
-			/* nobody woke a disabled worker: once enabled, look at everything */
-			if (hitl_enabled && !was_enabled)
-				first = true;
+		}
+		/* disabled: leave; the launcher has every model looked at when enabled */
+		if (!hitl_enabled)
+		{
+			leaving_idle = true;
+			proc_exit(0);
 		}
 
 		SpinLockAcquire(&hitl_shared->mutex);
 		work = my_slot->work;
+		look_all = my_slot->look_all;
+		dirty = my_slot->dirty_all || my_slot->ndirty > 0;
 		my_slot->work = false;
+		my_slot->look_all = false;
 		SpinLockRelease(&hitl_shared->mutex);
+		now = GetCurrentTimestamp();
 
+		busy = work || look_all || dirty || (retry_at != 0 && retry_at <= now);
 		PG_TRY();
 		{
 			/* a cancel arriving while idle is taken here, and ignored below */
 			CHECK_FOR_INTERRUPTS();
-			if (hitl_enabled)
+			if (busy)
 			{
 				Oid			changed[HITL_MAX_DIRTY_TABLES];
 				int			nchanged;
 				bool		all;
 
-				if (work && !first && hitl_retrain_delay > 0)
+				if (work && !look_all && hitl_retrain_delay > 0)
 					let_burst_settle();
 
 				/* the tables whose rows changed since the last look */
@@ -502,44 +723,65 @@ hitl_worker_main(Datum arg)
 
 				/*
 				 * Retrain the models whose labels changed; rescore those
-				 * whose table changed, and all of them at start, to finish
-				 * what a crash interrupted.
+				 * whose table changed, and all of them at a first look, to
+				 * finish what a restart interrupted.
 				 */
-				next_retry = work_on_database(first || all, changed, nchanged);
+				in_round = true;
+				next_retry = work_on_database(look_all || all, changed, nchanged);
+				in_round = false;
 			}
 		}
 		PG_CATCH();
 		{
 			ErrorData  *edata;
+			bool		gave_way;
 
 			/*
-			 * Not a model's failure (those are caught per model): a cancel,
-			 * or hitl's own tables could not be read.  Log it and go on.
+			 * Not a model's failure (those are caught per model): a
+			 * cancel, or hitl's own tables could not be read.  Log it
+			 * and go on.
 			 */
 			MemoryContextSwitchTo(worker_cxt);
 			edata = CopyErrorData();
 			FlushErrorState();
 			AbortOutOfAnyTransaction();
 			SetUserIdAndSecContext(worker_userid, worker_sec_context);
-			if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			in_round = false;
+			set_current_model(NULL);
+			gave_way = take_give_way();
+			if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
+				(edata->sqlerrcode == ERRCODE_QUERY_CANCELED && gave_way))
+				next_retry = GIVE_WAY_RETRY_MS;
+			else if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
 				ereport(LOG, (errmsg("hitl: worker was canceled while idle")));
 			else
+			{
 				ereport(LOG,
-						(errmsg("hitl: worker could not read its database's models: %s",
-								edata->message),
+						(errmsg("hitl: worker could not read the models of database \"%s\": %s",
+								my_database(), edata->message),
 						 errhint("It tries again after hitl.naptime.")));
+				next_retry = hitl_naptime * 1000L;
+			}
 			FreeErrorData(edata);
-			next_retry = -1;
 		}
 		PG_END_TRY();
-		first = false;
+		if (busy)
+		{
+			last_work = GetCurrentTimestamp();
+			retry_at = next_retry >= 0 ?
+				TimestampTzPlusMilliseconds(last_work, next_retry) : 0;
+		}
+		leave_if_idle(last_work, retry_at);
 
-		timeout = hitl_naptime * 1000L;
-		if (next_retry >= 0 && next_retry < timeout)
-			timeout = next_retry;
-		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					   timeout, PG_WAIT_EXTENSION);
+		/* sleep until woken, a retry is due, or it is time to leave */
+		now = GetCurrentTimestamp();
+		timeout = hitl_naptime * 1000L -
+			TimestampDifferenceMilliseconds(last_work, now);
+		if (retry_at != 0)
+			timeout = Min(timeout, TimestampDifferenceMilliseconds(now, retry_at));
+		timeout = Max(timeout, 1);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 timeout, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
-		(void) rc;
 	}
 }

@@ -42,7 +42,7 @@ CREATE TABLE scorers (model text, role name);
 GRANT INSERT ON scorers TO PUBLIC;
 CREATE FUNCTION record_scorer() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-	INSERT INTO scorers VALUES (TG_ARGV[0], current_user);
+	INSERT INTO public.scorers VALUES (TG_ARGV[0], current_user);
 	RETURN NULL;
 END
 $$;
@@ -181,7 +181,7 @@ my $first_failure;
 {
 
 	my @logged = slurp_file($node->logfile, $offset) =~
-	  /LOG:  hitl: model "ma" failed: permission denied for table a_t/g;
+	  /LOG:  hitl: model "ma" of database "models" failed: permission denied for table a_t/g;
 	is(scalar @logged, 1, 'the error is logged once, not at every retry');
 	unlike(slurp_file($node->logfile, $offset),
 		qr/FATAL|exited with exit code/, 'the worker did not exit');
@@ -200,7 +200,7 @@ like(
 	slurp_file($node->logfile, $offset),
 	qr/HINT:  It is retried with a back-off \(failure 1\); see hitl\.models\.last_error\./,
 	'the log says that the model is retried with a back-off');
-unlike(slurp_file($node->logfile, $offset), qr/hitl: model "mb" failed/, 'mb never failed');
+unlike(slurp_file($node->logfile, $offset), qr/hitl: model "mb" of database "models" failed/, 'mb never failed');
 
 # ---------------------------------------------------------------------------
 # 4. SELECT granted back: ma recovers on its own
@@ -227,7 +227,7 @@ $version = sql(q{SELECT hitl.wait('mb')});
 is(sql(qq{SELECT n_labeled FROM hitl.model_versions WHERE model = 'mb' AND version = $version}),
 	'203', 'mb has its two labels trained too');
 {
-	my @logged = slurp_file($node->logfile, $offset) =~ /hitl: model "ma" failed/g;
+	my @logged = slurp_file($node->logfile, $offset) =~ /hitl: model "ma" of database "models" failed/g;
 	is(scalar @logged, 1, 'the failure of ma was logged once in all');
 }
 
