@@ -21,6 +21,7 @@
 #include "utils/timestamp.h"
 
 #include "catalog.h"
+#include "security.h"
 #include "shared.h"
 
 /* The longest sleep between two looks, whatever the broadcasts */
@@ -86,6 +87,7 @@ hitl_wait(PG_FUNCTION_ARGS)
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
 	bool		isnull;
+	HitlRoleScope scope;
 	int			ret;
 
 	if (!hitl_shared_available())
@@ -112,10 +114,17 @@ hitl_wait(PG_FUNCTION_ARGS)
 		elog(ERROR, "hitl: SPI_connect failed");
 	(void) catalog_load_model(name, CurrentMemoryContext);	/* exists, visible */
 
-	/* the labels committed before this call */
+	/*
+	 * The labels committed before this call: all of them, as the worker
+	 * counts them (a count read past the log's row-level security, which
+	 * shows a tenant only its own rows' entries; only the number is used).
+	 */
 	values[0] = CStringGetTextDatum(name);
-	ret = SPI_execute_with_args("SELECT count(*) FROM hitl.label_log WHERE model = $1",
+	hitl_catalog_enter(&scope);
+	ret = SPI_execute_with_args("SELECT pg_catalog.count(*) FROM hitl.label_log"
+								" WHERE model OPERATOR(pg_catalog.=) $1",
 								1, argtypes, values, NULL, false, 1);
+	hitl_role_exit(&scope);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "hitl: reading the label log failed: %s", SPI_result_code_string(ret));
 	target = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));

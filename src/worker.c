@@ -227,12 +227,24 @@ load_models(bool *installed)
 		return NIL;
 	}
 	hitl_catalog_enter(&scope);
-	check_spi(SPI_execute("SELECT name, owner::pg_catalog.oid, status,"
+	/*
+	 * The owner is a role name (a regrole before 0.2.0, matched the same
+	 * way); 0 when the role is gone.  A disabled model (hitl.alter_model)
+	 * is left alone; before 0.2.0 there is no "enabled" column.
+	 */
+	check_spi(SPI_execute("SELECT name,"
+						  " coalesce((SELECT r.oid FROM pg_catalog.pg_roles r"
+						  "  WHERE r.rolname::pg_catalog.text OPERATOR(pg_catalog.=) m.owner::pg_catalog.text"
+						  "  OR pg_catalog.quote_ident(r.rolname) OPERATOR(pg_catalog.=) m.owner::pg_catalog.text"
+						  "  ORDER BY r.rolname::pg_catalog.text OPERATOR(pg_catalog.=) m.owner::pg_catalog.text DESC"
+						  "  LIMIT 1), 0::pg_catalog.oid), status,"
 						  " coalesce(retry_at OPERATOR(pg_catalog.>) pg_catalog.now(), false),"
 						  " greatest(0, pg_catalog.date_part('epoch', retry_at OPERATOR(pg_catalog.-) pg_catalog.now())"
 						  " OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8,"
 						  " source::pg_catalog.oid"
-						  " FROM hitl.models ORDER BY name", true, 0),
+						  " FROM hitl.models m"
+						  " WHERE coalesce((pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'enabled')::pg_catalog.bool, true)"
+						  " ORDER BY name", true, 0),
 			  SPI_OK_SELECT, "reading the models");
 	hitl_role_exit(&scope);
 	for (i = 0; i < SPI_processed; i++)
@@ -473,7 +485,7 @@ work_on_database(bool rescore_all, const Oid *changed, int nchanged)
 		WorkerModel *m = lfirst(lc);
 
 		CHECK_FOR_INTERRUPTS();
-		if (strcmp(m->status, "broken") == 0)
+		if (strcmp(m->status, "broken") == 0 || !OidIsValid(m->owner))
 			continue;
 		if (m->retry_later)
 		{
