@@ -37,6 +37,7 @@
 #include "compat.h"
 #include "logreg.h"
 #include "security.h"
+#include "shared.h"
 
 /* Raise an error when an SPI call did not return what was expected */
 static void
@@ -615,7 +616,8 @@ catalog_check_may_change(const HitlModel *model, const char *action)
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("permission denied to %s model \"%s\"", action, model->name),
 			 errhint("%s needs UPDATE on the model's table, or membership in the model's owner role.",
-					 strcmp(action, "train") == 0 ? "Training" : "Scoring")));
+					 strcmp(action, "train") == 0 ? "Training" :
+					 strcmp(action, "score") == 0 ? "Scoring" : "Changing a model")));
 }
 
 /*
@@ -1116,6 +1118,9 @@ hitl_alter_model(PG_FUNCTION_ARGS)
 								5, argtypes, values, nulls, false, 0);
 	check_spi(ret, SPI_OK_UPDATE, "updating hitl.models");
 	hitl_role_exit(&scope);
+	/* enabled again: the worker looks at the model's labels at commit */
+	if (nulls[3] == ' ' && DatumGetBool(values[3]))
+		hitl_wake_at_commit(model->source);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
