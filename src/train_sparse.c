@@ -30,6 +30,7 @@
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -40,11 +41,13 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "catalog.h"
 #include "compat.h"
 #include "dataset.h"
+#include "hitl.h"
 #include "labels.h"
 #include "logreg.h"
 #include "metrics.h"
@@ -966,6 +969,9 @@ restored_since(const HitlModel *model, const HitlVersion *prev)
 	bool		isnull;
 	int			ret;
 
+	/* hitl.restored_logs came with 0.2.0: no restore is recorded before */
+	if (!OidIsValid(get_relname_relid("restored_logs", get_namespace_oid(HITL_SCHEMA, false))))
+		return false;
 	args[0] = CStringGetTextDatum(model->name);
 	args[1] = CStringGetTextDatum(prev->label_snapshot);
 	args[2] = Int32GetDatum(prev->version);
