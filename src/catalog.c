@@ -231,7 +231,10 @@ catalog_model_exists(const char *name)
  * Load a model's configuration by name.
  *
  * The owner is a role name since 0.2.0 (a regrole before): it is matched as
- * either, so that this library also serves a database not yet updated.
+ * either, so that this library also serves a database not yet updated.  A
+ * name is matched exactly: the quoted form of a role's name is only what a
+ * regrole reads as (a role named "Admin", quotes included, whose model
+ * outlived it, must not make the role Admin its owner).
  */
 HitlModel *
 catalog_load_model(const char *name, MemoryContext mcxt)
@@ -241,7 +244,8 @@ catalog_load_model(const char *name, MemoryContext mcxt)
 		" key_columns::text[], prediction_column::text, confidence_column::text,"
 		" uncertainty_column::text, algorithm, strategy,"
 		" coalesce((SELECT r.oid FROM pg_catalog.pg_roles r"
-		"  WHERE r.rolname::text = owner::text OR quote_ident(r.rolname) = owner::text"
+		"  WHERE r.rolname::text = owner::text"
+		"  OR (pg_typeof(owner) = 'regrole'::regtype AND quote_ident(r.rolname) = owner::text)"
 		"  ORDER BY r.rolname::text = owner::text DESC LIMIT 1), 0),"
 		" coalesce(current_version, 0),"
 		" (options->>'C')::float8, (options->>'min_labels')::int,"
