@@ -2,8 +2,9 @@
 # (class 0x6869746c, hashtext of the model's name), which any role may take
 # with pg_advisory_lock().  An unprivileged role that holds it stops every
 # scoring of another role's model, its owner's hitl.score and the worker's
-# alike; and the worker, waiting for it, serves no other model of the
-# database.  Known and not fixed: the assertions of the attack are TODO.
+# alike (the worker's wait ends at its lock_timeout, and the model is tried
+# again later, in vain while the lock is held).  Known and not fixed: the
+# assertions of the attack are TODO.
 # The owner's scoring is seen waiting through pg_blocking_pids(), without
 # any time limit.
 
