@@ -55,7 +55,8 @@ my $apid = $alice->query_safe(q{SELECT pg_backend_pid()});
 $alice->query_until(qr/started/, "\\echo started\nSELECT hitl.score('am');\n\\echo finished\n");
 ok( $node->poll_query_until(
 		'sl', qq{SELECT $mpid = ANY (pg_blocking_pids($apid))
-				 OR NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $apid AND state = 'active')}),
+				 OR EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $apid AND state = 'idle'
+							AND query LIKE '%hitl.score%')}),
 	'alice\'s scoring finished or waits');
 {
 	local $TODO = 'the scoring lock is an advisory lock any role may take';
