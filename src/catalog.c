@@ -32,6 +32,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rls.h"
 
 #include "catalog.h"
 #include "compat.h"
@@ -232,7 +233,10 @@ catalog_model_exists(const char *name)
  * Load a model's configuration by name.
  *
  * The owner is a role name since 0.2.0 (a regrole before): it is matched as
- * either, so that this library also serves a database not yet updated.
+ * either, so that this library also serves a database not yet updated.  A
+ * name is matched exactly: the quoted form of a role's name is only what a
+ * regrole reads as (a role named "Admin", quotes included, whose model
+ * outlived it, must not make the role Admin its owner).
  */
 HitlModel *
 catalog_load_model(const char *name, MemoryContext mcxt)
@@ -242,7 +246,8 @@ catalog_load_model(const char *name, MemoryContext mcxt)
 		" key_columns::text[], prediction_column::text, confidence_column::text,"
 		" uncertainty_column::text, algorithm, strategy,"
 		" coalesce((SELECT r.oid FROM pg_catalog.pg_roles r"
-		"  WHERE r.rolname::text = owner::text OR quote_ident(r.rolname) = owner::text"
+		"  WHERE r.rolname::text = owner::text"
+		"  OR (pg_typeof(owner) = 'regrole'::regtype AND quote_ident(r.rolname) = owner::text)"
 		"  ORDER BY r.rolname::text = owner::text DESC LIMIT 1), 0),"
 		" coalesce(current_version, 0),"
 		" (options->>'C')::float8, (options->>'min_labels')::int,"
@@ -601,13 +606,25 @@ catalog_load_version(const HitlModel *model, int version, MemoryContext mcxt)
 /*
  * May the current role change the model (train it, score it, record what
  * it did)?  Its owner's members may, and so may the roles that can update
- * its table.  Raises 42501 otherwise.
+ * its table.  Raises 42501 otherwise.  No role trains or scores a model
+ * while row-level security of its table applies to it: a training would
+ * learn from the rows that role sees only, and a scoring would mark the
+ * model scored with the other rows' scores left as they were.
  */
 void
 catalog_check_may_change(const HitlModel *model, const char *action)
 {
 	Oid			role = GetUserId();
 
+	if (strcmp(action, "alter") != 0 &&
+		check_enable_rls(model->source, InvalidOid, true) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("row-level security of table %s hides rows from role \"%s\"",
+						get_rel_name(model->source), GetUserNameFromId(role, false)),
+				 errdetail("%s model \"%s\" as this role would read only the rows it may see, and record the work as done for every row.",
+						   strcmp(action, "train") == 0 ? "Training" : "Scoring", model->name),
+				 errhint("Train and score the model as a role that sees every row of its table (its owner), or leave it to the background worker.")));
 	if (has_privs_of_role(role, model->owner))
 		return;
 	if (pg_class_aclcheck(model->source, role, ACL_UPDATE) == ACLCHECK_OK)

@@ -119,24 +119,33 @@ COMMENT ON COLUMN hitl.models.review_view IS
 
 /*
  * A model whose owner role does not exist (a dump restored into another
- * cluster) is given to the role that inserts it, with a WARNING.
+ * cluster) is given to the owner of its table, with a WARNING: the worker
+ * works on it as that role, and so runs the table's triggers with their
+ * owner's rights, not with those of the role restoring (a superuser), as
+ * it would if the model were given to the inserting role.  The inserting
+ * role gets it only when the table is not there.
  */
 CREATE FUNCTION hitl._check_model_owner() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	new_owner name;
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = NEW.owner) THEN
+		new_owner := coalesce((SELECT pg_get_userbyid(c.relowner) FROM pg_class c
+							   WHERE c.oid = NEW.source),
+							  current_user);
 		RAISE WARNING 'role "%" owning hitl model "%" does not exist: the model now belongs to role "%"',
-			NEW.owner, NEW.name, current_user
+			NEW.owner, NEW.name, new_owner
 			USING HINT = 'Give it to another role with hitl.alter_model(name, owner => ...).';
-		NEW.owner := current_user;
+		NEW.owner := new_owner;
 	END IF;
 	RETURN NEW;
 END
 $$;
 COMMENT ON FUNCTION hitl._check_model_owner() IS
-	'internal: gives a model whose owner role does not exist (a restored dump) to the inserting role';
+	'internal: gives a model whose owner role does not exist (a restored dump) to the owner of its table';
 
 CREATE TRIGGER check_model_owner BEFORE INSERT ON hitl.models
 	FOR EACH ROW EXECUTE FUNCTION hitl._check_model_owner();

@@ -285,6 +285,15 @@ AS $$
 DECLARE
 	source regclass;
 BEGIN
+	/*
+	 * It runs as the owner of hitl's tables: only as the trigger on
+	 * hitl.models, never on a table of a user's, whose "deleted models"
+	 * would be any model's name and any table.
+	 */
+	IF TG_RELID <> 'hitl.models'::regclass OR TG_LEVEL <> 'STATEMENT' OR TG_OP <> 'DELETE' THEN
+		RAISE EXCEPTION 'hitl._drop_label_log() runs only as the trigger of hitl.models'
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
 	FOR source IN
 		SELECT DISTINCT d.source FROM dropped_models d
 		WHERE EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = d.source)
@@ -298,4 +307,5 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION hitl._drop_label_log() IS
-	'internal: deletes the label log of dropped models';
+	'internal: deletes the label log of dropped models (the trigger of hitl.models only)';
+REVOKE ALL ON FUNCTION hitl._drop_label_log() FROM PUBLIC;

@@ -1,8 +1,8 @@
 # A dump restored with pg_restore --no-owner into a cluster without the role
 # that owns the models keeps every model, version, queue row and label log
-# row; each model is given to the restoring role with a WARNING naming the
-# model and the missing role, and works as before: same predictions,
-# training, drop_model and create_model.
+# row; each model is given to the owner of its table (with --no-owner, the
+# restoring role) with a WARNING naming the model and the missing role, and
+# works as before: same predictions, training, drop_model and create_model.
 
 use strict;
 use warnings;
