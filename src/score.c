@@ -37,6 +37,7 @@
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -46,6 +47,7 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "storage/lmgr.h"
+#include "storage/lock.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -945,20 +947,23 @@ prepare_state(ScoreState *s)
 	s->visible_sql = sql.data;
 }
 
-/* Serialise the scorings of one model (a transaction-level advisory lock) */
+/*
+ * Serialise the scorings of one model: a transaction-level lock in the
+ * advisory lock space (class 0x6869746c, the hash of the model's name), but
+ * with a fourth field of 3, which the SQL advisory functions never use (1
+ * and 2): no role can hold it off with pg_advisory_lock().  hitl._hold_scoring()
+ * takes it for the roles that may change the model.  It shows in pg_locks
+ * as an advisory lock with classid 1751741548 and objsubid 3.
+ */
 static void
 lock_scoring(const char *name)
 {
-	Oid			argtypes[2] = {INT4OID, TEXTOID};
-	Datum		values[2];
-	int			ret;
+	LOCKTAG		tag;
+	uint32		key = (uint32) DatumGetInt32(DirectFunctionCall1Coll(hashtext, C_COLLATION_OID,
+																	 CStringGetTextDatum(name)));
 
-	values[0] = Int32GetDatum(SCORE_LOCK_CLASS);
-	values[1] = CStringGetTextDatum(name);
-	ret = SPI_execute_with_args("SELECT pg_advisory_xact_lock($1, hashtext($2))",
-								2, argtypes, values, NULL, false, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "hitl: advisory lock failed: %s", SPI_result_code_string(ret));
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, SCORE_LOCK_CLASS, key, 3);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
 /*
@@ -1385,6 +1390,28 @@ hitl_score(PG_FUNCTION_ARGS)
 	written = score_model(name, CurrentMemoryContext, NULL, NULL);
 	SPI_finish();
 	PG_RETURN_INT64(written);
+}
+
+PG_FUNCTION_INFO_V1(hitl_hold_scoring);
+
+/*
+ * hitl._hold_scoring(model text) returns void: hold off the scorings of a
+ * model until the end of the transaction (they wait between two batches),
+ * for a role that may change the model.
+ */
+Datum
+hitl_hold_scoring(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	HitlModel  *model;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "hitl: SPI_connect failed");
+	model = catalog_load_model(name, CurrentMemoryContext);
+	catalog_check_may_change(model, "score");
+	SPI_finish();
+	lock_scoring(name);
+	PG_RETURN_VOID();
 }
 
 /* The procedure's commit between batches */

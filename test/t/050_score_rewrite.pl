@@ -6,10 +6,10 @@
 # counts as scored only when every row holds its own scores.
 #
 # The scoring is paused between two of its batches, deterministically: it
-# takes its advisory lock (class 0x6869746c, hashtext of the model's name)
-# again at the start of every transaction, so a session that waits for that
-# lock gets it at the next commit, and the scoring waits, holding no lock on
-# the table, until that session lets go.  Each round lets a few batches
+# takes its lock (hitl._hold_scoring takes the same) again at the start of
+# every transaction, so a session that waits for that lock gets it at the
+# next commit, and the scoring waits, holding no lock on the table, until
+# that session's transaction ends.  Each round lets a few batches
 # through, rewrites the table meanwhile, then lets the scoring finish.
 #
 # Both paths that commit between batches: CALL hitl.score_in_batches, and
@@ -22,8 +22,9 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-# the scoring's advisory lock: class and key
-my $LOCK = q{1751741548, hashtext('m')};
+# hold the scoring's lock in a transaction of $holder, and let it go
+my $HOLD = q{BEGIN; SELECT hitl._hold_scoring('m')};
+my $RELEASE = q{COMMIT};
 my $NROWS = 20000;
 
 # A table of 20,000 rows inserted in a scrambled order.  x decides the
@@ -67,7 +68,7 @@ WHERE q.model = 'm'
 # every row, so a scoring rewrites all of them
 my $swap = q{UPDATE t SET lab = CASE lab WHEN 'a' THEN 'b' ELSE 'a' END WHERE lab IS NOT NULL};
 
-# Each rewrite, run by the session that holds the scoring's lock; NEXT
+# Each rewrite, run by a session of its own; NEXT
 # lets the scoring go through one more batch meanwhile.  A third element is
 # run before the scoring starts.
 my @rewrites = (
@@ -106,10 +107,12 @@ my @rewrites = (
 	],
 );
 
-# Run a round's statements in $holder
+# Run a round's statements in a session of their own, while $holder holds
+# the scoring's lock
 sub run_rewrite
 {
 	my ($node, $db, $holder, $pid, $sqls) = @_;
+	my $rewriter = $node->background_psql($db);
 	for my $sql (@$sqls)
 	{
 		if ($sql eq 'NEXT')
@@ -118,9 +121,10 @@ sub run_rewrite
 		}
 		else
 		{
-			$holder->query_safe($sql);
+			$rewriter->query_safe($sql);
 		}
 	}
+	$rewriter->quit;
 	return;
 }
 
@@ -143,8 +147,8 @@ sub let_through
 	my ($node, $db, $holder, $pid, $units) = @_;
 	for my $i (1 .. $units)
 	{
-		$holder->query_safe("SELECT pg_advisory_unlock($LOCK)");
-		$holder->query_safe("SELECT pg_advisory_lock($LOCK)");
+		$holder->query_safe($RELEASE);
+		$holder->query_safe($HOLD);
 		$node->poll_query_until(
 			$db, qq{SELECT EXISTS (SELECT 1 FROM pg_locks
 				WHERE pid = $pid AND locktype = 'advisory' AND classid = 1751741548 AND NOT granted)})
@@ -187,7 +191,7 @@ for my $r (@rewrites)
 	is($node->safe_psql('postgres', "$swap; SELECT hitl.train('m')"),
 		$version, "$what: version $version predicts the other class");
 
-	$holder->query_safe("SELECT pg_advisory_lock($LOCK)");
+	$holder->query_safe($HOLD);
 	my $scorer = $node->background_psql('postgres', on_error_stop => 0);
 	$scorer->query_until(qr/started/, "\\echo started\nCALL hitl.score_in_batches('m');\n\\echo finished\n");
 	my $pid = scorer_waiting($node, 'postgres');
@@ -197,7 +201,7 @@ for my $r (@rewrites)
 	my $done = rows_scored($node, 'postgres');
 	ok($done > 0 && $done < $NROWS, "$what: paused with $done rows of $NROWS written");
 	run_rewrite($node, 'postgres', $holder, $pid, $sqls);
-	$holder->query_safe("SELECT pg_advisory_unlock($LOCK)");
+	$holder->query_safe($RELEASE);
 
 	my $out = $scorer->query_until(qr/finished/, '');
 	like($out, qr/^\(?\d+\)?$/m, "$what: the scoring finished");
@@ -248,7 +252,7 @@ for my $r (@rewrites[ 0 .. 2, 5 ])
 	$wnode->safe_psql('w', $_) for @{ $setup // [] };
 
 	# the label change wakes the worker: it trains a version, then rescores
-	$holder->query_safe("SELECT pg_advisory_lock($LOCK)");
+	$holder->query_safe($HOLD);
 	$wnode->safe_psql('w', $swap);
 	my $pid = scorer_waiting($wnode, 'w');
 	is($wnode->safe_psql('w', "SELECT backend_type FROM pg_stat_activity WHERE pid = $pid"),
@@ -257,7 +261,7 @@ for my $r (@rewrites[ 0 .. 2, 5 ])
 	my $done = rows_scored($wnode, 'w');
 	ok($done > 0 && $done < $NROWS, "worker, $what: paused with $done rows of $NROWS written");
 	run_rewrite($wnode, 'w', $holder, $pid, $sqls);
-	$holder->query_safe("SELECT pg_advisory_unlock($LOCK)");
+	$holder->query_safe($RELEASE);
 
 	my $v = $wnode->safe_psql('w', q{SELECT hitl.wait('m', '120 s')});
 	cmp_ok($v, '>', $version, "worker, $what: hitl.wait returns a newer version ($v)");

@@ -1,12 +1,11 @@
-# Scorings of one model are serialised by a transaction-level advisory lock
-# (class 0x6869746c, hashtext of the model's name), which any role may take
-# with pg_advisory_lock().  An unprivileged role that holds it stops every
-# scoring of another role's model, its owner's hitl.score and the worker's
-# alike (the worker's wait ends at its lock_timeout, and the model is tried
-# again later, in vain while the lock is held).  Known and not fixed: the
-# assertions of the attack are TODO.
-# The owner's scoring is seen waiting through pg_blocking_pids(), without
-# any time limit.
+# Scorings of one model are serialised by a transaction-level lock.  It was
+# an advisory lock (class 0x6869746c, hashtext of the model's name) that any
+# role could take with pg_advisory_lock(), and so stop every scoring of
+# another role's model, its owner's hitl.score and the worker's alike.  It
+# now lies where pg_advisory_lock() cannot reach (objsubid 3), and
+# hitl._hold_scoring(), which takes it, is only for the roles that may
+# change the model.  The owner's scoring is seen not waiting through
+# pg_blocking_pids(), without any time limit.
 
 use strict;
 use warnings;
@@ -58,11 +57,8 @@ ok( $node->poll_query_until(
 				 OR EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $apid AND state = 'idle'
 							AND query LIKE '%hitl.score%')}),
 	'alice\'s scoring finished or waits');
-{
-	local $TODO = 'the scoring lock is an advisory lock any role may take';
-	is(sql(qq{SELECT $mpid = ANY (pg_blocking_pids($apid))}), 'f',
-		'alice\'s scoring does not wait for a lock mallory holds');
-}
+is(sql(qq{SELECT $mpid = ANY (pg_blocking_pids($apid))}), 'f',
+	'alice\'s scoring does not wait for a lock mallory holds');
 
 # the worker, woken by a label, waits as well
 sql(q{SET ROLE alice; UPDATE public.t SET lab = 'a' WHERE id = 22});
@@ -71,19 +67,22 @@ ok( $node->poll_query_until(
 				 WHERE a.backend_type = 'hitl worker' AND $mpid = ANY (pg_blocking_pids(a.pid)))
 				 OR (SELECT scored_version = 2 FROM hitl.models WHERE name = 'am')}),
 	'the worker scored the model or waits');
-{
-	local $TODO = 'the scoring lock is an advisory lock any role may take';
-	is( sql(qq{SELECT count(*) FROM pg_stat_activity a
-			 WHERE a.backend_type = 'hitl worker' AND $mpid = ANY (pg_blocking_pids(a.pid))}),
-		'0', 'the worker does not wait for a lock mallory holds');
-}
+is( sql(qq{SELECT count(*) FROM pg_stat_activity a
+		 WHERE a.backend_type = 'hitl worker' AND $mpid = ANY (pg_blocking_pids(a.pid))}),
+	'0', 'the worker does not wait for a lock mallory holds');
+is(sql(q{SELECT hitl.wait('am', '120 s')}), '2', 'the worker scores version 2 while mallory holds his lock');
+
+# nor can mallory take the scoring's own lock
+my ($ret, $out, $err) = $node->psql('sl', q{SET ROLE mallory; SELECT hitl._hold_scoring('am')});
+like($err, qr/permission denied for model "am"/, 'mallory cannot hold off the scorings of alice\'s model');
+is($node->safe_psql('sl', q{SET ROLE alice; BEGIN; SELECT hitl._hold_scoring('am'); COMMIT}), '',
+	'alice can');
 
 # legitimate use once mallory lets go
 $mallory->query_safe(q{SELECT pg_advisory_unlock_all()});
 $mallory->quit;
 $alice->query_until(qr/finished/, '');
 $alice->quit;
-is(sql(q{SELECT hitl.wait('am', '120 s')}), '2', 'the worker scores version 2 once the lock is free');
 is(sql(q{SELECT scored_version FROM hitl.models WHERE name = 'am'}), '2', 'the model is scored');
 
 $node->stop;
