@@ -27,6 +27,7 @@ int			hitl_naptime = 60;
 int			hitl_retrain_delay = 200;
 int			hitl_batch_size = 10000;
 int			hitl_max_workers = 2;
+int			hitl_work_timeout = 600000;
 
 /*
  * The settings, all under the hitl. prefix.
@@ -53,6 +54,11 @@ define_settings(void)
 							"Time a woken worker waits for more label changes before retraining.",
 							"Bursts of labels within this delay make one retraining.",
 							&hitl_retrain_delay, 200, 0, 60000, PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("hitl.work_timeout",
+							"Longest a worker works on one model before it gives up on it.",
+							"Past it the model's work is canceled (again every second) and counts as a failure, retried with a back-off; 0 sets no limit.",
+							&hitl_work_timeout, 600000, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("hitl.batch_size",
 							"Rows per UPDATE when scores are written.",

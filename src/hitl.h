@@ -15,6 +15,7 @@ extern bool hitl_enabled;
 extern int	hitl_naptime;		/* seconds */
 extern int	hitl_retrain_delay; /* milliseconds */
 extern int	hitl_batch_size;
+extern int	hitl_work_timeout;	/* milliseconds, 0: none */
 extern int	hitl_max_workers;
 
 /* launcher.c: register the launcher and the utility hook (preloading only) */

@@ -60,6 +60,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timeout.h"
 #include "utils/timestamp.h"
 
 #include "compat.h"
@@ -106,6 +107,13 @@ static HitlRoleScope score_scope;
 /* the worker exits because it has nothing to do (or nowhere to work) */
 static bool leaving_idle = false;
 
+/*
+ * The time budget of one model's work (hitl.work_timeout): past it the work
+ * is canceled (again every second) and counts as the model's failure.
+ */
+static TimeoutId work_timeout_id;
+static volatile sig_atomic_t work_timed_out = false;
+
 /* the worker is in a round of work on its models */
 static volatile bool in_round = false;
 
@@ -117,6 +125,9 @@ static void check_spi(int ret, int expected, const char *what);
 static List *load_models(bool *installed);
 static void train_named_model(void *name);
 static void work_on_model(WorkerModel *m, bool rescore);
+static void work_timeout_handler(void);
+static void start_work_budget(void);
+static void end_work_budget(void);
 static long record_failure(WorkerModel *m, ErrorData *edata);
 static bool set_current_model(WorkerModel *m);
 static bool take_give_way(void);
@@ -450,6 +461,35 @@ take_give_way(void)
 }
 
 /*
+ * Timeout handler: a model's work went past hitl.work_timeout.  Cancel it as
+ * a statement timeout does; the handler fires again every second.
+ */
+static void
+work_timeout_handler(void)
+{
+	work_timed_out = true;
+	kill(MyProcPid, SIGINT);
+}
+
+/* Start counting a model's work against hitl.work_timeout */
+static void
+start_work_budget(void)
+{
+	work_timed_out = false;
+	if (hitl_work_timeout > 0)
+		enable_timeout_every(work_timeout_id,
+							 TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+														 hitl_work_timeout),
+							 1000);
+}
+
+static void
+end_work_budget(void)
+{
+	disable_timeout(work_timeout_id, false);
+}
+
+/*
  * Work on every model of the database: retrain those whose labels changed,
  * rescore those whose table changed (all of them with rescore_all).
  * Returns how soon (ms) a model's retry is due, or -1.
@@ -510,14 +550,22 @@ work_on_database(bool rescore_all, const Oid *changed, int nchanged)
 
 			for (i = 0; i < nchanged && !rescore; i++)
 				rescore = changed[i] == m->source;
+			start_work_budget();
 			work_on_model(m, rescore);
+			end_work_budget();
+			/* a budget that ran out just as the work ended cancels nothing */
+			if (work_timed_out)
+				QueryCancelPending = false;
 			set_current_model(NULL);
 		}
 		PG_CATCH();
 		{
 			ErrorData  *edata;
 			bool		gave_way;
+			bool		timed_out;
 
+			end_work_budget();
+			timed_out = work_timed_out;
 			MemoryContextSwitchTo(worker_cxt);
 			edata = CopyErrorData();
 			FlushErrorState();
@@ -527,7 +575,19 @@ work_on_database(bool rescore_all, const Oid *changed, int nchanged)
 			set_current_model(NULL);
 			gave_way = take_give_way();
 
-			if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED && gave_way)
+			if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED && timed_out && !gave_way)
+			{
+				/* over its time budget: a failure, retried with a back-off */
+				long		backoff;
+
+				edata->message = psprintf("its work took longer than hitl.work_timeout (%d ms)",
+										  hitl_work_timeout);
+				edata->detail = NULL;
+				backoff = record_failure(m, edata);
+				if (next_retry < 0 || backoff < next_retry)
+					next_retry = backoff;
+			}
+			else if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED && gave_way)
 			{
 				/* a command on the model's table asked for it */
 				ereport(LOG,
@@ -671,6 +731,7 @@ hitl_worker_main(Datum arg)
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("hitl worker");
 	GetUserIdAndSecContext(&worker_userid, &worker_sec_context);
+	work_timeout_id = RegisterTimeout(USER_TIMEOUT, work_timeout_handler);
 	worker_cxt = AllocSetContextCreate(TopMemoryContext, "hitl worker",
 									   ALLOCSET_DEFAULT_SIZES);
 	StartTransactionCommand();
