@@ -5,7 +5,7 @@
 -- grants of rebuilt review views, CREATE on the table's schema.
 
 BEGIN;
-SELECT plan(194);
+SELECT plan(196);
 
 -- roles of this transaction only, with names no other run uses
 SELECT 'hitl_hm_owner_' || pg_backend_pid() AS owner_role,
@@ -385,6 +385,20 @@ UPDATE hitl.model_versions v SET feature_dims = g.feature_dims, feature_names = 
 FROM good_version g WHERE v.model = 'emb' AND v.version = g.version;
 SELECT is((SELECT hitl.predict('emb', t) FROM hm.emb t WHERE id = 1),
 		  (SELECT y FROM hm.emb WHERE id = 1), 'the restored version predicts again');
+
+-- after CREATE EXTENSION (0.1.0's script, then the upgrade, whose REVOKEs
+-- take back 0.1.0's grants): PUBLIC holds SELECT alone on hitl's tables,
+-- and nothing on any of their columns
+SELECT is((SELECT string_agg(t, ',' ORDER BY t) FROM (
+			SELECT DISTINCT c.relname || ':' || a.privilege_type AS t
+			FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+			WHERE c.relnamespace = 'hitl'::regnamespace AND c.relkind = 'r' AND a.grantee = 0) g),
+		  'label_log:SELECT,model_versions:SELECT,models:SELECT,queue:SELECT,restored_logs:SELECT',
+		  'PUBLIC holds SELECT alone on each of hitl''s tables');
+SELECT is((SELECT count(*) FROM pg_class c JOIN pg_attribute t ON t.attrelid = c.oid
+		   CROSS JOIN LATERAL aclexplode(t.attacl) a
+		   WHERE c.relnamespace = 'hitl'::regnamespace AND c.relkind = 'r' AND a.grantee = 0),
+		  0::bigint, 'and no privilege on any of their columns');
 
 -- ----------------------------------------------------------------------
 -- 13. Small things

@@ -84,6 +84,18 @@ is(sql(q{SELECT count(*) FROM hitl.label_log WHERE role = 'lab'}), '4', "the lab
 is(sql(q{SELECT count(*) FROM nums t WHERE t.lab_prediction IS DISTINCT FROM hitl.predict('num', t)}), '0',
 	"every stored prediction is the current version's");
 
+# 0.1.0 granted writes on its tables to PUBLIC; the update takes them back
+is(sql(q{SELECT string_agg(t, ',' ORDER BY t) FROM (
+			SELECT DISTINCT c.relname || ':' || a.privilege_type AS t
+			FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+			WHERE c.relnamespace = 'hitl'::regnamespace AND c.relkind = 'r' AND a.grantee = 0) g}),
+	'label_log:SELECT,model_versions:SELECT,models:SELECT,queue:SELECT,restored_logs:SELECT',
+	'after the update PUBLIC holds SELECT alone on hitl\'s tables');
+is(sql(q{SELECT count(*) FROM pg_class c JOIN pg_attribute t ON t.attrelid = c.oid
+		 CROSS JOIN LATERAL aclexplode(t.attacl) a
+		 WHERE c.relnamespace = 'hitl'::regnamespace AND c.relkind = 'r' AND a.grantee = 0}),
+	'0', 'and nothing on their columns (0.1.0 granted INSERT on columns of the label log)');
+
 # the hardening holds for models made under 0.1.0
 my ($ret, $out, $err) = $node->psql('postgres', q{SET ROLE lab; UPDATE hitl.models SET processed_labels = 1000000});
 like($err, qr/permission denied/, 'a labeler cannot write hitl.models any more');
