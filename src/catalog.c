@@ -244,11 +244,8 @@ catalog_load_model(const char *name, MemoryContext mcxt)
 	const char *sql =
 		"SELECT name, source::oid, label_column::text, feature_columns::text[],"
 		" key_columns::text[], prediction_column::text, confidence_column::text,"
-		" uncertainty_column::text, algorithm, strategy,"
-		" coalesce((SELECT r.oid FROM pg_catalog.pg_roles r"
-		"  WHERE r.rolname::text = owner::text"
-		"  OR (pg_typeof(owner) = 'regrole'::regtype AND quote_ident(r.rolname) = owner::text)"
-		"  ORDER BY r.rolname::text = owner::text DESC LIMIT 1), 0),"
+		" uncertainty_column::text, algorithm, strategy, "
+		CATALOG_OWNER_OID_SQL ","
 		" coalesce(current_version, 0),"
 		" (options->>'C')::float8, (options->>'min_labels')::int,"
 		" (options->>'max_iter')::int, (options->>'tol')::float8,"
@@ -258,7 +255,7 @@ catalog_load_model(const char *name, MemoryContext mcxt)
 		" options->>'text_config', coalesce((options->>'bigrams')::bool, false),"
 		" coalesce((options->>'buckets')::int, 0), coalesce((options->>'max_text_bytes')::int, 0),"
 		" coalesce((options->>'alpha')::float8, 1.0)"
-		" FROM hitl.models WHERE name = $1";
+		" FROM hitl.models m WHERE name = $1";
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
 	HeapTuple	tup;

@@ -98,6 +98,20 @@ typedef struct HitlVersion
 } HitlVersion;
 
 /*
+ * SQL expression for the OID of the owner of the model row aliased "m" of
+ * hitl.models, 0 when that role is gone.  The owner is a role name, matched
+ * exactly; before 0.2.0 it was a regrole, matched by its quoted name (only
+ * then: a role named with quotes must not match another one's name).
+ */
+#define CATALOG_OWNER_OID_SQL \
+	"coalesce((SELECT r.oid FROM pg_catalog.pg_roles r" \
+	" WHERE r.rolname::pg_catalog.text OPERATOR(pg_catalog.=) m.owner::pg_catalog.text" \
+	" OR (pg_catalog.pg_typeof(m.owner) OPERATOR(pg_catalog.=) 'pg_catalog.regrole'::pg_catalog.regtype" \
+	"  AND pg_catalog.quote_ident(r.rolname) OPERATOR(pg_catalog.=) m.owner::pg_catalog.text)" \
+	" ORDER BY r.rolname::pg_catalog.text OPERATOR(pg_catalog.=) m.owner::pg_catalog.text DESC" \
+	" LIMIT 1), 0::pg_catalog.oid)"
+
+/*
  * Load a model by name; raises 42704 when it does not exist, 42501 when the
  * current role does not see it.
  */

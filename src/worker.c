@@ -63,6 +63,7 @@
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
 
+#include "catalog.h"
 #include "compat.h"
 #include "hitl.h"
 #include "score.h"
@@ -239,18 +240,11 @@ load_models(bool *installed)
 	}
 	hitl_catalog_enter(&scope);
 	/*
-	 * The owner is a role name, matched exactly (a regrole before 0.2.0,
-	 * matched by its quoted name); 0 when the role is gone.  A disabled
-	 * model (hitl.alter_model) is left alone; before 0.2.0 there is no
-	 * "enabled" column.
+	 * The owner's OID is 0 when the role is gone.  A disabled model
+	 * (hitl.alter_model) is left alone; before 0.2.0 there is no "enabled"
+	 * column.
 	 */
-	check_spi(SPI_execute("SELECT name,"
-						  " coalesce((SELECT r.oid FROM pg_catalog.pg_roles r"
-						  "  WHERE r.rolname::pg_catalog.text OPERATOR(pg_catalog.=) m.owner::pg_catalog.text"
-						  "  OR (pg_catalog.pg_typeof(m.owner) OPERATOR(pg_catalog.=) 'pg_catalog.regrole'::pg_catalog.regtype"
-						  "   AND pg_catalog.quote_ident(r.rolname) OPERATOR(pg_catalog.=) m.owner::pg_catalog.text)"
-						  "  ORDER BY r.rolname::pg_catalog.text OPERATOR(pg_catalog.=) m.owner::pg_catalog.text DESC"
-						  "  LIMIT 1), 0::pg_catalog.oid), status,"
+	check_spi(SPI_execute("SELECT name, " CATALOG_OWNER_OID_SQL ", status,"
 						  " coalesce(retry_at OPERATOR(pg_catalog.>) pg_catalog.now(), false),"
 						  " greatest(0, pg_catalog.date_part('epoch', retry_at OPERATOR(pg_catalog.-) pg_catalog.now())"
 						  " OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8,"
