@@ -719,7 +719,8 @@ nb_store_counts(HitlVersion *v, const NBayesCounts *c)
  * Train from scratch.
  */
 static int
-train_full(HitlModel *model, FeatureLayout *layout, instr_time start)
+train_full(HitlModel *model, FeatureLayout *layout, const HitlVersion *prev,
+		   instr_time start)
 {
 	bool		nb = model_is_nbayes(model);
 	HitlVersion v;
@@ -737,7 +738,6 @@ train_full(HitlModel *model, FeatureLayout *layout, instr_time start)
 	StringInfoData metrics;
 	instr_time	duration;
 	char	   *hash;
-	HitlVersion *prev;
 	int64		e;
 	int			i;
 
@@ -778,7 +778,6 @@ train_full(HitlModel *model, FeatureLayout *layout, instr_time start)
 
 	/* nothing new to learn from: the current version stands */
 	hash = sparse_training_hash(model, &v, &X, indptr, indices, values, s.y);
-	prev = train_load_current(model, CurrentMemoryContext);
 	if (prev != NULL)
 	{
 		/*
@@ -994,9 +993,9 @@ restored_since(const HitlModel *model, const HitlVersion *prev)
  * would (the caller then trains from scratch).
  */
 static int
-train_incremental(HitlModel *model, FeatureLayout *layout, instr_time start)
+train_incremental(HitlModel *model, FeatureLayout *layout, const HitlVersion *prev,
+				  instr_time start)
 {
-	HitlVersion *prev;
 	HitlVersion v;
 	char	   *snapshot;
 	int			nchanges;
@@ -1029,7 +1028,6 @@ train_incremental(HitlModel *model, FeatureLayout *layout, instr_time start)
 
 	if (model->current_version == 0)
 		return 0;
-	prev = train_load_current(model, CurrentMemoryContext);
 	if (prev == NULL || prev->label_snapshot == NULL || prev->class_counts == NULL ||
 		prev->d != layout->d || (layout->n_text > 0) != (prev->idf_buckets != NULL))
 		return 0;
@@ -1310,12 +1308,15 @@ int
 train_sparse_model(HitlModel *model, FeatureLayout *layout, bool incremental)
 {
 	instr_time	start;
+	HitlVersion *prev;
 	int			version = 0;
 
 	INSTR_TIME_SET_CURRENT(start);
+	/* the current version, loaded (and checked) once for both paths */
+	prev = train_load_current(model, CurrentMemoryContext);
 	if (incremental && model_is_nbayes(model))
-		version = train_incremental(model, layout, start);
+		version = train_incremental(model, layout, prev, start);
 	if (version == 0)
-		version = train_full(model, layout, start);
+		version = train_full(model, layout, prev, start);
 	return version;
 }
