@@ -601,6 +601,39 @@ catalog_load_version(const HitlModel *model, int version, MemoryContext mcxt)
 }
 
 /*
+ * The classes of a version alone, without reading or checking its other
+ * arrays; NULL (and *n 0) when the version is not there.
+ */
+char	  **
+catalog_load_classes(const HitlModel *model, int version, int *n, MemoryContext mcxt)
+{
+	Oid			argtypes[2] = {TEXTOID, INT4OID};
+	Datum		values[2];
+	MemoryContext old;
+	char	  **classes;
+	bool		isnull;
+	Datum		d;
+	int			ret;
+
+	values[0] = CStringGetTextDatum(model->name);
+	values[1] = Int32GetDatum(version);
+	ret = SPI_execute_with_args("SELECT classes FROM hitl.model_versions"
+								" WHERE model = $1 AND version = $2",
+								2, argtypes, values, NULL, true, 1);
+	check_spi(ret, SPI_OK_SELECT, "reading hitl.model_versions");
+	*n = 0;
+	if (SPI_processed == 0)
+		return NULL;
+	d = spi_value(SPI_tuptable->vals[0], 1, &isnull);
+	if (isnull)
+		return NULL;
+	old = MemoryContextSwitchTo(mcxt);
+	classes = text_array_to_cstrings(d, n);
+	MemoryContextSwitchTo(old);
+	return classes;
+}
+
+/*
  * May the current role change the model (train it, score it, record what
  * it did)?  Its owner's members may, and so may the roles that can update
  * its table.  Raises 42501 otherwise.  No role trains or scores a model

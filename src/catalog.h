@@ -125,6 +125,13 @@ extern HitlVersion *catalog_load_version(const HitlModel *model, int version,
 										 MemoryContext mcxt);
 
 /*
+ * The classes of a version alone (not its other arrays); NULL when the
+ * version is not there.
+ */
+extern char **catalog_load_classes(const HitlModel *model, int version, int *n,
+								   MemoryContext mcxt);
+
+/*
  * Raise 42501 unless the current role may change the model: train or score
  * it (action names what, for the message).
  */

@@ -992,14 +992,16 @@ retrain_if_classes_gone(const char *name, MemoryContext cxt)
 {
 	HitlModel  *m = catalog_load_model(name, cxt);
 	AttrNumber	att = get_attnum(m->source, m->label_column);
-	HitlVersion *v;
+	char	  **classes;
+	int			n_classes;
 	const char *gone;
 
 	if (att == InvalidAttrNumber ||
 		get_typtype(getBaseType(get_atttype(m->source, att))) != TYPTYPE_ENUM)
 		return false;
-	v = catalog_load_version(m, m->current_version, cxt);
-	gone = label_missing_class(m->source, m->label_column, v->n_classes, v->classes);
+	/* the classes alone: the scoring loads the whole version afterwards */
+	classes = catalog_load_classes(m, m->current_version, &n_classes, cxt);
+	gone = label_missing_class(m->source, m->label_column, n_classes, classes);
 	if (gone == NULL)
 		return false;
 	ereport(WARNING,
