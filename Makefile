@@ -5,6 +5,7 @@ EXTVERSION = 0.2.0
 MODULE_big = hitl
 OBJS = \
 	src/hitl.o \
+	src/settings.o \
 	src/catalog.o \
 	src/dataset.o \
 	src/train.o \

@@ -39,14 +39,7 @@
 #include "logreg.h"
 #include "security.h"
 #include "shared.h"
-
-/* Raise an error when an SPI call did not return what was expected */
-static void
-check_spi(int ret, int expected, const char *what)
-{
-	if (ret != expected)
-		elog(ERROR, "hitl: %s failed: %s", what, SPI_result_code_string(ret));
-}
+#include "spi_check.h"
 
 /* Column value of the current SPI result, NULL-safe */
 static Datum
@@ -188,17 +181,75 @@ cstrings_to_array(char **x, int n)
 	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
+/*
+ * The names of the states and algorithms, as hitl.models stores them: the
+ * one mapping between the enums of catalog.h and their text.
+ */
+static const char *const status_names[] = {
+	[MODEL_WAITING_FOR_LABELS] = "waiting_for_labels",
+	[MODEL_TRAINED] = "trained",
+	[MODEL_SCORED] = "scored",
+	[MODEL_FAILED] = "failed",
+	[MODEL_BROKEN] = "broken",
+};
+
+static const char *const algorithm_names[] = {
+	[MODEL_LOGISTIC] = "logistic",
+	[MODEL_NAIVE_BAYES] = "naive_bayes",
+};
+
+static const char *const strategy_names[] = {
+	[UNCERTAINTY_MARGIN] = "margin",
+	[UNCERTAINTY_LEAST_CONFIDENCE] = "least_confidence",
+	[UNCERTAINTY_ENTROPY] = "entropy",
+};
+
+/* Index of name in names[n]; an error names what when it is not there */
+static int
+name_index(const char *const *names, int n, const char *name, const char *what)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return i;
+	elog(ERROR, "hitl: unknown %s \"%s\"", what, name);
+	return 0;					/* keep compiler quiet */
+}
+
+const char *
+catalog_status_name(ModelStatus status)
+{
+	Assert(status >= 0 && status < lengthof(status_names));
+	return status_names[status];
+}
+
+ModelStatus
+catalog_status_parse(const char *name)
+{
+	return (ModelStatus) name_index(status_names, lengthof(status_names),
+									name, "model status");
+}
+
+const char *
+catalog_algorithm_name(ModelAlgorithm algorithm)
+{
+	Assert(algorithm >= 0 && algorithm < lengthof(algorithm_names));
+	return algorithm_names[algorithm];
+}
+
+ModelAlgorithm
+catalog_algorithm_parse(const char *name)
+{
+	return (ModelAlgorithm) name_index(algorithm_names, lengthof(algorithm_names),
+									   name, "algorithm");
+}
+
 static UncertaintyStrategy
 strategy_from_name(const char *s)
 {
-	if (strcmp(s, "margin") == 0)
-		return UNCERTAINTY_MARGIN;
-	if (strcmp(s, "least_confidence") == 0)
-		return UNCERTAINTY_LEAST_CONFIDENCE;
-	if (strcmp(s, "entropy") == 0)
-		return UNCERTAINTY_ENTROPY;
-	elog(ERROR, "hitl: unknown strategy \"%s\"", s);
-	return UNCERTAINTY_MARGIN;	/* keep compiler quiet */
+	return (UncertaintyStrategy) name_index(strategy_names, lengthof(strategy_names),
+											s, "strategy");
 }
 
 /*
@@ -225,7 +276,7 @@ catalog_model_exists(const char *name)
 	ret = SPI_execute_with_args("SELECT 1 FROM hitl.models WHERE name = $1",
 								1, argtypes, values, NULL, true, 1);
 	hitl_role_exit(&scope);
-	check_spi(ret, SPI_OK_SELECT, "looking up the model");
+	hitl_spi_check(ret, SPI_OK_SELECT, "looking up the model");
 	return SPI_processed > 0;
 }
 
@@ -271,7 +322,7 @@ catalog_load_model(const char *name, MemoryContext mcxt)
 	catalog_read_enter(&scope);
 	ret = SPI_execute_with_args(sql, 1, argtypes, values, NULL, true, 1);
 	hitl_role_exit(&scope);
-	check_spi(ret, SPI_OK_SELECT, "reading hitl.models");
+	hitl_spi_check(ret, SPI_OK_SELECT, "reading hitl.models");
 	if (SPI_processed == 0)
 	{
 		/* hidden by row-level security, or not there at all? */
@@ -299,7 +350,7 @@ catalog_load_model(const char *name, MemoryContext mcxt)
 	m->prediction_column = TextDatumGetCString(spi_value(tup, 6, &isnull));
 	m->confidence_column = TextDatumGetCString(spi_value(tup, 7, &isnull));
 	m->uncertainty_column = TextDatumGetCString(spi_value(tup, 8, &isnull));
-	m->algorithm = TextDatumGetCString(spi_value(tup, 9, &isnull));
+	m->algorithm = catalog_algorithm_parse(TextDatumGetCString(spi_value(tup, 9, &isnull)));
 	m->strategy = strategy_from_name(TextDatumGetCString(spi_value(tup, 10, &isnull)));
 	m->owner = DatumGetObjectId(spi_value(tup, 11, &isnull));
 	m->current_version = DatumGetInt32(spi_value(tup, 12, &isnull));
@@ -473,7 +524,7 @@ catalog_load_version(const HitlModel *model, int version, MemoryContext mcxt)
 	catalog_read_enter(&scope);
 	ret = SPI_execute_with_args(sql, 2, argtypes, values, NULL, true, 1);
 	hitl_role_exit(&scope);
-	check_spi(ret, SPI_OK_SELECT, "reading hitl.model_versions");
+	hitl_spi_check(ret, SPI_OK_SELECT, "reading hitl.model_versions");
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -620,7 +671,7 @@ catalog_load_classes(const HitlModel *model, int version, int *n, MemoryContext 
 	ret = SPI_execute_with_args("SELECT classes FROM hitl.model_versions"
 								" WHERE model = $1 AND version = $2",
 								2, argtypes, values, NULL, true, 1);
-	check_spi(ret, SPI_OK_SELECT, "reading hitl.model_versions");
+	hitl_spi_check(ret, SPI_OK_SELECT, "reading hitl.model_versions");
 	*n = 0;
 	if (SPI_processed == 0)
 		return NULL;
@@ -684,7 +735,7 @@ catalog_lock_model(const HitlModel *model)
 	hitl_catalog_enter(&scope);
 	ret = SPI_execute_with_args("SELECT 1 FROM hitl.models WHERE name = $1 FOR UPDATE",
 								1, argtypes, values, NULL, false, 0);
-	check_spi(ret, SPI_OK_SELECT, "locking the model");
+	hitl_spi_check(ret, SPI_OK_SELECT, "locking the model");
 	hitl_role_exit(&scope);
 	if (SPI_processed != 1)
 		ereport(ERROR,
@@ -716,7 +767,7 @@ catalog_store_version(const HitlModel *model, HitlVersion *v,
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = CStringGetTextDatum(model->name);
 	values[1] = Int32GetDatum(v->n_labeled);
-	values[2] = CStringGetTextDatum(model->algorithm);
+	values[2] = CStringGetTextDatum(catalog_algorithm_name(model->algorithm));
 	values[3] = cstrings_to_array(v->classes, v->n_classes);
 	values[4] = cstrings_to_array(v->feature_names, v->d);
 	values[5] = ints_to_array(v->feature_dims, v->n_feature_columns);
@@ -766,7 +817,7 @@ catalog_store_version(const HitlModel *model, HitlVersion *v,
 								" FROM hitl.model_versions WHERE model = $1"
 								" RETURNING version",
 								19, argtypes, values, nulls, false, 0);
-	check_spi(ret, SPI_OK_INSERT_RETURNING, "recording the model version");
+	hitl_spi_check(ret, SPI_OK_INSERT_RETURNING, "recording the model version");
 	v->version = DatumGetInt32(spi_value(SPI_tuptable->vals[0], 1, &isnull));
 
 	{
@@ -781,7 +832,7 @@ catalog_store_version(const HitlModel *model, HitlVersion *v,
 									" failures = 0, retry_at = NULL"
 									" WHERE name = $1",
 									2, uptypes, upvalues, NULL, false, 0);
-		check_spi(ret, SPI_OK_UPDATE, "updating hitl.models");
+		hitl_spi_check(ret, SPI_OK_UPDATE, "updating hitl.models");
 	}
 	hitl_role_exit(&scope);
 	return v->version;
@@ -807,7 +858,7 @@ catalog_mark_scored(const HitlModel *model, int version)
 								" last_error = NULL, failed_at = NULL, failures = 0, retry_at = NULL"
 								" WHERE name = $1",
 								2, argtypes, values, NULL, false, 0);
-	check_spi(ret, SPI_OK_UPDATE, "updating hitl.models");
+	hitl_spi_check(ret, SPI_OK_UPDATE, "updating hitl.models");
 	hitl_role_exit(&scope);
 }
 
@@ -967,7 +1018,7 @@ hitl_model_insert(PG_FUNCTION_ARGS)
 								"   WHERE x.indrelid = c.oid AND x.indisprimary) k"
 								" WHERE c.oid = $2",
 								12, argtypes, values, NULL, false, 0);
-	check_spi(ret, SPI_OK_INSERT, "recording the model");
+	hitl_spi_check(ret, SPI_OK_INSERT, "recording the model");
 	hitl_role_exit(&scope);
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -1000,7 +1051,7 @@ hitl_model_delete(PG_FUNCTION_ARGS)
 								" WHERE name = $1 FOR UPDATE",
 								1, argtypes, values, NULL, false, 1);
 	hitl_role_exit(&scope);
-	check_spi(ret, SPI_OK_SELECT, "reading hitl.models");
+	hitl_spi_check(ret, SPI_OK_SELECT, "reading hitl.models");
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -1016,10 +1067,10 @@ hitl_model_delete(PG_FUNCTION_ARGS)
 	hitl_catalog_enter(&scope);
 	ret = SPI_execute_with_args("DELETE FROM hitl.models WHERE name = $1",
 								1, argtypes, values, NULL, false, 0);
-	check_spi(ret, SPI_OK_DELETE, "deleting the model");
+	hitl_spi_check(ret, SPI_OK_DELETE, "deleting the model");
 	ret = SPI_execute_with_args("SELECT hitl._detach_label_triggers($1, $2::regclass)",
 								2, argtypes, values, NULL, false, 0);
-	check_spi(ret, SPI_OK_SELECT, "removing the label triggers");
+	hitl_spi_check(ret, SPI_OK_SELECT, "removing the label triggers");
 	hitl_role_exit(&scope);
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -1060,7 +1111,7 @@ hitl_output_column_model(PG_FUNCTION_ARGS)
 								" ORDER BY m.name LIMIT 1",
 								2, argtypes, values, NULL, true, 1);
 	hitl_role_exit(&scope);
-	check_spi(ret, SPI_OK_SELECT, "reading hitl.models");
+	hitl_spi_check(ret, SPI_OK_SELECT, "reading hitl.models");
 	if (SPI_processed == 0)
 	{
 		SPI_finish();
@@ -1163,7 +1214,7 @@ hitl_alter_model(PG_FUNCTION_ARGS)
 								" owner = coalesce($5, owner)"
 								" WHERE name = $1",
 								5, argtypes, values, nulls, false, 0);
-	check_spi(ret, SPI_OK_UPDATE, "updating hitl.models");
+	hitl_spi_check(ret, SPI_OK_UPDATE, "updating hitl.models");
 	hitl_role_exit(&scope);
 	/* enabled again: the worker looks at the model's labels at commit */
 	if (nulls[3] == ' ' && DatumGetBool(values[3]))

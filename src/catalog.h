@@ -15,6 +15,30 @@
 
 #include "metrics.h"
 
+/* A model's state (hitl.models.status) */
+typedef enum ModelStatus
+{
+	MODEL_WAITING_FOR_LABELS,	/* fewer labels than min_labels, or none yet */
+	MODEL_TRAINED,				/* a version is trained, its scores not all
+								 * written yet */
+	MODEL_SCORED,				/* the current version's scores are written */
+	MODEL_FAILED,				/* the last training or scoring failed; retried */
+	MODEL_BROKEN				/* its table or columns changed; never retried */
+} ModelStatus;
+
+/* A model's algorithm (hitl.models.algorithm) */
+typedef enum ModelAlgorithm
+{
+	MODEL_LOGISTIC,
+	MODEL_NAIVE_BAYES
+} ModelAlgorithm;
+
+/* Their names as stored; parsing an unknown name is an error */
+extern const char *catalog_status_name(ModelStatus status);
+extern ModelStatus catalog_status_parse(const char *name);
+extern const char *catalog_algorithm_name(ModelAlgorithm algorithm);
+extern ModelAlgorithm catalog_algorithm_parse(const char *name);
+
 /* A model's configuration (a row of hitl.models) */
 typedef struct HitlModel
 {
@@ -29,7 +53,7 @@ typedef struct HitlModel
 	char	   *prediction_column;
 	char	   *confidence_column;
 	char	   *uncertainty_column;
-	char	   *algorithm;
+	ModelAlgorithm algorithm;
 	UncertaintyStrategy strategy;
 	Oid			owner;
 	int			current_version;	/* 0 when never trained */
@@ -53,7 +77,7 @@ typedef struct HitlModel
 } HitlModel;
 
 /* Is the model's algorithm naive Bayes? */
-#define model_is_nbayes(m) (strcmp((m)->algorithm, "naive_bayes") == 0)
+#define model_is_nbayes(m) ((m)->algorithm == MODEL_NAIVE_BAYES)
 
 /* Sparse models: text features, or naive Bayes */
 #define model_is_sparse(m) ((m)->text_config != NULL || model_is_nbayes(m))

@@ -10,13 +10,11 @@
 /* The schema of the extension (fixed: the extension is not relocatable) */
 #define HITL_SCHEMA "hitl"
 
-/* Settings (hitl.c) */
-extern bool hitl_enabled;
-extern int	hitl_naptime;		/* seconds */
-extern int	hitl_retrain_delay; /* milliseconds */
-extern int	hitl_batch_size;
-extern int	hitl_work_timeout;	/* milliseconds, 0: none */
-extern int	hitl_max_workers;
+/*
+ * Longest model name, with its terminating zero: names are at most 50 bytes
+ * (a CHECK of hitl.models), and buffers are sized for any of them.
+ */
+#define HITL_MODEL_NAME_LEN 64
 
 /* launcher.c: register the launcher and the utility hook (preloading only) */
 extern void hitl_launcher_register(void);

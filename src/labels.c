@@ -83,9 +83,6 @@
 #include "security.h"
 #include "shared.h"
 
-/* model names are at most 50 bytes (a CHECK of hitl.models) */
-#define MODEL_NAME_LEN 64
-
 /* log rows written per table_multi_insert() */
 #define LOG_BATCH 1000
 
@@ -191,7 +188,7 @@ typedef struct LabelColumn
  */
 typedef struct LabelInfoKey
 {
-	char		model[MODEL_NAME_LEN];
+	char		model[HITL_MODEL_NAME_LEN];
 	Oid			relid;
 } LabelInfoKey;
 
@@ -224,7 +221,7 @@ static bool info_stale = false;
 typedef struct LabelBuffer
 {
 	struct LabelBuffer *next;
-	char		model[MODEL_NAME_LEN];
+	char		model[HITL_MODEL_NAME_LEN];
 	Oid			relid;
 	bool		usable;
 	int			nkeys;
@@ -286,7 +283,7 @@ typedef struct LogWriter
  */
 typedef struct RowCheck
 {
-	char		model[MODEL_NAME_LEN];	/* hash key */
+	char		model[HITL_MODEL_NAME_LEN];	/* hash key */
 	bool		usable;			/* false: no such model, or a key of a type
 								 * that is not built in: no row is shown */
 	Oid			source;
@@ -682,7 +679,7 @@ label_info(const char *model, Relation rel)
 	}
 
 	memset(&key, 0, sizeof(key));
-	strlcpy(key.model, model, MODEL_NAME_LEN);
+	strlcpy(key.model, model, HITL_MODEL_NAME_LEN);
 	key.relid = RelationGetRelid(rel);
 	info = hash_search(info_cache, &key, HASH_FIND, NULL);
 	if (info != NULL)
@@ -1037,7 +1034,7 @@ get_buffer(const char *model, Relation rel)
 											   "hitl label changes",
 											   ALLOCSET_DEFAULT_SIZES);
 		buf = MemoryContextAllocZero(buffer_cxt, sizeof(LabelBuffer));
-		strlcpy(buf->model, model, MODEL_NAME_LEN);
+		strlcpy(buf->model, model, HITL_MODEL_NAME_LEN);
 		buf->relid = RelationGetRelid(rel);
 		buf->data_cxt = AllocSetContextCreate(buffer_cxt, "hitl label values",
 											  ALLOCSET_DEFAULT_SIZES);
@@ -1499,7 +1496,7 @@ rowcheck_get(const char *model)
 		HASHCTL		ctl;
 
 		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = MODEL_NAME_LEN;
+		ctl.keysize = HITL_MODEL_NAME_LEN;
 		ctl.entrysize = sizeof(RowCheck);
 		rowcheck_cache = hash_create("hitl row checks", 16, &ctl, HASH_ELEM | HASH_STRINGS);
 	}
@@ -1512,7 +1509,7 @@ rowcheck_get(const char *model)
 		RowCheck	built;
 
 		memset(&built, 0, sizeof(built));
-		strlcpy(built.model, model, MODEL_NAME_LEN);
+		strlcpy(built.model, model, HITL_MODEL_NAME_LEN);
 		rowcheck_build(&built);
 		rc = hash_search(rowcheck_cache, model, HASH_ENTER, &found);
 		memcpy(rc, &built, sizeof(RowCheck));
@@ -1533,16 +1530,16 @@ hitl_source_row_visible(PG_FUNCTION_ARGS)
 {
 	text	   *model = PG_GETARG_TEXT_PP(0);
 	Datum		row_key = PG_GETARG_DATUM(1);
-	char		name[MODEL_NAME_LEN];
+	char		name[HITL_MODEL_NAME_LEN];
 	RowCheck   *rc;
 	Oid			user = GetUserId();
 	bool		found;
 	int			ret;
 	int			i;
 
-	if (VARSIZE_ANY_EXHDR(model) >= MODEL_NAME_LEN)
+	if (VARSIZE_ANY_EXHDR(model) >= HITL_MODEL_NAME_LEN)
 		PG_RETURN_BOOL(false);	/* no model has such a name */
-	text_to_cstring_buffer(model, name, MODEL_NAME_LEN);
+	text_to_cstring_buffer(model, name, HITL_MODEL_NAME_LEN);
 	rc = rowcheck_get(name);
 	if (!rc->usable)
 		PG_RETURN_BOOL(false);

@@ -52,6 +52,7 @@
 
 #include "compat.h"
 #include "hitl.h"
+#include "settings.h"
 #include "shared.h"
 
 PGDLLEXPORT void hitl_launcher_main(Datum arg);

@@ -27,6 +27,7 @@
 #include "storage/shmem.h"
 
 #include "hitl.h"
+#include "settings.h"
 #include "shared.h"
 
 HitlShared *hitl_shared = NULL;

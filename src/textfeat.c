@@ -111,7 +111,7 @@ textfeat_options(const HitlModel *model, TextOptions *opts)
 	opts->config = get_ts_config_oid(names, false);
 	opts->bigrams = model->bigrams;
 	opts->buckets = model->buckets;
-	opts->sign = strcmp(model->algorithm, "logistic") == 0;
+	opts->sign = model->algorithm == MODEL_LOGISTIC;
 	opts->max_bytes = model->max_text_bytes;
 }
 

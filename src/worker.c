@@ -68,6 +68,7 @@
 #include "hitl.h"
 #include "score.h"
 #include "security.h"
+#include "settings.h"
 #include "shared.h"
 #include "subxact.h"
 #include "train.h"

@@ -1,0 +1,62 @@
+/*
+ * settings.c
+ *		hitl's settings (GUCs), all under the hitl. prefix.
+ *
+ * The variables live here, apart from _PG_init, so that the files reading
+ * them (the launcher, the workers, scoring) depend on this file alone and
+ * nothing depends back on them.
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "utils/guc.h"
+
+#include "settings.h"
+#include "shared.h"
+
+bool		hitl_enabled = true;
+int			hitl_naptime = 60;
+int			hitl_retrain_delay = 200;
+int			hitl_batch_size = 10000;
+int			hitl_max_workers = 2;
+int			hitl_work_timeout = 600000;
+
+/*
+ * Define the settings, all under the hitl. prefix (called by _PG_init).
+ */
+void
+settings_define(void)
+{
+	DefineCustomBoolVariable("hitl.enabled",
+							 "Whether the background workers retrain and rescore models.",
+							 "Off, labels are still logged; hitl.train() and hitl.score() still work.",
+							 &hitl_enabled, true, PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("hitl.naptime",
+							"Time an idle worker waits for work before it exits.",
+							"Workers are started and woken when labels change; a worker with nothing to do for this long exits.",
+							&hitl_naptime, 60, 1, 86400, PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("hitl.max_workers",
+							"Most database workers running at once.",
+							"A database gets a worker when it has work; waiting databases get one in turn.",
+							&hitl_max_workers, 2, 1, HITL_MAX_DATABASES, PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("hitl.retrain_delay",
+							"Time a woken worker waits for more label changes before retraining.",
+							"Bursts of labels within this delay make one retraining.",
+							&hitl_retrain_delay, 200, 0, 60000, PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("hitl.work_timeout",
+							"Longest a worker works on one model before it gives up on it.",
+							"Past it the model's work is canceled (again every second) and counts as a failure, retried with a back-off; 0 sets no limit.",
+							&hitl_work_timeout, 600000, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("hitl.batch_size",
+							"Rows per UPDATE when scores are written.",
+							"A model's batch_size option, when set, takes precedence.",
+							&hitl_batch_size, 10000, 100, 1000000, PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	MarkGUCPrefixReserved("hitl");
+}

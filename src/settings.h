@@ -1,0 +1,18 @@
+/*
+ * settings.h
+ *		hitl's settings (settings.c).
+ */
+#ifndef HITL_SETTINGS_H
+#define HITL_SETTINGS_H
+
+extern bool hitl_enabled;
+extern int	hitl_naptime;		/* seconds */
+extern int	hitl_retrain_delay; /* milliseconds */
+extern int	hitl_batch_size;
+extern int	hitl_work_timeout;	/* milliseconds, 0: none */
+extern int	hitl_max_workers;
+
+/* Define them (called by _PG_init) */
+extern void settings_define(void);
+
+#endif
