@@ -10,7 +10,12 @@ OBJS = \
 	src/dataset.o \
 	src/train.o \
 	src/score.o \
-	src/predict.o \
+	src/score_rows.o \
+	src/score_write.o \
+	src/queue.o \
+	src/catalog_queue.o \
+	src/model_cache.o \
+	src/predict_sql.o \
 	src/shared.o \
 	src/launcher.o \
 	src/worker.o \
@@ -29,7 +34,7 @@ OBJS = \
 	src/nbayes.o \
 	src/sparse_logreg.o \
 	src/sparserow.o \
-	src/predictor.o \
+	src/classifier.o \
 	src/train_sparse.o
 
 # Released install scripts are frozen; each later version is an upgrade

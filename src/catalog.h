@@ -187,4 +187,26 @@ extern char *catalog_key_list(const HitlModel *model, const char *alias);
 /* The key of the row at a ctid, as jsonb text, for error messages */
 extern char *catalog_row_key_text(const HitlModel *model, ItemPointer tid);
 
+/* ------------------------------------------------------------------------
+ * catalog_queue.c: a model's review queue (hitl.queue), replaced by each
+ * scoring
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Empty the model's queue, as the owner of hitl's tables, in the caller's
+ * SPI connection.
+ */
+extern void catalog_queue_clear(const char *model);
+
+/*
+ * Fill the model's queue with the candidates of a scoring of version: ranks
+ * (int4[]), row keys (jsonb[]), predictions (text[]), confidences and
+ * uncertainties (float8[]), one element each per candidate; then update
+ * the queue's statistics for n_candidates rows.  Runs as the owner of
+ * hitl's tables, in the caller's SPI connection.
+ */
+extern void catalog_queue_fill(const char *model, int version, Datum ranks,
+							   Datum keys, Datum predictions, Datum confidences,
+							   Datum uncertainties, int64 n_candidates);
+
 #endif

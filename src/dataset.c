@@ -19,6 +19,7 @@
 #include "utils/memutils.h"
 
 #include "dataset.h"
+#include "spi_check.h"
 
 /*
  * Column numbers and types of the feature columns.  Columns that vanished or
@@ -86,6 +87,10 @@ features_resolve(const HitlModel *model)
 	return l;
 }
 
+/*
+ * Set each column's array length (0 for scalars), its first expanded
+ * index, and the number of expanded features d.
+ */
 void
 features_set_dims(FeatureLayout *layout, const int *dims)
 {
@@ -117,8 +122,7 @@ check_some_labeled(const HitlModel *model)
 	appendStringInfo(&sql, "SELECT 1 FROM %s t WHERE t.%s IS NOT NULL LIMIT 1",
 					 model->source_text, quote_identifier(model->label_column));
 	ret = SPI_execute(sql.data, true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "hitl: looking for labeled rows failed: %s", SPI_result_code_string(ret));
+	hitl_spi_check(ret, SPI_OK_SELECT, "looking for labeled rows");
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -152,8 +156,7 @@ features_detect_dims(FeatureLayout *layout, const HitlModel *model)
 						 "SELECT cardinality(t.%1$s) FROM %2$s t WHERE t.%1$s IS NOT NULL LIMIT 1",
 						 quote_identifier(model->feature_columns[i]), model->source_text);
 		ret = SPI_execute(sql.data, true, 1);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "hitl: reading array lengths failed: %s", SPI_result_code_string(ret));
+		hitl_spi_check(ret, SPI_OK_SELECT, "reading array lengths");
 		if (SPI_processed == 0)
 		{
 			check_some_labeled(model);
@@ -234,6 +237,11 @@ scalar_value(Datum v, Oid type, double *result)
 	return false;				/* keep compiler quiet */
 }
 
+/*
+ * Convert one row's feature values to doubles: a scalar column to one, an
+ * array column to one per element; NULLs are reported as missing, text
+ * columns skipped.  Stops at the first value that cannot be used.
+ */
 FeatureStatus
 features_from_datums(const FeatureLayout *layout, const Datum *values,
 					 const bool *isnull, double *x, bool *missing, int *bad_col)
@@ -333,6 +341,7 @@ features_from_datums(const FeatureLayout *layout, const Datum *values,
 	return FEATURE_OK;
 }
 
+/* Raise the error that describes why a row's features could not be used */
 void
 features_report(const HitlModel *model, const FeatureLayout *layout,
 				FeatureStatus status, int bad_col, const char *row_key)
@@ -371,6 +380,7 @@ features_report(const HitlModel *model, const FeatureLayout *layout,
 			 errhint("Array features are embeddings: give every row the same length, or NULL.")));
 }
 
+/* The names of the expanded features, stored with a trained version */
 char **
 features_names(const HitlModel *model, const FeatureLayout *layout)
 {
@@ -393,6 +403,7 @@ features_names(const HitlModel *model, const FeatureLayout *layout)
 	return names;
 }
 
+/* The feature columns as a SELECT list, each qualified by alias */
 char *
 features_select_list(const HitlModel *model, const char *alias)
 {
@@ -406,6 +417,7 @@ features_select_list(const HitlModel *model, const char *alias)
 	return buf.data;
 }
 
+/* A read-only cursor on the labeled rows, in primary-key order */
 Portal
 dataset_open_labeled(const HitlModel *model)
 {
@@ -424,6 +436,10 @@ dataset_open_labeled(const HitlModel *model)
 
 #define SCAN_FETCH_ROWS 10000
 
+/*
+ * Fetch a cursor's rows in batches and call fn on each, in a per-row
+ * memory context reset after the call; then close the cursor.
+ */
 void
 dataset_scan(Portal portal, DatasetRowFn fn, void *arg)
 {
@@ -467,6 +483,7 @@ dataset_scan(Portal portal, DatasetRowFn fn, void *arg)
 	MemoryContextDelete(rowcxt);
 }
 
+/* A read-only, no-scroll cursor on a query without parameters */
 Portal
 dataset_open_cursor(const char *sql)
 {

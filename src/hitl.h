@@ -19,10 +19,10 @@
 /* launcher.c: register the launcher and the utility hook (preloading only) */
 extern void hitl_launcher_register(void);
 
-/* predict.c: drop every model cached by this backend */
+/* model_cache.c: drop every model cached by this backend */
 extern void hitl_cache_invalidate(void);
 
-/* predict.c: register the cache invalidation callback (called by _PG_init) */
+/* model_cache.c: register the cache invalidation callback (called by _PG_init) */
 extern void hitl_cache_init(void);
 
 #endif

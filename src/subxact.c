@@ -12,6 +12,12 @@
 
 #include "subxact.h"
 
+/*
+ * Run fn(arg) in an internal subtransaction; an error of the expected
+ * SQLSTATE rolls it back and returns false, any other is re-thrown (see
+ * subxact.h).  The caller's memory context and resource owner are current
+ * again on return.
+ */
 bool
 run_in_subtransaction(void (*fn) (void *arg), void *arg, int expected_sqlerrcode)
 {

@@ -103,6 +103,7 @@ text_prefix(Datum value, int max_bytes, int *len)
 	return t;
 }
 
+/* The text options of a model, resolving its configuration's name */
 void
 textfeat_options(const HitlModel *model, TextOptions *opts)
 {
@@ -115,6 +116,7 @@ textfeat_options(const HitlModel *model, TextOptions *opts)
 	opts->max_bytes = model->max_text_bytes;
 }
 
+/* Empty a bag, keeping its arrays for the next row */
 void
 termbag_reset(TermBag *bag)
 {
@@ -127,6 +129,7 @@ typedef struct HashArg
 	TermBag    *bag;
 } HashArg;
 
+/* Add one term's bucket and (signed) count to the bag, growing it */
 static void
 hash_term(const char *term, int len, void *arg)
 {
@@ -155,6 +158,10 @@ hash_term(const char *term, int len, void *arg)
 	bag->n++;
 }
 
+/*
+ * Add the terms of one text value (its first max_bytes bytes) to a bag,
+ * freeing the detoasted copy.
+ */
 void
 textfeat_add(const TextOptions *opts, Datum value, TermBag *bag)
 {
@@ -168,6 +175,7 @@ textfeat_add(const TextOptions *opts, Datum value, TermBag *bag)
 		pfree(t);
 }
 
+/* qsort: ascending int64 */
 static int
 int64_cmp(const void *a, const void *b)
 {
@@ -219,6 +227,7 @@ sort_pairs(int *bucket, double *count, int n)
 	}
 }
 
+/* Sort the bag by bucket, summing duplicates and dropping zero sums */
 void
 termbag_finish(TermBag *bag)
 {
@@ -252,6 +261,7 @@ typedef struct CollectArg
 	int			capacity;
 } CollectArg;
 
+/* Append one term, in the database's encoding, as a text Datum */
 static void
 collect_term(const char *term, int len, void *arg)
 {

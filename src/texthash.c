@@ -13,6 +13,7 @@
 #define MURMUR_C1 0xcc9e2d51u
 #define MURMUR_C2 0x1b873593u
 
+/* rotate x left by r bits */
 static inline uint32_t
 rotl32(uint32_t x, int r)
 {
@@ -41,6 +42,7 @@ finalise(uint32_t h)
 	return h;
 }
 
+/* MurmurHash3_x86_32 of len bytes, block by block, then the tail */
 uint32_t
 texthash_murmur3(const void *key, size_t len, uint32_t seed)
 {
@@ -79,6 +81,7 @@ texthash_murmur3(const void *key, size_t len, uint32_t seed)
 	return finalise(h);
 }
 
+/* The bucket and sign of a term, as scikit-learn's HashingVectorizer */
 void
 texthash_term(const char *term, size_t len, int buckets, int *bucket, int *sign)
 {

@@ -1,0 +1,98 @@
+/*
+ * classifier.c
+ *		Class probabilities of a row under a loaded version (see
+ *		classifier.h).
+ *
+ * The version's parameters are read once, by classifier_init; each row then
+ * costs its conversion to features (dense, or sparse for text and naive
+ * Bayes) and one evaluation by the plain-C numerics.
+ */
+#include "postgres.h"
+
+#include "classifier.h"
+#include "logreg.h"
+#include "scaler.h"
+#include "sparse_logreg.h"
+
+/*
+ * The dimension of naive Bayes' feature space: the dense features, plus
+ * every text bucket when the model has text columns.
+ */
+double
+classifier_nb_dimension(const HitlModel *model, const FeatureLayout *layout)
+{
+	return (double) layout->d + (layout->n_text > 0 ? (double) model->buckets : 0.0);
+}
+
+/*
+ * Prepare c to evaluate rows with version: row buffers for a dense model,
+ * the sparse row converter and the naive Bayes parameters for the others.
+ */
+void
+classifier_init(Classifier *c, const HitlModel *model, const FeatureLayout *layout,
+				const HitlVersion *version)
+{
+	/*
+	 * The row buffers are sized by the version, filled by the layout: they
+	 * must agree (catalog_load_version() checked the version's dimensions
+	 * against the columns; this holds whatever built the layout).
+	 */
+	if (layout->d != version->d)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("version %d of model \"%s\" has %d features, its table's columns give %d",
+						version->version, model->name, version->d, layout->d),
+				 errhint("Train the model again with hitl.train().")));
+	memset(c, 0, sizeof(*c));
+	c->model = model;
+	c->version = version;
+	c->layout = layout;
+	c->sparse = model_is_sparse(model);
+	if (!c->sparse)
+	{
+		c->x = palloc(sizeof(double) * Max(version->d, 1));
+		c->missing = palloc(sizeof(bool) * Max(version->d, 1));
+		return;
+	}
+	sparserow_init(&c->row, model, layout, version);
+	if (model_is_nbayes(model) &&
+		nbayes_model_build(&c->nb, version->n_classes, version->d + version->n_vocabulary,
+						   version->class_counts, version->n_counts, version->count_index,
+						   version->counts, model->alpha,
+						   classifier_nb_dimension(model, layout)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("version %d of model \"%s\" has invalid naive Bayes statistics",
+						version->version, model->name)));
+}
+
+/*
+ * Convert one row's feature values and evaluate the model on them, into
+ * proba.
+ */
+FeatureStatus
+classifier_proba(Classifier *c, const Datum *values, const bool *isnull, double *proba,
+				 int *bad_col)
+{
+	const HitlVersion *v = c->version;
+	FeatureStatus st;
+
+	if (!c->sparse)
+	{
+		st = features_from_datums(c->layout, values, isnull, c->x, c->missing, bad_col);
+		if (st != FEATURE_OK)
+			return st;
+		scaler_apply(1, v->d, c->x, c->missing, v->means, v->scales);
+		logreg_predict_proba(v->d, v->n_classes, v->coef, c->x, proba);
+		return FEATURE_OK;
+	}
+	st = sparserow_convert(&c->row, values, isnull, bad_col);
+	if (st != FEATURE_OK)
+		return st;
+	if (model_is_nbayes(c->model))
+		nbayes_predict_proba(&c->nb, c->row.nnz, c->row.idx, c->row.val, c->row.mass, proba);
+	else
+		sparse_logreg_predict_proba(v->d + v->n_vocabulary, v->n_classes, v->coef,
+									c->row.nnz, c->row.idx, c->row.val, proba);
+	return FEATURE_OK;
+}

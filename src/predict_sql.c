@@ -1,0 +1,112 @@
+/*
+ * predict_sql.c
+ *		hitl.predict() and hitl.predict_proba(): the class, or every class's
+ *		probability, of a whole row of a model's table.
+ *
+ * The model comes from this backend's cache (model_cache.c), so a call
+ * costs the row's conversion to features and one evaluation, whether it
+ * predicts one row or is called once per row of a large SELECT.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/typcache.h"
+
+#include "metrics.h"
+#include "model_cache.h"
+
+/*
+ * Class probabilities of a row under a cached model, into cm->proba.
+ */
+static void
+row_proba(CachedModel *cm, HeapTupleHeader row)
+{
+	FeatureLayout *l = cm->layout;
+	Oid			rowtype = HeapTupleHeaderGetTypeId(row);
+	TupleDesc	desc;
+	HeapTupleData tuple;
+	FeatureStatus st;
+	int			bad_col;
+	int			i;
+
+	if (rowtype != cm->rowtype)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("row is of type %s, not of the type of table %s",
+						format_type_be(rowtype), cm->model->source_text),
+				 errhint("Pass a whole row of the model's table, as in SELECT hitl.predict('%s', t) FROM %s t.",
+						 cm->model->name, cm->model->source_text)));
+
+	desc = lookup_rowtype_tupdesc(rowtype, HeapTupleHeaderGetTypMod(row));
+	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = row;
+	for (i = 0; i < l->ncols; i++)
+		cm->values[i] = heap_getattr(&tuple, l->attnums[i], desc, &cm->nulls[i]);
+	ReleaseTupleDesc(desc);
+
+	st = classifier_proba(&cm->classifier, cm->values, cm->nulls, cm->proba, &bad_col);
+	if (st != FEATURE_OK)
+		features_report(cm->model, l, st, bad_col, "passed to hitl.predict");
+}
+
+/*
+ * The arguments of both functions, (model text, row record): the model from
+ * the cache, its proba filled with the row's class probabilities.
+ */
+static CachedModel *
+predict_args(FunctionCallInfo fcinfo)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(1);
+	CachedModel *cm = model_cache_lookup(name);
+
+	row_proba(cm, row);
+	return cm;
+}
+
+PG_FUNCTION_INFO_V1(hitl_predict);
+
+/*
+ * hitl.predict(model text, row record) returns text
+ */
+Datum
+hitl_predict(PG_FUNCTION_ARGS)
+{
+	CachedModel *cm = predict_args(fcinfo);
+	int			k;
+
+	k = proba_argmax(cm->version->n_classes, cm->proba, NULL);
+	PG_RETURN_TEXT_P(cstring_to_text(cm->version->classes[k]));
+}
+
+PG_FUNCTION_INFO_V1(hitl_predict_proba);
+
+/*
+ * hitl.predict_proba(model text, row record) returns jsonb
+ */
+Datum
+hitl_predict_proba(PG_FUNCTION_ARGS)
+{
+	CachedModel *cm = predict_args(fcinfo);
+	int			k = cm->version->n_classes;
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (i = 0; i < k; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		escape_json(&buf, cm->version->classes[i]);
+		appendStringInfo(&buf, ": %.17g", cm->proba[i]);
+	}
+	appendStringInfoChar(&buf, '}');
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}

@@ -1,0 +1,297 @@
+/*
+ * queue.c
+ *		Ranking a scoring's review candidates and storing the review queue.
+ *
+ * The scan of a scoring (score.c) offers every unlabeled row to a bounded
+ * heap that keeps the queue_size most uncertain (on ties, those met first):
+ * ranking costs O(rows log queue_size) time and O(queue_size) memory,
+ * whatever the table's size.  The candidates, ranked, replace the model's
+ * queue before any score is written: they are found by ctid, which a write
+ * changes.  Each is stored under its primary key as jsonb, read from the
+ * table as the scoring role, and only when the row at its ctid still has
+ * the key that was scored (see score_rows.c): a ctid holding a row of
+ * another key means the table was rewritten, and the scoring starts over.
+ * hitl.queue itself is written by the catalog layer (catalog_queue.c).
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+
+#include "catalog.h"
+#include "queue.h"
+#include "spi_check.h"
+
+/* The arrays of the candidates' query before the key arrays ($1 .. $5) */
+#define QUEUE_FIXED_PARAMS 5
+
+/* The aggregates of that query, in its select list */
+#define QUEUE_KEYED_COLUMNS 5
+
+static bool candidate_weaker(const Candidate *a, const Candidate *b);
+static void heap_sift_down(Candidate *heap, int n, int i);
+static void heap_sift_up(Candidate *heap, int i);
+static int	candidate_rank_cmp(const void *a, const void *b);
+static void queue_params(const ScoreState *s, const CandidateHeap *heap,
+						 Oid *argtypes, Datum *values);
+static char *queue_keyed_sql(const ScoreState *s);
+
+/* Is candidate a weaker than b: less uncertain, or as uncertain and met later? */
+static bool
+candidate_weaker(const Candidate *a, const Candidate *b)
+{
+	if (a->row.uncertainty != b->row.uncertainty)
+		return a->row.uncertainty < b->row.uncertainty;
+	return a->seq > b->seq;
+}
+
+/* Move heap[i] down to its place in a heap of n */
+static void
+heap_sift_down(Candidate *heap, int n, int i)
+{
+	for (;;)
+	{
+		int			l = 2 * i + 1;
+		int			r = l + 1;
+		int			m = i;
+		Candidate	tmp;
+
+		if (l < n && candidate_weaker(&heap[l], &heap[m]))
+			m = l;
+		if (r < n && candidate_weaker(&heap[r], &heap[m]))
+			m = r;
+		if (m == i)
+			return;
+		tmp = heap[i];
+		heap[i] = heap[m];
+		heap[m] = tmp;
+		i = m;
+	}
+}
+
+/* Move heap[i] up to its place */
+static void
+heap_sift_up(Candidate *heap, int i)
+{
+	while (i > 0)
+	{
+		int			p = (i - 1) / 2;
+		Candidate	tmp;
+
+		if (!candidate_weaker(&heap[i], &heap[p]))
+			break;
+		tmp = heap[i];
+		heap[i] = heap[p];
+		heap[p] = tmp;
+		i = p;
+	}
+}
+
+/* An empty heap of at most cap candidates */
+void
+candidates_init(CandidateHeap *heap, int cap)
+{
+	heap->items = palloc(sizeof(Candidate) * Max(cap, 1));
+	heap->n = 0;
+	heap->cap = cap;
+}
+
+/*
+ * Offer a row to the heap: it enters while the heap is not full, or in the
+ * place of the weakest candidate when stronger.  Only a row that enters
+ * gets a copy of its key (the heap frees the keys it drops).
+ */
+void
+candidates_offer(const ScoreState *s, CandidateHeap *heap, const ScoredRow *row,
+				 uint64 seq, const Datum *keyvals, const bool *keynulls)
+{
+	Candidate	c;
+
+	c.row = *row;
+	c.seq = seq;
+	if (heap->n < heap->cap)
+	{
+		c.row.key = rowkey_save(s, keyvals, keynulls);
+		heap->items[heap->n] = c;
+		heap_sift_up(heap->items, heap->n);
+		heap->n++;
+	}
+	else if (heap->cap > 0 && candidate_weaker(&heap->items[0], &c))
+	{
+		c.row.key = rowkey_save(s, keyvals, keynulls);
+		rowkey_free(s, heap->items[0].row.key);
+		heap->items[0] = c;
+		heap_sift_down(heap->items, heap->n, 0);
+	}
+}
+
+/* qsort: strongest candidate first */
+static int
+candidate_rank_cmp(const void *a, const void *b)
+{
+	const Candidate *ca = a;
+	const Candidate *cb = b;
+
+	if (candidate_weaker(cb, ca))
+		return -1;
+	if (candidate_weaker(ca, cb))
+		return 1;
+	return 0;
+}
+
+/* Sort the candidates strongest first */
+void
+candidates_rank(CandidateHeap *heap)
+{
+	qsort(heap->items, heap->n, sizeof(Candidate), candidate_rank_cmp);
+}
+
+/*
+ * The parameters of the candidates' query: $1 ctids, $2 predictions, $3
+ * confidences, $4 uncertainties, $5 ranks 1..n, then one array of keys per
+ * key column.
+ */
+static void
+queue_params(const ScoreState *s, const CandidateHeap *heap, Oid *argtypes,
+			 Datum *values)
+{
+	int			n = heap->n;
+	ScoredRow  *rows = palloc(sizeof(ScoredRow) * Max(n, 1));
+	Datum	   *p = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *c = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *u = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *r = palloc(sizeof(Datum) * Max(n, 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		const ScoredRow *row = &heap->items[i].row;
+
+		rows[i] = *row;
+		p[i] = CStringGetTextDatum(s->version->classes[row->cls]);
+		c[i] = Float8GetDatum(row->confidence);
+		u[i] = Float8GetDatum(row->uncertainty);
+		r[i] = Int32GetDatum(i + 1);
+	}
+	argtypes[0] = TIDARRAYOID;
+	argtypes[1] = TEXTARRAYOID;
+	argtypes[2] = FLOAT8ARRAYOID;
+	argtypes[3] = FLOAT8ARRAYOID;
+	argtypes[4] = INT4ARRAYOID;
+	values[0] = rows_tid_array(rows, n);
+	values[1] = PointerGetDatum(construct_array(p, n, TEXTOID, -1, false, TYPALIGN_INT));
+	values[2] = PointerGetDatum(construct_array(c, n, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[3] = PointerGetDatum(construct_array(u, n, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[4] = PointerGetDatum(construct_array(r, n, INT4OID, sizeof(int32), true, TYPALIGN_INT));
+	for (i = 0; i < s->nkeys; i++)
+	{
+		argtypes[QUEUE_FIXED_PARAMS + i] = s->key_array_types[i];
+		values[QUEUE_FIXED_PARAMS + i] = rowkey_array(s, rows, n, i);
+	}
+}
+
+/*
+ * The candidates' query: ranks, keys as jsonb, predictions, confidences and
+ * uncertainties of the candidates whose ctid holds the row scored (each an
+ * array, in rank order), and how many ctids hold another row.  It reads
+ * the table as the scoring role.
+ */
+static char *
+queue_keyed_sql(const ScoreState *s)
+{
+	StringInfoData sql;
+	int			i;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT pg_catalog.array_agg(v.rank ORDER BY v.rank) FILTER (WHERE x.same),"
+					 " pg_catalog.array_agg(%s ORDER BY v.rank) FILTER (WHERE x.same),"
+					 " pg_catalog.array_agg(v.p ORDER BY v.rank) FILTER (WHERE x.same),"
+					 " pg_catalog.array_agg(v.c ORDER BY v.rank) FILTER (WHERE x.same),"
+					 " pg_catalog.array_agg(v.u ORDER BY v.rank) FILTER (WHERE x.same),"
+					 " pg_catalog.count(*) FILTER (WHERE NOT x.same)"
+					 " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
+					 " pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5)",
+					 catalog_key_json_expr(s->model, "t"));
+	for (i = 0; i < s->nkeys; i++)
+		appendStringInfo(&sql, ", pg_catalog.unnest($%d)", QUEUE_FIXED_PARAMS + 1 + i);
+	appendStringInfoString(&sql, ") AS v(tid, p, c, u, rank");
+	for (i = 0; i < s->nkeys; i++)
+		appendStringInfo(&sql, ", k%d", i);
+	appendStringInfo(&sql, ") JOIN %s t ON t.ctid OPERATOR(pg_catalog.=) v.tid"
+					 " CROSS JOIN LATERAL (SELECT ", s->model->source_text);
+	for (i = 0; i < s->nkeys; i++)
+		appendStringInfo(&sql, "%st.%s %s v.k%d", i > 0 ? " AND " : "",
+						 quote_identifier(s->model->key_columns[i]),
+						 s->key_eq[i], i);
+	appendStringInfoString(&sql, " AS same) x");
+	return sql.data;
+}
+
+/*
+ * Replace the model's review candidates.  Runs before any score is written:
+ * the candidates are found by ctid, which a write changes, and kept only
+ * when the row there has the key that was scored.  A ctid that holds a row
+ * of another key (the scan's ctids are stale) sets s->restart and leaves
+ * the queue empty.
+ */
+void
+queue_store(ScoreState *s, const CandidateHeap *heap)
+{
+	int			nparams = QUEUE_FIXED_PARAMS + s->nkeys;
+	Oid		   *argtypes = palloc(sizeof(Oid) * nparams);
+	Datum	   *values = palloc(sizeof(Datum) * nparams);
+	Datum		keyed[QUEUE_KEYED_COLUMNS];
+	bool		isnull;
+	int			i;
+	int			ret;
+
+	catalog_queue_clear(s->model->name);
+	if (heap->n == 0)
+		return;
+
+	queue_params(s, heap, argtypes, values);
+	ret = SPI_execute_with_args(queue_keyed_sql(s), nparams, argtypes, values,
+								NULL, false, 0);
+	hitl_spi_check_rows(ret, SPI_OK_SELECT, 1, "reading the queue's keys");
+	if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+									QUEUE_KEYED_COLUMNS + 1, &isnull)) > 0)
+	{
+		s->restart = true;
+		return;
+	}
+	for (i = 0; i < QUEUE_KEYED_COLUMNS; i++)
+	{
+		keyed[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &isnull);
+		if (isnull)
+			return;				/* none of the candidates is there any more */
+		keyed[i] = datumCopy(keyed[i], false, -1);
+	}
+	catalog_queue_fill(s->model->name, s->version->version, keyed[0], keyed[1],
+					   keyed[2], keyed[3], keyed[4], (int64) heap->n);
+}
+
+/*
+ * Mark the rows of changed that are among the candidates (in_queue), which
+ * the scoring writes first.
+ */
+void
+queue_mark_members(const CandidateHeap *heap, RowList *changed)
+{
+	ItemPointerData *tids = palloc(sizeof(ItemPointerData) * Max(heap->n, 1));
+	int64		i;
+	int			k;
+
+	for (k = 0; k < heap->n; k++)
+		tids[k] = heap->items[k].row.tid;
+	qsort(tids, heap->n, sizeof(ItemPointerData), score_tid_cmp);
+	for (i = 0; i < changed->n; i++)
+		changed->rows[i].in_queue =
+			bsearch(&changed->rows[i].tid, tids, heap->n,
+					sizeof(ItemPointerData), score_tid_cmp) != NULL;
+	pfree(tids);
+}
