@@ -7,12 +7,15 @@ OBJS = \
 	src/hitl.o \
 	src/settings.o \
 	src/catalog.o \
+	src/catalog_versions.o \
+	src/catalog_admin.o \
 	src/dataset.o \
 	src/train.o \
 	src/score.o \
 	src/predict.o \
 	src/shared.o \
 	src/launcher.o \
+	src/give_way.o \
 	src/worker.o \
 	src/wait.o \
 	src/subxact.o \

@@ -21,20 +21,21 @@
 #include <signal.h>
 
 #include "access/xact.h"
+#include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
+#include "utils/timestamp.h"
 
+#include "compat.h"
 #include "hitl.h"
 #include "settings.h"
 #include "shared.h"
 
 HitlShared *hitl_shared = NULL;
 
-#if PG_VERSION_NUM >= 150000
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
-#endif
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 /* this backend: wake the worker when the current transaction commits */
@@ -49,13 +50,12 @@ static bool give_way_pending = false;
 
 static void register_xact_callback(void);
 
+/* Ask for hitl's shared memory (see hitl_hook_shmem_request in compat.h) */
 static void
 hitl_shmem_request(void)
 {
-#if PG_VERSION_NUM >= 150000
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-#endif
 	RequestAddinShmemSpace(MAXALIGN(sizeof(HitlShared)));
 }
 
@@ -82,12 +82,7 @@ hitl_shmem_startup(void)
 void
 hitl_shared_init(void)
 {
-#if PG_VERSION_NUM >= 150000
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = hitl_shmem_request;
-#else
-	hitl_shmem_request();
-#endif
+	prev_shmem_request_hook = hitl_hook_shmem_request(hitl_shmem_request);
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = hitl_shmem_startup;
 }
@@ -308,6 +303,29 @@ hitl_wake_at_commit(Oid relid)
 		pending_rels[npending++] = relid;
 }
 
+PG_FUNCTION_INFO_V1(hitl_wake);
+
+/*
+ * hitl._wake(): wake this database's worker (or have the launcher start
+ * one) when the transaction commits.  Called by CREATE EXTENSION: a worker
+ * woken earlier would not see the extension yet.
+ */
+Datum
+hitl_wake(PG_FUNCTION_ARGS)
+{
+	hitl_wake_at_commit(InvalidOid);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(hitl_workers_available);
+
+/* hitl._workers_available(): is hitl preloaded, so that workers run? */
+Datum
+hitl_workers_available(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(hitl_shared_available());
+}
+
 void
 hitl_broadcast_progress(void)
 {
@@ -376,4 +394,161 @@ hitl_slot_gives_way(HitlDatabaseSlot *slot, Oid relid)
 			return true;
 	}
 	return false;
+}
+
+/* ------------------------------------------------------------------------
+ * A database worker's side of its slot
+ * ------------------------------------------------------------------------ */
+
+/* The slot has no worker any more (under the mutex) */
+static void
+clear_worker(HitlDatabaseSlot *slot)
+{
+	slot->pid = 0;
+	slot->latch = NULL;
+	slot->current_relid = InvalidOid;
+	slot->give_way = false;
+}
+
+HitlDatabaseSlot *
+hitl_slot_attach(Oid dboid, TimestampTz *retry_at)
+{
+	HitlDatabaseSlot *slot;
+
+	SpinLockAcquire(&hitl_shared->mutex);
+	slot = hitl_slot_for(dboid, true);
+	if (slot == NULL || slot->pid != 0 || slot->dropping)
+	{
+		SpinLockRelease(&hitl_shared->mutex);
+		return NULL;
+	}
+	slot->pid = MyProcPid;
+	slot->latch = MyLatch;
+	/* a retry that is due is what this worker was started for */
+	*retry_at = slot->retry_at;
+	slot->retry_at = 0;
+	slot->give_way = false;
+	SpinLockRelease(&hitl_shared->mutex);
+	return slot;
+}
+
+void
+hitl_slot_detach(HitlDatabaseSlot *slot, bool idle, bool in_round)
+{
+	SpinLockAcquire(&hitl_shared->mutex);
+	if (slot->pid == MyProcPid)
+		clear_worker(slot);
+	if (!idle && in_round)
+		slot->look_all = true;
+	else if (!idle)
+		slot->work = true;
+	SpinLockRelease(&hitl_shared->mutex);
+	hitl_broadcast_progress();
+	hitl_wake_launcher();
+}
+
+void
+hitl_slot_take_wakes(HitlDatabaseSlot *slot, bool *work, bool *look_all, bool *dirty)
+{
+	SpinLockAcquire(&hitl_shared->mutex);
+	*work = slot->work;
+	*look_all = slot->look_all;
+	*dirty = slot->dirty_all || slot->ndirty > 0;
+	slot->work = false;
+	slot->look_all = false;
+	SpinLockRelease(&hitl_shared->mutex);
+}
+
+/* Read a flag of a slot and clear it, under the mutex */
+static bool
+take_flag(bool *flag)
+{
+	bool		value;
+
+	SpinLockAcquire(&hitl_shared->mutex);
+	value = *flag;
+	*flag = false;
+	SpinLockRelease(&hitl_shared->mutex);
+	return value;
+}
+
+bool
+hitl_slot_take_work(HitlDatabaseSlot *slot)
+{
+	return take_flag(&slot->work);
+}
+
+int
+hitl_slot_take_dirty(HitlDatabaseSlot *slot, Oid *changed, bool *all)
+{
+	int			n;
+
+	SpinLockAcquire(&hitl_shared->mutex);
+	n = slot->ndirty;
+	memcpy(changed, slot->dirty, sizeof(Oid) * n);
+	*all = slot->dirty_all;
+	slot->ndirty = 0;
+	slot->dirty_all = false;
+	SpinLockRelease(&hitl_shared->mutex);
+	return n;
+}
+
+bool
+hitl_slot_set_current(HitlDatabaseSlot *slot, Oid relid)
+{
+	bool		ok = true;
+
+	SpinLockAcquire(&hitl_shared->mutex);
+	if (OidIsValid(relid) && hitl_slot_gives_way(slot, relid))
+		ok = false;
+	slot->current_relid = ok ? relid : InvalidOid;
+	SpinLockRelease(&hitl_shared->mutex);
+	return ok;
+}
+
+bool
+hitl_slot_take_give_way(HitlDatabaseSlot *slot)
+{
+	return take_flag(&slot->give_way);
+}
+
+bool
+hitl_slot_holds_off(HitlDatabaseSlot *slot)
+{
+	bool		hold_off;
+
+	SpinLockAcquire(&hitl_shared->mutex);
+	hold_off = hitl_slot_gives_way(slot, InvalidOid);
+	SpinLockRelease(&hitl_shared->mutex);
+	return hold_off;
+}
+
+void
+hitl_slot_mark_absent(HitlDatabaseSlot *slot)
+{
+	SpinLockAcquire(&hitl_shared->mutex);
+	slot->absent = true;
+	SpinLockRelease(&hitl_shared->mutex);
+}
+
+bool
+hitl_slot_release_if_idle(HitlDatabaseSlot *slot, TimestampTz last_work,
+						  TimestampTz retry_at, bool *others_wait)
+{
+	bool		leave;
+
+	SpinLockAcquire(&hitl_shared->mutex);
+	*others_wait = hitl_shared->nwaiting > 0;
+	leave = *others_wait ||
+		(!slot->work && !slot->look_all && !slot->dirty_all &&
+		 slot->ndirty == 0 &&
+		 TimestampDifferenceExceeds(last_work, GetCurrentTimestamp(),
+									hitl_naptime * 1000));
+	if (leave)
+	{
+		slot->retry_at = retry_at;
+		clear_worker(slot);
+	}
+	SpinLockRelease(&hitl_shared->mutex);
+	return leave;
 }
