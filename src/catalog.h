@@ -147,11 +147,28 @@ typedef struct HitlVersion
 	" ORDER BY r.rolname::pg_catalog.text OPERATOR(pg_catalog.=) m.owner::pg_catalog.text DESC" \
 	" LIMIT 1), 0::pg_catalog.oid)"
 
+/* ------------------------------------------------------------------------
+ * hitl.models (catalog.c)
+ * ------------------------------------------------------------------------ */
+
 /*
  * Load a model by name; raises 42704 when it does not exist, 42501 when the
  * current role does not see it.
  */
 extern HitlModel *catalog_load_model(const char *name, MemoryContext mcxt);
+
+/*
+ * Raise 42501 unless the current role may change the model: train or score
+ * it (action names what, for the message).
+ */
+extern void catalog_check_may_change(const HitlModel *model, const char *action);
+
+/* Lock a model for training; raises an error when the role may not change it */
+extern void catalog_lock_model(const HitlModel *model);
+
+/* ------------------------------------------------------------------------
+ * hitl.model_versions (catalog_versions.c)
+ * ------------------------------------------------------------------------ */
 
 /*
  * Load a version of a model; raises an error when it does not exist, and
@@ -166,15 +183,6 @@ extern HitlVersion *catalog_load_version(const HitlModel *model, int version,
  */
 extern char **catalog_load_classes(const HitlModel *model, int version, int *n,
 								   MemoryContext mcxt);
-
-/*
- * Raise 42501 unless the current role may change the model: train or score
- * it (action names what, for the message).
- */
-extern void catalog_check_may_change(const HitlModel *model, const char *action);
-
-/* Lock a model for training; raises an error when the role may not change it */
-extern void catalog_lock_model(const HitlModel *model);
 
 /*
  * Record a new version (number: the largest so far plus one) and make it the

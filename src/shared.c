@@ -15,6 +15,12 @@
  * (hitl_give_way): the worker drops what it does on that table at once and
  * leaves it alone until the transaction ends, so the two never wait on each
  * other in a cycle.
+ *
+ * The worker's side of its slot (taking its wake-ups, saying which table it
+ * works on, leaving) is here too, so that every access to a slot under the
+ * mutex is in this file; and so are the SQL-callable hitl._wake() and
+ * hitl._workers_available().  The one difference between major versions
+ * (shmem_request_hook) is hidden by compat.h.
  */
 #include "postgres.h"
 
@@ -59,6 +65,7 @@ hitl_shmem_request(void)
 	RequestAddinShmemSpace(MAXALIGN(sizeof(HitlShared)));
 }
 
+/* Make or attach hitl's shared memory (shmem_startup_hook) */
 static void
 hitl_shmem_startup(void)
 {
@@ -79,6 +86,7 @@ hitl_shmem_startup(void)
 	LWLockRelease(AddinShmemInitLock);
 }
 
+/* Install the hooks that ask for and set up the shared memory */
 void
 hitl_shared_init(void)
 {
@@ -87,12 +95,14 @@ hitl_shared_init(void)
 	shmem_startup_hook = hitl_shmem_startup;
 }
 
+/* Is the shared memory there (hitl preloaded)? */
 bool
 hitl_shared_available(void)
 {
 	return hitl_shared != NULL;
 }
 
+/* Find a database's slot, making it when asked (under the mutex) */
 HitlDatabaseSlot *
 hitl_slot_for(Oid dboid, bool create)
 {
@@ -117,6 +127,7 @@ hitl_slot_for(Oid dboid, bool create)
 	return create ? free_slot : NULL;
 }
 
+/* Does the slot have work and no worker (under the mutex)? */
 bool
 hitl_slot_wants_worker(HitlDatabaseSlot *slot, TimestampTz now)
 {
@@ -173,6 +184,7 @@ hitl_wake_database(Oid dboid, const Oid *rels, int nrels, bool all)
 		SetLatch(latch);
 }
 
+/* Have the launcher start a worker for a database that has none */
 void
 hitl_ensure_worker(Oid dboid)
 {
@@ -195,6 +207,7 @@ hitl_ensure_worker(Oid dboid)
 		SetLatch(latch);
 }
 
+/* Ask the launcher to look at pg_database and the slots again */
 void
 hitl_wake_launcher(void)
 {
@@ -236,6 +249,10 @@ end_give_way(void)
 	SpinLockRelease(&hitl_shared->mutex);
 }
 
+/*
+ * At the end of a transaction: wake the worker at commit (not at a
+ * rollback), and free the commands registered to give way.
+ */
 static void
 wake_xact_callback(XactEvent event, void *arg)
 {
@@ -270,6 +287,7 @@ wake_xact_callback(XactEvent event, void *arg)
 	}
 }
 
+/* Register wake_xact_callback once per backend */
 static void
 register_xact_callback(void)
 {
@@ -280,6 +298,7 @@ register_xact_callback(void)
 	}
 }
 
+/* Remember to wake the worker for relid (InvalidOid: every table) at commit */
 void
 hitl_wake_at_commit(Oid relid)
 {
@@ -326,6 +345,7 @@ hitl_workers_available(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(hitl_shared_available());
 }
 
+/* Wake the backends sleeping in hitl.wait() */
 void
 hitl_broadcast_progress(void)
 {
@@ -333,6 +353,10 @@ hitl_broadcast_progress(void)
 		ConditionVariableBroadcast(&hitl_shared->progress);
 }
 
+/*
+ * Make the worker drop its work on relid (every table with InvalidOid) now,
+ * and with hold, stay away from it until the transaction ends.
+ */
 void
 hitl_give_way(Oid relid, bool hold)
 {
@@ -381,6 +405,7 @@ hitl_give_way(Oid relid, bool hold)
 		kill(worker, SIGINT);
 }
 
+/* Does a command in progress hold relid (or every table)?  Under the mutex. */
 bool
 hitl_slot_gives_way(HitlDatabaseSlot *slot, Oid relid)
 {
@@ -410,6 +435,7 @@ clear_worker(HitlDatabaseSlot *slot)
 	slot->give_way = false;
 }
 
+/* Take a database's slot for the calling worker (see shared.h) */
 HitlDatabaseSlot *
 hitl_slot_attach(Oid dboid, TimestampTz *retry_at)
 {
@@ -432,6 +458,7 @@ hitl_slot_attach(Oid dboid, TimestampTz *retry_at)
 	return slot;
 }
 
+/* Free the worker's slot at its exit (see shared.h) */
 void
 hitl_slot_detach(HitlDatabaseSlot *slot, bool idle, bool in_round)
 {
@@ -447,6 +474,7 @@ hitl_slot_detach(HitlDatabaseSlot *slot, bool idle, bool in_round)
 	hitl_wake_launcher();
 }
 
+/* Take the slot's wake-ups (see shared.h) */
 void
 hitl_slot_take_wakes(HitlDatabaseSlot *slot, bool *work, bool *look_all, bool *dirty)
 {
@@ -472,12 +500,14 @@ take_flag(bool *flag)
 	return value;
 }
 
+/* Did labels move since the last take? */
 bool
 hitl_slot_take_work(HitlDatabaseSlot *slot)
 {
 	return take_flag(&slot->work);
 }
 
+/* Take the tables whose rows changed (see shared.h) */
 int
 hitl_slot_take_dirty(HitlDatabaseSlot *slot, Oid *changed, bool *all)
 {
@@ -493,6 +523,7 @@ hitl_slot_take_dirty(HitlDatabaseSlot *slot, Oid *changed, bool *all)
 	return n;
 }
 
+/* Say which table the worker works on, unless it must leave it alone */
 bool
 hitl_slot_set_current(HitlDatabaseSlot *slot, Oid relid)
 {
@@ -506,12 +537,14 @@ hitl_slot_set_current(HitlDatabaseSlot *slot, Oid relid)
 	return ok;
 }
 
+/* Was the worker's cancel a request to give way? */
 bool
 hitl_slot_take_give_way(HitlDatabaseSlot *slot)
 {
 	return take_flag(&slot->give_way);
 }
 
+/* Must the worker leave every model alone (DROP EXTENSION hitl)? */
 bool
 hitl_slot_holds_off(HitlDatabaseSlot *slot)
 {
@@ -523,6 +556,7 @@ hitl_slot_holds_off(HitlDatabaseSlot *slot)
 	return hold_off;
 }
 
+/* hitl is not in the slot's database */
 void
 hitl_slot_mark_absent(HitlDatabaseSlot *slot)
 {
@@ -531,6 +565,7 @@ hitl_slot_mark_absent(HitlDatabaseSlot *slot)
 	SpinLockRelease(&hitl_shared->mutex);
 }
 
+/* Free the slot when the worker is to leave (see shared.h) */
 bool
 hitl_slot_release_if_idle(HitlDatabaseSlot *slot, TimestampTz last_work,
 						  TimestampTz retry_at, bool *others_wait)

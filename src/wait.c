@@ -6,7 +6,8 @@
  * It sleeps on the condition variable the workers broadcast after each
  * commit, checking the model's row with a fresh snapshot each time it is
  * woken (and at least every second), so it neither polls hard nor misses a
- * wake-up.
+ * wake-up.  The model's progress is read as the worker reads it
+ * (catalog_read_progress), as the calling role.
  */
 #include "postgres.h"
 

@@ -36,11 +36,16 @@
  *
  * A failure is caught, written to hitl.models (status, last_error,
  * failed_at, failures, retry_at), logged once per distinct error, and
- * retried with a doubling back-off; the other models go on.  A model
+ * retried with a doubling back-off (computed once, by
+ * catalog_record_failure); the other models go on.  A model
  * marked 'broken' (its table or columns changed, see the event trigger) is
  * left alone.  The worker never runs during recovery and leaves quietly
  * when hitl is dropped from its database, when hitl.enabled is turned off,
  * or when the database is dropped.
+ *
+ * The worker runs no SQL on hitl's tables itself: it lists the models,
+ * reads their progress and records what it did through the catalog layer
+ * (catalog.h), and reads and changes its slot through shared.h.
  */
 #include "postgres.h"
 
