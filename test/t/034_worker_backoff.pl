@@ -11,7 +11,6 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(time usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('worker_backoff');
 $node->init;
@@ -26,19 +25,6 @@ sub sql
 {
 	my ($query) = @_;
 	return $node->safe_psql('backoff', $query);
-}
-
-# Poll a query until it returns $expected, for at most $secs seconds
-sub poll_for
-{
-	my ($query, $expected, $secs) = @_;
-	my $deadline = time + $secs;
-	while (1)
-	{
-		return 1 if sql($query) eq $expected;
-		return 0 if time > $deadline;
-		usleep(100_000);
-	}
 }
 
 # A role owning a table of 100 rows (40 labeled) and a model on it
@@ -67,7 +53,7 @@ sql(q{UPDATE hitl.models SET failures = 11 WHERE name = 'mc'});
 sql(q{REVOKE SELECT ON c_t FROM carol});
 sql(q{UPDATE c_t SET lab = 'b' WHERE id = 41});
 
-ok(poll_for(q{SELECT failures FROM hitl.models WHERE name = 'mc'}, '12', 30),
+ok($node->poll_query_until('backoff', q{SELECT failures FROM hitl.models WHERE name = 'mc'}, '12'),
 	'the worker records the twelfth failure');
 is( sql(
 		q{SELECT status, last_error, retry_at - failed_at
@@ -90,7 +76,7 @@ like($err, qr/timed out waiting for model "mc".*status failed, last error: permi
 
 sql(q{UPDATE hitl.models SET failures = 0, retry_at = NULL WHERE name = 'mc'});
 sql(q{UPDATE c_t SET lab = 'a' WHERE id = 42});
-ok(poll_for(q{SELECT failures >= 2 FROM hitl.models WHERE name = 'mc'}, 't', 30),
+ok($node->poll_query_until('backoff', q{SELECT failures >= 2 FROM hitl.models WHERE name = 'mc'}, 't'),
 	'from 0, the worker fails twice more (the first retry is due after 2 s)');
 is( sql(
 		q{SELECT retry_at - failed_at = make_interval(secs => 2 ^ failures)
@@ -105,9 +91,10 @@ is(scalar @logged, 1, 'the same error is logged once in all');
 # ---------------------------------------------------------------------------
 
 sql(q{GRANT SELECT ON c_t TO carol});
-ok( poll_for(
+ok( $node->poll_query_until(
+		'backoff',
 		q{SELECT status = 'scored' AND failures = 0 AND retry_at IS NULL AND last_error IS NULL
-		  FROM hitl.models WHERE name = 'mc'}, 't', 30),
+		  FROM hitl.models WHERE name = 'mc'}, 't'),
 	'after GRANT SELECT, mc is scored again, its failures forgotten');
 is(sql(q{SELECT hitl.wait('mc')}), '2', 'hitl.wait: version 2, with both labels');
 is(sql(q{SELECT n_labeled FROM hitl.model_versions WHERE model = 'mc' AND version = 2}),
