@@ -487,7 +487,10 @@ catalog_record_labels_seen(const char *name, int64 logged, bool trained)
 						   SPI_OK_UPDATE, "recording the label log position");
 }
 
-/* The back-off before the retry after a model's nth failure in a row: 2^n s, at most MAX_RETRY_DELAY_S */
+/*
+ * The back-off before the retry after a model's nth failure in a row, in
+ * seconds: 2^n, at most MAX_RETRY_DELAY_S.
+ */
 static int
 retry_delay_s(int failures)
 {
