@@ -7,6 +7,8 @@ OBJS = \
 	src/hitl.o \
 	src/settings.o \
 	src/catalog.o \
+	src/catalog_versions.o \
+	src/catalog_admin.o \
 	src/dataset.o \
 	src/train.o \
 	src/score.o \
@@ -18,6 +20,7 @@ OBJS = \
 	src/predict_sql.o \
 	src/shared.o \
 	src/launcher.o \
+	src/give_way.o \
 	src/worker.o \
 	src/wait.o \
 	src/subxact.o \

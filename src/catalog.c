@@ -1,45 +1,46 @@
 /*
  * catalog.c
- *		Reading and writing hitl.models and hitl.model_versions through SPI.
+ *		Reading and writing hitl.models: a model's configuration, who may
+ *		change it, its lock for training, and the state the worker keeps in
+ *		it (the label log entries it processed, its failures and retries),
+ *		which hitl.wait() reads.
+ *
+ * This file and its family (catalog_versions.c: hitl.model_versions;
+ * catalog_admin.c: the SQL-callable writers of hitl.models) hold every
+ * statement on hitl's tables that the rest of hitl runs, as pg_cron's
+ * job_metadata.c does for its own: the other files call functions
+ * declared in catalog.h.  Model states are enums (catalog.h) with one
+ * mapping to the text hitl.models stores, here.
  *
  * Reads run as the current user, so hitl's row-level security decides
  * which models a role may see, in a scope with a safe search_path (a
  * caller's search_path must not pick the operators of these queries).  No
  * role but the owner of hitl's tables may write them: a write here first
- * checks what the calling role may do with the model, then runs as that
- * owner in a restricted scope with a safe search_path (see security.c).
- * The SQL-callable writers (_model_insert, _model_delete, alter_model) are
- * here for that reason: only C code knows which role called it.
- *
- * Nothing read from hitl.model_versions is trusted: a restored or
- * hand-edited row is checked against its model (array lengths, dimensions,
- * indexes) before any code indexes with it, and refused with XX001.
+ * checks what the calling role may do with the model (or is the worker's),
+ * then runs as that owner in a restricted scope with a safe search_path
+ * (see security.c).
  */
 #include "postgres.h"
 
-#include <math.h>
-
-#include "catalog/namespace.h"
-#include "catalog/pg_class.h"
+#include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
-#include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
-#include "utils/memutils.h"
 #include "utils/rls.h"
+#include "utils/timestamp.h"
 
 #include "catalog.h"
 #include "compat.h"
-#include "logreg.h"
 #include "security.h"
-#include "shared.h"
 #include "spi_check.h"
+
+/* The longest back-off after repeated failures of a model, in seconds */
+#define MAX_RETRY_DELAY_S 3600
 
 /* Column value of the current SPI result, NULL-safe */
 static Datum
@@ -48,9 +49,12 @@ spi_value(HeapTuple tuple, int col, bool *isnull)
 	return SPI_getbinval(tuple, SPI_tuptable->tupdesc, col, isnull);
 }
 
-/* text[] datum into a palloc'd array of C strings */
-static char **
-text_array_to_cstrings(Datum arr, int *n)
+/*
+ * A text[] of hitl's tables as a palloc'd array of C strings; *n gets its
+ * length.  XX001 when it holds a null.
+ */
+char	  **
+catalog_text_array(Datum arr, int *n)
 {
 	Datum	   *elems;
 	bool	   *nulls;
@@ -69,116 +73,6 @@ text_array_to_cstrings(Datum arr, int *n)
 		out[i] = TextDatumGetCString(elems[i]);
 	}
 	return out;
-}
-
-/* float8[] datum into a palloc'd array of n doubles (n must match) */
-static double *
-float8_array_to_doubles(Datum arr, int expected, const char *what)
-{
-	ArrayType  *a = DatumGetArrayTypeP(arr);
-	Datum	   *elems;
-	bool	   *nulls;
-	double	   *out;
-	int			n;
-	int			i;
-
-	deconstruct_array(a, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
-					  &elems, &nulls, &n);
-	if (n != expected)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("hitl model version has %d %s, expected %d", n, what, expected)));
-	out = palloc(sizeof(double) * Max(n, 1));
-	for (i = 0; i < n; i++)
-	{
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("hitl model version has a null in its %s", what)));
-		out[i] = DatumGetFloat8(elems[i]);
-	}
-	return out;
-}
-
-/*
- * Contents of a one-dimensional array without nulls of a fixed-length type
- * (float8, int4, int8), copied into palloc'd memory; *n gets the length.
- * Large model arrays are read this way, without a Datum per element.
- */
-static void *
-fixed_array_copy(Datum arr, Oid elemtype, int elemsize, int *n, const char *what)
-{
-	ArrayType  *a = DatumGetArrayTypeP(arr);
-	void	   *out;
-
-	if (ARR_ELEMTYPE(a) != elemtype || ARR_HASNULL(a) || ARR_NDIM(a) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("hitl model version has a malformed %s array", what)));
-	*n = ARR_NDIM(a) == 0 ? 0 : ARR_DIMS(a)[0];
-	out = palloc_extended((Size) elemsize * Max(*n, 1), MCXT_ALLOC_HUGE);
-	/* without nulls the data follows the header and the dimensions */
-	if (*n > 0)
-		memcpy(out, (char *) a + ARR_OVERHEAD_NONULLS(ARR_NDIM(a)), (Size) elemsize * *n);
-	return out;
-}
-
-/* Array of n values of a fixed-length type from memory, without Datums */
-static Datum
-fixed_array_from(const void *x, int n, Oid elemtype, int elemsize)
-{
-	Size		nbytes = (Size) elemsize * n;
-	Size		size = ARR_OVERHEAD_NONULLS(1) + nbytes;
-	ArrayType  *a = palloc_extended(size, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-
-	SET_VARSIZE(a, size);
-	a->ndim = n > 0 ? 1 : 0;
-	a->dataoffset = 0;
-	a->elemtype = elemtype;
-	if (n > 0)
-	{
-		ARR_DIMS(a)[0] = n;
-		ARR_LBOUND(a)[0] = 1;
-		memcpy((char *) a + ARR_OVERHEAD_NONULLS(1), x, nbytes);
-	}
-	else
-		SET_VARSIZE(a, ARR_OVERHEAD_NONULLS(0));
-	return PointerGetDatum(a);
-}
-
-static Datum
-doubles_to_array(const double *x, int n)
-{
-	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
-	int			i;
-
-	for (i = 0; i < n; i++)
-		d[i] = Float8GetDatum(x[i]);
-	return PointerGetDatum(construct_array(d, n, FLOAT8OID, sizeof(float8),
-										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-}
-
-static Datum
-ints_to_array(const int *x, int n)
-{
-	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
-	int			i;
-
-	for (i = 0; i < n; i++)
-		d[i] = Int32GetDatum(x[i]);
-	return PointerGetDatum(construct_array(d, n, INT4OID, sizeof(int32), true,
-										   TYPALIGN_INT));
-}
-
-static Datum
-cstrings_to_array(char **x, int n)
-{
-	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
-	int			i;
-
-	for (i = 0; i < n; i++)
-		d[i] = CStringGetTextDatum(x[i]);
-	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
 /*
@@ -256,28 +150,58 @@ strategy_from_name(const char *s)
  * Enter a scope for reading hitl's tables as the current role: its own
  * rights (row-level security applies), a safe search_path.
  */
-static void
+void
 catalog_read_enter(HitlRoleScope *scope)
 {
 	hitl_role_enter(scope, GetUserId());
+}
+
+/*
+ * Run a statement on hitl's tables in a scope of role as (see CatalogRole),
+ * with its parameters (nulls as SPI takes them, NULL for none); raise an
+ * error naming what unless SPI returns expected.  Returns the rows
+ * processed (the result is SPI_tuptable).
+ */
+uint64
+catalog_execute(CatalogRole as, const char *sql, int nargs, Oid *argtypes,
+				Datum *values, const char *nulls, bool read_only, int expected,
+				const char *what)
+{
+	HitlRoleScope scope;
+	int			ret;
+
+	if (as == CATALOG_AS_OWNER)
+		hitl_catalog_enter(&scope);
+	else
+		catalog_read_enter(&scope);
+	ret = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, read_only, 0);
+	hitl_role_exit(&scope);
+	hitl_spi_check(ret, expected, what);
+	return SPI_processed;
+}
+
+/*
+ * catalog_execute() of a statement whose one parameter ($1) is a model's
+ * name.
+ */
+static uint64
+execute_by_name(CatalogRole as, const char *sql, const char *name,
+				bool read_only, int expected, const char *what)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+
+	values[0] = CStringGetTextDatum(name);
+	return catalog_execute(as, sql, 1, argtypes, values, NULL, read_only,
+						   expected, what);
 }
 
 /* Does a model of that name exist, whether or not the current role sees it? */
 static bool
 catalog_model_exists(const char *name)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1];
-	HitlRoleScope scope;
-	int			ret;
-
-	values[0] = CStringGetTextDatum(name);
-	hitl_catalog_enter(&scope);
-	ret = SPI_execute_with_args("SELECT 1 FROM hitl.models WHERE name = $1",
-								1, argtypes, values, NULL, true, 1);
-	hitl_role_exit(&scope);
-	hitl_spi_check(ret, SPI_OK_SELECT, "looking up the model");
-	return SPI_processed > 0;
+	return execute_by_name(CATALOG_AS_OWNER, "SELECT 1 FROM hitl.models WHERE name = $1",
+						   name, true, SPI_OK_SELECT, "looking up the model") > 0;
 }
 
 /*
@@ -307,23 +231,15 @@ catalog_load_model(const char *name, MemoryContext mcxt)
 		" coalesce((options->>'buckets')::int, 0), coalesce((options->>'max_text_bytes')::int, 0),"
 		" coalesce((options->>'alpha')::float8, 1.0)"
 		" FROM hitl.models m WHERE name = $1";
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1];
 	HeapTuple	tup;
 	HitlModel  *m;
 	MemoryContext old;
-	HitlRoleScope scope;
 	bool		isnull;
 	char	   *relname;
 	char	   *nspname;
-	int			ret;
 
-	values[0] = CStringGetTextDatum(name);
-	catalog_read_enter(&scope);
-	ret = SPI_execute_with_args(sql, 1, argtypes, values, NULL, true, 1);
-	hitl_role_exit(&scope);
-	hitl_spi_check(ret, SPI_OK_SELECT, "reading hitl.models");
-	if (SPI_processed == 0)
+	if (execute_by_name(CATALOG_AS_CALLER, sql, name, true,
+						SPI_OK_SELECT, "reading hitl.models") == 0)
 	{
 		/* hidden by row-level security, or not there at all? */
 		if (catalog_model_exists(name))
@@ -343,9 +259,9 @@ catalog_load_model(const char *name, MemoryContext mcxt)
 	m->name = TextDatumGetCString(spi_value(tup, 1, &isnull));
 	m->source = DatumGetObjectId(spi_value(tup, 2, &isnull));
 	m->label_column = TextDatumGetCString(spi_value(tup, 3, &isnull));
-	m->feature_columns = text_array_to_cstrings(spi_value(tup, 4, &isnull),
+	m->feature_columns = catalog_text_array(spi_value(tup, 4, &isnull),
 												&m->n_feature_columns);
-	m->key_columns = text_array_to_cstrings(spi_value(tup, 5, &isnull),
+	m->key_columns = catalog_text_array(spi_value(tup, 5, &isnull),
 											&m->n_key_columns);
 	m->prediction_column = TextDatumGetCString(spi_value(tup, 6, &isnull));
 	m->confidence_column = TextDatumGetCString(spi_value(tup, 7, &isnull));
@@ -382,306 +298,6 @@ catalog_load_model(const char *name, MemoryContext mcxt)
 	m->source_text = (char *) quote_qualified_identifier(nspname, relname);
 	MemoryContextSwitchTo(old);
 	return m;
-}
-
-/* Raise the error for a version whose stored arrays are inconsistent */
-static void
-corrupted(const HitlModel *model, int version, const char *what)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("version %d of model \"%s\" has invalid %s", version, model->name, what),
-			 errhint("Train the model again with hitl.train().")));
-}
-
-/* Are the n values strictly increasing, within [0, limit)? */
-static bool
-increasing_below(const int32 *a, int n, int64 limit)
-{
-	int			i;
-
-	for (i = 0; i < n; i++)
-		if (a[i] < 0 || a[i] >= limit || (i > 0 && a[i] <= a[i - 1]))
-			return false;
-	return true;
-}
-
-/*
- * Check what a sparse version's arrays must satisfy before anything indexes
- * with them (rows of hitl.model_versions can be written by SQL).
- */
-static void
-check_sparse_version(const HitlModel *model, const HitlVersion *v)
-{
-	int64		i;
-
-	if (!increasing_below(v->vocabulary, v->n_vocabulary,
-						  model->text_config ? model->buckets : 0))
-		corrupted(model, v->version, "vocabulary");
-	if (model->text_config != NULL &&
-		(v->idf_buckets == NULL || !increasing_below(v->idf_buckets, v->n_idf, model->buckets)))
-		corrupted(model, v->version, "idf buckets");
-	for (i = 0; i < v->n_idf; i++)
-		if (!(v->idf[i] > 0.0) || !isfinite(v->idf[i]))
-			corrupted(model, v->version, "idf");
-	if (!model_is_nbayes(model))
-		return;
-	for (i = 0; i < v->n_classes; i++)
-		if (!(v->class_counts[i] > 0.0) || !isfinite(v->class_counts[i]))
-			corrupted(model, v->version, "class counts");
-	for (i = 0; i < v->n_counts; i++)
-		if (v->count_index[i] < 0 ||
-			v->count_index[i] >= (int64) (v->d + v->n_vocabulary) * v->n_classes ||
-			(i > 0 && v->count_index[i] <= v->count_index[i - 1]) ||
-			!(v->counts[i] >= 0.0) || !isfinite(v->counts[i]))
-			corrupted(model, v->version, "naive Bayes sums");
-}
-
-/*
- * The number of expanded features the feature columns of a model give with
- * those dims (scalars 1, arrays their length, text none), after checking
- * each dim against its column's type; -1 when a column no longer resolves
- * (features_resolve() reports that before anything is used).
- */
-static int64
-expected_dense_features(const HitlModel *model, int version, const int *dims, int n)
-{
-	int64		d = 0;
-	int			i;
-
-	for (i = 0; i < n; i++)
-	{
-		AttrNumber	att = get_attnum(model->source, model->feature_columns[i]);
-		Oid			type;
-
-		if (att == InvalidAttrNumber)
-			return -1;
-		type = get_atttype(model->source, att);
-		switch (type)
-		{
-			case FLOAT4ARRAYOID:
-			case FLOAT8ARRAYOID:
-				if (dims[i] < 1)
-					corrupted(model, version, "feature dimensions");
-				d += dims[i];
-				break;
-			case TEXTOID:
-			case VARCHAROID:
-				if (dims[i] != 0)
-					corrupted(model, version, "feature dimensions");
-				break;
-			default:
-				if (dims[i] != 0)
-					corrupted(model, version, "feature dimensions");
-				d += 1;
-				break;
-		}
-	}
-	return d;
-}
-
-/* The number of coefficients of a logistic version, checked against overflow */
-static int
-checked_ncoef(const HitlModel *model, int version, int64 p, int k)
-{
-	if (p < 0 || k < 2 || (p + 1) * (int64) k > (int64) (MaxAllocHugeSize / sizeof(double)) ||
-		(p + 1) * (int64) k > INT_MAX)
-		corrupted(model, version, "dimensions");
-	return logreg_ncoef((int) p, k);
-}
-
-/*
- * Load one version of a model, and check everything that code will index
- * with: the classes (at least two), the feature columns and their
- * dimensions against the model's columns, the names, means and scales (one
- * per expanded feature), the coefficients (logistic) or the statistics
- * (naive Bayes), the text buckets and their idf.  XX001 otherwise.
- */
-HitlVersion *
-catalog_load_version(const HitlModel *model, int version, MemoryContext mcxt)
-{
-	const char *sql =
-		"SELECT version, n_labeled, classes, feature_names, feature_dims,"
-		" feature_means, feature_scales, coefficients,"
-		" idf_buckets, idf, n_documents, vocabulary, class_counts, count_index,"
-		" counts, label_snapshot::text, metrics->>'data_hash'"
-		" FROM hitl.model_versions WHERE model = $1 AND version = $2";
-	Oid			argtypes[2] = {TEXTOID, INT4OID};
-	Datum		values[2];
-	HeapTuple	tup;
-	HitlVersion *v;
-	MemoryContext old;
-	HitlRoleScope scope;
-	bool		isnull;
-	int32	   *dims;
-	int			ndims;
-	int64		expected_d;
-	int			i;
-	int			ret;
-
-	values[0] = CStringGetTextDatum(model->name);
-	values[1] = Int32GetDatum(version);
-	catalog_read_enter(&scope);
-	ret = SPI_execute_with_args(sql, 2, argtypes, values, NULL, true, 1);
-	hitl_role_exit(&scope);
-	hitl_spi_check(ret, SPI_OK_SELECT, "reading hitl.model_versions");
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("version %d of model \"%s\" does not exist", version, model->name)));
-
-	tup = SPI_tuptable->vals[0];
-	old = MemoryContextSwitchTo(mcxt);
-	v = palloc0(sizeof(HitlVersion));
-	v->version = DatumGetInt32(spi_value(tup, 1, &isnull));
-	v->n_labeled = DatumGetInt32(spi_value(tup, 2, &isnull));
-	v->classes = text_array_to_cstrings(spi_value(tup, 3, &isnull), &v->n_classes);
-	if (v->n_classes < 2)
-		corrupted(model, version, "classes");
-	v->feature_names = text_array_to_cstrings(spi_value(tup, 4, &isnull), &v->d);
-
-	dims = fixed_array_copy(spi_value(tup, 5, &isnull), INT4OID, sizeof(int32), &ndims,
-							"feature_dims");
-	if (ndims != model->n_feature_columns)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("version %d of model \"%s\" has %d feature columns, the model %d",
-						version, model->name, ndims, model->n_feature_columns)));
-	v->n_feature_columns = ndims;
-	v->feature_dims = palloc(sizeof(int) * Max(ndims, 1));
-	for (i = 0; i < ndims; i++)
-		v->feature_dims[i] = dims[i];
-	expected_d = expected_dense_features(model, version, v->feature_dims, ndims);
-	if (expected_d >= 0 && expected_d != v->d)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("version %d of model \"%s\" has %d feature names for " INT64_FORMAT " features",
-						version, model->name, v->d, expected_d),
-				 errhint("Train the model again with hitl.train().")));
-
-	v->means = float8_array_to_doubles(spi_value(tup, 6, &isnull), v->d, "feature means");
-	v->scales = float8_array_to_doubles(spi_value(tup, 7, &isnull), v->d, "feature scales");
-
-	if (model_is_sparse(model))
-	{
-		Datum		d;
-		int			n;
-		int			expected;
-
-		d = spi_value(tup, 9, &isnull);
-		if (!isnull)
-		{
-			v->idf_buckets = fixed_array_copy(d, INT4OID, sizeof(int32), &v->n_idf, "idf_buckets");
-			d = spi_value(tup, 10, &isnull);
-			if (isnull)
-				corrupted(model, version, "idf");
-			v->idf = fixed_array_copy(d, FLOAT8OID, sizeof(float8), &n, "idf");
-			if (n != v->n_idf)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("hitl model version has %d idf values for %d buckets", n, v->n_idf)));
-			d = spi_value(tup, 11, &isnull);
-			if (isnull)
-				corrupted(model, version, "document count");
-			v->n_documents = DatumGetInt64(d);
-		}
-		d = spi_value(tup, 12, &isnull);
-		if (isnull)
-			corrupted(model, version, "vocabulary");
-		v->vocabulary = fixed_array_copy(d, INT4OID, sizeof(int32), &v->n_vocabulary,
-										 "vocabulary");
-		if (model_is_nbayes(model))
-		{
-			int			col;
-
-			for (col = 13; col <= 15; col++)
-			{
-				(void) spi_value(tup, col, &isnull);
-				if (isnull)
-					corrupted(model, version, "naive Bayes statistics");
-			}
-			v->class_counts = fixed_array_copy(spi_value(tup, 13, &isnull), FLOAT8OID,
-											   sizeof(float8), &n, "class_counts");
-			if (n != v->n_classes)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("hitl model version has %d class counts for %d classes",
-								n, v->n_classes)));
-			v->count_index = fixed_array_copy(spi_value(tup, 14, &isnull), INT8OID,
-											  sizeof(int64), &n, "count_index");
-			v->n_counts = n;
-			v->counts = fixed_array_copy(spi_value(tup, 15, &isnull), FLOAT8OID,
-										 sizeof(float8), &n, "counts");
-			if (n != v->n_counts)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("hitl model version has %d counts for %lld indexes",
-								n, (long long) v->n_counts)));
-			d = spi_value(tup, 16, &isnull);
-			v->label_snapshot = isnull ? NULL : TextDatumGetCString(d);
-			v->coef = NULL;
-		}
-		else
-		{
-			expected = checked_ncoef(model, version, (int64) v->d + v->n_vocabulary,
-									 v->n_classes);
-			d = spi_value(tup, 8, &isnull);
-			if (isnull)
-				corrupted(model, version, "coefficients");
-			v->coef = fixed_array_copy(d, FLOAT8OID, sizeof(float8), &n, "coefficients");
-			if (n != expected)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("hitl model version has %d coefficients, expected %d",
-								n, expected)));
-		}
-	}
-	else
-		v->coef = float8_array_to_doubles(spi_value(tup, 8, &isnull),
-										  checked_ncoef(model, version, v->d, v->n_classes),
-										  "coefficients");
-	if (model_is_sparse(model))
-		check_sparse_version(model, v);
-	{
-		Datum		h = spi_value(tup, 17, &isnull);
-
-		v->data_hash = isnull ? NULL : TextDatumGetCString(h);
-	}
-	MemoryContextSwitchTo(old);
-	return v;
-}
-
-/*
- * The classes of a version alone, without reading or checking its other
- * arrays; NULL (and *n 0) when the version is not there.
- */
-char	  **
-catalog_load_classes(const HitlModel *model, int version, int *n, MemoryContext mcxt)
-{
-	Oid			argtypes[2] = {TEXTOID, INT4OID};
-	Datum		values[2];
-	MemoryContext old;
-	char	  **classes;
-	bool		isnull;
-	Datum		d;
-	int			ret;
-
-	values[0] = CStringGetTextDatum(model->name);
-	values[1] = Int32GetDatum(version);
-	ret = SPI_execute_with_args("SELECT classes FROM hitl.model_versions"
-								" WHERE model = $1 AND version = $2",
-								2, argtypes, values, NULL, true, 1);
-	hitl_spi_check(ret, SPI_OK_SELECT, "reading hitl.model_versions");
-	*n = 0;
-	if (SPI_processed == 0)
-		return NULL;
-	d = spi_value(SPI_tuptable->vals[0], 1, &isnull);
-	if (isnull)
-		return NULL;
-	old = MemoryContextSwitchTo(mcxt);
-	classes = text_array_to_cstrings(d, n);
-	MemoryContextSwitchTo(old);
-	return classes;
 }
 
 /*
@@ -725,141 +341,203 @@ catalog_check_may_change(const HitlModel *model, const char *action)
 void
 catalog_lock_model(const HitlModel *model)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1];
-	HitlRoleScope scope;
-	int			ret;
-
 	catalog_check_may_change(model, "train");
-	values[0] = CStringGetTextDatum(model->name);
-	hitl_catalog_enter(&scope);
-	ret = SPI_execute_with_args("SELECT 1 FROM hitl.models WHERE name = $1 FOR UPDATE",
-								1, argtypes, values, NULL, false, 0);
-	hitl_spi_check(ret, SPI_OK_SELECT, "locking the model");
-	hitl_role_exit(&scope);
-	if (SPI_processed != 1)
+	if (execute_by_name(CATALOG_AS_OWNER,
+						"SELECT 1 FROM hitl.models WHERE name = $1 FOR UPDATE",
+						model->name, false, SPI_OK_SELECT, "locking the model") != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%s\" was dropped", model->name)));
 }
 
 /*
- * Record a new version and make it current (the caller holds the model's
- * row lock: see catalog_lock_model).
+ * The source table of a row of hitl.models (a trigger's tuple of that
+ * table); InvalidOid when it is null.
  */
-int
-catalog_store_version(const HitlModel *model, HitlVersion *v,
-					  const char *metrics_json, double train_ms)
+Oid
+catalog_model_row_source(Relation models, HeapTuple tuple)
 {
-	Oid			argtypes[19] = {TEXTOID, INT4OID, TEXTOID, TEXTARRAYOID,
-		TEXTARRAYOID, INT4ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
-		FLOAT8ARRAYOID, TEXTOID, FLOAT8OID, INT4ARRAYOID, FLOAT8ARRAYOID,
-		INT8OID, INT4ARRAYOID, FLOAT8ARRAYOID, INT8ARRAYOID, FLOAT8ARRAYOID,
-	TEXTOID};
-	Datum		values[19];
-	char		nulls[19];
+	TupleDesc	desc = RelationGetDescr(models);
+	int			attnum = SPI_fnumber(desc, "source");
 	bool		isnull;
-	bool		nb = model_is_nbayes(model);
-	bool		text = v->idf_buckets != NULL;
-	HitlRoleScope scope;
-	int			ret;
+	Datum		source;
 
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = CStringGetTextDatum(model->name);
-	values[1] = Int32GetDatum(v->n_labeled);
-	values[2] = CStringGetTextDatum(catalog_algorithm_name(model->algorithm));
-	values[3] = cstrings_to_array(v->classes, v->n_classes);
-	values[4] = cstrings_to_array(v->feature_names, v->d);
-	values[5] = ints_to_array(v->feature_dims, v->n_feature_columns);
-	values[6] = doubles_to_array(v->means, v->d);
-	values[7] = doubles_to_array(v->scales, v->d);
-	if (nb)
-		values[8] = fixed_array_from(NULL, 0, FLOAT8OID, sizeof(float8));
-	else
-		values[8] = fixed_array_from(v->coef,
-									 logreg_ncoef(v->d + v->n_vocabulary, v->n_classes),
-									 FLOAT8OID, sizeof(float8));
-	values[9] = CStringGetTextDatum(metrics_json);
-	values[10] = Float8GetDatum(train_ms);
-	if (text)
-	{
-		values[11] = fixed_array_from(v->idf_buckets, v->n_idf, INT4OID, sizeof(int32));
-		values[12] = fixed_array_from(v->idf, v->n_idf, FLOAT8OID, sizeof(float8));
-		values[13] = Int64GetDatum(v->n_documents);
-	}
-	else
-		nulls[11] = nulls[12] = nulls[13] = 'n';
-	if (model_is_sparse(model))
-		values[14] = fixed_array_from(v->vocabulary, v->n_vocabulary, INT4OID, sizeof(int32));
-	else
-		nulls[14] = 'n';
-	if (nb)
-	{
-		values[15] = fixed_array_from(v->class_counts, v->n_classes, FLOAT8OID, sizeof(float8));
-		values[16] = fixed_array_from(v->count_index, (int) v->n_counts, INT8OID, sizeof(int64));
-		values[17] = fixed_array_from(v->counts, (int) v->n_counts, FLOAT8OID, sizeof(float8));
-	}
-	else
-		nulls[15] = nulls[16] = nulls[17] = 'n';
-	if (v->label_snapshot != NULL)
-		values[18] = CStringGetTextDatum(v->label_snapshot);
-	else
-		nulls[18] = 'n';
-
-	hitl_catalog_enter(&scope);
-	ret = SPI_execute_with_args(
-								"INSERT INTO hitl.model_versions (model, version, n_labeled, algorithm,"
-								" classes, feature_names, feature_dims, feature_means, feature_scales,"
-								" coefficients, metrics, train_ms, idf_buckets, idf, n_documents,"
-								" vocabulary, class_counts, count_index, counts, label_snapshot)"
-								" SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9,"
-								" $10::jsonb, $11, $12, $13, $14, $15, $16, $17, $18, $19::pg_snapshot"
-								" FROM hitl.model_versions WHERE model = $1"
-								" RETURNING version",
-								19, argtypes, values, nulls, false, 0);
-	hitl_spi_check(ret, SPI_OK_INSERT_RETURNING, "recording the model version");
-	v->version = DatumGetInt32(spi_value(SPI_tuptable->vals[0], 1, &isnull));
-
-	{
-		Oid			uptypes[2] = {TEXTOID, INT4OID};
-		Datum		upvalues[2];
-
-		upvalues[0] = CStringGetTextDatum(model->name);
-		upvalues[1] = Int32GetDatum(v->version);
-		ret = SPI_execute_with_args(
-									"UPDATE hitl.models SET current_version = $2, status = 'trained',"
-									" trained_at = now(), last_error = NULL, failed_at = NULL,"
-									" failures = 0, retry_at = NULL"
-									" WHERE name = $1",
-									2, uptypes, upvalues, NULL, false, 0);
-		hitl_spi_check(ret, SPI_OK_UPDATE, "updating hitl.models");
-	}
-	hitl_role_exit(&scope);
-	return v->version;
+	if (attnum <= 0)
+		elog(ERROR, "hitl.models has no column source");
+	source = heap_getattr(tuple, attnum, desc, &isnull);
+	return isnull ? InvalidOid : DatumGetObjectId(source);
 }
 
 /*
- * Record that the scores in the table come from the given version.
+ * The enabled models of the database, by name, read as the owner of hitl's
+ * tables, copied into mcxt.  A disabled model (hitl.alter_model) is left
+ * out; before 0.2.0 there is no "enabled" column.
+ */
+List *
+catalog_list_models(MemoryContext mcxt)
+{
+	List	   *models = NIL;
+	uint64		n;
+	uint64		i;
+
+	n = catalog_execute(CATALOG_AS_OWNER,
+						"SELECT name, " CATALOG_OWNER_OID_SQL ", status,"
+						" coalesce(retry_at OPERATOR(pg_catalog.>) pg_catalog.now(), false),"
+						" greatest(0, pg_catalog.date_part('epoch', retry_at OPERATOR(pg_catalog.-) pg_catalog.now())"
+						" OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8,"
+						" source::pg_catalog.oid"
+						" FROM hitl.models m"
+						" WHERE coalesce((pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'enabled')::pg_catalog.bool, true)"
+						" ORDER BY name",
+						0, NULL, NULL, NULL, true, SPI_OK_SELECT, "reading the models");
+	for (i = 0; i < n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		MemoryContext old = MemoryContextSwitchTo(mcxt);
+		HitlModelEntry *m = palloc0(sizeof(HitlModelEntry));
+		bool		isnull;
+
+		m->name = TextDatumGetCString(spi_value(tup, 1, &isnull));
+		m->owner = DatumGetObjectId(spi_value(tup, 2, &isnull));
+		m->status = catalog_status_parse(TextDatumGetCString(spi_value(tup, 3, &isnull)));
+		m->retry_later = DatumGetBool(spi_value(tup, 4, &isnull));
+		m->retry_in_ms = (long) DatumGetInt64(spi_value(tup, 5, &isnull));
+		m->source = DatumGetObjectId(spi_value(tup, 6, &isnull));
+		models = lappend(models, m);
+		MemoryContextSwitchTo(old);
+	}
+	return models;
+}
+
+/*
+ * The number of entries of the label log of a model, all of them: counted
+ * past the log's row-level security (which shows a tenant only its own
+ * rows' entries), as the owner of hitl's tables; only the number is used.
+ */
+static int64
+count_label_log(const char *name)
+{
+	bool		isnull;
+
+	if (execute_by_name(CATALOG_AS_OWNER,
+						"SELECT pg_catalog.count(*) FROM hitl.label_log"
+						" WHERE model OPERATOR(pg_catalog.=) $1",
+						name, false, SPI_OK_SELECT, "reading the label log") != 1)
+		elog(ERROR, "hitl: counting the label log returned no row");
+	return DatumGetInt64(spi_value(SPI_tuptable->vals[0], 1, &isnull));
+}
+
+/*
+ * Read how far a model's work is: the label log entries its training
+ * processed, its current and scored versions, its status and last failure;
+ * with count_log, also how many entries its label log has (counted first,
+ * so that an entry counted is one the row's state may include).  The row is
+ * read as the current role, with a fresh snapshot.  False when the model
+ * is not there (or not seen).
+ */
+bool
+catalog_read_progress(const char *name, bool count_log, ModelProgress *p)
+{
+	HeapTuple	tup;
+	bool		isnull;
+	Datum		d;
+
+	p->logged = count_log ? count_label_log(name) : -1;
+	if (execute_by_name(CATALOG_AS_CALLER,
+						"SELECT processed_labels, coalesce(current_version, 0),"
+						" coalesce(scored_version, 0), status, last_error,"
+						" coalesce(failed_at, '-infinity')"
+						" FROM hitl.models WHERE name OPERATOR(pg_catalog.=) $1",
+						name, false, SPI_OK_SELECT, "reading the model's progress") == 0)
+		return false;
+	tup = SPI_tuptable->vals[0];
+	p->processed_labels = DatumGetInt64(spi_value(tup, 1, &isnull));
+	p->current_version = DatumGetInt32(spi_value(tup, 2, &isnull));
+	p->scored_version = DatumGetInt32(spi_value(tup, 3, &isnull));
+	p->status = catalog_status_parse(TextDatumGetCString(spi_value(tup, 4, &isnull)));
+	d = spi_value(tup, 5, &isnull);
+	p->last_error = isnull ? NULL : TextDatumGetCString(d);
+	p->failed_at = DatumGetTimestampTz(spi_value(tup, 6, &isnull));
+	return true;
+}
+
+/*
+ * Record that a model's training (trained: it made a version) saw logged
+ * entries of its label log.  A model that did not train (too few labels)
+ * has no failure to retry; without any version it waits for labels.
  */
 void
-catalog_mark_scored(const HitlModel *model, int version)
+catalog_record_labels_seen(const char *name, int64 logged, bool trained)
 {
-	Oid			argtypes[2] = {TEXTOID, INT4OID};
-	Datum		values[2];
-	HitlRoleScope scope;
-	int			ret;
+	Oid			argtypes[3] = {TEXTOID, INT8OID, TEXTOID};
+	Datum		values[3];
 
-	values[0] = CStringGetTextDatum(model->name);
-	values[1] = Int32GetDatum(version);
-	hitl_catalog_enter(&scope);
-	ret = SPI_execute_with_args(
-								"UPDATE hitl.models SET scored_version = $2, scored_at = now(),"
-								" status = CASE WHEN current_version = $2 THEN 'scored' ELSE status END,"
-								" last_error = NULL, failed_at = NULL, failures = 0, retry_at = NULL"
-								" WHERE name = $1",
-								2, argtypes, values, NULL, false, 0);
-	hitl_spi_check(ret, SPI_OK_UPDATE, "updating hitl.models");
-	hitl_role_exit(&scope);
+	values[0] = CStringGetTextDatum(name);
+	values[1] = Int64GetDatum(logged);
+	values[2] = CStringGetTextDatum(catalog_status_name(MODEL_WAITING_FOR_LABELS));
+	(void) catalog_execute(CATALOG_AS_OWNER, trained ?
+						   "UPDATE hitl.models SET processed_labels = $2"
+						   " WHERE name OPERATOR(pg_catalog.=) $1" :
+						   "UPDATE hitl.models SET processed_labels = $2,"
+						   " status = CASE WHEN current_version IS NULL"
+						   " THEN $3 ELSE status END,"
+						   " failures = 0, retry_at = NULL"
+						   " WHERE name OPERATOR(pg_catalog.=) $1",
+						   3, argtypes, values, NULL, false,
+						   SPI_OK_UPDATE, "recording the label log position");
+}
+
+/*
+ * The back-off before the retry after a model's nth failure in a row, in
+ * seconds: 2^n, at most MAX_RETRY_DELAY_S.
+ */
+static int
+retry_delay_s(int failures)
+{
+	return (int) Min(1L << Min(Max(failures, 0), 20), MAX_RETRY_DELAY_S);
+}
+
+/*
+ * Record a model's failure (its status, the error message, when, how many
+ * in a row, when to retry) as the owner of hitl's tables.  The back-off is
+ * computed here alone and written as retry_at.  False when the model is
+ * gone; otherwise *f says how many failures in a row, whether the message
+ * is the one recorded last, and how soon the retry is due.
+ */
+bool
+catalog_record_failure(const char *name, const char *message, ModelFailure *f)
+{
+	Oid			argtypes[5] = {TEXTOID, TEXTOID, TEXTOID, INT4OID, FLOAT8OID};
+	Datum		values[5];
+	bool		isnull;
+	Datum		last;
+	int			delay_s;
+
+	if (execute_by_name(CATALOG_AS_OWNER,
+						"SELECT last_error, failures FROM hitl.models"
+						" WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+						name, false, SPI_OK_SELECT, "reading the model's failures") != 1)
+		return false;
+	last = spi_value(SPI_tuptable->vals[0], 1, &isnull);
+	f->repeated = !isnull && strcmp(TextDatumGetCString(last), message) == 0;
+	f->failures = DatumGetInt32(spi_value(SPI_tuptable->vals[0], 2, &isnull)) + 1;
+	delay_s = retry_delay_s(f->failures);
+	f->retry_in_ms = 1000L * delay_s;
+
+	values[0] = CStringGetTextDatum(name);
+	values[1] = CStringGetTextDatum(message);
+	values[2] = CStringGetTextDatum(catalog_status_name(MODEL_FAILED));
+	values[3] = Int32GetDatum(f->failures);
+	values[4] = Float8GetDatum((double) delay_s);
+	(void) catalog_execute(CATALOG_AS_OWNER,
+						   "UPDATE hitl.models SET status = $3, last_error = $2,"
+						   " failed_at = pg_catalog.now(), failures = $4,"
+						   " retry_at = pg_catalog.now() OPERATOR(pg_catalog.+)"
+						   " pg_catalog.make_interval(secs => $5)"
+						   " WHERE name OPERATOR(pg_catalog.=) $1",
+						   5, argtypes, values, NULL, false,
+						   SPI_OK_UPDATE, "recording a failure");
+	return true;
 }
 
 char *
@@ -915,310 +593,3 @@ catalog_row_key_text(const HitlModel *model, ItemPointer tid)
 	return isnull ? pstrdup("?") : TextDatumGetCString(d);
 }
 
-/* ------------------------------------------------------------------------
- * SQL-callable writers of hitl.models, each checking the calling role
- * ------------------------------------------------------------------------ */
-
-/* The argument, or 22004 naming it when it is NULL */
-static Datum
-required_arg(FunctionCallInfo fcinfo, int arg, const char *what)
-{
-	if (PG_ARGISNULL(arg))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", what)));
-	return PG_GETARG_DATUM(arg);
-}
-
-/* Oid of a role by name, InvalidOid when there is none */
-static Oid
-role_oid_or_invalid(const char *role)
-{
-	return get_role_oid(role, true);
-}
-
-PG_FUNCTION_INFO_V1(hitl_model_insert);
-
-/*
- * hitl._model_insert(name, source, label_column, feature_columns,
- *		prediction_column, confidence_column, uncertainty_column,
- *		added_columns, algorithm, strategy, options)
- *
- * Record a model owned by the calling role.  create_model has checked
- * everything before; this checks again what decides who may do it (SELECT
- * and UPDATE on the table, CREATE in its schema), and derives what must not
- * come from the caller: the key columns (the table's primary key), the
- * review view (the table's schema, the model's name) and the options
- * (resolved again).
- */
-Datum
-hitl_model_insert(PG_FUNCTION_ARGS)
-{
-	const char *names[11] = {"name", "source", "label_column", "feature_columns",
-		"prediction_column", "confidence_column", "uncertainty_column",
-		"added_columns", "algorithm", "strategy", "options"};
-	Oid			argtypes[12] = {TEXTOID, OIDOID, NAMEOID, NAMEARRAYOID, NAMEOID, NAMEOID,
-		NAMEOID, NAMEARRAYOID, TEXTOID, TEXTOID, JSONBOID, NAMEOID};
-	Datum		values[12];
-	Oid			role = GetUserId();
-	Oid			source;
-	Oid			nsp;
-	HitlRoleScope scope;
-	char		relkind;
-	int			i;
-	int			ret;
-
-	for (i = 0; i < 11; i++)
-		values[i] = required_arg(fcinfo, i, names[i]);
-	source = DatumGetObjectId(values[1]);
-	relkind = get_rel_relkind(source);
-	if (relkind == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", source)));
-	if (relkind != RELKIND_RELATION)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an ordinary table", get_rel_name(source))));
-	if (pg_class_aclcheck(source, role, ACL_SELECT) != ACLCHECK_OK ||
-		pg_class_aclcheck(source, role, ACL_UPDATE) != ACLCHECK_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for table %s", get_rel_name(source)),
-				 errhint("A model needs SELECT and UPDATE on its table.")));
-	nsp = get_rel_namespace(source);
-	if (pg_namespace_aclcheck(nsp, role, ACL_CREATE) != ACLCHECK_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for schema %s", get_namespace_name(nsp)),
-				 errhint("The review view of a model is created in the schema of its table.")));
-	values[11] = DirectFunctionCall1(namein,
-									 CStringGetDatum(GetUserNameFromId(role, false)));
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "hitl: SPI_connect failed");
-	hitl_catalog_enter(&scope);
-	ret = SPI_execute_with_args(
-								"INSERT INTO hitl.models (name, source, label_column, feature_columns,"
-								" key_columns, prediction_column, confidence_column, uncertainty_column,"
-								" added_columns, review_view, view_schema, view_name, algorithm, strategy,"
-								" options, owner)"
-								" SELECT $1, c.oid, $3, $4, k.keys, $5, $6, $7, $8,"
-								" format('%I.%I', n.nspname, $1 || '_review_queue'), n.nspname,"
-								" ($1 || '_review_queue')::name, $9, $10,"
-								" hitl._resolve_options($11, $9, EXISTS (SELECT 1 FROM pg_attribute a"
-								"   WHERE a.attrelid = c.oid AND a.attname = ANY ($4) AND a.attnum > 0"
-								"   AND NOT a.attisdropped AND a.atttypid IN ('text'::regtype, 'varchar'::regtype))),"
-								" $12"
-								" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,"
-								" LATERAL (SELECT array_agg(a.attname ORDER BY u.o) AS keys"
-								"   FROM pg_index x"
-								"   CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS u(attnum, o)"
-								"   JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.attnum"
-								"   WHERE x.indrelid = c.oid AND x.indisprimary) k"
-								" WHERE c.oid = $2",
-								12, argtypes, values, NULL, false, 0);
-	hitl_spi_check(ret, SPI_OK_INSERT, "recording the model");
-	hitl_role_exit(&scope);
-	SPI_finish();
-	PG_RETURN_VOID();
-}
-
-PG_FUNCTION_INFO_V1(hitl_model_delete);
-
-/*
- * hitl._model_delete(name)
- *
- * Delete a model's row (its versions, queue and label log go with it) and
- * remove its label triggers, for the members of its owner only.
- */
-Datum
-hitl_model_delete(PG_FUNCTION_ARGS)
-{
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	Oid			argtypes[2] = {TEXTOID, OIDOID};
-	Datum		values[2];
-	HitlRoleScope scope;
-	bool		isnull;
-	Datum		owner;
-	int			ret;
-
-	values[0] = CStringGetTextDatum(name);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "hitl: SPI_connect failed");
-	hitl_catalog_enter(&scope);
-	ret = SPI_execute_with_args("SELECT owner::text, source::oid FROM hitl.models"
-								" WHERE name = $1 FOR UPDATE",
-								1, argtypes, values, NULL, false, 1);
-	hitl_role_exit(&scope);
-	hitl_spi_check(ret, SPI_OK_SELECT, "reading hitl.models");
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("model \"%s\" does not exist", name)));
-	owner = spi_value(SPI_tuptable->vals[0], 1, &isnull);
-	values[1] = spi_value(SPI_tuptable->vals[0], 2, &isnull);
-	if (!has_privs_of_role(GetUserId(),
-						   role_oid_or_invalid(TextDatumGetCString(owner))))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("must be owner of model \"%s\"", name)));
-
-	hitl_catalog_enter(&scope);
-	ret = SPI_execute_with_args("DELETE FROM hitl.models WHERE name = $1",
-								1, argtypes, values, NULL, false, 0);
-	hitl_spi_check(ret, SPI_OK_DELETE, "deleting the model");
-	ret = SPI_execute_with_args("SELECT hitl._detach_label_triggers($1, $2::regclass)",
-								2, argtypes, values, NULL, false, 0);
-	hitl_spi_check(ret, SPI_OK_SELECT, "removing the label triggers");
-	hitl_role_exit(&scope);
-	SPI_finish();
-	PG_RETURN_VOID();
-}
-
-PG_FUNCTION_INFO_V1(hitl_output_column_model);
-
-/*
- * hitl._output_column_model(source, output_column) returns text
- *
- * The model (whoever sees it) that writes that column of the table, or
- * NULL; for the roles that may update the table, who could add a model
- * writing it.
- */
-Datum
-hitl_output_column_model(PG_FUNCTION_ARGS)
-{
-	Oid			source = PG_GETARG_OID(0);
-	Oid			argtypes[2] = {OIDOID, NAMEOID};
-	Datum		values[2];
-	HitlRoleScope scope;
-	bool		isnull;
-	Datum		model;
-	int			ret;
-
-	if (pg_class_aclcheck(source, GetUserId(), ACL_UPDATE) != ACLCHECK_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for table %s", get_rel_name(source))));
-	values[0] = ObjectIdGetDatum(source);
-	values[1] = PG_GETARG_DATUM(1);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "hitl: SPI_connect failed");
-	hitl_catalog_enter(&scope);
-	ret = SPI_execute_with_args("SELECT m.name FROM hitl.models m"
-								" WHERE m.source = $1::regclass AND $2 IN (m.prediction_column,"
-								" m.confidence_column, m.uncertainty_column)"
-								" ORDER BY m.name LIMIT 1",
-								2, argtypes, values, NULL, true, 1);
-	hitl_role_exit(&scope);
-	hitl_spi_check(ret, SPI_OK_SELECT, "reading hitl.models");
-	if (SPI_processed == 0)
-	{
-		SPI_finish();
-		PG_RETURN_NULL();
-	}
-	model = spi_value(SPI_tuptable->vals[0], 1, &isnull);
-	model = SPI_datumTransfer(model, false, -1);
-	SPI_finish();
-	PG_RETURN_DATUM(model);
-}
-
-PG_FUNCTION_INFO_V1(hitl_alter_model);
-
-/*
- * hitl.alter_model(name, options, strategy, enabled, owner)
- *
- * Change what may change of a model; NULL arguments leave things as they
- * are.  The roles that may train a model (its owner's members, the roles
- * with UPDATE on its table) change its options, strategy and enabled; only
- * its owner's members give it to another role, one they are members of.
- * Options are merged into the model's and checked (the algorithm and the
- * text options cannot change: see _guard_model_update).
- */
-Datum
-hitl_alter_model(PG_FUNCTION_ARGS)
-{
-	char	   *name;
-	HitlModel  *model;
-	Oid			argtypes[5] = {TEXTOID, JSONBOID, TEXTOID, BOOLOID, NAMEOID};
-	Datum		values[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
-	HitlRoleScope scope;
-	int			i;
-	int			ret;
-
-	name = TextDatumGetCString(required_arg(fcinfo, 0, "name"));
-	for (i = 1; i < 5; i++)
-	{
-		if (PG_ARGISNULL(i))
-		{
-			nulls[i] = 'n';
-			values[i] = (Datum) 0;
-		}
-		else
-			values[i] = PG_GETARG_DATUM(i);
-	}
-	values[0] = CStringGetTextDatum(name);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "hitl: SPI_connect failed");
-	model = catalog_load_model(name, CurrentMemoryContext);
-	catalog_check_may_change(model, "alter");
-	if (nulls[2] == ' ')
-	{
-		char	   *strategy = TextDatumGetCString(values[2]);
-
-		if (strcmp(strategy, "margin") != 0 && strcmp(strategy, "least_confidence") != 0 &&
-			strcmp(strategy, "entropy") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unknown query strategy \"%s\"", strategy),
-					 errhint("Known strategies: margin, least_confidence, entropy.")));
-	}
-	if (nulls[4] == ' ')
-	{
-		const char *new_owner = NameStr(*DatumGetName(values[4]));
-		Oid			new_oid = role_oid_or_invalid(new_owner);
-
-		if (!has_privs_of_role(GetUserId(), model->owner))
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("must be owner of model \"%s\"", name),
-					 errhint("Only the members of a model's owner give it to another role.")));
-		if (!OidIsValid(new_oid))
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("role \"%s\" does not exist", new_owner)));
-		if (!has_privs_of_role(GetUserId(), new_oid))
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("must be a member of role \"%s\" to give it model \"%s\"",
-							new_owner, name)));
-	}
-	if (nulls[1] == ' ')
-	{
-		Jsonb	   *opts = DatumGetJsonbP(values[1]);
-
-		if (!JB_ROOT_IS_OBJECT(opts) || JB_ROOT_IS_SCALAR(opts))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("options must be a jsonb object"),
-					 errhint("Pass the options to change, like '{\"C\": 0.5}'.")));
-	}
-
-	hitl_catalog_enter(&scope);
-	ret = SPI_execute_with_args("UPDATE hitl.models SET"
-								" options = CASE WHEN $2 IS NULL THEN options ELSE options || $2 END,"
-								" strategy = coalesce($3, strategy),"
-								" enabled = coalesce($4, enabled),"
-								" owner = coalesce($5, owner)"
-								" WHERE name = $1",
-								5, argtypes, values, nulls, false, 0);
-	hitl_spi_check(ret, SPI_OK_UPDATE, "updating hitl.models");
-	hitl_role_exit(&scope);
-	/* enabled again: the worker looks at the model's labels at commit */
-	if (nulls[3] == ' ' && DatumGetBool(values[3]))
-		hitl_wake_at_commit(model->source);
-	SPI_finish();
-	PG_RETURN_VOID();
-}

@@ -1,19 +1,31 @@
 /*
  * catalog.h
- *		Reading and writing hitl's own tables: models and their versions.
+ *		Reading and writing hitl's own tables (hitl.models,
+ *		hitl.model_versions, hitl.label_log, hitl.queue, hitl.restored_logs):
+ *		the catalog layer, the family of files src/catalog*.c.  Every SQL
+ *		statement hitl runs on its own tables is in one of them.
+ *
+ * catalog.c: hitl.models (load, check, lock; the worker's state of a model)
+ * catalog_versions.c: hitl.model_versions (load, store, mark scored)
+ * catalog_admin.c: the SQL-callable writers of hitl.models
  *
  * All functions here run inside an SPI connection opened by the caller and
- * copy what they return into the memory context the caller names, so the
- * results outlive SPI_finish().
+ * copy what they return into the memory context the caller names (or the
+ * current one), so the results outlive SPI_finish().
  */
 #ifndef HITL_CATALOG_H
 #define HITL_CATALOG_H
 
 #include "postgres.h"
 
+#include "access/htup.h"
+#include "datatype/timestamp.h"
+#include "nodes/pg_list.h"
 #include "storage/itemptr.h"
+#include "utils/relcache.h"
 
 #include "metrics.h"
+#include "security.h"
 
 /* A model's state (hitl.models.status) */
 typedef enum ModelStatus
@@ -135,11 +147,28 @@ typedef struct HitlVersion
 	" ORDER BY r.rolname::pg_catalog.text OPERATOR(pg_catalog.=) m.owner::pg_catalog.text DESC" \
 	" LIMIT 1), 0::pg_catalog.oid)"
 
+/* ------------------------------------------------------------------------
+ * hitl.models (catalog.c)
+ * ------------------------------------------------------------------------ */
+
 /*
  * Load a model by name; raises 42704 when it does not exist, 42501 when the
  * current role does not see it.
  */
 extern HitlModel *catalog_load_model(const char *name, MemoryContext mcxt);
+
+/*
+ * Raise 42501 unless the current role may change the model: train or score
+ * it (action names what, for the message).
+ */
+extern void catalog_check_may_change(const HitlModel *model, const char *action);
+
+/* Lock a model for training; raises an error when the role may not change it */
+extern void catalog_lock_model(const HitlModel *model);
+
+/* ------------------------------------------------------------------------
+ * hitl.model_versions (catalog_versions.c)
+ * ------------------------------------------------------------------------ */
 
 /*
  * Load a version of a model; raises an error when it does not exist, and
@@ -156,15 +185,6 @@ extern char **catalog_load_classes(const HitlModel *model, int version, int *n,
 								   MemoryContext mcxt);
 
 /*
- * Raise 42501 unless the current role may change the model: train or score
- * it (action names what, for the message).
- */
-extern void catalog_check_may_change(const HitlModel *model, const char *action);
-
-/* Lock a model for training; raises an error when the role may not change it */
-extern void catalog_lock_model(const HitlModel *model);
-
-/*
  * Record a new version (number: the largest so far plus one) and make it the
  * model's current version.  metrics_json is a jsonb text.  Returns the
  * version number.
@@ -174,6 +194,106 @@ extern int	catalog_store_version(const HitlModel *model, HitlVersion *v,
 
 /* Record that the stored scores now come from the given version */
 extern void catalog_mark_scored(const HitlModel *model, int version);
+
+/* ------------------------------------------------------------------------
+ * The worker's state of a model in hitl.models (catalog.c), read by the
+ * worker and hitl.wait()
+ * ------------------------------------------------------------------------ */
+
+/* A model as the worker lists it (catalog_list_models) */
+typedef struct HitlModelEntry
+{
+	char	   *name;
+	Oid			source;			/* its table */
+	Oid			owner;			/* 0 when the owner's role is gone */
+	ModelStatus status;
+	bool		retry_later;	/* its retry_at is in the future ... */
+	long		retry_in_ms;	/* ... that far */
+} HitlModelEntry;
+
+/*
+ * The enabled models of the database, ordered by name, as a List of
+ * HitlModelEntry allocated in mcxt.
+ */
+extern List *catalog_list_models(MemoryContext mcxt);
+
+/* How far a model's work is (catalog_read_progress) */
+typedef struct ModelProgress
+{
+	int64		logged;			/* entries of its label log; -1: not counted */
+	int64		processed_labels;	/* entries its last training saw */
+	int			current_version;	/* 0 when none */
+	int			scored_version; /* 0 when none */
+	ModelStatus status;
+	char	   *last_error;		/* NULL when none */
+	TimestampTz failed_at;		/* -infinity when never */
+} ModelProgress;
+
+/*
+ * Read a model's progress (with count_log, count its label log too); false
+ * when the model is not there.
+ */
+extern bool catalog_read_progress(const char *name, bool count_log,
+								  ModelProgress *p);
+
+/*
+ * Record that a training of the model saw logged label log entries; a
+ * model that did not train has no failure left, and waits for labels when
+ * it has no version.
+ */
+extern void catalog_record_labels_seen(const char *name, int64 logged,
+									   bool trained);
+
+/* What recording a failure found */
+typedef struct ModelFailure
+{
+	int			failures;		/* in a row, this one included */
+	bool		repeated;		/* the message is the one recorded last */
+	long		retry_in_ms;	/* the back-off before its retry */
+} ModelFailure;
+
+/*
+ * Record a model's failure with message, and its retry after a back-off
+ * that doubles with each failure in a row; false when the model is gone.
+ */
+extern bool catalog_record_failure(const char *name, const char *message,
+								   ModelFailure *f);
+
+/* The source table of a row of hitl.models (a trigger's tuple); 0 if null */
+extern Oid	catalog_model_row_source(Relation models, HeapTuple tuple);
+
+/* ------------------------------------------------------------------------
+ * Helpers of the catalog files (catalog*.c alone)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Enter a scope for reading hitl's tables as the current role (row-level
+ * security applies) with a safe search_path; leave it with hitl_role_exit.
+ */
+extern void catalog_read_enter(HitlRoleScope *scope);
+
+/* The role a statement of catalog_execute runs as */
+typedef enum CatalogRole
+{
+	CATALOG_AS_CALLER,			/* the current role: row-level security applies */
+	CATALOG_AS_OWNER			/* the owner of hitl's tables: every write */
+} CatalogRole;
+
+/*
+ * Run a statement on hitl's tables as that role, in a scope with a safe
+ * search_path; raise an error naming what unless SPI returns expected.
+ * Returns the rows processed (the rows read are in SPI_tuptable).
+ */
+extern uint64 catalog_execute(CatalogRole as, const char *sql, int nargs,
+							  Oid *argtypes, Datum *values, const char *nulls,
+							  bool read_only, int expected, const char *what);
+
+/* A text[] of hitl's tables as C strings (XX001 when it holds a null) */
+extern char **catalog_text_array(Datum arr, int *n);
+
+/* ------------------------------------------------------------------------
+ * Row keys of a model's table (catalog.c)
+ * ------------------------------------------------------------------------ */
 
 /*
  * SQL expression building a row's key as jsonb from the key columns of a

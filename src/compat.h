@@ -9,6 +9,7 @@
 
 #include "postgres.h"
 
+#include "miscadmin.h"
 #include "storage/itemptr.h"
 
 #if PG_VERSION_NUM < 130000
@@ -18,6 +19,32 @@
 /* MarkGUCPrefixReserved() replaced EmitWarningsOnPlaceholders() in 15 */
 #if PG_VERSION_NUM < 150000
 #define MarkGUCPrefixReserved(prefix) EmitWarningsOnPlaceholders(prefix)
+#endif
+
+/*
+ * shmem_request_hook came in 15, and shared memory must be requested in it
+ * from then on; before, it is requested in _PG_init directly.  Hook fn
+ * (15 and later) or run it at once (before); returns the hook it replaces
+ * (NULL before 15), which fn calls first when set.
+ */
+#if PG_VERSION_NUM >= 150000
+static inline shmem_request_hook_type
+hitl_hook_shmem_request(shmem_request_hook_type fn)
+{
+	shmem_request_hook_type prev = shmem_request_hook;
+
+	shmem_request_hook = fn;
+	return prev;
+}
+#else
+typedef void (*shmem_request_hook_type) (void);
+
+static inline shmem_request_hook_type
+hitl_hook_shmem_request(shmem_request_hook_type fn)
+{
+	fn();
+	return NULL;
+}
 #endif
 
 /* varatt.h was split out of postgres.h in 16 */

@@ -24,6 +24,10 @@
 #include "hitl.h"
 #include "security.h"
 
+/*
+ * Run as role from here: restricted operation, a GUC nest level of its own,
+ * the safe search_path.
+ */
 void
 hitl_role_enter(HitlRoleScope *scope, Oid role)
 {
@@ -36,6 +40,7 @@ hitl_role_enter(HitlRoleScope *scope, Oid role)
 							 GUC_ACTION_SAVE, true, 0, false);
 }
 
+/* Roll back the settings changed in the scope, and take back the role */
 void
 hitl_role_exit(HitlRoleScope *scope)
 {
@@ -43,6 +48,7 @@ hitl_role_exit(HitlRoleScope *scope)
 	SetUserIdAndSecContext(scope->saved_userid, scope->saved_sec_context);
 }
 
+/* The owner of hitl's tables: the owner of hitl.models */
 Oid
 hitl_catalog_owner(void)
 {
@@ -59,6 +65,7 @@ hitl_catalog_owner(void)
 	return owner;
 }
 
+/* Enter a scope as the owner of hitl's tables */
 void
 hitl_catalog_enter(HitlRoleScope *scope)
 {

@@ -12,6 +12,7 @@
 
 #include "utils/guc.h"
 
+#include "compat.h"
 #include "settings.h"
 #include "shared.h"
 

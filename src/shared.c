@@ -15,26 +15,33 @@
  * (hitl_give_way): the worker drops what it does on that table at once and
  * leaves it alone until the transaction ends, so the two never wait on each
  * other in a cycle.
+ *
+ * The worker's side of its slot (taking its wake-ups, saying which table it
+ * works on, leaving) is here too, so that every access to a slot under the
+ * mutex is in this file; and so are the SQL-callable hitl._wake() and
+ * hitl._workers_available().  The one difference between major versions
+ * (shmem_request_hook) is hidden by compat.h.
  */
 #include "postgres.h"
 
 #include <signal.h>
 
 #include "access/xact.h"
+#include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
+#include "utils/timestamp.h"
 
+#include "compat.h"
 #include "hitl.h"
 #include "settings.h"
 #include "shared.h"
 
 HitlShared *hitl_shared = NULL;
 
-#if PG_VERSION_NUM >= 150000
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
-#endif
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 /* this backend: wake the worker when the current transaction commits */
@@ -49,16 +56,16 @@ static bool give_way_pending = false;
 
 static void register_xact_callback(void);
 
+/* Ask for hitl's shared memory (see hitl_hook_shmem_request in compat.h) */
 static void
 hitl_shmem_request(void)
 {
-#if PG_VERSION_NUM >= 150000
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-#endif
 	RequestAddinShmemSpace(MAXALIGN(sizeof(HitlShared)));
 }
 
+/* Make or attach hitl's shared memory (shmem_startup_hook) */
 static void
 hitl_shmem_startup(void)
 {
@@ -79,25 +86,23 @@ hitl_shmem_startup(void)
 	LWLockRelease(AddinShmemInitLock);
 }
 
+/* Install the hooks that ask for and set up the shared memory */
 void
 hitl_shared_init(void)
 {
-#if PG_VERSION_NUM >= 150000
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = hitl_shmem_request;
-#else
-	hitl_shmem_request();
-#endif
+	prev_shmem_request_hook = hitl_hook_shmem_request(hitl_shmem_request);
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = hitl_shmem_startup;
 }
 
+/* Is the shared memory there (hitl preloaded)? */
 bool
 hitl_shared_available(void)
 {
 	return hitl_shared != NULL;
 }
 
+/* Find a database's slot, making it when asked (under the mutex) */
 HitlDatabaseSlot *
 hitl_slot_for(Oid dboid, bool create)
 {
@@ -122,6 +127,7 @@ hitl_slot_for(Oid dboid, bool create)
 	return create ? free_slot : NULL;
 }
 
+/* Does the slot have work and no worker (under the mutex)? */
 bool
 hitl_slot_wants_worker(HitlDatabaseSlot *slot, TimestampTz now)
 {
@@ -178,6 +184,7 @@ hitl_wake_database(Oid dboid, const Oid *rels, int nrels, bool all)
 		SetLatch(latch);
 }
 
+/* Have the launcher start a worker for a database that has none */
 void
 hitl_ensure_worker(Oid dboid)
 {
@@ -200,6 +207,7 @@ hitl_ensure_worker(Oid dboid)
 		SetLatch(latch);
 }
 
+/* Ask the launcher to look at pg_database and the slots again */
 void
 hitl_wake_launcher(void)
 {
@@ -241,6 +249,10 @@ end_give_way(void)
 	SpinLockRelease(&hitl_shared->mutex);
 }
 
+/*
+ * At the end of a transaction: wake the worker at commit (not at a
+ * rollback), and free the commands registered to give way.
+ */
 static void
 wake_xact_callback(XactEvent event, void *arg)
 {
@@ -275,6 +287,7 @@ wake_xact_callback(XactEvent event, void *arg)
 	}
 }
 
+/* Register wake_xact_callback once per backend */
 static void
 register_xact_callback(void)
 {
@@ -285,6 +298,7 @@ register_xact_callback(void)
 	}
 }
 
+/* Remember to wake the worker for relid (InvalidOid: every table) at commit */
 void
 hitl_wake_at_commit(Oid relid)
 {
@@ -308,6 +322,30 @@ hitl_wake_at_commit(Oid relid)
 		pending_rels[npending++] = relid;
 }
 
+PG_FUNCTION_INFO_V1(hitl_wake);
+
+/*
+ * hitl._wake(): wake this database's worker (or have the launcher start
+ * one) when the transaction commits.  Called by CREATE EXTENSION: a worker
+ * woken earlier would not see the extension yet.
+ */
+Datum
+hitl_wake(PG_FUNCTION_ARGS)
+{
+	hitl_wake_at_commit(InvalidOid);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(hitl_workers_available);
+
+/* hitl._workers_available(): is hitl preloaded, so that workers run? */
+Datum
+hitl_workers_available(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(hitl_shared_available());
+}
+
+/* Wake the backends sleeping in hitl.wait() */
 void
 hitl_broadcast_progress(void)
 {
@@ -315,6 +353,10 @@ hitl_broadcast_progress(void)
 		ConditionVariableBroadcast(&hitl_shared->progress);
 }
 
+/*
+ * Make the worker drop its work on relid (every table with InvalidOid) now,
+ * and with hold, stay away from it until the transaction ends.
+ */
 void
 hitl_give_way(Oid relid, bool hold)
 {
@@ -363,6 +405,7 @@ hitl_give_way(Oid relid, bool hold)
 		kill(worker, SIGINT);
 }
 
+/* Does a command in progress hold relid (or every table)?  Under the mutex. */
 bool
 hitl_slot_gives_way(HitlDatabaseSlot *slot, Oid relid)
 {
@@ -376,4 +419,171 @@ hitl_slot_gives_way(HitlDatabaseSlot *slot, Oid relid)
 			return true;
 	}
 	return false;
+}
+
+/* ------------------------------------------------------------------------
+ * A database worker's side of its slot
+ * ------------------------------------------------------------------------ */
+
+/* The slot has no worker any more (under the mutex) */
+static void
+clear_worker(HitlDatabaseSlot *slot)
+{
+	slot->pid = 0;
+	slot->latch = NULL;
+	slot->current_relid = InvalidOid;
+	slot->give_way = false;
+}
+
+/* Take a database's slot for the calling worker (see shared.h) */
+HitlDatabaseSlot *
+hitl_slot_attach(Oid dboid, TimestampTz *retry_at)
+{
+	HitlDatabaseSlot *slot;
+
+	SpinLockAcquire(&hitl_shared->mutex);
+	slot = hitl_slot_for(dboid, true);
+	if (slot == NULL || slot->pid != 0 || slot->dropping)
+	{
+		SpinLockRelease(&hitl_shared->mutex);
+		return NULL;
+	}
+	slot->pid = MyProcPid;
+	slot->latch = MyLatch;
+	/* a retry that is due is what this worker was started for */
+	*retry_at = slot->retry_at;
+	slot->retry_at = 0;
+	slot->give_way = false;
+	SpinLockRelease(&hitl_shared->mutex);
+	return slot;
+}
+
+/* Free the worker's slot at its exit (see shared.h) */
+void
+hitl_slot_detach(HitlDatabaseSlot *slot, bool idle, bool in_round)
+{
+	SpinLockAcquire(&hitl_shared->mutex);
+	if (slot->pid == MyProcPid)
+		clear_worker(slot);
+	if (!idle && in_round)
+		slot->look_all = true;
+	else if (!idle)
+		slot->work = true;
+	SpinLockRelease(&hitl_shared->mutex);
+	hitl_broadcast_progress();
+	hitl_wake_launcher();
+}
+
+/* Take the slot's wake-ups (see shared.h) */
+void
+hitl_slot_take_wakes(HitlDatabaseSlot *slot, bool *work, bool *look_all, bool *dirty)
+{
+	SpinLockAcquire(&hitl_shared->mutex);
+	*work = slot->work;
+	*look_all = slot->look_all;
+	*dirty = slot->dirty_all || slot->ndirty > 0;
+	slot->work = false;
+	slot->look_all = false;
+	SpinLockRelease(&hitl_shared->mutex);
+}
+
+/* Read a flag of a slot and clear it, under the mutex */
+static bool
+take_flag(bool *flag)
+{
+	bool		value;
+
+	SpinLockAcquire(&hitl_shared->mutex);
+	value = *flag;
+	*flag = false;
+	SpinLockRelease(&hitl_shared->mutex);
+	return value;
+}
+
+/* Did labels move since the last take? */
+bool
+hitl_slot_take_work(HitlDatabaseSlot *slot)
+{
+	return take_flag(&slot->work);
+}
+
+/* Take the tables whose rows changed (see shared.h) */
+int
+hitl_slot_take_dirty(HitlDatabaseSlot *slot, Oid *changed, bool *all)
+{
+	int			n;
+
+	SpinLockAcquire(&hitl_shared->mutex);
+	n = slot->ndirty;
+	memcpy(changed, slot->dirty, sizeof(Oid) * n);
+	*all = slot->dirty_all;
+	slot->ndirty = 0;
+	slot->dirty_all = false;
+	SpinLockRelease(&hitl_shared->mutex);
+	return n;
+}
+
+/* Say which table the worker works on, unless it must leave it alone */
+bool
+hitl_slot_set_current(HitlDatabaseSlot *slot, Oid relid)
+{
+	bool		ok = true;
+
+	SpinLockAcquire(&hitl_shared->mutex);
+	if (OidIsValid(relid) && hitl_slot_gives_way(slot, relid))
+		ok = false;
+	slot->current_relid = ok ? relid : InvalidOid;
+	SpinLockRelease(&hitl_shared->mutex);
+	return ok;
+}
+
+/* Was the worker's cancel a request to give way? */
+bool
+hitl_slot_take_give_way(HitlDatabaseSlot *slot)
+{
+	return take_flag(&slot->give_way);
+}
+
+/* Must the worker leave every model alone (DROP EXTENSION hitl)? */
+bool
+hitl_slot_holds_off(HitlDatabaseSlot *slot)
+{
+	bool		hold_off;
+
+	SpinLockAcquire(&hitl_shared->mutex);
+	hold_off = hitl_slot_gives_way(slot, InvalidOid);
+	SpinLockRelease(&hitl_shared->mutex);
+	return hold_off;
+}
+
+/* hitl is not in the slot's database */
+void
+hitl_slot_mark_absent(HitlDatabaseSlot *slot)
+{
+	SpinLockAcquire(&hitl_shared->mutex);
+	slot->absent = true;
+	SpinLockRelease(&hitl_shared->mutex);
+}
+
+/* Free the slot when the worker is to leave (see shared.h) */
+bool
+hitl_slot_release_if_idle(HitlDatabaseSlot *slot, TimestampTz last_work,
+						  TimestampTz retry_at, bool *others_wait)
+{
+	bool		leave;
+
+	SpinLockAcquire(&hitl_shared->mutex);
+	*others_wait = hitl_shared->nwaiting > 0;
+	leave = *others_wait ||
+		(!slot->work && !slot->look_all && !slot->dirty_all &&
+		 slot->ndirty == 0 &&
+		 TimestampDifferenceExceeds(last_work, GetCurrentTimestamp(),
+									hitl_naptime * 1000));
+	if (leave)
+	{
+		slot->retry_at = retry_at;
+		clear_worker(slot);
+	}
+	SpinLockRelease(&hitl_shared->mutex);
+	return leave;
 }

@@ -125,4 +125,66 @@ extern void hitl_give_way(Oid relid, bool hold);
  */
 extern bool hitl_slot_gives_way(HitlDatabaseSlot *slot, Oid relid);
 
+/* ------------------------------------------------------------------------
+ * A database worker's side of its slot (each under the mutex, taken here)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Take the slot of a database for the calling worker; NULL when another
+ * worker has it or the database is being dropped.  *retry_at gets the
+ * retry the worker was started for (0: none), taken from the slot.
+ */
+extern HitlDatabaseSlot *hitl_slot_attach(Oid dboid, TimestampTz *retry_at);
+
+/*
+ * Free the slot at the worker's exit.  A worker that did not leave idle is
+ * replaced: one stopped in the middle of a round makes the next look at
+ * every model; one stopped between rounds, at the models whose labels
+ * moved.
+ */
+extern void hitl_slot_detach(HitlDatabaseSlot *slot, bool idle, bool in_round);
+
+/*
+ * Take the slot's wake-ups: labels moved (*work), every model to look at
+ * (*look_all), tables whose rows changed (*dirty, kept for
+ * hitl_slot_take_dirty).
+ */
+extern void hitl_slot_take_wakes(HitlDatabaseSlot *slot, bool *work,
+								 bool *look_all, bool *dirty);
+
+/* Did labels move again since the last take?  Clears it. */
+extern bool hitl_slot_take_work(HitlDatabaseSlot *slot);
+
+/*
+ * Take the tables whose rows changed (changed: HITL_MAX_DIRTY_TABLES
+ * entries); returns how many, *all when every table is to be rescored.
+ */
+extern int	hitl_slot_take_dirty(HitlDatabaseSlot *slot, Oid *changed, bool *all);
+
+/*
+ * Say which table the worker works on now (InvalidOid: none).  False, and
+ * none, when a command asked it to leave that table alone.
+ */
+extern bool hitl_slot_set_current(HitlDatabaseSlot *slot, Oid relid);
+
+/* Was the cancel the worker got a request to give way?  Clears it. */
+extern bool hitl_slot_take_give_way(HitlDatabaseSlot *slot);
+
+/* Must the worker leave every model alone now (DROP EXTENSION hitl)? */
+extern bool hitl_slot_holds_off(HitlDatabaseSlot *slot);
+
+/* hitl is not installed in the slot's database: start no worker there */
+extern void hitl_slot_mark_absent(HitlDatabaseSlot *slot);
+
+/*
+ * Free the slot when the worker is to leave: at once when another database
+ * waits for a worker (*others_wait), or after hitl.naptime since last_work
+ * with no work left.  The slot keeps retry_at.  Decided under the mutex: a
+ * wake that comes first is not lost, one that comes after goes to the
+ * launcher.  True when the worker must leave.
+ */
+extern bool hitl_slot_release_if_idle(HitlDatabaseSlot *slot, TimestampTz last_work,
+									  TimestampTz retry_at, bool *others_wait);
+
+
 #endif

@@ -6,12 +6,12 @@
  * It sleeps on the condition variable the workers broadcast after each
  * commit, checking the model's row with a fresh snapshot each time it is
  * woken (and at least every second), so it neither polls hard nor misses a
- * wake-up.
+ * wake-up.  The model's progress is read as the worker reads it
+ * (catalog_read_progress), as the calling role.
  */
 #include "postgres.h"
 
 #include "access/xact.h"
-#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -21,50 +21,73 @@
 #include "utils/timestamp.h"
 
 #include "catalog.h"
-#include "security.h"
 #include "shared.h"
+#include "spi_check.h"
 
 /* The longest sleep between two looks, whatever the broadcasts */
 #define WAIT_RECHECK_MS 1000
 
-typedef struct ModelProgress
-{
-	int64		processed_labels;
-	int			current_version;	/* 0 when none */
-	int			scored_version;		/* 0 when none */
-	char	   *status;
-	char	   *last_error;
-	TimestampTz failed_at;		/* 0 when never */
-} ModelProgress;
+static TimestampTz wait_deadline(Interval *timeout);
+static void read_progress(const char *name, bool first, ModelProgress *p);
+static bool check_progress(const char *name, const ModelProgress *p,
+						   int64 target, TimestampTz started);
 
+/*
+ * The end of a wait of timeout from now; 22023 when it is negative.
+ */
+static TimestampTz
+wait_deadline(Interval *timeout)
+{
+	double		timeout_s;
+
+	timeout_s = DatumGetFloat8(DirectFunctionCall2(interval_part,
+												   CStringGetTextDatum("epoch"),
+												   IntervalPGetDatum(timeout)));
+	if (timeout_s < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("timeout must not be negative")));
+	return TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+									   (int64) (Min(timeout_s, 1e9) * 1000.0));
+}
+
+/*
+ * Read the model's progress, as the caller (the first time also counting
+ * its label log); 42704 when it was dropped meanwhile.
+ */
 static void
-read_progress(const char *name, ModelProgress *p)
+read_progress(const char *name, bool first, ModelProgress *p)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1];
-	bool		isnull;
-	Datum		d;
-	int			ret;
-
-	values[0] = CStringGetTextDatum(name);
-	ret = SPI_execute_with_args("SELECT processed_labels, coalesce(current_version, 0),"
-								" coalesce(scored_version, 0), status, last_error,"
-								" coalesce(failed_at, '-infinity')"
-								" FROM hitl.models WHERE name = $1",
-								1, argtypes, values, NULL, false, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "hitl: reading the model failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 0)
+	if (!catalog_read_progress(name, first, p))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%s\" was dropped while waiting", name)));
-	p->processed_labels = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	p->current_version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	p->scored_version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-	p->status = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull);
-	p->last_error = isnull ? NULL : TextDatumGetCString(d);
-	p->failed_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6, &isnull));
+}
+
+/*
+ * Is the wait over: every entry of the label log up to target is in the
+ * trained version, whose scores are written?  Raises an error when the
+ * model is broken, or failed since the wait started.
+ */
+static bool
+check_progress(const char *name, const ModelProgress *p, int64 target,
+			   TimestampTz started)
+{
+	if (p->status == MODEL_BROKEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" is broken", name),
+				 errdetail("%s", p->last_error ? p->last_error : "no detail"),
+				 errhint("Drop the model and create it again.")));
+	if (p->processed_labels >= target && p->scored_version == p->current_version)
+		return true;
+	if (p->status == MODEL_FAILED && p->failed_at >= started)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" failed while waiting: %s", name,
+						p->last_error ? p->last_error : "unknown error"),
+				 errhint("The worker retries it with a back-off; see hitl.models.")));
+	return false;
 }
 
 PG_FUNCTION_INFO_V1(hitl_wait);
@@ -77,18 +100,11 @@ Datum
 hitl_wait(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	Interval   *timeout = PG_GETARG_INTERVAL_P(1);
-	double		timeout_s;
 	TimestampTz deadline;
 	TimestampTz started = GetCurrentTimestamp();
-	int64		target;
+	int64		target = 0;
 	ModelProgress p;
 	bool		first_look = true;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1];
-	bool		isnull;
-	HitlRoleScope scope;
-	int			ret;
 
 	if (!hitl_shared_available())
 		ereport(ERROR,
@@ -100,65 +116,34 @@ hitl_wait(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 				 errmsg("hitl.wait() cannot run in a REPEATABLE READ or SERIALIZABLE transaction"),
 				 errdetail("Its snapshot would never show the worker's progress.")));
-	timeout_s = DatumGetFloat8(DirectFunctionCall2(interval_part,
-												   CStringGetTextDatum("epoch"),
-												   IntervalPGetDatum(timeout)));
-	if (timeout_s < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("timeout must not be negative")));
-	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-										   (int64) (Min(timeout_s, 1e9) * 1000.0));
+	deadline = wait_deadline(PG_GETARG_INTERVAL_P(1));
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "hitl: SPI_connect failed");
+	hitl_spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
 	(void) catalog_load_model(name, CurrentMemoryContext);	/* exists, visible */
 
 	/*
 	 * The labels committed before this call: all of them, as the worker
-	 * counts them (a count read past the log's row-level security, which
-	 * shows a tenant only its own rows' entries; only the number is used).
-	 */
-	values[0] = CStringGetTextDatum(name);
-	hitl_catalog_enter(&scope);
-	ret = SPI_execute_with_args("SELECT pg_catalog.count(*) FROM hitl.label_log"
-								" WHERE model OPERATOR(pg_catalog.=) $1",
-								1, argtypes, values, NULL, false, 1);
-	hitl_role_exit(&scope);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "hitl: reading the label log failed: %s", SPI_result_code_string(ret));
-	target = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-
-	/*
-	 * No wake-up of a running worker here: the label commits woke it
-	 * already, and a wake would restart its wait for the end of the burst.
-	 * But when the model is behind and the database has no worker (it left,
-	 * idle, before a retry was due, or was stopped), have one started.
+	 * counts them, at the first look.  No wake-up of a running worker here:
+	 * the label commits woke it already, and a wake would restart its wait
+	 * for the end of the burst.  But when the model is behind and the
+	 * database has no worker (it left, idle, before a retry was due, or was
+	 * stopped), have one started.
 	 */
 	ConditionVariablePrepareToSleep(&hitl_shared->progress);
 	for (;;)
 	{
 		long		remaining;
 
-		read_progress(name, &p);
-		if (first_look && (p.processed_labels < target ||
-						   p.scored_version != p.current_version))
-			hitl_ensure_worker(MyDatabaseId);
+		read_progress(name, first_look, &p);
+		if (first_look)
+		{
+			target = p.logged;
+			if (p.processed_labels < target || p.scored_version != p.current_version)
+				hitl_ensure_worker(MyDatabaseId);
+		}
 		first_look = false;
-		if (strcmp(p.status, "broken") == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("model \"%s\" is broken", name),
-					 errdetail("%s", p.last_error ? p.last_error : "no detail"),
-					 errhint("Drop the model and create it again.")));
-		if (p.processed_labels >= target && p.scored_version == p.current_version)
+		if (check_progress(name, &p, target, started))
 			break;
-		if (strcmp(p.status, "failed") == 0 && p.failed_at >= started)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("model \"%s\" failed while waiting: %s", name,
-							p.last_error ? p.last_error : "unknown error"),
-					 errhint("The worker retries it with a back-off; see hitl.models.")));
 		remaining = (long) (TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline));
 		if (remaining <= 0)
 			ereport(ERROR,
@@ -166,7 +151,7 @@ hitl_wait(PG_FUNCTION_ARGS)
 					 errmsg("timed out waiting for model \"%s\"", name),
 					 errdetail("The trained version includes " INT64_FORMAT " of the " INT64_FORMAT " label log entries to wait for; version %d is trained, version %d scored; status %s%s%s.",
 							   p.processed_labels, target, p.current_version,
-							   p.scored_version, p.status,
+							   p.scored_version, catalog_status_name(p.status),
 							   p.last_error ? ", last error: " : "",
 							   p.last_error ? p.last_error : ""),
 					 errhint("Check that hitl.enabled is on, and look for the model's errors in the server log.")));
@@ -180,27 +165,4 @@ hitl_wait(PG_FUNCTION_ARGS)
 	if (p.current_version == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_INT32(p.current_version);
-}
-
-PG_FUNCTION_INFO_V1(hitl_wake);
-
-/*
- * hitl._wake(): wake this database's worker (or have the launcher start
- * one) when the transaction commits.  Called by CREATE EXTENSION: a worker
- * woken earlier would not see the extension yet.
- */
-Datum
-hitl_wake(PG_FUNCTION_ARGS)
-{
-	hitl_wake_at_commit(InvalidOid);
-	PG_RETURN_VOID();
-}
-
-PG_FUNCTION_INFO_V1(hitl_workers_available);
-
-/* hitl._workers_available(): is hitl preloaded, so that workers run? */
-Datum
-hitl_workers_available(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(hitl_shared_available());
 }
