@@ -1,6 +1,6 @@
 /*
  * hitl.c
- *		Module entry point: _PG_init and the cache-invalidation trigger.
+ *		Module entry point: _PG_init.
  *
  *		It only wires the other files up; the settings are in settings.c.
  */
@@ -8,11 +8,8 @@
 
 #include <dlfcn.h>
 
-#include "commands/trigger.h"
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "utils/inval.h"
-#include "utils/rel.h"
 
 #include "compat.h"
 #include "hitl.h"
@@ -52,23 +49,4 @@ _PG_init(void)
 		hitl_shared_init();
 		hitl_launcher_register();
 	}
-}
-
-PG_FUNCTION_INFO_V1(hitl_invalidate_cache);
-
-/*
- * Statement trigger on hitl.models and hitl.model_versions: any change to
- * them makes every backend drop the models it has cached for predict().
- * The invalidation is sent at commit, like a catalog change.
- */
-Datum
-hitl_invalidate_cache(PG_FUNCTION_ARGS)
-{
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "hitl_invalidate_cache: not called by trigger manager");
-
-	CacheInvalidateRelcache(trigdata->tg_relation);
-	return PointerGetDatum(NULL);
 }

@@ -16,7 +16,10 @@
  */
 #define HITL_MODEL_NAME_LEN 64
 
-/* launcher.c: register the launcher and the utility hook (preloading only) */
+/*
+ * launcher.c: register the launcher, and install the utility hook of
+ * give_way.c (preloading only)
+ */
 extern void hitl_launcher_register(void);
 
 /* model_cache.c: drop every model cached by this backend */

@@ -7,18 +7,21 @@
  * parameters at every call: the cache holds, per model name and role, the
  * model's configuration, its current version and a classifier ready to
  * evaluate rows.  Any change to hitl.models or hitl.model_versions fires a
- * trigger that sends a relcache invalidation at commit; this backend's
+ * trigger (hitl_invalidate_cache, at the end of this file) that sends a
+ * relcache invalidation at commit; this backend's
  * callback then marks the cache stale, and the next lookup reloads.
  */
 #include "postgres.h"
 
 #include "catalog/namespace.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 
 #include "model_cache.h"
 #include "spi_check.h"
@@ -169,4 +172,23 @@ model_cache_lookup(const char *name)
 	loaded.key = entry->key;
 	*entry = loaded;
 	return entry;
+}
+
+PG_FUNCTION_INFO_V1(hitl_invalidate_cache);
+
+/*
+ * Statement trigger on hitl.models and hitl.model_versions: any change to
+ * them makes every backend drop the models it has cached for predict().
+ * The invalidation is sent at commit, like a catalog change.
+ */
+Datum
+hitl_invalidate_cache(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "hitl_invalidate_cache: not called by trigger manager");
+
+	CacheInvalidateRelcache(trigdata->tg_relation);
+	return PointerGetDatum(NULL);
 }
