@@ -102,17 +102,17 @@ WHERE d.refclassid = 'pg_extension'::regclass AND x.extname = 'hitl' AND d.depty
 my $MODELS = q{
 SELECT kind || E'\t' || regexp_replace(line, '\s+', ' ', 'g') FROM (
 SELECT 'label trigger' AS kind, pg_get_triggerdef(t.oid) || ' enabled=' || t.tgenabled::text AS line
-FROM pg_trigger t WHERE t.tgrelid IN ('nums'::regclass, 'docs'::regclass) AND NOT t.tgisinternal
+FROM pg_trigger t WHERE t.tgrelid IN ('pts'::regclass, 'notes'::regclass) AND NOT t.tgisinternal
 UNION ALL
 SELECT 'review view', c.oid::regclass || ' owner=' || pg_get_userbyid(c.relowner)
 	|| ' acl=' || coalesce(c.relacl::text, 'default')
 	|| ' ' || pg_get_viewdef(c.oid)
-FROM pg_class c WHERE c.relname IN ('num_review_queue', 'nb_review_queue')
+FROM pg_class c WHERE c.relname IN ('pm_review_queue', 'nm_review_queue')
 UNION ALL
 SELECT 'table column', a.attrelid::regclass || '.' || quote_ident(a.attname) || ' '
 	|| format_type(a.atttypid, a.atttypmod)
 FROM pg_attribute a
-WHERE a.attrelid IN ('nums'::regclass, 'docs'::regclass) AND a.attnum > 0 AND NOT a.attisdropped
+WHERE a.attrelid IN ('pts'::regclass, 'notes'::regclass) AND a.attnum > 0 AND NOT a.attisdropped
 UNION ALL
 SELECT 'model', concat_ws(' ', m.name, m.owner, m.source::regclass, m.label_column,
 						  m.feature_columns, m.key_columns, m.prediction_column,
@@ -123,25 +123,26 @@ FROM hitl.models m
 ) s ORDER BY kind COLLATE "C", line COLLATE "C"
 };
 
-# Two owners' models: a numeric logistic one and a naive Bayes one on text,
-# the review views granted to a labeler who labels a row of each.
+# A numeric logistic model with an integer label on a bigint key, and a
+# naive Bayes one on text with a text key, their review views granted to a
+# labeler who labels a row of each.
 my $MAKE_MODELS = q{
 SET ROLE olga;
-CREATE TABLE nums (id int PRIMARY KEY, x float8, y float8, lab text);
-INSERT INTO nums SELECT i, i % 10 + (i % 7) / 10.0, (i * 3) % 11,
-	CASE WHEN i <= 60 THEN CASE WHEN i % 10 < 5 THEN 'lo' ELSE 'hi' END END
-FROM generate_series(1, 300) i;
-CREATE TABLE docs (id int PRIMARY KEY, body text, topic text);
-INSERT INTO docs SELECT i, (ARRAY['refund charge card', 'crash error start', 'parcel delivery late'])[1 + i % 3]
-	|| ' ' || i, CASE WHEN i <= 30 THEN (ARRAY['billing', 'bug', 'delivery'])[1 + i % 3] END
-FROM generate_series(1, 120) i;
-SELECT hitl.create_model('num', 'nums', 'lab', ARRAY['x', 'y']);
-SELECT hitl.create_model('nb', 'docs', 'topic', ARRAY['body'], algorithm => 'naive_bayes');
-GRANT SELECT, UPDATE ON nums, docs TO lab;
-GRANT SELECT ON num_review_queue, nb_review_queue TO lab;
+CREATE TABLE pts (id bigint PRIMARY KEY, a float8, b integer, grade integer);
+INSERT INTO pts SELECT g, (g % 13) / 4.0, g % 5, CASE WHEN g <= 40 THEN g % 13 / 7 END
+FROM generate_series(1, 150) g;
+CREATE TABLE notes (code text PRIMARY KEY, txt text, tag text);
+INSERT INTO notes SELECT 'n' || g, (ARRAY['late train delay', 'cheap fare ticket'])[1 + g % 2] || ' ' || g,
+	CASE WHEN g <= 24 THEN (ARRAY['transit', 'price'])[1 + g % 2] END
+FROM generate_series(1, 80) g;
+SELECT hitl.create_model('pm', 'pts', 'grade', ARRAY['a', 'b'], strategy => 'entropy');
+SELECT hitl.create_model('nm', 'notes', 'tag', ARRAY['txt'], algorithm => 'naive_bayes',
+						 prediction_column => 'tag_guess');
+GRANT SELECT, UPDATE ON pts, notes TO lab;
+GRANT SELECT ON pm_review_queue, nm_review_queue TO lab;
 SET ROLE lab;
-UPDATE nums SET lab = 'lo' WHERE id = 61;
-UPDATE docs SET topic = 'bug' WHERE id = 31;
+UPDATE pts SET grade = 1 WHERE id = 41;
+UPDATE notes SET tag = 'price' WHERE code = 'n25';
 };
 
 # kind => [lines], from one of the queries above
