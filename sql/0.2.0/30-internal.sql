@@ -6,8 +6,9 @@
  * the steps of hitl.create_model.  Each runs with a safe search_path.
  * Those that act past the calling role's rights (SECURITY DEFINER, or run
  * by hitl as the owner of its tables) are not executable by PUBLIC, or
- * check their caller; those run as the calling role by a public function
- * keep EXECUTE for PUBLIC, and do nothing the role could not do directly.
+ * check their caller, but for _model_exists, which answers every role on
+ * purpose (below); those run as the calling role by a public function keep
+ * EXECUTE for PUBLIC, and do nothing the role could not do directly.
  * ------------------------------------------------------------------------ */
 
 /* 0.1.0's internal functions that stay */
