@@ -1,9 +1,25 @@
 /*
  * hitl 0.1.0 -> 0.2.0
  *
- * Built from the files of sql/0.2.0/, in the order of their names; each
- * file holds one topic of the change.  A fresh CREATE EXTENSION hitl runs
- * hitl--0.1.0.sql and then this script.
+ * Built from the files of sql/0.2.0/, in the order of their names.  A
+ * fresh CREATE EXTENSION hitl runs hitl--0.1.0.sql and then this script;
+ * ALTER EXTENSION hitl UPDATE runs this script on a database holding 0.1.0
+ * and its models.  Each file is one section, and each section uses only
+ * what comes before it:
+ *
+ *	10 tables			columns that change, new tables (and what had to be
+ *						dropped for the change)
+ *	20 C functions		the module's functions, public and internal
+ *	30 internal			hitl._* in SQL and PL/pgSQL: helpers, trigger
+ *						functions, the steps of hitl.create_model
+ *	40 policies/grants	row-level security and privileges of hitl's tables
+ *						(after the functions: the policies call them)
+ *	50 public			hitl.create_model, hitl.drop_model
+ *	60 views			hitl.label_stats
+ *	70 triggers			on hitl's tables
+ *	80 existing models	0.1.0's models carried over (needs all the above)
+ *
+ * A function's own privileges and a view's grants are set next to it.
  */
 
 \echo Use "ALTER EXTENSION hitl UPDATE TO '0.2.0'" to load this file. \quit
