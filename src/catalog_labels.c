@@ -89,8 +89,7 @@ static bool tables_callback_registered = false;
 static void tables_relcache_callback(Datum arg, Oid relid);
 static AttrNumber column_of(Oid relid, const char *name);
 static void find_tables(void);
-static char *text_attr(HeapTuple tuple, TupleDesc desc, int column, MemoryContext cxt);
-static char *name_attr(HeapTuple tuple, TupleDesc desc, int column, MemoryContext cxt);
+static char *string_attr(HeapTuple tuple, TupleDesc desc, int column, MemoryContext cxt);
 static void model_row_fill(LabelModelRow *row, HeapTuple tuple, TupleDesc desc,
 						   MemoryContext cxt);
 
@@ -166,28 +165,19 @@ catalog_is_models_table(Oid relid)
 	return OidIsValid(relid) && relid == tables.models_relid;
 }
 
-/* The text value of a text column of a tuple, or NULL */
+/* The value of a text or name column of a tuple as a string, or NULL */
 static char *
-text_attr(HeapTuple tuple, TupleDesc desc, int column, MemoryContext cxt)
+string_attr(HeapTuple tuple, TupleDesc desc, int column, MemoryContext cxt)
 {
+	AttrNumber	attnum = tables.models_attnum[column];
 	bool		isnull;
-	Datum		d = heap_getattr(tuple, tables.models_attnum[column], desc, &isnull);
+	Datum		d = heap_getattr(tuple, attnum, desc, &isnull);
 
 	if (isnull)
 		return NULL;
+	if (TupleDescAttr(desc, attnum - 1)->atttypid == NAMEOID)
+		return MemoryContextStrdup(cxt, NameStr(*DatumGetName(d)));
 	return MemoryContextStrdup(cxt, TextDatumGetCString(d));
-}
-
-/* The name value of a name column of a tuple, or NULL */
-static char *
-name_attr(HeapTuple tuple, TupleDesc desc, int column, MemoryContext cxt)
-{
-	bool		isnull;
-	Datum		d = heap_getattr(tuple, tables.models_attnum[column], desc, &isnull);
-
-	if (isnull)
-		return NULL;
-	return MemoryContextStrdup(cxt, NameStr(*DatumGetName(d)));
 }
 
 /* Fill in a model's row from its tuple of hitl.models, copied into cxt */
@@ -200,11 +190,11 @@ model_row_fill(LabelModelRow *row, HeapTuple tuple, TupleDesc desc, MemoryContex
 
 	row->source = DatumGetObjectId(heap_getattr(tuple, tables.models_attnum[MODEL_SOURCE],
 												desc, &isnull));
-	status = text_attr(tuple, desc, MODEL_STATUS, cxt);
+	status = string_attr(tuple, desc, MODEL_STATUS, cxt);
 	row->status = status == NULL ? MODEL_BROKEN : catalog_status_parse(status);
-	row->label_column = name_attr(tuple, desc, MODEL_LABEL_COLUMN, cxt);
-	row->prediction_column = name_attr(tuple, desc, MODEL_PREDICTION_COLUMN, cxt);
-	row->confidence_column = name_attr(tuple, desc, MODEL_CONFIDENCE_COLUMN, cxt);
+	row->label_column = string_attr(tuple, desc, MODEL_LABEL_COLUMN, cxt);
+	row->prediction_column = string_attr(tuple, desc, MODEL_PREDICTION_COLUMN, cxt);
+	row->confidence_column = string_attr(tuple, desc, MODEL_CONFIDENCE_COLUMN, cxt);
 	d = heap_getattr(tuple, tables.models_attnum[MODEL_CURRENT_VERSION], desc,
 					 &row->version_null);
 	row->version = row->version_null ? 0 : DatumGetInt32(d);

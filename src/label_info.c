@@ -36,7 +36,6 @@
 static MemoryContext info_cxt = NULL;
 static HTAB *info_cache = NULL;
 static bool info_stale = false;
-static bool info_callback_registered = false;
 
 static void info_relcache_callback(Datum arg, Oid relid);
 static void info_cache_reset(void);
@@ -77,31 +76,34 @@ info_relcache_callback(Datum arg, Oid relid)
 	}
 }
 
-/* Drop the cache and all it holds */
+/*
+ * Drop the cache and all it holds: the context stays, emptied, for the
+ * next one.
+ */
 static void
 info_cache_reset(void)
 {
 	if (info_cxt != NULL)
-		MemoryContextDelete(info_cxt);
-	info_cxt = NULL;
+		MemoryContextReset(info_cxt);
 	info_cache = NULL;
 	info_stale = false;
 }
 
-/* Make the (empty) cache, and register its invalidation once */
+/*
+ * Make the (empty) cache; the first time, make its context and register
+ * its invalidation.
+ */
 static void
 info_cache_create(void)
 {
 	HASHCTL		ctl;
 
-	if (!info_callback_registered)
+	if (info_cxt == NULL)
 	{
+		info_cxt = AllocSetContextCreate(TopMemoryContext, "hitl label triggers",
+										 ALLOCSET_SMALL_SIZES);
 		CacheRegisterRelcacheCallback(info_relcache_callback, (Datum) 0);
-		info_callback_registered = true;
 	}
-	info_cxt = AllocSetContextCreate(TopMemoryContext, "hitl label triggers",
-									 ALLOCSET_SMALL_SIZES);
-	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(LabelInfoKey);
 	ctl.entrysize = sizeof(LabelInfo);
 	ctl.hcxt = info_cxt;
