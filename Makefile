@@ -30,7 +30,12 @@ OBJS = \
 	src/logreg.o \
 	src/metrics.o \
 	src/crossval.o \
-	src/labels.o \
+	src/catalog_labels.o \
+	src/label_info.o \
+	src/label_log.o \
+	src/label_buffer.o \
+	src/label_trigger.o \
+	src/label_rowcheck.o \
 	src/texthash.o \
 	src/tfidf.o \
 	src/textfeat.o \

@@ -329,4 +329,83 @@ extern void catalog_queue_fill(const char *model, int version, Datum ranks,
 							   Datum keys, Datum predictions, Datum confidences,
 							   Datum uncertainties, int64 n_candidates);
 
+/* ------------------------------------------------------------------------
+ * catalog_labels.c: hitl.models and hitl.label_log as the label triggers
+ * and the row check read them (see label_internal.h)
+ * ------------------------------------------------------------------------ */
+
+#include "access/attnum.h"
+
+/* A row of hitl.models, as far as the label triggers and row check need it */
+typedef struct LabelModelRow
+{
+	Oid			source;
+	ModelStatus status;			/* MODEL_BROKEN also when it is NULL */
+	char	   *label_column;
+	int			nkeys;
+	char	  **key_columns;
+	char	   *prediction_column;
+	char	   *confidence_column;
+	int32		version;
+	bool		version_null;
+} LabelModelRow;
+
+/*
+ * Read a model's row of hitl.models, as the active snapshot sees it, past
+ * row-level security and privileges (a direct read of the heap, running
+ * no SQL): the label triggers run as whichever role changed labels.  False
+ * when there is none.  Needs no SPI connection.
+ */
+extern bool catalog_label_model(const char *model, LabelModelRow *row,
+								MemoryContext cxt);
+
+/*
+ * Is relid hitl.models, as last found?  Reads no catalog: for relcache
+ * invalidation callbacks.
+ */
+extern bool catalog_is_models_table(Oid relid);
+
+/* The columns of hitl.label_log */
+typedef enum LabelLogColumn
+{
+	LABEL_LOG_ID,
+	LABEL_LOG_MODEL,
+	LABEL_LOG_ROW_KEY,
+	LABEL_LOG_OLD_LABEL,
+	LABEL_LOG_NEW_LABEL,
+	LABEL_LOG_ROLE,
+	LABEL_LOG_AT,
+	LABEL_LOG_TXID,
+	LABEL_LOG_MODEL_VERSION,
+	LABEL_LOG_PREDICTION,
+	LABEL_LOG_CONFIDENCE,
+	LABEL_LOG_NCOLUMNS
+} LabelLogColumn;
+
+/* Where the label log's writer puts a row of hitl.label_log */
+typedef struct LabelLogTable
+{
+	Oid			relid;
+	Oid			seqid;			/* the sequence of label_log.id */
+	AttrNumber	attnum[LABEL_LOG_NCOLUMNS];
+} LabelLogTable;
+
+/* hitl.label_log, found once per backend and again after it changed */
+extern const LabelLogTable *catalog_label_log_table(void);
+
+/* What catalog_label_trigger_right() finds */
+typedef enum LabelTriggerRight
+{
+	LABEL_TRIGGER_NO_MODEL,		/* no such model, or the role does not see it */
+	LABEL_TRIGGER_DENIED,
+	LABEL_TRIGGER_ALLOWED
+} LabelTriggerRight;
+
+/*
+ * May the current role attach the label triggers of a model: is it a
+ * member of the model's owner, or may it update the model's table?  Reads
+ * hitl.models as the current role, in the caller's SPI connection.
+ */
+extern LabelTriggerRight catalog_label_trigger_right(const char *model);
+
 #endif

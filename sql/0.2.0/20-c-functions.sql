@@ -63,7 +63,7 @@ COMMENT ON FUNCTION hitl._source_row_visible(text, jsonb) IS
  * Install the label triggers of a model: checks that the caller may change
  * the model (a member of its owner, or a role with UPDATE on its table),
  * then creates the triggers as the owner of hitl's tables with
- * hitl._create_label_triggers (src/labels.c).  It replaces 0.1.0's
+ * hitl._create_label_triggers (src/label_trigger.c).  It replaces 0.1.0's
  * PL/pgSQL SECURITY DEFINER function.
  */
 CREATE OR REPLACE FUNCTION hitl._attach_label_triggers(model text) RETURNS void

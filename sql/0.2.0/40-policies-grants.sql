@@ -5,7 +5,7 @@
  * writes none of them: what a role may change goes through functions that
  * check it (create_model, drop_model, alter_model, train, score), which
  * write as the owner of hitl's tables.  The label log is written only by
- * the label triggers, which write its heap directly (src/labels.c).
+ * the label triggers, which write its heap directly (src/label_log.c).
  *
  * The policies call functions of sections 20 and 30, declared before them.
  * The grants of functions and views are next to their definitions.

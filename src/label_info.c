@@ -1,0 +1,317 @@
+/*
+ * label_info.c
+ *		What the label triggers know of a model on a table, cached per
+ *		backend: its key, label, prediction and confidence columns, how its
+ *		labels become text, and how a row's key becomes jsonb.
+ *
+ * A label trigger fires for every statement on a model's table, and its
+ * row trigger for every label update: reading hitl.models and the table's
+ * columns each time would cost more than the log itself.  So they are read
+ * once per model and table, and again after hitl.models (whose trigger
+ * sends an invalidation), the table or everything changed: the relcache
+ * callback here only flags the cache as stale, and the next lookup builds
+ * it anew.  A model that is missing, broken or whose columns no longer fit
+ * is cached as unusable: its triggers log nothing.
+ *
+ * Labels are logged as text, as hitl.train() casts them, and row keys as
+ * jsonb_build_object makes them for hitl.queue: both are called here as
+ * the SQL expressions would call them.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_coerce.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "catalog.h"
+#include "label_internal.h"
+
+static MemoryContext info_cxt = NULL;
+static HTAB *info_cache = NULL;
+static bool info_stale = false;
+
+static void info_relcache_callback(Datum arg, Oid relid);
+static void info_cache_reset(void);
+static void info_cache_create(void);
+static bool resolve_column(Relation rel, const char *name, LabelColumn *col);
+static bool text_cast_init(TextCast *cast, Oid typid);
+static void row_key_init(LabelInfo *info);
+static Datum key_name_text(const char *name);
+static void info_load(LabelInfo *info, Relation rel);
+
+/*
+ * Relcache callback: hitl.models changed (its trigger sends an
+ * invalidation), a cached model's table changed, or everything was reset.
+ * Only flags are set here; the cache is rebuilt at the next lookup.
+ */
+static void
+info_relcache_callback(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	LabelInfo  *info;
+
+	if (relid == InvalidOid || catalog_is_models_table(relid))
+	{
+		info_stale = true;
+		return;
+	}
+	if (info_cache == NULL || info_stale)
+		return;
+	hash_seq_init(&status, info_cache);
+	while ((info = hash_seq_search(&status)) != NULL)
+	{
+		if (info->key.relid == relid)
+		{
+			info_stale = true;
+			hash_seq_term(&status);
+			break;
+		}
+	}
+}
+
+/*
+ * Drop the cache and all it holds: the context stays, emptied, for the
+ * next one.
+ */
+static void
+info_cache_reset(void)
+{
+	if (info_cxt != NULL)
+		MemoryContextReset(info_cxt);
+	info_cache = NULL;
+	info_stale = false;
+}
+
+/*
+ * Make the (empty) cache; the first time, make its context and register
+ * its invalidation.
+ */
+static void
+info_cache_create(void)
+{
+	HASHCTL		ctl;
+
+	if (info_cxt == NULL)
+	{
+		info_cxt = AllocSetContextCreate(TopMemoryContext, "hitl label triggers",
+										 ALLOCSET_SMALL_SIZES);
+		CacheRegisterRelcacheCallback(info_relcache_callback, (Datum) 0);
+	}
+	ctl.keysize = sizeof(LabelInfoKey);
+	ctl.entrysize = sizeof(LabelInfo);
+	ctl.hcxt = info_cxt;
+	info_cache = hash_create("hitl label triggers", 16, &ctl,
+							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/* A column of the table by name; false when it has none of that name */
+static bool
+resolve_column(Relation rel, const char *name, LabelColumn *col)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			i;
+
+	if (name == NULL)
+		return false;
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+		{
+			col->attnum = att->attnum;
+			col->typid = att->atttypid;
+			col->typlen = att->attlen;
+			col->typbyval = att->attbyval;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * How values of a type become text, as their cast to text does it; false
+ * when the type has no cast to text.
+ */
+static bool
+text_cast_init(TextCast *cast, Oid typid)
+{
+	Oid			funcid = InvalidOid;
+
+	switch (find_coercion_pathway(TEXTOID, typid, COERCION_EXPLICIT, &funcid))
+	{
+		case COERCION_PATH_RELABELTYPE:
+			cast->how = TEXT_AS_IS;
+			return true;
+		case COERCION_PATH_FUNC:
+			cast->how = TEXT_CAST_FUNCTION;
+			cast->nargs = get_func_nargs(funcid);
+			fmgr_info_cxt(funcid, &cast->fn, info_cxt);
+			return true;
+		case COERCION_PATH_COERCEVIAIO:
+			{
+				bool		varlena;
+
+				cast->how = TEXT_OUTPUT_FUNCTION;
+				getTypeOutputInfo(typid, &funcid, &varlena);
+				fmgr_info_cxt(funcid, &cast->fn, info_cxt);
+				return true;
+			}
+		default:
+			break;
+	}
+	if (typid == TEXTOID)
+	{
+		cast->how = TEXT_AS_IS;
+		return true;
+	}
+	return false;
+}
+
+/* A value as text, made by the cast text_cast_init() found */
+Datum
+label_text(TextCast *cast, Datum value)
+{
+	switch (cast->how)
+	{
+		case TEXT_AS_IS:
+			return PointerGetDatum(PG_DETOAST_DATUM_PACKED(value));
+		case TEXT_CAST_FUNCTION:
+			if (cast->nargs == 3)
+				return FunctionCall3(&cast->fn, value, Int32GetDatum(-1), BoolGetDatum(true));
+			return FunctionCall1(&cast->fn, value);
+		case TEXT_OUTPUT_FUNCTION:
+			return CStringGetTextDatum(OutputFunctionCall(&cast->fn, value));
+	}
+	return (Datum) 0;			/* keep the compiler quiet */
+}
+
+/*
+ * Prepare the row key: jsonb_build_object('k1', k1, ...), called as the SQL
+ * expression of hitl.queue would call it (it reads its arguments' types
+ * from the call expression).
+ */
+static void
+row_key_init(LabelInfo *info)
+{
+	MemoryContext old = MemoryContextSwitchTo(info_cxt);
+	List	   *args = NIL;
+	int			i;
+
+	for (i = 0; i < info->nkeys; i++)
+	{
+		args = lappend(args, makeNullConst(TEXTOID, -1, DEFAULT_COLLATION_OID));
+		args = lappend(args, makeNullConst(info->keys[i].typid, -1, InvalidOid));
+	}
+	MemSet(&info->row_key, 0, sizeof(FmgrInfo));
+	info->row_key.fn_addr = jsonb_build_object;
+	info->row_key.fn_oid = InvalidOid;
+	info->row_key.fn_nargs = 2 * info->nkeys;
+	info->row_key.fn_strict = false;
+	info->row_key.fn_mcxt = info_cxt;
+	info->row_key.fn_expr = (Node *) makeFuncExpr(InvalidOid, JSONBOID, args, InvalidOid,
+												  InvalidOid, COERCE_EXPLICIT_CALL);
+	MemoryContextSwitchTo(old);
+}
+
+/* A row's key as jsonb, from the values of its key columns */
+Datum
+label_row_key(LabelInfo *info, const Datum *values, const bool *nulls)
+{
+	LOCAL_FCINFO(fcinfo, 2 * INDEX_MAX_KEYS);
+	Datum		result;
+	int			i;
+
+	InitFunctionCallInfoData(*fcinfo, &info->row_key, 2 * info->nkeys, InvalidOid, NULL, NULL);
+	for (i = 0; i < info->nkeys; i++)
+	{
+		fcinfo->args[2 * i].value = info->key_names[i];
+		fcinfo->args[2 * i].isnull = false;
+		fcinfo->args[2 * i + 1].value = values[i];
+		fcinfo->args[2 * i + 1].isnull = nulls[i];
+	}
+	result = FunctionCallInvoke(fcinfo);
+	if (fcinfo->isnull)
+		elog(ERROR, "hitl: jsonb_build_object returned NULL");
+	return result;
+}
+
+/* A key column's name as text, kept with the cache */
+static Datum
+key_name_text(const char *name)
+{
+	MemoryContext old = MemoryContextSwitchTo(info_cxt);
+	Datum		d = PointerGetDatum(cstring_to_text(name));
+
+	MemoryContextSwitchTo(old);
+	return d;
+}
+
+/* Fill in what the triggers need of a model on a table */
+static void
+info_load(LabelInfo *info, Relation rel)
+{
+	LabelModelRow row;
+	int			i;
+
+	info->usable = false;
+	if (!catalog_label_model(info->key.model, &row, info_cxt) ||
+		row.source != RelationGetRelid(rel) || row.status == MODEL_BROKEN ||
+		row.nkeys < 1 || row.nkeys > INDEX_MAX_KEYS)
+		return;
+	info->nkeys = row.nkeys;
+	for (i = 0; i < row.nkeys; i++)
+	{
+		if (!resolve_column(rel, row.key_columns[i], &info->keys[i]))
+			return;
+		info->key_names[i] = key_name_text(row.key_columns[i]);
+	}
+	if (!resolve_column(rel, row.label_column, &info->label) ||
+		!resolve_column(rel, row.prediction_column, &info->prediction) ||
+		!resolve_column(rel, row.confidence_column, &info->confidence) ||
+		info->confidence.typid != FLOAT8OID ||
+		!text_cast_init(&info->label_text, info->label.typid) ||
+		!text_cast_init(&info->prediction_text, info->prediction.typid))
+		return;
+	row_key_init(info);
+	info->usable = true;
+}
+
+/*
+ * The cached model of that name on that table, read when missing.
+ */
+LabelInfo *
+label_info(const char *model, Relation rel)
+{
+	LabelInfoKey key;
+	LabelInfo	loaded;
+	LabelInfo  *info;
+	bool		found;
+
+	if (info_stale)
+		info_cache_reset();
+	if (info_cache == NULL)
+		info_cache_create();
+
+	memset(&key, 0, sizeof(key));
+	strlcpy(key.model, model, HITL_MODEL_NAME_LEN);
+	key.relid = RelationGetRelid(rel);
+	info = hash_search(info_cache, &key, HASH_FIND, NULL);
+	if (info != NULL)
+		return info;
+
+	/* read first, so that an error leaves no half-made entry */
+	memset(&loaded, 0, sizeof(loaded));
+	loaded.key = key;
+	info_load(&loaded, rel);
+	info = hash_search(info_cache, &key, HASH_ENTER, &found);
+	memcpy(info, &loaded, sizeof(LabelInfo));
+	return info;
+}
