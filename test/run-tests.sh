@@ -271,7 +271,7 @@ suite_perl() {
 # suite_package: the Debian package and the PGXN metadata (test/package/).
 # meta.pl checks META.json against the PGXN meta spec (any user). deb.sh, as
 # root only ("needs root" otherwise), builds postgresql-15-hitl from its own
-# copy of the tree, installs it into the system's PostgreSQL 15 with dpkg,
+# copy of the source copy, installs it into the system's PostgreSQL 15 with dpkg,
 # uses it from a private cluster, removes it and puts back the hitl files
 # that were there before (those of `make install` when PG_BIN is the
 # system's). It runs last, with its own time limit outside HITL_TEST_BUDGET:
@@ -294,7 +294,7 @@ suite_package() {
 	else
 		log="$HITL_LOG_DIR/package-deb.log"
 		rc=0
-		timeout -k 60 "${HITL_PACKAGE_TIMEOUT:-900}" bash "$REPO_ROOT/test/package/deb.sh" \
+		timeout -k 60 "${HITL_PACKAGE_TIMEOUT:-900}" bash "$HITL_SRC_DIR/test/package/deb.sh" \
 			>"$log" 2>&1 </dev/null || rc=$?
 		tap_count "$log" "$rc"
 		passed=$((passed + COUNT_PASSED))

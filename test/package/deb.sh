@@ -135,7 +135,10 @@ version=$(sed -n 's/^hitl (\([^)]*\)).*/\1/p;q' "$HITL_REPO_ROOT/debian/changelo
 [[ -n $version ]] || bail "no version in $HITL_REPO_ROOT/debian/changelog"
 build_dir="$HITL_TMPDIR/build/hitl-$version"
 mkdir -p "$build_dir"
-tar -C "$HITL_REPO_ROOT" --exclude=./.git -cf - . | tar -C "$build_dir" -xf -
+# (without git's files and what test runs leave in the tree)
+tar -C "$HITL_REPO_ROOT" --exclude=./.git --exclude=./tmp_check --exclude=./results \
+	--exclude=./log --exclude=./regression.diffs --exclude=./regression.out -cf - . |
+	tar -C "$build_dir" -xf -
 chown -R "$HITL_USER:$(id -gn "$HITL_USER")" "$HITL_TMPDIR/build"
 build_log="$HITL_LOG_DIR/dpkg-buildpackage.log"
 rc=0
