@@ -11,7 +11,8 @@
 #
 # It needs root (apt-get, dpkg -i, dpkg --purge); otherwise it prints
 # "1..0 # SKIP needs root". As root it installs what is missing first
-# (hitl's packages plus dpkg-dev, debhelper, postgresql-server-dev-all).
+# (hitl's packages plus dpkg-dev, debhelper, postgresql-server-dev-all,
+# lintian).
 # It stops (Bail out!) when postgresql-15-hitl is installed already: that
 # installation is not the test's to remove.
 #
@@ -42,7 +43,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/../lib/cluster.sh"
 
 PACKAGE=postgresql-15-hitl
-PLAN=16
+PLAN=17
 TEST_NO=0
 FAILED=0
 DPKG_TOUCHED=0
@@ -118,7 +119,7 @@ restore_system() {
 	fi
 }
 
-hitl_ensure_deps dpkg-dev debhelper postgresql-server-dev-all >&2 ||
+hitl_ensure_deps dpkg-dev debhelper postgresql-server-dev-all lintian >&2 ||
 	bail "could not install the build dependencies"
 hitl_setup_user
 hitl_workdir_init
@@ -130,7 +131,7 @@ if [[ -n $state && $state != not-installed && $state != config-files ]]; then
 	bail "$PACKAGE is installed already ($state); remove it first (dpkg --purge $PACKAGE)"
 fi
 
-# 1-2: build the package from a copy of the tree, as the test user
+# 1-3: build the package from a copy of the tree, as the test user; lint it
 version=$(sed -n 's/^hitl (\([^)]*\)).*/\1/p;q' "$HITL_REPO_ROOT/debian/changelog" 2>/dev/null || true)
 [[ -n $version ]] || bail "no version in $HITL_REPO_ROOT/debian/changelog"
 build_dir="$HITL_TMPDIR/build/hitl-$version"
@@ -150,8 +151,13 @@ tap "$rc" "dpkg-buildpackage -us -uc -b builds hitl $version"
 deb=$(find "$HITL_TMPDIR/build" -maxdepth 1 -name "${PACKAGE}_${version}_*.deb" | head -n 1)
 tap "$([[ -n $deb ]] && echo 0 || echo 1)" "it made ${PACKAGE}_${version}_<arch>.deb"
 [[ -n $deb ]] || bail "no package to install"
+rc=0
+(cd "$HITL_TMPDIR/build" && hitl_as_user lintian --fail-on error,warning \
+	"$(basename "$deb")") >"$HITL_LOG_DIR/lintian.log" 2>&1 || rc=$?
+tap "$rc" "lintian finds no error and no warning in it"
+[[ $rc -eq 0 ]] || diag_log "$HITL_LOG_DIR/lintian.log"
 
-# 3-4: the package holds what `make install` installs (same paths; the SQL
+# 4-5: the package holds what `make install` installs (same paths; the SQL
 # scripts and the control file byte for byte)
 make_dir="$HITL_TMPDIR/make-install"
 rc=0
@@ -179,7 +185,7 @@ done
 [[ $n -ge 3 ]] || rc=1
 tap "$rc" "its control file and SQL scripts are those of make install"
 
-# 5-6: install it with dpkg
+# 6-7: install it with dpkg
 before=$(hitl_manifest)
 saved_list="$HITL_TMPDIR/saved.list"
 : >"$saved_list"
@@ -197,7 +203,7 @@ tap "$rc" "dpkg -i installs it"
 is "$(dpkg-query -S /usr/lib/postgresql/15/lib/hitl.so 2>/dev/null | cut -d: -f1)" "$PACKAGE" \
 	"hitl.so of the system's PostgreSQL 15 belongs to $PACKAGE"
 
-# 7-13: a private cluster of the system's server, run by the test user
+# 8-14: a private cluster of the system's server, run by the test user
 if ! hitl_start_cluster 2>"$HITL_LOG_DIR/start.err"; then
 	diag_log "$HITL_LOG_DIR/start.err"
 	bail "the private cluster did not start"
@@ -232,7 +238,7 @@ is "$(sql -c "INSERT INTO points VALUES (100, 5.5, 2, NULL), (101, -4.5, 1, NULL
 	"right,left" "predict gives right for x = 5.5 and left for x = -4.5"
 hitl_stop_cluster || diag "could not stop the cluster"
 
-# 14-16: remove it; the system's files are as they were
+# 15-17: remove it; the system's files are as they were
 rc=0
 dpkg --purge "$PACKAGE" >>"$HITL_LOG_DIR/dpkg.log" 2>&1 || rc=$?
 [[ $rc -ne 0 ]] || DPKG_TOUCHED=0
