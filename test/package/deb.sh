@@ -49,7 +49,7 @@ FAILED=0
 DPKG_TOUCHED=0
 RESTORED=0
 
-# ok CONDITION-STATUS NAME: print one TAP line; count failures.
+# tap STATUS NAME: print one TAP line, "ok" when STATUS is 0; count failures.
 tap() {
 	local status=$1 name=$2
 	TEST_NO=$((TEST_NO + 1))
