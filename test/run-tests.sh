@@ -268,6 +268,43 @@ suite_perl() {
 	record perl "$passed" "$failed"
 }
 
+# suite_package: the Debian package and the PGXN metadata (test/package/).
+# meta.pl checks META.json against the PGXN meta spec (any user). deb.sh, as
+# root only ("needs root" otherwise), builds postgresql-15-hitl from its own
+# copy of the source copy, installs it into the system's PostgreSQL 15 with dpkg,
+# uses it from a private cluster, removes it and puts back the hitl files
+# that were there before (those of `make install` when PG_BIN is the
+# system's). It runs last, with its own time limit outside HITL_TEST_BUDGET:
+# HITL_PACKAGE_TIMEOUT seconds (default 900).
+suite_package() {
+	local log="$HITL_LOG_DIR/package.log" rc=0 passed failed note=""
+	if [[ ! -f $HITL_SRC_DIR/test/package/meta.pl ]]; then
+		record package 0 0 "no test/package yet"
+		return 0
+	fi
+	say "== package: META.json, Debian package"
+	hitl_as_user_timeout 120 perl test/package/meta.pl >"$log" 2>&1 </dev/null || rc=$?
+	tap_count "$log" "$rc"
+	passed=$COUNT_PASSED
+	failed=$COUNT_FAILED
+	say "   test/package/meta.pl: passed $COUNT_PASSED, failed $COUNT_FAILED${COUNT_NOTE:+ ($COUNT_NOTE)}"
+	[[ $COUNT_FAILED -eq 0 ]] || show "$log"
+	if [[ $(id -u) -ne 0 ]]; then
+		note="test/package/deb.sh skipped: needs root"
+	else
+		log="$HITL_LOG_DIR/package-deb.log"
+		rc=0
+		timeout -k 60 "${HITL_PACKAGE_TIMEOUT:-900}" bash "$HITL_SRC_DIR/test/package/deb.sh" \
+			>"$log" 2>&1 </dev/null || rc=$?
+		tap_count "$log" "$rc"
+		passed=$((passed + COUNT_PASSED))
+		failed=$((failed + COUNT_FAILED))
+		say "   test/package/deb.sh: passed $COUNT_PASSED, failed $COUNT_FAILED${COUNT_NOTE:+ ($COUNT_NOTE)}"
+		[[ $COUNT_FAILED -eq 0 ]] || show "$log"
+	fi
+	record package "$passed" "$failed" "$note"
+}
+
 main() {
 	say "== dependencies"
 	# shellcheck disable=SC2119 # no benchmark packages needed
@@ -300,6 +337,7 @@ main() {
 			record cluster 0 1 "could not start the private cluster"
 		fi
 		suite_perl
+		suite_package
 	fi
 	finish
 }
