@@ -38,7 +38,7 @@ OBJS = \
 DATA = sql/$(EXTENSION)--0.1.0.sql
 DATA_built = sql/$(EXTENSION)--0.1.0--0.2.0.sql
 EXTRA_CLEAN = sql/$(EXTENSION)--0.1.0--0.2.0.sql test/unit/test_numerics \
-	test/unit/test_sparse test/unit/test_text
+	test/unit/test_sparse test/unit/test_text test/unit/test_train
 
 # pg_regress suites live in sql/ and expected/
 REGRESS = setup api errors queue numeric_fixture label_log text numbers
@@ -65,8 +65,12 @@ test/unit/test_sparse: test/unit/test_sparse.c test/unit/tap.c src/sparse_logreg
 test/unit/test_text: test/unit/test_text.c test/unit/tap.c src/texthash.c src/tfidf.c src/nbayes.c src/metrics.c src/numeric_alloc.c
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -lm
 
+test/unit/test_train: test/unit/test_train.c test/unit/tap.c src/vocab.c src/nbayes.c src/nbayes_update.c src/crossval_sparse.c src/sparse_logreg.c src/logreg.c src/metrics.c src/numeric_alloc.c
+	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -llapack -lblas -lm
+
 .PHONY: unit
-unit: test/unit/test_numerics test/unit/test_sparse test/unit/test_text
+unit: test/unit/test_numerics test/unit/test_sparse test/unit/test_text test/unit/test_train
 	./test/unit/test_numerics test/data test/fixtures
 	./test/unit/test_sparse test/fixtures
 	./test/unit/test_text
+	./test/unit/test_train
