@@ -9,6 +9,12 @@ OBJS = \
 	src/catalog.o \
 	src/dataset.o \
 	src/train.o \
+	src/train_common.o \
+	src/train_dense.o \
+	src/train_sparseset.o \
+	src/train_text.o \
+	src/train_nbayes.o \
+	src/train_incremental.o \
 	src/score.o \
 	src/predict.o \
 	src/shared.o \
@@ -22,15 +28,18 @@ OBJS = \
 	src/logreg.o \
 	src/metrics.o \
 	src/crossval.o \
+	src/crossval_sparse.o \
 	src/labels.o \
 	src/texthash.o \
 	src/tfidf.o \
 	src/textfeat.o \
 	src/nbayes.o \
+	src/nbayes_update.o \
+	src/vocab.o \
 	src/sparse_logreg.o \
 	src/sparserow.o \
 	src/predictor.o \
-	src/train_sparse.o
+	src/catalog_changes.o
 
 # Released install scripts are frozen; each later version is an upgrade
 # script, built from the topic files of sql/<version>/.  CREATE EXTENSION

@@ -187,4 +187,40 @@ extern char *catalog_key_list(const HitlModel *model, const char *alias);
 /* The key of the row at a ctid, as jsonb text, for error messages */
 extern char *catalog_row_key_text(const HitlModel *model, ItemPointer tid);
 
+/*
+ * catalog_changes.c: what a training reads of the label log and of the
+ * labels (see there).
+ */
+
+/* The snapshot a version records in label_snapshot, or NULL (none tells) */
+extern char *catalog_label_snapshot(const HitlModel *model, MemoryContext cxt);
+
+/* Were label log entries of the model restored since version prev? */
+extern bool catalog_restored_since(const HitlModel *model, const HitlVersion *prev);
+
+/* Does a version's label snapshot come from another cluster's future? */
+extern bool catalog_snapshot_from_future(const char *snapshot);
+
+/* A label log entry */
+typedef struct CatalogLabelChange
+{
+	Datum		row_key;		/* jsonb */
+	char	   *old_label;		/* NULL: the row was unlabeled */
+	char	   *new_label;		/* NULL: its label was cleared */
+} CatalogLabelChange;
+
+/*
+ * The model's label log entries that a snapshot does not include, oldest
+ * first, at most limit; returns their number.
+ */
+extern int	catalog_label_changes(const HitlModel *model, const char *snapshot, int limit,
+								  MemoryContext cxt, CatalogLabelChange **changes);
+
+/*
+ * The rows of the model's table per label (NULL: unlabeled) and all its
+ * rows; returns the number of labels.
+ */
+extern int	catalog_count_labels(const HitlModel *model, MemoryContext cxt, char ***labels,
+								 int64 **counts, int64 *rows);
+
 #endif
