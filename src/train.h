@@ -26,6 +26,7 @@
 
 #include "catalog.h"
 #include "dataset.h"
+#include "logreg.h"
 #include "nbayes.h"
 #include "sparse.h"
 
@@ -138,7 +139,7 @@ extern uint64 train_hash_more(uint64 h, const void *data, size_t n);
 extern char *train_hash_finish(uint64 h, const HitlModel *model);
 
 /* The WARNING of a fit that did not converge, the ERROR of one that failed */
-extern void train_check_fit(const HitlModel *model, int status, int iterations);
+extern void train_check_fit(const HitlModel *model, LogregStatus status, int iterations);
 
 /* Append "key": value to a JSON object being built in buf ("{" already there) */
 extern void train_json_number(StringInfo buf, const char *key, double value);

@@ -233,7 +233,7 @@ train_hash_finish(uint64 h, const HitlModel *model)
  * anyway, with a WARNING; one that failed is an error.
  */
 void
-train_check_fit(const HitlModel *model, int status, int iterations)
+train_check_fit(const HitlModel *model, LogregStatus status, int iterations)
 {
 	if (status == LOGREG_NOT_CONVERGED)
 		ereport(WARNING,
@@ -244,7 +244,7 @@ train_check_fit(const HitlModel *model, int status, int iterations)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("training model \"%s\" failed: %s", model->name,
-						logreg_status_message((LogregStatus) status))));
+						logreg_status_message(status))));
 }
 
 /* Append "key": value to a JSON object under construction */

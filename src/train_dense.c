@@ -191,6 +191,7 @@ train_dense(TrainRun *run)
 	HitlVersion v;
 	LogregProblem prob;
 	LogregResult res;
+	LogregStatus status;
 	ClassMetrics train_metrics;
 	ClassMetrics cv_metrics;
 	bool		have_cv = false;
@@ -246,7 +247,8 @@ train_dense(TrainRun *run)
 	prob.C = model->C;
 	prob.max_iter = model->max_iter;
 	prob.tol = model->tol;
-	train_check_fit(model, logreg_fit(&prob, v.coef, warm, &res), res.iterations);
+	status = logreg_fit(&prob, v.coef, warm, &res);
+	train_check_fit(model, status, res.iterations);
 
 	/* metrics on the training rows, then cross-validated */
 	proba = palloc_extended(sizeof(double) * (size_t) ts.n * ts.labels.n_classes, MCXT_ALLOC_HUGE);

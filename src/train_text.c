@@ -87,6 +87,7 @@ train_text(TrainRun *run)
 	SparseTraining t;
 	SparseLogregProblem p;
 	LogregResult res;
+	LogregStatus status;
 	ClassMetrics train_metrics;
 	ClassMetrics cv_metrics;
 	bool		have_cv = false;
@@ -109,7 +110,8 @@ train_text(TrainRun *run)
 	p.C = model->C;
 	p.max_iter = model->max_iter;
 	p.tol = model->tol;
-	train_check_fit(model, sparse_logreg_fit(&p, t.v.coef, warm, &res), res.iterations);
+	status = sparse_logreg_fit(&p, t.v.coef, warm, &res);
+	train_check_fit(model, status, res.iterations);
 
 	proba = palloc_extended(sizeof(double) * (size_t) t.X.n * t.v.n_classes, MCXT_ALLOC_HUGE);
 	for (i = 0; i < t.X.n; i++)
