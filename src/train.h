@@ -122,6 +122,10 @@ extern void train_check_labels(const HitlModel *model, int n, const LabelSet *ls
  */
 extern void train_order_classes(const HitlModel *model, LabelSet *ls, int n, int *y);
 
+/* Fill in what a new version was trained on: rows, classes, features */
+extern void train_version_init(HitlVersion *v, const HitlModel *model,
+							   const FeatureLayout *layout, int n, const LabelSet *labels);
+
 /*
  * The model's current version to build on, or NULL (none yet, or damaged:
  * then a WARNING says the training starts from scratch).
@@ -138,11 +142,22 @@ extern uint64 train_hash_more(uint64 h, const void *data, size_t n);
 /* The options of the fit folded into a hash, and the hash as 16 hex digits */
 extern char *train_hash_finish(uint64 h, const HitlModel *model);
 
+/* Raise 54000 when count (parameters of the model) is above limit */
+extern void train_check_size(const HitlModel *model, int n_classes, int d, int64 count,
+							 int64 limit, const char *what, const char *unit,
+							 const char *hint);
+
+/* Has version prev the classes of v in the same order, and its dense features? */
+extern bool train_same_classes(const HitlVersion *prev, const HitlVersion *v);
+
 /* The WARNING of a fit that did not converge, the ERROR of one that failed */
 extern void train_check_fit(const HitlModel *model, LogregStatus status, int iterations);
 
 /* Append "key": value to a JSON object being built in buf ("{" already there) */
 extern void train_json_number(StringInfo buf, const char *key, double value);
+
+/* Append a logistic fit's iterations, converged, warm_start and objective */
+extern void train_json_fit(StringInfo buf, const LogregResult *res, bool warm);
 
 /*
  * Append the accuracy, macro F1 and log loss of m, as prefix_accuracy etc.,

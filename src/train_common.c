@@ -155,6 +155,23 @@ train_order_classes(const HitlModel *model, LabelSet *ls, int n, int *y)
 	memcpy(ls->classes, ordered, sizeof(char *) * ls->n_classes);
 }
 
+/*
+ * The part of a new version that says what it was trained on: n labeled
+ * rows of the classes of labels, over the model's feature columns.
+ */
+void
+train_version_init(HitlVersion *v, const HitlModel *model, const FeatureLayout *layout,
+				   int n, const LabelSet *labels)
+{
+	v->n_labeled = n;
+	v->n_classes = labels->n_classes;
+	v->classes = labels->classes;
+	v->n_feature_columns = layout->ncols;
+	v->feature_dims = layout->dims;
+	v->d = layout->d;
+	v->feature_names = features_names(model, layout);
+}
+
 /* catalog_load_version() of the current version, for run_in_subtransaction */
 typedef struct CurrentVersion
 {
@@ -229,6 +246,41 @@ train_hash_finish(uint64 h, const HitlModel *model)
 }
 
 /*
+ * Models whose parameters would take too much memory are refused (54000):
+ * what names them ("coefficients for Newton's method"), unit what they are
+ * ("coefficients", "sums").
+ */
+void
+train_check_size(const HitlModel *model, int n_classes, int d, int64 count, int64 limit,
+				 const char *what, const char *unit, const char *hint)
+{
+	if (count > limit)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("model \"%s\" has too many %s", model->name, what),
+				 errdetail("%d classes and %d features give %lld %s; the limit is %lld.",
+						   n_classes, d, (long long) count, unit, (long long) limit),
+				 errhint("%s", hint)));
+}
+
+/*
+ * Has version prev the classes of v, in the same order, and as many dense
+ * features?  (A warm start needs both.)
+ */
+bool
+train_same_classes(const HitlVersion *prev, const HitlVersion *v)
+{
+	int			i;
+
+	if (prev == NULL || prev->n_classes != v->n_classes || prev->d != v->d)
+		return false;
+	for (i = 0; i < v->n_classes; i++)
+		if (strcmp(prev->classes[i], v->classes[i]) != 0)
+			return false;
+	return true;
+}
+
+/*
  * A logistic fit (dense or sparse) that stopped at max_iter is recorded
  * anyway, with a WARNING; one that failed is an error.
  */
@@ -254,6 +306,15 @@ train_json_number(StringInfo buf, const char *key, double value)
 	if (buf->len > 1)
 		appendStringInfoString(buf, ", ");
 	appendStringInfo(buf, "\"%s\": %.10g", key, value);
+}
+
+void
+train_json_fit(StringInfo buf, const LogregResult *res, bool warm)
+{
+	train_json_number(buf, "iterations", res->iterations);
+	appendStringInfo(buf, ", \"converged\": %s, \"warm_start\": %s",
+					 res->converged ? "true" : "false", warm ? "true" : "false");
+	train_json_number(buf, "objective", res->objective);
 }
 
 /* prefix_accuracy, prefix_macro_f1, prefix_log_loss */

@@ -57,7 +57,6 @@ static void read_training_set(const HitlModel *model, const FeatureLayout *layou
 							  TrainingSet *ts, MemoryContext cxt);
 static char *training_hash(const HitlModel *model, const FeatureLayout *layout,
 						   const TrainingSet *ts);
-static void check_coefficients(const HitlModel *model, const TrainingSet *ts, int ncoef);
 static bool warm_start(const HitlVersion *prev, const HitlVersion *v, double *coef, int ncoef);
 
 /* Room for twice the rows (1024 at first) */
@@ -146,19 +145,6 @@ training_hash(const HitlModel *model, const FeatureLayout *layout, const Trainin
 	return train_hash_finish(h, model);
 }
 
-/* Refuse a model whose Hessian would not fit (54000) */
-static void
-check_coefficients(const HitlModel *model, const TrainingSet *ts, int ncoef)
-{
-	if (ncoef > HITL_MAX_COEFFICIENTS)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("model \"%s\" has too many coefficients for Newton's method", model->name),
-				 errdetail("%d classes and %d features give %d coefficients; the limit is %d.",
-						   ts->labels.n_classes, ts->d, ncoef, HITL_MAX_COEFFICIENTS),
-				 errhint("Use fewer features or fewer classes.")));
-}
-
 /*
  * Start from the previous version's coefficients when it has the same
  * classes (in the same order) and features; returns whether coef was
@@ -167,13 +153,8 @@ check_coefficients(const HitlModel *model, const TrainingSet *ts, int ncoef)
 static bool
 warm_start(const HitlVersion *prev, const HitlVersion *v, double *coef, int ncoef)
 {
-	int			i;
-
-	if (prev == NULL || prev->n_classes != v->n_classes || prev->d != v->d)
+	if (!train_same_classes(prev, v))
 		return false;
-	for (i = 0; i < v->n_classes; i++)
-		if (strcmp(prev->classes[i], v->classes[i]) != 0)
-			return false;
 	memcpy(coef, prev->coef, sizeof(double) * ncoef);
 	return true;
 }
@@ -214,17 +195,14 @@ train_dense(TrainRun *run)
 		strcmp(run->prev->data_hash, hash) == 0)
 		return model->current_version;
 	ncoef = logreg_ncoef(ts.d, ts.labels.n_classes);
-	check_coefficients(model, &ts, ncoef);
+	/* Newton's method stores a ncoef x ncoef Hessian */
+	train_check_size(model, ts.labels.n_classes, ts.d, ncoef, HITL_MAX_COEFFICIENTS,
+					 "coefficients for Newton's method", "coefficients",
+					 "Use fewer features or fewer classes.");
 
 	/* standardize, imputing missing values with the mean */
 	memset(&v, 0, sizeof(v));
-	v.n_labeled = ts.n;
-	v.n_classes = ts.labels.n_classes;
-	v.classes = ts.labels.classes;
-	v.n_feature_columns = layout->ncols;
-	v.feature_dims = layout->dims;
-	v.d = ts.d;
-	v.feature_names = features_names(model, layout);
+	train_version_init(&v, model, layout, ts.n, &ts.labels);
 	v.means = palloc(sizeof(double) * Max(ts.d, 1));
 	v.scales = palloc(sizeof(double) * Max(ts.d, 1));
 	do_cv = model->cv_folds >= 2 && ts.n >= 2 * model->cv_folds;
@@ -270,10 +248,7 @@ train_dense(TrainRun *run)
 	train_json_number(&metrics, "n_labeled", ts.n);
 	train_json_number(&metrics, "n_classes", ts.labels.n_classes);
 	train_json_number(&metrics, "n_features", ts.d);
-	train_json_number(&metrics, "iterations", res.iterations);
-	appendStringInfo(&metrics, ", \"converged\": %s, \"warm_start\": %s",
-					 res.converged ? "true" : "false", warm ? "true" : "false");
-	train_json_number(&metrics, "objective", res.objective);
+	train_json_fit(&metrics, &res, warm);
 	train_json_class_metrics(&metrics, &train_metrics, model->cv_folds,
 							 have_cv ? &cv_metrics : NULL);
 	train_json_finish(&metrics, run, hash);

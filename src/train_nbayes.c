@@ -20,7 +20,6 @@
 #include "train.h"
 
 static void nb_invalid(const HitlModel *model) pg_attribute_noreturn();
-static void check_statistics(const HitlModel *model, const SparseTraining *t);
 
 /* Raise the error for statistics nbayes_model_build refuses */
 static void
@@ -30,20 +29,6 @@ nb_invalid(const HitlModel *model)
 			(errcode(ERRCODE_INTERNAL_ERROR),
 			 errmsg("the naive Bayes statistics of model \"%s\" are invalid", model->name),
 			 errdetail("A class has no rows, a sum is negative, or alpha is not above 0.")));
-}
-
-/* Refuse a model of too many sums (54000) */
-static void
-check_statistics(const HitlModel *model, const SparseTraining *t)
-{
-	if ((int64) t->v.n_classes * t->X.d > HITL_MAX_SPARSE_COEFFICIENTS)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("model \"%s\" has too many statistics", model->name),
-				 errdetail("%d classes and %d features give %lld sums; the limit is %d.",
-						   t->v.n_classes, t->X.d, (long long) t->v.n_classes * t->X.d,
-						   HITL_MAX_SPARSE_COEFFICIENTS),
-				 errhint("Lower the buckets option, or use fewer classes.")));
 }
 
 /*
@@ -112,7 +97,9 @@ train_nbayes(TrainRun *run)
 
 	if (!train_sparse_read(run, &t))
 		return model->current_version;
-	check_statistics(model, &t);
+	train_check_size(model, t.v.n_classes, t.X.d, (int64) t.v.n_classes * t.X.d,
+					 HITL_MAX_SPARSE_COEFFICIENTS, "statistics", "sums",
+					 "Lower the buckets option, or use fewer classes.");
 	nbayes_counts_init(&c, t.v.n_classes, t.X.d);
 	for (i = 0; i < t.X.n; i++)
 		nbayes_counts_add(&c, t.s.y[i], (int) (t.indptr[i + 1] - t.indptr[i]),

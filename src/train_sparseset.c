@@ -239,13 +239,7 @@ lay_out(const HitlModel *model, const FeatureLayout *layout, SparseTraining *t)
 	int64		e;
 	int			i;
 
-	v->n_labeled = s->n;
-	v->n_classes = s->labels.n_classes;
-	v->classes = s->labels.classes;
-	v->n_feature_columns = layout->ncols;
-	v->feature_dims = layout->dims;
-	v->d = s->d;
-	v->feature_names = features_names(model, layout);
+	train_version_init(v, model, layout, s->n, &s->labels);
 	v->means = palloc0(sizeof(double) * Max(s->d, 1));
 	v->scales = palloc(sizeof(double) * Max(s->d, 1));
 	for (i = 0; i < s->d; i++)

@@ -18,22 +18,7 @@
 #include "train.h"
 #include "vocab.h"
 
-static void check_coefficients(const HitlModel *model, const SparseTraining *t, int64 ncoef);
 static bool warm_start(const HitlVersion *prev, const HitlVersion *v, double *coef);
-
-/* Refuse a model of too many coefficients (54000) */
-static void
-check_coefficients(const HitlModel *model, const SparseTraining *t, int64 ncoef)
-{
-	if (ncoef > HITL_MAX_SPARSE_COEFFICIENTS)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("model \"%s\" has too many coefficients", model->name),
-				 errdetail("%d classes and %d features give %lld coefficients; the limit is %d.",
-						   t->v.n_classes, t->X.d, (long long) ncoef,
-						   HITL_MAX_SPARSE_COEFFICIENTS),
-				 errhint("Lower the buckets option, or use fewer classes.")));
-}
 
 /*
  * Warm start: the previous version's coefficients, moved to the new
@@ -50,14 +35,8 @@ warm_start(const HitlVersion *prev, const HitlVersion *v, double *coef)
 	int			i;
 	int			c;
 
-	if (prev == NULL)
+	if (!train_same_classes(prev, v) || prev->coef == NULL || prev->vocabulary == NULL)
 		return false;
-	if (prev->n_classes != v->n_classes || prev->d != v->d || prev->coef == NULL ||
-		prev->vocabulary == NULL)
-		return false;
-	for (i = 0; i < v->n_classes; i++)
-		if (strcmp(prev->classes[i], v->classes[i]) != 0)
-			return false;
 	dold = prev->d + prev->n_vocabulary;
 	map = palloc(sizeof(int) * Max(dold, 1));
 	vocab_map_positions(v->d, prev->vocabulary, prev->n_vocabulary, v->vocabulary,
@@ -100,7 +79,9 @@ train_text(TrainRun *run)
 	if (!train_sparse_read(run, &t))
 		return model->current_version;
 	ncoef = logreg_ncoef(t.X.d, t.v.n_classes);
-	check_coefficients(model, &t, ncoef);
+	train_check_size(model, t.v.n_classes, t.X.d, ncoef, HITL_MAX_SPARSE_COEFFICIENTS,
+					 "coefficients", "coefficients",
+					 "Lower the buckets option, or use fewer classes.");
 	t.v.coef = palloc_extended(sizeof(double) * ncoef, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	warm = warm_start(run->prev, &t.v, t.v.coef);
 	memset(&p, 0, sizeof(p));
@@ -124,10 +105,7 @@ train_text(TrainRun *run)
 		have_cv = crossval_sparse_logreg(&p, model->cv_folds, t.v.coef, &cv_metrics) == 0;
 
 	train_sparse_metrics(&metrics, &t.v, t.indptr[t.X.n], false);
-	train_json_number(&metrics, "iterations", res.iterations);
-	appendStringInfo(&metrics, ", \"converged\": %s, \"warm_start\": %s",
-					 res.converged ? "true" : "false", warm ? "true" : "false");
-	train_json_number(&metrics, "objective", res.objective);
+	train_json_fit(&metrics, &res, warm);
 	train_json_class_metrics(&metrics, &train_metrics, model->cv_folds,
 							 have_cv ? &cv_metrics : NULL);
 	train_json_finish(&metrics, run, t.hash);
