@@ -16,6 +16,11 @@
 #include "crossval.h"
 #include "numeric_alloc.h"
 
+/*
+ * Cross-validate sparse logistic regression: each fold fitted on the row
+ * indexes of the others, warm-started from coef, and its held-out rows
+ * predicted; the out-of-fold probabilities give the metrics.
+ */
 int
 crossval_sparse_logreg(const SparseLogregProblem *p, int folds, const double *coef,
 					   ClassMetrics *out)
@@ -70,6 +75,10 @@ crossval_sparse_logreg(const SparseLogregProblem *p, int folds, const double *co
 	return result;
 }
 
+/*
+ * Cross-validate naive Bayes: each fold's statistics are a copy of all
+ * minus the fold's rows, from which its held-out rows are predicted.
+ */
 int
 crossval_nbayes(const SparseMatrix *X, const int *y, const NBayesCounts *all, int folds,
 				double alpha, double dimension, ClassMetrics *out)

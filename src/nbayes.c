@@ -203,6 +203,7 @@ nbayes_model_build(NBayesModel *nb, int k, int m, const double *class_count,
 	return 0;
 }
 
+/* nbayes_model_build from the non-zero sums of statistics being accumulated */
 int
 nbayes_model_from_counts(NBayesModel *nb, const NBayesCounts *c, double alpha,
 						 double dimension)
@@ -316,6 +317,7 @@ nbayes_predict_proba(const NBayesModel *nb, int nnz, const int *idx,
 	proba_softmax(nb->k, proba);
 }
 
+/* Class probabilities of a CSR row, its mass the sum of its values */
 void
 nbayes_predict_row(const NBayesModel *nb, const SparseMatrix *X, int i, double *proba)
 {

@@ -15,6 +15,10 @@
 #include "nbayes.h"
 #include "numeric_alloc.h"
 
+/*
+ * Copy the class rows, then put each stored sum at its class and its
+ * (mapped) position; every other sum stays zero.
+ */
 void
 nbayes_counts_load(NBayesCounts *c, const double *class_count, int64_t n,
 				   const int64_t *index, const double *count, const int *map)
@@ -35,6 +39,7 @@ nbayes_counts_load(NBayesCounts *c, const double *class_count, int64_t n,
 	}
 }
 
+/* Subtract the row from its old class, add it to its new one */
 void
 nbayes_counts_change(NBayesCounts *c, const NBayesChange *ch)
 {

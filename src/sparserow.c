@@ -31,6 +31,7 @@ sparserow_init(SparseRow *r, const HitlModel *model, const FeatureLayout *layout
 	r->val = palloc(sizeof(double) * r->capacity);
 }
 
+/* Look for a negative value among the present dense values of a row */
 bool
 sparserow_negative(const FeatureLayout *layout, const double *x, const bool *missing,
 				   int *bad_col)

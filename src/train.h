@@ -14,7 +14,11 @@
  * The text and naive Bayes trainings read their labeled rows as sparse
  * vectors through train_sparseset.c; what every kind shares (classes,
  * label checks, the data hash, metrics JSON, recording a version) is in
- * train_common.c.  No file here calls one above it in this list.
+ * train_common.c.  The calls go one way: train.c calls the kinds, the
+ * incremental update calls naive Bayes helpers of train_nbayes.c, and all
+ * of them call train_sparseset.c and train_common.c, which call none of
+ * them.  The arithmetic is in plain-C files (vocab.c, nbayes*.c,
+ * crossval*.c, logreg.c, sparse_logreg.c), unit-tested in test/unit.
  */
 #ifndef HITL_TRAIN_H
 #define HITL_TRAIN_H

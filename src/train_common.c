@@ -46,6 +46,7 @@ static const char *const fallback_names[] = {
 StaticAssertDecl(lengthof(fallback_names) == FALLBACK_NEGATIVE_SUM + 1,
 				 "a name for each TrainFallback");
 
+/* The name of a TrainFallback, for the metrics and the log */
 const char *
 train_fallback_name(TrainFallback fallback)
 {
@@ -77,6 +78,7 @@ train_class_of(LabelSet *ls, const char *label, MemoryContext cxt)
 	return ls->n_classes++;
 }
 
+/* A label's index among a version's classes, or -1 (linear: few classes) */
 int
 train_version_class(const HitlVersion *v, const char *label)
 {
@@ -308,6 +310,7 @@ train_json_number(StringInfo buf, const char *key, double value)
 	appendStringInfo(buf, "\"%s\": %.10g", key, value);
 }
 
+/* Append what a logistic fit reports */
 void
 train_json_fit(StringInfo buf, const LogregResult *res, bool warm)
 {
@@ -331,6 +334,7 @@ json_prefixed(StringInfo buf, const char *prefix, const ClassMetrics *m)
 	train_json_number(buf, key, m->log_loss);
 }
 
+/* The training rows' figures, then the cross-validated ones when there are */
 void
 train_json_class_metrics(StringInfo buf, const ClassMetrics *train, int folds,
 						 const ClassMetrics *cv)
@@ -343,6 +347,7 @@ train_json_class_metrics(StringInfo buf, const ClassMetrics *train, int folds,
 	}
 }
 
+/* Close a full training's metrics: the fallback when there was one, the hash */
 void
 train_json_finish(StringInfo buf, const TrainRun *run, const char *hash)
 {

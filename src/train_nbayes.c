@@ -64,6 +64,7 @@ train_nb_check_sums(const HitlModel *model, const FeatureLayout *layout, const N
 		}
 }
 
+/* Store the non-zero sums of c, position-major, and its class rows in v */
 void
 train_nb_store_counts(HitlVersion *v, const NBayesCounts *c)
 {

@@ -333,6 +333,11 @@ current_stands(const TrainRun *run, const SparseTraining *t)
 	return reusable && prev->data_hash != NULL && strcmp(prev->data_hash, t->hash) == 0;
 }
 
+/*
+ * Read a sparse training's input: the idf (text), the label snapshot (naive
+ * Bayes), the labeled rows laid out over their vocabulary, and the hash of
+ * it all; false when the current version stands.
+ */
 bool
 train_sparse_read(TrainRun *run, SparseTraining *t)
 {
@@ -360,7 +365,7 @@ train_sparse_read(TrainRun *run, SparseTraining *t)
 	return true;
 }
 
-/* Metrics common to both algorithms */
+/* Open the metrics common to every sparse version (naive Bayes, text logistic) */
 void
 train_sparse_metrics(StringInfo buf, const HitlVersion *v, int64 nnz, bool incremental)
 {

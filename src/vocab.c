@@ -14,6 +14,7 @@
 #include "numeric_alloc.h"
 #include "vocab.h"
 
+/* Binary search of a bucket in an ascending vocabulary */
 int
 vocab_position(const int32_t *vocab, int n, int bucket)
 {
@@ -100,6 +101,10 @@ vocab_extend(const int32_t *vocab, int n, int n_extra, const int *extra, int32_t
 	return m;
 }
 
+/*
+ * Dense positions map to themselves; each bucket of from is looked up in
+ * to.
+ */
 void
 vocab_map_positions(int d, const int32_t *from, int n_from, const int32_t *to, int n_to,
 					int *map)
@@ -154,6 +159,10 @@ vocab_compact(int d, int k, int n, int32_t *vocab, int64_t n_counts, int64_t *co
 	return m;
 }
 
+/*
+ * Row by row: the dense values (the zeros left out with skip_zero), then
+ * the terms, each at d plus its bucket's index in the vocabulary.
+ */
 int64_t
 vocab_csr(const VocabRows *rows, const int32_t *vocab, int m, int skip_zero,
 		  int64_t *indptr, int *indices, double *values)
