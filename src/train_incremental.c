@@ -265,9 +265,11 @@ fetch_rows(Update *u)
 	SparseRow	r;
 	bool		isnull;
 	char	   *match;
-	uint64		i;
+	uint64		nrows;
+	uint64		row;
+	int			i;
 
-	for (i = 0; i < (uint64) model->n_key_columns; i++)
+	for (i = 0; i < model->n_key_columns; i++)
 		names[i] = CStringGetTextDatum(model->key_columns[i]);
 	matchargs[0] = ObjectIdGetDatum(model->source);
 	matchargs[1] = PointerGetDatum(construct_array(names, model->n_key_columns, TEXTOID,
@@ -282,7 +284,7 @@ fetch_rows(Update *u)
 					 "SELECT k.ord::int4 - 1, %s FROM unnest($1) WITH ORDINALITY AS k(key, ord)"
 					 " JOIN %s t ON %s",
 					 features_select_list(model, "t"), model->source_text, match);
-	for (i = 0; i < (uint64) u->nchanges; i++)
+	for (i = 0; i < u->nchanges; i++)
 		keys[i] = u->log[i].row_key;
 	keyarg[0] = PointerGetDatum(construct_array(keys, u->nchanges, JSONBOID, -1, false,
 												TYPALIGN_INT));
@@ -292,13 +294,14 @@ fetch_rows(Update *u)
 	sparserow_init(&r, model, u->run->layout, u->prev);
 	u->rows = palloc0(sizeof(ChangedRow) * u->nchanges);
 	tt = SPI_tuptable;
-	for (i = 0; i < SPI_processed; i++)
+	nrows = SPI_processed;
+	for (row = 0; row < nrows; row++)
 	{
-		fetch_row(u, tt->vals[i], tt->tupdesc, &r);
+		fetch_row(u, tt->vals[row], tt->tupdesc, &r);
 		CHECK_FOR_INTERRUPTS();
 	}
 	SPI_freetuptable(tt);
-	for (i = 0; i < (uint64) u->nchanges; i++)
+	for (i = 0; i < u->nchanges; i++)
 		if (!u->rows[i].found)
 			return FALLBACK_ROW_DELETED;	/* its statistics are unknown */
 	return FALLBACK_NONE;
