@@ -11,6 +11,12 @@ OBJS = \
 	src/catalog_admin.o \
 	src/dataset.o \
 	src/train.o \
+	src/train_common.o \
+	src/train_dense.o \
+	src/train_sparseset.o \
+	src/train_text.o \
+	src/train_nbayes.o \
+	src/train_incremental.o \
 	src/score.o \
 	src/score_rows.o \
 	src/score_write.o \
@@ -30,6 +36,7 @@ OBJS = \
 	src/logreg.o \
 	src/metrics.o \
 	src/crossval.o \
+	src/crossval_sparse.o \
 	src/catalog_labels.o \
 	src/label_info.o \
 	src/label_log.o \
@@ -40,10 +47,12 @@ OBJS = \
 	src/tfidf.o \
 	src/textfeat.o \
 	src/nbayes.o \
+	src/nbayes_update.o \
+	src/vocab.o \
 	src/sparse_logreg.o \
 	src/sparserow.o \
 	src/classifier.o \
-	src/train_sparse.o
+	src/catalog_changes.o
 
 # Released install scripts are frozen; each later version is an upgrade
 # script, built from the topic files of sql/<version>/.  CREATE EXTENSION
@@ -51,7 +60,7 @@ OBJS = \
 DATA = sql/$(EXTENSION)--0.1.0.sql
 DATA_built = sql/$(EXTENSION)--0.1.0--0.2.0.sql
 EXTRA_CLEAN = sql/$(EXTENSION)--0.1.0--0.2.0.sql test/unit/test_numerics \
-	test/unit/test_sparse test/unit/test_text
+	test/unit/test_sparse test/unit/test_text test/unit/test_train
 
 # pg_regress suites live in sql/ and expected/
 REGRESS = setup api errors queue numeric_fixture label_log text numbers
@@ -78,8 +87,12 @@ test/unit/test_sparse: test/unit/test_sparse.c test/unit/tap.c src/sparse_logreg
 test/unit/test_text: test/unit/test_text.c test/unit/tap.c src/texthash.c src/tfidf.c src/nbayes.c src/metrics.c src/numeric_alloc.c
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -lm
 
+test/unit/test_train: test/unit/test_train.c test/unit/tap.c src/vocab.c src/nbayes.c src/nbayes_update.c src/crossval_sparse.c src/sparse_logreg.c src/logreg.c src/metrics.c src/numeric_alloc.c
+	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -llapack -lblas -lm
+
 .PHONY: unit
-unit: test/unit/test_numerics test/unit/test_sparse test/unit/test_text
+unit: test/unit/test_numerics test/unit/test_sparse test/unit/test_text test/unit/test_train
 	./test/unit/test_numerics test/data test/fixtures
 	./test/unit/test_sparse test/fixtures
 	./test/unit/test_text
+	./test/unit/test_train

@@ -8,6 +8,9 @@
  * catalog.c: hitl.models (load, check, lock; the worker's state of a model)
  * catalog_versions.c: hitl.model_versions (load, store, mark scored)
  * catalog_admin.c: the SQL-callable writers of hitl.models
+ * catalog_queue.c: hitl.queue, replaced by each scoring
+ * catalog_labels.c: hitl.models and hitl.label_log as the label triggers read them
+ * catalog_changes.c: the label log entries and labels a training reads
  *
  * All functions here run inside an SPI connection opened by the caller and
  * copy what they return into the memory context the caller names (or the
@@ -407,5 +410,41 @@ typedef enum LabelTriggerRight
  * hitl.models as the current role, in the caller's SPI connection.
  */
 extern LabelTriggerRight catalog_label_trigger_right(const char *model);
+
+/* ------------------------------------------------------------------------
+ * catalog_changes.c: what a training reads of the label log and of the
+ * labels (see there)
+ * ------------------------------------------------------------------------ */
+
+/* The snapshot a version records in label_snapshot, or NULL (none tells) */
+extern char *catalog_label_snapshot(const HitlModel *model, MemoryContext cxt);
+
+/* Were label log entries of the model restored since version prev? */
+extern bool catalog_restored_since(const HitlModel *model, const HitlVersion *prev);
+
+/* Does a version's label snapshot come from another cluster's future? */
+extern bool catalog_snapshot_from_future(const char *snapshot);
+
+/* A label log entry */
+typedef struct CatalogLabelChange
+{
+	Datum		row_key;		/* jsonb */
+	char	   *old_label;		/* NULL: the row was unlabeled */
+	char	   *new_label;		/* NULL: its label was cleared */
+} CatalogLabelChange;
+
+/*
+ * The model's label log entries that a snapshot does not include, oldest
+ * first, at most limit; returns their number.
+ */
+extern int	catalog_label_changes(const HitlModel *model, const char *snapshot, int limit,
+								  MemoryContext cxt, CatalogLabelChange **changes);
+
+/*
+ * The rows of the model's table per label (NULL: unlabeled) and all its
+ * rows; returns the number of labels.
+ */
+extern int	catalog_count_labels(const HitlModel *model, MemoryContext cxt, char ***labels,
+								 int64 **counts, int64 *rows);
 
 #endif

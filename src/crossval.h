@@ -1,8 +1,11 @@
 /*
  * crossval.h
- *		Stratified-free k-fold cross-validation of the logistic model.
+ *		Stratified-free k-fold cross-validation of hitl's models: dense
+ *		logistic regression (crossval.c), sparse logistic regression and
+ *		naive Bayes (crossval_sparse.c).
  *
- * Plain C, no PostgreSQL types.
+ * Plain C, no PostgreSQL types.  Row i belongs to fold i % folds, so the
+ * result is deterministic for a given row order.
  */
 #ifndef HITL_CROSSVAL_H
 #define HITL_CROSSVAL_H
@@ -11,6 +14,8 @@
 
 #include "logreg.h"
 #include "metrics.h"
+#include "nbayes.h"
+#include "sparse_logreg.h"
 
 /*
  * k-fold cross-validation: row i belongs to fold (i % folds).  p->x holds the
@@ -27,5 +32,25 @@
  */
 extern int	crossval_logreg(const LogregProblem *p, const bool *missing, int folds,
 							const double *full_coef, ClassMetrics *out);
+
+/*
+ * Sparse logistic regression: each fold fitted on the rows of the other
+ * folds (p->rows and p->nrows are set per fold; those of p are ignored),
+ * warm-started from coef (the fit on all rows), a fold that stops at
+ * max_iter used as it is.  Returns 0, or -1 when a fold fit fails
+ * (LOGREG_BAD_INPUT) or folds is not in [2, n].
+ */
+extern int	crossval_sparse_logreg(const SparseLogregProblem *p, int folds, const double *coef,
+								   ClassMetrics *out);
+
+/*
+ * Naive Bayes: each fold predicted from the statistics all (those of every
+ * row of X with classes y) minus the fold's rows, with smoothing alpha over
+ * dimension features (nbayes_model_build).  Returns 0; 1 when a fold holds
+ * every row of a class (no metrics then); -1 when folds is not in [2, n]
+ * or a fold's statistics are invalid.
+ */
+extern int	crossval_nbayes(const SparseMatrix *X, const int *y, const NBayesCounts *all,
+							int folds, double alpha, double dimension, ClassMetrics *out);
 
 #endif

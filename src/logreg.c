@@ -110,6 +110,36 @@ typedef struct LogregWork
 	double	   *wsqrt;			/* chunk square roots of Hessian weights */
 } LogregWork;
 
+/* The sizes of a fit and its per-chunk scratch arrays */
+static void
+work_init(LogregWork *w, const LogregProblem *p)
+{
+	memset(w, 0, sizeof(*w));
+	w->p = p;
+	w->nvec = logreg_nvec(p->k);
+	w->dim = p->d + 1;
+	w->ncoef = w->nvec * w->dim;
+	w->nfree = (p->k > 2) ? w->ncoef - 1 : w->ncoef;
+	w->chunk = (p->n < LOGREG_CHUNK_ROWS) ? p->n : LOGREG_CHUNK_ROWS;
+	w->z = hitl_alloc(sizeof(double) * w->chunk * w->nvec);
+	w->prob = hitl_alloc(sizeof(double) * w->chunk * w->nvec);
+	w->qprob = hitl_alloc(sizeof(double) * w->chunk * w->nvec);
+	w->resid = hitl_alloc(sizeof(double) * w->chunk * w->nvec);
+	w->scaled = hitl_alloc(sizeof(double) * w->chunk * w->dim);
+	w->wsqrt = hitl_alloc(sizeof(double) * w->chunk);
+}
+
+static void
+work_free(LogregWork *w)
+{
+	hitl_free(w->z);
+	hitl_free(w->prob);
+	hitl_free(w->qprob);
+	hitl_free(w->resid);
+	hitl_free(w->scaled);
+	hitl_free(w->wsqrt);
+}
+
 /* log(1 + exp(z)) without overflow or loss of precision */
 double
 logreg_softplus(double z)
@@ -577,19 +607,7 @@ logreg_fit(const LogregProblem *p, double *coef, int warm_start,
 	if (check_problem(p, coef, warm_start) != 0)
 		return LOGREG_BAD_INPUT;
 
-	memset(&w, 0, sizeof(w));
-	w.p = p;
-	w.nvec = logreg_nvec(p->k);
-	w.dim = p->d + 1;
-	w.ncoef = w.nvec * w.dim;
-	w.nfree = (p->k > 2) ? w.ncoef - 1 : w.ncoef;
-	w.chunk = (p->n < LOGREG_CHUNK_ROWS) ? p->n : LOGREG_CHUNK_ROWS;
-	w.z = hitl_alloc(sizeof(double) * w.chunk * w.nvec);
-	w.prob = hitl_alloc(sizeof(double) * w.chunk * w.nvec);
-	w.qprob = hitl_alloc(sizeof(double) * w.chunk * w.nvec);
-	w.resid = hitl_alloc(sizeof(double) * w.chunk * w.nvec);
-	w.scaled = hitl_alloc(sizeof(double) * w.chunk * w.dim);
-	w.wsqrt = hitl_alloc(sizeof(double) * w.chunk);
+	work_init(&w, p);
 
 	grad = hitl_alloc(sizeof(double) * w.ncoef);
 	trial = hitl_alloc(sizeof(double) * w.ncoef);
@@ -693,12 +711,7 @@ logreg_fit(const LogregProblem *p, double *coef, int warm_start,
 		res->grad_norm = gmax;
 	}
 
-	hitl_free(w.z);
-	hitl_free(w.prob);
-	hitl_free(w.qprob);
-	hitl_free(w.resid);
-	hitl_free(w.scaled);
-	hitl_free(w.wsqrt);
+	work_free(&w);
 	hitl_free(grad);
 	hitl_free(trial);
 	hitl_free(trial_grad);

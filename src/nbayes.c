@@ -203,6 +203,23 @@ nbayes_model_build(NBayesModel *nb, int k, int m, const double *class_count,
 	return 0;
 }
 
+/* nbayes_model_build from the non-zero sums of statistics being accumulated */
+int
+nbayes_model_from_counts(NBayesModel *nb, const NBayesCounts *c, double alpha,
+						 double dimension)
+{
+	int64_t    *index;
+	double	   *count;
+	int64_t		n = nbayes_counts_nonzeros(c, &index, &count);
+	int			ret;
+
+	ret = nbayes_model_build(nb, c->k, c->m, c->class_count, n, index, count, alpha,
+							 dimension);
+	hitl_free(index);
+	hitl_free(count);
+	return ret;
+}
+
 void
 nbayes_model_free(NBayesModel *nb)
 {
@@ -298,4 +315,18 @@ nbayes_predict_proba(const NBayesModel *nb, int nnz, const int *idx,
 				ldexp(proba[c] - proba[best], shift);
 	proba[best] = 0.0;
 	proba_softmax(nb->k, proba);
+}
+
+/* Class probabilities of a CSR row, its mass the sum of its values */
+void
+nbayes_predict_row(const NBayesModel *nb, const SparseMatrix *X, int i, double *proba)
+{
+	int64_t		a = X->indptr[i];
+	int64_t		e;
+	double		mass = 0.0;
+
+	for (e = a; e < X->indptr[i + 1]; e++)
+		mass += X->values[e];
+	nbayes_predict_proba(nb, (int) (X->indptr[i + 1] - a), X->indices + a, X->values + a,
+						 mass, proba);
 }

@@ -19,6 +19,8 @@
 
 #include <stdint.h>
 
+#include "sparse.h"
+
 /* Statistics being accumulated: dense k x m sums, class-major */
 typedef struct NBayesCounts
 {
@@ -81,6 +83,13 @@ extern int	nbayes_model_build(NBayesModel *nb, int k, int m, const double *class
 extern void nbayes_model_free(NBayesModel *nb);
 
 /*
+ * nbayes_model_build from statistics being accumulated (their
+ * nbayes_counts_nonzeros).  Returns 0, or -1 as nbayes_model_build.
+ */
+extern int	nbayes_model_from_counts(NBayesModel *nb, const NBayesCounts *c, double alpha,
+									 double dimension);
+
+/*
  * Class probabilities of a row: nnz positions idx (values val, >= 0) plus
  * the total mass of the row's features, those outside the positions
  * included.  proba has k doubles.  Values up to DBL_MAX give finite
@@ -88,5 +97,59 @@ extern void nbayes_model_free(NBayesModel *nb);
  */
 extern void nbayes_predict_proba(const NBayesModel *nb, int nnz, const int *idx,
 								 const double *val, double mass, double *proba);
+
+/*
+ * nbayes_predict_proba of row i of X, whose mass is the sum of its values
+ * (every feature of the row has a position).
+ */
+extern void nbayes_predict_row(const NBayesModel *nb, const SparseMatrix *X, int i,
+							   double *proba);
+
+/*
+ * Following label changes (nbayes_update.c).  A version stores its
+ * non-zero sums (nbayes_counts_nonzeros' form); an update loads them into
+ * dense statistics over the positions of its new vocabulary, moves each
+ * changed row from its old class to its new one, and checks that the
+ * result is what counting the labeled rows afresh would give.
+ */
+
+/*
+ * Statistics c (initialised for k classes and its m positions) from stored
+ * ones: class_count (k rows per class) and n sums at index (old position *
+ * k + class) with values count; old position p goes to map[p] (map NULL:
+ * positions unchanged).
+ */
+extern void nbayes_counts_load(NBayesCounts *c, const double *class_count, int64_t n,
+							   const int64_t *index, const double *count, const int *map);
+
+/* A label change of a row: its values at positions, its classes (-1: none) */
+typedef struct NBayesChange
+{
+	int			old_class;		/* -1: the row was unlabeled */
+	int			new_class;		/* -1: its label was cleared */
+	int			nnz;
+	const int  *idx;			/* positions */
+	const double *val;
+} NBayesChange;
+
+/* Apply a change: the row out of its old class, into its new one */
+extern void nbayes_counts_change(NBayesCounts *c, const NBayesChange *ch);
+
+/* What nbayes_counts_check finds */
+typedef enum NBayesCheck
+{
+	NBAYES_CHECK_OK,
+	NBAYES_CHECK_CLASS_EMPTIED, /* a class has no row left */
+	NBAYES_CHECK_ROWS_DIFFER,	/* a class has another number of rows */
+	NBAYES_CHECK_NEGATIVE_SUM	/* a sum went below zero */
+} NBayesCheck;
+
+/*
+ * Are updated statistics what a full count gives: every class with rows,
+ * as many rows per class as class_rows (k numbers: the table's labels), and
+ * no sum below zero (rounding residue aside)?  The first of these that
+ * fails, in that order.
+ */
+extern NBayesCheck nbayes_counts_check(const NBayesCounts *c, const int64_t *class_rows);
 
 #endif

@@ -7,6 +7,7 @@
 #include "scaler.h"
 #include "sparserow.h"
 #include "tfidf.h"
+#include "vocab.h"
 
 void
 sparserow_init(SparseRow *r, const HitlModel *model, const FeatureLayout *layout,
@@ -30,24 +31,26 @@ sparserow_init(SparseRow *r, const HitlModel *model, const FeatureLayout *layout
 	r->val = palloc(sizeof(double) * r->capacity);
 }
 
-int
-sparserow_position(const int32 *vocabulary, int n, int bucket)
+/* Look for a negative value among the present dense values of a row */
+bool
+sparserow_negative(const FeatureLayout *layout, const double *x, const bool *missing,
+				   int *bad_col)
 {
-	int			lo = 0;
-	int			hi = n - 1;
+	int			i;
 
-	while (lo <= hi)
+	for (i = 0; i < layout->ncols; i++)
 	{
-		int			mid = lo + (hi - lo) / 2;
+		int			len = layout->is_text[i] ? 0 : layout->is_array[i] ? layout->dims[i] : 1;
+		int			j;
 
-		if (vocabulary[mid] == bucket)
-			return mid;
-		if (vocabulary[mid] < bucket)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
+		for (j = 0; j < len; j++)
+			if (!missing[layout->offsets[i] + j] && x[layout->offsets[i] + j] < 0.0)
+			{
+				*bad_col = i;
+				return true;
+			}
 	}
-	return -1;
+	return false;
 }
 
 void
@@ -64,7 +67,7 @@ sparserow_text(SparseRow *r, const Datum *values, const bool *isnull)
 	termbag_finish(&r->bag);
 	for (i = 0; i < r->bag.n; i++)
 	{
-		int			p = sparserow_position(v->idf_buckets, v->n_idf, r->bag.bucket[i]);
+		int			p = vocab_position(v->idf_buckets, v->n_idf, r->bag.bucket[i]);
 
 		r->bag.count[i] = tfidf_tf(r->bag.count[i]) * (p >= 0 ? v->idf[p] : unseen);
 	}
@@ -98,18 +101,8 @@ sparserow_convert(SparseRow *r, const Datum *values, const bool *isnull, int *ba
 	r->mass = 0.0;
 	if (r->nbayes)
 	{
-		for (i = 0; i < l->ncols; i++)
-		{
-			int			j;
-			int			len = l->is_text[i] ? 0 : l->is_array[i] ? l->dims[i] : 1;
-
-			for (j = 0; j < len; j++)
-				if (!r->missing[l->offsets[i] + j] && r->x[l->offsets[i] + j] < 0.0)
-				{
-					*bad_col = i;
-					return FEATURE_NEGATIVE;
-				}
-		}
+		if (sparserow_negative(l, r->x, r->missing, bad_col))
+			return FEATURE_NEGATIVE;
 		ensure_capacity(r, d);
 		for (i = 0; i < d; i++)
 		{
@@ -142,7 +135,7 @@ sparserow_convert(SparseRow *r, const Datum *values, const bool *isnull, int *ba
 		ensure_capacity(r, r->nnz + r->bag.n);
 		for (i = 0; i < r->bag.n; i++)
 		{
-			int			p = sparserow_position(v->vocabulary, v->n_vocabulary,
+			int			p = vocab_position(v->vocabulary, v->n_vocabulary,
 											   r->bag.bucket[i]);
 
 			r->mass += r->bag.count[i];

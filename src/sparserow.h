@@ -61,7 +61,11 @@ extern void sparserow_text(SparseRow *r, const Datum *values, const bool *isnull
 extern FeatureStatus sparserow_convert(SparseRow *r, const Datum *values,
 									   const bool *isnull, int *bad_col);
 
-/* Position of a text bucket in a vocabulary, or -1 */
-extern int	sparserow_position(const int32 *vocabulary, int n, int bucket);
+/*
+ * Is a present dense value of a row (x, missing: d values) negative, which
+ * naive Bayes refuses?  The column in *bad_col.
+ */
+extern bool sparserow_negative(const FeatureLayout *layout, const double *x,
+							   const bool *missing, int *bad_col);
 
 #endif

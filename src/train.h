@@ -1,6 +1,24 @@
 /*
  * train.h
- *		Training a model on the labeled rows of its table.
+ *		The training pipeline: hitl.train() and the worker's retraining.
+ *
+ * One family of files, one way: train.c loads and locks the model, picks
+ * the training of its kind and, when asked, tries an incremental update
+ * first; each kind has one file and one entry point (TrainFamilyFn):
+ *
+ *		train_dense.c		logistic regression on numeric features (Newton)
+ *		train_text.c		logistic regression with text features (L-BFGS)
+ *		train_nbayes.c		naive Bayes, from scratch
+ *		train_incremental.c	naive Bayes, the label changes since a version
+ *
+ * The text and naive Bayes trainings read their labeled rows as sparse
+ * vectors through train_sparseset.c; what every kind shares (classes,
+ * label checks, the data hash, metrics JSON, recording a version) is in
+ * train_common.c.  The calls go one way: train.c calls the kinds, the
+ * incremental update calls naive Bayes helpers of train_nbayes.c, and all
+ * of them call train_sparseset.c and train_common.c, which call none of
+ * them.  The arithmetic is in plain-C files (vocab.c, nbayes*.c,
+ * crossval*.c, logreg.c, sparse_logreg.c), unit-tested in test/unit.
  */
 #ifndef HITL_TRAIN_H
 #define HITL_TRAIN_H
@@ -8,9 +26,82 @@
 #include "postgres.h"
 
 #include "lib/stringinfo.h"
+#include "portability/instr_time.h"
 
 #include "catalog.h"
 #include "dataset.h"
+#include "logreg.h"
+#include "nbayes.h"
+#include "sparse.h"
+
+/* Newton's method stores a p x p Hessian: keep p within reason */
+#define HITL_MAX_COEFFICIENTS 4096
+
+/* Models of more coefficients (or naive Bayes sums) need too much memory */
+#define HITL_MAX_SPARSE_COEFFICIENTS (64 * 1024 * 1024)
+
+/*
+ * Why an incremental update cannot give what a full training would, so
+ * that the model is trained from scratch instead (names: train_fallback_name).
+ */
+typedef enum TrainFallback
+{
+	FALLBACK_NONE = 0,			/* the update applies */
+	FALLBACK_NO_VERSION,		/* no current version */
+	FALLBACK_DAMAGED_VERSION,	/* the current version's arrays are inconsistent */
+	FALLBACK_NO_SNAPSHOT,		/* the version has no label snapshot */
+	FALLBACK_FEATURES_CHANGED,	/* no naive Bayes sums, or other features */
+	FALLBACK_CLASS_RENAMED,		/* a class is no longer a value of the label type */
+	FALLBACK_RESTORED,			/* label log entries restored since the version */
+	FALLBACK_NEW_CLASS,			/* a label of a class the version does not have */
+	FALLBACK_ROW_COUNT_CHANGED, /* a text table's rows differ from its idf's */
+	FALLBACK_FOREIGN_SNAPSHOT,	/* the version's snapshot is another cluster's */
+	FALLBACK_UNLOGGED_CHANGE,	/* labels per class the log does not account for */
+	FALLBACK_TOO_MANY_CHANGES,	/* more changes than labeled rows */
+	FALLBACK_ROW_DELETED,		/* a changed row no longer exists */
+	FALLBACK_TOO_LARGE,			/* too many sums with the new vocabulary */
+	FALLBACK_CLASS_EMPTIED,		/* a class left without labeled rows */
+	FALLBACK_NEGATIVE_SUM		/* a sum went negative: a row's features changed */
+} TrainFallback;
+
+/* The name of a fallback, as in the metrics ("fallback") and the log */
+extern const char *train_fallback_name(TrainFallback fallback);
+
+/* One training of a model: what train.c hands to the training of its kind */
+typedef struct TrainRun
+{
+	HitlModel  *model;			/* locked */
+	FeatureLayout *layout;		/* its dims known */
+	HitlVersion *prev;			/* the current version, or NULL (none, or
+								 * damaged); loaded by train.c for the sparse
+								 * kinds, by train_dense.c itself */
+	instr_time	start;
+	TrainFallback fallback;		/* why an incremental update asked for fell
+								 * back, or FALLBACK_NONE */
+} TrainRun;
+
+/*
+ * A training of one kind: returns the version number (a new one, or the
+ * current one when it would learn nothing new).  train_incremental returns
+ * 0 and sets run->fallback when the model must be trained from scratch.
+ */
+typedef int (*TrainFamilyFn) (TrainRun *run);
+
+extern int	train_dense(TrainRun *run);
+extern int	train_text(TrainRun *run);
+extern int	train_nbayes(TrainRun *run);
+extern int	train_incremental(TrainRun *run);
+
+/*
+ * Train a new version of the named model and record it; returns the version
+ * number.  With incremental, a naive Bayes model applies only the label
+ * changes since its current version when it can.  Runs inside an SPI
+ * connection opened by the caller.
+ */
+extern int	train_model(const char *name, bool incremental);
+
+
+/* train_common.c: what every kind shares */
 
 /* The classes met while reading labels */
 typedef struct LabelSet
@@ -23,6 +114,9 @@ typedef struct LabelSet
 /* Index of a label's class, adding it when new (copies live in cxt) */
 extern int	train_class_of(LabelSet *ls, const char *label, MemoryContext cxt);
 
+/* Index of a label among a version's classes, or -1 */
+extern int	train_version_class(const HitlVersion *v, const char *label);
+
 /* Raise the error when there are too few labels or fewer than two classes */
 extern void train_check_labels(const HitlModel *model, int n, const LabelSet *ls);
 
@@ -32,8 +126,9 @@ extern void train_check_labels(const HitlModel *model, int n, const LabelSet *ls
  */
 extern void train_order_classes(const HitlModel *model, LabelSet *ls, int n, int *y);
 
-/* Append "key": value to a JSON object being built in buf ("{" already there) */
-extern void train_json_number(StringInfo buf, const char *key, double value);
+/* Fill in what a new version was trained on: rows, classes, features */
+extern void train_version_init(HitlVersion *v, const HitlModel *model,
+							   const FeatureLayout *layout, int n, const LabelSet *labels);
 
 /*
  * The model's current version to build on, or NULL (none yet, or damaged:
@@ -48,20 +143,95 @@ extern HitlVersion *train_load_current(const HitlModel *model, MemoryContext cxt
  */
 extern uint64 train_hash_more(uint64 h, const void *data, size_t n);
 
-/*
- * Train a new version of the named model and record it; returns the version
- * number.  With incremental, a naive Bayes model applies only the label
- * changes since its current version when it can.  Runs inside an SPI
- * connection opened by the caller.
- */
-extern int	train_model(const char *name, bool incremental);
+/* The options of the fit folded into a hash, and the hash as 16 hex digits */
+extern char *train_hash_finish(uint64 h, const HitlModel *model);
+
+/* Raise 54000 when count (parameters of the model) is above limit */
+extern void train_check_size(const HitlModel *model, int n_classes, int d, int64 count,
+							 int64 limit, const char *what, const char *unit,
+							 const char *hint);
+
+/* Has version prev the classes of v in the same order, and its dense features? */
+extern bool train_same_classes(const HitlVersion *prev, const HitlVersion *v);
+
+/* The WARNING of a fit that did not converge, the ERROR of one that failed */
+extern void train_check_fit(const HitlModel *model, LogregStatus status, int iterations);
+
+/* Append "key": value to a JSON object being built in buf ("{" already there) */
+extern void train_json_number(StringInfo buf, const char *key, double value);
+
+/* Append a logistic fit's iterations, converged, warm_start and objective */
+extern void train_json_fit(StringInfo buf, const LogregResult *res, bool warm);
 
 /*
- * Train a sparse model (text features or naive Bayes); with incremental, a
- * naive Bayes model applies the label changes since its current version
- * when it can (else it trains from scratch).  model is locked; layout has
- * its dims.  Returns the version number.
+ * Append the accuracy, macro F1 and log loss of m, as prefix_accuracy etc.,
+ * and for the cross-validated ones (cv non-NULL), cv_folds and cv_...
  */
-extern int	train_sparse_model(HitlModel *model, FeatureLayout *layout, bool incremental);
+extern void train_json_class_metrics(StringInfo buf, const ClassMetrics *train,
+									 int folds, const ClassMetrics *cv);
+
+/*
+ * Close the metrics of a training from scratch: the reason an incremental
+ * update fell back ("fallback"), when one was asked for, and the data hash.
+ */
+extern void train_json_finish(StringInfo buf, const TrainRun *run, const char *hash);
+
+/* Record version v with its metrics (a jsonb text); returns its number */
+extern int	train_record(const TrainRun *run, HitlVersion *v, const char *metrics);
+
+
+/* train_sparseset.c: the labeled rows of a text or naive Bayes model */
+
+/* The labeled rows of a sparse model */
+typedef struct SparseSet
+{
+	int			n;
+	int			capacity;
+	int			d;				/* dense features */
+	double	   *x;				/* n x d, raw */
+	bool	   *missing;		/* n x d */
+	int		   *y;
+	LabelSet	labels;
+	/* text: per row, buckets ascending and their weights */
+	int64	   *tptr;			/* n + 1 */
+	int		   *tbucket;
+	double	   *tweight;
+	int64		tnnz;
+	int64		tcapacity;
+} SparseSet;
+
+/* A sparse training's input, read and laid out over its vocabulary */
+typedef struct SparseTraining
+{
+	HitlVersion v;				/* the version being built: classes, features,
+								 * idf, vocabulary, label snapshot (naive Bayes) */
+	SparseSet	s;				/* the rows' classes in s.y */
+	SparseMatrix X;				/* the rows over the version's positions */
+	int64	   *indptr;			/* X's arrays */
+	int		   *indices;
+	double	   *values;
+	char	   *hash;			/* what the training learns from */
+} SparseTraining;
+
+/*
+ * Read the labeled rows of a text or naive Bayes model (and, with text,
+ * the idf of the table) into t.  Returns false when the current version
+ * was trained on the same data and stands: then nothing is to be recorded.
+ */
+extern bool train_sparse_read(TrainRun *run, SparseTraining *t);
+
+/* Open the metrics of a sparse version (nnz < 0: not reported) */
+extern void train_sparse_metrics(StringInfo buf, const HitlVersion *v, int64 nnz,
+								 bool incremental);
+
+
+/* train_nbayes.c: what the incremental update shares */
+
+/* Refuse (22000) a dense feature whose sum per class overflowed */
+extern void train_nb_check_sums(const HitlModel *model, const FeatureLayout *layout,
+								const NBayesCounts *c, char **classes);
+
+/* Store the non-zero sums of c in v */
+extern void train_nb_store_counts(HitlVersion *v, const NBayesCounts *c);
 
 #endif
