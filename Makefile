@@ -9,6 +9,7 @@ OBJS = \
 	src/catalog.o \
 	src/catalog_versions.o \
 	src/catalog_admin.o \
+	src/rowkey.o \
 	src/dataset.o \
 	src/train.o \
 	src/train_common.o \

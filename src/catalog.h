@@ -294,21 +294,6 @@ extern uint64 catalog_execute(CatalogRole as, const char *sql, int nargs,
 /* A text[] of hitl's tables as C strings (XX001 when it holds a null) */
 extern char **catalog_text_array(Datum arr, int *n);
 
-/* ------------------------------------------------------------------------
- * Row keys of a model's table (catalog.c)
- * ------------------------------------------------------------------------ */
-
-/*
- * SQL expression building a row's key as jsonb from the key columns of a
- * table aliased as alias: jsonb_build_object('id', alias.id, ...).
- */
-extern char *catalog_key_json_expr(const HitlModel *model, const char *alias);
-
-/* Key columns as a comma-separated list of alias.column, for ORDER BY */
-extern char *catalog_key_list(const HitlModel *model, const char *alias);
-
-/* The key of the row at a ctid, as jsonb text, for error messages */
-extern char *catalog_row_key_text(const HitlModel *model, ItemPointer tid);
 
 /* ------------------------------------------------------------------------
  * catalog_queue.c: a model's review queue (hitl.queue), replaced by each

@@ -19,6 +19,7 @@
 #include "utils/memutils.h"
 
 #include "dataset.h"
+#include "rowkey.h"
 #include "spi_check.h"
 
 /*
@@ -430,7 +431,7 @@ dataset_open_labeled(const HitlModel *model)
 					 " WHERE t.%2$s IS NOT NULL ORDER BY %4$s",
 					 features_select_list(model, "t"),
 					 quote_identifier(model->label_column), model->source_text,
-					 catalog_key_list(model, "t"));
+					 rowkey_columns_sql(model, "t"));
 	return dataset_open_cursor(sql.data);
 }
 

@@ -42,8 +42,6 @@ static void info_cache_reset(void);
 static void info_cache_create(void);
 static bool resolve_column(Relation rel, const char *name, LabelColumn *col);
 static bool text_cast_init(TextCast *cast, Oid typid);
-static void row_key_init(LabelInfo *info);
-static Datum key_name_text(const char *name);
 static void info_load(LabelInfo *info, Relation rel);
 
 /*
@@ -193,72 +191,12 @@ label_text(TextCast *cast, Datum value)
 	return (Datum) 0;			/* keep the compiler quiet */
 }
 
-/*
- * Prepare the row key: jsonb_build_object('k1', k1, ...), called as the SQL
- * expression of hitl.queue would call it (it reads its arguments' types
- * from the call expression).
- */
-static void
-row_key_init(LabelInfo *info)
-{
-	MemoryContext old = MemoryContextSwitchTo(info_cxt);
-	List	   *args = NIL;
-	int			i;
-
-	for (i = 0; i < info->nkeys; i++)
-	{
-		args = lappend(args, makeNullConst(TEXTOID, -1, DEFAULT_COLLATION_OID));
-		args = lappend(args, makeNullConst(info->keys[i].typid, -1, InvalidOid));
-	}
-	MemSet(&info->row_key, 0, sizeof(FmgrInfo));
-	info->row_key.fn_addr = jsonb_build_object;
-	info->row_key.fn_oid = InvalidOid;
-	info->row_key.fn_nargs = 2 * info->nkeys;
-	info->row_key.fn_strict = false;
-	info->row_key.fn_mcxt = info_cxt;
-	info->row_key.fn_expr = (Node *) makeFuncExpr(InvalidOid, JSONBOID, args, InvalidOid,
-												  InvalidOid, COERCE_EXPLICIT_CALL);
-	MemoryContextSwitchTo(old);
-}
-
-/* A row's key as jsonb, from the values of its key columns */
-Datum
-label_row_key(LabelInfo *info, const Datum *values, const bool *nulls)
-{
-	LOCAL_FCINFO(fcinfo, 2 * INDEX_MAX_KEYS);
-	Datum		result;
-	int			i;
-
-	InitFunctionCallInfoData(*fcinfo, &info->row_key, 2 * info->nkeys, InvalidOid, NULL, NULL);
-	for (i = 0; i < info->nkeys; i++)
-	{
-		fcinfo->args[2 * i].value = info->key_names[i];
-		fcinfo->args[2 * i].isnull = false;
-		fcinfo->args[2 * i + 1].value = values[i];
-		fcinfo->args[2 * i + 1].isnull = nulls[i];
-	}
-	result = FunctionCallInvoke(fcinfo);
-	if (fcinfo->isnull)
-		elog(ERROR, "hitl: jsonb_build_object returned NULL");
-	return result;
-}
-
-/* A key column's name as text, kept with the cache */
-static Datum
-key_name_text(const char *name)
-{
-	MemoryContext old = MemoryContextSwitchTo(info_cxt);
-	Datum		d = PointerGetDatum(cstring_to_text(name));
-
-	MemoryContextSwitchTo(old);
-	return d;
-}
-
 /* Fill in what the triggers need of a model on a table */
 static void
 info_load(LabelInfo *info, Relation rel)
 {
 	LabelModelRow row;
+	Oid			types[INDEX_MAX_KEYS];
 	int			i;
 
 	info->usable = false;
@@ -271,7 +209,7 @@ info_load(LabelInfo *info, Relation rel)
 	{
 		if (!resolve_column(rel, row.key_columns[i], &info->keys[i]))
 			return;
-		info->key_names[i] = key_name_text(row.key_columns[i]);
+		types[i] = info->keys[i].typid;
 	}
 	if (!resolve_column(rel, row.label_column, &info->label) ||
 		!resolve_column(rel, row.prediction_column, &info->prediction) ||
@@ -280,7 +218,7 @@ info_load(LabelInfo *info, Relation rel)
 		!text_cast_init(&info->label_text, info->label.typid) ||
 		!text_cast_init(&info->prediction_text, info->prediction.typid))
 		return;
-	row_key_init(info);
+	rowkey_builder_init(&info->row_key, row.nkeys, row.key_columns, types, info_cxt);
 	info->usable = true;
 }
 

@@ -28,6 +28,7 @@
 #include "utils/relcache.h"
 
 #include "hitl.h"
+#include "rowkey.h"
 
 /* ------------------------------------------------------------------------
  * label_info.c: a model on a table, as the triggers see it
@@ -76,8 +77,7 @@ typedef struct LabelInfo
 	LabelColumn label;
 	LabelColumn prediction;
 	LabelColumn confidence;
-	Datum		key_names[INDEX_MAX_KEYS];	/* text */
-	FmgrInfo	row_key;		/* jsonb_build_object('k1', $1, 'k2', $2...) */
+	RowKeyBuilder row_key;		/* the row key from the key columns */
 	TextCast	label_text;
 	TextCast	prediction_text;
 } LabelInfo;
@@ -87,9 +87,6 @@ extern LabelInfo *label_info(const char *model, Relation rel);
 
 /* A value as text, as its type's cast to text makes it */
 extern Datum label_text(TextCast *cast, Datum value);
-
-/* A row's key as jsonb, from the values of its key columns */
-extern Datum label_row_key(LabelInfo *info, const Datum *values, const bool *nulls);
 
 /* ------------------------------------------------------------------------
  * label_log.c: writing hitl.label_log

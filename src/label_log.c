@@ -289,7 +289,7 @@ label_log_change(LabelLogWriter *w, LabelInfo *info, const Datum *keys,
 				 bool prediction_null, Datum confidence, bool confidence_null)
 {
 	MemoryContext old = MemoryContextSwitchTo(w->batch_cxt);
-	Datum		key = label_row_key(info, keys, key_nulls);
+	Datum		key = rowkey_build(&info->row_key, keys, key_nulls);
 
 	if (!old_null)
 		old_label = label_text(&info->label_text, old_label);

@@ -24,6 +24,7 @@
 
 #include "catalog.h"
 #include "queue.h"
+#include "rowkey.h"
 #include "spi_check.h"
 
 /* The arrays of the candidates' query before the key arrays ($1 .. $5) */
@@ -216,7 +217,7 @@ queue_keyed_sql(const ScoreState *s)
 					 " pg_catalog.count(*) FILTER (WHERE NOT x.same)"
 					 " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
 					 " pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5)",
-					 catalog_key_json_expr(s->model, "t"));
+					 rowkey_sql(s->model, "t"));
 	for (i = 0; i < s->nkeys; i++)
 		appendStringInfo(&sql, ", pg_catalog.unnest($%d)", QUEUE_FIXED_PARAMS + 1 + i);
 	appendStringInfoString(&sql, ") AS v(tid, p, c, u, rank");

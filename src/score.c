@@ -54,6 +54,7 @@
 #include "labels.h"
 #include "metrics.h"
 #include "queue.h"
+#include "rowkey.h"
 #include "score.h"
 #include "spi_check.h"
 #include "train.h"
@@ -292,7 +293,7 @@ score_row(Datum *values, bool *nulls, void *arg)
 	st = classifier_proba(&s->classifier, values + feat, nulls + feat, sc->proba, &bad_col);
 	if (st != FEATURE_OK)
 		features_report(s->model, s->layout, st, bad_col,
-						catalog_row_key_text(s->model, &row.tid));
+						rowkey_text_at(s->model, &row.tid));
 	row.cls = proba_argmax(k, sc->proba, &row.confidence);
 	row.uncertainty = uncertainty_score(s->model->strategy, k, sc->proba);
 
@@ -336,7 +337,7 @@ score_scan(ScoreState *s, ScoreScan *scan, RowList *changed)
 					 quote_identifier(s->model->prediction_column),
 					 quote_identifier(s->model->confidence_column),
 					 quote_identifier(s->model->uncertainty_column),
-					 catalog_key_list(s->model, "t"),
+					 rowkey_columns_sql(s->model, "t"),
 					 features_select_list(s->model, "t"), s->model->source_text);
 	dataset_scan(dataset_open_cursor(sql.data), score_row, scan);
 

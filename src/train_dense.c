@@ -27,6 +27,7 @@
 #include "crossval.h"
 #include "logreg.h"
 #include "metrics.h"
+#include "rowkey.h"
 #include "scaler.h"
 #include "train.h"
 
@@ -101,7 +102,7 @@ training_row(Datum *values, bool *nulls, void *arg)
 							  ts->missing + (size_t) ts->n * ts->d, &bad_col);
 	if (fs != FEATURE_OK)
 		features_report(st->model, st->layout, fs, bad_col,
-						catalog_row_key_text(st->model, DatumGetItemPointer(values[0])));
+						rowkey_text_at(st->model, DatumGetItemPointer(values[0])));
 	ts->y[ts->n] = train_class_of(&ts->labels,
 								  TextDatumGetCString(values[st->layout->ncols + 1]), st->cxt);
 	ts->n++;

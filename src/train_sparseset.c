@@ -23,6 +23,7 @@
 #include "utils/memutils.h"
 
 #include "compat.h"
+#include "rowkey.h"
 #include "scaler.h"
 #include "sparserow.h"
 #include "tfidf.h"
@@ -192,7 +193,7 @@ labeled_row(Datum *values, bool *nulls, void *arg)
 		fs = FEATURE_NEGATIVE;
 	if (fs != FEATURE_OK)
 		features_report(st->model, layout, fs, bad_col,
-						catalog_row_key_text(st->model, DatumGetItemPointer(values[0])));
+						rowkey_text_at(st->model, DatumGetItemPointer(values[0])));
 	if (layout->n_text > 0)
 		sparserow_text(st->r, values + 1, nulls + 1);
 	label = TextDatumGetCString(values[layout->ncols + 1]);
