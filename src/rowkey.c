@@ -72,6 +72,7 @@ rowkey_text_at(const HitlModel *model, ItemPointer tid)
 					 rowkey_sql(model, "t"), model->source_text);
 	values[0] = ItemPointerGetDatum(tid);
 	ret = SPI_execute_with_args(sql.data, 1, argtypes, values, NULL, true, 1);
+	/* only for a message: a row that cannot be read is named "?" */
 	if (ret != SPI_OK_SELECT || SPI_processed == 0)
 		return pstrdup("?");
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);

@@ -10,6 +10,9 @@
 # it, then run and count:
 #
 #   unit    `make unit` (plain-C TAP program, no server)
+#   shape   test/lint/shape.pl on the built sources: no file over 900 lines,
+#           no function over 150, no include cycle, no two object files that
+#           depend on each other
 #   regress `make installcheck` (pg_regress: sql/ + expected/) on a private cluster
 #   pgtap   each test/pgtap/*.sql with pg_prove, in a fresh database "hitl_pgtap"
 #           (pgtap already created in it; the file creates hitl itself), on the
@@ -28,7 +31,7 @@
 # The last line printed is exactly "N passed, N failed"; the exit status is 0
 # only when nothing failed.
 #
-# Settings: HITL_TEST_BUDGET (seconds for all suites, default 600), HITL_KEEP_TMP=1
+# Settings: HITL_TEST_BUDGET (seconds for all suites, default 1500), HITL_KEEP_TMP=1
 # (keep the temp dir with every log), and those listed in test/lib/cluster.sh.
 
 set -euo pipefail
@@ -92,7 +95,7 @@ run_limited() {
 		secs=$left
 	fi
 	if [[ $secs -le 0 ]]; then
-		say "out of time (HITL_TEST_BUDGET=${HITL_TEST_BUDGET:-600}s)" >"$log"
+		say "out of time (HITL_TEST_BUDGET=${HITL_TEST_BUDGET:-1500}s)" >"$log"
 		return 124
 	fi
 	hitl_as_user_timeout "$secs" "$@" >"$log" 2>&1 </dev/null || rc=$?
@@ -149,6 +152,17 @@ suite_unit() {
 		show "$log"
 	fi
 	record unit "$COUNT_PASSED" "$COUNT_FAILED" "$COUNT_NOTE"
+}
+
+suite_shape() {
+	local log="$HITL_LOG_DIR/shape.log" rc=0
+	say "== shape: test/lint/shape.pl"
+	run_limited 60 "$log" perl test/lint/shape.pl src src || rc=$?
+	tap_count "$log" "$rc"
+	if [[ $COUNT_FAILED -gt 0 ]]; then
+		grep -A5 '^not ok' "$log" || true
+	fi
+	record shape "$COUNT_PASSED" "$COUNT_FAILED" "$COUNT_NOTE"
 }
 
 regress_tests_present() {
@@ -326,9 +340,10 @@ main() {
 
 	# Every suite runs from the source copy.
 	cd "$HITL_SRC_DIR"
-	DEADLINE=$(($(date +%s) + ${HITL_TEST_BUDGET:-600}))
+	DEADLINE=$(($(date +%s) + ${HITL_TEST_BUDGET:-1500}))
 	suite_unit
 	if [[ $built -eq 1 ]]; then
+		suite_shape
 		if hitl_start_cluster; then
 			suite_regress
 			suite_pgtap
