@@ -415,14 +415,14 @@ catalog_list_models(MemoryContext mcxt)
  * rows' entries), as the owner of hitl's tables; only the number is used.
  */
 static int64
-count_label_log(const char *name)
+count_label_log(const char *name, bool fresh)
 {
 	bool		isnull;
 
 	if (execute_by_name(CATALOG_AS_OWNER,
 						"SELECT pg_catalog.count(*) FROM hitl.label_log"
 						" WHERE model OPERATOR(pg_catalog.=) $1",
-						name, false, SPI_OK_SELECT, "reading the label log") != 1)
+						name, !fresh, SPI_OK_SELECT, "reading the label log") != 1)
 		elog(ERROR, "hitl: counting the label log returned no row");
 	return DatumGetInt64(spi_value(SPI_tuptable->vals[0], 1, &isnull));
 }
@@ -432,23 +432,31 @@ count_label_log(const char *name)
  * processed, its current and scored versions, its status and last failure;
  * with count_log, also how many entries its label log has (counted first,
  * so that an entry counted is one the row's state may include).  The row is
- * read as the current role, with a fresh snapshot.  False when the model
- * is not there (or not seen).
+ * read as the current role.  False when the model is not there (or not
+ * seen).
+ *
+ * With fresh, each read takes a new snapshot (hitl.wait, polling);
+ * without, both read with the transaction's active snapshot.  The worker
+ * reads without: the training that follows in the same transaction sees at
+ * least what that snapshot sees, so every entry counted as processed is one
+ * the training had (with a fresh snapshot, a label committed in between was
+ * counted but not trained on, and lost).
  */
 bool
-catalog_read_progress(const char *name, bool count_log, ModelProgress *p)
+catalog_read_progress(const char *name, bool count_log, bool fresh,
+					  ModelProgress *p)
 {
 	HeapTuple	tup;
 	bool		isnull;
 	Datum		d;
 
-	p->logged = count_log ? count_label_log(name) : -1;
+	p->logged = count_log ? count_label_log(name, fresh) : -1;
 	if (execute_by_name(CATALOG_AS_CALLER,
 						"SELECT processed_labels, coalesce(current_version, 0),"
 						" coalesce(scored_version, 0), status, last_error,"
 						" coalesce(failed_at, '-infinity')"
 						" FROM hitl.models WHERE name OPERATOR(pg_catalog.=) $1",
-						name, false, SPI_OK_SELECT, "reading the model's progress") == 0)
+						name, !fresh, SPI_OK_SELECT, "reading the model's progress") == 0)
 		return false;
 	tup = SPI_tuptable->vals[0];
 	p->processed_labels = DatumGetInt64(spi_value(tup, 1, &isnull));

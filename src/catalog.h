@@ -233,10 +233,11 @@ typedef struct ModelProgress
 } ModelProgress;
 
 /*
- * Read a model's progress (with count_log, count its label log too); false
- * when the model is not there.
+ * Read a model's progress (with count_log, count its label log too), with a
+ * new snapshot per read (fresh) or the transaction's; false when the model
+ * is not there.
  */
-extern bool catalog_read_progress(const char *name, bool count_log,
+extern bool catalog_read_progress(const char *name, bool count_log, bool fresh,
 								  ModelProgress *p);
 
 /*

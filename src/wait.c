@@ -58,7 +58,7 @@ wait_deadline(Interval *timeout)
 static void
 read_progress(const char *name, bool first, ModelProgress *p)
 {
-	if (!catalog_read_progress(name, first, p))
+	if (!catalog_read_progress(name, first, true, p))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%s\" was dropped while waiting", name)));

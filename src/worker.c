@@ -237,7 +237,7 @@ retrain_if_labels_moved(HitlModelEntry *m, bool *rescore)
 	char		activity[NAMEDATALEN + 32];
 	bool		trained;
 
-	if (!catalog_read_progress(m->name, true, &p))
+	if (!catalog_read_progress(m->name, true, false, &p))
 		return false;			/* dropped meanwhile */
 	if (p.logged <= p.processed_labels && p.current_version != 0)
 	{
