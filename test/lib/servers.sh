@@ -206,26 +206,45 @@ hitl__server_check() {
 	fi
 }
 
+# hitl__lap STEP: log how long STEP took (since the previous lap) and add it to
+# HITL__LAPS.
+hitl__lap() {
+	local now
+	now=$(date +%s)
+	echo "hitl: $1 took $((now - HITL__LAP))s" >&2
+	HITL__LAPS+="${HITL__LAPS:+, }$1 $((now - HITL__LAP))s"
+	HITL__LAP=$now
+}
+
 # hitl__server_build MAJOR PREFIX WORK: download, build and install server
-# MAJOR and pgTAP into PREFIX, using WORK as scratch; print the stamp's text.
+# MAJOR and pgTAP into PREFIX, using WORK as scratch; print the stamp's text
+# (what was built, when, and how long each step took).
 hitl__server_build() {
-	local major=$1 prefix=$2 work=$3 jobs t0 t1 t2 tarball src pgtap_src
+	local major=$1 prefix=$2 work=$3 jobs tarball src pgtap_src
 	jobs="${HITL_BUILD_JOBS:-$(nproc 2>/dev/null || echo 2)}"
-	t0=$(date +%s)
+	HITL__LAP=$(date +%s)
+	HITL__LAPS=""
 	hitl__apt_prepare || return 1
 	tarball=$(hitl__fetch_orig "postgresql-$major" "$work/dl") || return 1
+	hitl__lap download
 	src=$(hitl__unpack "$tarball" "$work/src") || return 1
-	(
-		cd "$src" &&
-			./configure --prefix="$prefix" --enable-tap-tests --without-icu \
-				--without-readline >&2 &&
-			make -j"$jobs" >&2 &&
-			make install >&2
-	) || {
-		hitl__err "building $(basename "$src") failed"
+	hitl__lap unpack
+	if ! (cd "$src" && ./configure --prefix="$prefix" --enable-tap-tests \
+		--without-icu --without-readline >&2); then
+		hitl__err "configure of $(basename "$src") failed"
 		return 1
-	}
-	t1=$(date +%s)
+	fi
+	hitl__lap configure
+	if ! make -C "$src" -j"$jobs" >&2; then
+		hitl__err "make of $(basename "$src") failed"
+		return 1
+	fi
+	hitl__lap make
+	if ! make -C "$src" install >&2; then
+		hitl__err "make install of $(basename "$src") failed"
+		return 1
+	fi
+	hitl__lap install
 	tarball=$(hitl__fetch_orig pgtap "$work/dl-pgtap") || return 1
 	pgtap_src=$(hitl__unpack "$tarball" "$work/src-pgtap") || return 1
 	if ! make -C "$pgtap_src" PG_CONFIG="$prefix/bin/pg_config" >&2 ||
@@ -233,11 +252,11 @@ hitl__server_build() {
 		hitl__err "building $(basename "$pgtap_src") for PostgreSQL $major failed"
 		return 1
 	fi
-	t2=$(date +%s)
+	hitl__lap pgtap
 	hitl__server_check "$prefix" >&2 || return 1
-	printf '%s (%ss: download, unpack, build, install), %s (%ss), built %s with make -j%s\n' \
-		"$(basename "$src")" $((t1 - t0)) "$(basename "$pgtap_src")" $((t2 - t1)) \
-		"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$jobs"
+	hitl__lap check
+	printf '%s and %s, make -j%s, built %s (%s)\n' "$(basename "$src")" \
+		"$(basename "$pgtap_src")" "$jobs" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$HITL__LAPS"
 }
 
 hitl_server_ensure() {
