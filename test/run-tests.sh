@@ -38,8 +38,10 @@
 # The last line printed is exactly "N passed, N failed"; the exit status is 0
 # only when nothing failed.
 #
-# Settings: HITL_TEST_BUDGET (seconds for all suites, default 600), HITL_KEEP_TMP=1
-# (keep the temp dir with every log), and those listed in test/lib/cluster.sh.
+# Settings: HITL_TEST_BUDGET (seconds for all suites of one server, default
+# 600; a server build is not counted in it), HITL_KEEP_TMP=1 (keep the temp dir
+# with every log), and those listed in test/lib/cluster.sh and
+# test/lib/servers.sh.
 
 set -euo pipefail
 
