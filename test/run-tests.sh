@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
 #
 # test/run-tests.sh: build hitl and run every test suite in private throwaway
-# PostgreSQL 15 clusters, as a non-root user (also when started as root).
+# PostgreSQL clusters, as a non-root user (also when started as root).
 #
-#     bash test/run-tests.sh
+#     bash test/run-tests.sh              # the system's PostgreSQL 15 (or PG_BIN)
+#     bash test/run-tests.sh --pg 17      # 15, 17 or 18
+#     bash test/run-tests.sh --pg all     # 15, 17 and 18, one after another
 #
-# Steps: install missing Debian packages (as root), copy the working tree to a
-# temp dir owned by the test user, build it with warnings as errors, install
-# it, then run and count:
+# Servers: 15 is the system's (/usr/lib/postgresql/15/bin, or PG_BIN when it
+# holds a 15). 17 and 18 are built from Debian's sources with pgTAP, once, into
+# a cache (test/lib/servers.sh; HITL_PG_CACHE, /var/cache/hitl-test as root)
+# and reused; PG_BIN is used instead when it holds that major version. A
+# server that cannot be built counts 1 failed. With `all` each server's run is
+# printed with its counts ("== PostgreSQL N: N passed, N failed"), then a
+# summary, and the last line sums them.
+#
+# Steps: install missing Debian packages (as root), get the server, copy the
+# working tree to a temp dir owned by the test user, build it with warnings as
+# errors, install it into that server, then run and count:
 #
 #   unit    `make unit` (plain-C TAP program, no server)
 #   shape   test/lint/shape.pl on the built sources: no file over 900 lines,
@@ -31,14 +41,86 @@
 # The last line printed is exactly "N passed, N failed"; the exit status is 0
 # only when nothing failed.
 #
-# Settings: HITL_TEST_BUDGET (seconds for all suites, default 1500), HITL_KEEP_TMP=1
-# (keep the temp dir with every log), and those listed in test/lib/cluster.sh.
+# Settings: HITL_TEST_BUDGET (seconds for all suites of one server, default
+# 1500; a server build is not counted in it), HITL_KEEP_TMP=1 (keep the temp
+# dir with every log), and those listed in test/lib/cluster.sh and
+# test/lib/servers.sh.
 
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+HITL_SERVERS=(15 17 18)
+
+usage() {
+	printf 'usage: bash test/run-tests.sh [--pg 15|17|18|all]\n'
+}
+
+# Which server to test on: "" (the default, 15), a major version, or "all".
+PG_CHOICE=""
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--pg)
+		[[ $# -ge 2 ]] || {
+			usage >&2
+			exit 2
+		}
+		PG_CHOICE=$2
+		shift 2
+		;;
+	--pg=*)
+		PG_CHOICE=${1#--pg=}
+		shift
+		;;
+	-h | --help)
+		usage
+		exit 0
+		;;
+	*)
+		usage >&2
+		exit 2
+		;;
+	esac
+done
+case $PG_CHOICE in
+"" | all) ;;
+*)
+	if [[ " ${HITL_SERVERS[*]} " != *" $PG_CHOICE "* ]]; then
+		printf 'run-tests.sh: no server %s (choose one of: %s all)\n' "$PG_CHOICE" "${HITL_SERVERS[*]}" >&2
+		exit 2
+	fi
+	;;
+esac
+
+# pg_config --version of the server in PG_BIN, if there is one.
+pg_bin_version() {
+	[[ -n ${PG_BIN:-} && -x $PG_BIN/pg_config ]] && "$PG_BIN/pg_config" --version 2>/dev/null
+}
+
+HITL_PG_MAJOR=${PG_CHOICE:-15}
+[[ $HITL_PG_MAJOR == all ]] && HITL_PG_MAJOR=15
+# A PG_BIN (and PG_CONFIG) given for another major version is not this run's.
+PG_BIN_GIVEN=0
+if [[ -n ${PG_BIN:-} ]]; then
+	if [[ $(pg_bin_version) == "PostgreSQL $HITL_PG_MAJOR."* ]]; then
+		PG_BIN_GIVEN=1
+	elif [[ $HITL_PG_MAJOR != 15 ]]; then
+		unset PG_BIN
+	fi
+fi
+if [[ $HITL_PG_MAJOR != 15 && -n ${PG_CONFIG:-} ]] &&
+	[[ $("$PG_CONFIG" --version 2>/dev/null) != "PostgreSQL $HITL_PG_MAJOR."* ]]; then
+	unset PG_CONFIG
+fi
+export HITL_PG_MAJOR
 # shellcheck source=test/lib/cluster.sh
 source "$REPO_ROOT/test/lib/cluster.sh"
+# shellcheck source=test/lib/servers.sh
+source "$REPO_ROOT/test/lib/servers.sh"
+if [[ $HITL_PG_MAJOR != 15 && $PG_BIN_GIVEN == 0 ]]; then
+	PG_BIN="$(hitl_server_prefix "$HITL_PG_MAJOR")/bin"
+	PATH="$PG_BIN:$PATH"
+	export PG_BIN PATH
+fi
 
 PGTAP_DB=hitl_pgtap
 TOTAL_PASSED=0
@@ -319,7 +401,60 @@ suite_package() {
 	record package "$passed" "$failed" "$note"
 }
 
+# Run this script once per server, each in a process of its own, and sum.
+# Each run's own last line becomes "== PostgreSQL N: N passed, N failed".
+run_all() {
+	local v line passed failed rc fifo dir summary=()
+	CHILD_PID=""
+	trap 'abort_child 129' HUP
+	trap 'abort_child 130' INT
+	trap 'abort_child 143' TERM
+	dir=$(mktemp -d /tmp/hitl-all.XXXXXX)
+	fifo="$dir/out"
+	for v in "${HITL_SERVERS[@]}"; do
+		say "== PostgreSQL $v: bash test/run-tests.sh --pg $v"
+		passed="" failed="" rc=0
+		mkfifo "$fifo"
+		bash "$REPO_ROOT/test/run-tests.sh" --pg "$v" >"$fifo" 2>&1 </dev/null &
+		CHILD_PID=$!
+		while IFS= read -r line; do
+			if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+				passed=${BASH_REMATCH[1]}
+				failed=${BASH_REMATCH[2]}
+			else
+				say "$line"
+			fi
+		done <"$fifo"
+		wait "$CHILD_PID" || rc=$?
+		CHILD_PID=""
+		rm -f "$fifo"
+		if [[ -z $passed ]]; then
+			passed=0 failed=1
+			say "(the run on PostgreSQL $v ended with status $rc and no count)"
+		fi
+		say "== PostgreSQL $v: $passed passed, $failed failed"
+		summary+=("-- PostgreSQL $v: passed $passed, failed $failed")
+		TOTAL_PASSED=$((TOTAL_PASSED + passed))
+		TOTAL_FAILED=$((TOTAL_FAILED + failed))
+	done
+	rm -rf "$dir"
+	printf '%s\n' "${summary[@]}"
+	finish
+}
+
+# shellcheck disable=SC2317 # called by the traps of run_all
+abort_child() {
+	if [[ -n ${CHILD_PID:-} ]]; then
+		kill -TERM "$CHILD_PID" 2>/dev/null || true
+		wait "$CHILD_PID" 2>/dev/null || true
+	fi
+	exit "$1"
+}
+
 main() {
+	if [[ $PG_CHOICE == all ]]; then
+		run_all
+	fi
 	say "== dependencies"
 	# shellcheck disable=SC2119 # no benchmark packages needed
 	if ! hitl_ensure_deps; then
@@ -327,6 +462,14 @@ main() {
 		finish
 	fi
 	hitl_setup_user
+	if [[ $HITL_PG_MAJOR != 15 && $PG_BIN_GIVEN == 0 ]]; then
+		say "== server: PostgreSQL $HITL_PG_MAJOR"
+		if ! hitl_server_ensure "$HITL_PG_MAJOR"; then
+			record server 0 1 "PostgreSQL $HITL_PG_MAJOR could not be built"
+			finish
+		fi
+	fi
+	say "== PostgreSQL $HITL_PG_MAJOR: $PG_BIN ($("$PG_BIN/postgres" --version 2>/dev/null || echo 'no server there'))"
 	hitl_workdir_init
 	say "== running as $HITL_USER in $HITL_TMPDIR"
 	hitl_copy_src
@@ -352,7 +495,10 @@ main() {
 			record cluster 0 1 "could not start the private cluster"
 		fi
 		suite_perl
-		suite_package
+		# the package is built for the system's server alone
+		if [[ $HITL_PG_MAJOR == 15 ]]; then
+			suite_package
+		fi
 	fi
 	finish
 }

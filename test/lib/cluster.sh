@@ -1,7 +1,9 @@
 # shellcheck shell=bash
 #
 # test/lib/cluster.sh: set up everything hitl's tests, demo and benchmarks need,
-# and start a private, throwaway PostgreSQL 15 cluster run by a non-root user.
+# and start a private, throwaway PostgreSQL cluster run by a non-root user (the
+# system's PostgreSQL 15 by default; test/lib/servers.sh builds 17 and 18, and
+# HITL_PG_MAJOR with PG_BIN points here at one of them).
 #
 # Source it from bash (it does not change the caller's shell options, and its
 # functions work under `set -euo pipefail`):
@@ -59,6 +61,9 @@
 #
 # Settings (environment variables read by the functions, all optional):
 #
+#   HITL_PG_MAJOR                 PostgreSQL major version to use (15); the
+#                                 Debian packages of server 15 are required
+#                                 only when it is 15
 #   PG_BIN                        PostgreSQL binaries (/usr/lib/postgresql/15/bin)
 #   PG_CONFIG                     pg_config to build with (default: $PG_BIN/pg_config
 #                                 if present, else pg_config from PATH)
@@ -86,24 +91,26 @@
 #   PGHOST, PGPORT, PGUSER, PGDATABASE   connect to the private cluster
 #                         (PGDATABASE=postgres until hitl_up/caller changes it)
 
-# Packages the project needs; benchmarks add HITL_BENCH_PACKAGES.
+# Packages the project needs; benchmarks add HITL_BENCH_PACKAGES. The server
+# itself, its headers and pgTAP come from Debian for 15 only.
+HITL_PG_MAJOR="${HITL_PG_MAJOR:-15}"
 HITL_PACKAGES=(
 	build-essential
-	postgresql-15
-	postgresql-server-dev-15
 	liblapack-dev
 	libblas-dev
 	libopenblas-dev
-	postgresql-15-pgtap
 	libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl
 )
+if [[ $HITL_PG_MAJOR == 15 ]]; then
+	HITL_PACKAGES+=(postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap)
+fi
 HITL_BENCH_PACKAGES=(python3-sklearn)
 
 HITL_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 OPENBLAS_NUM_THREADS=1
-export HITL_REPO_ROOT PG_BIN OPENBLAS_NUM_THREADS
+export HITL_REPO_ROOT HITL_PG_MAJOR PG_BIN OPENBLAS_NUM_THREADS
 case ":$PATH:" in
 *":$PG_BIN:"*) ;;
 *) PATH="$PG_BIN:$PATH" ;;
@@ -133,7 +140,7 @@ hitl__pg_config() {
 		elif command -v pg_config >/dev/null 2>&1; then
 			PG_CONFIG="$(command -v pg_config)"
 		else
-			hitl__err "pg_config not found (set PG_CONFIG or install postgresql-server-dev-15)"
+			hitl__err "pg_config not found (set PG_CONFIG or install postgresql-server-dev-$HITL_PG_MAJOR)"
 			return 1
 		fi
 	fi
@@ -143,8 +150,8 @@ hitl__pg_config() {
 		hitl__err "$PG_CONFIG --version failed"
 		return 1
 	}
-	if [[ $version != "PostgreSQL 15."* ]]; then
-		hitl__err "$PG_CONFIG is $version; hitl targets PostgreSQL 15"
+	if [[ $version != "PostgreSQL $HITL_PG_MAJOR."* ]]; then
+		hitl__err "$PG_CONFIG is $version; PostgreSQL $HITL_PG_MAJOR was asked for (HITL_PG_MAJOR)"
 		return 1
 	fi
 }
