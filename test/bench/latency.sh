@@ -93,7 +93,8 @@ one_label() {
 		fresh="DO \$\$
 DECLARE target bigint; n int := 0;
 BEGIN
-	SELECT max(id) INTO target FROM hitl.label_log WHERE model = '$MODEL';
+	-- processed_labels counts the model's log entries (ids have gaps)
+	SELECT count(*) INTO target FROM hitl.label_log WHERE model = '$MODEL';
 	LOOP
 		EXIT WHEN EXISTS (SELECT FROM hitl.models WHERE name = '$MODEL'
 			AND processed_labels >= target AND scored_version = current_version);
