@@ -198,6 +198,18 @@ extern int	catalog_store_version(const HitlModel *model, HitlVersion *v,
 /* Record that the stored scores now come from the given version */
 extern void catalog_mark_scored(const HitlModel *model, int version);
 
+/* A version as the worker's log line tells it */
+typedef struct VersionSummary
+{
+	int			version;
+	int			n_labeled;
+	double		train_ms;
+	double		cv_accuracy;	/* NaN when not cross-validated */
+} VersionSummary;
+
+/* The model's current version; false when it has none */
+extern bool catalog_current_version_summary(const char *name, VersionSummary *s);
+
 /* ------------------------------------------------------------------------
  * The worker's state of a model in hitl.models (catalog.c), read by the
  * worker and hitl.wait()

@@ -23,6 +23,7 @@
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
@@ -641,4 +642,39 @@ catalog_mark_scored(const HitlModel *model, int version)
 						 " last_error = NULL, failed_at = NULL, failures = 0, retry_at = NULL"
 						 " WHERE name = $1",
 						 version, MODEL_SCORED);
+}
+
+/*
+ * The current version of a model as the worker's log line tells it: its
+ * number, labels, training time and cross-validated accuracy (NaN when it
+ * has none), read as the owner of hitl's tables.  False when the model has
+ * no version.
+ */
+bool
+catalog_current_version_summary(const char *name, VersionSummary *s)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	HeapTuple	tup;
+	bool		isnull;
+	Datum		d;
+
+	values[0] = CStringGetTextDatum(name);
+	if (catalog_execute(CATALOG_AS_OWNER,
+						"SELECT v.version, v.n_labeled, v.train_ms,"
+						" (v.metrics OPERATOR(pg_catalog.->>) 'cv_accuracy')::pg_catalog.float8"
+						" FROM hitl.models m JOIN hitl.model_versions v"
+						" ON v.model OPERATOR(pg_catalog.=) m.name"
+						" AND v.version OPERATOR(pg_catalog.=) m.current_version"
+						" WHERE m.name OPERATOR(pg_catalog.=) $1",
+						1, argtypes, values, NULL, false,
+						SPI_OK_SELECT, "reading the current version") == 0)
+		return false;
+	tup = SPI_tuptable->vals[0];
+	s->version = DatumGetInt32(spi_value(tup, 1, &isnull));
+	s->n_labeled = DatumGetInt32(spi_value(tup, 2, &isnull));
+	s->train_ms = DatumGetFloat8(spi_value(tup, 3, &isnull));
+	d = spi_value(tup, 4, &isnull);
+	s->cv_accuracy = isnull ? get_float8_nan() : DatumGetFloat8(d);
+	return true;
 }

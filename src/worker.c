@@ -49,6 +49,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/xact.h"
 #include "commands/dbcommands.h"
 #include "commands/extension.h"
@@ -115,6 +117,7 @@ static void end_work(void);
 static void commit_between_batches(void *arg);
 static List *list_models(void);
 static void train_named_model(void *name);
+static void log_new_version(const char *name, int previous);
 static bool retrain_if_labels_moved(HitlModelEntry *m, bool *rescore);
 static void work_on_model(HitlModelEntry *m, bool rescore);
 static long record_failure(HitlModelEntry *m, ErrorData *edata);
@@ -223,6 +226,27 @@ train_named_model(void *name)
 }
 
 /*
+ * One LOG line per version the worker trained (nothing per row): model,
+ * database, version, labels, training time and cross-validated accuracy.
+ */
+static void
+log_new_version(const char *name, int previous)
+{
+	VersionSummary v;
+	char		accuracy[32];
+
+	if (!catalog_current_version_summary(name, &v) || v.version <= previous)
+		return;					/* no new version (nothing it learns changed) */
+	if (isnan(v.cv_accuracy))
+		strlcpy(accuracy, "not cross-validated", sizeof(accuracy));
+	else
+		snprintf(accuracy, sizeof(accuracy), "cv accuracy %.4f", v.cv_accuracy);
+	ereport(LOG,
+			(errmsg("hitl: model \"%s\" of database \"%s\": version %d trained on %d labels in %.0f ms, %s",
+					name, my_database(), v.version, v.n_labeled, v.train_ms, accuracy)));
+}
+
+/*
  * In the current unit of work: retrain a model when its label log has
  * entries its last training did not see (or it has no version), and record
  * how many that training saw.  *rescore is set when a new version came.
@@ -255,6 +279,8 @@ retrain_if_labels_moved(HitlModelEntry *m, bool *rescore)
 									ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE);
 	hitl_role_exit(&scope);
 	catalog_record_labels_seen(m->name, p.logged, trained);
+	if (trained)
+		log_new_version(m->name, p.current_version);
 	if (!trained && p.current_version == 0)
 		return false;
 	*rescore = *rescore || trained || p.scored_version != p.current_version;
