@@ -1,9 +1,11 @@
 /*
  * compat.h
- *		Differences between the PostgreSQL major versions hitl builds on
- *		(13-18; tested on 15 and 18).
+ *		Differences between the PostgreSQL major versions hitl is written
+ *		for (13-18; its tests run on 15 and 18, and it compiles against 17).
  *
- * Every #if PG_VERSION_NUM of the project lives here.
+ * Every #if PG_VERSION_NUM of the project lives here, as macros or static
+ * inline functions under one name, so that the .c files read the same on
+ * every version.
  */
 #ifndef HITL_COMPAT_H
 #define HITL_COMPAT_H
