@@ -22,6 +22,7 @@
 #include "utils/lsyscache.h"
 
 #include "catalog.h"
+#include "compat.h"
 #include "security.h"
 #include "shared.h"
 #include "spi_check.h"
@@ -92,7 +93,7 @@ hitl_model_insert(PG_FUNCTION_ARGS)
 				 errmsg("permission denied for table %s", get_rel_name(source)),
 				 errhint("A model needs SELECT and UPDATE on its table.")));
 	nsp = get_rel_namespace(source);
-	if (pg_namespace_aclcheck(nsp, role, ACL_CREATE) != ACLCHECK_OK)
+	if (hitl_namespace_aclcheck(nsp, role, ACL_CREATE) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for schema %s", get_namespace_name(nsp)),

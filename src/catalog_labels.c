@@ -42,6 +42,7 @@
 #include "utils/snapmgr.h"
 
 #include "catalog.h"
+#include "compat.h"
 #include "hitl.h"
 #include "spi_check.h"
 
@@ -121,6 +122,7 @@ static void
 find_tables(void)
 {
 	Oid			nsp;
+	Relation	log;
 	Relation	models;
 	int			i;
 
@@ -140,10 +142,12 @@ find_tables(void)
 		tables.log.attnum[i] = column_of(tables.log.relid, log_column_names[i]);
 	for (i = 0; i < MODEL_NCOLUMNS; i++)
 		tables.models_attnum[i] = column_of(tables.models_relid, model_column_names[i]);
-	tables.log.seqid = getIdentitySequence(tables.log.relid,
-										   tables.log.attnum[LABEL_LOG_ID], false);
+	log = table_open(tables.log.relid, AccessShareLock);
+	tables.log.seqid = hitl_identity_sequence(log, tables.log.attnum[LABEL_LOG_ID],
+											  false);
+	table_close(log, AccessShareLock);
 	models = table_open(tables.models_relid, AccessShareLock);
-	tables.models_pkey = RelationGetPrimaryKeyIndex(models);
+	tables.models_pkey = hitl_primary_key_index(models);
 	table_close(models, AccessShareLock);
 	if (!OidIsValid(tables.models_pkey))
 		elog(ERROR, "hitl: hitl.models has no primary key");

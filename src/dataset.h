@@ -22,6 +22,7 @@
 #include "executor/spi.h"
 
 #include "catalog.h"
+#include "compat.h"
 
 typedef struct FeatureLayout
 {
@@ -70,9 +71,10 @@ extern FeatureStatus features_from_datums(const FeatureLayout *layout,
 										  double *x, bool *missing, int *bad_col);
 
 /* Raise the error for a row whose features could not be converted */
-extern void features_report(const HitlModel *model, const FeatureLayout *layout,
-							FeatureStatus status, int bad_col,
-							const char *row_key) pg_attribute_noreturn();
+pg_noreturn extern void features_report(const HitlModel *model,
+										const FeatureLayout *layout,
+										FeatureStatus status, int bad_col,
+										const char *row_key);
 
 /* Names of the d expanded features: column, or column[i] for arrays */
 extern char **features_names(const HitlModel *model, const FeatureLayout *layout);

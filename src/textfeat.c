@@ -15,6 +15,7 @@
 #include "utils/builtins.h"
 #include "utils/regproc.h"
 
+#include "compat.h"
 #include "texthash.h"
 #include "textfeat.h"
 
@@ -107,7 +108,7 @@ text_prefix(Datum value, int max_bytes, int *len)
 void
 textfeat_options(const HitlModel *model, TextOptions *opts)
 {
-	List	   *names = stringToQualifiedNameList(model->text_config);
+	List	   *names = hitl_qualified_name_list(model->text_config);
 
 	opts->config = get_ts_config_oid(names, false);
 	opts->bigrams = model->bigrams;

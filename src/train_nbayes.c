@@ -14,12 +14,13 @@
 #include <math.h>
 
 #include "classifier.h"
+#include "compat.h"
 #include "crossval.h"
 #include "metrics.h"
 #include "nbayes.h"
 #include "train.h"
 
-static void nb_invalid(const HitlModel *model) pg_attribute_noreturn();
+pg_noreturn static void nb_invalid(const HitlModel *model);
 
 /* Raise the error for statistics nbayes_model_build refuses */
 static void

@@ -79,7 +79,13 @@ BEGIN
 	RETURN QUERY EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || query;
 END
 $$;
-SET LOCAL force_parallel_mode = on;
+-- force_parallel_mode is debug_parallel_query from 16: set whichever exists
+DO $$
+BEGIN
+	PERFORM set_config(name, 'on', true) FROM pg_settings
+	 WHERE name IN ('force_parallel_mode', 'debug_parallel_query');
+END
+$$;
 SET LOCAL parallel_setup_cost = 0;
 SET LOCAL parallel_tuple_cost = 0;
 SET LOCAL min_parallel_table_scan_size = 0;
@@ -88,7 +94,12 @@ SELECT ok((SELECT bool_or(p ~ 'Workers Launched: [1-9]') FROM plan_of(
 		  'predict() runs in parallel workers');
 CREATE TEMP TABLE p_parallel AS
 	SELECT v.id, hitl.predict('vm', v) AS prediction, hitl.predict_proba('vm', v) AS proba FROM vehicle v;
-RESET force_parallel_mode;
+DO $$
+BEGIN
+	PERFORM set_config(name, 'off', true) FROM pg_settings
+	 WHERE name IN ('force_parallel_mode', 'debug_parallel_query');
+END
+$$;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
