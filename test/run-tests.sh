@@ -269,8 +269,12 @@ suite_regress() {
 	say "== regress: make installcheck"
 	run_limited 400 "$log" make PG_CONFIG="$PG_CONFIG" installcheck || rc=$?
 	# pg_regress 15 prints "test NAME ... ok" (or "     NAME ... ok" in a
-	# parallel group), "FAILED", or "failed (ignored)".
+	# parallel group), "FAILED", or "failed (ignored)"; from 16 on it prints
+	# TAP: "ok 1 - NAME" or "not ok 1 - NAME" (the dash is a "+" in a
+	# parallel group).
 	counts=$(awk '
+		/^ok [0-9]+ +[-+] / { passed++; next }
+		/^not ok [0-9]+ +[-+] / { failed++; next }
 		/^(test +| +)[^ ]+ +\.\.\. +ok/ { passed++; next }
 		/^(test +| +)[^ ]+ +\.\.\. +failed \(ignored\)/ { passed++; next }
 		/^(test +| +)[^ ]+ +\.\.\. +FAILED/ { failed++; next }
