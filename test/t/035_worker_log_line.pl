@@ -61,7 +61,8 @@ like($log, qr/LOG:  hitl: model "nocv" of database "shop": version 2 trained on 
 
 # a label set to the value it had logs nothing new and trains no version
 $offset = -s $node->logfile;
-sql(q{UPDATE u SET lab = 'b' WHERE id = 61; UPDATE u SET lab = NULL WHERE id = 50; UPDATE u SET lab = 'a' WHERE id = 50});
+# (in one transaction: the worker must not train between the two)
+sql(q{BEGIN; UPDATE u SET lab = 'b' WHERE id = 61; UPDATE u SET lab = NULL WHERE id = 50; UPDATE u SET lab = 'a' WHERE id = 50; COMMIT});
 is(sql(q{SELECT hitl.wait('nocv')}), '2', 'a label changed and changed back makes no new version');
 $log = slurp_file($node->logfile, $offset);
 unlike($log, qr/hitl: model "nocv"/, 'and no line');
