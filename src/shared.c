@@ -561,7 +561,8 @@ void
 hitl_slot_mark_absent(HitlDatabaseSlot *slot)
 {
 	SpinLockAcquire(&hitl_shared->mutex);
-	slot->absent = true;
+	if (!slot->work && !slot->look_all)
+		slot->absent = true;
 	SpinLockRelease(&hitl_shared->mutex);
 }
 

@@ -173,7 +173,12 @@ extern bool hitl_slot_take_give_way(HitlDatabaseSlot *slot);
 /* Must the worker leave every model alone now (DROP EXTENSION hitl)? */
 extern bool hitl_slot_holds_off(HitlDatabaseSlot *slot);
 
-/* hitl is not installed in the slot's database: start no worker there */
+/*
+ * hitl is not installed in the slot's database: start no worker there.  Not
+ * when a wake came since the wake-ups were last taken (CREATE EXTENSION hitl
+ * may have committed after the worker looked): the slot then keeps its work,
+ * and the next worker looks again.
+ */
 extern void hitl_slot_mark_absent(HitlDatabaseSlot *slot);
 
 /*

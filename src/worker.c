@@ -659,7 +659,11 @@ round_failed(void)
 	return next_retry;
 }
 
-/* Sleep until woken, a retry is due, or it is time to leave */
+/*
+ * Sleep until woken, a retry is due, or it is time to leave.  The latch was
+ * reset before the wake-ups were last taken (see hitl_worker_main): a wake
+ * that came since has set it again, and WaitLatch returns at once.
+ */
 static void
 sleep_until_due(TimestampTz last_work, TimestampTz retry_at)
 {
@@ -673,12 +677,19 @@ sleep_until_due(TimestampTz last_work, TimestampTz retry_at)
 	timeout = Max(timeout, 1);
 	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 					 timeout, PG_WAIT_EXTENSION);
-	ResetLatch(MyLatch);
 }
 
 /*
  * Worker entry point: main_arg is the database's OID.  Rounds of work when
  * woken or a retry is due, sleeps between them, and leaves when idle.
+ *
+ * The latch is reset at the top of each turn, before the wake-ups are
+ * taken, and the worker sleeps only after a turn that found nothing to do.
+ * A round may reset the latch itself (a lock wait, pg_sleep in a trigger of
+ * the model's table, a condition variable: anything that waits on MyLatch),
+ * so a wake that came during the round may have left its flag in the slot
+ * and no latch set: after a round the worker takes the wake-ups again
+ * instead of sleeping.
  */
 void
 hitl_worker_main(Datum arg)
@@ -694,9 +705,9 @@ hitl_worker_main(Datum arg)
 		bool		work;
 		bool		look_all;
 		bool		dirty;
-		bool		busy;
 		volatile long next_retry = -1;
 
+		ResetLatch(MyLatch);
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
@@ -710,27 +721,38 @@ hitl_worker_main(Datum arg)
 		}
 
 		hitl_slot_take_wakes(my_slot, &work, &look_all, &dirty);
-		busy = work || look_all || dirty ||
-			(retry_at != 0 && retry_at <= GetCurrentTimestamp());
+		if (!work && !look_all && !dirty &&
+			(retry_at == 0 || retry_at > GetCurrentTimestamp()))
+		{
+			/* a cancel arriving while idle is taken here, and ignored */
+			PG_TRY();
+			{
+				CHECK_FOR_INTERRUPTS();
+			}
+			PG_CATCH();
+			{
+				(void) round_failed();
+			}
+			PG_END_TRY();
+			leave_if_idle(last_work, retry_at);
+			sleep_until_due(last_work, retry_at);
+			continue;
+		}
+
 		PG_TRY();
 		{
-			/* a cancel arriving while idle is taken here, and ignored below */
 			CHECK_FOR_INTERRUPTS();
-			if (busy)
-				next_retry = run_round(work, look_all);
+			next_retry = run_round(work, look_all);
 		}
 		PG_CATCH();
 		{
 			next_retry = round_failed();
 		}
 		PG_END_TRY();
-		if (busy)
-		{
-			last_work = GetCurrentTimestamp();
-			retry_at = next_retry >= 0 ?
-				TimestampTzPlusMilliseconds(last_work, next_retry) : 0;
-		}
+		last_work = GetCurrentTimestamp();
+		retry_at = next_retry >= 0 ?
+			TimestampTzPlusMilliseconds(last_work, next_retry) : 0;
+		/* others waiting for a worker: leave after the round */
 		leave_if_idle(last_work, retry_at);
-		sleep_until_due(last_work, retry_at);
 	}
 }
