@@ -18,6 +18,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "progress.h"
 #include "spi_check.h"
 #include "train.h"
 
@@ -50,6 +51,7 @@ train_model(const char *name, bool incremental)
 	old = MemoryContextSwitchTo(cxt);
 
 	run.model = catalog_load_model(name, cxt);
+	hitl_progress_begin(name, run.model->source);
 	catalog_lock_model(run.model);
 	/* reload: another training may have committed while we waited */
 	run.model = catalog_load_model(name, cxt);
@@ -69,6 +71,7 @@ train_model(const char *name, bool incremental)
 	}
 	if (version == 0)
 		version = pick_family(run.model) (&run);
+	hitl_progress_end();
 
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
