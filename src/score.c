@@ -568,10 +568,10 @@ score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
 				 errhint("Label enough rows and call hitl.train().")));
 
 	catalog_check_may_change(model, "score");
-	hitl_progress_begin(name, model->source);
 
 	/* one scoring of a model at a time */
 	lock_scoring(name);
+	hitl_progress_begin(name, model->source);
 	pushed_snapshot = score_see_new_version(name, cxt, commit, commit_arg);
 
 	for (restarts = 0; !score_attempt(name, cxt, commit, commit_arg, &written); restarts++)
