@@ -31,6 +31,7 @@
 #include "storage/ipc.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -45,6 +46,8 @@ typedef struct HitlProgressSlot
 	uint32		changecount;	/* odd while being written */
 	pid_t		pid;
 	Oid			dboid;
+	Oid			source;			/* the model's table */
+	Oid			owner;			/* the model's owner (0: role gone) */
 	int32		phase;
 	int64		done;
 	int64		total;
@@ -81,6 +84,7 @@ static void progress_subxact_callback(SubXactEvent event, SubTransactionId mySub
 static void progress_exit(int code, Datum arg);
 static int64 table_estimate(Oid relid);
 static bool copy_slot(const volatile HitlProgressSlot *src, HitlProgressSlot *dst);
+static bool may_see(const HitlProgressSlot *s);
 
 /* Open and close a write of the current backend's slot */
 #define SLOT_WRITE_BEGIN(s) \
@@ -186,7 +190,7 @@ table_estimate(Oid relid)
  * outer report.
  */
 void
-hitl_progress_begin(const char *model, Oid relid)
+hitl_progress_begin(const char *model, Oid relid, Oid owner)
 {
 	HitlProgressSlot *s;
 
@@ -208,6 +212,8 @@ hitl_progress_begin(const char *model, Oid relid)
 	SLOT_WRITE_BEGIN(s);
 	s->pid = MyProcPid;
 	s->dboid = MyDatabaseId;
+	s->source = relid;
+	s->owner = owner;
 	s->phase = HITL_PHASE_READING;
 	s->done = 0;
 	s->total = table_estimate(relid);
@@ -276,11 +282,28 @@ copy_slot(const volatile HitlProgressSlot *src, HitlProgressSlot *dst)
 	return (before & 1) == 0 && before == src->changecount;
 }
 
+/*
+ * May the current role see the model of a report?  As the policy
+ * models_read of hitl.models says: members of the model's owner, and the
+ * roles that may read its table.
+ */
+static bool
+may_see(const HitlProgressSlot *s)
+{
+	bool		missing = false;
+
+	if (OidIsValid(s->owner) && has_privs_of_role(GetUserId(), s->owner))
+		return true;
+	return pg_class_aclcheck_ext(s->source, GetUserId(), ACL_SELECT, &missing) == ACLCHECK_OK &&
+		!missing;
+}
+
 PG_FUNCTION_INFO_V1(hitl_progress);
 
 /*
  * hitl._progress() returns setof (model, phase, rows_done, rows_total,
- * started_at, pid): the reports of the current database's backends.
+ * started_at, pid): the reports of the current database's backends, on
+ * the models the current role may see.
  */
 Datum
 hitl_progress(PG_FUNCTION_ARGS)
@@ -298,7 +321,7 @@ hitl_progress(PG_FUNCTION_ARGS)
 		while (!copy_slot(&slots[i], &s))
 			CHECK_FOR_INTERRUPTS();
 		if (s.pid == 0 || s.dboid != MyDatabaseId ||
-			s.phase < 0 || s.phase > HITL_PHASE_WRITING)
+			s.phase < 0 || s.phase > HITL_PHASE_WRITING || !may_see(&s))
 			continue;
 		s.model[HITL_MODEL_NAME_LEN - 1] = '\0';
 		values[0] = CStringGetTextDatum(s.model);

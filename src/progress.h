@@ -29,10 +29,11 @@ extern void hitl_progress_shmem_startup(void);
 /*
  * Start reporting work on a model (nested calls, such as a training inside
  * a scoring, share the outer report); phase reading, total the planner's
- * estimate of the rows of table relid.  Every hitl_progress_begin is paired
+ * estimate of the rows of table relid.  The report is shown to the roles
+ * that see the model: members of owner, readers of relid.  Every hitl_progress_begin is paired
  * with a hitl_progress_end; an error clears the report by itself.
  */
-extern void hitl_progress_begin(const char *model, Oid relid);
+extern void hitl_progress_begin(const char *model, Oid relid, Oid owner);
 extern void hitl_progress_end(void);
 
 /* Enter a phase: done 0 of total */

@@ -571,7 +571,7 @@ score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
 
 	/* one scoring of a model at a time */
 	lock_scoring(name);
-	hitl_progress_begin(name, model->source);
+	hitl_progress_begin(name, model->source, model->owner);
 	pushed_snapshot = score_see_new_version(name, cxt, commit, commit_arg);
 
 	for (restarts = 0; !score_attempt(name, cxt, commit, commit_arg, &written); restarts++)

@@ -54,7 +54,7 @@ train_model(const char *name, bool incremental)
 	catalog_lock_model(run.model);
 	/* reload: another training may have committed while we waited */
 	run.model = catalog_load_model(name, cxt);
-	hitl_progress_begin(name, run.model->source);
+	hitl_progress_begin(name, run.model->source, run.model->owner);
 	run.layout = features_resolve(run.model);
 	features_detect_dims(run.layout, run.model);
 	/* the current version, loaded (and checked) once for both paths */

@@ -104,8 +104,8 @@ REVOKE ALL ON FUNCTION hitl._give_way() FROM PUBLIC;
 /*
  * The progress of the trainings and scorings under way in the current
  * database (from shared memory: empty without hitl in
- * shared_preload_libraries).  Read through the view hitl.progress, which
- * shows only the models its reader sees.
+ * shared_preload_libraries), on the models the caller sees (as the policy
+ * models_read says).  Read through the view hitl.progress.
  */
 CREATE FUNCTION hitl._progress(OUT model text, OUT phase text, OUT rows_done bigint,
 							   OUT rows_total bigint, OUT started_at timestamptz,

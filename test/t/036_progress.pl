@@ -94,6 +94,8 @@ like(sql(qq{SELECT phase || ' ' || rows_total FROM hitl.progress WHERE pid = $bg
 # mallory sees the table of functions, not alice's model
 is($node->safe_psql('pr', q{SET ROLE mallory; SELECT count(*) FROM hitl.progress}),
 	'0', 'a role that cannot see the model sees no row');
+is($node->safe_psql('pr', q{SET ROLE mallory; SELECT count(*) FROM hitl._progress()}),
+	'0', 'nor through hitl._progress()');
 is($node->safe_psql('pr', q{SET ROLE mallory; SELECT count(*) FROM hitl.models}),
 	'0', '(mallory does not see the model)');
 
@@ -136,6 +138,8 @@ like($row, qr/^(reading|training|scoring|writing)\|t\|t\|t\|t\|t$/,
 	'the worker\'s row: its phase, 0 <= rows_done <= rows_total, rows_total > 0, started_at <= now(), the worker\'s pid');
 is($node->safe_psql('pr', q{SET ROLE mallory; SELECT count(*) FROM hitl.progress}),
 	'0', 'mallory does not see the worker\'s work on alice\'s model');
+is($node->safe_psql('pr', q{SET ROLE mallory; SELECT count(*) FROM hitl._progress()}),
+	'0', 'nor through hitl._progress()');
 is(sql(q{SELECT hitl.wait('pm', '180 s')}), '2', 'the worker trains and scores version 2');
 is(sql(q{SELECT count(*) FROM public.t WHERE lab_prediction IS NULL}), '0',
 	'the worker wrote every row');
