@@ -21,6 +21,7 @@ OBJS = \
 	src/score.o \
 	src/score_rows.o \
 	src/score_write.o \
+	src/progress.o \
 	src/queue.o \
 	src/catalog_queue.o \
 	src/model_cache.o \

@@ -19,6 +19,7 @@
 #include "utils/memutils.h"
 
 #include "dataset.h"
+#include "progress.h"
 #include "rowkey.h"
 #include "spi_check.h"
 
@@ -449,6 +450,7 @@ dataset_scan(Portal portal, DatasetRowFn fn, void *arg)
 												 ALLOCSET_DEFAULT_SIZES);
 	Datum	   *values = NULL;
 	bool	   *nulls = NULL;
+	int64		nread = 0;
 
 	for (;;)
 	{
@@ -478,6 +480,8 @@ dataset_scan(Portal portal, DatasetRowFn fn, void *arg)
 			CHECK_FOR_INTERRUPTS();
 		}
 		SPI_freetuptable(tt);
+		nread += n;
+		hitl_progress_done(nread);
 	}
 	SPI_cursor_close(portal);
 	MemoryContextSwitchTo(cxt);

@@ -53,6 +53,7 @@
 #include "compat.h"
 #include "labels.h"
 #include "metrics.h"
+#include "progress.h"
 #include "queue.h"
 #include "rowkey.h"
 #include "score.h"
@@ -329,6 +330,7 @@ score_scan(ScoreState *s, ScoreScan *scan, RowList *changed)
 	scan->changed = changed;
 	candidates_init(&scan->heap, s->model->queue_size);
 	scan->seq = 0;
+	hitl_progress_phase(HITL_PHASE_SCORING, estimate_rows(s->model->source));
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
@@ -361,6 +363,7 @@ write_and_commit(ScoreState *s, const ScoredRow *rows, int n, RowList *skipped,
 	{
 		MemoryContextSwitchTo(bcxt);
 		write_batch(s, rows, n, skipped);
+		hitl_progress_done(s->written);
 	}
 	batch_done(s);
 	MemoryContextSwitchTo(s->cxt);
@@ -454,6 +457,7 @@ score_pass(ScoreState *s)
 
 	/* pass 2: write, rows entering the queue first, then the others */
 	queue_mark_members(&scan.heap, &changed);
+	hitl_progress_phase(HITL_PHASE_WRITING, changed.n);
 	write_rows(s, &changed, true, &skipped);
 	write_rows(s, &changed, false, &skipped);
 	retry_locked(s, &skipped);
@@ -567,6 +571,7 @@ score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
 
 	/* one scoring of a model at a time */
 	lock_scoring(name);
+	hitl_progress_begin(name, model->source, model->owner);
 	pushed_snapshot = score_see_new_version(name, cxt, commit, commit_arg);
 
 	for (restarts = 0; !score_attempt(name, cxt, commit, commit_arg, &written); restarts++)
@@ -585,6 +590,7 @@ score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
 
 	if (pushed_snapshot)
 		PopActiveSnapshot();
+	hitl_progress_end();
 
 	/* after commits, the context we were called in is gone: use parent */
 	MemoryContextSwitchTo(commit != NULL ? parent : old);

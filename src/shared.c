@@ -36,6 +36,7 @@
 
 #include "compat.h"
 #include "hitl.h"
+#include "progress.h"
 #include "settings.h"
 #include "shared.h"
 
@@ -63,6 +64,7 @@ hitl_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(sizeof(HitlShared)));
+	RequestAddinShmemSpace(MAXALIGN(hitl_progress_shmem_size()));
 }
 
 /* Make or attach hitl's shared memory (shmem_startup_hook) */
@@ -83,6 +85,7 @@ hitl_shmem_startup(void)
 		ConditionVariableInit(&hitl_shared->progress);
 		hitl_shared->rescan = true;
 	}
+	hitl_progress_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 }
 

@@ -18,6 +18,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "progress.h"
 #include "spi_check.h"
 #include "train.h"
 
@@ -53,6 +54,7 @@ train_model(const char *name, bool incremental)
 	catalog_lock_model(run.model);
 	/* reload: another training may have committed while we waited */
 	run.model = catalog_load_model(name, cxt);
+	hitl_progress_begin(name, run.model->source, run.model->owner);
 	run.layout = features_resolve(run.model);
 	features_detect_dims(run.layout, run.model);
 	/* the current version, loaded (and checked) once for both paths */
@@ -69,6 +71,7 @@ train_model(const char *name, bool incremental)
 	}
 	if (version == 0)
 		version = pick_family(run.model) (&run);
+	hitl_progress_end();
 
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);

@@ -27,6 +27,7 @@
 #include "crossval.h"
 #include "logreg.h"
 #include "metrics.h"
+#include "progress.h"
 #include "rowkey.h"
 #include "scaler.h"
 #include "train.h"
@@ -226,7 +227,9 @@ train_dense(TrainRun *run)
 	prob.C = model->C;
 	prob.max_iter = model->max_iter;
 	prob.tol = model->tol;
+	hitl_progress_phase(HITL_PHASE_TRAINING, 1);
 	status = logreg_fit(&prob, v.coef, warm, &res);
+	hitl_progress_done(1);
 	train_check_fit(model, status, res.iterations);
 
 	/* metrics on the training rows, then cross-validated */
@@ -240,8 +243,10 @@ train_dense(TrainRun *run)
 		LogregProblem raw = prob;
 
 		raw.x = raw_x;
+		hitl_progress_phase(HITL_PHASE_CROSSVAL, model->cv_folds);
 		have_cv = crossval_logreg(&raw, ts.missing, model->cv_folds, v.coef,
 								  &cv_metrics) == 0;
+		hitl_progress_done(model->cv_folds);
 	}
 
 	initStringInfo(&metrics);

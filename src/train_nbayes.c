@@ -17,6 +17,7 @@
 #include "compat.h"
 #include "crossval.h"
 #include "metrics.h"
+#include "progress.h"
 #include "nbayes.h"
 #include "train.h"
 
@@ -103,9 +104,11 @@ train_nbayes(TrainRun *run)
 					 HITL_MAX_SPARSE_COEFFICIENTS, "statistics", "sums",
 					 "Lower the buckets option, or use fewer classes.");
 	nbayes_counts_init(&c, t.v.n_classes, t.X.d);
+	hitl_progress_phase(HITL_PHASE_TRAINING, t.X.n);
 	for (i = 0; i < t.X.n; i++)
 		nbayes_counts_add(&c, t.s.y[i], (int) (t.indptr[i + 1] - t.indptr[i]),
 						  t.indices + t.indptr[i], t.values + t.indptr[i], 1.0);
+	hitl_progress_done(t.X.n);
 	train_nb_check_sums(model, run->layout, &c, t.v.classes);
 	dimension = classifier_nb_dimension(model, run->layout);
 	if (nbayes_model_from_counts(&nb, &c, model->alpha, dimension) != 0)
@@ -116,8 +119,12 @@ train_nbayes(TrainRun *run)
 	class_metrics(t.X.n, t.v.n_classes, proba, t.s.y, &train_metrics);
 	if (model->cv_folds >= 2 && t.X.n >= 2 * model->cv_folds)
 	{
-		int			cv = crossval_nbayes(&t.X, t.s.y, &c, model->cv_folds, model->alpha,
-										 dimension, &cv_metrics);
+		int			cv;
+
+		hitl_progress_phase(HITL_PHASE_CROSSVAL, model->cv_folds);
+		cv = crossval_nbayes(&t.X, t.s.y, &c, model->cv_folds, model->alpha,
+							 dimension, &cv_metrics);
+		hitl_progress_done(model->cv_folds);
 
 		if (cv < 0)
 			nb_invalid(model);

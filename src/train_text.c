@@ -14,6 +14,7 @@
 #include "crossval.h"
 #include "logreg.h"
 #include "metrics.h"
+#include "progress.h"
 #include "sparse_logreg.h"
 #include "train.h"
 #include "vocab.h"
@@ -91,7 +92,9 @@ train_text(TrainRun *run)
 	p.C = model->C;
 	p.max_iter = model->max_iter;
 	p.tol = model->tol;
+	hitl_progress_phase(HITL_PHASE_TRAINING, 1);
 	status = sparse_logreg_fit(&p, t.v.coef, warm, &res);
+	hitl_progress_done(1);
 	train_check_fit(model, status, res.iterations);
 
 	proba = palloc_extended(sizeof(double) * (size_t) t.X.n * t.v.n_classes, MCXT_ALLOC_HUGE);
@@ -102,7 +105,11 @@ train_text(TrainRun *run)
 									proba + (size_t) i * t.v.n_classes);
 	class_metrics(t.X.n, t.v.n_classes, proba, t.s.y, &train_metrics);
 	if (model->cv_folds >= 2 && t.X.n >= 2 * model->cv_folds)
+	{
+		hitl_progress_phase(HITL_PHASE_CROSSVAL, model->cv_folds);
 		have_cv = crossval_sparse_logreg(&p, model->cv_folds, t.v.coef, &cv_metrics) == 0;
+		hitl_progress_done(model->cv_folds);
+	}
 
 	train_sparse_metrics(&metrics, &t.v, t.indptr[t.X.n], false);
 	train_json_fit(&metrics, &res, warm);

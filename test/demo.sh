@@ -16,7 +16,9 @@
 #
 # and both models are retrained (hitl.train) and rescored (hitl.score). Each
 # round prints the accuracy of both on held-out rows that are never labeled.
-# The SQL it runs is in test/demo/. Output is the same on every run.
+# The SQL it runs is in test/demo/. Output is the same on every run. At the
+# end, with hitl preloaded (HITL_SHARED_PRELOAD_LIBRARIES=hitl), a second
+# session watches a scoring in hitl.progress.
 
 set -euo pipefail
 
@@ -106,3 +108,36 @@ awk -v n="${labels[ROUNDS]}" -v a="${al[ROUNDS]}" -v b="${rnd[ROUNDS]}" -v m="$m
 		printf "; active learning reached %.1f%% with %d labels", b, m
 	printf ".\n"
 }'
+
+# Progress of long work: with hitl preloaded, another session sees a scoring
+# under way in hitl.progress.  To give it time to look, the scores of
+# digits_al are made stale and a trigger sleeps a little per batch written;
+# the trigger goes afterwards.
+echo
+if [[ $(sql -c "SELECT hitl._workers_available()") != t ]]; then
+	echo "hitl.progress shows the trainings and scorings under way, with hitl in"
+	echo "shared_preload_libraries (HITL_SHARED_PRELOAD_LIBRARIES=hitl bash test/demo.sh)."
+	exit 0
+fi
+sql -c "SELECT hitl.alter_model('digits_al', options => '{\"batch_size\": 100}')" \
+	-c "UPDATE digits SET digit_prediction = NULL, digit_confidence = NULL,
+		digit_uncertainty = NULL" \
+	-c "CREATE FUNCTION demo_pause() RETURNS trigger LANGUAGE plpgsql
+		AS \$\$ BEGIN PERFORM pg_sleep(0.1); RETURN NULL; END \$\$" \
+	-c "CREATE TRIGGER demo_pause BEFORE UPDATE ON digits
+		FOR EACH STATEMENT EXECUTE FUNCTION demo_pause()" >/dev/null
+sql -c "SELECT hitl.score('digits_al')" >/dev/null &
+scorer=$!
+seen=""
+for _ in $(seq 1 300); do
+	seen="$(sql -c "SELECT model, phase, rows_total, rows_done <= rows_total
+		FROM hitl.progress WHERE phase = 'writing'")"
+	[[ -n $seen ]] && break
+	sleep 0.1
+done
+wait "$scorer"
+sql -c "DROP TRIGGER demo_pause ON digits" -c "DROP FUNCTION demo_pause()" >/dev/null
+IFS='|' read -r model phase total ok <<<"$seen"
+echo "While hitl.score('digits_al') ran, another session saw in hitl.progress:"
+echo "  model $model, phase $phase, $total rows to write (rows_done <= rows_total: $ok)"
+echo "and once it finished: $(sql -c "SELECT count(*) FROM hitl.progress") rows."

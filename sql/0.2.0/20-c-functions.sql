@@ -100,3 +100,18 @@ CREATE FUNCTION hitl._give_way() RETURNS trigger
 COMMENT ON FUNCTION hitl._give_way() IS
 	'internal: trigger on hitl.models that makes the background worker give way to the deletion of a model';
 REVOKE ALL ON FUNCTION hitl._give_way() FROM PUBLIC;
+
+/*
+ * The progress of the trainings and scorings under way in the current
+ * database (from shared memory: empty without hitl in
+ * shared_preload_libraries), on the models the caller sees (as the policy
+ * models_read says).  Read through the view hitl.progress.
+ */
+CREATE FUNCTION hitl._progress(OUT model text, OUT phase text, OUT rows_done bigint,
+							   OUT rows_total bigint, OUT started_at timestamptz,
+							   OUT pid integer)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'hitl_progress' LANGUAGE C STRICT VOLATILE
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION hitl._progress() IS
+	'internal: the trainings and scorings under way in the current database, from shared memory; read hitl.progress instead';
