@@ -91,7 +91,9 @@ $node->safe_psql('postgres', 'CREATE DATABASE late');
 $node->safe_psql('late', 'CREATE EXTENSION hitl');
 my $secs = wait_for_workers('late', 1);
 ok(defined $secs, 'a worker starts for database late without a restart');
-cmp_ok($secs // 999, '<', 10, sprintf('within seconds (%.1f s; hitl.naptime is 300 s)', $secs // 999));
+# (poll_query_until gives up after 180 s: a worker that came only at
+# hitl.naptime, 300 s, would not count)
+note(sprintf('the worker came after %.1f s', $secs // -1));
 is(launcher_pid(), $launcher, 'started by the same launcher');
 
 make_model('late', 'first', 1000, 5);
@@ -107,7 +109,7 @@ my $offset = -s $node->logfile;
 $node->safe_psql('late', 'DROP EXTENSION hitl CASCADE');
 $secs = wait_for_workers('late', 0);
 ok(defined $secs, 'DROP EXTENSION hitl: the worker leaves');
-cmp_ok($secs // 999, '<', 10, sprintf('within seconds (%.1f s)', $secs // 999));
+note(sprintf('it left after %.1f s', $secs // -1));
 my $log = slurp_file($node->logfile, $offset);
 unlike($log, qr/\[$pid\]/, 'quietly: the worker logged nothing');
 unlike($log, qr/PID $pid\) exited with exit code [1-9]|PID $pid\) was terminated/,
@@ -131,9 +133,11 @@ $pid = worker_pid('doomed');
 my $t0 = time;
 my ($ret, $out, $err) = $node->psql('postgres', 'DROP DATABASE doomed', timeout => 60);
 my $took = time - $t0;
+# DROP DATABASE waits 5 s for the other sessions to leave, then fails: it
+# succeeds only when the worker left (and no time bound is needed)
 is($ret, 0, 'DROP DATABASE succeeds with a worker attached');
 is($err, '', 'without a message');
-cmp_ok($took, '<', 5, sprintf('promptly (%.2f s)', $took));
+note(sprintf('DROP DATABASE took %.2f s', $took));
 is($node->safe_psql('postgres', qq{SELECT count(*) FROM pg_stat_activity WHERE pid = $pid}),
 	'0', 'the worker is gone');
 
@@ -151,7 +155,8 @@ $t0 = time;
 ($ret, $out, $err) = $node->psql('postgres', 'DROP DATABASE doomed2', timeout => 60);
 $took = time - $t0;
 is($ret, 0, 'DROP DATABASE succeeds while the worker is scoring');
-cmp_ok($took, '<', 5, sprintf('promptly (%.2f s)', $took));
+is($err, '', 'without a message, the worker having left in the middle of its scoring');
+note(sprintf('DROP DATABASE took %.2f s', $took));
 is($node->safe_psql('postgres', qq{SELECT count(*) FROM pg_stat_activity WHERE pid = $pid}),
 	'0', 'the worker is gone');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_database WHERE datname LIKE 'doomed%'}),
@@ -184,8 +189,9 @@ ok(defined wait_for_workers('ren', 1), 'a worker runs for database ren');
 $t0 = time;
 ($ret, $out, $err) = $node->psql('postgres', 'ALTER DATABASE ren RENAME TO ren2', timeout => 60);
 $took = time - $t0;
+# (like DROP DATABASE, it fails when other sessions stay connected)
 is($ret, 0, 'ALTER DATABASE ren RENAME TO ren2 succeeds with a worker attached');
-cmp_ok($took, '<', 5, sprintf('promptly (%.2f s)', $took));
+note(sprintf('ALTER DATABASE took %.2f s', $took));
 ok(defined wait_for_workers('ren2', 1), 'the worker comes back for ren2');
 $node->safe_psql('postgres', 'DROP DATABASE ren2');
 
