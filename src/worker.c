@@ -116,6 +116,7 @@ static void begin_work(void);
 static void end_work(void);
 static void commit_between_batches(void *arg);
 static List *list_models(void);
+static void leave_if_hitl_absent(void);
 static void train_named_model(void *name);
 static void log_new_version(const char *name, int previous);
 static bool retrain_if_labels_moved(HitlModelEntry *m, bool *rescore);
@@ -206,16 +207,25 @@ list_models(void)
 	List	   *models;
 
 	begin_work();
-	if (!OidIsValid(get_extension_oid("hitl", true)))
-	{
-		end_work();
-		hitl_slot_mark_absent(my_slot);
-		leaving_idle = true;
-		proc_exit(0);
-	}
+	leave_if_hitl_absent();
 	models = catalog_list_models(worker_cxt);
 	end_work();
 	return models;
+}
+
+/*
+ * In a unit of work: when hitl is no longer installed in the database,
+ * end the work, mark the slot and leave, quietly.
+ */
+static void
+leave_if_hitl_absent(void)
+{
+	if (OidIsValid(get_extension_oid("hitl", true)))
+		return;
+	end_work();
+	hitl_slot_mark_absent(my_slot);
+	leaving_idle = true;
+	proc_exit(0);
 }
 
 /* train_model() for run_in_subtransaction */
@@ -642,6 +652,16 @@ round_failed(void)
 
 	in_round = false;
 	recover_from_error(&edata, &gave_way);
+
+	/*
+	 * DROP EXTENSION hitl committing while the worker waited for a lock on
+	 * hitl's tables fails the round (the tables are gone): leave quietly, as
+	 * list_models does, rather than come back after hitl.naptime.
+	 */
+	begin_work();
+	leave_if_hitl_absent();
+	end_work();
+
 	if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
 		(edata->sqlerrcode == ERRCODE_QUERY_CANCELED && gave_way))
 		next_retry = GIVE_WAY_RETRY_MS;

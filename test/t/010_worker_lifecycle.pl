@@ -347,9 +347,22 @@ sub swap_labels
 		$node->safe_psql('big', $versions_sql));
 }
 
+# Wait until the server accepts queries again after a crash restart.  Not
+# poll_query_until: it writes its query to psql's stdin, and a psql that
+# exits at once (the server still restarting) breaks that pipe, which
+# IPC::Run turns into a die.  Each try here is caught.
 sub wait_for_restart
 {
-	return $node->poll_query_until('big', 'SELECT NOT pg_is_in_recovery()');
+	foreach (1 .. 1800)
+	{
+		my $up = eval {
+			my ($rc, $out) = $node->psql('big', 'SELECT NOT pg_is_in_recovery()');
+			$rc == 0 && $out eq 't';
+		};
+		return 1 if $up;
+		Time::HiRes::usleep(100_000);
+	}
+	return 0;
 }
 
 my $v = $node->safe_psql('big', q{SELECT hitl.wait('big')});
