@@ -5,8 +5,11 @@
  * or pg_snapshot as java.sql.Types.OTHER or ARRAY, or as a character column
  * of unknown length: a BI tool lists such a column but can neither chart
  * nor filter it.  These views give what hitl's tables and views hold in
- * columns of plain types only (text, boolean, integer, bigint, float8,
- * timestamptz), one row per fact:
+ * columns of plain types only (varchar, text, boolean, integer, bigint,
+ * float8, timestamptz), one row per fact.  Names of bounded length (models,
+ * roles, relations and columns, algorithms, strategies, states) are
+ * varchar(n), which the drivers report with their length, so that a BI tool
+ * offers them as dimensions:
  *
  *	hitl.model_overview		hitl.models, with its table, columns and options
  *	hitl.model_metrics		hitl.model_versions, with the metrics jsonb as columns
@@ -20,21 +23,22 @@
  * ------------------------------------------------------------------------ */
 
 CREATE VIEW hitl.model_overview WITH (security_invoker = true) AS
-	SELECT m.name AS model,
-		   n.nspname::text AS table_schema,
-		   c.relname::text AS table_name,
-		   m.label_column::text AS label_column,
+	SELECT m.name::varchar(50) AS model,
+		   n.nspname::varchar(63) AS table_schema,
+		   c.relname::varchar(63) AS table_name,
+		   m.label_column::varchar(63) AS label_column,
 		   array_to_string(m.feature_columns, ', ') AS feature_columns,
 		   cardinality(m.feature_columns) AS n_feature_columns,
 		   array_to_string(m.key_columns, ', ') AS key_columns,
-		   m.prediction_column::text AS prediction_column,
-		   m.confidence_column::text AS confidence_column,
-		   m.uncertainty_column::text AS uncertainty_column,
-		   m.algorithm,
-		   m.strategy,
-		   m.owner::text AS owner,
+		   m.prediction_column::varchar(63) AS prediction_column,
+		   m.confidence_column::varchar(63) AS confidence_column,
+		   m.uncertainty_column::varchar(63) AS uncertainty_column,
+		   array_to_string(m.added_columns, ', ') AS added_columns,
+		   m.algorithm::varchar(20) AS algorithm,
+		   m.strategy::varchar(20) AS strategy,
+		   m.owner::varchar(63) AS owner,
 		   m.enabled,
-		   m.status,
+		   m.status::varchar(20) AS status,
 		   m.current_version,
 		   m.scored_version,
 		   m.processed_labels,
@@ -45,8 +49,8 @@ CREATE VIEW hitl.model_overview WITH (security_invoker = true) AS
 		   m.created_at,
 		   m.trained_at,
 		   m.scored_at,
-		   m.view_schema::text AS review_view_schema,
-		   m.view_name::text AS review_view_name,
+		   m.view_schema::varchar(63) AS review_view_schema,
+		   m.view_name::varchar(63) AS review_view_name,
 		   o.min_labels,
 		   o.cv_folds,
 		   o.queue_size,
@@ -84,6 +88,8 @@ COMMENT ON COLUMN hitl.model_overview.key_columns IS
 COMMENT ON COLUMN hitl.model_overview.prediction_column IS 'the column the prediction is written into';
 COMMENT ON COLUMN hitl.model_overview.confidence_column IS 'the column the confidence is written into';
 COMMENT ON COLUMN hitl.model_overview.uncertainty_column IS 'the column the uncertainty is written into';
+COMMENT ON COLUMN hitl.model_overview.added_columns IS
+	'the output columns create_model added to the table, separated by a comma and a space';
 COMMENT ON COLUMN hitl.model_overview.algorithm IS 'logistic or naive_bayes';
 COMMENT ON COLUMN hitl.model_overview.strategy IS 'margin, least_confidence or entropy';
 COMMENT ON COLUMN hitl.model_overview.owner IS 'the role that owns the model';
@@ -122,10 +128,10 @@ COMMENT ON COLUMN hitl.model_overview.options_text IS 'every option, as the text
 GRANT SELECT ON hitl.model_overview TO PUBLIC;
 
 CREATE VIEW hitl.model_metrics WITH (security_invoker = true) AS
-	SELECT v.model,
+	SELECT v.model::varchar(50) AS model,
 		   v.version,
 		   v.version = m.current_version AS is_current,
-		   v.algorithm,
+		   v.algorithm::varchar(20) AS algorithm,
 		   v.trained_at,
 		   v.train_ms,
 		   v.n_labeled,
@@ -199,7 +205,7 @@ COMMENT ON COLUMN hitl.model_metrics.metrics_text IS 'every metric, as the text 
 GRANT SELECT ON hitl.model_metrics TO PUBLIC;
 
 CREATE VIEW hitl.review_candidates WITH (security_invoker = true) AS
-	SELECT q.model,
+	SELECT q.model::varchar(50) AS model,
 		   q.rank,
 		   q.row_key::text AS row_key,
 		   CASE WHEN (SELECT count(*) FROM jsonb_object_keys(q.row_key)) = 1
@@ -282,7 +288,8 @@ COMMENT ON FUNCTION hitl._review_features(text) IS
 	'internal: the feature values of one model''s unlabeled review candidates, one row per feature (per element of an array)';
 
 CREATE VIEW hitl.review_features WITH (security_invoker = true) AS
-	SELECT m.name AS model, f.rank, f.row_key, f.key_value, f.feature, f.feature_number,
+	SELECT m.name::varchar(50) AS model, f.rank, f.row_key, f.key_value,
+		   f.feature::varchar(63) AS feature, f.feature_number,
 		   f.element, f.value_text, f.value_number
 	FROM hitl.models m
 	CROSS JOIN LATERAL hitl._review_features(m.name) f;
@@ -302,3 +309,54 @@ COMMENT ON COLUMN hitl.review_features.value_text IS 'the value (of the element)
 COMMENT ON COLUMN hitl.review_features.value_number IS
 	'the value as float8 for numbers, 1 or 0 for booleans, NULL for text';
 GRANT SELECT ON hitl.review_features TO PUBLIC;
+
+/*
+ * The coefficients of the logistic regression versions, one row per class
+ * vector and parameter, as hitl.model_versions lays them out: per class
+ * (one vector, of the second class, for two classes), the weights of the
+ * standardized numeric features (feature_names), then of the vocabulary's
+ * buckets, then the intercept.  Naive Bayes versions have no coefficients,
+ * and no rows here.
+ */
+CREATE VIEW hitl.model_coefficients WITH (security_invoker = true) AS
+	SELECT v.model::varchar(50) AS model,
+		   v.version,
+		   CASE WHEN cardinality(v.classes) = 2 THEN v.classes[2]
+				ELSE v.classes[c.vector + 1] END AS class,
+		   p.position,
+		   (CASE WHEN p.position <= s.d THEN 'numeric'
+				 WHEN p.position <= s.d + s.nv THEN 'text'
+				 ELSE 'intercept' END)::varchar(20) AS kind,
+		   CASE WHEN p.position <= s.d THEN v.feature_names[p.position]
+				WHEN p.position <= s.d + s.nv
+				THEN 'text bucket ' || v.vocabulary[p.position - s.d]
+				ELSE 'intercept' END AS feature,
+		   CASE WHEN p.position > s.d AND p.position <= s.d + s.nv
+				THEN v.vocabulary[p.position - s.d] END AS bucket,
+		   v.feature_means[p.position] AS feature_mean,
+		   v.feature_scales[p.position] AS feature_scale,
+		   v.coefficients[c.vector * (s.d + s.nv + 1) + p.position] AS coefficient
+	FROM hitl.model_versions v
+	CROSS JOIN LATERAL (SELECT cardinality(v.feature_names) AS d,
+							   coalesce(cardinality(v.vocabulary), 0) AS nv) s
+	CROSS JOIN LATERAL generate_series(0, cardinality(v.coefficients) / (s.d + s.nv + 1) - 1) c(vector)
+	CROSS JOIN LATERAL generate_series(1, s.d + s.nv + 1) p(position);
+COMMENT ON VIEW hitl.model_coefficients IS
+	'the coefficients of every logistic regression version of the models the reader sees, one row per class and parameter, for clients and BI tools';
+COMMENT ON COLUMN hitl.model_coefficients.model IS 'the model';
+COMMENT ON COLUMN hitl.model_coefficients.version IS 'the version';
+COMMENT ON COLUMN hitl.model_coefficients.class IS
+	'the class whose score the coefficient weighs (for two classes, the second: a positive weight favours it)';
+COMMENT ON COLUMN hitl.model_coefficients.position IS
+	'the parameter''s position in the class''s vector, from 1: numeric features, text buckets, intercept';
+COMMENT ON COLUMN hitl.model_coefficients.kind IS 'numeric, text (a vocabulary bucket) or intercept';
+COMMENT ON COLUMN hitl.model_coefficients.feature IS
+	'the numeric feature (an array feature''s element as name[i]), text bucket <n>, or intercept';
+COMMENT ON COLUMN hitl.model_coefficients.bucket IS 'the vocabulary bucket of a text parameter';
+COMMENT ON COLUMN hitl.model_coefficients.feature_mean IS
+	'the mean a numeric feature is centred by before it is weighed';
+COMMENT ON COLUMN hitl.model_coefficients.feature_scale IS
+	'the scale a numeric feature is divided by before it is weighed';
+COMMENT ON COLUMN hitl.model_coefficients.coefficient IS
+	'the weight of the standardized feature (of the bucket''s tf-idf value for text), or the intercept';
+GRANT SELECT ON hitl.model_coefficients TO PUBLIC;
