@@ -295,12 +295,11 @@ CREATE VIEW hitl.review_features WITH (security_invoker = true) AS
 	CROSS JOIN LATERAL hitl._review_features(m.name) f;
 COMMENT ON VIEW hitl.review_features IS
 	'the feature values of the unlabeled review candidates of every model whose table the reader can read, one row per feature (per element of an array feature), for clients and BI tools';
-COMMENT ON COLUMN hitl.review_features.model IS 'the model';
-COMMENT ON COLUMN hitl.review_features.rank IS 'the row''s rank in the model''s queue, 1 most uncertain';
-COMMENT ON COLUMN hitl.review_features.row_key IS
-	'the row''s primary key, as the text of a JSON object: {"id": 42}';
+COMMENT ON COLUMN hitl.review_features.model IS 'the model whose candidate the row is';
+COMMENT ON COLUMN hitl.review_features.rank IS 'the candidate''s rank, as in hitl.review_candidates';
+COMMENT ON COLUMN hitl.review_features.row_key IS 'the candidate''s key, as in hitl.review_candidates';
 COMMENT ON COLUMN hitl.review_features.key_value IS
-	'the value of the primary key as text when it has one column, NULL otherwise';
+	'the candidate''s one-column key value, as in hitl.review_candidates';
 COMMENT ON COLUMN hitl.review_features.feature IS 'the feature column';
 COMMENT ON COLUMN hitl.review_features.feature_number IS 'its position among the model''s feature columns, from 1';
 COMMENT ON COLUMN hitl.review_features.element IS
