@@ -101,6 +101,11 @@ HITL_PACKAGES=(
 	libopenblas-dev
 	libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl
+	default-jdk-headless
+	libpostgresql-jdbc-java
+	odbc-postgresql
+	unixodbc
+	unixodbc-dev
 )
 if [[ $HITL_PG_MAJOR == 15 ]]; then
 	HITL_PACKAGES+=(postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap)
