@@ -10,6 +10,7 @@ use strict;
 use warnings;
 
 use IPC::Run;
+use PostgreSQL::Test::Utils;
 use Test::More;
 
 use Exporter 'import';
@@ -40,18 +41,20 @@ my %STATE_SQL = (
 my $TOPIC = q{CASE id % 3 WHEN 0 THEN 'sport' WHEN 1 THEN 'cooking' ELSE 'computing' END};
 my $HIGH_LOW = q{CASE WHEN (id * 37) % 100 >= 50 THEN 'high' ELSE 'low' END};
 
-# make_models(node, db): in database db, tables nums (300 rows, 40 labeled)
-# and docs (300 texts, 30 labeled), the models num (numeric logistic), nb
-# (naive Bayes on text) and txt (logistic on text), then more labels, which
-# the worker trains version 2 of each on.
+# make_models(node, db[, version]): in database db, hitl (at that version,
+# else the default), tables nums (300 rows, 40 labeled) and docs (300 texts,
+# 30 labeled), the models num (numeric logistic), nb (naive Bayes on text)
+# and txt (logistic on text), then more labels, which the worker trains
+# version 2 of each on.
 sub make_models
 {
-	my ($node, $db) = @_;
+	my ($node, $db, $version) = @_;
 	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	my $create = 'CREATE EXTENSION hitl' . (defined $version ? " VERSION '$version'" : '');
 	my $topic_i = $TOPIC =~ s/\bid\b/i/gr;
 	my $high_low_i = $HIGH_LOW =~ s/\bid\b/i/gr;
 	$node->safe_psql($db, qq{
-CREATE EXTENSION hitl;
+$create;
 CREATE TABLE nums (id int PRIMARY KEY, a float8, b integer, label text);
 INSERT INTO nums
 SELECT i, (i * 37) % 100, i % 9, CASE WHEN i <= 40 THEN $high_low_i END
@@ -94,21 +97,35 @@ sub model_state
 	return { map { $_ => $node->safe_psql($db, $STATE_SQL{$_}) } keys %STATE_SQL };
 }
 
-# dump_restore(dumper, source node, source db, target node, target db, file):
-# pg_dump -Fc of the source database with the pg_dump of node dumper (the
-# newer server's, as a DBA upgrading does), then pg_restore of the file (the
-# target node's) into the target database, which must exist. Asserts that
-# both succeed, pg_restore with nothing on stderr.
+# dump_restore(dumper, source node, source db, target node, target db, file
+# [, leave out]): pg_dump -Fc of the source database with the pg_dump of node
+# dumper (the newer server's, as a DBA upgrading does), then pg_restore of
+# the file (the target node's) into the target database, which must exist.
+# With leave out (a regex), the entries of the archive's list (pg_restore -l)
+# it matches, which must be one, are not restored (pg_restore -L). Asserts
+# that both succeed, pg_restore with nothing on stderr.
 sub dump_restore
 {
-	my ($dumper, $src, $src_db, $dst, $dst_db, $file) = @_;
+	my ($dumper, $src, $src_db, $dst, $dst_db, $file, $leave_out) = @_;
 	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	my $pg_restore = $dst->installed_command('pg_restore');
 	$dumper->command_ok(
 		[ $dumper->installed_command('pg_dump'), '--no-sync', '-Fc', '-f', $file, '-d', $src->connstr($src_db) ],
 		"pg_dump of database $src_db");
+	my @list;
+	if (defined $leave_out)
+	{
+		my ($entries, $err);
+		IPC::Run::run([ $pg_restore, '-l', $file ], '>', \$entries, '2>', \$err)
+		  or die "pg_restore -l $file: $err";
+		my @all = split /^/m, $entries;
+		my @kept = grep { !/$leave_out/ } @all;
+		is(@all - @kept, 1, "one entry of the archive is left out ($leave_out)");
+		PostgreSQL::Test::Utils::append_to_file("$file.list", join('', @kept));
+		@list = ('-L', "$file.list");
+	}
 	my ($stdout, $stderr);
-	my $ok = IPC::Run::run(
-		[ $dst->installed_command('pg_restore'), '--exit-on-error', '-d', $dst->connstr($dst_db), $file ],
+	my $ok = IPC::Run::run([ $pg_restore, '--exit-on-error', @list, '-d', $dst->connstr($dst_db), $file ],
 		'>', \$stdout, '2>', \$stderr);
 	ok($ok, "pg_restore into database $dst_db succeeds") or diag($stderr);
 	is($stderr, '', 'with nothing on stderr (no error, no warning)');
