@@ -355,8 +355,36 @@ suite_pgtap() {
 	record pgtap "$passed" "$failed"
 }
 
+# prove_file DIR NAME PGXS PG_CONFIG LOGDIR SECS [VAR=VALUE...]: run DIR/NAME.pl
+# with prove as the test user, in SECS seconds at most, from the current
+# directory (TESTDIR; clusters and their logs in tmp_check/), with the
+# PostgreSQL::Test modules of PGXS and test/t/lib, and the VARs in its
+# environment; output in LOGDIR/NAME.log. Prints its counts and adds them to
+# the caller's passed and failed.
+prove_file() {
+	local dir=$1 name=$2 pgxs=$3 pg_config=$4 log="$5/$2.log" secs=$6 rc=0
+	shift 6
+	run_limited "$secs" "$log" env "$@" \
+		TESTDIR="$PWD" \
+		TESTDATADIR="$PWD/tmp_check" \
+		TESTLOGDIR="$PWD/tmp_check/log" \
+		PG_REGRESS="$pgxs/src/test/regress/pg_regress" \
+		PG_CONFIG="$pg_config" \
+		prove --verbose --nocolor \
+		-I "$pgxs/src/test/perl" -I "$PWD/test/t/lib" \
+		"$dir/$name.pl" || rc=$?
+	tap_count "$log" "$rc"
+	passed=$((passed + COUNT_PASSED))
+	failed=$((failed + COUNT_FAILED))
+	say "   $dir/$name.pl: passed $COUNT_PASSED, failed $COUNT_FAILED${COUNT_NOTE:+ ($COUNT_NOTE)}"
+	if [[ $COUNT_FAILED -gt 0 ]]; then
+		show "$log"
+		show "$PWD/tmp_check/log/regress_log_$name" 200
+	fi
+}
+
 suite_perl() {
-	local files=() f name log rc passed=0 failed=0 pgxs
+	local files=() f passed=0 failed=0 pgxs
 	shopt -s nullglob
 	files=("$HITL_SRC_DIR"/test/t/*.pl)
 	shopt -u nullglob
@@ -370,27 +398,9 @@ suite_perl() {
 	say "== perl: prove, ${#files[@]} files"
 	mkdir -p "$HITL_LOG_DIR/perl"
 	hitl_as_user mkdir -p "$HITL_SRC_DIR/tmp_check/log"
+	# every suite runs from the source copy (main changes to it)
 	for f in "${files[@]}"; do
-		name=$(basename "$f" .pl)
-		log="$HITL_LOG_DIR/perl/$name.log"
-		rc=0
-		run_limited 400 "$log" env \
-			TESTDIR="$HITL_SRC_DIR" \
-			TESTDATADIR="$HITL_SRC_DIR/tmp_check" \
-			TESTLOGDIR="$HITL_SRC_DIR/tmp_check/log" \
-			PG_REGRESS="$pgxs/src/test/regress/pg_regress" \
-			PG_CONFIG="$PG_CONFIG" \
-			prove --verbose --nocolor \
-			-I "$pgxs/src/test/perl" -I "$HITL_SRC_DIR/test/t/lib" \
-			"test/t/$name.pl" || rc=$?
-		tap_count "$log" "$rc"
-		passed=$((passed + COUNT_PASSED))
-		failed=$((failed + COUNT_FAILED))
-		say "   test/t/$name.pl: passed $COUNT_PASSED, failed $COUNT_FAILED${COUNT_NOTE:+ ($COUNT_NOTE)}"
-		if [[ $COUNT_FAILED -gt 0 ]]; then
-			show "$log"
-			show "$HITL_SRC_DIR/tmp_check/log/regress_log_$name" 200
-		fi
+		prove_file test/t "$(basename "$f" .pl)" "$pgxs" "$PG_CONFIG" "$HITL_LOG_DIR/perl" 400
 	done
 	record perl "$passed" "$failed"
 }
@@ -487,7 +497,7 @@ run_all() {
 # suite_across: test/across/*.pl, dumps of a 15 server restored into an 18
 # server (see the header). Leaves its counts in COUNT_PASSED/COUNT_FAILED.
 suite_across() {
-	local old new files=() f name log rc passed=0 failed=0 pgxs dir v note=""
+	local old new files=() f passed=0 failed=0 pgxs dir v note=""
 	local -A install
 	old=${HITL_OLD_INSTALL:-$(dirname "${PG_BIN:-/usr/lib/postgresql/15/bin}")}
 	new=${HITL_NEW_INSTALL:-$(hitl_server_prefix 18)}
@@ -521,24 +531,8 @@ suite_across() {
 	pgxs=$(dirname "$(dirname "$(dirname "$pgxs")")")
 	cd "$dir"
 	for f in "${files[@]}"; do
-		name=$(basename "$f" .pl)
-		log="$HITL_LOG_DIR/across/$name.log"
-		rc=0
-		run_limited 900 "$log" env \
-			PATH="$new/bin:/usr/local/bin:/usr/bin:/bin" \
-			HITL_OLD_INSTALL="$old" HITL_NEW_INSTALL="$new" \
-			TESTDIR="$dir" TESTDATADIR="$dir/tmp_check" TESTLOGDIR="$dir/tmp_check/log" \
-			PG_REGRESS="$pgxs/src/test/regress/pg_regress" PG_CONFIG="$new/bin/pg_config" \
-			prove --verbose --nocolor -I "$pgxs/src/test/perl" -I "$dir/test/t/lib" \
-			"test/across/$name.pl" || rc=$?
-		tap_count "$log" "$rc"
-		passed=$((passed + COUNT_PASSED))
-		failed=$((failed + COUNT_FAILED))
-		say "   test/across/$name.pl: passed $COUNT_PASSED, failed $COUNT_FAILED${COUNT_NOTE:+ ($COUNT_NOTE)}"
-		if [[ $COUNT_FAILED -gt 0 ]]; then
-			show "$log"
-			show "$dir/tmp_check/log/regress_log_$name" 200
-		fi
+		prove_file test/across "$(basename "$f" .pl)" "$pgxs" "$new/bin/pg_config" "$HITL_LOG_DIR/across" 900 \
+			PATH="$new/bin:/usr/local/bin:/usr/bin:/bin" HITL_OLD_INSTALL="$old" HITL_NEW_INSTALL="$new"
 	done
 	cd "$REPO_ROOT"
 	COUNT_PASSED=$passed COUNT_FAILED=$failed
