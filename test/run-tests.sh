@@ -7,7 +7,10 @@
 #     bash test/run-tests.sh --pg 17      # 15, 17 or 18
 #     bash test/run-tests.sh --pg all     # 15 and 18, one after another (17:
 #                                         # its source is missing from Debian's
-#                                         # mirror, so it cannot be built here)
+#                                         # mirror, so it cannot be built here),
+#                                         # then the across step
+#     bash test/run-tests.sh --across     # the across step alone, on the
+#                                         # installs already there
 #
 # Servers: 15 is the system's (/usr/lib/postgresql/15/bin, or PG_BIN when it
 # holds a 15). 17 and 18 are built from Debian's sources with pgTAP, once, into
@@ -16,6 +19,17 @@
 # server that cannot be built counts 1 failed. With `all` each server's run is
 # printed with its counts ("== PostgreSQL N: N passed, N failed"), then a
 # summary, and the last line sums them.
+#
+# Across step: when 15 and 18 both ran and built, each test/across/*.pl runs
+# with prove ("== across: ..."; counted like the Perl TAP suite, in the sum):
+# dumps of the 15 server restored into the 18 server, each with the hitl its
+# run just installed. They need no build and run as the test user from a
+# copy of test/, with 18's PostgreSQL::Test modules and, in HITL_OLD_INSTALL
+# and HITL_NEW_INSTALL, the two installs (parents of bin/ and lib/): the 15
+# of PG_BIN, or the system's (/usr/lib/postgresql/15), and the 18 of the
+# cache. `--across` runs this step alone, building and installing nothing; it
+# counts 1 failed when an install is not there or holds no hitl. Set
+# HITL_OLD_INSTALL and HITL_NEW_INSTALL to choose other installs.
 #
 # Steps: install missing Debian packages (as root), get the server, copy the
 # working tree to a temp dir owned by the test user, build it with warnings as
@@ -56,11 +70,12 @@ HITL_SERVERS=(15 17 18)
 HITL_ALL_SERVERS=(15 18)
 
 usage() {
-	printf 'usage: bash test/run-tests.sh [--pg 15|17|18|all]\n'
+	printf 'usage: bash test/run-tests.sh [--pg 15|17|18|all | --across]\n'
 }
 
 # Which server to test on: "" (the default, 15), a major version, or "all".
 PG_CHOICE=""
+ACROSS_ONLY=0
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--pg)
@@ -75,6 +90,10 @@ while [[ $# -gt 0 ]]; do
 		PG_CHOICE=${1#--pg=}
 		shift
 		;;
+	--across)
+		ACROSS_ONLY=1
+		shift
+		;;
 	-h | --help)
 		usage
 		exit 0
@@ -85,6 +104,10 @@ while [[ $# -gt 0 ]]; do
 		;;
 	esac
 done
+if [[ $ACROSS_ONLY == 1 && -n $PG_CHOICE ]]; then
+	usage >&2
+	exit 2
+fi
 case $PG_CHOICE in
 "" | all) ;;
 *)
@@ -332,8 +355,36 @@ suite_pgtap() {
 	record pgtap "$passed" "$failed"
 }
 
+# prove_file DIR NAME PGXS PG_CONFIG LOGDIR SECS [VAR=VALUE...]: run DIR/NAME.pl
+# with prove as the test user, in SECS seconds at most, from the current
+# directory (TESTDIR; clusters and their logs in tmp_check/), with the
+# PostgreSQL::Test modules of PGXS and test/t/lib, and the VARs in its
+# environment; output in LOGDIR/NAME.log. Prints its counts and adds them to
+# the caller's passed and failed.
+prove_file() {
+	local dir=$1 name=$2 pgxs=$3 pg_config=$4 log="$5/$2.log" secs=$6 rc=0
+	shift 6
+	run_limited "$secs" "$log" env "$@" \
+		TESTDIR="$PWD" \
+		TESTDATADIR="$PWD/tmp_check" \
+		TESTLOGDIR="$PWD/tmp_check/log" \
+		PG_REGRESS="$pgxs/src/test/regress/pg_regress" \
+		PG_CONFIG="$pg_config" \
+		prove --verbose --nocolor \
+		-I "$pgxs/src/test/perl" -I "$PWD/test/t/lib" \
+		"$dir/$name.pl" || rc=$?
+	tap_count "$log" "$rc"
+	passed=$((passed + COUNT_PASSED))
+	failed=$((failed + COUNT_FAILED))
+	say "   $dir/$name.pl: passed $COUNT_PASSED, failed $COUNT_FAILED${COUNT_NOTE:+ ($COUNT_NOTE)}"
+	if [[ $COUNT_FAILED -gt 0 ]]; then
+		show "$log"
+		show "$PWD/tmp_check/log/regress_log_$name" 200
+	fi
+}
+
 suite_perl() {
-	local files=() f name log rc passed=0 failed=0 pgxs
+	local files=() f passed=0 failed=0 pgxs
 	shopt -s nullglob
 	files=("$HITL_SRC_DIR"/test/t/*.pl)
 	shopt -u nullglob
@@ -347,27 +398,9 @@ suite_perl() {
 	say "== perl: prove, ${#files[@]} files"
 	mkdir -p "$HITL_LOG_DIR/perl"
 	hitl_as_user mkdir -p "$HITL_SRC_DIR/tmp_check/log"
+	# every suite runs from the source copy (main changes to it)
 	for f in "${files[@]}"; do
-		name=$(basename "$f" .pl)
-		log="$HITL_LOG_DIR/perl/$name.log"
-		rc=0
-		run_limited 400 "$log" env \
-			TESTDIR="$HITL_SRC_DIR" \
-			TESTDATADIR="$HITL_SRC_DIR/tmp_check" \
-			TESTLOGDIR="$HITL_SRC_DIR/tmp_check/log" \
-			PG_REGRESS="$pgxs/src/test/regress/pg_regress" \
-			PG_CONFIG="$PG_CONFIG" \
-			prove --verbose --nocolor \
-			-I "$pgxs/src/test/perl" -I "$HITL_SRC_DIR/test/t/lib" \
-			"test/t/$name.pl" || rc=$?
-		tap_count "$log" "$rc"
-		passed=$((passed + COUNT_PASSED))
-		failed=$((failed + COUNT_FAILED))
-		say "   test/t/$name.pl: passed $COUNT_PASSED, failed $COUNT_FAILED${COUNT_NOTE:+ ($COUNT_NOTE)}"
-		if [[ $COUNT_FAILED -gt 0 ]]; then
-			show "$log"
-			show "$HITL_SRC_DIR/tmp_check/log/regress_log_$name" 200
-		fi
+		prove_file test/t "$(basename "$f" .pl)" "$pgxs" "$PG_CONFIG" "$HITL_LOG_DIR/perl" 400
 	done
 	record perl "$passed" "$failed"
 }
@@ -412,7 +445,7 @@ suite_package() {
 # Run this script once per server, each in a process of its own, and sum.
 # Each run's own last line becomes "== PostgreSQL N: N passed, N failed".
 run_all() {
-	local v line passed failed rc fifo dir summary=()
+	local v line passed failed rc fifo dir summary=() built=
 	CHILD_PID=""
 	trap 'abort_child 129' HUP
 	trap 'abort_child 130' INT
@@ -426,6 +459,11 @@ run_all() {
 		bash "$REPO_ROOT/test/run-tests.sh" --pg "$v" >"$fifo" 2>&1 </dev/null &
 		CHILD_PID=$!
 		while IFS= read -r line; do
+			# built and installed: it got to the build, and no failed build was recorded
+			case $line in
+			"== build and install") built+=" $v" ;;
+			"-- build: "*) built=${built% "$v"} ;;
+			esac
 			if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
 				passed=${BASH_REMATCH[1]}
 				failed=${BASH_REMATCH[2]}
@@ -446,8 +484,59 @@ run_all() {
 		TOTAL_FAILED=$((TOTAL_FAILED + failed))
 	done
 	rm -rf "$dir"
+	if [[ "$built " == *" 15 "* && "$built " == *" 18 "* ]]; then
+		suite_across
+		summary+=("-- across: passed $COUNT_PASSED, failed $COUNT_FAILED")
+	else
+		say "== across: skipped (it needs PostgreSQL 15 and 18 built:${built:- none})"
+	fi
 	printf '%s\n' "${summary[@]}"
 	finish
+}
+
+# suite_across: test/across/*.pl, dumps of a 15 server restored into an 18
+# server (see the header). Leaves its counts in COUNT_PASSED/COUNT_FAILED.
+suite_across() {
+	local old new files=() f passed=0 failed=0 pgxs dir v note=""
+	local -A install
+	old=${HITL_OLD_INSTALL:-$(dirname "${PG_BIN:-/usr/lib/postgresql/15/bin}")}
+	new=${HITL_NEW_INSTALL:-$(hitl_server_prefix 18)}
+	install=([15]=$old [18]=$new)
+	for v in 15 18; do
+		if [[ $("${install[$v]}/bin/pg_config" --version 2>/dev/null) != "PostgreSQL $v."* ]] ||
+			[[ ! -f $("${install[$v]}/bin/pg_config" --sharedir)/extension/hitl.control ]]; then
+			note="no PostgreSQL $v with hitl installed in ${install[$v]}"
+		fi
+	done
+	shopt -s nullglob
+	files=("$REPO_ROOT"/test/across/*.pl)
+	shopt -u nullglob
+	say "== across: PostgreSQL 15 ($old) to 18 ($new), prove, ${#files[@]} files"
+	if [[ -n $note ]]; then
+		COUNT_PASSED=0 COUNT_FAILED=1
+		record across 0 1 "$note"
+		return 0
+	fi
+	hitl_setup_user
+	hitl_workdir_init
+	DEADLINE=$(($(date +%s) + ${HITL_TEST_BUDGET:-1500}))
+	dir="$HITL_TMPDIR/across"
+	mkdir -p "$dir/test/t" "$dir/tmp_check/log" "$HITL_LOG_DIR/across"
+	cp -a "$REPO_ROOT/test/across" "$dir/test/"
+	cp -a "$REPO_ROOT/test/t/lib" "$dir/test/t/"
+	if [[ $(id -u) -eq 0 ]]; then
+		chown -R "$HITL_USER:" "$dir"
+	fi
+	pgxs=$("$new/bin/pg_config" --pgxs)
+	pgxs=$(dirname "$(dirname "$(dirname "$pgxs")")")
+	cd "$dir"
+	for f in "${files[@]}"; do
+		prove_file test/across "$(basename "$f" .pl)" "$pgxs" "$new/bin/pg_config" "$HITL_LOG_DIR/across" 900 \
+			PATH="$new/bin:/usr/local/bin:/usr/bin:/bin" HITL_OLD_INSTALL="$old" HITL_NEW_INSTALL="$new"
+	done
+	cd "$REPO_ROOT"
+	COUNT_PASSED=$passed COUNT_FAILED=$failed
+	record across "$passed" "$failed"
 }
 
 # shellcheck disable=SC2317 # called by the traps of run_all
@@ -462,6 +551,10 @@ abort_child() {
 main() {
 	if [[ $PG_CHOICE == all ]]; then
 		run_all
+	fi
+	if [[ $ACROSS_ONLY == 1 ]]; then
+		suite_across
+		finish
 	fi
 	say "== dependencies"
 	# shellcheck disable=SC2119 # no benchmark packages needed
