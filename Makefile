@@ -63,7 +63,7 @@ DATA = sql/$(EXTENSION)--0.1.0.sql
 DATA_built = sql/$(EXTENSION)--0.1.0--0.2.0.sql
 EXTRA_CLEAN = sql/$(EXTENSION)--0.1.0--0.2.0.sql test/unit/test_numerics \
 	test/unit/test_sparse test/unit/test_text test/unit/test_train \
-	test/unit/test_calibrate
+	test/unit/test_calibrate test/unit/test_oversight
 
 # pg_regress suites live in sql/ and expected/
 REGRESS = setup api errors queue numeric_fixture label_log text numbers
@@ -96,11 +96,15 @@ test/unit/test_train: test/unit/test_train.c test/unit/tap.c src/vocab.c src/nba
 test/unit/test_calibrate: test/unit/test_calibrate.c test/unit/tap.c src/calibrate.c src/metrics.c src/numeric_alloc.c
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -lm
 
+test/unit/test_oversight: test/unit/test_oversight.c test/unit/tap.c src/proportion.c src/confident.c src/numeric_alloc.c
+	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -lm
+
 .PHONY: unit
 unit: test/unit/test_numerics test/unit/test_sparse test/unit/test_text test/unit/test_train \
-	test/unit/test_calibrate
+	test/unit/test_calibrate test/unit/test_oversight
 	./test/unit/test_numerics test/data test/fixtures
 	./test/unit/test_sparse test/fixtures
 	./test/unit/test_text
 	./test/unit/test_train
 	./test/unit/test_calibrate
+	./test/unit/test_oversight
