@@ -17,14 +17,11 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/lib";
+use HitlTest qw(worker_node);
 
-my $node = PostgreSQL::Test::Cluster->new('worker_wake_in_round');
-$node->init;
-$node->append_conf('postgresql.conf',
-	"shared_preload_libraries = 'hitl'\nhitl.naptime = 300\nhitl.retrain_delay = 0\n");
-$node->start;
-$node->safe_psql('postgres', 'CREATE DATABASE shop');
-$node->safe_psql('shop', 'CREATE EXTENSION hitl');
+my $node = worker_node('worker_wake_in_round', 'shop');
 
 sub sql
 {

@@ -6,7 +6,8 @@ use strict;
 use warnings;
 
 use Exporter 'import';
-our @EXPORT_OK = qw($WORKER_DOING);
+use PostgreSQL::Test::Cluster;
+our @EXPORT_OK = qw($WORKER_DOING worker_node);
 
 # SQL creating worker_doing(pattern): the pid of the current database's hitl
 # worker once pg_stat_activity shows it active on a query LIKE pattern (for
@@ -33,5 +34,20 @@ BEGIN
 END
 $$;
 };
+
+# A started cluster named $name with hitl preloaded (hitl.naptime 300 s, no
+# retrain delay, and the lines of $conf), and database $db with hitl in it.
+sub worker_node
+{
+	my ($name, $db, $conf) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	$node->append_conf('postgresql.conf',
+		"shared_preload_libraries = 'hitl'\nhitl.naptime = 300\nhitl.retrain_delay = 0\n" . ($conf // ''));
+	$node->start;
+	$node->safe_psql('postgres', "CREATE DATABASE $db");
+	$node->safe_psql($db, 'CREATE EXTENSION hitl');
+	return $node;
+}
 
 1;
