@@ -444,7 +444,7 @@ BEGIN
 		END IF;
 	END IF;
 	EXECUTE format($v$
-		CREATE VIEW %I.%I AS
+		CREATE OR REPLACE VIEW %I.%I AS
 		SELECT s.*, q.rank AS %I
 		FROM hitl.queue q
 		CROSS JOIN LATERAL (
@@ -870,3 +870,57 @@ END
 $$;
 COMMENT ON FUNCTION hitl._first_training(text, regclass, name, integer) IS
 	'internal: trains and scores a new model when its table holds enough labels, or says it is waiting for them';
+
+/*
+ * ALTER TABLE on a model's table: a model whose column was renamed or
+ * dropped is broken (as in 0.1.0), and so is one whose feature column now
+ * has a type a model does not read, or whose confidence or uncertainty
+ * column is no longer float8.  A column's type can change after the model
+ * was made (ALTER COLUMN ... TYPE), to a type of the table owner's whose
+ * casts run as whoever reads the features: such a model is read no more.
+ */
+CREATE OR REPLACE FUNCTION hitl._on_alter_table() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN
+		SELECT DISTINCT ON (m.name) m.name, m.source, c.col, c.what, a.attname AS new_name,
+			   hitl._column_type(m.source, c.col) AS col_type
+		FROM (SELECT DISTINCT d.objid, d.object_type, d.objsubid
+			  FROM pg_event_trigger_ddl_commands() d
+			  WHERE d.classid = 'pg_class'::regclass) d
+		JOIN hitl.models m ON m.source::oid = d.objid AND m.status <> 'broken'
+		CROSS JOIN LATERAL hitl._model_columns(m) c
+		LEFT JOIN pg_attribute a ON d.object_type = 'table column'
+			AND a.attrelid = d.objid AND a.attnum = d.objsubid
+		WHERE hitl._column_type(m.source, c.col) IS NULL
+		   OR (c.what = 'feature column'
+			   AND hitl._column_type(m.source, c.col) NOT IN
+				   ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype,
+					'real'::regtype, 'double precision'::regtype, 'numeric'::regtype,
+					'boolean'::regtype, 'real[]'::regtype, 'double precision[]'::regtype,
+					'text'::regtype, 'character varying'::regtype))
+		   OR (c.what IN ('confidence column', 'uncertainty column')
+			   AND hitl._column_type(m.source, c.col) <> 'double precision'::regtype)
+		ORDER BY m.name
+	LOOP
+		IF r.col_type IS NOT NULL THEN
+			PERFORM hitl._break_model(r.name, format('its %s "%s" of table %s now has type %s, which the model does not read',
+													  r.what, r.col, r.source, r.col_type));
+		ELSIF r.new_name IS NOT NULL THEN
+			PERFORM hitl._break_model(r.name, format('its %s "%s" of table %s was renamed to "%s"',
+													  r.what, r.col, r.source, r.new_name));
+		ELSE
+			PERFORM hitl._break_model(r.name, format('its %s "%s" of table %s no longer exists',
+													  r.what, r.col, r.source));
+		END IF;
+	END LOOP;
+EXCEPTION WHEN OTHERS THEN
+	RAISE WARNING 'hitl could not check the altered table: %', SQLERRM;
+END
+$$;
+COMMENT ON FUNCTION hitl._on_alter_table() IS
+	'internal: marks broken the models whose columns were renamed, or changed to a type the model does not read';

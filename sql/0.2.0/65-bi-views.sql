@@ -51,27 +51,27 @@ CREATE VIEW hitl.model_overview WITH (security_invoker = true) AS
 		   m.scored_at,
 		   m.view_schema::varchar(63) AS review_view_schema,
 		   m.view_name::varchar(63) AS review_view_name,
-		   o.min_labels,
-		   o.cv_folds,
-		   o.queue_size,
-		   o.batch_size,
+		   o.min_labels::integer AS min_labels,
+		   o.cv_folds::integer AS cv_folds,
+		   o.queue_size::integer AS queue_size,
+		   o.batch_size::integer AS batch_size,
 		   o.score_tolerance,
 		   o."C" AS c,
-		   o.max_iter,
+		   o.max_iter::integer AS max_iter,
 		   o.tol,
 		   o.alpha,
 		   o.text_config,
 		   o.bigrams,
-		   o.buckets,
-		   o.max_text_bytes,
+		   o.buckets::integer AS buckets,
+		   o.max_text_bytes::integer AS max_text_bytes,
 		   m.options::text AS options_text
 	FROM hitl.models m
 	LEFT JOIN pg_catalog.pg_class c ON c.oid = m.source::oid
 	LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 	CROSS JOIN LATERAL jsonb_to_record(m.options) AS o(
-		min_labels integer, cv_folds integer, queue_size integer, batch_size integer,
-		score_tolerance float8, "C" float8, max_iter integer, tol float8, alpha float8,
-		text_config text, bigrams boolean, buckets integer, max_text_bytes integer);
+		min_labels numeric, cv_folds numeric, queue_size numeric, batch_size numeric,
+		score_tolerance float8, "C" float8, max_iter numeric, tol float8, alpha float8,
+		text_config text, bigrams boolean, buckets numeric, max_text_bytes numeric);
 COMMENT ON VIEW hitl.model_overview IS
 	'hitl.models in plain columns (text, boolean, integer, float8, timestamptz) for clients and BI tools, one row per model the reader sees';
 COMMENT ON COLUMN hitl.model_overview.model IS 'the model';
@@ -233,6 +233,13 @@ GRANT SELECT ON hitl.review_candidates TO PUBLIC;
  * array feature gives a row per element, numbered from 1.  Numbers and
  * booleans (1 or 0) are also given as float8.  It runs as its caller, and
  * joins the queue to the table as the review views do.
+ *
+ * It runs no code of the table's owner: a feature column is read only when
+ * its type, now, is one hitl takes as a feature (the owner may have changed
+ * it since, to a type of their own whose casts run as whoever reads, a
+ * superuser's BI tool included), and only through built-in casts; any
+ * other type gives NULL values.  A broken model, a key of a type that is
+ * not built in, or a column gone give no rows.
  */
 CREATE FUNCTION hitl._review_features(model text)
 RETURNS TABLE (rank integer, row_key text, key_value text, feature text,
@@ -245,43 +252,50 @@ DECLARE
 	parts text[] := '{}';
 	col name;
 	i integer := 0;
-	category "char";
+	typ regtype;
 BEGIN
 	SELECT * INTO m FROM hitl.models WHERE name = model;
-	/* has_table_privilege is NULL when the table was dropped */
-	IF NOT FOUND OR NOT coalesce(has_table_privilege(m.source, 'SELECT'), false) THEN
+	IF NOT FOUND OR m.status = 'broken'
+	   OR NOT coalesce(has_table_privilege(m.source, 'SELECT'), false) THEN
 		RETURN;
 	END IF;
 	FOREACH col IN ARRAY m.feature_columns LOOP
 		i := i + 1;
-		SELECT t.typcategory INTO category FROM pg_type t
-		WHERE t.oid = hitl._base_type(hitl._column_type(m.source, col));
-		parts := parts || CASE category
-			WHEN 'A' THEN format(
+		/* the column's exact type now, not its category: a type the table's
+		   owner made (or changed the column to) may bring casts of its own */
+		typ := hitl._column_type(m.source, col);
+		parts := parts || CASE
+			WHEN typ IN ('real[]'::regtype, 'double precision[]'::regtype) THEN format(
 				'SELECT %L::text, %s, e.o::integer, e.v::text, e.v::float8
 				 FROM unnest(s.%I) WITH ORDINALITY e(v, o)', col, i, col)
-			WHEN 'B' THEN format(
-				'SELECT %L::text, %s, NULL::integer, s.%I::text, s.%I::boolean::integer::float8',
-				col, i, col, col)
-			WHEN 'N' THEN format(
+			WHEN typ = 'boolean'::regtype THEN format(
+				'SELECT %L::text, %s, NULL::integer, s.%I::text, s.%I::integer::float8', col, i, col, col)
+			WHEN typ IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype, 'real'::regtype,
+						 'double precision'::regtype, 'numeric'::regtype) THEN format(
 				'SELECT %L::text, %s, NULL::integer, s.%I::text, s.%I::float8', col, i, col, col)
-			ELSE format(
+			WHEN typ IN ('text'::regtype, 'character varying'::regtype) THEN format(
 				'SELECT %L::text, %s, NULL::integer, s.%I::text, NULL::float8', col, i, col)
+			ELSE format('SELECT %L::text, %s, NULL::integer, NULL::text, NULL::float8', col, i)
 			END;
 	END LOOP;
-	RETURN QUERY EXECUTE format(
-		'SELECT q.rank, q.row_key::text, %s, f.feature, f.feature_number, f.element,
-				f.value_text, f.value_number
-		 FROM hitl.queue q
-		 CROSS JOIN LATERAL (SELECT t.* FROM %s t WHERE %s AND t.%I IS NULL OFFSET 0) s
-		 CROSS JOIN LATERAL (%s) f(feature, feature_number, element, value_text, value_number)
-		 WHERE q.model = $1
-		 ORDER BY q.rank, f.feature_number, f.element',
-		CASE WHEN cardinality(m.key_columns) = 1
-			 THEN format('s.%I::text', m.key_columns[1]) ELSE 'NULL::text' END,
-		m.source, hitl._key_match(m.source, m.key_columns, 't', 'q.row_key'), m.label_column,
-		array_to_string(parts, ' UNION ALL '))
-	USING model;
+	BEGIN
+		RETURN QUERY EXECUTE format(
+			'SELECT q.rank, q.row_key::text, %s, f.feature, f.feature_number, f.element,
+					f.value_text, f.value_number
+			 FROM hitl.queue q
+			 CROSS JOIN LATERAL (SELECT t.* FROM %s t WHERE %s AND t.%I IS NULL OFFSET 0) s
+			 CROSS JOIN LATERAL (%s) f(feature, feature_number, element, value_text, value_number)
+			 WHERE q.model = $1
+			 ORDER BY q.rank, f.feature_number, f.element',
+			CASE WHEN cardinality(m.key_columns) = 1
+				 THEN format('s.%I::text', m.key_columns[1]) ELSE 'NULL::text' END,
+			m.source, hitl._key_match(m.source, m.key_columns, 't', 'q.row_key'), m.label_column,
+			array_to_string(parts, ' UNION ALL '))
+		USING model;
+	EXCEPTION WHEN feature_not_supported OR undefined_column THEN
+		/* a key of a type that is not built in, a column gone: no rows */
+		RETURN;
+	END;
 END
 $$;
 COMMENT ON FUNCTION hitl._review_features(text) IS

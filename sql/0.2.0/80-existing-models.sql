@@ -15,17 +15,21 @@
 /*
  * hitl.upgrade_models(): the models still in 0.1.0's form (no view_schema:
  * 0.2.0 always sets it), brought to this version.  Returns how many.  Only
- * a superuser may: it drops and creates views and triggers of other roles'
- * tables.
+ * a superuser may: it replaces views and triggers of other roles' tables.
+ * A model it cannot bring over gets a WARNING and stays as it was: the
+ * update that runs it must commit (it revokes 0.1.0's grants).
  */
 CREATE FUNCTION hitl.upgrade_models() RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	old_models text[];
 	m record;
 	kind text;
+	view_oid oid;
+	view_owner oid;
+	view_acl aclitem[];
+	done integer := 0;
 BEGIN
 	IF NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
 		RAISE EXCEPTION 'permission denied to upgrade hitl''s models'
@@ -33,56 +37,86 @@ BEGIN
 				  DETAIL = 'It replaces views and triggers of other roles'' tables.',
 				  HINT = 'Run it as a superuser.';
 	END IF;
-	SELECT array_agg(o.name ORDER BY o.name) INTO old_models
-	FROM hitl.models o WHERE o.view_schema IS NULL;
-	IF old_models IS NULL THEN
-		RETURN 0;
-	END IF;
-
-	/*
-	 * The review view: in the schema of the table, named after the model
-	 * (the stored text is not parsed: it is not trusted).
-	 */
-	UPDATE hitl.models o
-	SET view_schema = (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-					   WHERE c.oid = o.source),
-		view_name = (o.name || '_review_queue')::name
-	WHERE o.name = ANY (old_models);
-	UPDATE hitl.models o SET review_view = format('%I.%I', o.view_schema, o.view_name)
-	WHERE o.name = ANY (old_models) AND o.view_schema IS NOT NULL;
-
-	/* the review views, built again with the owner and grants they had */
 	FOR m IN
-		SELECT o.name, o.view_schema, o.view_name, c.relowner, c.relacl
+		SELECT o.name, o.source, o.status, o.owner::text AS owner, n.nspname AS view_schema,
+			   (o.name || '_review_queue')::name AS view_name
 		FROM hitl.models o
-		JOIN pg_class c ON c.oid = to_regclass(format('%I.%I', o.view_schema, o.view_name))
-		WHERE o.name = ANY (old_models)
+		JOIN pg_class c ON c.oid = o.source
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE o.view_schema IS NULL
 		ORDER BY o.name
 	LOOP
-		EXECUTE format('DROP VIEW %I.%I', m.view_schema, m.view_name);
+		/*
+		 * A 0.1.0 row may have been written by any role that could update
+		 * the table (0.1.0 let PUBLIC write hitl.models): act on a model
+		 * only when the relation at its review view's name is a view over
+		 * hitl.queue that belongs to a role its owner is a member of.
+		 */
+		view_oid := to_regclass(format('%I.%I', m.view_schema, m.view_name));
+		IF view_oid IS NOT NULL AND NOT EXISTS (
+			SELECT 1 FROM pg_class v
+			JOIN pg_rewrite rw ON rw.ev_class = v.oid
+			JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid
+			WHERE v.oid = view_oid AND v.relkind = 'v'
+			  AND d.refclassid = 'pg_class'::regclass AND d.refobjid = 'hitl.queue'::regclass
+			  AND pg_has_role(coalesce((SELECT r.oid FROM pg_roles r WHERE r.rolname = m.owner), 0),
+							  v.relowner, 'USAGE')) THEN
+			RAISE WARNING 'hitl model "%" was left in its 0.1.0 form: % is not its review view', m.name,
+				format('%I.%I', m.view_schema, m.view_name)
+				USING HINT = 'Drop the model with hitl.drop_model and create it again.';
+			CONTINUE;
+		END IF;
 		BEGIN
-			PERFORM hitl._restore_review_view(m.name, m.relowner, m.relacl);
-		EXCEPTION WHEN feature_not_supported THEN
-			/* a key of a user-defined type: no safe view can be built */
-			RAISE WARNING 'the review view of hitl model "%" was dropped: %', m.name, SQLERRM
-				USING HINT = 'Create the model again on a table with a key of a built-in type.';
+			UPDATE hitl.models o
+			SET view_schema = m.view_schema, view_name = m.view_name,
+				review_view = format('%I.%I', m.view_schema, m.view_name)
+			WHERE o.name = m.name;
+			/* the review view, replaced in place: its owner, grants and the
+			   views built on it stay */
+			IF view_oid IS NOT NULL THEN
+				BEGIN
+					PERFORM hitl._create_review_view(m.name);
+				EXCEPTION WHEN object_not_in_prerequisite_state THEN
+					/*
+					 * In ALTER EXTENSION hitl UPDATE, an extension may not
+					 * replace an object it does not own: drop the view and
+					 * make it again with the owner and grants it had (a
+					 * view built on it keeps the drop from happening: the
+					 * model then stays in its 0.1.0 form, for a later
+					 * hitl.upgrade_models() to replace in place)
+					 */
+					SELECT v.relowner, v.relacl INTO view_owner, view_acl
+					FROM pg_class v WHERE v.oid = view_oid;
+					EXECUTE format('DROP VIEW %I.%I', m.view_schema, m.view_name);
+					PERFORM hitl._restore_review_view(m.name, view_owner, view_acl);
+				END;
+			END IF;
+			/* the label triggers: 0.2.0's "row" and "upd" replace 0.1.0's
+			   (only the model's own: a trigger of that name for another
+			   model is left alone) */
+			IF m.status <> 'broken' THEN
+				FOREACH kind IN ARRAY ARRAY['row', 'upd'] LOOP
+					IF EXISTS (SELECT 1 FROM pg_trigger t
+							   WHERE t.tgrelid = m.source
+								 AND t.tgname = hitl._label_trigger_name(m.name, kind)
+								 AND t.tgfoid = 'hitl._label_trigger()'::regprocedure
+								 AND t.tgnargs = 1
+								 AND t.tgargs = convert_to(m.name, current_setting('server_encoding'))
+												|| '\x00'::bytea) THEN
+						EXECUTE format('DROP TRIGGER %I ON %s',
+									   hitl._label_trigger_name(m.name, kind), m.source);
+					END IF;
+				END LOOP;
+				PERFORM hitl._attach_label_triggers(m.name);
+			END IF;
+			done := done + 1;
+		EXCEPTION WHEN OTHERS THEN
+			/* one model must not keep the others (and the update) back */
+			RAISE WARNING 'hitl model "%" could not be brought to this version: %', m.name, SQLERRM
+				USING HINT = 'After the update, run SELECT hitl.upgrade_models() as a superuser; or drop the model and create it again.';
 		END;
 	END LOOP;
-
-	/* the label triggers: 0.2.0's "row" and "upd" replace 0.1.0's */
-	FOR m IN
-		SELECT o.name, o.source FROM hitl.models o
-		WHERE o.name = ANY (old_models) AND o.status <> 'broken'
-		  AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = o.source)
-		ORDER BY o.name
-	LOOP
-		FOREACH kind IN ARRAY ARRAY['row', 'upd'] LOOP
-			EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s',
-						   hitl._label_trigger_name(m.name, kind), m.source);
-		END LOOP;
-		PERFORM hitl._attach_label_triggers(m.name);
-	END LOOP;
-	RETURN cardinality(old_models);
+	RETURN done;
 END
 $$;
 COMMENT ON FUNCTION hitl.upgrade_models() IS

@@ -1,0 +1,97 @@
+-- hitl.review_features runs no code of a table's owner for its reader.
+-- The owner of a model's table can change a feature column's type after
+-- the model was made, to a type of their own with a cast of their own;
+-- casts run as whoever uses them, so a superuser reading the view from a
+-- BI tool would run the owner's code.  The event trigger marks such a
+-- model broken, and hitl._review_features reads a feature only when its
+-- type is one hitl takes (also with the event trigger disabled, checked
+-- below), and nothing of a broken model.
+--
+-- The file runs outside a transaction block; its role is dropped at the end.
+
+SELECT plan(10);
+
+CREATE EXTENSION hitl;
+SET client_min_messages = warning;
+CREATE ROLE tap_bi_owner;
+CREATE SCHEMA tap_bi AUTHORIZATION tap_bi_owner;
+
+SET ROLE tap_bi_owner;
+CREATE TABLE tap_bi.calls (who text, super boolean);
+GRANT INSERT ON tap_bi.calls TO PUBLIC;
+CREATE TABLE tap_bi.t (id int PRIMARY KEY, x float8, y float8, lab text);
+INSERT INTO tap_bi.t SELECT g, g % 10, (g * 3) % 7,
+	CASE WHEN g <= 40 THEN CASE WHEN g % 10 < 5 THEN 'a' ELSE 'b' END END
+FROM generate_series(1, 200) g;
+CREATE TABLE tap_bi.u (LIKE tap_bi.t INCLUDING ALL);
+INSERT INTO tap_bi.u SELECT * FROM tap_bi.t;
+SELECT hitl.create_model('bi_m', 'tap_bi.t', 'lab', '{x,y}', options => '{"cv_folds": 0}');
+SELECT hitl.create_model('bi_n', 'tap_bi.u', 'lab', '{x,y}', options => '{"cv_folds": 0}');
+-- the owner's type, and a cast that would make its owner superuser
+CREATE TYPE tap_bi.evil AS (v float8);
+CREATE FUNCTION tap_bi.evil_text(tap_bi.evil) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO tap_bi.calls
+	SELECT current_user, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user);
+	IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+		EXECUTE 'ALTER ROLE tap_bi_owner SUPERUSER';
+	END IF;
+	RETURN ($1).v::text;
+END $$;
+CREATE FUNCTION tap_bi.evil_float(tap_bi.evil) RETURNS float8 LANGUAGE sql AS $$
+	INSERT INTO tap_bi.calls VALUES (current_user, NULL) RETURNING 0::float8
+$$;
+CREATE CAST (tap_bi.evil AS text) WITH FUNCTION tap_bi.evil_text(tap_bi.evil);
+CREATE CAST (tap_bi.evil AS float8) WITH FUNCTION tap_bi.evil_float(tap_bi.evil);
+RESET ROLE;
+
+SELECT ok((SELECT count(*) FROM hitl.review_features WHERE model = 'bi_m' AND feature = 'x'
+		   AND value_number IS NOT NULL) > 0,
+		  'a superuser reads the feature values of the review candidates');
+
+-- an option given as 10.0 (stored so) does not keep hitl.model_overview from reading
+SET ROLE tap_bi_owner;
+SELECT hitl.alter_model('bi_m', options => '{"min_labels": 10.0}');
+RESET ROLE;
+SELECT is((SELECT min_labels FROM hitl.model_overview WHERE model = 'bi_m'), 10,
+		  'hitl.model_overview reads an integer option stored as 10.0');
+
+-- 1. the column changed to the owner's type: the model is broken
+SET ROLE tap_bi_owner;
+DROP VIEW tap_bi.bi_m_review_queue;
+ALTER TABLE tap_bi.t ALTER COLUMN x TYPE tap_bi.evil USING row(x)::tap_bi.evil;
+RESET ROLE;
+SELECT is((SELECT status || ': ' || last_error FROM hitl.models WHERE name = 'bi_m'),
+		  'broken: its feature column "x" of table tap_bi.t now has type tap_bi.evil, which the model does not read',
+		  'a feature column changed to a type a model does not read breaks the model');
+SELECT lives_ok($$SELECT count(*) FROM hitl.review_features$$, 'hitl.review_features still reads');
+SELECT is((SELECT count(*) FROM hitl.review_features WHERE model = 'bi_m'), 0::bigint,
+		  'and gives nothing of the broken model');
+
+-- 2. the same with the event trigger off (as under a restore): the function
+-- itself does not read the column
+ALTER EVENT TRIGGER hitl_alter_table DISABLE;
+SET ROLE tap_bi_owner;
+DROP VIEW tap_bi.bi_n_review_queue;
+ALTER TABLE tap_bi.u ALTER COLUMN x TYPE tap_bi.evil[] USING ARRAY[row(x)::tap_bi.evil];
+ALTER TABLE tap_bi.u ALTER COLUMN y TYPE tap_bi.evil USING row(y)::tap_bi.evil;
+RESET ROLE;
+ALTER EVENT TRIGGER hitl_alter_table ENABLE;
+SELECT is((SELECT status FROM hitl.models WHERE name = 'bi_n'), 'scored', 'model bi_n was not marked');
+SELECT is((SELECT count(*) FROM hitl.review_features WHERE model = 'bi_n'
+		   AND value_text IS NULL AND value_number IS NULL),
+		  (SELECT count(*) FROM hitl.review_features WHERE model = 'bi_n'),
+		  'its feature values read as NULL: a column of a type hitl does not take is not read');
+
+SELECT is((SELECT count(*) FROM tap_bi.calls), 0::bigint, 'none of the owner''s casts ran');
+SELECT is((SELECT rolsuper FROM pg_roles WHERE rolname = 'tap_bi_owner'), false,
+		  'the owner is no superuser');
+SELECT is((SELECT count(*) FROM hitl.review_features WHERE model = 'bi_n'),
+		  (SELECT 2 * count(*) FROM hitl.queue WHERE model = 'bi_n'),
+		  'the candidates are still listed, one row per feature');
+
+SELECT * FROM finish();
+
+DROP SCHEMA tap_bi CASCADE;
+DROP OWNED BY tap_bi_owner;
+DROP ROLE tap_bi_owner;
