@@ -162,7 +162,7 @@ hitl__fetch_orig() {
 hitl__unpack() {
 	local tarball=$1 dir=$2 top
 	mkdir -p "$dir" || return 1
-	tar -C "$dir" -xf "$tarball" || {
+	tar --no-same-owner -C "$dir" -xf "$tarball" || {
 		hitl__err "could not unpack $tarball"
 		return 1
 	}

@@ -113,9 +113,10 @@ restore_system() {
 		dpkg --purge "$PACKAGE" >>"$HITL_LOG_DIR/dpkg.log" 2>&1 || return 1
 		DPKG_TOUCHED=0
 	fi
-	if [[ $RESTORED -eq 0 && -f $HITL_TMPDIR/saved.tar ]]; then
-		tar -C / -xpf "$HITL_TMPDIR/saved.tar" || return 1
+	if [[ $RESTORED -eq 0 && -n ${SAVE_DIR:-} && -f $SAVE_DIR/saved.tar ]]; then
+		tar -C / -xpf "$SAVE_DIR/saved.tar" || return 1
 		RESTORED=1
+		rm -rf "$SAVE_DIR"
 	fi
 }
 
@@ -187,14 +188,17 @@ tap "$rc" "its control file and SQL scripts are those of make install"
 
 # 6-7: install it with dpkg
 before=$(hitl_manifest)
-saved_list="$HITL_TMPDIR/saved.list"
+# kept where only root writes: the test user owns HITL_TMPDIR, and root
+# unpacks this archive into /
+SAVE_DIR=$(mktemp -d /tmp/hitl-deb-saved.XXXXXX) || bail "could not make a directory"
+saved_list="$SAVE_DIR/saved.list"
 : >"$saved_list"
 while IFS= read -r f; do
 	if [[ -e $f || -L $f ]]; then
 		printf '%s\n' "${f#/}" >>"$saved_list"
 	fi
 done <<<"$pkg_files"
-tar -C / -cpf "$HITL_TMPDIR/saved.tar" -T "$saved_list"
+tar -C / -cpf "$SAVE_DIR/saved.tar" -T "$saved_list"
 DPKG_TOUCHED=1
 rc=0
 dpkg -i "$deb" >"$HITL_LOG_DIR/dpkg.log" 2>&1 || rc=$?
