@@ -20,7 +20,7 @@
  * train_common.c.  The calls go one way: train.c calls the kinds, the
  * incremental update calls naive Bayes helpers of train_nbayes.c, and all
  * of them call train_sparseset.c and train_common.c, which call none of
- * them.  The arithmetic is in plain-C files (vocab.c, nbayes*.c,
+ * them.  The arithmetic is in plain-C files (vocab.c, nbayes*.c, folds.c,
  * crossval*.c, logreg.c, sparse_logreg.c), unit-tested in test/unit.
  */
 #ifndef HITL_TRAIN_H

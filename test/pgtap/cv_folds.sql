@@ -7,9 +7,9 @@
 --
 -- Like incremental_fallback.sql, this file runs outside a transaction
 -- block: an incremental update reads the label changes committed since its
--- version (the database is dropped after the file).
+-- version (the database is dropped after the file, its role before).
 
-SELECT plan(28);
+SELECT plan(30);
 
 CREATE EXTENSION hitl;
 
@@ -94,6 +94,22 @@ SELECT is((SELECT jsonb_array_length(metrics->'confusion') FROM hitl.model_versi
 SELECT is((SELECT pg_typeof(rows)::text || ' ' || pg_typeof(label)::text || ' '
 				  || pg_typeof(predicted)::text FROM hitl.confusion LIMIT 1),
 		  'bigint text text', 'hitl.confusion: plain types');
+
+-- a role that cannot read the table sees nothing of its models' matrices;
+-- one that can, sees them (security_invoker: the policy of hitl.models)
+SELECT 'hitl_tap_cv_reader_' || pg_backend_pid() AS reader \gset
+CREATE ROLE :"reader";
+SET ROLE :"reader";
+SELECT is((SELECT count(*) FROM hitl.confusion), 0::bigint,
+		  'hitl.confusion: nothing for a role that sees no model');
+RESET ROLE;
+GRANT SELECT ON blocks TO :"reader";
+SET ROLE :"reader";
+SELECT is((SELECT array_agg(DISTINCT model) FROM hitl.confusion), ARRAY['blocks'],
+		  'hitl.confusion: the matrices of the models whose table the role reads');
+RESET ROLE;
+REVOKE SELECT ON blocks FROM :"reader";
+DROP ROLE :"reader";
 
 -- a dense model with groups (NULL: a group of its own) is cross-validated
 SELECT hitl.alter_model('blocks', options => '{"cv_group_column": "grp"}') \gset
