@@ -39,6 +39,8 @@ OBJS = \
 	src/metrics.o \
 	src/crossval.o \
 	src/crossval_sparse.o \
+	src/folds.o \
+	src/train_crossval.o \
 	src/catalog_labels.o \
 	src/label_info.o \
 	src/label_log.o \
@@ -62,7 +64,7 @@ OBJS = \
 DATA = sql/$(EXTENSION)--0.1.0.sql
 DATA_built = sql/$(EXTENSION)--0.1.0--0.2.0.sql
 EXTRA_CLEAN = sql/$(EXTENSION)--0.1.0--0.2.0.sql test/unit/test_numerics \
-	test/unit/test_sparse test/unit/test_text test/unit/test_train \
+	test/unit/test_sparse test/unit/test_text test/unit/test_train test/unit/test_folds \
 	test/unit/test_calibrate test/unit/test_oversight
 
 # pg_regress suites live in sql/ and expected/
@@ -99,12 +101,16 @@ test/unit/test_calibrate: test/unit/test_calibrate.c test/unit/tap.c src/calibra
 test/unit/test_oversight: test/unit/test_oversight.c test/unit/tap.c src/proportion.c src/confident.c src/numeric_alloc.c
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -lm
 
+test/unit/test_folds: test/unit/test_folds.c test/unit/tap.c src/folds.c src/metrics.c src/numeric_alloc.c
+	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -lm
+
 .PHONY: unit
 unit: test/unit/test_numerics test/unit/test_sparse test/unit/test_text test/unit/test_train \
-	test/unit/test_calibrate test/unit/test_oversight
+	test/unit/test_folds test/unit/test_calibrate test/unit/test_oversight
 	./test/unit/test_numerics test/data test/fixtures
 	./test/unit/test_sparse test/fixtures
 	./test/unit/test_text
 	./test/unit/test_train
+	./test/unit/test_folds
 	./test/unit/test_calibrate
 	./test/unit/test_oversight

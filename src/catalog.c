@@ -229,7 +229,7 @@ catalog_load_model(const char *name, MemoryContext mcxt)
 		" coalesce((options->>'batch_size')::int, current_setting('hitl.batch_size')::int),"
 		" options->>'text_config', coalesce((options->>'bigrams')::bool, false),"
 		" coalesce((options->>'buckets')::int, 0), coalesce((options->>'max_text_bytes')::int, 0),"
-		" coalesce((options->>'alpha')::float8, 1.0)"
+		" coalesce((options->>'alpha')::float8, 1.0), options->>'cv_group_column'"
 		" FROM hitl.models m WHERE name = $1";
 	HeapTuple	tup;
 	HitlModel  *m;
@@ -287,6 +287,11 @@ catalog_load_model(const char *name, MemoryContext mcxt)
 	m->buckets = DatumGetInt32(spi_value(tup, 23, &isnull));
 	m->max_text_bytes = DatumGetInt32(spi_value(tup, 24, &isnull));
 	m->alpha = DatumGetFloat8(spi_value(tup, 25, &isnull));
+	{
+		Datum		group = spi_value(tup, 26, &isnull);
+
+		m->cv_group_column = isnull ? NULL : TextDatumGetCString(group);
+	}
 
 	relname = get_rel_name(m->source);
 	nspname = relname ? get_namespace_name(get_rel_namespace(m->source)) : NULL;

@@ -79,6 +79,7 @@ typedef struct HitlModel
 	int			max_iter;
 	double		tol;
 	int			cv_folds;
+	char	   *cv_group_column;	/* rows of a group share a fold; or NULL */
 	double		score_tolerance;
 	int			queue_size;
 	int			batch_size;
@@ -209,6 +210,13 @@ typedef struct VersionSummary
 
 /* The model's current version; false when it has none */
 extern bool catalog_current_version_summary(const char *name, VersionSummary *s);
+
+/*
+ * The metrics (a jsonb text) of a version made from version base without a
+ * cross-validation of its own, with base's cross-validated figures copied
+ * in and "accuracy_from" naming the version they were computed on.
+ */
+extern char *catalog_with_base_figures(const HitlModel *model, int base, const char *metrics);
 
 /* ------------------------------------------------------------------------
  * The worker's state of a model in hitl.models (catalog.c), read by the

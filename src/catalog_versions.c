@@ -645,6 +645,39 @@ catalog_mark_scored(const HitlModel *model, int version)
 }
 
 /*
+ * Copy the cross-validated figures of version base (cv_*, per_class,
+ * macro_f1, confusion) into metrics, with "accuracy_from": the version they
+ * were computed on (base, or the one base copied them from).  A base
+ * without figures adds nothing.  Read as the owner of hitl's tables.
+ */
+char *
+catalog_with_base_figures(const HitlModel *model, int base, const char *metrics)
+{
+	Oid			argtypes[3] = {TEXTOID, INT4OID, TEXTOID};
+	Datum		values[3];
+	bool		isnull;
+
+	values[0] = CStringGetTextDatum(model->name);
+	values[1] = Int32GetDatum(base);
+	values[2] = CStringGetTextDatum(metrics);
+	if (catalog_execute(CATALOG_AS_OWNER,
+						"SELECT ($3::pg_catalog.jsonb OPERATOR(pg_catalog.||) coalesce("
+						"  (SELECT pg_catalog.jsonb_object_agg(e.key, e.value)"
+						"   FROM pg_catalog.jsonb_each(v.metrics) e"
+						"   WHERE e.key OPERATOR(pg_catalog.~) '^(cv_|per_class$|macro_f1$|confusion$)')"
+						"  OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('accuracy_from',"
+						"   coalesce(v.metrics OPERATOR(pg_catalog.->) 'accuracy_from', pg_catalog.to_jsonb(v.version))),"
+						"  '{}'))::pg_catalog.text"
+						" FROM hitl.model_versions v"
+						" WHERE v.model OPERATOR(pg_catalog.=) $1 AND v.version OPERATOR(pg_catalog.=) $2"
+						" AND v.metrics OPERATOR(pg_catalog.?) 'cv_accuracy'",
+						3, argtypes, values, NULL, true,
+						SPI_OK_SELECT, "reading the figures of the base version") == 0)
+		return pstrdup(metrics);
+	return TextDatumGetCString(spi_value(SPI_tuptable->vals[0], 1, &isnull));
+}
+
+/*
  * The current version of a model as the worker's log line tells it: its
  * number, labels, training time and cross-validated accuracy (NaN when it
  * has none), read as the owner of hitl's tables.  False when the model has

@@ -4,11 +4,12 @@
  *
  * The trainer reports held-out metrics with every model version: each row
  * is predicted by a model that did not see it, and the out-of-fold
- * probabilities of all rows are summarised by class_metrics().  Folds are
- * assigned by row position (row i is in fold i % folds), so the result is
- * deterministic for a given row order.  Each fold standardizes with the
- * means and scales of its own training part, as the full model does with
- * all rows, so nothing of the held-out rows leaks into their predictions.
+ * probabilities of all rows are summarised by class_metrics() and
+ * confusion_count().  The folds are given: folds.c assigns them, stratified
+ * by class and shuffled with a fixed seed, groups kept whole.  Each fold
+ * standardizes with the means and scales of its own training part, as the
+ * full model does with all rows, so nothing of the held-out rows leaks into
+ * their predictions.
  *
  * Plain C, no PostgreSQL types; see numeric_alloc.h for allocation.
  */
@@ -23,7 +24,38 @@
 #define CROSSVAL_CHUNK_ROWS 8192
 
 /*
- * Cross-validate the model of problem p over folds folds; see crossval.h.
+ * Copy the rows outside fold into the training part (x, missing, y);
+ * returns their count.
+ */
+static int
+training_part(const LogregProblem *p, const bool *missing, const CrossvalFolds *f, int fold,
+			  double *train_x, bool *train_missing, int *train_y)
+{
+	int			ntrain = 0;
+	int			i;
+
+	for (i = 0; i < p->n; i++)
+	{
+		if (i % CROSSVAL_CHUNK_ROWS == 0)
+			hitl_check_interrupts();
+		if (f->fold[i] == fold)
+			continue;
+		if (p->d > 0)
+		{
+			memcpy(train_x + (size_t) ntrain * p->d,
+				   p->x + (size_t) i * p->d, sizeof(double) * p->d);
+			if (missing != NULL)
+				memcpy(train_missing + (size_t) ntrain * p->d,
+					   missing + (size_t) i * p->d, sizeof(bool) * p->d);
+		}
+		train_y[ntrain] = p->y[i];
+		ntrain++;
+	}
+	return ntrain;
+}
+
+/*
+ * Cross-validate the model of problem p over the folds f; see crossval.h.
  *
  * Each fold's training part keeps all k classes even when some of them do
  * not occur in it: the fit then gives those classes low probabilities, which
@@ -33,10 +65,11 @@
  * cannot be factorised).
  */
 int
-crossval_logreg(const LogregProblem *p, const bool *missing, int folds,
-				const double *full_coef, ClassMetrics *out)
+crossval_logreg(const LogregProblem *p, const bool *missing, const CrossvalFolds *f,
+				const double *full_coef, double *proba)
 {
 	LogregProblem sub;
+	size_t		width;
 	double	   *train_x;
 	bool	   *train_missing;
 	int		   *train_y;
@@ -44,51 +77,33 @@ crossval_logreg(const LogregProblem *p, const bool *missing, int folds,
 	double	   *scale;
 	double	   *row;
 	double	   *coef;
-	double	   *proba;
 	int			ncoef;
-	int			max_train;
 	int			fold;
 	int			result = 0;
 	int			i;
 
-	if (p == NULL || out == NULL || p->n < 2 || p->d < 0 || p->k < 2 ||
-		folds < 2 || folds > p->n || p->y == NULL ||
-		(p->d > 0 && p->x == NULL))
+	if (p == NULL || proba == NULL || p->d < 0 || p->k < 2 || p->y == NULL ||
+		(p->d > 0 && p->x == NULL) || !crossval_folds_valid(f, p->n))
 		return -1;
 
 	ncoef = logreg_ncoef(p->d, p->k);
-	max_train = p->n - p->n / folds;	/* the smallest fold has n / folds rows */
-	train_x = hitl_alloc(sizeof(double) * (size_t) max_train * (p->d > 0 ? p->d : 1));
-	train_missing = hitl_alloc(sizeof(bool) * (size_t) max_train * (p->d > 0 ? p->d : 1));
-	train_y = hitl_alloc(sizeof(int) * max_train);
-	mean = hitl_alloc(sizeof(double) * (p->d > 0 ? p->d : 1));
-	scale = hitl_alloc(sizeof(double) * (p->d > 0 ? p->d : 1));
-	row = hitl_alloc(sizeof(double) * (p->d > 0 ? p->d : 1));
+	width = p->d > 0 ? p->d : 1;
+	train_x = hitl_alloc(sizeof(double) * (size_t) p->n * width);
+	train_missing = hitl_alloc(sizeof(bool) * (size_t) p->n * width);
+	train_y = hitl_alloc(sizeof(int) * p->n);
+	mean = hitl_alloc(sizeof(double) * width);
+	scale = hitl_alloc(sizeof(double) * width);
+	row = hitl_alloc(sizeof(double) * width);
 	coef = hitl_alloc(sizeof(double) * ncoef);
-	proba = hitl_alloc(sizeof(double) * (size_t) p->n * p->k);
 
-	for (fold = 0; fold < folds && result == 0; fold++)
+	for (fold = 0; fold < f->nfolds && result == 0; fold++)
 	{
 		LogregStatus status;
-		int			ntrain = 0;
+		int			ntrain;
 
-		for (i = 0; i < p->n; i++)
-		{
-			if (i % CROSSVAL_CHUNK_ROWS == 0)
-				hitl_check_interrupts();
-			if (i % folds == fold)
-				continue;
-			if (p->d > 0)
-			{
-				memcpy(train_x + (size_t) ntrain * p->d,
-					   p->x + (size_t) i * p->d, sizeof(double) * p->d);
-				if (missing != NULL)
-					memcpy(train_missing + (size_t) ntrain * p->d,
-						   missing + (size_t) i * p->d, sizeof(bool) * p->d);
-			}
-			train_y[ntrain] = p->y[i];
-			ntrain++;
-		}
+		ntrain = training_part(p, missing, f, fold, train_x, train_missing, train_y);
+		if (ntrain == p->n)
+			continue;			/* an empty fold */
 		scaler_fit(ntrain, p->d, train_x, missing ? train_missing : NULL, mean, scale);
 		scaler_apply(ntrain, p->d, train_x, missing ? train_missing : NULL, mean, scale);
 
@@ -105,8 +120,10 @@ crossval_logreg(const LogregProblem *p, const bool *missing, int folds,
 			break;
 		}
 
-		for (i = fold; i < p->n; i += folds)
+		for (i = 0; i < p->n; i++)
 		{
+			if (f->fold[i] != fold)
+				continue;
 			if (p->d > 0)
 			{
 				memcpy(row, p->x + (size_t) i * p->d, sizeof(double) * p->d);
@@ -118,9 +135,6 @@ crossval_logreg(const LogregProblem *p, const bool *missing, int folds,
 		}
 	}
 
-	if (result == 0)
-		class_metrics(p->n, p->k, proba, p->y, out);
-
 	hitl_free(train_x);
 	hitl_free(train_missing);
 	hitl_free(train_y);
@@ -128,6 +142,5 @@ crossval_logreg(const LogregProblem *p, const bool *missing, int folds,
 	hitl_free(scale);
 	hitl_free(row);
 	hitl_free(coef);
-	hitl_free(proba);
 	return result;
 }

@@ -7,7 +7,8 @@
  * indexes of the other folds (SparseLogregProblem.rows).  Naive Bayes
  * needs no fit: a fold's statistics are those of all rows minus the
  * fold's rows, so the cross-validation costs one pass over the rows and a
- * copy of the sums per fold.
+ * copy of the sums per fold.  Both fill the out-of-fold probabilities;
+ * the folds are given (folds.c).
  *
  * Plain C, no PostgreSQL types; see numeric_alloc.h for allocation.
  */
@@ -19,36 +20,36 @@
 /*
  * Cross-validate sparse logistic regression: each fold fitted on the row
  * indexes of the others, warm-started from coef, and its held-out rows
- * predicted; the out-of-fold probabilities give the metrics.
+ * predicted into proba.
  */
 int
-crossval_sparse_logreg(const SparseLogregProblem *p, int folds, const double *coef,
-					   ClassMetrics *out)
+crossval_sparse_logreg(const SparseLogregProblem *p, const CrossvalFolds *f,
+					   const double *coef, double *proba)
 {
 	int			n = p->x.n;
 	int			k = p->k;
 	int			ncoef = logreg_ncoef(p->x.d, k);
-	double	   *proba;
 	double	   *fold_coef;
 	int		   *rows;
 	int			result = 0;
 	int			fold;
 	int			i;
 
-	if (folds < 2 || folds > n)
+	if (proba == NULL || !crossval_folds_valid(f, n))
 		return -1;
-	proba = hitl_alloc(sizeof(double) * (size_t) n * k);
 	fold_coef = hitl_alloc(sizeof(double) * ncoef);
-	rows = hitl_alloc(sizeof(int) * (n > 0 ? n : 1));
-	for (fold = 0; fold < folds && result == 0; fold++)
+	rows = hitl_alloc(sizeof(int) * n);
+	for (fold = 0; fold < f->nfolds && result == 0; fold++)
 	{
 		SparseLogregProblem sub = *p;
 		LogregStatus st;
 		int			nrows = 0;
 
 		for (i = 0; i < n; i++)
-			if (i % folds != fold)
+			if (f->fold[i] != fold)
 				rows[nrows++] = i;
+		if (nrows == n)
+			continue;			/* an empty fold */
 		sub.rows = rows;
 		sub.nrows = nrows;
 		memcpy(fold_coef, coef, sizeof(double) * ncoef);
@@ -58,18 +59,17 @@ crossval_sparse_logreg(const SparseLogregProblem *p, int folds, const double *co
 			result = -1;
 			break;
 		}
-		for (i = fold; i < n; i += folds)
+		for (i = 0; i < n; i++)
 		{
 			int64_t		a = p->x.indptr[i];
 
+			if (f->fold[i] != fold)
+				continue;
 			sparse_logreg_predict_proba(p->x.d, k, fold_coef, (int) (p->x.indptr[i + 1] - a),
 										p->x.indices + a, p->x.values + a,
 										proba + (size_t) i * k);
 		}
 	}
-	if (result == 0)
-		class_metrics(n, k, proba, p->y, out);
-	hitl_free(proba);
 	hitl_free(fold_coef);
 	hitl_free(rows);
 	return result;
@@ -77,32 +77,39 @@ crossval_sparse_logreg(const SparseLogregProblem *p, int folds, const double *co
 
 /*
  * Cross-validate naive Bayes: each fold's statistics are a copy of all
- * minus the fold's rows, from which its held-out rows are predicted.
+ * minus the fold's rows, from which its held-out rows are predicted into
+ * proba.
  */
 int
-crossval_nbayes(const SparseMatrix *X, const int *y, const NBayesCounts *all, int folds,
-				double alpha, double dimension, ClassMetrics *out)
+crossval_nbayes(const SparseMatrix *X, const int *y, const NBayesCounts *all,
+				const CrossvalFolds *f, double alpha, double dimension, double *proba)
 {
 	int			k = all->k;
-	double	   *proba;
 	NBayesCounts c;
 	int			result = 0;
 	int			fold;
 	int			i;
 
-	if (folds < 2 || folds > X->n)
+	if (proba == NULL || !crossval_folds_valid(f, X->n))
 		return -1;
-	proba = hitl_alloc(sizeof(double) * (size_t) X->n * k);
 	nbayes_counts_init(&c, k, all->m);
-	for (fold = 0; fold < folds && result == 0; fold++)
+	for (fold = 0; fold < f->nfolds && result == 0; fold++)
 	{
 		NBayesModel nb;
+		int			held = 0;
 
 		memcpy(c.class_count, all->class_count, sizeof(double) * k);
 		memcpy(c.feature_count, all->feature_count, sizeof(double) * (size_t) k * all->m);
-		for (i = fold; i < X->n; i += folds)
+		for (i = 0; i < X->n; i++)
+		{
+			if (f->fold[i] != fold)
+				continue;
 			nbayes_counts_add(&c, y[i], (int) (X->indptr[i + 1] - X->indptr[i]),
 							  X->indices + X->indptr[i], X->values + X->indptr[i], -1.0);
+			held++;
+		}
+		if (held == 0)
+			continue;			/* an empty fold */
 		for (i = 0; i < k; i++)
 			if (c.class_count[i] < 0.5)
 				result = 1;		/* a class only in this fold */
@@ -113,14 +120,12 @@ crossval_nbayes(const SparseMatrix *X, const int *y, const NBayesCounts *all, in
 			result = -1;
 			break;
 		}
-		for (i = fold; i < X->n; i += folds)
-			nbayes_predict_row(&nb, X, i, proba + (size_t) i * k);
+		for (i = 0; i < X->n; i++)
+			if (f->fold[i] == fold)
+				nbayes_predict_row(&nb, X, i, proba + (size_t) i * k);
 		nbayes_model_free(&nb);
 		hitl_check_interrupts();
 	}
-	if (result == 0)
-		class_metrics(X->n, k, proba, y, out);
 	nbayes_counts_free(&c);
-	hitl_free(proba);
 	return result;
 }

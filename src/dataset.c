@@ -419,7 +419,11 @@ features_select_list(const HitlModel *model, const char *alias)
 	return buf.data;
 }
 
-/* A read-only cursor on the labeled rows, in primary-key order */
+/*
+ * A read-only cursor on the labeled rows, in primary-key order: ctid, the
+ * features, the label as text and, with cv_group_column, the row's group
+ * as text.
+ */
 Portal
 dataset_open_labeled(const HitlModel *model)
 {
@@ -427,11 +431,12 @@ dataset_open_labeled(const HitlModel *model)
 
 	/* features first, so that deforming a row never walks past the label */
 	initStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "SELECT t.ctid, %1$s, t.%2$s::text FROM %3$s t"
-					 " WHERE t.%2$s IS NOT NULL ORDER BY %4$s",
-					 features_select_list(model, "t"),
-					 quote_identifier(model->label_column), model->source_text,
+	appendStringInfo(&sql, "SELECT t.ctid, %s, t.%s::text",
+					 features_select_list(model, "t"), quote_identifier(model->label_column));
+	if (model->cv_group_column != NULL)
+		appendStringInfo(&sql, ", t.%s::text", quote_identifier(model->cv_group_column));
+	appendStringInfo(&sql, " FROM %s t WHERE t.%s IS NOT NULL ORDER BY %s",
+					 model->source_text, quote_identifier(model->label_column),
 					 rowkey_columns_sql(model, "t"));
 	return dataset_open_cursor(sql.data);
 }

@@ -4,14 +4,16 @@
  *
  * The scorer turns each row's class probabilities into a prediction, a
  * confidence and an uncertainty score (which orders the review queue); the
- * trainer summarises held-out probabilities as accuracy, macro-F1 and
- * log-loss for hitl.model_versions.  Definitions follow scikit-learn where
+ * trainer summarises held-out probabilities as accuracy, macro-F1,
+ * log-loss, a confusion matrix and per-class figures for
+ * hitl.model_versions.  Definitions follow scikit-learn where
  * it has one, so the numbers can be compared.
  *
  * Plain C, no PostgreSQL types; see numeric_alloc.h for allocation.
  */
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "metrics.h"
 #include "numeric_alloc.h"
@@ -218,4 +220,58 @@ class_metrics(int n, int k, const double *proba, const int *y,
 	hitl_free(tp);
 	hitl_free(fp);
 	hitl_free(fn);
+}
+
+/* See metrics.h */
+void
+confusion_count(int n, int k, const double *proba, const int *y, int64_t *counts)
+{
+	int			i;
+
+	memset(counts, 0, sizeof(int64_t) * (size_t) k * k);
+	for (i = 0; i < n; i++)
+	{
+		if (i % METRICS_CHUNK_ROWS == 0)
+			hitl_check_interrupts();
+		if (y[i] < 0 || y[i] >= k)
+			continue;
+		counts[(size_t) y[i] * k + proba_argmax(k, proba + (size_t) i * k, NULL)]++;
+	}
+}
+
+/*
+ * Per class: TP on the diagonal, FN the rest of its row, FP the rest of
+ * its column.
+ */
+double
+class_report(int k, const int64_t *counts, ClassReport *out)
+{
+	double		f1_sum = 0.0;
+	int			present = 0;
+	int			c;
+	int			j;
+
+	for (c = 0; c < k; c++)
+	{
+		double		tp = (double) counts[(size_t) c * k + c];
+		double		fn = 0.0;
+		double		fp = 0.0;
+
+		for (j = 0; j < k; j++)
+			if (j != c)
+			{
+				fn += (double) counts[(size_t) c * k + j];
+				fp += (double) counts[(size_t) j * k + c];
+			}
+		out[c].support = (int64_t) (tp + fn);
+		out[c].precision = tp + fp > 0.0 ? tp / (tp + fp) : 0.0;
+		out[c].recall = tp + fn > 0.0 ? tp / (tp + fn) : 0.0;
+		out[c].f1 = 2.0 * tp + fp + fn > 0.0 ? 2.0 * tp / (2.0 * tp + fp + fn) : 0.0;
+		if (2.0 * tp + fp + fn > 0.0)
+		{
+			f1_sum += out[c].f1;
+			present++;
+		}
+	}
+	return present > 0 ? f1_sum / present : 0.0;
 }

@@ -7,6 +7,8 @@
 #ifndef HITL_METRICS_H
 #define HITL_METRICS_H
 
+#include <stdint.h>
+
 typedef enum UncertaintyStrategy
 {
 	UNCERTAINTY_MARGIN = 0,		/* 1 - (p1 - p2), p1 >= p2 the two largest */
@@ -46,5 +48,30 @@ typedef struct ClassMetrics
  */
 extern void class_metrics(int n, int k, const double *proba, const int *y,
 						  ClassMetrics *out);
+
+/*
+ * The confusion matrix of n predictions: counts (k x k, row-major) gets, at
+ * [t * k + p], the rows of true class t whose argmax is p.  Rows whose
+ * label is outside [0, k) are not counted.
+ */
+extern void confusion_count(int n, int k, const double *proba, const int *y,
+							int64_t *counts);
+
+/* One class's figures, from a confusion matrix */
+typedef struct ClassReport
+{
+	double		precision;		/* TP / (TP + FP), 0 when never predicted */
+	double		recall;			/* TP / (TP + FN), 0 without rows */
+	double		f1;				/* 2 TP / (2 TP + FP + FN), 0 when both are 0 */
+	int64_t		support;		/* rows of the class: TP + FN */
+} ClassReport;
+
+/*
+ * Precision, recall, F1 and support of each of the k classes of a
+ * confusion matrix (as scikit-learn's classification_report, with
+ * zero_division=0) into out; returns the macro F1, the mean F1 of the
+ * classes that have rows or predictions (as class_metrics).
+ */
+extern double class_report(int k, const int64_t *counts, ClassReport *out);
 
 #endif

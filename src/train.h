@@ -11,13 +11,16 @@
  *		train_nbayes.c		naive Bayes, from scratch
  *		train_incremental.c	naive Bayes, the label changes since a version
  *
+ * train_crossval.c cross-validates every kind: the folds (folds.c), the
+ * out-of-fold probabilities, and the figures they give.
+ *
  * The text and naive Bayes trainings read their labeled rows as sparse
  * vectors through train_sparseset.c; what every kind shares (classes,
  * label checks, the data hash, metrics JSON, recording a version) is in
  * train_common.c.  The calls go one way: train.c calls the kinds, the
  * incremental update calls naive Bayes helpers of train_nbayes.c, and all
  * of them call train_sparseset.c and train_common.c, which call none of
- * them.  The arithmetic is in plain-C files (vocab.c, nbayes*.c,
+ * them.  The arithmetic is in plain-C files (vocab.c, nbayes*.c, folds.c,
  * crossval*.c, logreg.c, sparse_logreg.c), unit-tested in test/unit.
  */
 #ifndef HITL_TRAIN_H
@@ -31,8 +34,10 @@
 #include "catalog.h"
 #include "dataset.h"
 #include "logreg.h"
+#include "metrics.h"
 #include "nbayes.h"
 #include "sparse.h"
+#include "sparse_logreg.h"
 
 /* Newton's method stores a p x p Hessian: keep p within reason */
 #define HITL_MAX_COEFFICIENTS 4096
@@ -180,6 +185,76 @@ extern void train_json_finish(StringInfo buf, const TrainRun *run, const char *h
 extern int	train_record(const TrainRun *run, HitlVersion *v, const char *metrics);
 
 
+/* train_crossval.c: the cross-validation of every kind */
+
+/* The groups of the labeled rows (cv_group_column), as hashes of their text */
+typedef struct TrainGroups
+{
+	int			capacity;
+	uint64	   *key;			/* per row: the hash of the group's text ... */
+	bool	   *isnull;			/* ... or NULL: a group of its own */
+} TrainGroups;
+
+/* Record a row's group (value: text) in g, grown in cxt */
+extern void train_groups_add(TrainGroups *g, int row, Datum value, bool isnull,
+							 MemoryContext cxt);
+
+/* Fold the n rows' groups into a running hash (see train_hash_more) */
+extern uint64 train_groups_hash(uint64 h, const TrainGroups *g, int n);
+
+typedef enum TrainCvKind
+{
+	TRAIN_CV_DENSE,				/* dense logistic regression */
+	TRAIN_CV_SPARSE,			/* logistic regression with text */
+	TRAIN_CV_NBAYES				/* naive Bayes */
+} TrainCvKind;
+
+/* What to cross-validate: the labeled rows and the model of a kind */
+typedef struct TrainCvInput
+{
+	TrainCvKind kind;
+	int			n;				/* labeled rows ... */
+	int			k;				/* ... their classes ... */
+	const int  *y;				/* ... and each row's class */
+	const TrainGroups *groups;	/* NULL without cv_group_column */
+	const double *coef;			/* logistic: the fit on all rows */
+	const LogregProblem *dense; /* dense: the raw rows */
+	const bool *missing;
+	const SparseLogregProblem *sparse;	/* text */
+	const SparseMatrix *X;		/* naive Bayes: the rows, their sums ... */
+	const NBayesCounts *counts;
+	double		alpha;			/* ... and the smoothing */
+	double		dimension;
+} TrainCvInput;
+
+/* A cross-validation's out-of-fold probabilities and what they give */
+typedef struct TrainCv
+{
+	bool		done;			/* false: not cross-validated */
+	int			n;
+	int			k;
+	int			folds;			/* folds that got rows */
+	int		   *fold;			/* n: each row's fold */
+	double	   *proba;			/* n x k: each row's out-of-fold probabilities */
+	ClassMetrics metrics;		/* accuracy, macro F1, log loss */
+	int64	   *confusion;		/* k x k: [true * k + predicted] rows */
+	ClassReport *report;		/* k: precision, recall, F1, support */
+	double		macro_f1;
+} TrainCv;
+
+/*
+ * Cross-validate over the model's cv_folds folds when there are rows
+ * enough; out->done says whether it was.  Returns 0, or what the kind's
+ * cross-validation returned when it failed (1: naive Bayes with a class in
+ * one fold only; -1: a fold fit failed).
+ */
+extern int	train_crossval(const HitlModel *model, const TrainCvInput *in, TrainCv *out);
+
+/* Append per_class, macro_f1 and confusion (and cv_group_column) when cv->done */
+extern void train_json_crossval(StringInfo buf, const HitlModel *model, const TrainCv *cv,
+								char **classes);
+
+
 /* train_sparseset.c: the labeled rows of a text or naive Bayes model */
 
 /* The labeled rows of a sparse model */
@@ -192,6 +267,7 @@ typedef struct SparseSet
 	bool	   *missing;		/* n x d */
 	int		   *y;
 	LabelSet	labels;
+	TrainGroups groups;			/* with cv_group_column */
 	/* text: per row, buckets ascending and their weights */
 	int64	   *tptr;			/* n + 1 */
 	int		   *tbucket;

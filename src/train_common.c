@@ -236,7 +236,10 @@ train_hash_more(uint64 h, const void *data, size_t n)
 	return h;
 }
 
-/* The options that shape a fit (C, max_iter, tol, cv_folds) end every hash */
+/*
+ * The options that shape a fit or its figures (C, max_iter, tol, cv_folds,
+ * cv_group_column when set) end every hash
+ */
 char *
 train_hash_finish(uint64 h, const HitlModel *model)
 {
@@ -244,6 +247,8 @@ train_hash_finish(uint64 h, const HitlModel *model)
 	h = train_hash_more(h, &model->max_iter, sizeof(int));
 	h = train_hash_more(h, &model->tol, sizeof(double));
 	h = train_hash_more(h, &model->cv_folds, sizeof(int));
+	if (model->cv_group_column != NULL)
+		h = train_hash_more(h, model->cv_group_column, strlen(model->cv_group_column) + 1);
 	return psprintf("%016llx", (unsigned long long) h);
 }
 

@@ -24,7 +24,6 @@
 #include "utils/memutils.h"
 
 #include "compat.h"
-#include "crossval.h"
 #include "logreg.h"
 #include "metrics.h"
 #include "progress.h"
@@ -42,6 +41,7 @@ typedef struct TrainingSet
 	bool	   *missing;		/* n x d */
 	int		   *y;
 	LabelSet	labels;
+	TrainGroups groups;			/* with cv_group_column */
 } TrainingSet;
 
 /* read_training_set()'s state */
@@ -82,7 +82,7 @@ training_set_grow(TrainingSet *ts)
 	ts->capacity = cap;
 }
 
-/* One labeled row: ctid, the feature columns, the label as text */
+/* One labeled row: ctid, the feature columns, the label as text, its group */
 static void
 training_row(Datum *values, bool *nulls, void *arg)
 {
@@ -106,6 +106,9 @@ training_row(Datum *values, bool *nulls, void *arg)
 						rowkey_text_at(st->model, DatumGetItemPointer(values[0])));
 	ts->y[ts->n] = train_class_of(&ts->labels,
 								  TextDatumGetCString(values[st->layout->ncols + 1]), st->cxt);
+	if (st->model->cv_group_column != NULL)
+		train_groups_add(&ts->groups, ts->n, values[st->layout->ncols + 2],
+						 nulls[st->layout->ncols + 2], st->cxt);
 	ts->n++;
 }
 
@@ -142,6 +145,7 @@ training_hash(const HitlModel *model, const FeatureLayout *layout, const Trainin
 	h = train_hash_more(h, ts->x, sizeof(double) * (size_t) ts->n * ts->d);
 	h = train_hash_more(h, ts->missing, sizeof(bool) * (size_t) ts->n * ts->d);
 	h = train_hash_more(h, ts->y, sizeof(int) * (size_t) ts->n);
+	h = train_groups_hash(h, &ts->groups, ts->n);
 	for (i = 0; i < ts->labels.n_classes; i++)
 		h = train_hash_more(h, ts->labels.classes[i], strlen(ts->labels.classes[i]) + 1);
 	return train_hash_finish(h, model);
@@ -176,8 +180,7 @@ train_dense(TrainRun *run)
 	LogregResult res;
 	LogregStatus status;
 	ClassMetrics train_metrics;
-	ClassMetrics cv_metrics;
-	bool		have_cv = false;
+	TrainCv		cv;
 	bool		do_cv;
 	bool		warm;
 	double	   *raw_x = NULL;
@@ -238,15 +241,16 @@ train_dense(TrainRun *run)
 		logreg_predict_proba(ts.d, ts.labels.n_classes, v.coef, ts.x + (size_t) i * ts.d,
 							 proba + (size_t) i * ts.labels.n_classes);
 	class_metrics(ts.n, ts.labels.n_classes, proba, ts.y, &train_metrics);
-	if (do_cv)
 	{
 		LogregProblem raw = prob;
+		TrainCvInput in = {TRAIN_CV_DENSE, ts.n, prob.k, ts.y};
 
 		raw.x = raw_x;
-		hitl_progress_phase(HITL_PHASE_CROSSVAL, model->cv_folds);
-		have_cv = crossval_logreg(&raw, ts.missing, model->cv_folds, v.coef,
-								  &cv_metrics) == 0;
-		hitl_progress_done(model->cv_folds);
+		in.groups = model->cv_group_column ? &ts.groups : NULL;
+		in.coef = v.coef;
+		in.dense = &raw;
+		in.missing = ts.missing;
+		(void) train_crossval(model, &in, &cv);	/* when do_cv */
 	}
 
 	initStringInfo(&metrics);
@@ -256,7 +260,8 @@ train_dense(TrainRun *run)
 	train_json_number(&metrics, "n_features", ts.d);
 	train_json_fit(&metrics, &res, warm);
 	train_json_class_metrics(&metrics, &train_metrics, model->cv_folds,
-							 have_cv ? &cv_metrics : NULL);
+							 cv.done ? &cv.metrics : NULL);
+	train_json_crossval(&metrics, model, &cv, ts.labels.classes);
 	train_json_finish(&metrics, run, hash);
 	return train_record(run, &v, metrics.data);
 }

@@ -417,7 +417,9 @@ record_update(Update *u)
 	train_json_number(&metrics, "changes", u->nchanges);
 	train_json_number(&metrics, "base_version", prev->version);
 	appendStringInfoChar(&metrics, '}');
-	return train_record(u->run, &v, metrics.data);
+	/* leave-one-out needs every labeled row: the base's figures stand */
+	return train_record(u->run, &v,
+						catalog_with_base_figures(u->run->model, prev->version, metrics.data));
 }
 
 /*

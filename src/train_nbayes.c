@@ -15,7 +15,6 @@
 
 #include "classifier.h"
 #include "compat.h"
-#include "crossval.h"
 #include "metrics.h"
 #include "progress.h"
 #include "nbayes.h"
@@ -91,8 +90,8 @@ train_nbayes(TrainRun *run)
 	NBayesCounts c;
 	NBayesModel nb;
 	ClassMetrics train_metrics;
-	ClassMetrics cv_metrics;
-	bool		have_cv = false;
+	TrainCvInput in = {TRAIN_CV_NBAYES};
+	TrainCv		cv;
 	StringInfoData metrics;
 	double		dimension;
 	double	   *proba;
@@ -117,25 +116,23 @@ train_nbayes(TrainRun *run)
 	for (i = 0; i < t.X.n; i++)
 		nbayes_predict_row(&nb, &t.X, i, proba + (size_t) i * t.v.n_classes);
 	class_metrics(t.X.n, t.v.n_classes, proba, t.s.y, &train_metrics);
-	if (model->cv_folds >= 2 && t.X.n >= 2 * model->cv_folds)
-	{
-		int			cv;
-
-		hitl_progress_phase(HITL_PHASE_CROSSVAL, model->cv_folds);
-		cv = crossval_nbayes(&t.X, t.s.y, &c, model->cv_folds, model->alpha,
-							 dimension, &cv_metrics);
-		hitl_progress_done(model->cv_folds);
-
-		if (cv < 0)
-			nb_invalid(model);
-		have_cv = cv == 0;
-	}
+	in.n = t.X.n;
+	in.k = t.v.n_classes;
+	in.y = t.s.y;
+	in.groups = model->cv_group_column ? &t.s.groups : NULL;
+	in.X = &t.X;
+	in.counts = &c;
+	in.alpha = model->alpha;
+	in.dimension = dimension;
+	if (train_crossval(model, &in, &cv) < 0)
+		nb_invalid(model);
 	train_nb_store_counts(&t.v, &c);
 
 	train_sparse_metrics(&metrics, &t.v, t.indptr[t.X.n], false);
 	train_json_number(&metrics, "alpha", model->alpha);
 	train_json_class_metrics(&metrics, &train_metrics, model->cv_folds,
-							 have_cv ? &cv_metrics : NULL);
+							 cv.done ? &cv.metrics : NULL);
+	train_json_crossval(&metrics, model, &cv, t.v.classes);
 	train_json_finish(&metrics, run, t.hash);
 	return train_record(run, &t.v, metrics.data);
 }

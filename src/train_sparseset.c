@@ -170,7 +170,7 @@ compute_idf(const HitlModel *model, const FeatureLayout *layout, SparseRow *r,
 	pfree(st.df);
 }
 
-/* One labeled row of pass 2: ctid, the feature columns, the label as text */
+/* One labeled row of pass 2: ctid, the features, the label as text, its group */
 static void
 labeled_row(Datum *values, bool *nulls, void *arg)
 {
@@ -199,6 +199,9 @@ labeled_row(Datum *values, bool *nulls, void *arg)
 	label = TextDatumGetCString(values[layout->ncols + 1]);
 	rowcxt = MemoryContextSwitchTo(st->cxt);
 	s->y[s->n] = train_class_of(&s->labels, label, st->cxt);
+	if (st->model->cv_group_column != NULL)
+		train_groups_add(&s->groups, s->n, values[layout->ncols + 2],
+						 nulls[layout->ncols + 2], st->cxt);
 	if (layout->n_text > 0)
 		set_add_terms(s, &st->r->bag);
 	s->n++;
@@ -296,6 +299,7 @@ sparse_training_hash(const HitlModel *model, const SparseTraining *t)
 	h = train_hash_more(h, t->indices, sizeof(int) * (size_t) t->indptr[X->n]);
 	h = train_hash_more(h, t->values, sizeof(double) * (size_t) t->indptr[X->n]);
 	h = train_hash_more(h, t->s.y, sizeof(int) * (size_t) X->n);
+	h = train_groups_hash(h, &t->s.groups, X->n);
 	for (i = 0; i < v->n_classes; i++)
 		h = train_hash_more(h, v->classes[i], strlen(v->classes[i]) + 1);
 	h = train_hash_more(h, v->feature_dims, sizeof(int) * v->n_feature_columns);

@@ -11,7 +11,6 @@
  */
 #include "postgres.h"
 
-#include "crossval.h"
 #include "logreg.h"
 #include "metrics.h"
 #include "progress.h"
@@ -69,8 +68,8 @@ train_text(TrainRun *run)
 	LogregResult res;
 	LogregStatus status;
 	ClassMetrics train_metrics;
-	ClassMetrics cv_metrics;
-	bool		have_cv = false;
+	TrainCvInput in = {TRAIN_CV_SPARSE};
+	TrainCv		cv;
 	StringInfoData metrics;
 	double	   *proba;
 	int64		ncoef;
@@ -104,17 +103,19 @@ train_text(TrainRun *run)
 									t.indices + t.indptr[i], t.values + t.indptr[i],
 									proba + (size_t) i * t.v.n_classes);
 	class_metrics(t.X.n, t.v.n_classes, proba, t.s.y, &train_metrics);
-	if (model->cv_folds >= 2 && t.X.n >= 2 * model->cv_folds)
-	{
-		hitl_progress_phase(HITL_PHASE_CROSSVAL, model->cv_folds);
-		have_cv = crossval_sparse_logreg(&p, model->cv_folds, t.v.coef, &cv_metrics) == 0;
-		hitl_progress_done(model->cv_folds);
-	}
+	in.n = t.X.n;
+	in.k = t.v.n_classes;
+	in.y = t.s.y;
+	in.groups = model->cv_group_column ? &t.s.groups : NULL;
+	in.coef = t.v.coef;
+	in.sparse = &p;
+	(void) train_crossval(model, &in, &cv);
 
 	train_sparse_metrics(&metrics, &t.v, t.indptr[t.X.n], false);
 	train_json_fit(&metrics, &res, warm);
 	train_json_class_metrics(&metrics, &train_metrics, model->cv_folds,
-							 have_cv ? &cv_metrics : NULL);
+							 cv.done ? &cv.metrics : NULL);
+	train_json_crossval(&metrics, model, &cv, t.v.classes);
 	train_json_finish(&metrics, run, t.hash);
 	return train_record(run, &t.v, metrics.data);
 }

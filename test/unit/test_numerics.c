@@ -289,6 +289,33 @@ scaled_gradient(const LogregProblem *p, const double *coef)
 }
 
 /* (a) Standardization, with missing values and constant columns */
+/*
+ * Cross-validate p with row i in fold i % folds (folds < 2: the function's
+ * own refusal) and summarise the out-of-fold probabilities in m.
+ */
+static int
+crossval_by_position(const LogregProblem *p, const bool *missing, int folds,
+					 const double *full_coef, ClassMetrics *m)
+{
+	int		   *fold = xmalloc(sizeof(int) * (p->n > 0 ? p->n : 1));
+	double	   *proba = xmalloc(sizeof(double) * (p->n > 0 ? p->n : 1) * p->k);
+	CrossvalFolds f;
+	int			rc;
+	int			i;
+
+	for (i = 0; i < p->n; i++)
+		fold[i] = folds > 0 ? i % folds : 0;
+	f.nfolds = folds;
+	f.fold = fold;
+	/* more folds than rows: some fold would be empty, as before refused */
+	rc = folds > p->n ? -1 : crossval_logreg(p, missing, &f, full_coef, proba);
+	if (rc == 0)
+		class_metrics(p->n, p->k, proba, p->y, m);
+	free(fold);
+	free(proba);
+	return rc;
+}
+
 static void
 test_scaler(void)
 {
@@ -738,8 +765,8 @@ test_vehicle_fit(const char *name, const Split *sp, int k, double C,
 	{
 		ClassMetrics warm;
 		ClassMetrics cold;
-		int			rc_warm = crossval_logreg(&prob, NULL, 5, coef, &warm);
-		int			rc_cold = crossval_logreg(&prob, NULL, 5, NULL, &cold);
+		int			rc_warm = crossval_by_position(&prob, NULL, 5, coef, &warm);
+		int			rc_cold = crossval_by_position(&prob, NULL, 5, NULL, &cold);
 
 		diag("%s: 5-fold accuracy %.4f, macro-F1 %.4f, log-loss %.4f",
 			 name, warm.accuracy, warm.macro_f1, warm.log_loss);
@@ -797,7 +824,7 @@ test_absent_class(void)
 	   proba[2], (int) status);
 
 	prob.y = y;
-	rc = crossval_logreg(&prob, NULL, 3, NULL, &cv);
+	rc = crossval_by_position(&prob, NULL, 3, NULL, &cv);
 	ok(rc == 0 && cv.n == 12 && cv.accuracy >= 0.0 && cv.accuracy <= 1.0 &&
 	   cv.log_loss > 0.0 && isfinite(cv.log_loss),
 	   "cross-validation with a class missing from a fold's training part");
@@ -843,9 +870,9 @@ test_crossval_scaling(void)
 	prob.max_iter = 100;
 	prob.tol = 1e-10;
 	prob.x = x;
-	rc1 = crossval_logreg(&prob, missing, 4, NULL, &a);
+	rc1 = crossval_by_position(&prob, missing, 4, NULL, &a);
 	prob.x = x2;
-	rc2 = crossval_logreg(&prob, missing, 4, NULL, &b);
+	rc2 = crossval_by_position(&prob, missing, 4, NULL, &b);
 	ok(rc1 == 0 && rc2 == 0 && fabs(a.log_loss - b.log_loss) < 1e-8 &&
 	   a.accuracy == b.accuracy,
 	   "cross-validation standardizes per fold: metrics independent of units (log-loss %.10f vs %.10f)",
@@ -911,8 +938,8 @@ test_bad_input(void)
 	   "a NaN feature is bad input");
 	x[1] = 1.0;
 
-	rc = crossval_logreg(&good, NULL, 1, NULL, &m);
-	ok(rc == -1 && crossval_logreg(&good, NULL, 5, NULL, &m) == -1,
+	rc = crossval_by_position(&good, NULL, 1, NULL, &m);
+	ok(rc == -1 && crossval_by_position(&good, NULL, 5, NULL, &m) == -1,
 	   "cross-validation rejects folds < 2 and folds > n");
 }
 

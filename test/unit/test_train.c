@@ -259,6 +259,35 @@ csr2(int n, const double *x, int64_t *indptr, int *indices, double *values)
 	return m;
 }
 
+/* Row i of n in fold i % folds; then the out-of-fold figures of proba in m */
+static CrossvalFolds
+by_position(int n, int folds, int *fold)
+{
+	CrossvalFolds f;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		fold[i] = i % folds;
+	f.nfolds = folds;
+	f.fold = fold;
+	return f;
+}
+
+/* Naive Bayes out of fold by position, summarised in m */
+static int
+nbayes_cv(const SparseMatrix *X, const int *y, const NBayesCounts *all, int folds,
+		  ClassMetrics *m)
+{
+	int			fold[8];
+	double		proba[8 * 2];
+	CrossvalFolds f = by_position(X->n, folds, fold);
+	int			ret = crossval_nbayes(X, y, all, &f, 1.0, 2.0, proba);
+
+	if (ret == 0)
+		class_metrics(X->n, all->k, proba, y, m);
+	return ret;
+}
+
 static void
 test_crossval_nbayes(void)
 {
@@ -289,13 +318,19 @@ test_crossval_nbayes(void)
 	for (i = 0; i < 4; i++)
 		nbayes_counts_add(&all, y[i], (int) (indptr[i + 1] - indptr[i]), indices + indptr[i],
 						  values + indptr[i], 1.0);
-	ret = crossval_nbayes(&X, y, &all, 2, 1.0, 2.0, &m);
+	ret = nbayes_cv(&X, y, &all, 2, &m);
 	ok(ret == 0 && m.n == 4 && m.accuracy == 1.0 && m.macro_f1 == 1.0,
 	   "naive Bayes cross-validation: every held-out row right (accuracy %g)", m.accuracy);
 	ok(ret == 0 && fabs(m.log_loss - expected) < 1e-12,
 	   "naive Bayes cross-validation: log loss %.15g, by hand %.15g", m.log_loss, expected);
-	ok(crossval_nbayes(&X, y, &all, 5, 1.0, 2.0, &m) == -1,
-	   "naive Bayes cross-validation refuses more folds than rows");
+	{
+		int			fold[4] = {0, 1, 2, 0};
+		double		proba[4 * 2];
+		CrossvalFolds bad = {2, fold};
+
+		ok(crossval_nbayes(&X, y, &all, &bad, 1.0, 2.0, proba) == -1,
+		   "naive Bayes cross-validation refuses a fold outside [0, nfolds)");
+	}
 	nbayes_counts_free(&all);
 
 	/* fold 0 holds rows 0 and 2, every row of class 0 */
@@ -303,7 +338,7 @@ test_crossval_nbayes(void)
 	for (i = 0; i < 4; i++)
 		nbayes_counts_add(&all, y_one_fold[i], (int) (indptr[i + 1] - indptr[i]),
 						  indices + indptr[i], values + indptr[i], 1.0);
-	ok(crossval_nbayes(&X, y_one_fold, &all, 2, 1.0, 2.0, &m) == 1,
+	ok(nbayes_cv(&X, y_one_fold, &all, 2, &m) == 1,
 	   "naive Bayes cross-validation: no metrics when a fold holds a whole class");
 	nbayes_counts_free(&all);
 }
@@ -335,7 +370,15 @@ test_crossval_logistic(void)
 	p.tol = 1e-10;
 	memset(coef, 0, sizeof(coef));
 	ok(sparse_logreg_fit(&p, coef, 0, NULL) == LOGREG_OK, "sparse logistic fit on all rows");
-	ret = crossval_sparse_logreg(&p, 3, coef, &m);
+	{
+		int			fold[6];
+		double		oof[6 * 2];
+		CrossvalFolds f = by_position(6, 3, fold);
+
+		ret = crossval_sparse_logreg(&p, &f, coef, oof);
+		if (ret == 0)
+			class_metrics(6, 2, oof, y, &m);
+	}
 	ok(ret == 0 && m.n == 6 && m.accuracy == 1.0 && m.macro_f1 == 1.0,
 	   "sparse logistic cross-validation: every held-out row right (accuracy %g)", m.accuracy);
 
@@ -354,8 +397,14 @@ test_crossval_logistic(void)
 	   "sparse logistic cross-validation: log loss %.12g, from the fold's own fit %.12g",
 	   m.log_loss, loss);
 	p.rows = NULL;
-	ok(crossval_sparse_logreg(&p, 7, coef, &m) == -1,
-	   "sparse logistic cross-validation refuses more folds than rows");
+	{
+		int			fold[6];
+		double		oof[6 * 2];
+		CrossvalFolds f = by_position(6, 1, fold);
+
+		ok(crossval_sparse_logreg(&p, &f, coef, oof) == -1,
+		   "sparse logistic cross-validation refuses fewer than two folds");
+	}
 }
 
 int
