@@ -107,17 +107,15 @@ SELECT cmp_ok((SELECT max(abs(s.gap + pv.c[(array_position(pv.classes, pp.pred) 
 -- ------------------------------------------------------------------------
 CREATE TABLE articles (id int PRIMARY KEY, body text, words int, topic text);
 INSERT INTO articles
-SELECT g,
-	   format('%s %s the %s %s %s', w[1 + g % 8], w[1 + (g * 3) % 8], w[1 + (g * 5) % 8],
-			  c[1 + g % 8], c[1 + (g * 7) % 8]),
-	   g % 7, CASE WHEN g <= 46 THEN topic END
-FROM generate_series(1, 60) g,
-	 LATERAL (SELECT (ARRAY['sport', 'cooking', 'computing'])[1 + g % 3] AS topic) t,
-	 LATERAL (SELECT CASE topic
-		WHEN 'sport' THEN ARRAY['goal', 'match', 'team', 'score', 'league', 'coach', 'player', 'stadium']
-		WHEN 'cooking' THEN ARRAY['recipe', 'bake', 'flour', 'spicy', 'oven', 'sauce', 'garlic', 'butter']
-		ELSE ARRAY['kernel', 'compile', 'server', 'cpu', 'database', 'query', 'network', 'debug'] END) w(w),
-	 LATERAL (SELECT ARRAY['a', 'great', 'new', 'today', 'week', 'with', 'and', 'night']) c(c);
+SELECT g, concat_ws(' ', v[1 + g % 6], f[1 + g % 5], v[1 + (g / 3) % 6], 'the', f[1 + (g / 2) % 5]),
+	   g % 7, CASE WHEN g <= 46 THEN x.t END
+FROM generate_series(1, 60) g
+CROSS JOIN LATERAL (VALUES ((ARRAY['sport', 'cooking', 'computing'])[1 + g % 3])) x(t)
+CROSS JOIN LATERAL (VALUES (CASE x.t
+	WHEN 'sport' THEN ARRAY['goal', 'match', 'team', 'league', 'coach', 'stadium']
+	WHEN 'cooking' THEN ARRAY['recipe', 'bake', 'flour', 'oven', 'sauce', 'garlic']
+	ELSE ARRAY['kernel', 'compile', 'server', 'database', 'query', 'debug'] END)) y(v)
+CROSS JOIN LATERAL (VALUES (ARRAY['a', 'great', 'new', 'today', 'week'])) z(f);
 SELECT is(hitl.create_model('tl', 'articles', 'topic', '{body,words}',
 							prediction_column => 'tl_topic', confidence_column => 'tl_confidence',
 							uncertainty_column => 'tl_uncertainty'), 1, 'a logistic model on text and a number');
@@ -156,7 +154,7 @@ SELECT cmp_ok((SELECT max(abs(s.gap + v.c[(array_position(v.classes, tp.pred) - 
 			  '<', 1e-9::float8,
 			  'text logistic: contributions - runner-up + intercept difference = log-odds, every row, within 1e-9');
 SELECT is((SELECT count(*) FROM articles a, hitl.explain('tl', a, 1) e
-		   WHERE e.feature IN ('the', 'words', 'a', 'great', 'new', 'today', 'week', 'with', 'and', 'night')),
+		   WHERE e.feature IN ('the', 'words', 'a', 'great', 'new', 'today', 'week')),
 		  0::bigint, 'a word of its topic explains every row, never a common word or the number');
 
 -- naive Bayes: contribution = value x (ln P(f | predicted) - ln P(f | runner-up))

@@ -403,35 +403,55 @@ test_explain_logreg(void)
 	   "three classes: the weights of the predicted class's row");
 }
 
-static void
-test_explain_nbayes(void)
+/*
+ * Explain a row of a two-class naive Bayes model built from count (values
+ * x at pos: positions 0 and 2, and 1.5 outside the positions) into items;
+ * the gap between the contributions plus the log prior ratio and
+ * ln(p_pred / p_runner_up) into *gap, the runner-up into *ru.
+ */
+static int
+explain_nb_row(NBayesModel *nb, const double *count, ExplainItem *items, int *ru, double *gap)
 {
-	/* two classes, three positions, a feature space of 5 (alpha 0.5) */
 	static const double class_count[2] = {3.0, 1.0};
 	static const int64_t index[4] = {0, 1 * 2 + 1, 2 * 2 + 0, 2 * 2 + 1};
-	static const double count[4] = {4.0, 2.0, 1.0, 3.0};
 	static const int idx[2] = {0, 2};
 	static const double val[2] = {2.0, 1.0};
 	static const int pos[3] = {0, 2, -1};
 	static const double x[3] = {2.0, 1.0, 1.5};
 	double		proba[2];
 	double		sum;
-	double		expect;
-	ExplainItem items[3];
-	NBayesModel nb;
 	int			pred;
-	int			ru;
 	int			i;
 
-	ok(nbayes_model_build(&nb, 2, 3, class_count, 4, index, count, 0.5, 5.0) == 0,
-	   "a naive Bayes model to explain");
-	/* a row with values at positions 0 and 2, and 1.5 outside the positions */
-	nbayes_predict_proba(&nb, 2, idx, val, 4.5, proba);
+	if (nbayes_model_build(nb, 2, 3, class_count, 4, index, count, 0.5, 5.0) != 0)
+		return -1;
+	nbayes_predict_proba(nb, 2, idx, val, 4.5, proba);
 	pred = proba[1] > proba[0] ? 1 : 0;
-	ru = 1 - pred;
-	explain_nbayes(&nb, pred, ru, 3, pos, x, items);
+	*ru = 1 - pred;
+	explain_nbayes(nb, pred, *ru, 3, pos, x, items);
+	sum = nb->log_prior[pred] - nb->log_prior[*ru];
+	for (i = 0; i < 3; i++)
+		sum += items[i].contribution;
+	*gap = sum - log(proba[pred] / proba[*ru]);
+	return pred;
+}
 
-	/* class sums: 5 and 5; ln P(f | c) = ln(s_cf + 0.5) - ln(5 + 2.5) */
+static void
+test_explain_nbayes(void)
+{
+	/* class sums 5 and 5, then 5 and 11; a feature space of 5, alpha 0.5 */
+	static const double equal[4] = {4.0, 2.0, 1.0, 3.0};
+	static const double unequal[4] = {4.0, 2.0, 1.0, 9.0};
+	ExplainItem items[3];
+	NBayesModel nb;
+	double		gap;
+	double		expect;
+	int			pred;
+	int			ru;
+
+	pred = explain_nb_row(&nb, equal, items, &ru, &gap);
+	ok(pred >= 0, "a naive Bayes model to explain");
+	/* ln P(f | c) = ln(s_cf + 0.5) - ln(5 + 2.5) */
 	expect = (pred == 0 ? 1.0 : -1.0) * (log(4.5) - log(0.5));
 	ok(fabs(items[0].weight - expect) < 1e-15,
 	   "weight: ln P(f | pred) - ln P(f | runner-up) (%.17g)", items[0].weight);
@@ -440,34 +460,17 @@ test_explain_nbayes(void)
 	ok(items[0].contribution == 2.0 * items[0].weight &&
 	   items[0].runner_up == -items[0].contribution,
 	   "contribution: value x log ratio; runner-up: its opposite");
-	sum = nb.log_prior[pred] - nb.log_prior[ru];
-	for (i = 0; i < 3; i++)
-		sum += items[i].contribution;
-	ok(fabs(sum - log(proba[pred] / proba[ru])) < 1e-12,
-	   "contributions + log prior ratio = ln(p_pred / p_runner_up) (%.3g off)",
-	   sum - log(proba[pred] / proba[ru]));
+	ok(fabs(gap) < 1e-12, "contributions + log prior ratio = ln(p_pred / p_runner_up) (%.3g off)", gap);
 	nbayes_model_free(&nb);
 
 	/* unequal denominators: a feature without statistics still counts */
-	{
-		static const double count2[4] = {4.0, 2.0, 1.0, 9.0};
-
-		ok(nbayes_model_build(&nb, 2, 3, class_count, 4, index, count2, 0.5, 5.0) == 0,
-		   "a model whose classes have different sums");
-		nbayes_predict_proba(&nb, 2, idx, val, 4.5, proba);
-		pred = proba[1] > proba[0] ? 1 : 0;
-		ru = 1 - pred;
-		explain_nbayes(&nb, pred, ru, 3, pos, x, items);
-		ok(fabs(items[2].weight - (nb.log_denom[ru] - nb.log_denom[pred])) < 1e-15 &&
-		   items[2].weight != 0.0,
-		   "a feature without statistics: ln of the runner-up's over the predicted's denominator");
-		sum = nb.log_prior[pred] - nb.log_prior[ru];
-		for (i = 0; i < 3; i++)
-			sum += items[i].contribution;
-		ok(fabs(sum - log(proba[pred] / proba[ru])) < 1e-12,
-		   "and the identity holds with it (%.3g off)", sum - log(proba[pred] / proba[ru]));
-		nbayes_model_free(&nb);
-	}
+	pred = explain_nb_row(&nb, unequal, items, &ru, &gap);
+	ok(pred >= 0, "a model whose classes have different sums");
+	ok(fabs(items[2].weight - (nb.log_denom[ru] - nb.log_denom[pred])) < 1e-15 &&
+	   items[2].weight != 0.0,
+	   "a feature without statistics: ln of the runner-up's over the predicted's denominator");
+	ok(fabs(gap) < 1e-12, "and the identity holds with it (%.3g off)", gap);
+	nbayes_model_free(&nb);
 }
 
 static void
