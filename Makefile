@@ -56,7 +56,9 @@ OBJS = \
 	src/sparse_logreg.o \
 	src/sparserow.o \
 	src/classifier.o \
-	src/catalog_changes.o
+	src/catalog_changes.o \
+	src/explain.o \
+	src/explain_math.o
 
 # Released install scripts are frozen; each later version is an upgrade
 # script, built from the topic files of sql/<version>/.  CREATE EXTENSION
@@ -68,7 +70,7 @@ EXTRA_CLEAN = sql/$(EXTENSION)--0.1.0--0.2.0.sql test/unit/test_numerics \
 	test/unit/test_calibrate test/unit/test_oversight
 
 # pg_regress suites live in sql/ and expected/
-REGRESS = setup api errors queue numeric_fixture label_log text numbers
+REGRESS = setup api errors queue numeric_fixture label_log text numbers explain
 REGRESS_OPTS = --inputdir=. --load-extension=hitl
 
 SHLIB_LINK += -llapack -lblas -lm
@@ -89,7 +91,7 @@ test/unit/test_numerics: test/unit/test_numerics.c test/unit/tap.c $(NUMERIC_SRC
 test/unit/test_sparse: test/unit/test_sparse.c test/unit/tap.c src/sparse_logreg.c src/logreg.c src/metrics.c src/numeric_alloc.c
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -llapack -lblas -lm
 
-test/unit/test_text: test/unit/test_text.c test/unit/tap.c src/texthash.c src/tfidf.c src/nbayes.c src/metrics.c src/numeric_alloc.c
+test/unit/test_text: test/unit/test_text.c test/unit/tap.c src/texthash.c src/tfidf.c src/nbayes.c src/metrics.c src/numeric_alloc.c src/explain_math.c
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -lm
 
 test/unit/test_train: test/unit/test_train.c test/unit/tap.c src/vocab.c src/nbayes.c src/nbayes_update.c src/crossval_sparse.c src/sparse_logreg.c src/logreg.c src/metrics.c src/numeric_alloc.c

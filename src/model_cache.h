@@ -11,6 +11,8 @@
 
 #include "postgres.h"
 
+#include "access/htup.h"
+
 #include "catalog.h"
 #include "classifier.h"
 #include "dataset.h"
@@ -50,5 +52,14 @@ typedef struct CachedModel
  * error when there is no such model or it has no version yet.
  */
 extern CachedModel *model_cache_lookup(const char *name);
+
+/*
+ * Evaluate a whole row of the model's table (predict_sql.c): its class
+ * probabilities into cm->proba, its features left in cm->classifier (dense
+ * models: the standardized row in x; sparse models: the converted row).
+ * Raises an error naming caller (the SQL function) when the row is of
+ * another type or its features cannot be converted.
+ */
+extern void predict_row_proba(CachedModel *cm, HeapTupleHeader row, const char *caller);
 
 #endif

@@ -20,10 +20,12 @@
 #include "model_cache.h"
 
 /*
- * Class probabilities of a row under a cached model, into cm->proba.
+ * Class probabilities of a row under a cached model, into cm->proba; the
+ * row converted to features stays in cm->classifier.  caller names the
+ * SQL function in the errors.
  */
-static void
-row_proba(CachedModel *cm, HeapTupleHeader row)
+void
+predict_row_proba(CachedModel *cm, HeapTupleHeader row, const char *caller)
 {
 	FeatureLayout *l = cm->layout;
 	Oid			rowtype = HeapTupleHeaderGetTypeId(row);
@@ -38,8 +40,8 @@ row_proba(CachedModel *cm, HeapTupleHeader row)
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("row is of type %s, not of the type of table %s",
 						format_type_be(rowtype), cm->model->source_text),
-				 errhint("Pass a whole row of the model's table, as in SELECT hitl.predict('%s', t) FROM %s t.",
-						 cm->model->name, cm->model->source_text)));
+				 errhint("Pass a whole row of the model's table, as in SELECT %s('%s', t) FROM %s t.",
+						 caller, cm->model->name, cm->model->source_text)));
 
 	desc = lookup_rowtype_tupdesc(rowtype, HeapTupleHeaderGetTypMod(row));
 	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
@@ -52,7 +54,7 @@ row_proba(CachedModel *cm, HeapTupleHeader row)
 
 	st = classifier_proba(&cm->classifier, cm->values, cm->nulls, cm->proba, &bad_col);
 	if (st != FEATURE_OK)
-		features_report(cm->model, l, st, bad_col, "passed to hitl.predict");
+		features_report(cm->model, l, st, bad_col, psprintf("passed to %s", caller));
 }
 
 /*
@@ -66,7 +68,7 @@ predict_args(FunctionCallInfo fcinfo)
 	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(1);
 	CachedModel *cm = model_cache_lookup(name);
 
-	row_proba(cm, row);
+	predict_row_proba(cm, row, "hitl.predict");
 	return cm;
 }
 

@@ -19,9 +19,6 @@
 #include "texthash.h"
 #include "textfeat.h"
 
-/* Called with each term of a text, in order */
-typedef void (*TermFn) (const char *term, int len, void *arg);
-
 /*
  * Hand a term to fn as UTF-8.  A SQL_ASCII database has no encoding to
  * convert from: its bytes are hashed as they are.
@@ -160,20 +157,28 @@ hash_term(const char *term, int len, void *arg)
 }
 
 /*
- * Add the terms of one text value (its first max_bytes bytes) to a bag,
- * freeing the detoasted copy.
+ * Call fn with each term of one text value (its first max_bytes bytes), as
+ * UTF-8, freeing the detoasted copy.
  */
 void
-textfeat_add(const TextOptions *opts, Datum value, TermBag *bag)
+textfeat_terms(const TextOptions *opts, Datum value, TermFn fn, void *arg)
 {
-	HashArg		h = {opts, bag};
 	int			len;
 	text	   *t = text_prefix(value, opts->max_bytes, &len);
 
 	if (len > 0)
-		for_each_term(opts->config, opts->bigrams, VARDATA_ANY(t), len, hash_term, &h);
+		for_each_term(opts->config, opts->bigrams, VARDATA_ANY(t), len, fn, arg);
 	if ((Pointer) t != DatumGetPointer(value))
 		pfree(t);
+}
+
+/* Add the terms of one text value to a bag */
+void
+textfeat_add(const TextOptions *opts, Datum value, TermBag *bag)
+{
+	HashArg		h = {opts, bag};
+
+	textfeat_terms(opts, value, hash_term, &h);
 }
 
 /* qsort: ascending int64 */

@@ -43,6 +43,15 @@ extern void textfeat_options(const HitlModel *model, TextOptions *opts);
 /* Empty a bag, keeping its memory */
 extern void termbag_reset(TermBag *bag);
 
+/* Called with each term of a text, in order (UTF-8, not terminated) */
+typedef void (*TermFn) (const char *term, int len, void *arg);
+
+/*
+ * Call fn with each term of one text value, in the order textfeat_add
+ * hashes them (hitl.explain() names a row's terms with it)
+ */
+extern void textfeat_terms(const TextOptions *opts, Datum value, TermFn fn, void *arg);
+
 /* Add the terms of one text value to a bag (unsorted, duplicates kept) */
 extern void textfeat_add(const TextOptions *opts, Datum value, TermBag *bag);
 

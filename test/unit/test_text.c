@@ -1,7 +1,8 @@
 /*
  * test_text.c
  *		Unit tests of hitl's plain-C text numerics, printing TAP: the term
- *		hash, the tf-idf weights and multinomial naive Bayes.
+ *		hash, the tf-idf weights, multinomial naive Bayes, and the
+ *		contributions hitl.explain() reports (explain_math.c).
  *
  * The expected hashes, buckets and probabilities were computed with
  * scikit-learn 1.2 (sklearn.utils.murmurhash3_32 and MultinomialNB), whose
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "explain_math.h"
 #include "nbayes.h"
 #include "numeric_alloc.h"
 #include "texthash.h"
@@ -334,6 +336,162 @@ test_nbayes(void)
 	nbayes_counts_free(&c);
 }
 
+/*
+ * hitl.explain()'s arithmetic (explain_math.c): the runner-up, the
+ * centred weights of a two-class model, and for every kind of model the
+ * identity between the contributions and the log-odds of the predicted
+ * class against the runner-up.
+ */
+static void
+test_explain_logreg(void)
+{
+	/* two classes: one vector (2, -4), intercept 1, scoring class 1 */
+	static const double coef2[3] = {2.0, -4.0, 1.0};
+	/* three classes, two features: rows of (w1, w2, b) */
+	static const double coef3[9] = {0.5, -1.0, 0.2, -1.5, 2.0, -0.3, 1.0, -1.0, 0.1};
+	static const double x[3] = {1.5, -0.5, 7.0};
+	static const int col[3] = {0, 1, -1};
+	static const double ties[3] = {0.4, 0.3, 0.3};
+	ExplainItem items[3];
+	double		z[3];
+	double		gap;
+	int			pred;
+	int			ru;
+	int			c;
+	int			i;
+
+	ok(explain_runner_up(3, ties, 0) == 1, "runner-up: the lowest index among equal others");
+	ok(explain_runner_up(2, ties, 1) == 0, "runner-up of two classes: the other one");
+
+	ok(explain_logreg_weight(2, 2, coef2, 1, 0) == 1.0 &&
+	   explain_logreg_weight(2, 2, coef2, 0, 0) == -1.0 &&
+	   explain_logreg_weight(2, 2, coef2, 1, 2) == 0.5 &&
+	   explain_logreg_weight(2, 2, coef2, 0, 2) == -0.5,
+	   "two classes: w / 2 for class 1, -w / 2 for class 0, intercept too");
+	ok(explain_logreg_weight(2, 3, coef3, 1, 1) == 2.0 &&
+	   explain_logreg_weight(2, 3, coef3, 2, 2) == 0.1,
+	   "three classes: row c of the coefficients");
+
+	/* z = 2 * 1.5 - 4 * -0.5 + 1 = 6: class 1, ln(p1 / p0) = 6 */
+	explain_logreg(2, 2, coef2, 1, 0, 3, col, x, items);
+	ok(items[0].contribution == 1.5 && items[0].runner_up == -1.5 &&
+	   items[1].contribution == 1.0 && items[1].runner_up == -1.0,
+	   "two classes: contributions w x / 2 and -w x / 2");
+	ok(items[2].weight == 0.0 && items[2].contribution == 0.0 && items[2].value == 7.0,
+	   "a feature without a coefficient column has weight 0");
+	gap = 0.0;
+	for (i = 0; i < 3; i++)
+		gap += items[i].contribution - items[i].runner_up;
+	gap += explain_logreg_weight(2, 2, coef2, 1, 2) - explain_logreg_weight(2, 2, coef2, 0, 2);
+	ok(gap == 6.0, "two classes: contributions - runner-up + intercepts = z exactly (%.17g)", gap);
+	explain_logreg(2, 2, coef2, 0, 1, 3, col, x, items);
+	ok(items[0].contribution == -1.5 && items[1].runner_up == 1.0,
+	   "predicted class 0: the signs turn");
+
+	/* three classes: the identity against the scores' differences */
+	for (c = 0; c < 3; c++)
+		z[c] = coef3[c * 3] * x[0] + coef3[c * 3 + 1] * x[1] + coef3[c * 3 + 2];
+	pred = 2;					/* z = 1.5 + 0.5 + 0.1 = 2.1, the largest */
+	ru = 0;						/* z = 0.75 + 0.5 + 0.2 = 1.45 */
+	explain_logreg(2, 3, coef3, pred, ru, 3, col, x, items);
+	gap = coef3[pred * 3 + 2] - coef3[ru * 3 + 2];
+	for (i = 0; i < 3; i++)
+		gap += items[i].contribution - items[i].runner_up;
+	ok(fabs(gap - (z[pred] - z[ru])) < 1e-15,
+	   "three classes: contributions - runner-up + intercepts = z_pred - z_runner_up");
+	ok(items[0].weight == 1.0 && items[1].weight == -1.0,
+	   "three classes: the weights of the predicted class's row");
+}
+
+/*
+ * Explain a row of a two-class naive Bayes model built from count (values
+ * x at pos: positions 0 and 2, and 1.5 outside the positions) into items;
+ * the gap between the contributions plus the log prior ratio and
+ * ln(p_pred / p_runner_up) into *gap, the runner-up into *ru.
+ */
+static int
+explain_nb_row(NBayesModel *nb, const double *count, ExplainItem *items, int *ru, double *gap)
+{
+	static const double class_count[2] = {3.0, 1.0};
+	static const int64_t index[4] = {0, 1 * 2 + 1, 2 * 2 + 0, 2 * 2 + 1};
+	static const int idx[2] = {0, 2};
+	static const double val[2] = {2.0, 1.0};
+	static const int pos[3] = {0, 2, -1};
+	static const double x[3] = {2.0, 1.0, 1.5};
+	double		proba[2];
+	double		sum;
+	int			pred;
+	int			i;
+
+	if (nbayes_model_build(nb, 2, 3, class_count, 4, index, count, 0.5, 5.0) != 0)
+		return -1;
+	nbayes_predict_proba(nb, 2, idx, val, 4.5, proba);
+	pred = proba[1] > proba[0] ? 1 : 0;
+	*ru = 1 - pred;
+	explain_nbayes(nb, pred, *ru, 3, pos, x, items);
+	sum = nb->log_prior[pred] - nb->log_prior[*ru];
+	for (i = 0; i < 3; i++)
+		sum += items[i].contribution;
+	*gap = sum - log(proba[pred] / proba[*ru]);
+	return pred;
+}
+
+static void
+test_explain_nbayes(void)
+{
+	/* class sums 5 and 5, then 5 and 11; a feature space of 5, alpha 0.5 */
+	static const double equal[4] = {4.0, 2.0, 1.0, 3.0};
+	static const double unequal[4] = {4.0, 2.0, 1.0, 9.0};
+	ExplainItem items[3];
+	NBayesModel nb;
+	double		gap;
+	double		expect;
+	int			pred;
+	int			ru;
+
+	pred = explain_nb_row(&nb, equal, items, &ru, &gap);
+	ok(pred >= 0, "a naive Bayes model to explain");
+	/* ln P(f | c) = ln(s_cf + 0.5) - ln(5 + 2.5) */
+	expect = (pred == 0 ? 1.0 : -1.0) * (log(4.5) - log(0.5));
+	ok(fabs(items[0].weight - expect) < 1e-15,
+	   "weight: ln P(f | pred) - ln P(f | runner-up) (%.17g)", items[0].weight);
+	ok(fabs(items[2].weight) < 1e-15,
+	   "a feature without statistics: the ratio of the denominators (equal here)");
+	ok(items[0].contribution == 2.0 * items[0].weight &&
+	   items[0].runner_up == -items[0].contribution,
+	   "contribution: value x log ratio; runner-up: its opposite");
+	ok(fabs(gap) < 1e-12, "contributions + log prior ratio = ln(p_pred / p_runner_up) (%.3g off)", gap);
+	nbayes_model_free(&nb);
+
+	/* unequal denominators: a feature without statistics still counts */
+	pred = explain_nb_row(&nb, unequal, items, &ru, &gap);
+	ok(pred >= 0, "a model whose classes have different sums");
+	ok(fabs(items[2].weight - (nb.log_denom[ru] - nb.log_denom[pred])) < 1e-15 &&
+	   items[2].weight != 0.0,
+	   "a feature without statistics: ln of the runner-up's over the predicted's denominator");
+	ok(fabs(gap) < 1e-12, "and the identity holds with it (%.3g off)", gap);
+	nbayes_model_free(&nb);
+}
+
+static void
+test_explain_sort(void)
+{
+	ExplainItem items[5] = {
+		{"b", 1.0, 0.1, 0.1, -0.1},
+		{"z", 1.0, -0.5, -0.5, 0.5},
+		{"a", 2.0, 0.05, 0.1, -0.1},
+		{"a", 1.0, 0.5, 0.5, -0.5},
+		{"c", 0.0, 3.0, 0.0, 0.0},
+	};
+
+	explain_sort(5, items);
+	ok(strcmp(items[0].feature, "a") == 0 && items[0].contribution == 0.5 &&
+	   strcmp(items[1].feature, "z") == 0 &&
+	   strcmp(items[2].feature, "a") == 0 && items[2].contribution == 0.1 &&
+	   strcmp(items[3].feature, "b") == 0 && strcmp(items[4].feature, "c") == 0,
+	   "sorted by |contribution| descending, then feature");
+}
+
 int
 main(void)
 {
@@ -341,5 +499,8 @@ main(void)
 	test_tfidf();
 	test_nbayes();
 	test_nbayes_extremes();
+	test_explain_logreg();
+	test_explain_nbayes();
+	test_explain_sort();
 	return tap_finish();
 }
