@@ -893,7 +893,10 @@ BEGIN
 			  FROM pg_event_trigger_ddl_commands() d
 			  WHERE d.classid = 'pg_class'::regclass) d
 		JOIN hitl.models m ON m.source::oid = d.objid AND m.status <> 'broken'
-		CROSS JOIN LATERAL hitl._model_columns(m) c
+		CROSS JOIN LATERAL (SELECT * FROM hitl._model_columns(m)
+							UNION ALL
+							SELECT (m.options ->> 'cv_group_column')::name, 'group column'
+							WHERE m.options ? 'cv_group_column') c
 		LEFT JOIN pg_attribute a ON d.object_type = 'table column'
 			AND a.attrelid = d.objid AND a.attnum = d.objsubid
 		WHERE hitl._column_type(m.source, c.col) IS NULL
@@ -905,6 +908,8 @@ BEGIN
 					'text'::regtype, 'character varying'::regtype))
 		   OR (c.what IN ('confidence column', 'uncertainty column')
 			   AND hitl._column_type(m.source, c.col) <> 'double precision'::regtype)
+		   OR (c.what = 'group column'
+			   AND hitl._column_type(m.source, c.col)::oid >= 16384)
 		ORDER BY m.name
 	LOOP
 		IF r.col_type IS NOT NULL THEN

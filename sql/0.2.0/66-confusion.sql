@@ -65,7 +65,8 @@ COMMENT ON FUNCTION hitl._resolve_options(jsonb, text, boolean) IS
 
 /*
  * The group column of a model row written: a column of its table, not the
- * label, of a type whose text groups rows (not an array, json or jsonb).
+ * label, of a built-in type whose text groups rows (not an array, json or
+ * jsonb, nor a type made by a user).
  * Checked when it is set or changed; a row whose table is gone (a restore
  * under way) is left to the restore.
  */
@@ -99,11 +100,18 @@ BEGIN
 	WHILE (SELECT t.typtype FROM pg_type t WHERE t.oid = typ) = 'd' LOOP
 		typ := (SELECT t.typbasetype FROM pg_type t WHERE t.oid = typ);
 	END LOOP;
+	/*
+	 * A built-in scalar type only: the training reads the column as text,
+	 * and a type of the table owner's could bring a cast of its own, run
+	 * by whoever trains the model
+	 */
 	IF (SELECT t.typcategory FROM pg_type t WHERE t.oid = typ) = 'A'
-	   OR typ IN ('json'::regtype, 'jsonb'::regtype) THEN
+	   OR typ IN ('json'::regtype, 'jsonb'::regtype)
+	   OR typ >= 16384
+	   OR (SELECT t.typtype FROM pg_type t WHERE t.oid = typ) <> 'b' THEN
 		RAISE EXCEPTION 'column "%" of type % cannot group rows', col, typ::regtype
 			USING ERRCODE = 'datatype_mismatch',
-				  HINT = 'cv_group_column takes a column of a scalar type (text, an integer, a uuid...), not an array, json or jsonb.';
+				  HINT = 'cv_group_column takes a column of a built-in scalar type (text, an integer, a uuid...), not an array, json, jsonb or a type of one''s own.';
 	END IF;
 	RETURN NEW;
 END

@@ -9,7 +9,7 @@
 -- block: an incremental update reads the label changes committed since its
 -- version (the database is dropped after the file, its role before).
 
-SELECT plan(30);
+SELECT plan(31);
 
 CREATE EXTENSION hitl;
 
@@ -170,6 +170,8 @@ SELECT is((SELECT sum(rows) FROM hitl.confusion WHERE model = 'dups_grouped' AND
 -- ----------------------------------------------------------------------
 -- A bad cv_group_column
 -- ----------------------------------------------------------------------
+CREATE TYPE grp AS (a int);
+ALTER TABLE dups ADD COLUMN cgrp grp;
 CREATE FUNCTION create_bad(options jsonb) RETURNS int LANGUAGE sql AS $$
 	SELECT hitl.create_model('bad', 'dups', 'label', '{body}', prediction_column => 'b_p',
 							 confidence_column => 'b_c', uncertainty_column => 'b_u',
@@ -184,6 +186,8 @@ FROM (VALUES
 	 'an array group column: 42804'),
 	('{"cv_group_column": "doc"}', '42804', 'column "doc" of type jsonb cannot group rows',
 	 'a jsonb group column: 42804'),
+	('{"cv_group_column": "cgrp"}', '42804', 'column "cgrp" of type public.grp cannot group rows',
+	 'a group column of a type of one''s own (its casts would run as whoever trains): 42804'),
 	('{"cv_group_column": 3}', '22023', 'option "cv_group_column" must be a column name',
 	 'a group column that is not a string: 22023')
 ) AS bad(options, state, message, description);
