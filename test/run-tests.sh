@@ -5,18 +5,19 @@
 #
 #     bash test/run-tests.sh              # the system's PostgreSQL 15 (or PG_BIN)
 #     bash test/run-tests.sh --pg 17      # 15, 17 or 18
-#     bash test/run-tests.sh --pg all     # 15 and 18, one after another (17:
-#                                         # its source is missing from Debian's
-#                                         # mirror, so it cannot be built here),
+#     bash test/run-tests.sh --pg all     # 15, 17 and 18, one after another,
 #                                         # then the across step
 #     bash test/run-tests.sh --across     # the across step alone, on the
 #                                         # installs already there
 #
 # Servers: 15 is the system's (/usr/lib/postgresql/15/bin, or PG_BIN when it
-# holds a 15). 17 and 18 are built from Debian's sources with pgTAP, once, into
-# a cache (test/lib/servers.sh; HITL_PG_CACHE, /var/cache/hitl-test as root)
-# and reused; PG_BIN is used instead when it holds that major version. A
-# server that cannot be built counts 1 failed. With `all` each server's run is
+# holds a 15). 18 is built from Debian's sources with pgTAP, once, into a
+# cache (test/lib/servers.sh; HITL_PG_CACHE, /var/cache/hitl-test as root)
+# and reused; PG_BIN is used instead when it holds that major version. 17,
+# whose source tarball Debian's mirror lacks, runs from Debian trixie's
+# binary packages: this script runs again, whole, inside a Debian trixie
+# tree made once in the cache (test/lib/trixie.sh; needs root). A server
+# that cannot be built or set up counts 1 failed. With `all` each server's run is
 # printed with its counts ("== PostgreSQL N: N passed, N failed"), then a
 # summary, and the last line sums them.
 #
@@ -67,7 +68,7 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 HITL_SERVERS=(15 17 18)
 # what --pg all runs: every server that can be built here
-HITL_ALL_SERVERS=(15 18)
+HITL_ALL_SERVERS=(15 17 18)
 
 usage() {
 	printf 'usage: bash test/run-tests.sh [--pg 15|17|18|all | --across]\n'
@@ -127,7 +128,11 @@ HITL_PG_MAJOR=${PG_CHOICE:-15}
 [[ $HITL_PG_MAJOR == all ]] && HITL_PG_MAJOR=15
 # A PG_BIN (and PG_CONFIG) given for another major version is not this run's.
 PG_BIN_GIVEN=0
-if [[ -n ${PG_BIN:-} ]]; then
+if [[ ${HITL_IN_TRIXIE:-0} == 1 ]]; then
+	# in the trixie tree (test/lib/trixie.sh): the server its packages
+	# install, which may not be there before the dependencies step
+	PG_BIN_GIVEN=1
+elif [[ -n ${PG_BIN:-} ]]; then
 	if [[ $(pg_bin_version) == "PostgreSQL $HITL_PG_MAJOR."* ]]; then
 		PG_BIN_GIVEN=1
 	elif [[ $HITL_PG_MAJOR != 15 ]]; then
@@ -143,6 +148,8 @@ export HITL_PG_MAJOR
 source "$REPO_ROOT/test/lib/cluster.sh"
 # shellcheck source=test/lib/servers.sh
 source "$REPO_ROOT/test/lib/servers.sh"
+# shellcheck source=test/lib/trixie.sh
+source "$REPO_ROOT/test/lib/trixie.sh"
 if [[ $HITL_PG_MAJOR != 15 && $PG_BIN_GIVEN == 0 ]]; then
 	PG_BIN="$(hitl_server_prefix "$HITL_PG_MAJOR")/bin"
 	PATH="$PG_BIN:$PATH"
@@ -555,6 +562,17 @@ main() {
 	if [[ $ACROSS_ONLY == 1 ]]; then
 		suite_across
 		finish
+	fi
+	# 17 runs in a Debian trixie tree, with trixie's packages
+	if [[ $HITL_PG_MAJOR == 17 && $PG_BIN_GIVEN == 0 ]]; then
+		say "== PostgreSQL 17: Debian trixie's packages, in a trixie tree (test/lib/trixie.sh)"
+		local rc=0
+		hitl_trixie_run --pg 17 || rc=$?
+		if [[ $rc -ne 0 && $rc -ne 1 ]]; then
+			record server 0 1 "the run in the trixie tree ended with status $rc"
+			finish
+		fi
+		exit "$rc"
 	fi
 	say "== dependencies"
 	# shellcheck disable=SC2119 # no benchmark packages needed

@@ -76,11 +76,13 @@ BEGIN
 			IF view_oid IS NOT NULL THEN
 				BEGIN
 					PERFORM hitl._create_review_view(m.name);
-				EXCEPTION WHEN object_not_in_prerequisite_state THEN
+				EXCEPTION WHEN object_not_in_prerequisite_state OR invalid_table_definition THEN
 					/*
-					 * In ALTER EXTENSION hitl UPDATE, an extension may not
-					 * replace an object it does not own: drop the view and
-					 * make it again with the owner and grants it had (a
+					 * Not in place: in ALTER EXTENSION hitl UPDATE, an
+					 * extension may not replace an object it does not own;
+					 * and a view made before its table gained columns has
+					 * other columns than the view made now.  Drop the view
+					 * and make it again with the owner and grants it had (a
 					 * view built on it keeps the drop from happening: the
 					 * model then stays in its 0.1.0 form, for a later
 					 * hitl.upgrade_models() to replace in place)

@@ -109,6 +109,11 @@ HITL_PACKAGES=(
 )
 if [[ $HITL_PG_MAJOR == 15 ]]; then
 	HITL_PACKAGES+=(postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap)
+elif [[ ${HITL_IN_TRIXIE:-0} == 1 ]]; then
+	# in the Debian trixie tree of test/lib/trixie.sh: trixie's server, whose
+	# headers package also holds pg_regress and the PostgreSQL::Test modules
+	HITL_PACKAGES+=(perl "postgresql-$HITL_PG_MAJOR" "postgresql-server-dev-$HITL_PG_MAJOR"
+		"postgresql-$HITL_PG_MAJOR-pgtap")
 fi
 HITL_BENCH_PACKAGES=(python3-sklearn)
 

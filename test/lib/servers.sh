@@ -1,8 +1,11 @@
 # shellcheck shell=bash
 #
 # test/lib/servers.sh: build the PostgreSQL servers hitl is tested on that
-# Debian 12 does not ship (17 and 18), with pgTAP and the TAP test modules,
-# once each into a cache directory, and reuse them while they are there.
+# Debian 12 does not ship, with pgTAP and the TAP test modules, once each
+# into a cache directory, and reuse them while they are there. 18 is built
+# so. 17 has a recipe too, but Debian's mirror lacks its source tarball (the
+# index lists it; the file is 404): test/lib/trixie.sh runs the tests on 17
+# from Debian trixie's binary packages instead.
 #
 # The system's apt offers server 15 only. The sources come from Debian's own
 # source packages (trixie: postgresql-17 and pgtap, sid: postgresql-18), read
