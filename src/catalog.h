@@ -464,6 +464,12 @@ extern int	catalog_count_labels(const HitlModel *model, MemoryContext cxt, char 
 #include "lib/stringinfo.h"
 
 /*
+ * Do hitl.queue and hitl.label_log have their evaluation columns (not
+ * before the update from 0.1.0)?
+ */
+extern bool catalog_evaluation_ready(void);
+
+/*
  * The row keys (jsonb, as text) of the model's evaluation rows now in its
  * queue, sorted by strcmp, in cxt; returns their number.  A direct read of
  * hitl.queue's heap with the active snapshot, past row-level security and

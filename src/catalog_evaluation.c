@@ -14,8 +14,8 @@
  * unbiased accuracy of the model on the rows it has not seen labeled.
  *
  * The writer runs as whichever role changed labels, with no SQL: the keys
- * are read here from hitl.queue's heap through its primary key, as
- * catalog_labels.c reads hitl.models.  The accuracy is read with SQL as the
+ * are read here from hitl.queue's heap through its index of evaluation
+ * rows (hitl.queue_evaluation), as catalog_labels.c reads hitl.models.  The accuracy is read with SQL as the
  * owner of hitl's tables (a training may run as a role the label log's
  * policy hides rows from).
  */
@@ -43,8 +43,32 @@
 #include "proportion.h"
 #include "spi_check.h"
 
+static bool column_exists(Oid nsp, const char *table, const char *column);
 static int	key_cmp(const void *a, const void *b);
 static void json_figure(StringInfo buf, const char *key, double value, bool known);
+
+/* Does hitl's table have that column? */
+static bool
+column_exists(Oid nsp, const char *table, const char *column)
+{
+	Oid			relid = get_relname_relid(table, nsp);
+
+	return OidIsValid(relid) && get_attnum(relid, column) != InvalidAttrNumber;
+}
+
+/*
+ * Do hitl.queue and hitl.label_log have their evaluation columns?  Not
+ * before the extension is updated from 0.1.0, whose tables this library
+ * must still serve: no evaluation rows then.
+ */
+bool
+catalog_evaluation_ready(void)
+{
+	Oid			nsp = get_namespace_oid(HITL_SCHEMA, false);
+
+	return column_exists(nsp, "queue", "evaluation") &&
+		column_exists(nsp, "label_log", "evaluation");
+}
 
 /* qsort: keys in strcmp order */
 static int
@@ -67,8 +91,8 @@ catalog_evaluation_keys(const char *model, MemoryContext cxt, char ***keys)
 	AttrNumber	key_att;
 	AttrNumber	eval_att;
 	Relation	queue;
-	Oid			pkey_oid;
-	Relation	pkey;
+	Oid			index_oid;
+	Relation	index;
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tuple;
@@ -89,14 +113,17 @@ catalog_evaluation_keys(const char *model, MemoryContext cxt, char ***keys)
 
 	*keys = MemoryContextAlloc(cxt, sizeof(char *) * cap);
 	queue = table_open(relid, AccessShareLock);
-	pkey_oid = hitl_primary_key_index(queue);
-	if (!OidIsValid(pkey_oid))
-		elog(ERROR, "hitl: hitl.queue has no primary key");
-	pkey = index_open(pkey_oid, AccessShareLock);
+	/* the partial index of the evaluation rows, or the primary key */
+	index_oid = get_relname_relid("queue_evaluation", nsp);
+	if (!OidIsValid(index_oid))
+		index_oid = hitl_primary_key_index(queue);
+	if (!OidIsValid(index_oid))
+		elog(ERROR, "hitl: hitl.queue has no index on model");
+	index = index_open(index_oid, AccessShareLock);
 	ScanKeyEntryInitialize(&key, 0, model_att, BTEqualStrategyNumber, InvalidOid,
-						   pkey->rd_indcollation[0], F_TEXTEQ,
+						   index->rd_indcollation[0], F_TEXTEQ,
 						   CStringGetTextDatum(model));
-	scan = systable_beginscan(queue, pkey_oid, true, GetActiveSnapshot(), 1, &key);
+	scan = systable_beginscan(queue, index_oid, true, GetActiveSnapshot(), 1, &key);
 	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
 	{
 		bool		isnull;
@@ -118,7 +145,7 @@ catalog_evaluation_keys(const char *model, MemoryContext cxt, char ***keys)
 															   VARSIZE(jb)));
 	}
 	systable_endscan(scan);
-	index_close(pkey, AccessShareLock);
+	index_close(index, AccessShareLock);
 	table_close(queue, AccessShareLock);
 	qsort(*keys, n, sizeof(char *), key_cmp);
 	return n;
@@ -140,7 +167,7 @@ json_figure(StringInfo buf, const char *key, double value, bool known)
  * before), the first of each row, the share whose label is the
  * prediction the row had ("accuracy"), its Wilson 95% bounds ("low",
  * "high") and the rows counted ("rows").  With no such row, the three
- * figures are null.
+ * figures are null.  Nothing before the update from 0.1.0.
  */
 void
 catalog_evaluation_json(StringInfo buf, const char *model)
@@ -153,6 +180,8 @@ catalog_evaluation_json(StringInfo buf, const char *model)
 	double		low;
 	double		high;
 
+	if (!catalog_evaluation_ready())
+		return;
 	values[0] = CStringGetTextDatum(model);
 	(void) catalog_execute(CATALOG_AS_OWNER,
 						   "SELECT pg_catalog.count(*),"

@@ -74,11 +74,18 @@ catalog_queue_fill(const char *model, int version, Datum ranks, Datum keys,
 	values[5] = confidences;
 	values[6] = uncertainties;
 	values[7] = evaluations;
-	queue_execute("INSERT INTO hitl.queue (model, rank, row_key, prediction,"
-				  " confidence, uncertainty, version, evaluation)"
-				  " SELECT $1, v.rank, v.k, v.p, v.c, v.u, $2, v.e"
-				  " FROM unnest($3, $4, $5, $6, $7, $8) AS v(rank, k, p, c, u, e)",
-				  8, argtypes, values, SPI_OK_INSERT, "filling the queue");
+	if (catalog_evaluation_ready())
+		queue_execute("INSERT INTO hitl.queue (model, rank, row_key, prediction,"
+					  " confidence, uncertainty, version, evaluation)"
+					  " SELECT $1, v.rank, v.k, v.p, v.c, v.u, $2, v.e"
+					  " FROM unnest($3, $4, $5, $6, $7, $8) AS v(rank, k, p, c, u, e)",
+					  8, argtypes, values, SPI_OK_INSERT, "filling the queue");
+	else
+		queue_execute("INSERT INTO hitl.queue (model, rank, row_key, prediction,"
+					  " confidence, uncertainty, version)"
+					  " SELECT $1, v.rank, v.k, v.p, v.c, v.u, $2"
+					  " FROM unnest($3, $4, $5, $6, $7) AS v(rank, k, p, c, u)",
+					  7, argtypes, values, SPI_OK_INSERT, "filling the queue");
 	queue_execute("SELECT hitl._analyze_queue($1)", 1, &count_type, &count,
 				  SPI_OK_SELECT, "analyzing the queue");
 }

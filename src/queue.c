@@ -17,7 +17,8 @@
  * uncertainty but at random among the unlabeled rows: the evaluation rows,
  * on which the labels people give measure the model's accuracy without the
  * bias of active learning (catalog_evaluation.c).  E = round(queue_size x
- * evaluation_rate) are drawn, the heap keeps queue_size - E.  The draw is
+ * evaluation_rate) are drawn (that share of the unlabeled rows when there
+ * are fewer), the heap keeps queue_size - E.  The draw is
  * a bottom-k sample: each row's key is hashed with a seed made of the
  * model's name and version, and the E rows of the lowest hashes are kept,
  * in a second bounded set beside the heap.  That is a uniform sample, as
@@ -129,6 +130,9 @@ candidates_init(CandidateHeap *heap, const ScoreState *s)
 	int			queue_size = s->model->queue_size;
 	int			e = (int) floor(queue_size * s->model->evaluation_rate + 0.5);
 
+	/* none before the update from 0.1.0: nowhere to mark them */
+	if (!catalog_evaluation_ready())
+		e = 0;
 	e = Max(0, Min(e, queue_size));
 	heap->cap = queue_size - e;
 	heap->items = palloc(sizeof(Candidate) * Max(heap->cap, 1));
@@ -137,6 +141,9 @@ candidates_init(CandidateHeap *heap, const ScoreState *s)
 	heap->sample = palloc(sizeof(Candidate) * Max(e, 1));
 	heap->nsample = 0;
 	heap->sample_max = 0;
+	heap->queue_size = queue_size;
+	heap->rate = s->model->evaluation_rate;
+	heap->offered = 0;
 	heap->seed = folds_hash_bytes(s->model->name, strlen(s->model->name)) ^
 		((uint64) s->version->version * UINT64_C(0x9e3779b97f4a7c15));
 }
@@ -226,6 +233,7 @@ candidates_offer(const ScoreState *s, CandidateHeap *heap, const ScoredRow *row,
 	c.seq = seq;
 	c.draw = 0;
 	c.evaluation = false;
+	heap->offered++;
 	if (heap->sample_cap > 0)
 		sample_offer(s, heap, &c, keyvals, keynulls);
 	if (heap->n < heap->cap)
@@ -284,12 +292,14 @@ seq_cmp(const void *a, const void *b)
  * Put the evaluation sample among the ranked candidates: a candidate that
  * is in the sample too leaves its place to it, and the j-th of the E
  * evaluation rows (by draw) takes rank round((j + 1) x N / (E + 1)) of the
- * N, or the next one free.
+ * N, or the next one free.  With fewer unlabeled rows than queue_size, E
+ * is the share of those (the lowest draws of the sample: still a sample).
  */
 static void
 merge_sample(CandidateHeap *heap)
 {
-	int			ne = heap->nsample;
+	double		pool = Min((double) heap->offered, (double) heap->queue_size);
+	int			ne = Min(heap->nsample, (int) floor(pool * heap->rate + 0.5));
 	uint64	   *seqs = palloc(sizeof(uint64) * Max(ne, 1));
 	Candidate  *merged;
 	int		   *at = palloc(sizeof(int) * Max(ne, 1));
@@ -299,7 +309,9 @@ merge_sample(CandidateHeap *heap)
 	int			j;
 	int			r;
 
-	qsort(heap->sample, ne, sizeof(Candidate), draw_cmp);
+	if (ne <= 0)
+		return;
+	qsort(heap->sample, heap->nsample, sizeof(Candidate), draw_cmp);
 	for (j = 0; j < ne; j++)
 		seqs[j] = heap->sample[j].seq;
 	qsort(seqs, ne, sizeof(uint64), seq_cmp);

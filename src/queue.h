@@ -35,12 +35,16 @@ typedef struct CandidateHeap
 	int			sample_cap;
 	int			sample_max;		/* the sample's highest draw, when full */
 	uint64		seed;
+	int			queue_size;
+	double		rate;			/* evaluation_rate */
+	uint64		offered;		/* unlabeled rows met */
 } CandidateHeap;
 
 /*
  * An empty heap for the queue of a scoring (current context): E =
  * round(queue_size x evaluation_rate) evaluation rows drawn at random, and
- * the queue_size - E most uncertain.
+ * the queue_size - E most uncertain.  With fewer unlabeled rows than
+ * queue_size, E is that share of them.
  */
 extern void candidates_init(CandidateHeap *heap, const ScoreState *s);
 

@@ -18,6 +18,15 @@ ALTER TABLE hitl.queue ADD COLUMN evaluation boolean NOT NULL DEFAULT false;
 COMMENT ON COLUMN hitl.queue.evaluation IS
 	'drawn at random from the unlabeled rows (option evaluation_rate), not for its uncertainty: its label measures the model''s accuracy';
 
+/*
+ * The label triggers read a model's evaluation rows once per statement
+ * (src/catalog_evaluation.c): a few rows, found here without reading the
+ * rest of a queue of up to 100,000.
+ */
+CREATE INDEX queue_evaluation ON hitl.queue (model) WHERE evaluation;
+COMMENT ON INDEX hitl.queue_evaluation IS
+	'the evaluation rows of a model''s queue, which the label triggers look up';
+
 ALTER TABLE hitl.label_log ADD COLUMN evaluation boolean NOT NULL DEFAULT false;
 COMMENT ON COLUMN hitl.label_log.evaluation IS
 	'the row was an evaluation row of the model''s queue when its label changed: prediction is what the model said before seeing the label';

@@ -6,7 +6,7 @@
 -- hitl.models.evaluation_accuracy; the option's checks.
 
 BEGIN;
-SELECT plan(28);
+SELECT plan(31);
 
 CREATE EXTENSION hitl;
 
@@ -39,11 +39,23 @@ FROM generate_series(1, 300) g;
 CREATE TABLE pts0 (LIKE pts);
 ALTER TABLE pts0 ADD PRIMARY KEY (id);
 INSERT INTO pts0 SELECT * FROM pts;
+CREATE TABLE pts_default (LIKE pts);
+ALTER TABLE pts_default ADD PRIMARY KEY (id);
+INSERT INTO pts_default SELECT * FROM pts;
 SELECT hitl.create_model('pts', 'pts', 'label', '{x,y}',
 						 options => '{"queue_size": 40, "evaluation_rate": 0.1}') \gset
 SELECT hitl.create_model('pts0', 'pts0', 'label', '{x,y}',
 						 options => '{"queue_size": 40, "evaluation_rate": 0}') \gset
 
+SELECT hitl.create_model('pts_default', 'pts_default', 'label', '{x,y}') \gset
+
+SELECT is((SELECT count(*)::int FROM hitl.queue WHERE model = 'pts_default'), 270,
+		  'the defaults (queue_size 1000): the queue holds the 270 unlabeled rows');
+SELECT is((SELECT count(*)::int FROM hitl.queue WHERE model = 'pts_default' AND evaluation), 14,
+		  'evaluation_rate absent: 0.05 of the 270 unlabeled rows (fewer than queue_size), round(13.5) = 14');
+SELECT is((SELECT array_agg(rank ORDER BY rank) FROM hitl.queue WHERE model = 'pts_default' AND evaluation),
+		  (SELECT array_agg(floor((j + 1) * 270 / 15.0 + 0.5)::int ORDER BY j) FROM generate_series(0, 13) j),
+		  'spread evenly among the 270 ranks');
 SELECT is((SELECT count(*)::int FROM hitl.queue WHERE model = 'pts'), 40,
 		  'queue_size 40: the queue has 40 rows');
 SELECT is((SELECT count(*)::int FROM hitl.queue WHERE model = 'pts' AND evaluation), 4,
