@@ -39,6 +39,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/memutils.h"
 
 #include "catalog.h"
 #include "folds.h"
@@ -321,7 +322,9 @@ merge_sample(CandidateHeap *heap)
 	n = nheap + ne;
 	for (j = 0; j < ne; j++)
 		at[j] = (int) floor((double) (j + 1) * n / (ne + 1) + 0.5) - 1;
-	merged = palloc(sizeof(Candidate) * Max(n, 1));
+	/* where the heap lives: a scoring that commits writes after commits */
+	merged = MemoryContextAlloc(GetMemoryChunkContext(heap->items),
+								sizeof(Candidate) * Max(n, 1));
 	for (r = 0, i = 0, j = 0; r < n; r++)
 	{
 		if (j < ne && (r >= at[j] || i == nheap))
