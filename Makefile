@@ -24,6 +24,8 @@ OBJS = \
 	src/progress.o \
 	src/queue.o \
 	src/catalog_queue.o \
+	src/catalog_evaluation.o \
+	src/proportion.o \
 	src/model_cache.o \
 	src/predict_sql.o \
 	src/shared.o \

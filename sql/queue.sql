@@ -1,5 +1,7 @@
 -- The review queue: ranking, the three strategies, queue_size, labeled rows
 -- leaving at once, the all-models view, and the plan of the per-model view.
+-- evaluation_rate 0: the queue is the most uncertain rows alone (the
+-- evaluation rows drawn at random are tested in test/pgtap/evaluation.sql).
 
 CREATE TABLE q AS
 	SELECT id, comp, circ, d_circ, rad_ra, pr_axis_ra, max_l_ra, scat_ra, elong,
@@ -10,7 +12,7 @@ CREATE TABLE q AS
 ALTER TABLE q ADD PRIMARY KEY (id);
 
 SELECT hitl.create_model('qm', 'q', 'class', vehicle_features(),
-						 options => '{"cv_folds": 0, "queue_size": 50}');
+						 options => '{"cv_folds": 0, "queue_size": 50, "evaluation_rate": 0}');
 
 -- the queue holds the 50 most uncertain unlabeled rows, ranked 1..50
 SELECT count(*) AS queued, min(rank), max(rank),

@@ -229,7 +229,8 @@ catalog_load_model(const char *name, MemoryContext mcxt)
 		" coalesce((options->>'batch_size')::int, current_setting('hitl.batch_size')::int),"
 		" options->>'text_config', coalesce((options->>'bigrams')::bool, false),"
 		" coalesce((options->>'buckets')::int, 0), coalesce((options->>'max_text_bytes')::int, 0),"
-		" coalesce((options->>'alpha')::float8, 1.0), options->>'cv_group_column'"
+		" coalesce((options->>'alpha')::float8, 1.0), options->>'cv_group_column',"
+		" coalesce((options->>'evaluation_rate')::float8, 0.05)"
 		" FROM hitl.models m WHERE name = $1";
 	HeapTuple	tup;
 	HitlModel  *m;
@@ -292,6 +293,8 @@ catalog_load_model(const char *name, MemoryContext mcxt)
 
 		m->cv_group_column = isnull ? NULL : TextDatumGetCString(group);
 	}
+	/* 0.05 when absent: the models made before the option */
+	m->evaluation_rate = DatumGetFloat8(spi_value(tup, 27, &isnull));
 
 	relname = get_rel_name(m->source);
 	nspname = relname ? get_namespace_name(get_rel_namespace(m->source)) : NULL;

@@ -82,6 +82,7 @@ typedef struct HitlModel
 	char	   *cv_group_column;	/* rows of a group share a fold; or NULL */
 	double		score_tolerance;
 	int			queue_size;
+	double		evaluation_rate;	/* share of the queue drawn at random */
 	int			batch_size;
 
 	/* text features (text_config is NULL when the model has no text column) */
@@ -330,13 +331,14 @@ extern void catalog_queue_clear(const char *model);
 /*
  * Fill the model's queue with the candidates of a scoring of version: ranks
  * (int4[]), row keys (jsonb[]), predictions (text[]), confidences and
- * uncertainties (float8[]), one element each per candidate; then update
+ * uncertainties (float8[]), evaluation rows or not (bool[]), one element each per candidate; then update
  * the queue's statistics for n_candidates rows.  Runs as the owner of
  * hitl's tables, in the caller's SPI connection.
  */
 extern void catalog_queue_fill(const char *model, int version, Datum ranks,
 							   Datum keys, Datum predictions, Datum confidences,
-							   Datum uncertainties, int64 n_candidates);
+							   Datum uncertainties, Datum evaluations,
+							   int64 n_candidates);
 
 /* ------------------------------------------------------------------------
  * catalog_labels.c: hitl.models and hitl.label_log as the label triggers
@@ -452,5 +454,35 @@ extern int	catalog_label_changes(const HitlModel *model, const char *snapshot, i
  */
 extern int	catalog_count_labels(const HitlModel *model, MemoryContext cxt, char ***labels,
 								 int64 **counts, int64 *rows);
+
+
+/* ------------------------------------------------------------------------
+ * catalog_evaluation.c: the evaluation rows, drawn at random into the
+ * queue, and the accuracy measured on them once labeled (see there)
+ * ------------------------------------------------------------------------ */
+
+#include "lib/stringinfo.h"
+
+/*
+ * Do hitl.queue and hitl.label_log have their evaluation columns (not
+ * before the update from 0.1.0)?
+ */
+extern bool catalog_evaluation_ready(void);
+
+/*
+ * The row keys (jsonb, as text) of the model's evaluation rows now in its
+ * queue, sorted by strcmp, in cxt; returns their number.  A direct read of
+ * hitl.queue's heap with the active snapshot, past row-level security and
+ * privileges, running no SQL: for the label log's writer.
+ */
+extern int	catalog_evaluation_keys(const char *model, MemoryContext cxt, char ***keys);
+
+/*
+ * Append ", "evaluation": {...}" to a version's metrics: the accuracy of
+ * the model's predictions on its evaluation rows, from the label log, with
+ * its Wilson 95% interval and the rows it rests on.  Runs in the caller's
+ * SPI connection.
+ */
+extern void catalog_evaluation_json(StringInfo buf, const char *model);
 
 #endif

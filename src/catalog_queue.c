@@ -58,11 +58,11 @@ catalog_queue_clear(const char *model)
 void
 catalog_queue_fill(const char *model, int version, Datum ranks, Datum keys,
 				   Datum predictions, Datum confidences, Datum uncertainties,
-				   int64 n_candidates)
+				   Datum evaluations, int64 n_candidates)
 {
-	Oid			argtypes[7] = {TEXTOID, INT4OID, INT4ARRAYOID, JSONBARRAYOID,
-	TEXTARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID};
-	Datum		values[7];
+	Oid			argtypes[8] = {TEXTOID, INT4OID, INT4ARRAYOID, JSONBARRAYOID,
+	TEXTARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, BOOLARRAYOID};
+	Datum		values[8];
 	Oid			count_type = INT8OID;
 	Datum		count = Int64GetDatum(n_candidates);
 
@@ -73,11 +73,19 @@ catalog_queue_fill(const char *model, int version, Datum ranks, Datum keys,
 	values[4] = predictions;
 	values[5] = confidences;
 	values[6] = uncertainties;
-	queue_execute("INSERT INTO hitl.queue (model, rank, row_key, prediction,"
-				  " confidence, uncertainty, version)"
-				  " SELECT $1, v.rank, v.k, v.p, v.c, v.u, $2"
-				  " FROM unnest($3, $4, $5, $6, $7) AS v(rank, k, p, c, u)",
-				  7, argtypes, values, SPI_OK_INSERT, "filling the queue");
+	values[7] = evaluations;
+	if (catalog_evaluation_ready())
+		queue_execute("INSERT INTO hitl.queue (model, rank, row_key, prediction,"
+					  " confidence, uncertainty, version, evaluation)"
+					  " SELECT $1, v.rank, v.k, v.p, v.c, v.u, $2, v.e"
+					  " FROM unnest($3, $4, $5, $6, $7, $8) AS v(rank, k, p, c, u, e)",
+					  8, argtypes, values, SPI_OK_INSERT, "filling the queue");
+	else
+		queue_execute("INSERT INTO hitl.queue (model, rank, row_key, prediction,"
+					  " confidence, uncertainty, version)"
+					  " SELECT $1, v.rank, v.k, v.p, v.c, v.u, $2"
+					  " FROM unnest($3, $4, $5, $6, $7) AS v(rank, k, p, c, u)",
+					  7, argtypes, values, SPI_OK_INSERT, "filling the queue");
 	queue_execute("SELECT hitl._analyze_queue($1)", 1, &count_type, &count,
 				  SPI_OK_SELECT, "analyzing the queue");
 }

@@ -16,6 +16,11 @@
  * once when it opens.  Each row's key and labels are made by label_info.c
  * (jsonb_build_object, the label type's cast to text).
  *
+ * An entry tells whether the row was an evaluation row of the model's
+ * queue when its label changed (drawn at random, not for its uncertainty:
+ * see queue.c): the writer reads the keys of those rows once when it opens
+ * (a few: a share of the queue) and looks each row's key up among them.
+ *
  * The only code run while the log is written that is not hitl's is such a
  * cast, which could be a user's function; one that changed labels would
  * find a log half written.  label_log_run() marks the time the log is
@@ -34,6 +39,8 @@
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -71,6 +78,9 @@ struct LabelLogWriter
 	Datum		txid;
 	Datum		version;
 	bool		version_null;
+	AttrNumber	evaluation_att; /* hitl.label_log.evaluation */
+	char	  **evaluation_keys;	/* of the evaluation rows, sorted */
+	int			n_evaluation_keys;
 };
 
 /* the label log is being written (see label_log_run) */
@@ -81,6 +91,8 @@ static void writer_insert_index_entries(LabelLogWriter *w, TupleTableSlot *slot)
 static void writer_flush(LabelLogWriter *w);
 static void writer_add(LabelLogWriter *w, Datum row_key, Datum *old_label,
 					   Datum *new_label, Datum *prediction, Datum *confidence);
+static int	key_text_cmp(const void *a, const void *b);
+static bool is_evaluation_row(const LabelLogWriter *w, Datum row_key);
 
 /*
  * Start writing log rows of a model.  NULL (and nothing to close) when the
@@ -106,6 +118,11 @@ label_log_open(const char *model)
 	w->txid = FullTransactionIdGetDatum(GetTopFullTransactionId());
 	w->version = Int32GetDatum(row.version);
 	w->version_null = row.version_null;
+
+	w->evaluation_att = get_attnum(w->table->relid, "evaluation");
+	if (w->evaluation_att != InvalidAttrNumber)
+		w->n_evaluation_keys = catalog_evaluation_keys(model, CurrentMemoryContext,
+													   &w->evaluation_keys);
 
 	w->rel = table_open(w->table->relid, RowExclusiveLock);
 	writer_open_indexes(w);
@@ -252,10 +269,37 @@ writer_add(LabelLogWriter *w, Datum row_key, Datum *old_label, Datum *new_label,
 	if (confidence)
 		SET(LABEL_LOG_CONFIDENCE, *confidence);
 #undef SET
+	if (w->evaluation_att != InvalidAttrNumber)
+	{
+		values[w->evaluation_att - 1] = BoolGetDatum(is_evaluation_row(w, row_key));
+		isnull[w->evaluation_att - 1] = false;
+	}
 
 	ExecStoreVirtualTuple(slot);
 	if (++w->n == LOG_BATCH)
 		writer_flush(w);
+}
+
+/* bsearch: a key's text among the sorted keys */
+static int
+key_text_cmp(const void *a, const void *b)
+{
+	return strcmp((const char *) a, *(char *const *) b);
+}
+
+/* Is the row of that key (jsonb) an evaluation row of the queue? */
+static bool
+is_evaluation_row(const LabelLogWriter *w, Datum row_key)
+{
+	Jsonb	   *jb;
+	char	   *text;
+
+	if (w->n_evaluation_keys == 0)
+		return false;
+	jb = DatumGetJsonbP(row_key);
+	text = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+	return bsearch(text, w->evaluation_keys, w->n_evaluation_keys, sizeof(char *),
+				   key_text_cmp) != NULL;
 }
 
 /* Write what is left, close the log and free the writer */

@@ -15,21 +15,38 @@ typedef struct Candidate
 {
 	ScoredRow	row;
 	uint64		seq;
+	uint64		draw;			/* its place in the random order of rows */
+	bool		evaluation;		/* drawn at random, not for its uncertainty */
 } Candidate;
 
 /*
  * The best candidates met so far: a min-heap of at most cap entries whose
- * root is the weakest (lowest uncertainty; on ties, the one met last).
+ * root is the weakest (lowest uncertainty; on ties, the one met last); and
+ * the evaluation sample, the at most sample_cap rows of the lowest draws.
+ * Once ranked (candidates_rank), items holds the whole queue in rank order.
  */
 typedef struct CandidateHeap
 {
 	Candidate  *items;
 	int			n;
 	int			cap;
+	Candidate  *sample;
+	int			nsample;
+	int			sample_cap;
+	int			sample_max;		/* the sample's highest draw, when full */
+	uint64		seed;
+	int			queue_size;
+	double		rate;			/* evaluation_rate */
+	uint64		offered;		/* unlabeled rows met */
 } CandidateHeap;
 
-/* An empty heap for the model's queue_size candidates (current context) */
-extern void candidates_init(CandidateHeap *heap, int cap);
+/*
+ * An empty heap for the queue of a scoring (current context): E =
+ * round(queue_size x evaluation_rate) evaluation rows drawn at random, and
+ * the queue_size - E most uncertain.  With fewer unlabeled rows than
+ * queue_size, E is that share of them.
+ */
+extern void candidates_init(CandidateHeap *heap, const ScoreState *s);
 
 /*
  * Offer an unlabeled row met by the scan: when the heap takes it, its key
@@ -40,7 +57,10 @@ extern void candidates_offer(const ScoreState *s, CandidateHeap *heap,
 							 const ScoredRow *row, uint64 seq,
 							 const Datum *keyvals, const bool *keynulls);
 
-/* Sort the heap's candidates strongest first: their ranks in the queue */
+/*
+ * Rank the queue: the heap's candidates strongest first, the evaluation
+ * rows spread evenly among them (a row in both is an evaluation row)
+ */
 extern void candidates_rank(CandidateHeap *heap);
 
 /*

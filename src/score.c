@@ -328,7 +328,7 @@ score_scan(ScoreState *s, ScoreScan *scan, RowList *changed)
 	scan->s = s;
 	scan->proba = palloc(sizeof(double) * s->version->n_classes);
 	scan->changed = changed;
-	candidates_init(&scan->heap, s->model->queue_size);
+	candidates_init(&scan->heap, s);
 	scan->seq = 0;
 	hitl_progress_phase(HITL_PHASE_SCORING, estimate_rows(s->model->source));
 

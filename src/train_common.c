@@ -358,6 +358,7 @@ train_json_finish(StringInfo buf, const TrainRun *run, const char *hash)
 {
 	if (run->fallback != FALLBACK_NONE)
 		appendStringInfo(buf, ", \"fallback\": \"%s\"", train_fallback_name(run->fallback));
+	catalog_evaluation_json(buf, run->model->name);
 	appendStringInfo(buf, ", \"data_hash\": \"%s\"}", hash);
 }
 

@@ -409,8 +409,33 @@ REVOKE ALL ON FUNCTION hitl._break_model(text, text) FROM PUBLIC;
  * ------------------------------------------------------------------------ */
 
 /*
+ * The name of a column the review view adds to the table's columns: col
+ * ("rank", "evaluation"), or "queue_<col>" when the table has a col.
+ */
+CREATE FUNCTION hitl._review_column_name(source regclass, col name) RETURNS name
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF hitl._column_type(source, col) IS NULL THEN
+		RETURN col;
+	END IF;
+	IF hitl._column_type(source, ('queue_' || col)::name) IS NOT NULL THEN
+		RAISE EXCEPTION 'table % has columns "%" and "queue_%"', source, col, col
+			USING ERRCODE = 'duplicate_column',
+				  DETAIL = format('The review view adds a %s column under one of these names.', col),
+				  HINT = 'Rename one of the two columns.';
+	END IF;
+	RETURN ('queue_' || col)::name;
+END
+$$;
+COMMENT ON FUNCTION hitl._review_column_name(regclass, name) IS
+	'internal: the name under which the review view adds a column of the queue (rank, evaluation) to the table''s';
+
+/*
  * (Re)create the review view of a model: the unlabeled rows among its ranked
- * candidates, with the source table's columns and the rank, joined to the
+ * candidates, with the source table's columns, the rank and whether each
+ * is an evaluation row (drawn at random: see 69-evaluation.sql), joined to the
  * source by primary key (OFFSET 0 keeps that join a lookup per candidate).
  * It runs as the caller, who owns the view: the model's owner's members or
  * the table owner's.
@@ -423,6 +448,7 @@ AS $$
 DECLARE
 	m hitl.models;
 	rank_column name;
+	evaluation_column name;
 BEGIN
 	SELECT * INTO m FROM hitl.models WHERE name = model;
 	IF NOT FOUND THEN
@@ -433,19 +459,12 @@ BEGIN
 		RAISE EXCEPTION 'must be owner of model "%"', model USING ERRCODE = 'insufficient_privilege';
 	END IF;
 	/* the rank column is "rank", or "queue_rank" when the table has a "rank" */
-	rank_column := 'rank';
-	IF hitl._column_type(m.source, 'rank') IS NOT NULL THEN
-		rank_column := 'queue_rank';
-		IF hitl._column_type(m.source, 'queue_rank') IS NOT NULL THEN
-			RAISE EXCEPTION 'table % has columns "rank" and "queue_rank"', m.source
-				USING ERRCODE = 'duplicate_column',
-					  DETAIL = 'The review view adds a rank column under one of these names.',
-					  HINT = 'Rename one of the two columns.';
-		END IF;
-	END IF;
+	rank_column := hitl._review_column_name(m.source, 'rank');
+	/* last: an existing view gains it with CREATE OR REPLACE */
+	evaluation_column := hitl._review_column_name(m.source, 'evaluation');
 	EXECUTE format($v$
 		CREATE OR REPLACE VIEW %I.%I AS
-		SELECT s.*, q.rank AS %I
+		SELECT s.*, q.rank AS %I, q.evaluation AS %I
 		FROM hitl.queue q
 		CROSS JOIN LATERAL (
 			SELECT t.* FROM %s t
@@ -453,7 +472,7 @@ BEGIN
 			OFFSET 0) s
 		WHERE q.model OPERATOR(pg_catalog.=) %L::pg_catalog.text
 		ORDER BY q.rank$v$,
-		m.view_schema, m.view_name, rank_column, m.source,
+		m.view_schema, m.view_name, rank_column, evaluation_column, m.source,
 		hitl._key_match(m.source, m.key_columns, 't', 'q.row_key'), m.label_column, m.name);
 	EXECUTE format('COMMENT ON VIEW %I.%I IS %L', m.view_schema, m.view_name,
 				   format('hitl review queue of model %s: unlabeled rows, most uncertain first', m.name));

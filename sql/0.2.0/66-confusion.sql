@@ -21,8 +21,10 @@ COMMENT ON FUNCTION hitl._resolve_base_options(jsonb, text, boolean) IS
 
 /*
  * The options, checked, with their defaults: cv_group_column a string (a
- * JSON null removes it), the others as 0.1.0 checks them.  An unknown
- * option's hint names cv_group_column among the known ones.
+ * JSON null removes it), evaluation_rate a number from 0 to 0.5 (a JSON
+ * null removes it; absent, the scoring takes 0.05: see 69-evaluation.sql),
+ * the others as 0.1.0 checks them.  An unknown option's hint names
+ * cv_group_column and evaluation_rate among the known ones.
  */
 CREATE FUNCTION hitl._resolve_options(options jsonb,
 	algorithm text DEFAULT 'logistic', has_text boolean DEFAULT false) RETURNS jsonb
@@ -30,6 +32,7 @@ SET search_path = pg_catalog, pg_temp
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	group_column jsonb := options -> 'cv_group_column';
+	evaluation_rate jsonb := options -> 'evaluation_rate';
 	resolved jsonb;
 	msg text;
 	hint text;
@@ -39,8 +42,16 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Name the column whose rows of one value stay in one fold, as in {"cv_group_column": "customer_id"}; null removes the option.';
 	END IF;
+	IF jsonb_typeof(evaluation_rate) NOT IN ('number', 'null')
+	   OR (jsonb_typeof(evaluation_rate) = 'number'
+		   AND NOT (evaluation_rate::numeric BETWEEN 0 AND 0.5)) THEN
+		RAISE EXCEPTION 'invalid value % for option "evaluation_rate"', evaluation_rate
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'evaluation_rate must be a number from 0 (no evaluation rows) to 0.5, the share of the review queue drawn at random; null restores the default 0.05.';
+	END IF;
 	BEGIN
-		resolved := hitl._resolve_base_options(options - 'cv_group_column', algorithm, has_text);
+		resolved := hitl._resolve_base_options(options - 'cv_group_column' - 'evaluation_rate',
+											   algorithm, has_text);
 	EXCEPTION WHEN invalid_parameter_value THEN
 		GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
 		IF msg NOT LIKE 'unknown option %' OR hint NOT LIKE 'Known options: %.' THEN
@@ -49,13 +60,16 @@ BEGIN
 		hint := 'Known options: '
 				|| array_to_string(ARRAY(SELECT o FROM unnest(string_to_array(
 											 substr(hint, 16, length(hint) - 16), ', ')
-										 || 'cv_group_column'::text) AS o
+										 || ARRAY['cv_group_column', 'evaluation_rate']) AS o
 										 ORDER BY o COLLATE "C"), ', ')
 				|| '.';
 		RAISE EXCEPTION USING MESSAGE = msg, ERRCODE = 'invalid_parameter_value', HINT = hint;
 	END;
 	IF jsonb_typeof(group_column) = 'string' THEN
 		resolved := resolved || jsonb_build_object('cv_group_column', group_column);
+	END IF;
+	IF jsonb_typeof(evaluation_rate) = 'number' THEN
+		resolved := resolved || jsonb_build_object('evaluation_rate', evaluation_rate);
 	END IF;
 	RETURN resolved;
 END

@@ -2,7 +2,7 @@
 -- training and scoring, the review queue, too few labels, label types.
 
 BEGIN;
-SELECT plan(72);
+SELECT plan(73);
 
 CREATE EXTENSION hitl;
 
@@ -48,8 +48,8 @@ SELECT is((SELECT attnum FROM pg_attribute
 SELECT has_view('public', 'im_review_queue', 'review view <model>_review_queue exists in the table''s schema');
 SELECT columns_are('public', 'im_review_queue',
 	ARRAY['id', 'a', 'b', 'flag', 'emb', 'kind', 'kind_confidence',
-		  'kind_prediction', 'kind_uncertainty', 'rank'],
-	'review view has the source table''s columns plus rank');
+		  'kind_prediction', 'kind_uncertainty', 'rank', 'evaluation'],
+	'review view has the source table''s columns plus rank and evaluation');
 SELECT col_type_is('public', 'im_review_queue', 'rank', 'integer', 'rank is an integer');
 
 -- hitl.models
@@ -138,8 +138,11 @@ SELECT is((SELECT array_agg(rank ORDER BY rank) FROM hitl.queue WHERE model = 'i
 		  (SELECT array_agg(g) FROM generate_series(1, 140) g),
 		  'ranks are 1..n');
 SELECT is((SELECT count(*) FROM hitl.queue a JOIN hitl.queue b USING (model)
-		   WHERE model = 'im' AND a.rank < b.rank AND a.uncertainty < b.uncertainty),
-		  0::bigint, 'queue is ordered by uncertainty, highest first');
+		   WHERE model = 'im' AND a.rank < b.rank AND a.uncertainty < b.uncertainty
+			 AND NOT a.evaluation AND NOT b.evaluation),
+		  0::bigint, 'queue is ordered by uncertainty, highest first, but for the evaluation rows');
+SELECT is((SELECT count(*) FROM hitl.queue WHERE model = 'im' AND evaluation), 7::bigint,
+		  'the default evaluation_rate 0.05: 7 of the 140 are evaluation rows, drawn at random');
 SELECT is((SELECT count(*) FROM hitl.queue q JOIN items i ON i.id = (q.row_key->>'id')::int
 		   WHERE q.model = 'im' AND (q.prediction <> i.kind_prediction
 			   OR q.confidence <> i.kind_confidence OR q.uncertainty <> i.kind_uncertainty
