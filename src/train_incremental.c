@@ -416,6 +416,8 @@ record_update(Update *u)
 	train_json_number(&metrics, "alpha", u->run->model->alpha);
 	train_json_number(&metrics, "changes", u->nchanges);
 	train_json_number(&metrics, "base_version", prev->version);
+	/* the evaluation rows' accuracy reads the label log: as cheap as ever */
+	catalog_evaluation_json(&metrics, u->run->model->name);
 	appendStringInfoChar(&metrics, '}');
 	/* leave-one-out needs every labeled row: the base's figures stand */
 	return train_record(u->run, &v,
