@@ -8,7 +8,7 @@
 -- Like cv_folds.sql, this file runs outside a transaction block: an
 -- incremental update reads the label changes committed since its version.
 
-SELECT plan(27);
+SELECT plan(33);
 
 CREATE EXTENSION hitl;
 
@@ -164,6 +164,15 @@ SELECT results_eq($$SELECT metrics->'calibration'->>'method', (metrics->'calibra
 SELECT is((SELECT sum((b->>'rows')::int) FROM hitl.model_versions v,
 			 jsonb_array_elements(v.metrics->'reliability') b WHERE v.model = 'coin'),
 		  300::bigint, 'its bins hold the 300 labeled rows');
+
+-- a stored temperature that is not a number within [0.02, 50]: XX001
+CREATE TEMP TABLE coin_metrics AS SELECT metrics FROM hitl.model_versions WHERE model = 'coin';
+SELECT throws_ok(format($$UPDATE hitl.model_versions SET metrics = jsonb_set(metrics, '{calibration,temperature}', %L)
+						  WHERE model = 'coin'; SELECT hitl.score('coin')$$, bad),
+				 'XX001', 'version 1 of model "coin" has invalid calibration temperature',
+				 'a temperature ' || bad || ': XX001')
+FROM unnest(ARRAY['"2"', '0', '-1', '1000', 'null', '[1]']) bad;
+UPDATE hitl.model_versions SET metrics = (SELECT metrics FROM coin_metrics) WHERE model = 'coin';
 
 -- without cross-validation, no calibration: T 1
 SELECT is(hitl.create_model('coin0', 'coin', 'label', '{x}', prediction_column => 'p0',
