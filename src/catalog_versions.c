@@ -677,8 +677,9 @@ catalog_mark_scored(const HitlModel *model, int version)
 /*
  * Copy the cross-validated figures of version base (cv_*, per_class,
  * macro_f1, confusion, and the calibration with its figures: the version
- * scores with its base's calibration) into metrics, with "accuracy_from": the version they
- * were computed on (base, or the one base copied them from).  A base
+ * scores with its base's calibration) into metrics, with "accuracy_from":
+ * the version they were computed on (base, or the one base copied them
+ * from).  A base
  * without figures adds nothing.  Read as the owner of hitl's tables.
  */
 char *
