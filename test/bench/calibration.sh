@@ -38,7 +38,7 @@ results="$BENCH_WORK/calibration.results"
 
 # one_run NAME C: train hitl on NAME with C, compare with scikit-learn
 one_run() {
-	local name=$1 c=$2 table="cal_$1" model="cal_${1}_${2/./_}" conf="$BENCH_WORK/$1.$2.conf.csv"
+	local name=$1 c=$2 table="cal_${1}_${2/./_}" model="cal_${1}_${2/./_}" conf="$BENCH_WORK/$1.$2.conf.csv"
 	bench_sql "DROP TABLE IF EXISTS $table CASCADE" \
 		"CREATE TABLE $table (id int PRIMARY KEY, features float8[], truth text, label text)" >/dev/null
 	"$BENCH_PYTHON" "$BENCH_DIR/calibration.py" rows "$name" |
