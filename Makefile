@@ -42,6 +42,7 @@ OBJS = \
 	src/crossval.o \
 	src/crossval_sparse.o \
 	src/folds.o \
+	src/calibrate.o \
 	src/train_crossval.o \
 	src/catalog_labels.o \
 	src/label_info.o \

@@ -167,7 +167,8 @@ FROM hitl.model_versions v,
 	 JOIN nb_sums s ON s.topic = c.topic AND s.bucket = c.bucket
 WHERE model = 'tx_nb';
 -- every row's probabilities: multinomial naive Bayes, alpha 1, over all
--- 262144 buckets
+-- 262144 buckets, calibrated with the version's temperature T (the joint
+-- log-likelihoods divided by T)
 CREATE TEMP TABLE expected_nb AS
 WITH topics AS (
 	SELECT topic, count(*)::float8 AS rows, (SELECT sum(s) FROM nb_sums n WHERE n.topic = a.topic) AS total
@@ -179,7 +180,11 @@ jll AS (
 									   WHERE x.id = a.id), 0) AS jll
 	FROM articles a, topics t)
 SELECT id, topic, e / sum(e) OVER (PARTITION BY id) AS p
-FROM (SELECT id, topic, exp(jll - max(jll) OVER (PARTITION BY id)) AS e FROM jll) s;
+FROM (SELECT id, topic,
+			 exp((jll - max(jll) OVER (PARTITION BY id))
+				 / (SELECT (metrics->'calibration'->>'temperature')::float8
+					FROM hitl.model_versions WHERE model = 'tx_nb' AND version = 1)) AS e
+	  FROM jll) s;
 SELECT count(DISTINCT e.id) AS rows, max(abs((hitl.predict_proba('tx_nb', a) ->> e.topic)::float8 - e.p)) < 1e-12
 	   AS probabilities_match
 FROM expected_nb e JOIN articles a USING (id);
@@ -243,13 +248,15 @@ FROM articles a WHERE id > 100 ORDER BY id;
 -- the priors: 15 rows of computing and of cooking, 16 of sport
 SELECT v.classes, v.class_counts FROM hitl.model_versions v JOIN hitl.models m
 	ON m.name = v.model AND m.current_version = v.version WHERE v.model = 'tx_nb';
--- the intercepts, last of each class's coefficients
+-- the intercepts, last of each class's coefficients (divided by the
+-- temperature of the version's calibration)
 SELECT max(abs((hitl.predict_proba('tx_lr', a) ->> v.classes[c])::float8
-			   - exp(v.coefficients[c * (m + 1)])
-				 / (SELECT sum(exp(v.coefficients[j * (m + 1)])) FROM generate_series(1, 3) j))) < 1e-12
+			   - exp(v.coefficients[c * (m + 1)] / t.t)
+				 / (SELECT sum(exp(v.coefficients[j * (m + 1)] / t.t)) FROM generate_series(1, 3) j))) < 1e-12
 	   AS softmax_of_intercepts
 FROM articles a, hitl.model_versions v, generate_series(1, 3) c,
-	 LATERAL (SELECT cardinality(v.vocabulary) AS m) mm
+	 LATERAL (SELECT cardinality(v.vocabulary) AS m) mm,
+	 LATERAL (SELECT coalesce((v.metrics->'calibration'->>'temperature')::float8, 1) AS t) t
 WHERE a.id > 100 AND v.model = 'tx_lr';
 -- the stop words row is empty for tx_lr (english) but not for tx_nb (simple)
 SELECT hitl.text_terms(body, 'english') AS english, hitl.text_terms(body) AS simple

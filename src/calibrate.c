@@ -28,6 +28,10 @@ static double loss_and_derivatives(int n, int k, const double *z, const int *y,
 								   double *d1, double *d2);
 static double fit_temperature(int n, int k, const double *z, const int *y,
 							  const int *fold, int skip_fold);
+static double mean_confidence(int n, int k, const double *z, const int *fold,
+							  int skip_fold, double b);
+static double cap_sharpening(int n, int k, const double *z, const int *y,
+							 const int *fold, int skip_fold, double b);
 static double tempered_label_proba(int k, const double *row, int label, double t,
 								   double *work, double *confidence, int *top);
 
@@ -177,6 +181,82 @@ loss_and_derivatives(int n, int k, const double *z, const int *y,
 }
 
 /*
+ * The mean confidence (largest probability) of the rows that count under
+ * b = 1/T, from their log-probabilities z.
+ */
+static double
+mean_confidence(int n, int k, const double *z, const int *fold, int skip_fold, double b)
+{
+	double		sum = 0.0;
+	int			rows = 0;
+	int			i;
+	int			c;
+
+	for (i = 0; i < n; i++)
+	{
+		const double *zi = z + (size_t) i * k;
+		double		top = -HUGE_VAL;
+		double		total = 0.0;
+
+		if (!row_counts(fold, skip_fold, i))
+			continue;
+		for (c = 0; c < k; c++)
+			top = fmax(top, b * zi[c]);
+		for (c = 0; c < k; c++)
+			total += exp(b * zi[c] - top);
+		sum += 1.0 / total;
+		rows++;
+	}
+	hitl_check_interrupts();
+	return rows > 0 ? sum / rows : 0.0;
+}
+
+/*
+ * Limit a sharpening b = 1/T > 1: the log-loss keeps falling as T goes to 0
+ * when (nearly) every row is predicted right, and its minimum would make
+ * every confidence 1, ranking no row above another.  So the mean
+ * confidence of the rows may not exceed their accuracy estimated with one
+ * more right and one more wrong row, (right + 1) / (rows + 2): returns the
+ * largest b in [1, b] within that bound (bisection: the mean confidence
+ * grows with b), 1 when even b = 1 is above it.
+ */
+static double
+cap_sharpening(int n, int k, const double *z, const int *y, const int *fold,
+			   int skip_fold, double b)
+{
+	double		bound;
+	double		lo = 1.0;
+	double		hi = b;
+	int			right = 0;
+	int			rows = 0;
+	int			i;
+	int			step;
+
+	for (i = 0; i < n; i++)
+	{
+		if (!row_counts(fold, skip_fold, i))
+			continue;
+		right += proba_argmax(k, z + (size_t) i * k, NULL) == y[i];
+		rows++;
+	}
+	bound = (right + 1.0) / (rows + 2.0);
+	if (mean_confidence(n, k, z, fold, skip_fold, b) <= bound)
+		return b;
+	if (mean_confidence(n, k, z, fold, skip_fold, 1.0) >= bound)
+		return 1.0;
+	for (step = 0; step < 60 && hi - lo > 1e-9 * hi; step++)
+	{
+		double		mid = sqrt(lo * hi);
+
+		if (mean_confidence(n, k, z, fold, skip_fold, mid) <= bound)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
  * calib_fit_temperature on log-probabilities.  The minimum in b = 1/T is
  * where the derivative changes sign: at a bound of [1/CALIB_T_MAX,
  * 1/CALIB_T_MIN] when it does not within them, else found by Newton's
@@ -225,6 +305,8 @@ fit_temperature(int n, int k, const double *z, const int *y, const int *fold,
 	/* no scaling when it does no better (a flat loss: one class only) */
 	if (at_one <= loss_and_derivatives(n, k, z, y, fold, skip_fold, b, &g, &h))
 		return 1.0;
+	if (b > 1.0)
+		b = cap_sharpening(n, k, z, y, fold, skip_fold, b);
 	return 1.0 / b;
 }
 

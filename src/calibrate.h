@@ -78,7 +78,10 @@ extern double calib_log_loss(int n, int k, const double *proba, const int *y,
  * The temperature in [CALIB_T_MIN, CALIB_T_MAX] that minimises
  * calib_log_loss over the same rows (the log-loss is convex in 1/T:
  * Newton's method in a bracket finds its minimum), or exactly 1 when no
- * temperature does better than none.
+ * temperature does better than none.  A sharpening (T < 1) is limited so
+ * that the rows' mean confidence stays within (right + 1) / (rows + 2):
+ * when every row is predicted right the log-loss falls all the way to
+ * CALIB_T_MIN, which would make every confidence 1.
  */
 extern double calib_fit_temperature(int n, int k, const double *proba, const int *y,
 									const int *fold, int skip_fold);

@@ -136,6 +136,8 @@ typedef struct HitlVersion
 								 * visible in this pg_snapshot */
 	char	   *data_hash;		/* dense logistic: hash of what it was trained
 								 * on (rows, labels, options); NULL if none */
+	double		temperature;	/* calibration of its probabilities (see
+								 * calibrate.h): 1 when none */
 } HitlVersion;
 
 /*

@@ -16,6 +16,7 @@
  */
 #include "postgres.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 
@@ -27,6 +28,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+#include "calibrate.h"
 #include "catalog.h"
 #include "compat.h"
 #include "logreg.h"
@@ -38,7 +40,8 @@
 	"version, n_labeled, classes, feature_names, feature_dims," \
 	" feature_means, feature_scales, coefficients," \
 	" idf_buckets, idf, n_documents, vocabulary, class_counts, count_index," \
-	" counts, label_snapshot::text, metrics->>'data_hash'"
+	" counts, label_snapshot::text, metrics->>'data_hash'," \
+	" (metrics->'calibration'->'temperature')::text"
 
 /* ... and their positions */
 enum
@@ -59,7 +62,8 @@ enum
 	COL_COUNT_INDEX,
 	COL_COUNTS,
 	COL_LABEL_SNAPSHOT,
-	COL_DATA_HASH
+	COL_DATA_HASH,
+	COL_TEMPERATURE
 };
 
 /* Column value of the current SPI result, NULL-safe */
@@ -463,6 +467,31 @@ load_sparse_part(const HitlModel *model, HitlVersion *v, HeapTuple tup)
 }
 
 /*
+ * The temperature of a version's calibration, "temperature" of its
+ * metrics' "calibration": 1 when there is none (a version trained without
+ * cross-validation, or before calibration existed); XX001 when it is not a
+ * number within calibrate.h's bounds.
+ */
+static double
+load_temperature(const HitlModel *model, int version, HeapTuple tup)
+{
+	bool		isnull;
+	Datum		d = spi_value(tup, COL_TEMPERATURE, &isnull);
+	char	   *str;
+	char	   *end;
+	double		t;
+
+	if (isnull)
+		return 1.0;
+	str = TextDatumGetCString(d);
+	errno = 0;
+	t = strtod(str, &end);
+	if (errno != 0 || end == str || *end != '\0' || !(t >= CALIB_T_MIN && t <= CALIB_T_MAX))
+		corrupted(model, version, "calibration temperature");
+	return t;
+}
+
+/*
  * Load one version of a model, and check everything that code will index
  * with: the classes (at least two), the feature columns and their
  * dimensions against the model's columns, the names, means and scales (one
@@ -492,6 +521,7 @@ catalog_load_version(const HitlModel *model, int version, MemoryContext mcxt)
 										  "coefficients");
 	h = spi_value(tup, COL_DATA_HASH, &isnull);
 	v->data_hash = isnull ? NULL : TextDatumGetCString(h);
+	v->temperature = load_temperature(model, version, tup);
 	MemoryContextSwitchTo(old);
 	return v;
 }
@@ -646,8 +676,10 @@ catalog_mark_scored(const HitlModel *model, int version)
 
 /*
  * Copy the cross-validated figures of version base (cv_*, per_class,
- * macro_f1, confusion) into metrics, with "accuracy_from": the version they
- * were computed on (base, or the one base copied them from).  A base
+ * macro_f1, confusion, and the calibration with its figures: the version
+ * scores with its base's calibration) into metrics, with "accuracy_from":
+ * the version they were computed on (base, or the one base copied them
+ * from).  A base
  * without figures adds nothing.  Read as the owner of hitl's tables.
  */
 char *
@@ -664,7 +696,8 @@ catalog_with_base_figures(const HitlModel *model, int base, const char *metrics)
 						"SELECT ($3::pg_catalog.jsonb OPERATOR(pg_catalog.||) coalesce("
 						"  (SELECT pg_catalog.jsonb_object_agg(e.key, e.value)"
 						"   FROM pg_catalog.jsonb_each(v.metrics) e"
-						"   WHERE e.key OPERATOR(pg_catalog.~) '^(cv_|per_class$|macro_f1$|confusion$)')"
+						"   WHERE e.key OPERATOR(pg_catalog.~)"
+						"    '^(cv_|per_class$|macro_f1$|confusion$|calibration$|ece|brier$|reliability$)')"
 						"  OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('accuracy_from',"
 						"   coalesce(v.metrics OPERATOR(pg_catalog.->) 'accuracy_from', pg_catalog.to_jsonb(v.version))),"
 						"  '{}'))::pg_catalog.text"

@@ -5,10 +5,15 @@
  *
  * The version's parameters are read once, by classifier_init; each row then
  * costs its conversion to features (dense, or sparse for text and naive
- * Bayes) and one evaluation by the plain-C numerics.
+ * Bayes) and one evaluation by the plain-C numerics.  The probabilities
+ * are calibrated (calib_apply with the version's temperature, 1 when it
+ * has none) before anything reads them: the confidence, the uncertainty
+ * and the prediction written by scoring, and hitl.predict_proba, all see
+ * the calibrated ones.
  */
 #include "postgres.h"
 
+#include "calibrate.h"
 #include "classifier.h"
 #include "logreg.h"
 #include "scaler.h"
@@ -43,6 +48,9 @@ classifier_init(Classifier *c, const HitlModel *model, const FeatureLayout *layo
 				 errmsg("version %d of model \"%s\" has %d features, its table's columns give %d",
 						version->version, model->name, version->d, layout->d),
 				 errhint("Train the model again with hitl.train().")));
+	if (!(version->temperature > 0.0))
+		elog(ERROR, "hitl: version %d of model \"%s\" has no calibration temperature",
+			 version->version, model->name);
 	memset(c, 0, sizeof(*c));
 	c->model = model;
 	c->version = version;
@@ -68,7 +76,7 @@ classifier_init(Classifier *c, const HitlModel *model, const FeatureLayout *layo
 
 /*
  * Convert one row's feature values and evaluate the model on them, into
- * proba.
+ * proba, calibrated with the version's temperature.
  */
 FeatureStatus
 classifier_proba(Classifier *c, const Datum *values, const bool *isnull, double *proba,
@@ -84,6 +92,7 @@ classifier_proba(Classifier *c, const Datum *values, const bool *isnull, double 
 			return st;
 		scaler_apply(1, v->d, c->x, c->missing, v->means, v->scales);
 		logreg_predict_proba(v->d, v->n_classes, v->coef, c->x, proba);
+		calib_apply(v->n_classes, proba, v->temperature);
 		return FEATURE_OK;
 	}
 	st = sparserow_convert(&c->row, values, isnull, bad_col);
@@ -94,5 +103,6 @@ classifier_proba(Classifier *c, const Datum *values, const bool *isnull, double 
 	else
 		sparse_logreg_predict_proba(v->d + v->n_vocabulary, v->n_classes, v->coef,
 									c->row.nnz, c->row.idx, c->row.val, proba);
+	calib_apply(v->n_classes, proba, v->temperature);
 	return FEATURE_OK;
 }

@@ -31,6 +31,7 @@
 #include "lib/stringinfo.h"
 #include "portability/instr_time.h"
 
+#include "calibrate.h"
 #include "catalog.h"
 #include "dataset.h"
 #include "logreg.h"
@@ -236,21 +237,30 @@ typedef struct TrainCv
 	int			folds;			/* folds that got rows */
 	int		   *fold;			/* n: each row's fold */
 	double	   *proba;			/* n x k: each row's out-of-fold probabilities */
-	ClassMetrics metrics;		/* accuracy, macro F1, log loss */
+	ClassMetrics metrics;		/* accuracy, macro F1, log loss (calibrated) */
 	int64	   *confusion;		/* k x k: [true * k + predicted] rows */
 	ClassReport *report;		/* k: precision, recall, F1, support */
 	double		macro_f1;
+	CalibrationChoice calibration;	/* applied to proba */
+	double		log_loss_uncalibrated;
+	double		ece;			/* of proba, calibrated */
+	double		brier;
+	CalibrationBin reliability[CALIB_BINS];
 } TrainCv;
 
 /*
  * Cross-validate over the model's cv_folds folds when there are rows
- * enough; out->done says whether it was.  Returns 0, or what the kind's
- * cross-validation returned when it failed (1: naive Bayes with a class in
- * one fold only; -1: a fold fit failed).
+ * enough; out->done says whether it was.  When it was, out->proba holds
+ * the out-of-fold probabilities calibrated as out->calibration says.
+ * Returns 0, or what the kind's cross-validation returned when it failed
+ * (1: naive Bayes with a class in one fold only; -1: a fold fit failed).
  */
 extern int	train_crossval(const HitlModel *model, const TrainCvInput *in, TrainCv *out);
 
-/* Append per_class, macro_f1 and confusion (and cv_group_column) when cv->done */
+/*
+ * Append per_class, macro_f1, confusion, the calibration and its figures
+ * (and cv_group_column) when cv->done
+ */
 extern void train_json_crossval(StringInfo buf, const HitlModel *model, const TrainCv *cv,
 								char **classes);
 

@@ -12,6 +12,14 @@
  * class, shuffled with a fixed seed, and with cv_group_column, each group
  * of rows kept in one fold.  The rows' groups are read with the labeled
  * rows (dataset_open_labeled) and kept as 64-bit hashes of their text.
+ *
+ * The out-of-fold probabilities then choose the version's calibration
+ * (calibrate.c: a temperature, kept only when cross-fitted it lowers both
+ * the log-loss and the expected calibration error), and are calibrated in
+ * place: the figures from them (log loss, ECE, Brier score, reliability)
+ * and whatever reads them after train_crossval() see the probabilities
+ * that scoring will give.  The accuracy and the confusion matrix do not
+ * change: a temperature keeps each row's predicted class.
  */
 #include "postgres.h"
 
@@ -24,6 +32,8 @@
 
 static void json_per_class(StringInfo buf, const TrainCv *cv, char **classes);
 static void json_confusion(StringInfo buf, const TrainCv *cv);
+static void calibrate_out_of_fold(const TrainCvInput *in, int nfolds, TrainCv *out);
+static void json_calibration(StringInfo buf, const TrainCv *cv);
 
 /*
  * Record row's group, the text value of the group column (isnull: a group
@@ -123,12 +133,64 @@ train_crossval(const HitlModel *model, const TrainCvInput *in, TrainCv *out)
 		return rc;
 
 	out->done = true;
+	calibrate_out_of_fold(in, model->cv_folds, out);
 	class_metrics(in->n, in->k, out->proba, in->y, &out->metrics);
 	out->confusion = palloc(sizeof(int64) * in->k * in->k);
 	confusion_count(in->n, in->k, out->proba, in->y, (int64_t *) out->confusion);
 	out->report = palloc(sizeof(ClassReport) * in->k);
 	out->macro_f1 = class_report(in->k, (int64_t *) out->confusion, out->report);
 	return 0;
+}
+
+/*
+ * Choose the calibration of the out-of-fold probabilities of in's rows (in
+ * folds 0 .. nfolds - 1), apply it to out->proba and compute the figures
+ * of calibration: the uncalibrated log loss, then the ECE, reliability and
+ * Brier score of the calibrated probabilities.
+ */
+static void
+calibrate_out_of_fold(const TrainCvInput *in, int nfolds, TrainCv *out)
+{
+	int			i;
+
+	out->log_loss_uncalibrated = calib_log_loss(in->n, in->k, out->proba, in->y, 1.0,
+												NULL, -1);
+	(void) calib_choose(in->n, in->k, out->proba, in->y, out->fold, nfolds,
+						&out->calibration);
+	for (i = 0; i < in->n; i++)
+		calib_apply(in->k, out->proba + (size_t) i * in->k, out->calibration.temperature);
+	out->ece = calib_ece(in->n, in->k, out->proba, in->y, 1.0, NULL, out->reliability);
+	out->brier = calib_brier(in->n, in->k, out->proba, in->y, 1.0);
+}
+
+/*
+ * "cv_log_loss_uncalibrated", "ece", "ece_uncalibrated", "brier",
+ * "calibration": {"method", "temperature", and the cross-fitted figures it
+ * was chosen on}, "reliability": [{"rows", "confidence", "accuracy"}, ...]
+ * (CALIB_BINS equal-width bins of the calibrated confidence).  The
+ * temperature is written with every digit: scoring applies the one read
+ * back.
+ */
+static void
+json_calibration(StringInfo buf, const TrainCv *cv)
+{
+	const CalibrationChoice *c = &cv->calibration;
+	int			j;
+
+	train_json_number(buf, "cv_log_loss_uncalibrated", cv->log_loss_uncalibrated);
+	train_json_number(buf, "ece", cv->ece);
+	train_json_number(buf, "ece_uncalibrated", c->ece_uncalibrated);
+	train_json_number(buf, "brier", cv->brier);
+	appendStringInfo(buf, ", \"calibration\": {\"method\": \"%s\", \"temperature\": %.17g,"
+					 " \"log_loss_cross_fitted\": %.10g, \"ece_cross_fitted\": %.10g}",
+					 c->method == CALIBRATION_TEMPERATURE ? "temperature" : "none",
+					 c->temperature, c->log_loss_crossfit, c->ece_crossfit);
+	appendStringInfoString(buf, ", \"reliability\": [");
+	for (j = 0; j < CALIB_BINS; j++)
+		appendStringInfo(buf, "%s{\"rows\": %d, \"confidence\": %.10g, \"accuracy\": %.10g}",
+						 j > 0 ? ", " : "", cv->reliability[j].rows,
+						 cv->reliability[j].confidence, cv->reliability[j].accuracy);
+	appendStringInfoChar(buf, ']');
 }
 
 /* "per_class": {"label": {"precision": p, "recall": r, "f1": f, "support": n}, ...} */
@@ -172,8 +234,8 @@ json_confusion(StringInfo buf, const TrainCv *cv)
 
 /*
  * Append the figures of a cross-validation beyond cv_accuracy and the like:
- * per_class, macro_f1 and confusion, in the version's class order, and the
- * group column when there is one.
+ * per_class, macro_f1 and confusion, in the version's class order, the
+ * calibration and its figures, and the group column when there is one.
  */
 void
 train_json_crossval(StringInfo buf, const HitlModel *model, const TrainCv *cv, char **classes)
@@ -183,6 +245,7 @@ train_json_crossval(StringInfo buf, const HitlModel *model, const TrainCv *cv, c
 	json_per_class(buf, cv, classes);
 	train_json_number(buf, "macro_f1", cv->macro_f1);
 	json_confusion(buf, cv);
+	json_calibration(buf, cv);
 	if (model->cv_group_column != NULL)
 	{
 		appendStringInfoString(buf, ", \"cv_group_column\": ");

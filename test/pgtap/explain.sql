@@ -2,13 +2,21 @@
 -- logistic models (two and three classes, an array column), logistic
 -- regression on text and naive Bayes.  Each kind is held to its identity:
 -- the contributions add up to the log-odds of the predicted class against
--- the runner-up that hitl.predict_proba gives.  Then top, the errors and
--- the privileges.
+-- the runner-up that hitl.predict_proba gives, times the temperature of
+-- the version's calibration (predict_proba is calibrated: its log-odds are
+-- the model's divided by T).  Then top, the errors and the privileges.
 
 BEGIN;
 SELECT plan(43);
 
 CREATE EXTENSION hitl;
+
+-- the temperature of a model's calibration (1 without one)
+CREATE FUNCTION temp_of(model text) RETURNS float8 LANGUAGE sql AS $$
+	SELECT coalesce((v.metrics->'calibration'->>'temperature')::float8, 1)
+	FROM hitl.model_versions v JOIN hitl.models m ON m.name = v.model
+	WHERE v.model = temp_of.model AND v.version = m.current_version
+$$;
 
 -- ------------------------------------------------------------------------
 -- A dense model where one feature decides: the outcome is the sign of
@@ -54,9 +62,9 @@ SELECT is((SELECT count(*) FROM le JOIN lp USING (id), hitl.model_versions v
 				  OR le.contribution <> le.weight * le.value)),
 		  0::bigint, 'value standardized; weight +-w/2; contribution = weight x value; runner-up its opposite');
 -- the identity: sum (contribution - runner_up) + b_pred - b_runner_up
--- = ln(p_pred / p_runner_up), on every row
+-- = T ln(p_pred / p_runner_up), on every row
 SELECT cmp_ok((SELECT max(abs(s.gap + CASE WHEN lp.pred = v.classes[2] THEN 1 ELSE -1 END * v.coefficients[v.d + 1]
-							 - ln((lp.proba->>lp.pred)::float8
+							 - temp_of('lm') * ln((lp.proba->>lp.pred)::float8
 								  / (lp.proba->>CASE WHEN lp.pred = v.classes[1] THEN v.classes[2]
 													 ELSE v.classes[1] END)::float8)))
 			   FROM lp
@@ -64,7 +72,7 @@ SELECT cmp_ok((SELECT max(abs(s.gap + CASE WHEN lp.pred = v.classes[2] THEN 1 EL
 					(SELECT classes, coefficients, cardinality(feature_names) AS d
 					 FROM hitl.model_versions WHERE model = 'lm') v),
 			  '<', 1e-9::float8,
-			  'two classes: contributions - runner-up + intercept difference = log-odds, every row, within 1e-9');
+			  'two classes: contributions - runner-up + intercept difference = T x calibrated log-odds, every row, within 1e-9');
 
 -- ------------------------------------------------------------------------
 -- Three classes: each class has its own row of weights.
@@ -95,12 +103,12 @@ SELECT is((SELECT count(*) FROM pe JOIN pp USING (id), pv
 		  0::bigint, 'three classes: weight from the predicted class''s row, runner-up from its own row');
 SELECT cmp_ok((SELECT max(abs(s.gap + pv.c[(array_position(pv.classes, pp.pred) - 1) * (pv.d + 1) + pv.d + 1]
 							 - pv.c[(array_position(pv.classes, pp.ru) - 1) * (pv.d + 1) + pv.d + 1]
-							 - ln((pp.proba->>pp.pred)::float8 / (pp.proba->>pp.ru)::float8)))
+							 - temp_of('pm') * ln((pp.proba->>pp.pred)::float8 / (pp.proba->>pp.ru)::float8)))
 			   FROM pp
 			   JOIN (SELECT id, sum(contribution - runner_up_contribution) AS gap FROM pe GROUP BY id) s USING (id),
 					pv),
 			  '<', 1e-9::float8,
-			  'three classes: contributions - runner-up + intercept difference = log-odds, every row, within 1e-9');
+			  'three classes: contributions - runner-up + intercept difference = T x calibrated log-odds, every row, within 1e-9');
 
 -- ------------------------------------------------------------------------
 -- Text: logistic regression and naive Bayes on the same articles.
@@ -145,14 +153,14 @@ UPDATE tp SET ru = (SELECT key FROM jsonb_each_text(proba) WHERE key <> pred
 					ORDER BY value::float8 DESC, key LIMIT 1);
 SELECT cmp_ok((SELECT max(abs(s.gap + v.c[(array_position(v.classes, tp.pred) - 1) * (v.ncol + 1) + v.ncol + 1]
 							 - v.c[(array_position(v.classes, tp.ru) - 1) * (v.ncol + 1) + v.ncol + 1]
-							 - ln((tp.proba->>tp.pred)::float8 / (tp.proba->>tp.ru)::float8)))
+							 - temp_of('tl') * ln((tp.proba->>tp.pred)::float8 / (tp.proba->>tp.ru)::float8)))
 			   FROM tp
 			   JOIN (SELECT id, sum(contribution - runner_up_contribution) AS gap FROM te GROUP BY id) s USING (id),
 					(SELECT classes, coefficients AS c,
 							cardinality(feature_names) + cardinality(vocabulary) AS ncol
 					 FROM hitl.model_versions WHERE model = 'tl') v),
 			  '<', 1e-9::float8,
-			  'text logistic: contributions - runner-up + intercept difference = log-odds, every row, within 1e-9');
+			  'text logistic: contributions - runner-up + intercept difference = T x calibrated log-odds, every row, within 1e-9');
 SELECT is((SELECT count(*) FROM articles a, hitl.explain('tl', a, 1) e
 		   WHERE e.feature IN ('the', 'words', 'a', 'great', 'new', 'today', 'week')),
 		  0::bigint, 'a word of its topic explains every row, never a common word or the number');
@@ -176,12 +184,12 @@ SELECT is((SELECT count(*) FROM be WHERE contribution <> value * weight OR runne
 		  0::bigint, 'contribution = value x log ratio; runner_up_contribution its opposite');
 SELECT cmp_ok((SELECT max(abs(s.total + ln(v.class_counts[array_position(v.classes, bp.pred)]
 										   / v.class_counts[array_position(v.classes, bp.ru)])
-							 - ln((bp.proba->>bp.pred)::float8 / (bp.proba->>bp.ru)::float8)))
+							 - temp_of('tb') * ln((bp.proba->>bp.pred)::float8 / (bp.proba->>bp.ru)::float8)))
 			   FROM bp
 			   JOIN (SELECT id, sum(contribution) AS total FROM be GROUP BY id) s USING (id),
 					(SELECT classes, class_counts FROM hitl.model_versions WHERE model = 'tb') v),
 			  '<', 1e-9::float8,
-			  'naive Bayes: contributions + log prior ratio = log-odds, every row, within 1e-9');
+			  'naive Bayes: contributions + log prior ratio = T x calibrated log-odds, every row, within 1e-9');
 -- a term no labeled row has still counts (through the row's total)
 SELECT is((SELECT count(*) FROM hitl.explain('tb', ROW(0, 'goal zzzunseen', 1, NULL, NULL, NULL, NULL, NULL,
 												  NULL, NULL)::articles) e

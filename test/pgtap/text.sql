@@ -271,14 +271,19 @@ SELECT hitl.create_model('bl_lr', 'blank', 'label', '{body}', prediction_column 
 						 options => '{"text_config": "english"}') \gset
 SELECT is((SELECT class_counts FROM hitl.model_versions WHERE model = 'bl_nb'), ARRAY[10, 15]::float8[],
 		  'blank: 10 fruit rows (one without terms) and 15 weather rows');
+-- (calibrated with the version's temperature t: priors to the power 1/t,
+-- the intercept divided by t)
 SELECT is((SELECT max(abs((hitl.predict_proba('bl_nb', b) ->> v.classes[c])::float8
-						  - v.class_counts[c] / (v.class_counts[1] + v.class_counts[2])))
-		   FROM blank b, hitl.model_versions v, generate_series(1, 2) c
+						  - v.class_counts[c] ^ (1 / t.t)
+							/ (v.class_counts[1] ^ (1 / t.t) + v.class_counts[2] ^ (1 / t.t))))
+		   FROM blank b, hitl.model_versions v, generate_series(1, 2) c,
+				LATERAL (SELECT coalesce((v.metrics->'calibration'->>'temperature')::float8, 1) AS t) t
 		   WHERE b.id IN (101, 102, 103, 104, 105) AND v.model = 'bl_nb') <= 1e-12, true,
 		  'naive Bayes: a NULL, empty, punctuation or stop-words text gets the class priors (1e-12)');
 SELECT is((SELECT max(abs((hitl.predict_proba('bl_lr', b) ->> 'weather')::float8
-						  - 1 / (1 + exp(-v.coefficients[cardinality(v.coefficients)]))))
-		   FROM blank b, hitl.model_versions v
+						  - 1 / (1 + exp(-v.coefficients[cardinality(v.coefficients)] / t.t))))
+		   FROM blank b, hitl.model_versions v,
+				LATERAL (SELECT coalesce((v.metrics->'calibration'->>'temperature')::float8, 1) AS t) t
 		   WHERE b.id IN (101, 102, 103, 104, 105) AND v.model = 'bl_lr') <= 1e-12, true,
 		  'logistic (two classes): the same rows get the sigmoid of the intercept (1e-12)');
 SELECT is((SELECT count(*) FROM blank WHERE nb_p IS NULL OR lr_p IS NULL OR nb_c IS NULL OR lr_u IS NULL),

@@ -285,13 +285,17 @@ AND NOT attisdropped ORDER BY attnum});
 }
 
 # the coefficients a BI tool reads give the model's probabilities: for two
-# classes, a sigmoid of the weighed standardized features plus the intercept
+# classes, a sigmoid of the weighed standardized features plus the
+# intercept, divided by the temperature of the version's calibration
 is( psql_rows('ana_jdbc', q{
 SELECT count(*) = (SELECT count(*) FROM hitl.review_candidates WHERE model = 'numm')
-	   AND bool_and(abs(1 / (1 + exp(-z)) - p) < 1e-9)
+	   AND bool_and(abs(1 / (1 + exp(-z / t)) - p) < 1e-9)
 FROM (SELECT f.key_value,
 			 sum(c.coefficient * (f.value_number - c.feature_mean) / c.feature_scale)
 			 + min(i.coefficient) AS z,
+			 min((SELECT coalesce((mv.metrics->'calibration'->>'temperature')::float8, 1)
+				  FROM hitl.model_versions mv
+				  WHERE mv.model = f.model AND mv.version = v.version)) AS t,
 			 min((SELECT (hitl.predict_proba('numm', n) ->> 'b')::float8
 				  FROM public.nums n WHERE n.id = f.key_value::int)) AS p
 	  FROM hitl.review_features f

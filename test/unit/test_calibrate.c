@@ -171,6 +171,32 @@ test_calibrated(void)
 }
 
 static void
+test_all_right(void)
+{
+	/* 20 rows, each right at 0.9 (two classes): the log-loss alone would
+	 * sharpen to CALIB_T_MIN; the mean confidence stops at 21 / 22 */
+	double		proba[40];
+	int			y[20];
+	double		t;
+	double		work[2];
+	int			i;
+
+	for (i = 0; i < 20; i++)
+	{
+		y[i] = i % 2;
+		proba[2 * i + y[i]] = 0.9;
+		proba[2 * i + 1 - y[i]] = 0.1;
+	}
+	t = calib_fit_temperature(20, 2, proba, y, NULL, -1);
+	work[0] = 0.9;
+	work[1] = 0.1;
+	calib_apply(2, work, t);
+	ok(t > CALIB_T_MIN && t < 1.0, "every row right: sharpened, but not to CALIB_T_MIN (T %.4f)", t);
+	ok(fabs(work[0] - 21.0 / 22.0) < 1e-6,
+	   "the confidence stops at (right + 1) / (rows + 2) = 21/22 (%.6f)", work[0]);
+}
+
+static void
 test_bad_input(void)
 {
 	double		proba[4] = {0.5, 0.5, 0.5, 0.5};
@@ -194,6 +220,7 @@ main(void)
 	test_measures();
 	test_overconfident();
 	test_calibrated();
+	test_all_right();
 	test_bad_input();
 	return tap_finish();
 }
