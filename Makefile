@@ -41,6 +41,9 @@ OBJS = \
 	src/crossval_sparse.o \
 	src/folds.o \
 	src/train_crossval.o \
+	src/confident.o \
+	src/audit.o \
+	src/catalog_audit.o \
 	src/catalog_labels.o \
 	src/label_info.o \
 	src/label_log.o \

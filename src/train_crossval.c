@@ -22,6 +22,7 @@
 #include "progress.h"
 #include "train.h"
 
+static int	crossval_run(const HitlModel *model, const TrainCvInput *in, TrainCv *out);
 static void json_per_class(StringInfo buf, const TrainCv *cv, char **classes);
 static void json_confusion(StringInfo buf, const TrainCv *cv);
 
@@ -93,8 +94,8 @@ crossval_kind(const TrainCvInput *in, const CrossvalFolds *f, double *proba)
  * (0, 1 for naive Bayes with a class in one fold only, -1 when a fold fit
  * failed), 0 when there was none.
  */
-int
-train_crossval(const HitlModel *model, const TrainCvInput *in, TrainCv *out)
+static int
+crossval_run(const HitlModel *model, const TrainCvInput *in, TrainCv *out)
 {
 	CrossvalFolds f;
 	int			used;
@@ -129,6 +130,20 @@ train_crossval(const HitlModel *model, const TrainCvInput *in, TrainCv *out)
 	out->report = palloc(sizeof(ClassReport) * in->k);
 	out->macro_f1 = class_report(in->k, (int64_t *) out->confusion, out->report);
 	return 0;
+}
+
+/*
+ * Cross-validate (see crossval_run), then replace the model's audit store
+ * with what the out-of-fold probabilities make of the labels (emptied when
+ * there was no cross-validation).
+ */
+int
+train_crossval(const HitlModel *model, const TrainCvInput *in, TrainCv *out)
+{
+	int			rc = crossval_run(model, in, out);
+
+	audit_record(model, in, out);
+	return rc;
 }
 
 /* "per_class": {"label": {"precision": p, "recall": r, "f1": f, "support": n}, ...} */
