@@ -160,8 +160,10 @@ confirm_check_update(const HitlModel *model)
 {
 	AttrNumber	attnum = get_attnum(model->source, model->label_column);
 
+	/* the table's privilege, or the column's own */
 	if (attnum == InvalidAttrNumber ||
-		pg_attribute_aclcheck(model->source, attnum, GetUserId(), ACL_UPDATE) != ACLCHECK_OK)
+		(pg_class_aclcheck(model->source, GetUserId(), ACL_UPDATE) != ACLCHECK_OK &&
+		 pg_attribute_aclcheck(model->source, attnum, GetUserId(), ACL_UPDATE) != ACLCHECK_OK))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to confirm labels of model \"%s\"", model->name),
