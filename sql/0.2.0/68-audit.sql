@@ -252,3 +252,47 @@ END
 $$;
 COMMENT ON FUNCTION hitl._drop_audit_view(name, text) IS
 	'internal: drops the audit view of a model, when there is one';
+
+/*
+ * hitl.label_stats gains two columns per model and role, added after its
+ * own (its definition is kept as section 60 wrote it, read back):
+ *   audit_confirmations: confirmations (hitl.label_confirmations, by any
+ *     role) of labels the role wrote: the last label log entry of the row
+ *     before the confirmation is the role's;
+ *   audit_corrections: labels the role wrote that the model's audit store
+ *     (its last cross-validated full training) flags, and that were changed
+ *     to another label since that training (a later label log entry of the
+ *     row, by any role).
+ */
+DO $$
+DECLARE
+	base text;
+BEGIN
+	SET LOCAL search_path = pg_catalog, pg_temp;
+	base := pg_get_viewdef('hitl.label_stats'::regclass);
+	EXECUTE format($v$
+		CREATE OR REPLACE VIEW hitl.label_stats WITH (security_invoker = true) AS
+		SELECT s.*,
+			   (SELECT count(*) FROM hitl.label_confirmations c
+				WHERE c.model = s.model
+				  AND (SELECT l.role::text FROM hitl.label_log l
+					   WHERE l.model = c.model AND l.row_key = c.row_key
+						 AND l.id <= COALESCE(c.log_id, 0)
+					   ORDER BY l.id DESC LIMIT 1) = s.role) AS audit_confirmations,
+			   (SELECT count(*) FROM hitl.audit a
+				WHERE a.model = s.model
+				  AND (SELECT l.role::text FROM hitl.label_log l
+					   WHERE l.model = a.model AND l.row_key = a.row_key
+						 AND l.id <= COALESCE(a.log_id, 0)
+					   ORDER BY l.id DESC LIMIT 1) = s.role
+				  AND EXISTS (SELECT 1 FROM hitl.label_log l
+							  WHERE l.model = a.model AND l.id > COALESCE(a.log_id, 0)
+								AND l.row_key = a.row_key
+								AND l.new_label IS DISTINCT FROM a.label)) AS audit_corrections
+		FROM (%s) s$v$, rtrim(base, '; ' || chr(10)));
+END
+$$;
+COMMENT ON COLUMN hitl.label_stats.audit_confirmations IS
+	'confirmations through hitl.confirm_label (by any role) of labels the role wrote (the row''s last label log entry before the confirmation is the role''s)';
+COMMENT ON COLUMN hitl.label_stats.audit_corrections IS
+	'labels the role wrote that the audit of the model''s last cross-validated full training flags and that were changed to another label since (by any role)';

@@ -9,7 +9,7 @@
 -- the label changes committed since its version); its roles are dropped at
 -- the end.
 
-SELECT plan(34);
+SELECT plan(35);
 
 CREATE EXTENSION hitl;
 SET client_min_messages = warning;
@@ -21,9 +21,12 @@ INSERT INTO pts
 SELECT g, c * 2 + sin(g * 1.3), c + cos(g * 0.7), l, l
 FROM generate_series(1, 300) g, LATERAL (SELECT g % 3 AS c) s,
 	 LATERAL (SELECT (ARRAY['a', 'b', 'c'])[c + 1] AS l) s2;
-UPDATE pts SET label = CASE label WHEN 'a' THEN 'b' WHEN 'b' THEN 'c' ELSE 'a' END
-WHERE id % 20 = 0;
+UPDATE pts SET label = NULL WHERE id % 20 = 0;
 SELECT hitl.create_model('pm', 'pts', 'label', '{x,y}') \gset
+-- the wrong labels are written once the model logs them
+UPDATE pts SET label = CASE truth WHEN 'a' THEN 'b' WHEN 'b' THEN 'c' ELSE 'a' END
+WHERE id % 20 = 0;
+SELECT hitl.train('pm') \gset
 
 SELECT has_view('public', 'pm_audit_queue', 'create_model makes the audit view <model>_audit_queue');
 SELECT cmp_ok((SELECT count(*) FROM (SELECT * FROM pm_audit_queue ORDER BY audit_rank LIMIT 15) q
@@ -79,6 +82,13 @@ SELECT is((SELECT count(*) FROM pm_audit_queue WHERE id = :second_id), 0::bigint
 UPDATE pts SET label = :'second_label' WHERE id = :second_id;
 SELECT is((SELECT count(*) FROM pm_audit_queue WHERE id = :second_id), 1::bigint,
 		  'the audited label back after the confirmation: shown again');
+
+-- hitl.label_stats: the two confirmations of second_id's label, and the
+-- two flagged labels changed since the training (first_id corrected,
+-- second_id changed and back), all of labels this role wrote
+SELECT is((SELECT format('%s %s', audit_confirmations, audit_corrections) FROM hitl.label_stats
+		   WHERE model = 'pm' AND role = current_user::text), '2 2',
+		  'hitl.label_stats: audit confirmations and corrections of the role''s labels');
 
 -- errors
 INSERT INTO pts VALUES (1000, 0, 0, NULL, 'a');
