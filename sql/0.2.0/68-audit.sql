@@ -188,7 +188,8 @@ COMMENT ON FUNCTION hitl._check_audit_view_name(name, text) IS
  * still the audited one, unconfirmed, with suggested_label (in the label's
  * type), label_quality and audit_rank.  security_invoker: the reader's
  * rights and the table's row-level security decide what it shows.  As the
- * caller, who owns the view.
+ * caller, who owns the view: a member of the model's owner or of the
+ * table's.
  */
 CREATE FUNCTION hitl._create_audit_view(model text) RETURNS void
 LANGUAGE plpgsql VOLATILE
@@ -201,6 +202,11 @@ BEGIN
 	SELECT * INTO m FROM hitl.models WHERE name = model;
 	IF NOT FOUND OR m.view_schema IS NULL THEN
 		RAISE EXCEPTION 'model "%" does not exist', model USING ERRCODE = 'undefined_object';
+	END IF;
+	/* as the review view: a view of another's model would run its creator's definition */
+	IF NOT (hitl._member_of(m.owner)
+			OR pg_has_role((SELECT r.relowner FROM pg_class r WHERE r.oid = m.source), 'USAGE')) THEN
+		RAISE EXCEPTION 'must be owner of model "%"', model USING ERRCODE = 'insufficient_privilege';
 	END IF;
 	FOREACH c IN ARRAY ARRAY['suggested_label', 'label_quality', 'audit_rank']::name[] LOOP
 		IF hitl._column_type(m.source, c) IS NOT NULL THEN

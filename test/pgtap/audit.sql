@@ -9,7 +9,7 @@
 -- the label changes committed since its version); its roles are dropped at
 -- the end.
 
-SELECT plan(35);
+SELECT plan(36);
 
 CREATE EXTENSION hitl;
 SET client_min_messages = warning;
@@ -113,6 +113,8 @@ SELECT throws_ok($$SELECT hitl.confirm_label('pm', '{"id": 3}')$$, '42501',
 				 'a role that may not update the label column: 42501');
 SELECT is((SELECT count(*) FROM pm_audit_queue), (:n_before - 1)::bigint,
 		  'a reader of the table sees the audit view');
+SELECT throws_ok($$SELECT hitl._create_audit_view('pm')$$, '42501', 'must be owner of model "pm"',
+				 'a reader cannot create the audit view of a model it does not own');
 RESET ROLE;
 
 SET ROLE tap_audit_none;
