@@ -44,6 +44,9 @@ OBJS = \
 	src/folds.o \
 	src/calibrate.o \
 	src/train_crossval.o \
+	src/confident.o \
+	src/audit.o \
+	src/catalog_audit.o \
 	src/catalog_labels.o \
 	src/label_info.o \
 	src/label_log.o \

@@ -487,4 +487,22 @@ extern int	catalog_evaluation_keys(const char *model, MemoryContext cxt, char **
  */
 extern void catalog_evaluation_json(StringInfo buf, const char *model);
 
+/* ------------------------------------------------------------------------
+ * catalog_audit.c: the audit store (hitl.audit), replaced by each full
+ * training, and the confirmations of labels (hitl.label_confirmations)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Replace the model's audit store with n suspects in rank order: keys
+ * (jsonb[]), labels and suggested labels (text[]), label qualities
+ * (float8[]); n = 0 empties it.  As the owner of hitl's tables, in the
+ * caller's SPI connection.
+ */
+extern void catalog_audit_replace(const char *model, int n, Datum keys, Datum labels,
+								  Datum suggested, Datum quality);
+
+/* Log role's confirmation of the label of a row (as the owner of hitl's tables) */
+extern void catalog_audit_confirm(const char *model, Datum row_key, const char *label,
+								  const char *role);
+
 #endif

@@ -421,8 +421,8 @@ features_select_list(const HitlModel *model, const char *alias)
 
 /*
  * A read-only cursor on the labeled rows, in primary-key order: ctid, the
- * features, the label as text and, with cv_group_column, the row's group
- * as text.
+ * features, the label as text, with cv_group_column the row's group as
+ * text, and last the row's key as jsonb (for the audit of its label).
  */
 Portal
 dataset_open_labeled(const HitlModel *model)
@@ -435,6 +435,7 @@ dataset_open_labeled(const HitlModel *model)
 					 features_select_list(model, "t"), quote_identifier(model->label_column));
 	if (model->cv_group_column != NULL)
 		appendStringInfo(&sql, ", t.%s::text", quote_identifier(model->cv_group_column));
+	appendStringInfo(&sql, ", %s", rowkey_sql(model, "t"));
 	appendStringInfo(&sql, " FROM %s t WHERE t.%s IS NOT NULL ORDER BY %s",
 					 model->source_text, quote_identifier(model->label_column),
 					 rowkey_columns_sql(model, "t"));

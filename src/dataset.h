@@ -84,8 +84,8 @@ extern char *features_select_list(const HitlModel *model, const char *alias);
 
 /*
  * Open a read-only cursor on the labeled rows in primary-key order: ctid,
- * the feature columns, the label as text, and with cv_group_column the
- * row's group as text.
+ * the feature columns, the label as text, with cv_group_column the row's
+ * group as text, and last the row's key as jsonb.
  */
 extern Portal dataset_open_labeled(const HitlModel *model);
 

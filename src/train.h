@@ -203,6 +203,20 @@ extern void train_groups_add(TrainGroups *g, int row, Datum value, bool isnull,
 /* Fold the n rows' groups into a running hash (see train_hash_more) */
 extern uint64 train_groups_hash(uint64 h, const TrainGroups *g, int n);
 
+/* The keys of the labeled rows (jsonb), for the audit of their labels */
+typedef struct TrainKeys
+{
+	int			capacity;
+	Datum	   *key;			/* per row: its key, copied into the set */
+} TrainKeys;
+
+/* The column of dataset_open_labeled() that holds the row's key */
+#define TRAIN_KEY_COLUMN(model, layout) \
+	((layout)->ncols + ((model)->cv_group_column != NULL ? 3 : 2))
+
+/* audit.c: record a row's key (jsonb) in keys, grown in cxt */
+extern void train_keys_add(TrainKeys *keys, int row, Datum value, MemoryContext cxt);
+
 typedef enum TrainCvKind
 {
 	TRAIN_CV_DENSE,				/* dense logistic regression */
@@ -226,6 +240,8 @@ typedef struct TrainCvInput
 	const NBayesCounts *counts;
 	double		alpha;			/* ... and the smoothing */
 	double		dimension;
+	const Datum *keys;			/* n: each row's key (jsonb), for the audit */
+	char	  **classes;		/* k: the classes' names, for the audit */
 } TrainCvInput;
 
 /* A cross-validation's out-of-fold probabilities and what they give */
@@ -258,6 +274,13 @@ typedef struct TrainCv
 extern int	train_crossval(const HitlModel *model, const TrainCvInput *in, TrainCv *out);
 
 /*
+ * audit.c: replace the model's audit store with the suspect labels that
+ * cv's out-of-fold probabilities find (confident learning), or empty it
+ * when cv was not done.  Runs in the training's SPI connection.
+ */
+extern void audit_record(const HitlModel *model, const TrainCvInput *in, const TrainCv *cv);
+
+/*
  * Append per_class, macro_f1, confusion, the calibration and its figures
  * (and cv_group_column) when cv->done
  */
@@ -278,6 +301,7 @@ typedef struct SparseSet
 	int		   *y;
 	LabelSet	labels;
 	TrainGroups groups;			/* with cv_group_column */
+	TrainKeys	keys;			/* each row's key, for the audit */
 	/* text: per row, buckets ascending and their weights */
 	int64	   *tptr;			/* n + 1 */
 	int		   *tbucket;

@@ -30,6 +30,7 @@
 #include "progress.h"
 #include "train.h"
 
+static int	crossval_run(const HitlModel *model, const TrainCvInput *in, TrainCv *out);
 static void json_per_class(StringInfo buf, const TrainCv *cv, char **classes);
 static void json_confusion(StringInfo buf, const TrainCv *cv);
 static void calibrate_out_of_fold(const TrainCvInput *in, int nfolds, TrainCv *out);
@@ -103,8 +104,8 @@ crossval_kind(const TrainCvInput *in, const CrossvalFolds *f, double *proba)
  * (0, 1 for naive Bayes with a class in one fold only, -1 when a fold fit
  * failed), 0 when there was none.
  */
-int
-train_crossval(const HitlModel *model, const TrainCvInput *in, TrainCv *out)
+static int
+crossval_run(const HitlModel *model, const TrainCvInput *in, TrainCv *out)
 {
 	CrossvalFolds f;
 	int			used;
@@ -191,6 +192,20 @@ json_calibration(StringInfo buf, const TrainCv *cv)
 						 j > 0 ? ", " : "", cv->reliability[j].rows,
 						 cv->reliability[j].confidence, cv->reliability[j].accuracy);
 	appendStringInfoChar(buf, ']');
+}
+
+/*
+ * Cross-validate (see crossval_run), then replace the model's audit store
+ * with what the out-of-fold probabilities make of the labels (emptied when
+ * there was no cross-validation).
+ */
+int
+train_crossval(const HitlModel *model, const TrainCvInput *in, TrainCv *out)
+{
+	int			rc = crossval_run(model, in, out);
+
+	audit_record(model, in, out);
+	return rc;
 }
 
 /* "per_class": {"label": {"precision": p, "recall": r, "f1": f, "support": n}, ...} */

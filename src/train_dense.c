@@ -42,6 +42,7 @@ typedef struct TrainingSet
 	int		   *y;
 	LabelSet	labels;
 	TrainGroups groups;			/* with cv_group_column */
+	TrainKeys	keys;			/* each row's key, for the audit */
 } TrainingSet;
 
 /* read_training_set()'s state */
@@ -109,6 +110,7 @@ training_row(Datum *values, bool *nulls, void *arg)
 	if (st->model->cv_group_column != NULL)
 		train_groups_add(&ts->groups, ts->n, values[st->layout->ncols + 2],
 						 nulls[st->layout->ncols + 2], st->cxt);
+	train_keys_add(&ts->keys, ts->n, values[TRAIN_KEY_COLUMN(st->model, st->layout)], st->cxt);
 	ts->n++;
 }
 
@@ -250,6 +252,8 @@ train_dense(TrainRun *run)
 		in.coef = v.coef;
 		in.dense = &raw;
 		in.missing = ts.missing;
+		in.keys = ts.keys.key;
+		in.classes = ts.labels.classes;
 		(void) train_crossval(model, &in, &cv);	/* when do_cv */
 	}
 

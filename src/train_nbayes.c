@@ -120,6 +120,8 @@ train_nbayes(TrainRun *run)
 	in.k = t.v.n_classes;
 	in.y = t.s.y;
 	in.groups = model->cv_group_column ? &t.s.groups : NULL;
+	in.keys = t.s.keys.key;
+	in.classes = t.v.classes;
 	in.X = &t.X;
 	in.counts = &c;
 	in.alpha = model->alpha;

@@ -202,6 +202,7 @@ labeled_row(Datum *values, bool *nulls, void *arg)
 	if (st->model->cv_group_column != NULL)
 		train_groups_add(&s->groups, s->n, values[layout->ncols + 2],
 						 nulls[layout->ncols + 2], st->cxt);
+	train_keys_add(&s->keys, s->n, values[TRAIN_KEY_COLUMN(st->model, layout)], st->cxt);
 	if (layout->n_text > 0)
 		set_add_terms(s, &st->r->bag);
 	s->n++;

@@ -107,6 +107,8 @@ train_text(TrainRun *run)
 	in.k = t.v.n_classes;
 	in.y = t.s.y;
 	in.groups = model->cv_group_column ? &t.s.groups : NULL;
+	in.keys = t.s.keys.key;
+	in.classes = t.v.classes;
 	in.coef = t.v.coef;
 	in.sparse = &p;
 	(void) train_crossval(model, &in, &cv);

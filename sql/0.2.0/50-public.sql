@@ -66,11 +66,13 @@ BEGIN
 		END IF;
 	END LOOP;
 	PERFORM hitl._check_view_name(table_schema, name);
+	PERFORM hitl._check_audit_view_name(table_schema, name);
 
 	PERFORM hitl._model_insert(name, source, label_column, feature_columns,
 							   prediction_column, confidence_column, uncertainty_column,
 							   added, algorithm, strategy, resolved);
 	PERFORM hitl._create_review_view(name);
+	PERFORM hitl._create_audit_view(name);
 	PERFORM hitl._attach_label_triggers(name);
 
 	/* train and score at once when there are enough labels */
@@ -117,6 +119,7 @@ BEGIN
 		AND to_regclass(format('%I.%I', m.view_schema, m.view_name)) IS NOT NULL THEN
 		EXECUTE format('DROP VIEW %I.%I', m.view_schema, m.view_name);
 	END IF;
+	PERFORM hitl._drop_audit_view(m.view_schema, m.name);
 	/* the row, then the label triggers (those of a model still there stay) */
 	PERFORM hitl._model_delete(m.name);
 	IF drop_columns AND cardinality(m.added_columns) > 0
@@ -136,12 +139,14 @@ BEGIN
 		FOR i IN 1 .. cardinality(others) LOOP
 			EXECUTE (SELECT format('DROP VIEW %I.%I', o.view_schema, o.view_name)
 					 FROM hitl.models o WHERE o.name = others[i]);
+			PERFORM hitl._drop_audit_view(m.view_schema, others[i]);
 		END LOOP;
 		FOREACH col IN ARRAY m.added_columns LOOP
 			EXECUTE format('ALTER TABLE %s DROP COLUMN IF EXISTS %I', m.source, col);
 		END LOOP;
 		FOR i IN 1 .. cardinality(others) LOOP
 			PERFORM hitl._restore_review_view(others[i], owners[i], acls[i]::aclitem[]);
+			PERFORM hitl._create_audit_view(others[i]);
 		END LOOP;
 	END IF;
 END

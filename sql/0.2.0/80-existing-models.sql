@@ -93,6 +93,22 @@ BEGIN
 					PERFORM hitl._restore_review_view(m.name, view_owner, view_acl);
 				END;
 			END IF;
+			/* the audit view, which 0.1.0 did not have: the owner's */
+			IF to_regclass(format('%I.%I', m.view_schema, m.name || '_audit_queue')) IS NULL THEN
+				PERFORM hitl._create_audit_view(m.name);
+				/* a view created by an extension script would become part of the extension */
+				IF EXISTS (SELECT 1 FROM pg_depend d
+						   WHERE d.classid = 'pg_class'::regclass AND d.deptype = 'e'
+							 AND d.objid = to_regclass(format('%I.%I', m.view_schema, m.name || '_audit_queue'))) THEN
+					EXECUTE format('ALTER EXTENSION hitl DROP VIEW %I.%I', m.view_schema, m.name || '_audit_queue');
+				END IF;
+				IF EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = m.owner) THEN
+					EXECUTE format('ALTER VIEW %I.%I OWNER TO %I', m.view_schema, m.name || '_audit_queue', m.owner);
+				END IF;
+			ELSE
+				RAISE WARNING 'hitl model "%" gets no audit view: % exists', m.name,
+					format('%I.%I', m.view_schema, m.name || '_audit_queue');
+			END IF;
 			/* the label triggers: 0.2.0's "row" and "upd" replace 0.1.0's
 			   (only the model's own: a trigger of that name for another
 			   model is left alone) */

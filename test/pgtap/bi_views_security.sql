@@ -59,6 +59,7 @@ SELECT is((SELECT min_labels FROM hitl.model_overview WHERE model = 'bi_m'), 10,
 -- 1. the column changed to the owner's type: the model is broken
 SET ROLE tap_bi_owner;
 DROP VIEW tap_bi.bi_m_review_queue;
+DROP VIEW tap_bi.bi_m_audit_queue;
 ALTER TABLE tap_bi.t ALTER COLUMN x TYPE tap_bi.evil USING row(x)::tap_bi.evil;
 RESET ROLE;
 SELECT is((SELECT status || ': ' || last_error FROM hitl.models WHERE name = 'bi_m'),
@@ -73,6 +74,7 @@ SELECT is((SELECT count(*) FROM hitl.review_features WHERE model = 'bi_m'), 0::b
 ALTER EVENT TRIGGER hitl_alter_table DISABLE;
 SET ROLE tap_bi_owner;
 DROP VIEW tap_bi.bi_n_review_queue;
+DROP VIEW tap_bi.bi_n_audit_queue;
 ALTER TABLE tap_bi.u ALTER COLUMN x TYPE tap_bi.evil[] USING ARRAY[row(x)::tap_bi.evil];
 ALTER TABLE tap_bi.u ALTER COLUMN y TYPE tap_bi.evil USING row(y)::tap_bi.evil;
 RESET ROLE;

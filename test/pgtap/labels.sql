@@ -29,7 +29,8 @@ SELECT is((SELECT attidentity::text FROM pg_attribute
 		  'id is GENERATED ALWAYS AS IDENTITY');
 SELECT columns_are('hitl', 'label_stats',
 	ARRAY['model', 'role', 'labels', 'agreements', 'overrides', 'confident_disagreements',
-		  'agreement_rate', 'changed_by_others', 'median_seconds_between_labels', 'last_labeled_at'],
+		  'agreement_rate', 'changed_by_others', 'median_seconds_between_labels', 'last_labeled_at',
+		  'audit_confirmations', 'audit_corrections'],
 	'hitl.label_stats has the documented columns');
 SELECT ok(has_table_privilege('public', 'hitl.label_log', 'SELECT')
 		  AND NOT has_table_privilege('public', 'hitl.label_log', 'UPDATE')

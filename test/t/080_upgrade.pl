@@ -55,6 +55,10 @@ my $proba_before = sql(q{SELECT string_agg(hitl.predict_proba('nb', d)::text, ',
 
 sql(q{ALTER EXTENSION hitl UPDATE});
 is(sql(q{SELECT extversion FROM pg_extension WHERE extname = 'hitl'}), '0.2.0', 'updated to 0.2.0');
+is(sql(q{SELECT string_agg(c.relname || ':' || pg_get_userbyid(c.relowner), ',' ORDER BY c.relname)
+		   FROM pg_class c WHERE c.relname IN ('num_audit_queue', 'nb_audit_queue')}),
+	'nb_audit_queue:olga,num_audit_queue:olga', 'the models carried over get their audit views, their owner\'s');
+
 
 is(sql(q{SELECT string_agg(model || version || ':' || n_labeled, ',' ORDER BY model, version) FROM hitl.model_versions}),
 	$versions_before, 'every version is kept');
@@ -89,7 +93,7 @@ is(sql(q{SELECT string_agg(t, ',' ORDER BY t) FROM (
 			SELECT DISTINCT c.relname || ':' || a.privilege_type AS t
 			FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
 			WHERE c.relnamespace = 'hitl'::regnamespace AND c.relkind = 'r' AND a.grantee = 0) g}),
-	'label_log:SELECT,model_versions:SELECT,models:SELECT,queue:SELECT,restored_logs:SELECT',
+	'audit:SELECT,label_confirmations:SELECT,label_log:SELECT,model_versions:SELECT,models:SELECT,queue:SELECT,restored_logs:SELECT',
 	'after the update PUBLIC holds SELECT alone on hitl\'s tables');
 is(sql(q{SELECT count(*) FROM pg_class c JOIN pg_attribute t ON t.attrelid = c.oid
 		 CROSS JOIN LATERAL aclexplode(t.attacl) a
