@@ -27,7 +27,8 @@ my %STATE_SQL = (
 	  current_version, scored_version, processed_labels FROM hitl.models ORDER BY name},
 	versions => q{SELECT model, version, n_labeled, classes, coefficients, vocabulary,
 	  counts, metrics FROM hitl.model_versions ORDER BY model, version},
-	queue => q{SELECT * FROM hitl.queue ORDER BY model, rank},
+	queue => q{SELECT model, rank, row_key, prediction, confidence, uncertainty, version
+	  FROM hitl.queue ORDER BY model, rank},
 	log => q{SELECT id, model, row_key, old_label, new_label, role, model_version
 	  FROM hitl.label_log ORDER BY id},
 	num => q{SELECT string_agg(hitl.predict('num', t), ',' ORDER BY id) FROM nums t},
