@@ -62,6 +62,7 @@ typedef struct AutoThreshold
 
 static void check_arguments(FunctionCallInfo fcinfo, double *target, double *fraction);
 static void check_model(const HitlModel *model);
+static void check_scored(const HitlModel *model);
 static void find_threshold(const HitlModel *model, double target, AutoThreshold *t);
 static void notice_none(const HitlModel *model, double target, const AutoThreshold *t);
 static int64 label_rows(const HitlModel *model, double threshold, double fraction);
@@ -118,6 +119,35 @@ check_model(const HitlModel *model)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("model \"%s\" has not been trained", model->name),
 				 errhint("Label enough rows and train it with hitl.train().")));
+}
+
+/*
+ * The confidence column must hold the current version's scores (55000):
+ * labels are decided by the version that wrote them.
+ */
+static void
+check_scored(const HitlModel *model)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	bool		isnull;
+	int			scored;
+
+	values[0] = CStringGetTextDatum(model->name);
+	(void) catalog_execute(CATALOG_AS_OWNER,
+						   "SELECT m.scored_version FROM hitl.models m"
+						   " WHERE m.name OPERATOR(pg_catalog.=) $1",
+						   1, argtypes, values, NULL, true, SPI_OK_SELECT,
+						   "reading the scored version");
+	scored = SPI_processed == 0 ? 0 :
+		DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (SPI_processed == 0 || isnull || scored != model->current_version)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the scores of model \"%s\" are not of its current version %d",
+						model->name, model->current_version),
+				 errdetail("Auto-labeling compares the confidence column with the threshold of the current version."),
+				 errhint("Score the model with hitl.score() first (the worker does after each retraining).")));
 }
 
 /* The threshold of the target from the model's out-of-fold store */
@@ -250,6 +280,7 @@ auto_label(const char *name, double target, double fraction)
 	AutoThreshold t;
 
 	check_model(model);
+	check_scored(model);
 	find_threshold(model, target, &t);
 	if (!t.found)
 	{

@@ -229,6 +229,12 @@ BEGIN
 				 AND d.objid = to_regclass(format('%I.%I', m.view_schema, m.name || '_auto_label_audit'))) THEN
 		EXECUTE format('ALTER EXTENSION hitl DROP VIEW %I.%I', m.view_schema, m.name || '_auto_label_audit');
 	END IF;
+	/* made by a superuser for another role's model (hitl.upgrade_models): the owner's */
+	IF (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user)
+		AND EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = m.owner::text)
+		AND m.owner::text <> current_user THEN
+		EXECUTE format('ALTER VIEW %I.%I OWNER TO %I', m.view_schema, m.name || '_auto_label_audit', m.owner);
+	END IF;
 END
 $$;
 COMMENT ON FUNCTION hitl._create_auto_label_audit_view(text) IS

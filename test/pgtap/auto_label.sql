@@ -9,7 +9,7 @@
 --
 -- The file runs outside a transaction block; its role is dropped at the end.
 
-SELECT plan(40);
+SELECT plan(41);
 
 CREATE EXTENSION hitl;
 SET client_min_messages = warning;
@@ -140,6 +140,15 @@ SELECT hitl.create_model('untrained', 'pts', 'label', '{x,y}', prediction_column
 						 options => '{"min_labels": 100000}') \gset
 SELECT throws_ok($$SELECT hitl.auto_label('untrained')$$, '55000',
 				 'model "untrained" has not been trained', 'a model never trained: 55000');
+
+-- the confidence column must be the current version's
+SELECT hitl.alter_model('pm', '{"train_on_auto_labels": false}') \gset
+SELECT hitl.train('pm') \gset
+SELECT throws_ok($$SELECT hitl.auto_label('pm')$$, '55000',
+				 format('the scores of model "pm" are not of its current version %s',
+						(SELECT current_version FROM hitl.models WHERE name = 'pm')),
+				 'a version not yet scored: 55000');
+SELECT hitl.score('pm') \gset
 
 -- the labels are written as the caller: without UPDATE, 42501
 CREATE ROLE tap_al_reader;
