@@ -103,6 +103,39 @@ like($err, qr/NOTICE:  model "m" auto-labels nothing: no confidence threshold re
 	'the NOTICE says no threshold reaches the target');
 like($err, qr/HINT:  Label more rows, or lower target_precision\./, 'and what to do');
 
+# a label committed after the auto-labeling's snapshot, before its lock: in
+# REPEATABLE READ the lock finds the row changed and the transaction fails,
+# the human label stands (in READ COMMITTED the lock re-reads the row, whose
+# label is no longer NULL, and leaves it)
+my @again = split /\n/,
+  $node->safe_psql('postgres',
+	"SELECT a.row_key->>'id' FROM hitl.auto_labels a WHERE a.model = 'm' ORDER BY 1 LIMIT 2");
+$node->safe_psql('postgres', "UPDATE pts SET lab = NULL WHERE id IN ($again[0], $again[1])");
+my $d_pred = $node->safe_psql('postgres', "SELECT lab_prediction FROM pts WHERE id = $again[0]");
+my $s3 = $node->background_psql('postgres', on_error_stop => 0);
+$s3->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ');
+$s3->query_safe('SELECT count(*) FROM pts');
+$node->safe_psql('postgres', "UPDATE pts SET lab = '" . $other->($d_pred) . "' WHERE id = $again[0]");
+my ($res, $failed) = $s3->query(q{SELECT hitl.auto_label('m', 0.95, 0)});
+ok($failed, 'auto_label in a REPEATABLE READ transaction older than a human label fails');
+like($s3->{stderr}, qr/could not serialize access due to concurrent update/, 'with a serialization failure');
+$s3->query('ROLLBACK');
+is($node->safe_psql('postgres', "SELECT lab FROM pts WHERE id = $again[0]"),
+	$other->($d_pred), 'the human label stands');
+is($node->safe_psql('postgres', q{SELECT hitl.auto_label('m', 0.95, 0)}),
+	'1', 'a new auto-labeling labels the other row only');
+is($node->safe_psql('postgres', "SELECT lab FROM pts WHERE id = $again[0]"),
+	$other->($d_pred), 'and leaves the human label');
+# the session whose auto-labeling failed logs its own labels as human (the
+# flag was reset with the error)
+$s3->query_safe("UPDATE pts SET lab = 'c' WHERE id = $again[1]");
+is( $node->safe_psql(
+		'postgres',
+		"SELECT source FROM hitl.label_log WHERE row_key = '{\"id\": $again[1]}' ORDER BY id DESC LIMIT 1"),
+	'human',
+	'after a failed auto-labeling, the session\'s labels are human again');
+$s3->quit;
+
 # the worker: a model with auto_label_precision, owned by a role of its own
 $node->safe_psql(
 	'postgres', q{
