@@ -119,7 +119,8 @@ $node->safe_psql('postgres', "UPDATE pts SET lab = '" . $other->($d_pred) . "' W
 my ($res, $failed) = $s3->query(q{SELECT hitl.auto_label('m', 0.95, 0)});
 ok($failed, 'auto_label in a REPEATABLE READ transaction older than a human label fails');
 like($s3->{stderr}, qr/could not serialize access due to concurrent update/, 'with a serialization failure');
-$s3->query('ROLLBACK');
+$s3->{stderr} = '';
+$s3->query_safe('ROLLBACK');
 is($node->safe_psql('postgres', "SELECT lab FROM pts WHERE id = $again[0]"),
 	$other->($d_pred), 'the human label stands');
 is($node->safe_psql('postgres', q{SELECT hitl.auto_label('m', 0.95, 0)}),
