@@ -129,7 +129,8 @@ is($node->safe_psql('postgres', "SELECT lab FROM pts WHERE id = $again[0]"),
 	$other->($d_pred), 'and leaves the human label');
 # the session whose auto-labeling failed logs its own labels as human (the
 # flag was reset with the error)
-$s3->query_safe("UPDATE pts SET lab = 'c' WHERE id = $again[1]");
+my $e_label = $node->safe_psql('postgres', "SELECT lab FROM pts WHERE id = $again[1]");
+$s3->query_safe("UPDATE pts SET lab = '" . $other->($e_label) . "' WHERE id = $again[1]");
 is( $node->safe_psql(
 		'postgres',
 		"SELECT source FROM hitl.label_log WHERE row_key = '{\"id\": $again[1]}' ORDER BY id DESC LIMIT 1"),
