@@ -174,6 +174,18 @@ COMMENT ON VIEW hitl.auto_label_stats IS
 GRANT SELECT ON hitl.auto_label_stats TO PUBLIC;
 
 /*
+ * The name of a model's auto-label audit view: <model>_auto_label_audit,
+ * cut to the length of a name as PostgreSQL cuts identifiers (a model
+ * name of 47 bytes or more gives a shorter suffix), without its NOTICE.
+ */
+CREATE FUNCTION hitl._auto_label_audit_view(model text) RETURNS name
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT (model || '_auto_label_audit')::name $$;
+COMMENT ON FUNCTION hitl._auto_label_audit_view(text) IS
+	'internal: the name of a model''s auto-label audit view';
+
+/*
  * (Re)create a model's view <model>_auto_label_audit beside its review
  * view: the table's columns of the rows machine-labeled and drawn for
  * audit whose label is still the machine's, with auto_label_version and
@@ -219,21 +231,21 @@ BEGIN
 								AND c.label OPERATOR(pg_catalog.=) a.label
 								AND c.log_id OPERATOR(pg_catalog.>=) COALESCE(a.log_id, 0))
 		ORDER BY a.at, a.row_key$v$,
-		m.view_schema, m.name || '_auto_label_audit', m.source,
+		m.view_schema, hitl._auto_label_audit_view(m.name), m.source,
 		hitl._key_match(m.source, m.key_columns, 't', 'a.row_key'), m.label_column, m.name);
-	EXECUTE format('COMMENT ON VIEW %I.%I IS %L', m.view_schema, m.name || '_auto_label_audit',
+	EXECUTE format('COMMENT ON VIEW %I.%I IS %L', m.view_schema, hitl._auto_label_audit_view(m.name),
 				   format('hitl auto-label audit of model %s: machine labels drawn for a person to confirm (hitl.confirm_label) or correct (UPDATE)', m.name));
 	/* a view created by an extension script would become part of the extension */
 	IF EXISTS (SELECT 1 FROM pg_depend d
 			   WHERE d.classid = 'pg_class'::regclass AND d.deptype = 'e'
-				 AND d.objid = to_regclass(format('%I.%I', m.view_schema, m.name || '_auto_label_audit'))) THEN
-		EXECUTE format('ALTER EXTENSION hitl DROP VIEW %I.%I', m.view_schema, m.name || '_auto_label_audit');
+				 AND d.objid = to_regclass(format('%I.%I', m.view_schema, hitl._auto_label_audit_view(m.name)))) THEN
+		EXECUTE format('ALTER EXTENSION hitl DROP VIEW %I.%I', m.view_schema, hitl._auto_label_audit_view(m.name));
 	END IF;
 	/* made by a superuser for another role's model (hitl.upgrade_models): the owner's */
 	IF (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user)
 		AND EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = m.owner::text)
 		AND m.owner::text <> current_user THEN
-		EXECUTE format('ALTER VIEW %I.%I OWNER TO %I', m.view_schema, m.name || '_auto_label_audit', m.owner);
+		EXECUTE format('ALTER VIEW %I.%I OWNER TO %I', m.view_schema, hitl._auto_label_audit_view(m.name), m.owner);
 	END IF;
 END
 $$;
@@ -268,8 +280,8 @@ AS $$
 BEGIN
 	PERFORM hitl._drop_audit_queue_view(view_schema, model);
 	IF view_schema IS NOT NULL
-		AND to_regclass(format('%I.%I', view_schema, model || '_auto_label_audit')) IS NOT NULL THEN
-		EXECUTE format('DROP VIEW %I.%I', view_schema, model || '_auto_label_audit');
+		AND to_regclass(format('%I.%I', view_schema, hitl._auto_label_audit_view(model))) IS NOT NULL THEN
+		EXECUTE format('DROP VIEW %I.%I', view_schema, hitl._auto_label_audit_view(model));
 	END IF;
 END
 $$;
@@ -282,8 +294,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	PERFORM hitl._check_audit_queue_view_name(view_schema, model);
-	IF to_regclass(format('%I.%I', view_schema, model || '_auto_label_audit')) IS NOT NULL THEN
-		RAISE EXCEPTION 'relation "%" already exists', format('%I.%I', view_schema, model || '_auto_label_audit')
+	IF to_regclass(format('%I.%I', view_schema, hitl._auto_label_audit_view(model))) IS NOT NULL THEN
+		RAISE EXCEPTION 'relation "%" already exists', format('%I.%I', view_schema, hitl._auto_label_audit_view(model))
 			USING ERRCODE = 'duplicate_table',
 				  HINT = 'The auto-label audit view of a model is named <model>_auto_label_audit; choose another model name.';
 	END IF;
