@@ -62,11 +62,11 @@ typedef struct AutoThreshold
 
 static void check_arguments(FunctionCallInfo fcinfo, double *target, double *fraction);
 static void check_model(const HitlModel *model);
-static void check_scored(const HitlModel *model);
+static bool check_scored(const HitlModel *model, bool raise);
 static void find_threshold(const HitlModel *model, double target, AutoThreshold *t);
 static void notice_none(const HitlModel *model, double target, const AutoThreshold *t);
 static int64 label_rows(const HitlModel *model, double threshold, double fraction);
-static int64 auto_label(const char *name, double target, double fraction);
+static int64 auto_label(const char *name, double target, double fraction, bool worker);
 
 PG_FUNCTION_INFO_V1(hitl_auto_label);
 PG_FUNCTION_INFO_V1(hitl_auto_label_threshold);
@@ -122,11 +122,12 @@ check_model(const HitlModel *model)
 }
 
 /*
- * The confidence column must hold the current version's scores (55000):
- * labels are decided by the version that wrote them.
+ * The confidence column must hold the current version's scores (55000
+ * when raise, else false): labels are decided by the version that wrote
+ * them.
  */
-static void
-check_scored(const HitlModel *model)
+static bool
+check_scored(const HitlModel *model, bool raise)
 {
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
@@ -141,13 +142,16 @@ check_scored(const HitlModel *model)
 						   "reading the scored version");
 	scored = SPI_processed == 0 ? 0 :
 		DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	if (SPI_processed == 0 || isnull || scored != model->current_version)
+	if (SPI_processed > 0 && !isnull && scored == model->current_version)
+		return true;
+	if (raise)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the scores of model \"%s\" are not of its current version %d",
 						model->name, model->current_version),
 				 errdetail("Auto-labeling compares the confidence column with the threshold of the current version."),
 				 errhint("Score the model with hitl.score() first (the worker does after each retraining).")));
+	return false;
 }
 
 /* The threshold of the target from the model's out-of-fold store */
@@ -272,15 +276,20 @@ label_rows(const HitlModel *model, double threshold, double fraction)
 	return (int64) n;
 }
 
-/* Auto-label a model (SPI connected): checks, threshold, labels */
+/*
+ * Auto-label a model (SPI connected): checks, threshold, labels.  For the
+ * worker, a model whose scores are not of its current version (a scoring
+ * that gave way) is left for its next round.
+ */
 static int64
-auto_label(const char *name, double target, double fraction)
+auto_label(const char *name, double target, double fraction, bool worker)
 {
 	HitlModel  *model = catalog_load_model(name, CurrentMemoryContext);
 	AutoThreshold t;
 
 	check_model(model);
-	check_scored(model);
+	if (!check_scored(model, !worker))
+		return 0;
 	find_threshold(model, target, &t);
 	if (!t.found)
 	{
@@ -303,7 +312,7 @@ hitl_auto_label(PG_FUNCTION_ARGS)
 
 	check_arguments(fcinfo, &target, &fraction);
 	hitl_spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
-	n = auto_label(text_to_cstring(PG_GETARG_TEXT_PP(0)), target, fraction);
+	n = auto_label(text_to_cstring(PG_GETARG_TEXT_PP(0)), target, fraction, false);
 	SPI_finish();
 	PG_RETURN_INT64(n);
 }
@@ -352,6 +361,6 @@ autolabel_for_worker(const char *model, Oid owner)
 	if (isnull)
 		return;
 	hitl_role_enter(&scope, owner);
-	(void) auto_label(model, target, 0.05);
+	(void) auto_label(model, target, 0.05, true);
 	hitl_role_exit(&scope);
 }
