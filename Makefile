@@ -26,6 +26,8 @@ OBJS = \
 	src/catalog_queue.o \
 	src/catalog_evaluation.o \
 	src/proportion.o \
+	src/autolabel.o \
+	src/catalog_oof.o \
 	src/model_cache.o \
 	src/predict_sql.o \
 	src/shared.o \

@@ -36,6 +36,7 @@
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 
+#include "autolabel.h"
 #include "catalog.h"
 #include "confident.h"
 #include "rowkey.h"
@@ -270,6 +271,7 @@ hitl_confirm_label(PG_FUNCTION_ARGS)
 				 errhint("Only a label can be confirmed: label the row with an UPDATE.")));
 	key = datumCopy(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull), false, -1);
 	catalog_audit_confirm(model->name, key, label, role);
+	catalog_auto_labels_confirmed(model->name, key);
 	SPI_finish();
 	PG_RETURN_VOID();
 }

@@ -18,6 +18,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+#include "autolabel.h"
 #include "dataset.h"
 #include "progress.h"
 #include "rowkey.h"
@@ -423,6 +424,8 @@ features_select_list(const HitlModel *model, const char *alias)
  * A read-only cursor on the labeled rows, in primary-key order: ctid, the
  * features, the label as text, with cv_group_column the row's group as
  * text, and last the row's key as jsonb (for the audit of its label).
+ * Machine labels (hitl.auto_labels) are left out unless the model's option
+ * train_on_auto_labels is true.
  */
 Portal
 dataset_open_labeled(const HitlModel *model)
@@ -436,8 +439,9 @@ dataset_open_labeled(const HitlModel *model)
 	if (model->cv_group_column != NULL)
 		appendStringInfo(&sql, ", t.%s::text", quote_identifier(model->cv_group_column));
 	appendStringInfo(&sql, ", %s", rowkey_sql(model, "t"));
-	appendStringInfo(&sql, " FROM %s t WHERE t.%s IS NOT NULL ORDER BY %s",
+	appendStringInfo(&sql, " FROM %s t WHERE t.%s IS NOT NULL%s ORDER BY %s",
 					 model->source_text, quote_identifier(model->label_column),
+					 autolabel_exclusion_sql(model, rowkey_sql(model, "t")),
 					 rowkey_columns_sql(model, "t"));
 	return dataset_open_cursor(sql.data);
 }

@@ -21,6 +21,12 @@
  * see queue.c): the writer reads the keys of those rows once when it opens
  * (a few: a share of the queue) and looks each row's key up among them.
  *
+ * An entry says who wrote the label (source): 'model' while hitl.auto_label
+ * writes (autolabel.c's flag), with the deciding version, and 'human'
+ * otherwise.  A machine label is never an evaluation row's label.  The keys
+ * of the rows a person labels are collected when the model has machine
+ * labels, and those rows leave hitl.auto_labels when the writer closes.
+ *
  * The only code run while the log is written that is not hitl's is such a
  * cast, which could be a user's function; one that changed labels would
  * find a log half written.  label_log_run() marks the time the log is
@@ -39,6 +45,7 @@
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -46,6 +53,7 @@
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 
+#include "autolabel.h"
 #include "catalog.h"
 #include "compat.h"
 #include "label_internal.h"
@@ -81,6 +89,15 @@ struct LabelLogWriter
 	AttrNumber	evaluation_att; /* hitl.label_log.evaluation */
 	char	  **evaluation_keys;	/* of the evaluation rows, sorted */
 	int			n_evaluation_keys;
+	AttrNumber	source_att;		/* hitl.label_log.source */
+	AttrNumber	decided_att;	/* hitl.label_log.decided_version */
+	bool		machine;		/* written by hitl.auto_label */
+	int			decided_version;
+	bool		forget;			/* collect human keys: the model has machine labels */
+	Datum	   *human_keys;		/* in cxt */
+	int			n_human_keys;
+	int			human_capacity;
+	char	   *model_name;
 };
 
 /* the label log is being written (see label_log_run) */
@@ -91,6 +108,7 @@ static void writer_insert_index_entries(LabelLogWriter *w, TupleTableSlot *slot)
 static void writer_flush(LabelLogWriter *w);
 static void writer_add(LabelLogWriter *w, Datum row_key, Datum *old_label,
 					   Datum *new_label, Datum *prediction, Datum *confidence);
+static void writer_source(LabelLogWriter *w, Datum row_key, Datum *values, bool *isnull);
 static int	key_text_cmp(const void *a, const void *b);
 static bool is_evaluation_row(const LabelLogWriter *w, Datum row_key);
 
@@ -123,6 +141,13 @@ label_log_open(const char *model)
 	if (w->evaluation_att != InvalidAttrNumber)
 		w->n_evaluation_keys = catalog_evaluation_keys(model, CurrentMemoryContext,
 													   &w->evaluation_keys);
+
+	w->source_att = get_attnum(w->table->relid, "source");
+	w->decided_att = get_attnum(w->table->relid, "decided_version");
+	w->machine = autolabel_writing(&w->decided_version);
+	w->model_name = pstrdup(model);
+	w->forget = !w->machine && w->source_att != InvalidAttrNumber &&
+		catalog_auto_labels_any(model);
 
 	w->rel = table_open(w->table->relid, RowExclusiveLock);
 	writer_open_indexes(w);
@@ -271,13 +296,47 @@ writer_add(LabelLogWriter *w, Datum row_key, Datum *old_label, Datum *new_label,
 #undef SET
 	if (w->evaluation_att != InvalidAttrNumber)
 	{
-		values[w->evaluation_att - 1] = BoolGetDatum(is_evaluation_row(w, row_key));
+		values[w->evaluation_att - 1] = BoolGetDatum(!w->machine &&
+													 is_evaluation_row(w, row_key));
 		isnull[w->evaluation_att - 1] = false;
 	}
+	writer_source(w, row_key, values, isnull);
 
 	ExecStoreVirtualTuple(slot);
 	if (++w->n == LOG_BATCH)
 		writer_flush(w);
+}
+
+/*
+ * Set an entry's source and deciding version; keep the key of a row a
+ * person labels when the model has machine labels (see label_log_close).
+ */
+static void
+writer_source(LabelLogWriter *w, Datum row_key, Datum *values, bool *isnull)
+{
+	MemoryContext old;
+
+	if (w->source_att == InvalidAttrNumber)
+		return;
+	values[w->source_att - 1] = CStringGetTextDatum(w->machine ? "model" : "human");
+	isnull[w->source_att - 1] = false;
+	if (w->machine && w->decided_att != InvalidAttrNumber)
+	{
+		values[w->decided_att - 1] = Int32GetDatum(w->decided_version);
+		isnull[w->decided_att - 1] = false;
+	}
+	if (!w->forget)
+		return;
+	old = MemoryContextSwitchTo(w->cxt);
+	if (w->n_human_keys == w->human_capacity)
+	{
+		w->human_capacity = Max(w->human_capacity * 2, 64);
+		w->human_keys = w->human_keys == NULL ?
+			palloc_extended(sizeof(Datum) * w->human_capacity, MCXT_ALLOC_HUGE) :
+			repalloc_huge(w->human_keys, sizeof(Datum) * w->human_capacity);
+	}
+	w->human_keys[w->n_human_keys++] = datumCopy(row_key, false, -1);
+	MemoryContextSwitchTo(old);
 }
 
 /* bsearch: a key's text among the sorted keys */
@@ -319,6 +378,8 @@ label_log_close(LabelLogWriter *w)
 		index_close(w->indexes[i], RowExclusiveLock);
 	table_close(w->rel, RowExclusiveLock);
 	MemoryContextDelete(w->batch_cxt);
+	/* the rows a person labeled are no longer machine-labeled */
+	catalog_auto_labels_forget(w->model_name, w->n_human_keys, w->human_keys);
 	pfree(w);
 }
 

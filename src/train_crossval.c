@@ -25,6 +25,7 @@
 
 #include "utils/json.h"
 
+#include "autolabel.h"
 #include "crossval.h"
 #include "folds.h"
 #include "progress.h"
@@ -196,8 +197,9 @@ json_calibration(StringInfo buf, const TrainCv *cv)
 
 /*
  * Cross-validate (see crossval_run), then replace the model's audit store
- * with what the out-of-fold probabilities make of the labels (emptied when
- * there was no cross-validation).
+ * with what the out-of-fold probabilities make of the labels, and its
+ * out-of-fold store with every labeled row's prediction and confidence
+ * (both emptied when there was no cross-validation).
  */
 int
 train_crossval(const HitlModel *model, const TrainCvInput *in, TrainCv *out)
@@ -205,6 +207,7 @@ train_crossval(const HitlModel *model, const TrainCvInput *in, TrainCv *out)
 	int			rc = crossval_run(model, in, out);
 
 	audit_record(model, in, out);
+	oof_record(model, in, out);
 	return rc;
 }
 

@@ -70,6 +70,7 @@
 
 #include "catalog.h"
 #include "hitl.h"
+#include "autolabel.h"
 #include "score.h"
 #include "security.h"
 #include "settings.h"
@@ -322,6 +323,11 @@ work_on_model(HitlModelEntry *m, bool rescore)
 	hitl_role_enter(&score_scope, m->owner);
 	(void) score_model(m->name, worker_cxt, commit_between_batches, m);
 	hitl_role_exit(&score_scope);
+	end_work();
+
+	/* 3. auto-label at the option auto_label_precision, as the owner */
+	begin_work();
+	autolabel_for_worker(m->name, m->owner);
 	end_work();
 }
 

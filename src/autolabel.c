@@ -1,0 +1,366 @@
+/*
+ * autolabel.c
+ *		hitl.auto_label(): label the unlabeled rows the model is sure of,
+ *		at a precision target, and the worker's run of it.
+ *
+ * The threshold comes from the out-of-fold store of the model's last
+ * cross-validated full training (hitl.oof_predictions, catalog_oof.c): the
+ * lowest calibrated confidence t such that the out-of-fold predictions of
+ * confidence at least t have a one-sided 95% Wilson lower bound of their
+ * precision of at least the target (proportion.c precision_threshold).
+ * The unlabeled rows whose confidence column (the calibrated confidence the
+ * current version wrote) reaches it get their prediction as label, through
+ * one UPDATE run as the calling role (who needs UPDATE on the label column;
+ * row-level security applies).
+ *
+ * A human label is never overwritten.  The UPDATE changes only rows whose
+ * label is NULL: it first locks the candidates FOR UPDATE SKIP LOCKED (a
+ * row a person is labeling now is skipped, not waited for), and a row whose
+ * label was written between the scan and the lock is re-checked by the lock
+ * (READ COMMITTED follows it to its new version and drops it, the WHERE no
+ * longer holding) or fails the transaction (REPEATABLE READ and above).
+ *
+ * While that UPDATE runs, a backend-local flag tells the label trigger
+ * (label_log.c) to log its changes with source 'model' and the deciding
+ * version; it is reset when the UPDATE returns or fails.  The labels
+ * written go to hitl.auto_labels, a random audit_fraction of them (a
+ * fixed-seed generator, folds.h) marked audited.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+
+#include "autolabel.h"
+#include "catalog.h"
+#include "folds.h"
+#include "proportion.h"
+#include "rowkey.h"
+#include "security.h"
+#include "spi_check.h"
+
+/* hitl.auto_label's UPDATE is running: its labels are the model's */
+static bool writing = false;
+static int	writing_version = 0;
+
+/* The threshold found for a model, or why there is none */
+typedef struct AutoThreshold
+{
+	bool		found;
+	double		threshold;
+	long		covered;
+	long		right;
+	int			pairs;			/* out-of-fold predictions it rests on */
+	int			version;		/* of the training that made them */
+} AutoThreshold;
+
+static void check_arguments(FunctionCallInfo fcinfo, double *target, double *fraction);
+static void check_model(const HitlModel *model);
+static bool check_scored(const HitlModel *model, bool raise);
+static void find_threshold(const HitlModel *model, double target, AutoThreshold *t);
+static void notice_none(const HitlModel *model, double target, const AutoThreshold *t);
+static int64 label_rows(const HitlModel *model, double threshold, double fraction);
+static int64 auto_label(const char *name, double target, double fraction, bool worker);
+
+PG_FUNCTION_INFO_V1(hitl_auto_label);
+PG_FUNCTION_INFO_V1(hitl_auto_label_threshold);
+
+bool
+autolabel_writing(int *version)
+{
+	if (writing && version != NULL)
+		*version = writing_version;
+	return writing;
+}
+
+/* target_precision in (0.5, 1), audit_fraction in [0, 1] (22023); model given */
+static void
+check_arguments(FunctionCallInfo fcinfo, double *target, double *fraction)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model must not be NULL"),
+				 errhint("Name the model to auto-label.")));
+	*target = PG_ARGISNULL(1) ? NAN : PG_GETARG_FLOAT8(1);
+	if (!(*target > 0.5 && *target < 1.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("target_precision must be greater than 0.5 and less than 1"),
+				 errhint("Give the precision the machine labels must reach, such as 0.95.")));
+	if (fraction == NULL)
+		return;
+	*fraction = PG_ARGISNULL(2) ? NAN : PG_GETARG_FLOAT8(2);
+	if (!(*fraction >= 0.0 && *fraction <= 1.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("audit_fraction must be between 0 and 1"),
+				 errhint("Give the share of the machine labels to audit, such as 0.05; 0 audits none.")));
+}
+
+/* The model must have been trained, and cross-validate (55000) */
+static void
+check_model(const HitlModel *model)
+{
+	if (model->cv_folds < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" does not cross-validate", model->name),
+				 errdetail("Auto-labeling takes its threshold from the out-of-fold predictions of a cross-validated training."),
+				 errhint("Set cv_folds to 2 or more with hitl.alter_model(), then train the model again with hitl.train().")));
+	if (model->current_version == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" has not been trained", model->name),
+				 errhint("Label enough rows and train it with hitl.train().")));
+}
+
+/*
+ * The confidence column must hold the current version's scores (55000
+ * when raise, else false): labels are decided by the version that wrote
+ * them.
+ */
+static bool
+check_scored(const HitlModel *model, bool raise)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	bool		isnull;
+	int			scored;
+
+	values[0] = CStringGetTextDatum(model->name);
+	(void) catalog_execute(CATALOG_AS_OWNER,
+						   "SELECT m.scored_version FROM hitl.models m"
+						   " WHERE m.name OPERATOR(pg_catalog.=) $1",
+						   1, argtypes, values, NULL, true, SPI_OK_SELECT,
+						   "reading the scored version");
+	scored = SPI_processed == 0 ? 0 :
+		DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (SPI_processed > 0 && !isnull && scored == model->current_version)
+		return true;
+	if (raise)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the scores of model \"%s\" are not of its current version %d",
+						model->name, model->current_version),
+				 errdetail("Auto-labeling compares the confidence column with the threshold of the current version."),
+				 errhint("Score the model with hitl.score() first (the worker does after each retraining).")));
+	return false;
+}
+
+/* The threshold of the target from the model's out-of-fold store */
+static void
+find_threshold(const HitlModel *model, double target, AutoThreshold *t)
+{
+	double	   *confidence;
+	bool	   *right;
+
+	memset(t, 0, sizeof(*t));
+	t->pairs = oof_read_pairs(model->name, &confidence, &right, &t->version);
+	if (t->pairs > 0)
+		t->found = precision_threshold(t->pairs, confidence, right, target, Z_ONE_SIDED_95,
+									   &t->threshold, &t->covered, &t->right);
+}
+
+/* NOTICE why nothing is labeled */
+static void
+notice_none(const HitlModel *model, double target, const AutoThreshold *t)
+{
+	if (t->pairs == 0)
+		ereport(NOTICE,
+				(errmsg("model \"%s\" auto-labels nothing: it has no out-of-fold predictions",
+						model->name),
+				 errdetail("Its last full training did not cross-validate (at least two labeled rows per fold are needed)."),
+				 errhint("Label more rows and train the model again with hitl.train().")));
+	else
+		ereport(NOTICE,
+				(errmsg("model \"%s\" auto-labels nothing: no confidence threshold reaches precision %g",
+						model->name, target),
+				 errdetail("Among its %d out-of-fold predictions, no set of the most confident has a one-sided 95%% lower bound of its precision of at least %g.",
+						   t->pairs, target),
+				 errhint("Label more rows, or lower target_precision.")));
+}
+
+/*
+ * Label, as the caller, the unlabeled rows whose confidence reaches the
+ * threshold with their prediction; record them in hitl.auto_labels, a
+ * random share fraction of them audited.  Returns how many.
+ */
+static int64
+label_rows(const HitlModel *model, double threshold, double fraction)
+{
+	StringInfoData sql;
+	Oid			argtypes[1] = {FLOAT8OID};
+	Datum		values[1];
+	uint64		n;
+	Datum	   *keys;
+	Datum	   *labels;
+	Datum	   *audited;
+	FoldsRng	rng;
+	uint64		i;
+	uint64		want;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "WITH c AS (SELECT t.ctid AS tid FROM %1$s t WHERE t.%2$s IS NULL"
+					 " AND t.%3$s IS NOT NULL AND t.%4$s OPERATOR(pg_catalog.>=) $1"
+					 " FOR UPDATE OF t SKIP LOCKED)"
+					 " UPDATE %1$s t SET %2$s = t.%3$s FROM c"
+					 " WHERE t.ctid OPERATOR(pg_catalog.=) c.tid AND t.%2$s IS NULL"
+					 " RETURNING %5$s, t.%2$s::pg_catalog.text",
+					 model->source_text, quote_identifier(model->label_column),
+					 quote_identifier(model->prediction_column),
+					 quote_identifier(model->confidence_column), rowkey_sql(model, "t"));
+	values[0] = Float8GetDatum(threshold);
+	writing = true;
+	writing_version = model->current_version;
+	PG_TRY();
+	{
+		n = catalog_execute(CATALOG_AS_CALLER, sql.data, 1, argtypes, values, NULL, false,
+							SPI_OK_UPDATE_RETURNING, "writing the machine labels");
+	}
+	PG_FINALLY();
+	{
+		writing = false;
+	}
+	PG_END_TRY();
+	if (n == 0)
+		return 0;
+
+	keys = palloc_extended(sizeof(Datum) * n, MCXT_ALLOC_HUGE);
+	labels = palloc_extended(sizeof(Datum) * n, MCXT_ALLOC_HUGE);
+	audited = palloc_extended(sizeof(Datum) * n, MCXT_ALLOC_HUGE);
+	for (i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		keys[i] = datumCopy(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1,
+										  &isnull), false, -1);
+		labels[i] = datumCopy(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2,
+											&isnull), false, -1);
+		audited[i] = BoolGetDatum(false);
+	}
+	/* the audited share: a partial shuffle of the rows, drawn with a fixed seed */
+	want = (uint64) ceil(fraction * (double) n);
+	if (want > n)
+		want = n;
+	folds_rng_init(&rng, FOLDS_SEED ^ folds_hash_bytes(model->name, strlen(model->name)));
+	{
+		uint64	   *order = palloc_extended(sizeof(uint64) * n, MCXT_ALLOC_HUGE);
+
+		for (i = 0; i < n; i++)
+			order[i] = i;
+		for (i = 0; i < want; i++)
+		{
+			uint64		j = i + folds_rng_below(&rng, n - i);
+			uint64		swap = order[i];
+
+			order[i] = order[j];
+			order[j] = swap;
+			audited[order[i]] = BoolGetDatum(true);
+		}
+	}
+	catalog_auto_labels_add(model->name, model->current_version,
+							PointerGetDatum(construct_array(keys, (int) n, JSONBOID, -1, false,
+															TYPALIGN_INT)),
+							PointerGetDatum(construct_array(labels, (int) n, TEXTOID, -1, false,
+															TYPALIGN_INT)),
+							PointerGetDatum(construct_array(audited, (int) n, BOOLOID, 1, true,
+															TYPALIGN_CHAR)));
+	return (int64) n;
+}
+
+/*
+ * Auto-label a model (SPI connected): checks, threshold, labels.  For the
+ * worker, a model whose scores are not of its current version (a scoring
+ * that gave way) is left for its next round.
+ */
+static int64
+auto_label(const char *name, double target, double fraction, bool worker)
+{
+	HitlModel  *model = catalog_load_model(name, CurrentMemoryContext);
+	AutoThreshold t;
+
+	check_model(model);
+	if (!check_scored(model, !worker))
+		return 0;
+	find_threshold(model, target, &t);
+	if (!t.found)
+	{
+		notice_none(model, target, &t);
+		return 0;
+	}
+	return label_rows(model, t.threshold, fraction);
+}
+
+/*
+ * hitl.auto_label(model text, target_precision float8, audit_fraction
+ * float8) returns bigint: the rows labeled.
+ */
+Datum
+hitl_auto_label(PG_FUNCTION_ARGS)
+{
+	double		target;
+	double		fraction;
+	int64		n;
+
+	check_arguments(fcinfo, &target, &fraction);
+	hitl_spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
+	n = auto_label(text_to_cstring(PG_GETARG_TEXT_PP(0)), target, fraction, false);
+	SPI_finish();
+	PG_RETURN_INT64(n);
+}
+
+/*
+ * hitl._auto_label_threshold(model text, target_precision float8) returns
+ * float8: the threshold hitl.auto_label would use, NULL when none.
+ */
+Datum
+hitl_auto_label_threshold(PG_FUNCTION_ARGS)
+{
+	double		target;
+	HitlModel  *model;
+	AutoThreshold t;
+
+	check_arguments(fcinfo, &target, NULL);
+	hitl_spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
+	model = catalog_load_model(text_to_cstring(PG_GETARG_TEXT_PP(0)), CurrentMemoryContext);
+	check_model(model);
+	find_threshold(model, target, &t);
+	SPI_finish();
+	if (!t.found)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(t.threshold);
+}
+
+void
+autolabel_for_worker(const char *model, Oid owner)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	bool		isnull;
+	double		target;
+	HitlRoleScope scope;
+
+	values[0] = CStringGetTextDatum(model);
+	if (catalog_execute(CATALOG_AS_OWNER,
+						"SELECT (m.options OPERATOR(pg_catalog.->>) 'auto_label_precision')"
+						"::pg_catalog.float8 FROM hitl.models m"
+						" WHERE m.name OPERATOR(pg_catalog.=) $1",
+						1, argtypes, values, NULL, true, SPI_OK_SELECT,
+						"reading option auto_label_precision") == 0)
+		return;
+	target = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+										  &isnull));
+	if (isnull)
+		return;
+	hitl_role_enter(&scope, owner);
+	(void) auto_label(model, target, 0.05, true);
+	hitl_role_exit(&scope);
+}
