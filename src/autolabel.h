@@ -21,6 +21,7 @@ extern int	oof_read_pairs(const char *model, double **confidence, bool **right,
 extern void catalog_auto_labels_add(const char *model, int version, Datum keys,
 									Datum labels, Datum audited);
 extern bool catalog_auto_labels_any(const char *model);
+extern bool catalog_trains_on_auto_labels(const char *model);
 extern void catalog_auto_labels_forget(const char *model, int n, Datum *keys);
 extern void catalog_auto_labels_confirmed(const char *model, Datum row_key);
 extern char *autolabel_exclusion_sql(const HitlModel *model, const char *key_sql);

@@ -179,6 +179,29 @@ catalog_auto_labels_add(const char *model, int version, Datum keys, Datum labels
 						   "recording the machine labels");
 }
 
+/* Does the model train on its machine labels (option train_on_auto_labels)? */
+bool
+catalog_trains_on_auto_labels(const char *model)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	bool		isnull;
+	bool		on = false;
+
+	values[0] = CStringGetTextDatum(model);
+	hitl_spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
+	if (catalog_execute(CATALOG_AS_OWNER,
+						"SELECT coalesce((m.options OPERATOR(pg_catalog.->>) 'train_on_auto_labels')"
+						"::pg_catalog.bool, false) FROM hitl.models m"
+						" WHERE m.name OPERATOR(pg_catalog.=) $1",
+						1, argtypes, values, NULL, true, SPI_OK_SELECT,
+						"reading option train_on_auto_labels") > 0)
+		on = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) &&
+			!isnull;
+	SPI_finish();
+	return on;
+}
+
 /* Has the model any machine label now? */
 bool
 catalog_auto_labels_any(const char *model)

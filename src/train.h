@@ -67,7 +67,8 @@ typedef enum TrainFallback
 	FALLBACK_ROW_DELETED,		/* a changed row no longer exists */
 	FALLBACK_TOO_LARGE,			/* too many sums with the new vocabulary */
 	FALLBACK_CLASS_EMPTIED,		/* a class left without labeled rows */
-	FALLBACK_NEGATIVE_SUM		/* a sum went negative: a row's features changed */
+	FALLBACK_NEGATIVE_SUM,		/* a sum went negative: a row's features changed */
+	FALLBACK_AUTO_LABELS		/* machine labels, which the model does not train on */
 } TrainFallback;
 
 /* The name of a fallback, as in the metrics ("fallback") and the log */

@@ -41,9 +41,10 @@ static const char *const fallback_names[] = {
 	"too_large",
 	"class_emptied",
 	"negative_sum",
+	"auto_labels",
 };
 
-StaticAssertDecl(lengthof(fallback_names) == FALLBACK_NEGATIVE_SUM + 1,
+StaticAssertDecl(lengthof(fallback_names) == FALLBACK_AUTO_LABELS + 1,
 				 "a name for each TrainFallback");
 
 /* The name of a TrainFallback, for the metrics and the log */

@@ -29,6 +29,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 
+#include "autolabel.h"
 #include "labels.h"
 #include "nbayes.h"
 #include "spi_check.h"
@@ -145,6 +146,9 @@ check_table(Update *u)
 		return FALLBACK_CLASS_RENAMED;
 	if (catalog_restored_since(model, prev))
 		return FALLBACK_RESTORED;
+	/* the log holds machine labels, which a full training leaves out */
+	if (catalog_auto_labels_any(model->name) && !catalog_trains_on_auto_labels(model->name))
+		return FALLBACK_AUTO_LABELS;
 	n = catalog_count_labels(model, CurrentMemoryContext, &labels, &counts, &rows);
 	u->table_rows = palloc0(sizeof(int64) * prev->n_classes);
 	for (i = 0; i < n; i++)

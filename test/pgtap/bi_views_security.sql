@@ -60,6 +60,7 @@ SELECT is((SELECT min_labels FROM hitl.model_overview WHERE model = 'bi_m'), 10,
 SET ROLE tap_bi_owner;
 DROP VIEW tap_bi.bi_m_review_queue;
 DROP VIEW tap_bi.bi_m_audit_queue;
+DROP VIEW tap_bi.bi_m_auto_label_audit;
 ALTER TABLE tap_bi.t ALTER COLUMN x TYPE tap_bi.evil USING row(x)::tap_bi.evil;
 RESET ROLE;
 SELECT is((SELECT status || ': ' || last_error FROM hitl.models WHERE name = 'bi_m'),
@@ -75,6 +76,7 @@ ALTER EVENT TRIGGER hitl_alter_table DISABLE;
 SET ROLE tap_bi_owner;
 DROP VIEW tap_bi.bi_n_review_queue;
 DROP VIEW tap_bi.bi_n_audit_queue;
+DROP VIEW tap_bi.bi_n_auto_label_audit;
 ALTER TABLE tap_bi.u ALTER COLUMN x TYPE tap_bi.evil[] USING ARRAY[row(x)::tap_bi.evil];
 ALTER TABLE tap_bi.u ALTER COLUMN y TYPE tap_bi.evil USING row(y)::tap_bi.evil;
 RESET ROLE;

@@ -15,7 +15,7 @@ CREATE EXTENSION hitl;
 
 SELECT columns_are('hitl', 'label_log',
 	ARRAY['id', 'model', 'row_key', 'old_label', 'new_label', 'role', 'at', 'txid',
-		  'model_version', 'prediction', 'confidence', 'evaluation'],
+		  'model_version', 'prediction', 'confidence', 'evaluation', 'source', 'decided_version'],
 	'hitl.label_log has the documented columns');
 SELECT col_type_is('hitl', 'label_log', 'id', 'bigint', 'id is bigint');
 SELECT col_type_is('hitl', 'label_log', 'row_key', 'jsonb', 'row_key is jsonb');
