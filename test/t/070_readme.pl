@@ -1,4 +1,4 @@
-# The README's Getting Started and Text sections run as written: every SQL
+# The README's Getting Started, Oversight and Text sections run as written: every SQL
 # block of those two sections, in order, in an empty database of a cluster
 # with hitl preloaded (hitl.wait needs the worker).  A block that fails, or
 # a section whose blocks went missing, fails the test, so the documentation
@@ -47,8 +47,10 @@ sub sql_blocks
 }
 
 my @getting_started = sql_blocks('Getting Started');
+my @oversight = sql_blocks('Oversight');
 my @text = sql_blocks('Text');
 cmp_ok(scalar @getting_started, '>=', 9, 'Getting Started has its SQL blocks');
+cmp_ok(scalar @oversight, '>=', 5, 'Oversight has its SQL blocks');
 cmp_ok(scalar @text, '>=', 8, 'Text has its SQL blocks');
 
 my $node = PostgreSQL::Test::Cluster->new('readme');
@@ -92,6 +94,15 @@ my ($wait) = grep { $getting_started[$_] =~ /hitl\.wait\('triage'\)/ } 0 .. $#ge
 cmp_ok($gs[$wait], '>=', 2, 'hitl.wait returns a version that includes the new label');
 my ($versions) = grep { $getting_started[$_] =~ /FROM hitl\.model_versions/ } 0 .. $#getting_started;
 like($gs[$versions], qr/^1\|60\|(0\.\d+|1)\|/m, 'version 1 was trained on 60 labels, with an accuracy') or diag($gs[$versions]);
+
+# Oversight goes on with the tickets of Getting Started
+my @ov = run_blocks('Oversight', @oversight);
+my ($audit) = grep { $oversight[$_] =~ /FROM triage_audit_queue/ } 0 .. $#oversight;
+like($ov[$audit], qr/^6\|bug\|billing\|[0-9.]+\|1\n3\|bug\|billing\|[0-9.]+\|2$/m,
+	'the audit queue shows the two flipped labels, with the label the model would give')
+  or diag($ov[$audit]);
+my ($auto) = grep { $oversight[$_] =~ /hitl\.auto_label\(/ } 0 .. $#oversight;
+like($ov[$auto], qr/^\d+\n/, 'hitl.auto_label labels rows') or diag($ov[$auto]);
 
 my @tx = run_blocks('Text', @text);
 ($create) = grep { $text[$_] =~ /hitl\.create_model\('inbox',/ } 0 .. $#text;
