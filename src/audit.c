@@ -38,6 +38,7 @@
 
 #include "autolabel.h"
 #include "catalog.h"
+#include "metrics.h"
 #include "confident.h"
 #include "rowkey.h"
 #include "spi_check.h"
@@ -51,7 +52,6 @@ typedef struct AuditSuspect
 } AuditSuspect;
 
 static int	suspect_cmp(const void *a, const void *b);
-static int	argmax_row(int k, const double *p);
 static void confirm_check_update(const HitlModel *model);
 static HeapTuple confirm_find_row(const HitlModel *model, Datum key, char **label);
 
@@ -93,19 +93,6 @@ suspect_cmp(const void *a, const void *b)
 	return x->row - y->row;
 }
 
-/* The most probable class of a row of k probabilities (first on ties) */
-static int
-argmax_row(int k, const double *p)
-{
-	int			best = 0;
-	int			c;
-
-	for (c = 1; c < k; c++)
-		if (p[c] > p[best])
-			best = c;
-	return best;
-}
-
 /*
  * Replace the model's audit store with the suspect labels of a
  * cross-validation, or empty it when there was none.
@@ -138,7 +125,7 @@ audit_record(const HitlModel *model, const TrainCvInput *in, const TrainCv *cv)
 	{
 		const double *p = cv->proba + (size_t) i * cv->k;
 
-		if (!suspect[i] && argmax_row(cv->k, p) != in->y[i] && p[in->y[i]] < thresholds[in->y[i]])
+		if (!suspect[i] && proba_argmax(cv->k, p, NULL) != in->y[i] && p[in->y[i]] < thresholds[in->y[i]])
 		{
 			suspect[i] = true;
 			n++;
@@ -164,7 +151,7 @@ audit_record(const HitlModel *model, const TrainCvInput *in, const TrainCv *cv)
 
 		keys[j] = in->keys[row];
 		labels[j] = CStringGetTextDatum(in->classes[in->y[row]]);
-		suggested[j] = CStringGetTextDatum(in->classes[argmax_row(cv->k, cv->proba + (size_t) row * cv->k)]);
+		suggested[j] = CStringGetTextDatum(in->classes[proba_argmax(cv->k, cv->proba + (size_t) row * cv->k, NULL)]);
 		quality[j] = Float8GetDatum(list[j].quality);
 	}
 	catalog_audit_replace(model->name, n,

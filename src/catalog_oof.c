@@ -22,6 +22,7 @@
 
 #include "autolabel.h"
 #include "catalog.h"
+#include "metrics.h"
 #include "spi_check.h"
 #include "train.h"
 
@@ -32,19 +33,6 @@ hitl_table_exists(const char *name)
 	Oid			nsp = get_namespace_oid("hitl", true);
 
 	return OidIsValid(nsp) && OidIsValid(get_relname_relid(name, nsp));
-}
-
-/* The most probable class of a row of k probabilities (first on ties) */
-static int
-oof_argmax(int k, const double *p)
-{
-	int			best = 0;
-	int			c;
-
-	for (c = 1; c < k; c++)
-		if (p[c] > p[best])
-			best = c;
-	return best;
 }
 
 /*
@@ -58,6 +46,7 @@ oof_record(const HitlModel *model, const TrainCvInput *in, const TrainCv *cv)
 	Oid			argtypes[5] = {TEXTOID, JSONBARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
 	FLOAT8ARRAYOID};
 	Datum		values[5];
+	Datum	   *class_text;
 	Datum	   *labels;
 	Datum	   *predicted;
 	Datum	   *confidence;
@@ -77,14 +66,18 @@ oof_record(const HitlModel *model, const TrainCvInput *in, const TrainCv *cv)
 	labels = palloc_extended(sizeof(Datum) * n, MCXT_ALLOC_HUGE);
 	predicted = palloc_extended(sizeof(Datum) * n, MCXT_ALLOC_HUGE);
 	confidence = palloc_extended(sizeof(Datum) * n, MCXT_ALLOC_HUGE);
+	/* each class's name as text once, shared by the rows of the arrays */
+	class_text = palloc(sizeof(Datum) * cv->k);
+	for (i = 0; i < cv->k; i++)
+		class_text[i] = CStringGetTextDatum(in->classes[i]);
 	for (i = 0; i < n; i++)
 	{
-		const double *p = cv->proba + (size_t) i * cv->k;
-		int			best = oof_argmax(cv->k, p);
+		double		p_best;
+		int			best = proba_argmax(cv->k, cv->proba + (size_t) i * cv->k, &p_best);
 
-		labels[i] = CStringGetTextDatum(in->classes[in->y[i]]);
-		predicted[i] = CStringGetTextDatum(in->classes[best]);
-		confidence[i] = Float8GetDatum(p[best]);
+		labels[i] = class_text[in->y[i]];
+		predicted[i] = class_text[best];
+		confidence[i] = Float8GetDatum(p_best);
 	}
 	values[1] = PointerGetDatum(construct_array((Datum *) in->keys, n, JSONBOID, -1, false,
 												TYPALIGN_INT));
