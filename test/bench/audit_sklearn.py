@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """The audit benchmark's data and scikit-learn side (test/bench/audit.sh).
 
-  prepare NAME SRC N OUT     read a data set (digits, vehicle: dense; fortunes:
+  prepare NAME SRC N OUT DRAWS
+                             read a data set (digits, vehicle: dense; fortunes:
                              text), keep its first N rows, flip 5% of the
                              labels at random (seed 11) to another class, and
                              write OUT as CSV: id, features ({...} array or
@@ -12,7 +13,7 @@
                              (max_iter 1000; dense features standardized, text
                              as tf-idf) with 5-fold cross_val_predict, for the
                              folds of StratifiedKFold's seed 0, then the median
-                             and the range over seeds 0 to 4 (the folds alone
+                             and the range over seeds 0 to DRAWS - 1 (the folds alone
                              move it by several points).
 """
 import csv
@@ -38,7 +39,7 @@ def read(name, src, n):
 
 
 def main():
-    _, _, name, src, n, out = sys.argv
+    _, _, name, src, n, out, draws = sys.argv
     x, truth = read(name, src, int(n))
     rng = random.Random(11)
     classes = sorted(set(truth))
@@ -60,7 +61,7 @@ def main():
     order = sorted(set(label))
     k = len(flip)
     precision = []
-    for seed in range(5):
+    for seed in range(int(draws)):
         proba = cross_val_predict(clf, data, y,
                                   cv=StratifiedKFold(5, shuffle=True, random_state=seed),
                                   method='predict_proba')
