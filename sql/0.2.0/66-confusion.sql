@@ -87,9 +87,7 @@ DECLARE
 	n numeric;
 	bad boolean;
 BEGIN
-	IF options IS NULL THEN
-		options := '{}';
-	END IF;
+	options := coalesce(options, '{}');
 	IF jsonb_typeof(options) <> 'object' THEN
 		RAISE EXCEPTION 'options must be a jsonb object'
 			USING ERRCODE = 'invalid_parameter_value',
@@ -151,10 +149,8 @@ BEGIN
 		ELSIF r IS NULL THEN
 			RAISE EXCEPTION 'unknown option "%"', k
 				USING ERRCODE = 'invalid_parameter_value',
-					  HINT = 'Known options: '
-							 || array_to_string(ARRAY(SELECT o FROM unnest(known) AS o
-													  ORDER BY o COLLATE "C"), ', ')
-							 || '.';
+					  HINT = format('Known options: %s.', array_to_string(
+								 ARRAY(SELECT o FROM unnest(known) AS o ORDER BY o COLLATE "C"), ', '));
 		END IF;
 		IF r ->> 'kind' = 'config' THEN
 			IF jsonb_typeof(v) <> 'string' THEN
