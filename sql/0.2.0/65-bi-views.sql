@@ -153,6 +153,15 @@ CREATE VIEW hitl.model_metrics WITH (security_invoker = true) AS
 		   x.cv_accuracy,
 		   x.cv_macro_f1,
 		   x.cv_log_loss,
+		   (v.metrics -> 'calibration' ->> 'method')::varchar(20) AS calibration_method,
+		   (v.metrics -> 'calibration' ->> 'temperature')::float8 AS temperature,
+		   x.ece,
+		   x.ece_uncalibrated,
+		   x.brier,
+		   (v.metrics -> 'evaluation' ->> 'accuracy')::float8 AS evaluation_accuracy,
+		   (v.metrics -> 'evaluation' ->> 'low')::float8 AS evaluation_low,
+		   (v.metrics -> 'evaluation' ->> 'high')::float8 AS evaluation_high,
+		   (v.metrics -> 'evaluation' ->> 'rows')::bigint AS evaluation_rows,
 		   x.alpha,
 		   x.incremental,
 		   x.base_version,
@@ -166,8 +175,8 @@ CREATE VIEW hitl.model_metrics WITH (security_invoker = true) AS
 		n_documents bigint, nnz bigint, iterations integer, converged boolean,
 		warm_start boolean, objective float8, train_accuracy float8, train_macro_f1 float8,
 		train_log_loss float8, cv_folds integer, cv_accuracy float8, cv_macro_f1 float8,
-		cv_log_loss float8, alpha float8, incremental boolean, base_version integer,
-		changes bigint, fallback text);
+		cv_log_loss float8, ece float8, ece_uncalibrated float8, brier float8, alpha float8,
+		incremental boolean, base_version integer, changes bigint, fallback text);
 COMMENT ON VIEW hitl.model_metrics IS
 	'every trained version of the models the reader sees, with its metrics in plain columns (NULL where a metric does not apply), for clients and BI tools';
 COMMENT ON COLUMN hitl.model_metrics.model IS 'the model';
@@ -195,6 +204,24 @@ COMMENT ON COLUMN hitl.model_metrics.cv_folds IS 'folds of the cross-validation 
 COMMENT ON COLUMN hitl.model_metrics.cv_accuracy IS 'cross-validated accuracy';
 COMMENT ON COLUMN hitl.model_metrics.cv_macro_f1 IS 'cross-validated macro-averaged F1';
 COMMENT ON COLUMN hitl.model_metrics.cv_log_loss IS 'cross-validated log loss';
+COMMENT ON COLUMN hitl.model_metrics.calibration_method IS
+	'calibration of the probabilities fitted on the out-of-fold predictions: temperature or none (NULL: no cross-validation)';
+COMMENT ON COLUMN hitl.model_metrics.temperature IS
+	'the temperature the probabilities are divided by (1 when the method is none)';
+COMMENT ON COLUMN hitl.model_metrics.ece IS
+	'expected calibration error of the calibrated out-of-fold probabilities (15 equal-width bins)';
+COMMENT ON COLUMN hitl.model_metrics.ece_uncalibrated IS
+	'expected calibration error of the out-of-fold probabilities before calibration';
+COMMENT ON COLUMN hitl.model_metrics.brier IS
+	'Brier score of the calibrated out-of-fold probabilities';
+COMMENT ON COLUMN hitl.model_metrics.evaluation_accuracy IS
+	'accuracy on the evaluation rows labeled (drawn at random, option evaluation_rate); NULL when none was';
+COMMENT ON COLUMN hitl.model_metrics.evaluation_low IS
+	'lower bound of the Wilson 95% interval of evaluation_accuracy';
+COMMENT ON COLUMN hitl.model_metrics.evaluation_high IS
+	'upper bound of the Wilson 95% interval of evaluation_accuracy';
+COMMENT ON COLUMN hitl.model_metrics.evaluation_rows IS
+	'evaluation rows labeled that evaluation_accuracy rests on (NULL for an incremental update)';
 COMMENT ON COLUMN hitl.model_metrics.alpha IS 'the smoothing alpha at training (naive Bayes)';
 COMMENT ON COLUMN hitl.model_metrics.incremental IS 'whether it is an incremental update (naive Bayes)';
 COMMENT ON COLUMN hitl.model_metrics.base_version IS 'the version an incremental update updated';

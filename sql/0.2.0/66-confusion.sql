@@ -3,75 +3,191 @@
  *
  * cv_group_column names a column of the model's table whose rows of one
  * value stay in one fold of the cross-validation (a customer, a thread, a
- * cluster of near-duplicates).  0.1.0's option check knows nothing of it:
- * it becomes hitl._resolve_base_options, and hitl._resolve_options checks
- * cv_group_column's form and hands the other options to it, so that every
- * caller (create_model, alter_model's update, _model_insert) knows the
- * option.  Whether the column exists in the table, and is of a type that
- * can group rows, is checked when a model row is written (a trigger of
- * hitl.models: only it knows the table).
+ * cluster of near-duplicates).  hitl._resolve_options, which every caller
+ * of 0.1.0 uses (create_model, alter_model's update, _model_insert), is
+ * replaced here by one that checks every option of 0.2.0: this one, and
+ * those of the evaluation rows (69) and of auto-labeling (69b).  Whether
+ * the group column exists in the table, and is of a type that can group
+ * rows, is checked when a model row is written (a trigger of hitl.models:
+ * only it knows the table).
  *
  * hitl.confusion shows the out-of-fold confusion matrix of every version
  * as plain rows, for the tools that chart tables, not jsonb.
  * ------------------------------------------------------------------------ */
 
-ALTER FUNCTION hitl._resolve_options(jsonb, text, boolean) RENAME TO _resolve_base_options;
-COMMENT ON FUNCTION hitl._resolve_base_options(jsonb, text, boolean) IS
-	'internal: checks the model options other than cv_group_column and fills in their defaults';
-
 /*
- * The options, checked, with their defaults: cv_group_column a string (a
- * JSON null removes it), evaluation_rate a number from 0 to 0.5 (a JSON
- * null removes it; absent, the scoring takes 0.05: see 69-evaluation.sql),
- * the others as 0.1.0 checks them.  An unknown option's hint names
- * cv_group_column and evaluation_rate among the known ones.
+ * The model options, checked, with their defaults filled in.  This one
+ * function knows every option (it replaces 0.1.0's); which apply, and some
+ * defaults, depend on the algorithm and on whether the model has text
+ * feature columns.
+ *
+ * Four options have no default, and a JSON null removes them; they are
+ * checked first, in this order:
+ *	auto_label_precision	a number in (0.5, 1): the worker auto-labels at
+ *							that target after each retraining (69b)
+ *	train_on_auto_labels	a boolean (absent: false, training reads human
+ *							labels only)
+ *	cv_group_column			a column name; that it is a column of the table
+ *							that can group rows, the trigger
+ *							model_group_column checks below
+ *	evaluation_rate			a number from 0 to 0.5 (absent: the scoring
+ *							takes 0.05, see 69-evaluation.sql)
+ *
+ * The others, in the order of the object's keys, by the rules of
+ * "rules": "algorithm" (absent: every algorithm), "text" (models with
+ * text feature columns only), "default" ("text_default" with text columns:
+ * L-BFGS on hashed text takes more, cheaper iterations than Newton), and
+ * for a number its bounds ("min", "max", exclusive with "min_open",
+ * "max_open"), "whole" for an integer, "except" a value it may not take,
+ * "power_of_two", and the hint an invalid value gets.  text_config is
+ * stored by its canonical name.
  */
-CREATE FUNCTION hitl._resolve_options(options jsonb,
-	algorithm text DEFAULT 'logistic', has_text boolean DEFAULT false) RETURNS jsonb
+CREATE OR REPLACE FUNCTION hitl._resolve_options(options jsonb, algorithm text DEFAULT 'logistic',
+												 has_text boolean DEFAULT false)
+RETURNS jsonb LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
-LANGUAGE plpgsql STABLE AS $$
+AS $$
 DECLARE
-	group_column jsonb := options -> 'cv_group_column';
-	evaluation_rate jsonb := options -> 'evaluation_rate';
-	resolved jsonb;
-	msg text;
-	hint text;
+	removable constant text[] := ARRAY['auto_label_precision', 'train_on_auto_labels',
+									   'cv_group_column', 'evaluation_rate'];
+	rules constant jsonb := $rules${
+		"min_labels": {"default": 10, "min": 2, "max": 1000000000, "whole": true,
+			"hint": "min_labels must be an integer of at least 2."},
+		"cv_folds": {"default": 5, "min": 0, "max": 20, "except": 1, "whole": true,
+			"hint": "cv_folds must be 0 (no cross-validation) or an integer from 2 to 20."},
+		"queue_size": {"default": 1000, "min": 1, "max": 100000, "whole": true,
+			"hint": "queue_size must be an integer from 1 to 100000."},
+		"score_tolerance": {"default": 0.001, "min": 0, "max": 1, "max_open": true,
+			"hint": "score_tolerance must be at least 0 and below 1."},
+		"batch_size": {"min": 100, "max": 1000000, "whole": true,
+			"hint": "batch_size must be an integer from 100 to 1000000."},
+		"C": {"algorithm": "logistic", "default": 1.0, "min": 0, "min_open": true,
+			"hint": "C must be greater than 0."},
+		"max_iter": {"algorithm": "logistic", "default": 100, "text_default": 1000,
+			"min": 1, "max": 10000, "whole": true,
+			"hint": "max_iter must be an integer from 1 to 10000."},
+		"tol": {"algorithm": "logistic", "default": 0.00000001, "text_default": 0.000001,
+			"min": 0, "min_open": true, "hint": "tol must be greater than 0."},
+		"alpha": {"algorithm": "naive_bayes", "default": 1.0, "min": 0, "min_open": true,
+			"hint": "alpha must be greater than 0."},
+		"text_config": {"text": true, "kind": "config", "default": "simple"},
+		"bigrams": {"text": true, "kind": "boolean", "default": false},
+		"buckets": {"text": true, "default": 262144, "min": 16, "max": 16777216, "whole": true,
+			"power_of_two": true,
+			"hint": "buckets must be a power of two from 16 to 16777216 (2^4 to 2^24)."},
+		"max_text_bytes": {"text": true, "default": 1048576, "min": 1024, "max": 1073741823,
+			"whole": true, "hint": "max_text_bytes must be an integer from 1024 to 1073741823."}
+	}$rules$;
+	kind text := CASE WHEN algorithm = 'logistic' THEN 'logistic' ELSE 'naive_bayes' END;
+	known text[] := removable;
+	defaults jsonb := '{}';
+	k text;
+	v jsonb;
+	r jsonb;
+	n numeric;
+	bad boolean;
 BEGIN
-	IF jsonb_typeof(group_column) NOT IN ('string', 'null') THEN
+	options := coalesce(options, '{}');
+	IF jsonb_typeof(options) <> 'object' THEN
+		RAISE EXCEPTION 'options must be a jsonb object'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass options like ''{"C": 0.5, "min_labels": 20}''.';
+	END IF;
+
+	v := options -> 'auto_label_precision';
+	IF jsonb_typeof(v) NOT IN ('number', 'null')
+	   OR (jsonb_typeof(v) = 'number' AND NOT (v::numeric > 0.5 AND v::numeric < 1)) THEN
+		RAISE EXCEPTION 'invalid value % for option "auto_label_precision"', v
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'auto_label_precision must be a number between 0.5 and 1 (exclusive), the precision the worker''s auto-labeling aims at; null removes it.';
+	END IF;
+	v := options -> 'train_on_auto_labels';
+	IF jsonb_typeof(v) NOT IN ('boolean', 'null') THEN
+		RAISE EXCEPTION 'invalid value % for option "train_on_auto_labels"', v
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'train_on_auto_labels must be true or false (default false: training reads human labels only).';
+	END IF;
+	IF jsonb_typeof(options -> 'cv_group_column') NOT IN ('string', 'null') THEN
 		RAISE EXCEPTION 'option "cv_group_column" must be a column name'
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Name the column whose rows of one value stay in one fold, as in {"cv_group_column": "customer_id"}; null removes the option.';
 	END IF;
-	IF jsonb_typeof(evaluation_rate) NOT IN ('number', 'null')
-	   OR (jsonb_typeof(evaluation_rate) = 'number'
-		   AND NOT (evaluation_rate::numeric BETWEEN 0 AND 0.5)) THEN
-		RAISE EXCEPTION 'invalid value % for option "evaluation_rate"', evaluation_rate
+	v := options -> 'evaluation_rate';
+	IF jsonb_typeof(v) NOT IN ('number', 'null')
+	   OR (jsonb_typeof(v) = 'number' AND NOT (v::numeric BETWEEN 0 AND 0.5)) THEN
+		RAISE EXCEPTION 'invalid value % for option "evaluation_rate"', v
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'evaluation_rate must be a number from 0 (no evaluation rows) to 0.5, the share of the review queue drawn at random; null restores the default 0.05.';
 	END IF;
-	BEGIN
-		resolved := hitl._resolve_base_options(options - 'cv_group_column' - 'evaluation_rate',
-											   algorithm, has_text);
-	EXCEPTION WHEN invalid_parameter_value THEN
-		GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
-		IF msg NOT LIKE 'unknown option %' OR hint NOT LIKE 'Known options: %.' THEN
-			RAISE;
+	FOREACH k IN ARRAY removable LOOP
+		IF jsonb_typeof(options -> k) = 'null' THEN
+			options := options - k;
 		END IF;
-		hint := 'Known options: '
-				|| array_to_string(ARRAY(SELECT o FROM unnest(string_to_array(
-											 substr(hint, 16, length(hint) - 16), ', ')
-										 || ARRAY['cv_group_column', 'evaluation_rate']) AS o
-										 ORDER BY o COLLATE "C"), ', ')
-				|| '.';
-		RAISE EXCEPTION USING MESSAGE = msg, ERRCODE = 'invalid_parameter_value', HINT = hint;
-	END;
-	IF jsonb_typeof(group_column) = 'string' THEN
-		resolved := resolved || jsonb_build_object('cv_group_column', group_column);
-	END IF;
-	IF jsonb_typeof(evaluation_rate) = 'number' THEN
-		resolved := resolved || jsonb_build_object('evaluation_rate', evaluation_rate);
-	END IF;
-	RETURN resolved;
+	END LOOP;
+
+	/* the options of this model, with their defaults */
+	FOR k, r IN SELECT * FROM jsonb_each(rules) LOOP
+		CONTINUE WHEN (r ? 'text' AND NOT has_text) OR coalesce(r ->> 'algorithm', kind) <> kind;
+		known := known || k;
+		IF r ? 'default' THEN
+			defaults := defaults || jsonb_build_object(k, CASE WHEN has_text AND r ? 'text_default'
+															   THEN r -> 'text_default' ELSE r -> 'default' END);
+		END IF;
+	END LOOP;
+
+	FOR k, v IN SELECT * FROM jsonb_each(options) LOOP
+		CONTINUE WHEN k = ANY (removable);
+		r := rules -> k;
+		IF r ? 'text' AND NOT has_text THEN
+			RAISE EXCEPTION 'option "%" applies only to models with text feature columns', k
+				USING ERRCODE = 'invalid_parameter_value';
+		ELSIF coalesce(r ->> 'algorithm', kind) <> kind THEN
+			RAISE EXCEPTION 'option "%" does not apply to algorithm %', k, algorithm
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = CASE WHEN k = 'alpha' THEN 'alpha is the smoothing of naive_bayes.'
+								  ELSE 'C, max_iter and tol are settings of logistic.' END;
+		ELSIF r IS NULL THEN
+			RAISE EXCEPTION 'unknown option "%"', k
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = format('Known options: %s.', array_to_string(
+								 ARRAY(SELECT o FROM unnest(known) AS o ORDER BY o COLLATE "C"), ', '));
+		END IF;
+		IF r ->> 'kind' = 'config' THEN
+			IF jsonb_typeof(v) <> 'string' THEN
+				RAISE EXCEPTION 'option "%" must be a string', k
+					USING ERRCODE = 'invalid_parameter_value',
+						  HINT = 'Name a text search configuration, as in {"text_config": "english"}.';
+			END IF;
+			/* raises 42704 for an unknown configuration; stores its canonical name */
+			options := options || jsonb_build_object(k, (v #>> '{}')::regconfig::text);
+		ELSIF r ->> 'kind' = 'boolean' THEN
+			IF jsonb_typeof(v) <> 'boolean' THEN
+				RAISE EXCEPTION 'option "%" must be true or false', k
+					USING ERRCODE = 'invalid_parameter_value';
+			END IF;
+		ELSE
+			IF jsonb_typeof(v) <> 'number' THEN
+				RAISE EXCEPTION 'option "%" must be a number', k
+					USING ERRCODE = 'invalid_parameter_value';
+			END IF;
+			n := v::text::numeric;
+			bad := coalesce(n < (r ->> 'min')::numeric, false)
+				OR coalesce(n = (r ->> 'min')::numeric AND r ? 'min_open', false)
+				OR coalesce(n > (r ->> 'max')::numeric, false)
+				OR coalesce(n = (r ->> 'max')::numeric AND r ? 'max_open', false)
+				OR coalesce(n = (r ->> 'except')::numeric, false)
+				OR (r ? 'whole' AND n <> trunc(n));
+			/* within bounds and whole, n fits a bigint */
+			IF NOT bad AND r ? 'power_of_two' THEN
+				bad := (n::bigint & (n::bigint - 1)) <> 0;
+			END IF;
+			IF bad THEN
+				RAISE EXCEPTION 'invalid value % for option "%"', v, k
+					USING ERRCODE = 'invalid_parameter_value', HINT = r ->> 'hint';
+			END IF;
+		END IF;
+	END LOOP;
+	RETURN defaults || options;
 END
 $$;
 COMMENT ON FUNCTION hitl._resolve_options(jsonb, text, boolean) IS

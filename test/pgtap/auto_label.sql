@@ -4,12 +4,12 @@
 -- the label log's source and deciding version; a human update makes a
 -- machine label human; training leaves machine labels out unless
 -- train_on_auto_labels; the auto-label audit view and hitl.auto_label_stats;
--- the errors.  (The NOTICE's text, concurrency and the worker's option are
+-- hitl.label_stats leaves machine labels out; the errors.  (The NOTICE's text, concurrency and the worker's option are
 -- in test/t/100_auto_label.pl.)
 --
 -- The file runs outside a transaction block; its role is dropped at the end.
 
-SELECT plan(41);
+SELECT plan(48);
 
 CREATE EXTENSION hitl;
 SET client_min_messages = warning;
@@ -85,6 +85,14 @@ SELECT is((SELECT count(*) FROM hitl.label_log WHERE model = 'pm' AND source = '
 SELECT is((SELECT count(*) FROM hitl.label_log WHERE model = 'pm' AND source = 'model' AND evaluation), 0::bigint,
 		  'a machine label is never an evaluation label');
 
+-- hitl.label_stats counts people's labels only: a machine label is no
+-- role's work, though its log entry names the role that ran auto_label
+SELECT is((SELECT labels FROM hitl.label_stats WHERE model = 'pm' AND role = current_user), 242::bigint,
+		  'hitl.label_stats counts the role''s 242 labels, not the machine labels it ran');
+SELECT is((SELECT agreements FROM hitl.label_stats WHERE model = 'pm' AND role = current_user),
+		  (SELECT count(*) FROM hitl.label_log WHERE model = 'pm' AND source = 'human' AND new_label = prediction),
+		  'nor counts a machine label as an agreement with the model');
+
 -- the audit share and view
 SELECT is((SELECT count(*) FILTER (WHERE audited) FROM hitl.auto_labels WHERE model = 'pm'),
 		  ceil(:n_expected * 0.1)::bigint, 'audit_fraction 0.1 marks that share for audit (rounded up)');
@@ -96,6 +104,8 @@ SELECT lives_ok(format($$SELECT hitl.confirm_label('pm', '{"id": %s}')$$, :confi
 				'confirm_label confirms a machine label');
 SELECT is((SELECT auto_label FROM hitl.label_confirmations WHERE model = 'pm' ORDER BY id DESC LIMIT 1), true,
 		  'the confirmation records that it covers a machine label');
+SELECT is((SELECT audit_confirmations FROM hitl.label_stats WHERE model = 'pm' AND role = current_user), 0::bigint,
+		  'hitl.label_stats counts no confirmation of a machine label as one of the role''s labels');
 UPDATE pts SET label = CASE label WHEN 'a' THEN 'b' ELSE 'a' END WHERE id = :correct_id;
 SELECT is((SELECT count(*) FROM pm_auto_label_audit WHERE id IN (:confirm_id, :correct_id)), 0::bigint,
 		  'the confirmed and the corrected rows leave the audit view');
@@ -140,6 +150,18 @@ SELECT hitl.create_model('untrained', 'pts', 'label', '{x,y}', prediction_column
 						 options => '{"min_labels": 100000}') \gset
 SELECT throws_ok($$SELECT hitl.auto_label('untrained')$$, '55000',
 				 'model "untrained" has not been trained', 'a model never trained: 55000');
+
+-- the options, checked by the one function that knows every option
+SELECT throws_ok($$SELECT hitl.alter_model('pm', '{"auto_label_precision": 0.5}')$$, '22023',
+				 'invalid value 0.5 for option "auto_label_precision"', 'auto_label_precision 0.5: 22023');
+SELECT throws_ok($$SELECT hitl.alter_model('pm', '{"train_on_auto_labels": "yes"}')$$, '22023',
+				 'invalid value "yes" for option "train_on_auto_labels"', 'train_on_auto_labels "yes": 22023');
+SELECT is((SELECT hitl._resolve_options('{"auto_label_precision": 0.9, "train_on_auto_labels": null}', 'logistic', false)
+		   - ARRAY['C', 'max_iter', 'tol', 'min_labels', 'cv_folds', 'score_tolerance', 'queue_size']),
+		  '{"auto_label_precision": 0.9}'::jsonb, 'a valid target is kept, a JSON null removes an option');
+SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
+		   WHERE p.pronamespace = 'hitl'::regnamespace AND p.proname LIKE '\_resolve%'),
+		  ARRAY['_resolve_options'], 'one function checks the options: no wrapper is left behind');
 
 -- the confidence column must be the current version's
 SELECT hitl.alter_model('pm', '{"train_on_auto_labels": false}') \gset

@@ -9,7 +9,7 @@
 --
 -- The file runs outside a transaction block; its role is dropped at the end.
 
-SELECT plan(10);
+SELECT plan(15);
 
 CREATE EXTENSION hitl;
 SET client_min_messages = warning;
@@ -55,6 +55,57 @@ SELECT hitl.alter_model('bi_m', options => '{"min_labels": 10.0}');
 RESET ROLE;
 SELECT is((SELECT min_labels FROM hitl.model_overview WHERE model = 'bi_m'), 10,
 		  'hitl.model_overview reads an integer option stored as 10.0');
+
+-- hitl.model_metrics: the calibration and evaluation figures of metrics in
+-- plain columns.  bi_cv cross-validates; its evaluation rows are labeled
+-- before it is trained again, so that its version has evaluation figures.
+SET ROLE tap_bi_owner;
+CREATE TABLE tap_bi.v (LIKE tap_bi.t INCLUDING ALL);
+INSERT INTO tap_bi.v SELECT * FROM tap_bi.t;
+SELECT hitl.create_model('bi_cv', 'tap_bi.v', 'lab', '{x,y}',
+						 options => '{"queue_size": 50, "evaluation_rate": 0.2}');
+UPDATE tap_bi.v SET lab = CASE WHEN id % 10 < 5 THEN 'a' ELSE 'b' END
+WHERE id IN (SELECT (row_key ->> 'id')::int FROM hitl.queue WHERE model = 'bi_cv' AND evaluation);
+SELECT hitl.train('bi_cv');
+RESET ROLE;
+SELECT is(ARRAY(SELECT a.attname || ' ' || format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+				WHERE a.attrelid = 'hitl.model_metrics'::regclass
+				  AND (a.attname IN ('calibration_method', 'temperature', 'ece', 'ece_uncalibrated', 'brier')
+					   OR a.attname LIKE 'evaluation%')
+				ORDER BY a.attnum),
+		  ARRAY['calibration_method character varying(20)', 'temperature double precision',
+				'ece double precision', 'ece_uncalibrated double precision', 'brier double precision',
+				'evaluation_accuracy double precision', 'evaluation_low double precision',
+				'evaluation_high double precision', 'evaluation_rows bigint'],
+		  'hitl.model_metrics has the calibration and evaluation columns, of plain types');
+SELECT results_eq(
+	$$SELECT calibration_method::text, temperature, ece, ece_uncalibrated, brier
+	  FROM hitl.model_metrics WHERE model = 'bi_cv' AND is_current$$,
+	$$SELECT v.metrics -> 'calibration' ->> 'method', (v.metrics -> 'calibration' ->> 'temperature')::float8,
+			 (v.metrics ->> 'ece')::float8, (v.metrics ->> 'ece_uncalibrated')::float8,
+			 (v.metrics ->> 'brier')::float8
+	  FROM hitl.model_versions v JOIN hitl.models m ON m.name = v.model AND v.version = m.current_version
+	  WHERE m.name = 'bi_cv'$$,
+	'its calibration columns are those of the current version''s metrics');
+SELECT ok((SELECT calibration_method IN ('temperature', 'none') AND temperature > 0
+				  AND ece BETWEEN 0 AND 1 AND ece_uncalibrated BETWEEN 0 AND 1 AND brier BETWEEN 0 AND 2
+		   FROM hitl.model_metrics WHERE model = 'bi_cv' AND is_current),
+		  'a cross-validated version has a method, a temperature, ECEs and a Brier score');
+SELECT results_eq(
+	$$SELECT evaluation_accuracy, evaluation_low, evaluation_high, evaluation_rows
+	  FROM hitl.model_metrics WHERE model = 'bi_cv' AND is_current$$,
+	$$SELECT (v.metrics -> 'evaluation' ->> 'accuracy')::float8, (v.metrics -> 'evaluation' ->> 'low')::float8,
+			 (v.metrics -> 'evaluation' ->> 'high')::float8,
+			 (SELECT count(*) FROM hitl.label_log l WHERE l.model = 'bi_cv' AND l.evaluation)
+	  FROM hitl.model_versions v JOIN hitl.models m ON m.name = v.model AND v.version = m.current_version
+	  WHERE m.name = 'bi_cv' AND v.metrics -> 'evaluation' ->> 'accuracy' IS NOT NULL
+		AND (v.metrics -> 'evaluation' ->> 'low')::float8 <= (v.metrics -> 'evaluation' ->> 'high')::float8$$,
+	'its evaluation columns are metrics->''evaluation'', over the evaluation rows labeled');
+SELECT results_eq(
+	$$SELECT calibration_method, temperature, ece, brier, evaluation_accuracy, evaluation_rows
+	  FROM hitl.model_metrics WHERE model = 'bi_m' AND is_current$$,
+	$$VALUES (NULL::varchar(20), NULL::float8, NULL::float8, NULL::float8, NULL::float8, 0::bigint)$$,
+	'a version without cross-validation or evaluation rows: NULL figures, 0 evaluation rows');
 
 -- 1. the column changed to the owner's type: the model is broken
 SET ROLE tap_bi_owner;
