@@ -15,7 +15,12 @@
  *	40 policies/grants	row-level security and privileges of hitl's tables
  *						(after the functions: the policies call them)
  *	50 public			hitl.create_model, hitl.drop_model
- *	60 views			hitl.label_stats
+ *	60 views			hitl.progress
+ *	65-69				the oversight half: BI views (65), per-class
+ *						metrics and hitl.confusion (66), hitl.explain (67),
+ *						the audit queue (68), evaluation rows (69),
+ *						auto-labeling (69b), slices (69c), and
+ *						hitl.label_stats (69d, after the tables it reads)
  *	70 triggers			on hitl's tables
  *	80 existing models	0.1.0's models carried over (needs all the above)
  *
