@@ -9,20 +9,36 @@
  * confidence at least t have a one-sided 95% Wilson lower bound of their
  * precision of at least the target (proportion.c precision_threshold).
  * The unlabeled rows whose confidence column (the calibrated confidence the
- * current version wrote) reaches it get their prediction as label, through
- * one UPDATE run as the calling role (who needs UPDATE on the label column;
- * row-level security applies).
+ * current version wrote) reaches it get their prediction as label, run as
+ * the calling role (who needs UPDATE on the label column; row-level
+ * security applies).
  *
- * A human label is never overwritten.  The UPDATE changes only rows whose
- * label is NULL: it first locks the candidates FOR UPDATE SKIP LOCKED (a
+ * The rows are written in batches of batch_size, in the table's physical
+ * order: one scan (no lock) finds the ctid of the first candidate of each
+ * batch, then each batch is one UPDATE over the candidates of its ctid range
+ * (a TID range scan; the first range starts at the table's start, the last
+ * runs to its end).  The batches run in the caller's transaction, each
+ * statement with its own snapshot (READ COMMITTED): the rows a batch labeled
+ * stay locked until the transaction ends, as any UPDATE's, but a row of a
+ * later range is neither read for update nor locked before its batch, so a
+ * person labeling it meanwhile does not wait for the auto-labeling, and the
+ * batch then finds its label and leaves it.  (A single UPDATE over all the
+ * candidates may lock all of them before writing the first, as a merge join
+ * or a hash join too big for work_mem does.)  Subtransactions would not
+ * help: the locks of a committed subtransaction pass to its parent.  A row
+ * that a concurrent UPDATE moves into a range already done is left for the
+ * next auto-labeling.
+ *
+ * A human label is never overwritten.  A batch changes only rows whose
+ * label is NULL: it first locks its candidates FOR UPDATE SKIP LOCKED (a
  * row a person is labeling now is skipped, not waited for), and a row whose
  * label was written between the scan and the lock is re-checked by the lock
  * (READ COMMITTED follows it to its new version and drops it, the WHERE no
  * longer holding) or fails the transaction (REPEATABLE READ and above).
  *
- * While that UPDATE runs, a backend-local flag tells the label trigger
+ * While the batches run, a backend-local flag tells the label trigger
  * (label_log.c) to log its changes with source 'model' and the deciding
- * version; it is reset when the UPDATE returns or fails.  The labels
+ * version; it is reset when the last batch returns or one fails.  The labels
  * written go to hitl.auto_labels, a random audit_fraction of them (a
  * fixed-seed generator, folds.h) marked audited.
  */
@@ -47,7 +63,7 @@
 #include "security.h"
 #include "spi_check.h"
 
-/* hitl.auto_label's UPDATE is running: its labels are the model's */
+/* hitl.auto_label's batches are running: their labels are the model's */
 static bool writing = false;
 static int	writing_version = 0;
 
