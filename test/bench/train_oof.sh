@@ -38,9 +38,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 rounds=${HITL_BENCH_TRAIN_OOF_ROUNDS:-3}
 rows=${HITL_BENCH_TRAIN_OOF_ROWS:-1000000}
+# shellcheck disable=SC2089,SC2090 # the quotes are postgresql.conf's
 HITL_PG_CONF="${HITL_PG_CONF:-$BENCH_PG_CONF_DEFAULT}
 shared_preload_libraries = 'pg_stat_statements'
 pg_stat_statements.track = all"
+# shellcheck disable=SC2090
 export HITL_PG_CONF
 
 bench_up hitl_bench_train_oof

@@ -18,6 +18,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use POSIX qw(ceil);
 
 my $node = PostgreSQL::Test::Cluster->new('auto_label_batches');
 $node->init;
@@ -137,7 +138,7 @@ is( $node->safe_psql(
 SELECT count(*) || ' ' || count(*) FILTER (WHERE audited)
 FROM hitl.auto_labels a JOIN pts p ON a.row_key = jsonb_build_object('id', p.id)
 WHERE a.model = 'm' AND p.lab = a.label AND p.lab = p.lab_prediction}),
-	"$count " . int($count * 0.05 + 0.999999),
+	"$count " . ceil(0.05 * $count),
 	'hitl.auto_labels holds every machine label, the audited share drawn from all of them');
 is( $node->safe_psql(
 		'postgres', "SELECT count(*) FROM pts WHERE $cands"),
