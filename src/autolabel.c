@@ -9,20 +9,36 @@
  * confidence at least t have a one-sided 95% Wilson lower bound of their
  * precision of at least the target (proportion.c precision_threshold).
  * The unlabeled rows whose confidence column (the calibrated confidence the
- * current version wrote) reaches it get their prediction as label, through
- * one UPDATE run as the calling role (who needs UPDATE on the label column;
- * row-level security applies).
+ * current version wrote) reaches it get their prediction as label, run as
+ * the calling role (who needs UPDATE on the label column; row-level
+ * security applies).
  *
- * A human label is never overwritten.  The UPDATE changes only rows whose
- * label is NULL: it first locks the candidates FOR UPDATE SKIP LOCKED (a
+ * The rows are written in batches of batch_size, in the table's physical
+ * order: one scan (no lock) finds the ctid of the first candidate of each
+ * batch, then each batch is one UPDATE over the candidates of its ctid range
+ * (a TID range scan; the first range starts at the table's start, the last
+ * runs to its end).  The batches run in the caller's transaction, each
+ * statement with its own snapshot (READ COMMITTED): the rows a batch labeled
+ * stay locked until the transaction ends, as any UPDATE's, but a row of a
+ * later range is neither read for update nor locked before its batch, so a
+ * person labeling it meanwhile does not wait for the auto-labeling, and the
+ * batch then finds its label and leaves it.  (A single UPDATE over all the
+ * candidates may lock all of them before writing the first, as a merge join
+ * or a hash join too big for work_mem does.)  Subtransactions would not
+ * help: the locks of a committed subtransaction pass to its parent.  A row
+ * that a concurrent UPDATE moves into a range already done is left for the
+ * next auto-labeling.
+ *
+ * A human label is never overwritten.  A batch changes only rows whose
+ * label is NULL: it first locks its candidates FOR UPDATE SKIP LOCKED (a
  * row a person is labeling now is skipped, not waited for), and a row whose
  * label was written between the scan and the lock is re-checked by the lock
  * (READ COMMITTED follows it to its new version and drops it, the WHERE no
  * longer holding) or fails the transaction (REPEATABLE READ and above).
  *
- * While that UPDATE runs, a backend-local flag tells the label trigger
+ * While the batches run, a backend-local flag tells the label trigger
  * (label_log.c) to log its changes with source 'model' and the deciding
- * version; it is reset when the UPDATE returns or fails.  The labels
+ * version; it is reset when the last batch returns or one fails.  The labels
  * written go to hitl.auto_labels, a random audit_fraction of them (a
  * fixed-seed generator, folds.h) marked audited.
  */
@@ -33,6 +49,8 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/itemptr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -45,7 +63,7 @@
 #include "security.h"
 #include "spi_check.h"
 
-/* hitl.auto_label's UPDATE is running: its labels are the model's */
+/* hitl.auto_label's batches are running: their labels are the model's */
 static bool writing = false;
 static int	writing_version = 0;
 
@@ -65,6 +83,12 @@ static void check_model(const HitlModel *model);
 static bool check_scored(const HitlModel *model, bool raise);
 static void find_threshold(const HitlModel *model, double target, AutoThreshold *t);
 static void notice_none(const HitlModel *model, double target, const AutoThreshold *t);
+static int	batch_bounds(const HitlModel *model, const char *candidate_sql, double threshold,
+						 ItemPointer *bounds);
+static Datum *draw_audited(const HitlModel *model, uint64 n, double fraction);
+static uint64 write_batches(const HitlModel *model, const char *candidate_sql,
+							double threshold, ItemPointer bounds, int nbatches,
+							Datum **keys, Datum **labels);
 static int64 label_rows(const HitlModel *model, double threshold, double fraction);
 static int64 auto_label(const char *name, double target, double fraction, bool worker);
 
@@ -188,42 +212,177 @@ notice_none(const HitlModel *model, double target, const AutoThreshold *t)
 }
 
 /*
+ * The candidates of the batches, in the table's physical order: the ctid of
+ * the first candidate of each batch of batch_size (one scan, no lock).
+ * Returns how many batches; *bounds their first ctids.
+ */
+static int
+batch_bounds(const HitlModel *model, const char *candidate_sql, double threshold,
+			 ItemPointer *bounds)
+{
+	StringInfoData sql;
+	Oid			argtypes[2] = {FLOAT8OID, INT8OID};
+	Datum		values[2];
+	uint64		n;
+	uint64		i;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT c.tid FROM (SELECT t.ctid AS tid, pg_catalog.row_number()"
+					 " OVER (ORDER BY t.ctid) AS r FROM %s t WHERE %s) c"
+					 " WHERE (c.r OPERATOR(pg_catalog.-) 1) OPERATOR(pg_catalog.%%) $2"
+					 " OPERATOR(pg_catalog.=) 0 ORDER BY c.tid",
+					 model->source_text, candidate_sql);
+	values[0] = Float8GetDatum(threshold);
+	values[1] = Int64GetDatum((int64) model->batch_size);
+	n = catalog_execute(CATALOG_AS_CALLER, sql.data, 2, argtypes, values, NULL, false,
+						SPI_OK_SELECT, "finding the rows to auto-label");
+	*bounds = palloc_extended(sizeof(ItemPointerData) * (n + 1), MCXT_ALLOC_HUGE);
+	for (i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		ItemPointerCopy((ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[i],
+														  SPI_tuptable->tupdesc, 1, &isnull)),
+						&(*bounds)[i]);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	pfree(sql.data);
+	return (int) n;
+}
+
+/*
+ * Which of n machine labels are audited: a random share fraction of them,
+ * a partial shuffle drawn with a fixed seed.
+ */
+static Datum *
+draw_audited(const HitlModel *model, uint64 n, double fraction)
+{
+	Datum	   *audited = palloc_extended(sizeof(Datum) * n, MCXT_ALLOC_HUGE);
+	uint64	   *order = palloc_extended(sizeof(uint64) * n, MCXT_ALLOC_HUGE);
+	FoldsRng	rng;
+	uint64		want;
+	uint64		i;
+
+	for (i = 0; i < n; i++)
+	{
+		audited[i] = BoolGetDatum(false);
+		order[i] = i;
+	}
+	want = (uint64) ceil(fraction * (double) n);
+	if (want > n)
+		want = n;
+	folds_rng_init(&rng, FOLDS_SEED ^ folds_hash_bytes(model->name, strlen(model->name)));
+	for (i = 0; i < want; i++)
+	{
+		uint64		j = i + folds_rng_below(&rng, n - i);
+		uint64		swap = order[i];
+
+		order[i] = order[j];
+		order[j] = swap;
+		audited[order[i]] = BoolGetDatum(true);
+	}
+	pfree(order);
+	return audited;
+}
+
+/*
+ * Write the batches: each locks the candidates of its ctid range (SKIP
+ * LOCKED), labels them, and appends the keys and labels it wrote to the
+ * arrays.  Returns how many rows were labeled.
+ */
+static uint64
+write_batches(const HitlModel *model, const char *candidate_sql, double threshold,
+			  ItemPointer bounds, int nbatches, Datum **keys, Datum **labels)
+{
+	StringInfoData sql;
+	Oid			argtypes[3] = {FLOAT8OID, TIDOID, TIDOID};
+	Datum		values[3];
+	ItemPointerData first;
+	ItemPointerData end;
+	uint64		n = 0;
+	uint64		cap = 1024;
+	int			b;
+
+	/* the first batch starts at the table's start, the last runs to its end */
+	ItemPointerSet(&first, 0, 0);
+	ItemPointerSet(&end, InvalidBlockNumber, 0);
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "WITH c AS (SELECT t.ctid AS tid FROM %1$s t WHERE %2$s"
+					 " AND t.ctid OPERATOR(pg_catalog.>=) $2 AND t.ctid OPERATOR(pg_catalog.<) $3"
+					 " FOR UPDATE OF t SKIP LOCKED)"
+					 " UPDATE %1$s t SET %3$s = t.%4$s"
+					 " WHERE t.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT c.tid FROM c))"
+					 " AND t.%3$s IS NULL"
+					 " RETURNING %5$s, t.%3$s::pg_catalog.text",
+					 model->source_text, candidate_sql, quote_identifier(model->label_column),
+					 quote_identifier(model->prediction_column), rowkey_sql(model, "t"));
+	*keys = palloc_extended(sizeof(Datum) * cap, MCXT_ALLOC_HUGE);
+	*labels = palloc_extended(sizeof(Datum) * cap, MCXT_ALLOC_HUGE);
+	values[0] = Float8GetDatum(threshold);
+	for (b = 0; b < nbatches; b++)
+	{
+		uint64		got;
+		uint64		i;
+
+		CHECK_FOR_INTERRUPTS();
+		values[1] = PointerGetDatum(b == 0 ? &first : &bounds[b]);
+		values[2] = PointerGetDatum(b == nbatches - 1 ? &end : &bounds[b + 1]);
+		got = catalog_execute(CATALOG_AS_CALLER, sql.data, 3, argtypes, values, NULL, false,
+							  SPI_OK_UPDATE_RETURNING, "writing the machine labels");
+		if (n + got > cap)
+		{
+			cap = Max(cap * 2, n + got);
+			*keys = repalloc_huge(*keys, sizeof(Datum) * cap);
+			*labels = repalloc_huge(*labels, sizeof(Datum) * cap);
+		}
+		for (i = 0; i < got; i++, n++)
+		{
+			bool		isnull;
+
+			(*keys)[n] = datumCopy(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+												 1, &isnull), false, -1);
+			(*labels)[n] = datumCopy(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+												   2, &isnull), false, -1);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	pfree(sql.data);
+	return n;
+}
+
+/*
  * Label, as the caller, the unlabeled rows whose confidence reaches the
- * threshold with their prediction; record them in hitl.auto_labels, a
- * random share fraction of them audited.  Returns how many.
+ * threshold with their prediction, in batches of batch_size; record them in
+ * hitl.auto_labels, a random share fraction of them audited.  Returns how
+ * many.
  */
 static int64
 label_rows(const HitlModel *model, double threshold, double fraction)
 {
-	StringInfoData sql;
-	Oid			argtypes[1] = {FLOAT8OID};
-	Datum		values[1];
+	StringInfoData candidate;
+	ItemPointer bounds;
+	int			nbatches;
 	uint64		n;
 	Datum	   *keys;
 	Datum	   *labels;
-	Datum	   *audited;
-	FoldsRng	rng;
-	uint64		i;
-	uint64		want;
 
-	initStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "WITH c AS (SELECT t.ctid AS tid FROM %1$s t WHERE t.%2$s IS NULL"
-					 " AND t.%3$s IS NOT NULL AND t.%4$s OPERATOR(pg_catalog.>=) $1"
-					 " FOR UPDATE OF t SKIP LOCKED)"
-					 " UPDATE %1$s t SET %2$s = t.%3$s FROM c"
-					 " WHERE t.ctid OPERATOR(pg_catalog.=) c.tid AND t.%2$s IS NULL"
-					 " RETURNING %5$s, t.%2$s::pg_catalog.text",
-					 model->source_text, quote_identifier(model->label_column),
+	/* a candidate: unlabeled, predicted, confidence at least $1 */
+	initStringInfo(&candidate);
+	appendStringInfo(&candidate,
+					 "t.%s IS NULL AND t.%s IS NOT NULL AND t.%s OPERATOR(pg_catalog.>=) $1",
+					 quote_identifier(model->label_column),
 					 quote_identifier(model->prediction_column),
-					 quote_identifier(model->confidence_column), rowkey_sql(model, "t"));
-	values[0] = Float8GetDatum(threshold);
+					 quote_identifier(model->confidence_column));
+	nbatches = batch_bounds(model, candidate.data, threshold, &bounds);
+	if (nbatches == 0)
+		return 0;
 	writing = true;
 	writing_version = model->current_version;
 	PG_TRY();
 	{
-		n = catalog_execute(CATALOG_AS_CALLER, sql.data, 1, argtypes, values, NULL, false,
-							SPI_OK_UPDATE_RETURNING, "writing the machine labels");
+		n = write_batches(model, candidate.data, threshold, bounds, nbatches, &keys, &labels);
 	}
 	PG_FINALLY();
 	{
@@ -232,46 +391,13 @@ label_rows(const HitlModel *model, double threshold, double fraction)
 	PG_END_TRY();
 	if (n == 0)
 		return 0;
-
-	keys = palloc_extended(sizeof(Datum) * n, MCXT_ALLOC_HUGE);
-	labels = palloc_extended(sizeof(Datum) * n, MCXT_ALLOC_HUGE);
-	audited = palloc_extended(sizeof(Datum) * n, MCXT_ALLOC_HUGE);
-	for (i = 0; i < n; i++)
-	{
-		bool		isnull;
-
-		keys[i] = datumCopy(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1,
-										  &isnull), false, -1);
-		labels[i] = datumCopy(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2,
-											&isnull), false, -1);
-		audited[i] = BoolGetDatum(false);
-	}
-	/* the audited share: a partial shuffle of the rows, drawn with a fixed seed */
-	want = (uint64) ceil(fraction * (double) n);
-	if (want > n)
-		want = n;
-	folds_rng_init(&rng, FOLDS_SEED ^ folds_hash_bytes(model->name, strlen(model->name)));
-	{
-		uint64	   *order = palloc_extended(sizeof(uint64) * n, MCXT_ALLOC_HUGE);
-
-		for (i = 0; i < n; i++)
-			order[i] = i;
-		for (i = 0; i < want; i++)
-		{
-			uint64		j = i + folds_rng_below(&rng, n - i);
-			uint64		swap = order[i];
-
-			order[i] = order[j];
-			order[j] = swap;
-			audited[order[i]] = BoolGetDatum(true);
-		}
-	}
 	catalog_auto_labels_add(model->name, model->current_version,
 							PointerGetDatum(construct_array(keys, (int) n, JSONBOID, -1, false,
 															TYPALIGN_INT)),
 							PointerGetDatum(construct_array(labels, (int) n, TEXTOID, -1, false,
 															TYPALIGN_INT)),
-							PointerGetDatum(construct_array(audited, (int) n, BOOLOID, 1, true,
+							PointerGetDatum(construct_array(draw_audited(model, n, fraction),
+															(int) n, BOOLOID, 1, true,
 															TYPALIGN_CHAR)));
 	return (int64) n;
 }
