@@ -42,6 +42,7 @@ DECLARE
 	base oid;
 	col name;
 	cv boolean;
+	hidden boolean;
 BEGIN
 	IF model IS NULL OR group_column IS NULL THEN
 		RAISE EXCEPTION 'model and group_column of slice_metrics must not be NULL'
@@ -50,28 +51,29 @@ BEGIN
 	END IF;
 	SELECT * INTO m FROM hitl.models x WHERE x.name = model;
 	IF NOT FOUND THEN
-		IF hitl._model_exists(model) THEN
-			RAISE EXCEPTION 'permission denied for model "%"', model
-				USING ERRCODE = 'insufficient_privilege',
-					  HINT = 'A model can be used by its owner and by roles that can read its table.';
-		END IF;
-		RAISE EXCEPTION 'model "%" does not exist', model
-			USING ERRCODE = 'undefined_object',
-				  HINT = 'See hitl.models for the models you can use.';
+		/* hidden by row-level security (42501), or not there (42704): as the C functions say it */
+		hidden := hitl._model_exists(model);
+		RAISE EXCEPTION USING
+			ERRCODE = CASE WHEN hidden THEN 'insufficient_privilege' ELSE 'undefined_object' END,
+			MESSAGE = format(CASE WHEN hidden THEN 'permission denied for model "%s"'
+							 ELSE 'model "%s" does not exist' END, model),
+			HINT = CASE WHEN hidden THEN 'A model can be used by its owner and by roles that can read its table.'
+					ELSE 'See hitl.models for the models you can use.' END;
 	END IF;
-	IF m.current_version IS NULL THEN
-		RAISE EXCEPTION 'model "%" has not been trained', model
-			USING ERRCODE = 'object_not_in_prerequisite_state',
-				  DETAIL = 'Slice metrics come from the out-of-fold predictions of a cross-validated training.',
-				  HINT = 'Label enough rows and train it with hitl.train(), with cv_folds 2 or more.';
-	END IF;
+	/* the out-of-fold store is that of a cross-validated current version */
 	SELECT v.metrics ? 'cv_accuracy' INTO cv
 	FROM hitl.model_versions v WHERE v.model = m.name AND v.version = m.current_version;
 	IF NOT coalesce(cv, false) THEN
-		RAISE EXCEPTION 'model "%" has no out-of-fold predictions', model
-			USING ERRCODE = 'object_not_in_prerequisite_state',
-				  DETAIL = 'Its current version was trained without cross-validation (cv_folds 0, or fewer than two labeled rows per fold).',
-				  HINT = 'Set cv_folds with hitl.alter_model(), then train the model again with hitl.train().';
+		RAISE EXCEPTION USING
+			ERRCODE = 'object_not_in_prerequisite_state',
+			MESSAGE = format(CASE WHEN m.current_version IS NULL THEN 'model "%s" has not been trained'
+							 ELSE 'model "%s" has no out-of-fold predictions' END, model),
+			DETAIL = CASE WHEN m.current_version IS NULL
+					 THEN 'Slice metrics come from the out-of-fold predictions of a cross-validated training.'
+					 ELSE 'Its current version was trained without cross-validation (cv_folds 0, or fewer than two labeled rows per fold).' END,
+			HINT = CASE WHEN m.current_version IS NULL
+				   THEN 'Label enough rows and train it with hitl.train(), with cv_folds 2 or more.'
+				   ELSE 'Set cv_folds with hitl.alter_model(), then train the model again with hitl.train().' END;
 	END IF;
 	col_type := hitl._column_type(m.source, group_column);
 	IF col_type IS NULL THEN
