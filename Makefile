@@ -66,7 +66,8 @@ OBJS = \
 	src/classifier.o \
 	src/catalog_changes.o \
 	src/explain.o \
-	src/explain_math.o
+	src/explain_math.o \
+	src/slice_sql.o
 
 # Released install scripts are frozen; each later version is an upgrade
 # script, built from the topic files of sql/<version>/.  CREATE EXTENSION
