@@ -55,11 +55,8 @@ oof_record(const HitlModel *model, const TrainCvInput *in, const TrainCv *cv)
 
 	if (!hitl_table_exists("oof_predictions"))
 		return;
+	oof_forget(model->name);
 	values[0] = CStringGetTextDatum(model->name);
-	(void) catalog_execute(CATALOG_AS_OWNER,
-						   "DELETE FROM hitl.oof_predictions WHERE model OPERATOR(pg_catalog.=) $1",
-						   1, argtypes, values, NULL, false, SPI_OK_DELETE,
-						   "emptying the out-of-fold store");
 	if (!cv->done || in->keys == NULL || in->classes == NULL || cv->n == 0)
 		return;
 	n = cv->n;
@@ -94,9 +91,30 @@ oof_record(const HitlModel *model, const TrainCvInput *in, const TrainCv *cv)
 						   "  v.k, v.l, v.p, v.c"
 						   " FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3),"
 						   "  pg_catalog.unnest($4), pg_catalog.unnest($5)) AS v(k, l, p, c)"
-						   " ON CONFLICT (model, row_key) DO NOTHING",
+						   " ON CONFLICT (model, version, row_key) DO NOTHING",
 						   5, argtypes, values, NULL, false, SPI_OK_INSERT,
 						   "filling the out-of-fold store");
+}
+
+/*
+ * Empty a deleted model's out-of-fold store.  hitl.oof_predictions has no
+ * foreign key to hitl.models: a training writes a row per labeled row, and
+ * a referential check per row cost it more than the rows themselves.  So
+ * deleting a model (hitl_model_delete) empties it here.
+ */
+void
+oof_forget(const char *model)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+
+	if (!hitl_table_exists("oof_predictions"))
+		return;
+	values[0] = CStringGetTextDatum(model);
+	(void) catalog_execute(CATALOG_AS_OWNER,
+						   "DELETE FROM hitl.oof_predictions WHERE model OPERATOR(pg_catalog.=) $1",
+						   1, argtypes, values, NULL, false, SPI_OK_DELETE,
+						   "emptying the out-of-fold store");
 }
 
 /*

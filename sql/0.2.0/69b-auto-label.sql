@@ -16,14 +16,24 @@
  * per class what the audits found.
  * ------------------------------------------------------------------------ */
 
+/*
+ * A training replaces the model's rows: it deletes them and writes one row
+ * per labeled row.  Two choices keep that cheap (test/bench/train_oof.sh):
+ * no foreign key to hitl.models (a referential check per row cost more
+ * than writing the row; deleting a model empties its store instead,
+ * hitl_model_delete and oof_forget in src/catalog_oof.c), and the version
+ * in the primary key, so that the unique check of a new row does not meet
+ * the dead row of the same key left by the training before (until vacuum,
+ * each such check had to visit the old row in the heap).
+ */
 CREATE TABLE hitl.oof_predictions (
-	model				text NOT NULL REFERENCES hitl.models (name) ON DELETE CASCADE,
+	model				text NOT NULL,
 	version				integer NOT NULL,
 	row_key				jsonb NOT NULL,
 	label				text NOT NULL,
 	predicted			text NOT NULL,
 	confidence			float8 NOT NULL,
-	PRIMARY KEY (model, row_key)
+	PRIMARY KEY (model, version, row_key)
 );
 COMMENT ON TABLE hitl.oof_predictions IS
 	'the out-of-fold prediction of every labeled row of each model''s last cross-validated full training, replaced at each full training';
@@ -137,26 +147,54 @@ COMMENT ON FUNCTION hitl._wilson(bigint, bigint) IS
  * audited precision confirmed / (confirmed + corrected) with its Wilson
  * 95% interval.
  */
+/*
+ * What became of a model's machine labels: each machine label's log entry
+ * (id, row_key, label), confirmed (a confirmation of the machine label
+ * since) and corrected (a later human entry of the row with another
+ * label).  One pass over the model's log, in the order of its rows' keys:
+ * a join of the machine entries with the log by key relied on row
+ * estimates that are stale right after a large auto-labeling, and a plan
+ * that looked the log up once per machine label took minutes.  Runs as its
+ * caller: the label log's row-level security applies.
+ */
+CREATE FUNCTION hitl._machine_label_outcomes(model text)
+RETURNS TABLE (id bigint, row_key jsonb, label text, confirmed boolean, corrected boolean)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH entries AS (
+		SELECT l.id, l.row_key, l.new_label, l.source,
+			   array_agg(l.new_label) FILTER (WHERE l.source = 'human')
+				   OVER (PARTITION BY l.row_key ORDER BY l.id
+						 ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS later_human
+		FROM hitl.label_log l
+		WHERE l.model = $1
+	), machine AS MATERIALIZED (
+		SELECT e.id, e.row_key, e.new_label,
+			   coalesce((SELECT bool_or(v IS DISTINCT FROM e.new_label)
+						 FROM unnest(e.later_human) v), false) AS corrected
+		FROM entries e
+		WHERE e.source = 'model'
+	), confirmed AS (
+		SELECT DISTINCT m.id
+		FROM machine m JOIN hitl.label_confirmations c ON c.row_key = m.row_key
+		WHERE c.model = $1 AND c.auto_label AND c.log_id >= m.id
+	)
+	SELECT m.id, m.row_key, m.new_label, cf.id IS NOT NULL, m.corrected
+	FROM machine m LEFT JOIN confirmed cf ON cf.id = m.id
+$$;
+COMMENT ON FUNCTION hitl._machine_label_outcomes(text) IS
+	'internal: each machine label of the model (its log entry), and whether it was confirmed or corrected since';
+
 CREATE VIEW hitl.auto_label_stats WITH (security_invoker = true) AS
-WITH runs AS (
-	/* every audited machine label ever written: its log entry */
-	SELECT l.model, l.row_key, l.new_label AS label, l.id
-	FROM hitl.label_log l
-	WHERE l.source = 'model'
-), current AS (
+WITH current AS (
 	SELECT a.model, a.label, count(*) AS auto_labeled, count(*) FILTER (WHERE a.audited) AS audited
 	FROM hitl.auto_labels a GROUP BY a.model, a.label
 ), outcome AS (
-	SELECT r.model, r.label,
-		   count(*) FILTER (WHERE EXISTS (SELECT 1 FROM hitl.label_confirmations c
-										  WHERE c.model = r.model AND c.row_key = r.row_key
-											AND c.auto_label AND c.log_id >= r.id)) AS confirmed,
-		   count(*) FILTER (WHERE EXISTS (SELECT 1 FROM hitl.label_log h
-										  WHERE h.model = r.model AND h.row_key = r.row_key
-											AND h.id > r.id AND h.source = 'human'
-											AND h.new_label IS DISTINCT FROM r.label)) AS corrected
-	FROM runs r
-	GROUP BY r.model, r.label
+	SELECT m.name AS model, o.label, count(*) FILTER (WHERE o.confirmed) AS confirmed,
+		   count(*) FILTER (WHERE o.corrected) AS corrected
+	FROM hitl.models m CROSS JOIN LATERAL hitl._machine_label_outcomes(m.name) o
+	GROUP BY m.name, o.label
 ), joined AS (
 	SELECT coalesce(c.model, o.model) AS model, coalesce(c.label, o.label) AS label,
 		   coalesce(c.auto_labeled, 0) AS auto_labeled, coalesce(c.audited, 0) AS audited,

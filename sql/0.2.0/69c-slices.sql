@@ -162,19 +162,9 @@ BEGIN
 		GROUP BY oof.g, LEAST(GREATEST(pg_catalog.floor(oof.confidence OPERATOR(pg_catalog.*)
 													   15::pg_catalog.float8), 0), 14)
 	), runs AS MATERIALIZED (
-		/* every machine label written, by its log entry */
-		SELECT r.id, r.row_key, r.new_label FROM hitl.label_log r
-		WHERE r.model OPERATOR(pg_catalog.=) $1 AND r.source OPERATOR(pg_catalog.=) 'model'
-	), confirmed_runs AS (
-		SELECT DISTINCT r.id FROM runs r
-		JOIN hitl.label_confirmations c ON c.row_key OPERATOR(pg_catalog.=) r.row_key
-		WHERE c.model OPERATOR(pg_catalog.=) $1 AND c.auto_label AND c.log_id OPERATOR(pg_catalog.>=) r.id
-	), corrected_runs AS (
-		/* a later human entry of the row gave it another label (joined by key: one pass over the log) */
-		SELECT DISTINCT r.id FROM runs r
-		JOIN hitl.label_log h ON h.row_key OPERATOR(pg_catalog.=) r.row_key
-		WHERE h.model OPERATOR(pg_catalog.=) $1 AND h.id OPERATOR(pg_catalog.>) r.id
-			AND h.source OPERATOR(pg_catalog.=) 'human' AND h.new_label IS DISTINCT FROM r.new_label
+		/* every machine label written, by its log entry, and what became of it */
+		SELECT r.id, r.row_key, r.confirmed, r.corrected
+		FROM hitl._machine_label_outcomes($1) r
 	), facts (g, labeled, unlabeled, conf_sum, conf_n, agree_k, agree_n, queue_n,
 			  auto_n, audited_n, confirmed, corrected, oof_k, oof_n, f1, ece) AS (
 		SELECT %1$s, pg_catalog.count(s.%4$I), pg_catalog.count(*) FILTER (WHERE s.%4$I IS NULL),
@@ -200,8 +190,8 @@ BEGIN
 		UNION ALL
 		/* what the audits of machine labels found, as hitl.auto_label_stats */
 		SELECT s.g, 0, 0, NULL, 0, 0, 0, 0, 0, 0,
-			   pg_catalog.count(*) FILTER (WHERE r.id IN (SELECT k.id FROM confirmed_runs k)),
-			   pg_catalog.count(*) FILTER (WHERE r.id IN (SELECT k.id FROM corrected_runs k)),
+			   pg_catalog.count(*) FILTER (WHERE r.confirmed),
+			   pg_catalog.count(*) FILTER (WHERE r.corrected),
 			   0, 0, NULL, NULL
 		FROM runs r
 		CROSS JOIN LATERAL (SELECT %1$s AS g FROM %2$s s WHERE %8$s OFFSET 0) s

@@ -9,7 +9,7 @@
 --
 -- The file runs outside a transaction block; its role is dropped at the end.
 
-SELECT plan(48);
+SELECT plan(49);
 
 CREATE EXTENSION hitl;
 SET client_min_messages = warning;
@@ -200,6 +200,11 @@ SELECT hitl.train('nb', incremental => true) \gset
 SELECT is((SELECT n_labeled || ' ' || (metrics ->> 'fallback') FROM hitl.model_versions v
 		   JOIN hitl.models m ON m.name = v.model AND v.version = m.current_version WHERE m.name = 'nb'),
 		  '601 auto_labels', 'an incremental naive Bayes update reads human labels only: it falls back');
+
+-- the out-of-fold store has no foreign key: deleting a model empties it
+SELECT hitl.drop_model('pm') \gset
+SELECT is((SELECT count(*) FROM hitl.oof_predictions WHERE model = 'pm'), 0::bigint,
+		  'drop_model empties the model''s out-of-fold store');
 
 SELECT * FROM finish();
 
