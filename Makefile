@@ -79,7 +79,7 @@ EXTRA_CLEAN = sql/$(EXTENSION)--0.1.0--0.2.0.sql test/unit/test_numerics \
 	test/unit/test_calibrate test/unit/test_oversight
 
 # pg_regress suites live in sql/ and expected/
-REGRESS = setup api errors queue numeric_fixture label_log text numbers explain
+REGRESS = setup api errors queue numeric_fixture label_log text numbers explain oversight
 REGRESS_OPTS = --inputdir=. --load-extension=hitl
 
 SHLIB_LINK += -llapack -lblas -lm
