@@ -40,6 +40,9 @@ OBJS = \
 	src/numeric_alloc.o \
 	src/scaler.o \
 	src/logreg.o \
+	src/logreg_lbfgs.o \
+	src/logreg_solve.o \
+	src/lbfgs.o \
 	src/metrics.o \
 	src/crossval.o \
 	src/crossval_sparse.o \
@@ -92,17 +95,17 @@ sql/$(EXTENSION)--0.1.0--0.2.0.sql: $(sort $(wildcard sql/0.2.0/*.sql))
 	cat $^ > $@
 
 # Plain-C tests of the numerics (no server involved)
-NUMERIC_SRCS = src/scaler.c src/logreg.c src/metrics.c src/crossval.c src/numeric_alloc.c
+NUMERIC_SRCS = src/scaler.c src/logreg.c src/logreg_lbfgs.c src/logreg_solve.c src/lbfgs.c src/metrics.c src/crossval.c src/numeric_alloc.c
 test/unit/test_numerics: test/unit/test_numerics.c test/unit/tap.c $(NUMERIC_SRCS)
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -llapack -lblas -lm
 
-test/unit/test_sparse: test/unit/test_sparse.c test/unit/tap.c src/sparse_logreg.c src/logreg.c src/metrics.c src/numeric_alloc.c
+test/unit/test_sparse: test/unit/test_sparse.c test/unit/tap.c src/sparse_logreg.c src/lbfgs.c src/logreg.c src/metrics.c src/numeric_alloc.c
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -llapack -lblas -lm
 
 test/unit/test_text: test/unit/test_text.c test/unit/tap.c src/texthash.c src/tfidf.c src/nbayes.c src/metrics.c src/numeric_alloc.c src/explain_math.c
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -lm
 
-test/unit/test_train: test/unit/test_train.c test/unit/tap.c src/vocab.c src/nbayes.c src/nbayes_update.c src/crossval_sparse.c src/sparse_logreg.c src/logreg.c src/metrics.c src/numeric_alloc.c
+test/unit/test_train: test/unit/test_train.c test/unit/tap.c src/vocab.c src/nbayes.c src/nbayes_update.c src/crossval_sparse.c src/sparse_logreg.c src/lbfgs.c src/logreg.c src/metrics.c src/numeric_alloc.c
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -llapack -lblas -lm
 
 test/unit/test_calibrate: test/unit/test_calibrate.c test/unit/tap.c src/calibrate.c src/metrics.c src/numeric_alloc.c

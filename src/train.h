@@ -40,9 +40,6 @@
 #include "sparse.h"
 #include "sparse_logreg.h"
 
-/* Newton's method stores a p x p Hessian: keep p within reason */
-#define HITL_MAX_COEFFICIENTS 4096
-
 /* Models of more coefficients (or naive Bayes sums) need too much memory */
 #define HITL_MAX_SPARSE_COEFFICIENTS (64 * 1024 * 1024)
 
