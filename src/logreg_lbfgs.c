@@ -51,7 +51,16 @@ typedef struct DenseWork
 	double	   *z;				/* chunk x nvec scores, then residuals */
 } DenseWork;
 
-/* BLAS through its Fortran symbol (hidden lengths last, by value) */
+/*
+ * BLAS through its Fortran symbols (hidden lengths last, by value).  With
+ * one coefficient vector (k == 2) the products are matrix-vector ones
+ * (dgemv), which read the rows where they are; dgemm would first copy them
+ * into its packed layout.
+ */
+extern void dgemv_(const char *trans, const int *m, const int *n,
+				   const double *alpha, const double *a, const int *lda,
+				   const double *x, const int *incx, const double *beta,
+				   double *y, const int *incy, size_t trans_len);
 extern void dgemm_(const char *transa, const char *transb,
 				   const int *m, const int *n, const int *k,
 				   const double *alpha, const double *a, const int *lda,
@@ -59,8 +68,8 @@ extern void dgemm_(const char *transa, const char *transb,
 				   const double *beta, double *c, const int *ldc,
 				   size_t transa_len, size_t transb_len);
 
-/* Doubles of a chunk of rows and their scores, about 1 MB */
-#define CHUNK_DOUBLES (128 * 1024)
+/* Doubles of a chunk of rows and their scores, 512 kB (a core's L2 cache) */
+#define CHUNK_DOUBLES (64 * 1024)
 #define CHUNK_MIN_ROWS 64
 
 static void
@@ -245,9 +254,14 @@ chunk_scores(const DenseWork *w, const double *v, int i0, int c, double *out)
 	{
 		const double one = 1.0;
 		const double zero = 0.0;
+		const int	one_int = 1;
 
-		dgemm_("T", "N", &nvec, &c, &d, &one, v, &w->dim,
-			   p->x + (size_t) i0 * d, &d, &zero, out, &nvec, 1, 1);
+		if (nvec == 1)
+			dgemv_("T", &d, &c, &one, p->x + (size_t) i0 * d, &d, v, &one_int,
+				   &zero, out, &one_int, 1);
+		else
+			dgemm_("T", "N", &nvec, &c, &d, &one, v, &w->dim,
+				   p->x + (size_t) i0 * d, &d, &zero, out, &nvec, 1, 1);
 	}
 	else
 		memset(out, 0, sizeof(double) * c * nvec);
@@ -279,9 +293,13 @@ chunk_accumulate(const DenseWork *w, const double *xc, int c,
 	if (d > 0)
 	{
 		const double one = 1.0;
+		const int	one_int = 1;
 
-		dgemm_("N", "T", &d, &nvec, &c, &one, xc, &d,
-			   f, &nvec, &one, g, &w->dim, 1, 1);
+		if (nvec == 1)
+			dgemv_("N", &d, &c, &one, xc, &d, f, &one_int, &one, g, &one_int, 1);
+		else
+			dgemm_("N", "T", &d, &nvec, &c, &one, xc, &d,
+				   f, &nvec, &one, g, &w->dim, 1, 1);
 	}
 	for (i = 0; i < c; i++)
 		for (a = 0; a < nvec; a++)
