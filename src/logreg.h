@@ -23,6 +23,9 @@
  * the Hessian being assembled with BLAS; a backtracking (Armijo) line search
  * keeps every step a descent.  Deterministic: the same inputs in the same
  * order give bit-identical coefficients.
+ *
+ * The trainer does not call logreg_fit directly: logreg_solve.h chooses
+ * between it and L-BFGS, which takes over when the Hessian is large.
  */
 #ifndef HITL_LOGREG_H
 #define HITL_LOGREG_H

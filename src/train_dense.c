@@ -1,7 +1,7 @@
 /*
  * train_dense.c
  *		Training logistic regression on numeric features: read the labeled
- *		rows, fit (Newton or truncated Newton, see logreg_solve.h),
+ *		rows, fit (Newton or L-BFGS, see logreg_solve.h),
  *		cross-validate, record a version.
  *
  * The rows are read in primary-key order through one cursor (one snapshot),

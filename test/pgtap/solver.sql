@@ -1,9 +1,9 @@
 -- The choice of solver for logistic regression on numeric features: Newton
 -- while the model has few coefficients, L-BFGS when Newton's Hessian would
 -- be large; metrics->>'solver' records which.  A model beyond Newton's
--- 4,096 coefficients, refused before, now trains (by L-BFGS), matches the
--- Newton-sized model's quality on the same kind of data, cross-validates
--- and predicts; past the bound on L-BFGS's memory it is refused with 54000.
+-- 4,096 coefficients, refused before, now trains (by L-BFGS), converges,
+-- separates its training rows, cross-validates, predicts and warm-starts;
+-- past the bound on L-BFGS's memory a model is refused with 54000.
 
 BEGIN;
 SELECT plan(12);
