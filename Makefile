@@ -40,6 +40,9 @@ OBJS = \
 	src/numeric_alloc.o \
 	src/scaler.o \
 	src/logreg.o \
+	src/logreg_lbfgs.o \
+	src/logreg_solve.o \
+	src/lbfgs.o \
 	src/metrics.o \
 	src/crossval.o \
 	src/crossval_sparse.o \
@@ -76,7 +79,7 @@ DATA = sql/$(EXTENSION)--0.1.0.sql
 DATA_built = sql/$(EXTENSION)--0.1.0--0.2.0.sql
 EXTRA_CLEAN = sql/$(EXTENSION)--0.1.0--0.2.0.sql test/unit/test_numerics \
 	test/unit/test_sparse test/unit/test_text test/unit/test_train test/unit/test_folds \
-	test/unit/test_calibrate test/unit/test_oversight
+	test/unit/test_calibrate test/unit/test_oversight test/unit/test_solver
 
 # pg_regress suites live in sql/ and expected/
 REGRESS = setup api errors queue numeric_fixture label_log text numbers explain oversight
@@ -93,17 +96,20 @@ sql/$(EXTENSION)--0.1.0--0.2.0.sql: $(sort $(wildcard sql/0.2.0/*.sql))
 	cat $^ > $@
 
 # Plain-C tests of the numerics (no server involved)
-NUMERIC_SRCS = src/scaler.c src/logreg.c src/metrics.c src/crossval.c src/numeric_alloc.c
+NUMERIC_SRCS = src/scaler.c src/logreg.c src/logreg_lbfgs.c src/logreg_solve.c src/lbfgs.c src/metrics.c src/crossval.c src/numeric_alloc.c
 test/unit/test_numerics: test/unit/test_numerics.c test/unit/tap.c $(NUMERIC_SRCS)
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -llapack -lblas -lm
 
-test/unit/test_sparse: test/unit/test_sparse.c test/unit/tap.c src/sparse_logreg.c src/logreg.c src/metrics.c src/numeric_alloc.c
+test/unit/test_sparse: test/unit/test_sparse.c test/unit/tap.c src/sparse_logreg.c src/lbfgs.c src/logreg.c src/metrics.c src/numeric_alloc.c
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -llapack -lblas -lm
 
 test/unit/test_text: test/unit/test_text.c test/unit/tap.c src/texthash.c src/tfidf.c src/nbayes.c src/metrics.c src/numeric_alloc.c src/explain_math.c
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -lm
 
-test/unit/test_train: test/unit/test_train.c test/unit/tap.c src/vocab.c src/nbayes.c src/nbayes_update.c src/crossval_sparse.c src/sparse_logreg.c src/logreg.c src/metrics.c src/numeric_alloc.c
+test/unit/test_train: test/unit/test_train.c test/unit/tap.c src/vocab.c src/nbayes.c src/nbayes_update.c src/crossval_sparse.c src/sparse_logreg.c src/lbfgs.c src/logreg.c src/metrics.c src/numeric_alloc.c
+	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -llapack -lblas -lm
+
+test/unit/test_solver: test/unit/test_solver.c test/unit/tap.c src/logreg_solve.c src/logreg_lbfgs.c src/lbfgs.c src/logreg.c src/metrics.c src/numeric_alloc.c
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -llapack -lblas -lm
 
 test/unit/test_calibrate: test/unit/test_calibrate.c test/unit/tap.c src/calibrate.c src/metrics.c src/numeric_alloc.c
@@ -117,7 +123,7 @@ test/unit/test_folds: test/unit/test_folds.c test/unit/tap.c src/folds.c src/met
 
 .PHONY: unit
 unit: test/unit/test_numerics test/unit/test_sparse test/unit/test_text test/unit/test_train \
-	test/unit/test_folds test/unit/test_calibrate test/unit/test_oversight
+	test/unit/test_folds test/unit/test_calibrate test/unit/test_oversight test/unit/test_solver
 	./test/unit/test_numerics test/data test/fixtures
 	./test/unit/test_sparse test/fixtures
 	./test/unit/test_text
@@ -125,3 +131,4 @@ unit: test/unit/test_numerics test/unit/test_sparse test/unit/test_text test/uni
 	./test/unit/test_folds
 	./test/unit/test_calibrate
 	./test/unit/test_oversight
+	./test/unit/test_solver test/fixtures

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "crossval.h"
+#include "logreg_solve.h"
 #include "numeric_alloc.h"
 #include "scaler.h"
 
@@ -113,7 +114,7 @@ crossval_logreg(const LogregProblem *p, const bool *missing, const CrossvalFolds
 		sub.y = train_y;
 		if (full_coef != NULL)
 			memcpy(coef, full_coef, sizeof(double) * ncoef);
-		status = logreg_fit(&sub, coef, full_coef != NULL, NULL);
+		status = logreg_solve(&sub, coef, full_coef != NULL, NULL);
 		if (status != LOGREG_OK && status != LOGREG_NOT_CONVERGED)
 		{
 			result = -1;

@@ -174,6 +174,19 @@ logreg_ncoef(int d, int k)
 }
 
 const char *
+logreg_solver_name(LogregSolver solver)
+{
+	switch (solver)
+	{
+		case LOGREG_SOLVER_NEWTON:
+			return "newton";
+		case LOGREG_SOLVER_LBFGS:
+			return "lbfgs";
+	}
+	return "unknown";
+}
+
+const char *
 logreg_status_message(LogregStatus status)
 {
 	switch (status)

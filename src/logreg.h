@@ -23,6 +23,9 @@
  * the Hessian being assembled with BLAS; a backtracking (Armijo) line search
  * keeps every step a descent.  Deterministic: the same inputs in the same
  * order give bit-identical coefficients.
+ *
+ * The trainer does not call logreg_fit directly: logreg_solve.h chooses
+ * between it and L-BFGS, which takes over when the Hessian is large.
  */
 #ifndef HITL_LOGREG_H
 #define HITL_LOGREG_H
@@ -41,6 +44,13 @@ typedef struct LogregProblem
 								 * mean-loss scale scikit-learn's tol uses) */
 } LogregProblem;
 
+/* The method that fitted a model (names: logreg_solver_name) */
+typedef enum LogregSolver
+{
+	LOGREG_SOLVER_NEWTON = 0,	/* logreg_fit: Newton with the full Hessian */
+	LOGREG_SOLVER_LBFGS			/* L-BFGS (logreg_lbfgs.c, sparse_logreg.c) */
+} LogregSolver;
+
 typedef struct LogregResult
 {
 	int			iterations;		/* Newton iterations taken */
@@ -48,6 +58,7 @@ typedef struct LogregResult
 	double		objective;		/* final objective value */
 	double		grad_norm;		/* final max |gradient| / (C * n), the
 								 * quantity compared with tol */
+	LogregSolver solver;		/* the method used */
 } LogregResult;
 
 typedef enum LogregStatus
@@ -89,6 +100,9 @@ extern void logreg_predict_proba(int d, int k, const double *coef,
 /* log(1 + exp(z)) and 1 / (1 + exp(-z)), without overflow */
 extern double logreg_softplus(double z);
 extern double logreg_sigmoid(double z);
+
+/* "newton" or "lbfgs", as the version's metrics name them */
+extern const char *logreg_solver_name(LogregSolver solver);
 
 /* Human-readable text for a status */
 extern const char *logreg_status_message(LogregStatus status);

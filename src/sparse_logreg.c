@@ -18,16 +18,7 @@
  *	   j's nvec weights are v[j * nvec .. j * nvec + nvec - 1], followed at
  *	   the end by the nvec intercepts, so that a row's scores and its share
  *	   of the gradient touch one contiguous run per non-zero;
- *	3. runs L-BFGS: the two-loop recursion over the last HISTORY pairs
- *	   (s, y) of steps and gradient changes, with H0 = (s'y / y'y) I from the
- *	   newest pair, then a backtracking line search from t = 1 (from
- *	   t = 1 / ||g|| while there is no pair yet) that shrinks t by
- *	   safeguarded quadratic interpolation until the Armijo condition holds.
- *	   A pair whose curvature s'y is not clearly positive,
- *	   s'y <= CURVATURE_MIN ||s|| ||y|| (the angle between s and y within
- *	   1e-12 of a right angle, or beyond it), is not kept: the objective is
- *	   convex, so only rounding produces such a pair, and it would make the
- *	   inverse Hessian estimate indefinite.
+ *	3. minimises by L-BFGS (lbfgs.c) over that layout.
  *
  * With k > 2 the softmax is unchanged when the same constant is added to all
  * intercepts.  The intercepts are centred on entry and the gradient's
@@ -36,8 +27,8 @@
  *
  * Each pass runs in a fixed order with no threads and no BLAS, so the same
  * input gives bit-identical coefficients.  Memory: the compact CSR
- * (O(nnz)), plus 2 HISTORY + 5 vectors of (active columns + 1) * nvec
- * doubles.
+ * (O(nnz)), plus what lbfgs.h says L-BFGS keeps, vectors of
+ * (active columns + 1) * nvec doubles.
  *
  * Plain C, no PostgreSQL types; see numeric_alloc.h for allocation.
  */
@@ -50,38 +41,7 @@
 #include "numeric_alloc.h"
 #include "metrics.h"
 #include "sparse_logreg.h"
-
-/* Curvature pairs kept by L-BFGS */
-#define HISTORY 10
-
-/* Armijo sufficient-decrease constant */
-#define ARMIJO_C1 1e-4
-
-/* Line search: most trial points per iteration, and the interpolation guard */
-#define MAX_TRIALS 50
-#define SHRINK_MIN 0.1
-#define SHRINK_MAX 0.5
-
-/* A pair (s, y) is kept only when s'y > CURVATURE_MIN ||s|| ||y|| */
-#define CURVATURE_MIN 1e-12
-
-/*
- * Relative change of the objective that is taken to be rounding noise: a
- * trial point that raises the objective by no more than this but lowers the
- * largest gradient component is accepted (as in logreg.c), so that a tight
- * tol can still be met once decreases fall below what the sum resolves.
- */
-#define OBJECTIVE_NOISE 1e-12
-
-/*
- * Iterations in a row that neither lower the objective by more than
- * OBJECTIVE_NOISE nor halve the largest gradient component (relative to the
- * last iteration that did) after which the fit gives up: the iterate is then
- * as close to the optimum as double precision resolves, and any tol below
- * its gradient cannot be met.
- */
-#define STALL_LIMIT 20
-#define GRADIENT_PROGRESS 0.5
+#include "lbfgs.h"
 
 /* Rows between interrupt checks in a pass over the data */
 #define ROWS_PER_CHECK 8192
@@ -105,31 +65,6 @@ typedef struct SparseWork
 } SparseWork;
 
 /*
- * Dot product of a and b (len doubles), summed in four interleaved partial
- * sums, always in the same order.
- */
-static double
-dot(const double *a, const double *b, size_t len)
-{
-	double		s0 = 0.0;
-	double		s1 = 0.0;
-	double		s2 = 0.0;
-	double		s3 = 0.0;
-	size_t		j = 0;
-
-	for (; j + 4 <= len; j += 4)
-	{
-		s0 += a[j] * b[j];
-		s1 += a[j + 1] * b[j + 1];
-		s2 += a[j + 2] * b[j + 2];
-		s3 += a[j + 3] * b[j + 3];
-	}
-	for (; j < len; j++)
-		s0 += a[j] * b[j];
-	return (s0 + s1) + (s2 + s3);
-}
-
-/*
  * y += a x over len doubles (y and x do not overlap).  Unrolled by four so
  * that compilers vectorise it at -O2; each element gets the same single
  * multiply and add whatever the unrolling, so results do not depend on it.
@@ -148,19 +83,6 @@ axpy(double *restrict y, double a, const double *restrict x, size_t len)
 	}
 	for (; j < len; j++)
 		y[j] += a * x[j];
-}
-
-/* Largest absolute value of v[0 .. len) */
-static double
-max_abs(const double *v, size_t len)
-{
-	double		m = 0.0;
-	size_t		j;
-
-	for (j = 0; j < len; j++)
-		if (fabs(v[j]) > m)
-			m = fabs(v[j]);
-	return m;
 }
 
 /*
@@ -414,142 +336,11 @@ free_work(SparseWork *w)
 	hitl_free(w->r);
 }
 
-/*
- * The L-BFGS memory: up to HISTORY pairs in a ring, count of them valid,
- * the oldest at (head - count) mod HISTORY, the next to write at head.
- */
-typedef struct Lbfgs
+/* The objective for lbfgs_minimise: arg is the SparseWork */
+static double
+lbfgs_objective(void *arg, const double *v, double *grad)
 {
-	double	   *s[HISTORY];		/* steps */
-	double	   *y[HISTORY];		/* gradient changes */
-	double		rho[HISTORY];	/* 1 / s'y */
-	double		alpha[HISTORY];	/* two-loop scratch */
-	int			count;
-	int			head;
-	double		gamma;			/* H0 scale s'y / y'y of the newest pair */
-} Lbfgs;
-
-/*
- * Store into dir the L-BFGS direction -H g (the two-loop recursion);
- * -g itself while the memory is empty.
- */
-static void
-lbfgs_direction(Lbfgs *lb, const double *g, double *dir, size_t len)
-{
-	size_t		j;
-	int			m;
-
-	for (j = 0; j < len; j++)
-		dir[j] = -g[j];
-	if (lb->count == 0)
-		return;
-
-	for (m = 0; m < lb->count; m++)
-	{
-		int			slot = (lb->head - 1 - m + HISTORY) % HISTORY;
-		const double *ys = lb->y[slot];
-
-		lb->alpha[slot] = lb->rho[slot] * dot(lb->s[slot], dir, len);
-		axpy(dir, -lb->alpha[slot], ys, len);
-	}
-	for (j = 0; j < len; j++)
-		dir[j] *= lb->gamma;
-	for (m = lb->count - 1; m >= 0; m--)
-	{
-		int			slot = (lb->head - 1 - m + HISTORY) % HISTORY;
-		const double *ss = lb->s[slot];
-		double		beta = lb->rho[slot] * dot(lb->y[slot], dir, len);
-
-		axpy(dir, lb->alpha[slot] - beta, ss, len);
-	}
-}
-
-/*
- * Record the pair of an accepted step from x to xt (gradients g and gt) in
- * the head slot.  When its curvature is not clearly positive it is not
- * kept; if the memory was full, the oldest pair, whose slot was just
- * overwritten, is dropped as well.
- */
-static void
-lbfgs_update(Lbfgs *lb, const double *x, const double *xt, const double *g,
-			 const double *gt, size_t len)
-{
-	double	   *s = lb->s[lb->head];
-	double	   *y = lb->y[lb->head];
-	double		sy;
-	double		yy;
-	double		ss;
-	size_t		j;
-
-	for (j = 0; j < len; j++)
-	{
-		s[j] = xt[j] - x[j];
-		y[j] = gt[j] - g[j];
-	}
-	sy = dot(s, y, len);
-	yy = dot(y, y, len);
-	ss = dot(s, s, len);
-	if (sy > CURVATURE_MIN * sqrt(ss) * sqrt(yy) && yy > 0.0)
-	{
-		lb->rho[lb->head] = 1.0 / sy;
-		lb->gamma = sy / yy;
-		lb->head = (lb->head + 1) % HISTORY;
-		if (lb->count < HISTORY)
-			lb->count++;
-	}
-	else if (lb->count == HISTORY)
-		lb->count--;
-}
-
-/*
- * Search along dir from x (objective f, gradient g, slope g'dir < 0) for a
- * point the fit accepts, starting at step t0: the Armijo condition, or a
- * change of the objective within rounding noise that lowers the largest
- * gradient component below gmax.  On success returns 1 with the point in
- * xt, its gradient in gt, its objective in *ft and its largest scaled
- * gradient component in *gmax_t; returns 0 when MAX_TRIALS points failed or
- * the step became too short to change x.
- */
-static int
-line_search(const SparseWork *w, const double *x, double f, double gmax,
-			double gscale, const double *dir, double slope, double t0,
-			double *xt, double *gt, double *ft, double *gmax_t)
-{
-	double		t = t0;
-	int			trial;
-
-	for (trial = 0; trial < MAX_TRIALS; trial++)
-	{
-		size_t		moved = 0;
-		size_t		j;
-		double		curv;
-		double		next;
-
-		for (j = 0; j < w->len; j++)
-		{
-			xt[j] = x[j] + t * dir[j];
-			moved += (xt[j] != x[j]);
-		}
-		if (moved == 0)
-			return 0;
-
-		*ft = objective_gradient(w, xt, gt);
-		if (!isfinite(*ft))
-		{
-			t *= SHRINK_MIN;
-			continue;
-		}
-		*gmax_t = max_abs(gt, w->len) / gscale;
-		if (*ft <= f + ARMIJO_C1 * t * slope ||
-			(*ft <= f + OBJECTIVE_NOISE * fabs(f) && *gmax_t < gmax))
-			return 1;
-
-		/* Next: the minimiser of the quadratic through f, slope and *ft */
-		curv = *ft - f - slope * t;
-		next = (curv > 0.0) ? -slope * t * t / (2.0 * curv) : SHRINK_MAX * t;
-		t = fmax(SHRINK_MIN * t, fmin(SHRINK_MAX * t, next));
-	}
-	return 0;
+	return objective_gradient((const SparseWork *) arg, v, grad);
 }
 
 /*
@@ -558,37 +349,22 @@ line_search(const SparseWork *w, const double *x, double f, double gmax,
  * The loop stops when max |grad f| / (C n) <= tol, measured at the current
  * iterate before any step (so a warm start at the solution takes no
  * iteration), or after max_iter accepted steps.  It also stops, reporting
- * LOGREG_NOT_CONVERGED, when tol is below what double precision resolves:
- * when the line search finds no point even along the steepest descent
- * direction, or after STALL_LIMIT iterations in a row without progress.
- * Every accepted step lowers the objective (up to OBJECTIVE_NOISE), so the
- * last iterate returned is the best one.
+ * LOGREG_NOT_CONVERGED, when tol is below what double precision resolves
+ * (see lbfgs.h).  Every accepted step lowers the objective (up to rounding
+ * noise), so the last iterate returned is the best one.
  */
 LogregStatus
 sparse_logreg_fit(const SparseLogregProblem *p, double *coef, int warm_start,
 				  LogregResult *res)
 {
 	SparseWork	w;
-	Lbfgs		lb;
-	LogregStatus status = LOGREG_NOT_CONVERGED;
+	LbfgsOptions opt;
+	LbfgsOutcome out;
 	double	   *x;
-	double	   *g;
-	double	   *xt;
-	double	   *gt;
-	double	   *dir;
-	double		f;
-	double		gscale;
-	double		gmax;
-	double		gref;			/* gmax after the last iteration that made
-								 * progress */
-	int			stalled = 0;	/* iterations since then */
 	int			d;
 	int			dim;
-	int			iter = 0;
-	int			converged = 0;
 	int			a;
 	int			j;
-	int			m;
 
 	if (res != NULL)
 		memset(res, 0, sizeof(LogregResult));
@@ -599,16 +375,6 @@ sparse_logreg_fit(const SparseLogregProblem *p, double *coef, int warm_start,
 	d = p->x.d;
 	dim = d + 1;
 	x = hitl_alloc(sizeof(double) * w.len);
-	g = hitl_alloc(sizeof(double) * w.len);
-	xt = hitl_alloc(sizeof(double) * w.len);
-	gt = hitl_alloc(sizeof(double) * w.len);
-	dir = hitl_alloc(sizeof(double) * w.len);
-	memset(&lb, 0, sizeof(lb));
-	for (m = 0; m < HISTORY; m++)
-	{
-		lb.s[m] = hitl_alloc(sizeof(double) * w.len);
-		lb.y[m] = hitl_alloc(sizeof(double) * w.len);
-	}
 
 	/* Start from zero, or from coef's active weights and intercepts */
 	if (warm_start)
@@ -622,67 +388,10 @@ sparse_logreg_fit(const SparseLogregProblem *p, double *coef, int warm_start,
 			centre(x + w.nw, w.nvec);
 	}
 
-	gscale = p->C * w.n;
-	f = objective_gradient(&w, x, g);
-	gmax = max_abs(g, w.len) / gscale;
-	gref = gmax;
-
-	for (;;)
-	{
-		double		slope;
-		double		ft;
-		double		gmax_t;
-		double	   *swap;
-
-		if (gmax <= p->tol)
-		{
-			converged = 1;
-			status = LOGREG_OK;
-			break;
-		}
-		if (iter >= p->max_iter || stalled >= STALL_LIMIT)
-			break;
-		hitl_check_interrupts();
-
-		lbfgs_direction(&lb, g, dir, w.len);
-		slope = dot(g, dir, w.len);
-		if (!(slope < 0.0) || !isfinite(slope))
-		{
-			/* Not a descent direction (rounding): forget the pairs */
-			lb.count = 0;
-			lbfgs_direction(&lb, g, dir, w.len);
-			slope = dot(g, dir, w.len);
-		}
-
-		if (!line_search(&w, x, f, gmax, gscale, dir, slope,
-						 (lb.count == 0) ? fmin(1.0, 1.0 / sqrt(-slope)) : 1.0,
-						 xt, gt, &ft, &gmax_t))
-		{
-			if (lb.count == 0)
-				break;			/* not even steepest descent finds a point */
-			lb.count = 0;		/* try again along steepest descent */
-			continue;
-		}
-
-		lbfgs_update(&lb, x, xt, g, gt, w.len);
-		if (ft < f - OBJECTIVE_NOISE * fabs(f) ||
-			gmax_t <= GRADIENT_PROGRESS * gref)
-		{
-			stalled = 0;
-			gref = gmax_t;
-		}
-		else
-			stalled++;
-		swap = x;
-		x = xt;
-		xt = swap;
-		swap = g;
-		g = gt;
-		gt = swap;
-		f = ft;
-		gmax = gmax_t;
-		iter++;
-	}
+	opt.max_iter = p->max_iter;
+	opt.tol = p->tol;
+	opt.gscale = p->C * w.n;
+	(void) lbfgs_minimise(lbfgs_objective, &w, x, w.len, &opt, &out);
 
 	/* Back to hitl's layout; unused columns' weights are 0 */
 	if (w.nvec > 1)
@@ -696,24 +405,16 @@ sparse_logreg_fit(const SparseLogregProblem *p, double *coef, int warm_start,
 
 	if (res != NULL)
 	{
-		res->iterations = iter;
-		res->converged = converged;
-		res->objective = f;
-		res->grad_norm = gmax;
+		res->iterations = out.iterations;
+		res->converged = out.converged;
+		res->objective = out.objective;
+		res->grad_norm = out.grad_norm;
+		res->solver = LOGREG_SOLVER_LBFGS;
 	}
 
-	for (m = 0; m < HISTORY; m++)
-	{
-		hitl_free(lb.s[m]);
-		hitl_free(lb.y[m]);
-	}
 	hitl_free(x);
-	hitl_free(g);
-	hitl_free(xt);
-	hitl_free(gt);
-	hitl_free(dir);
 	free_work(&w);
-	return status;
+	return out.converged ? LOGREG_OK : LOGREG_NOT_CONVERGED;
 }
 
 /*

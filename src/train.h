@@ -6,7 +6,7 @@
  * the training of its kind and, when asked, tries an incremental update
  * first; each kind has one file and one entry point (TrainFamilyFn):
  *
- *		train_dense.c		logistic regression on numeric features (Newton)
+ *		train_dense.c		logistic regression on numeric features (Newton or L-BFGS)
  *		train_text.c		logistic regression with text features (L-BFGS)
  *		train_nbayes.c		naive Bayes, from scratch
  *		train_incremental.c	naive Bayes, the label changes since a version
@@ -39,9 +39,6 @@
 #include "nbayes.h"
 #include "sparse.h"
 #include "sparse_logreg.h"
-
-/* Newton's method stores a p x p Hessian: keep p within reason */
-#define HITL_MAX_COEFFICIENTS 4096
 
 /* Models of more coefficients (or naive Bayes sums) need too much memory */
 #define HITL_MAX_SPARSE_COEFFICIENTS (64 * 1024 * 1024)

@@ -255,7 +255,7 @@ train_hash_finish(uint64 h, const HitlModel *model)
 
 /*
  * Models whose parameters would take too much memory are refused (54000):
- * what names them ("coefficients for Newton's method"), unit what they are
+ * what names them ("coefficients for logistic regression"), unit what they are
  * ("coefficients", "sums").
  */
 void

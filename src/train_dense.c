@@ -1,7 +1,8 @@
 /*
  * train_dense.c
  *		Training logistic regression on numeric features: read the labeled
- *		rows, fit by Newton's method, cross-validate, record a version.
+ *		rows, fit (Newton or L-BFGS, see logreg_solve.h),
+ *		cross-validate, record a version.
  *
  * The rows are read in primary-key order through one cursor (one snapshot),
  * so the same labeled data always gives the same coefficients.  A model that
@@ -25,6 +26,7 @@
 
 #include "compat.h"
 #include "logreg.h"
+#include "logreg_solve.h"
 #include "metrics.h"
 #include "progress.h"
 #include "rowkey.h"
@@ -202,9 +204,9 @@ train_dense(TrainRun *run)
 		strcmp(run->prev->data_hash, hash) == 0)
 		return model->current_version;
 	ncoef = logreg_ncoef(ts.d, ts.labels.n_classes);
-	/* Newton's method stores a ncoef x ncoef Hessian */
-	train_check_size(model, ts.labels.n_classes, ts.d, ncoef, HITL_MAX_COEFFICIENTS,
-					 "coefficients for Newton's method", "coefficients",
+	/* the solvers keep a few tens of copies of the coefficients */
+	train_check_size(model, ts.labels.n_classes, ts.d, ncoef, LOGREG_DENSE_MAX_COEF,
+					 "coefficients for logistic regression", "coefficients",
 					 "Use fewer features or fewer classes.");
 
 	/* standardize, imputing missing values with the mean */
@@ -233,7 +235,7 @@ train_dense(TrainRun *run)
 	prob.max_iter = model->max_iter;
 	prob.tol = model->tol;
 	hitl_progress_phase(HITL_PHASE_TRAINING, 1);
-	status = logreg_fit(&prob, v.coef, warm, &res);
+	status = logreg_solve(&prob, v.coef, warm, &res);
 	hitl_progress_done(1);
 	train_check_fit(model, status, res.iterations);
 
@@ -263,6 +265,7 @@ train_dense(TrainRun *run)
 	train_json_number(&metrics, "n_classes", ts.labels.n_classes);
 	train_json_number(&metrics, "n_features", ts.d);
 	train_json_fit(&metrics, &res, warm);
+	appendStringInfo(&metrics, ", \"solver\": \"%s\"", logreg_solver_name(res.solver));
 	train_json_class_metrics(&metrics, &train_metrics, model->cv_folds,
 							 cv.done ? &cv.metrics : NULL);
 	train_json_crossval(&metrics, model, &cv, ts.labels.classes);
