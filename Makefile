@@ -20,6 +20,7 @@ OBJS = \
 	src/train_incremental.o \
 	src/score.o \
 	src/score_rows.o \
+	src/score_lock.o \
 	src/score_write.o \
 	src/progress.o \
 	src/queue.o \

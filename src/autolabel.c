@@ -60,6 +60,7 @@
 #include "folds.h"
 #include "proportion.h"
 #include "rowkey.h"
+#include "score.h"
 #include "security.h"
 #include "spi_check.h"
 
@@ -311,11 +312,12 @@ write_batches(const HitlModel *model, const char *candidate_sql, double threshol
 	appendStringInfo(&sql,
 					 "WITH c AS (SELECT t.ctid AS tid FROM %1$s t WHERE %2$s"
 					 " AND t.ctid OPERATOR(pg_catalog.>=) $2 AND t.ctid OPERATOR(pg_catalog.<) $3"
-					 " FOR UPDATE OF t SKIP LOCKED)"
-					 " UPDATE %1$s t SET %3$s = t.%4$s"
+					 " FOR UPDATE OF t SKIP LOCKED),"
+					 " u AS (UPDATE %1$s t SET %3$s = t.%4$s"
 					 " WHERE t.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT c.tid FROM c))"
-					 " AND t.%3$s IS NULL"
-					 " RETURNING %5$s, t.%3$s::pg_catalog.text",
+					 " AND %2$s"
+					 " RETURNING %5$s AS k, t.%3$s::pg_catalog.text AS l)"
+					 " SELECT u.k, u.l FROM u WHERE u.l IS NOT NULL",
 					 model->source_text, candidate_sql, quote_identifier(model->label_column),
 					 quote_identifier(model->prediction_column), rowkey_sql(model, "t"));
 	*keys = palloc_extended(sizeof(Datum) * cap, MCXT_ALLOC_HUGE);
@@ -330,7 +332,7 @@ write_batches(const HitlModel *model, const char *candidate_sql, double threshol
 		values[1] = PointerGetDatum(b == 0 ? &first : &bounds[b]);
 		values[2] = PointerGetDatum(b == nbatches - 1 ? &end : &bounds[b + 1]);
 		got = catalog_execute(CATALOG_AS_CALLER, sql.data, 3, argtypes, values, NULL, false,
-							  SPI_OK_UPDATE_RETURNING, "writing the machine labels");
+							  SPI_OK_SELECT, "writing the machine labels");
 		if (n + got > cap)
 		{
 			cap = Max(cap * 2, n + got);
@@ -414,6 +416,8 @@ auto_label(const char *name, double target, double fraction, bool worker)
 	AutoThreshold t;
 
 	check_model(model);
+	/* no scoring may move the predictions while the batches read them */
+	score_lock(model->name);
 	if (!check_scored(model, !worker))
 		return 0;
 	find_threshold(model, target, &t);

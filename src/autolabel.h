@@ -16,7 +16,6 @@ struct TrainCv;
 /* catalog_oof.c */
 extern void oof_record(const HitlModel *model, const struct TrainCvInput *in,
 					   const struct TrainCv *cv);
-extern void oof_forget(const char *model);
 extern int	oof_read_pairs(const char *model, double **confidence, bool **right,
 						   int *version);
 extern void catalog_auto_labels_add(const char *model, int version, Datum keys,

@@ -21,7 +21,6 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
-#include "autolabel.h"
 #include "catalog.h"
 #include "compat.h"
 #include "security.h"
@@ -168,7 +167,6 @@ hitl_model_delete(PG_FUNCTION_ARGS)
 						   "DELETE FROM hitl.models WHERE name = $1",
 						   1, argtypes, values, NULL, false,
 						   SPI_OK_DELETE, "deleting the model");
-	oof_forget(name);
 	(void) catalog_execute(CATALOG_AS_OWNER,
 						   "SELECT hitl._detach_label_triggers($1, $2::regclass)",
 						   2, argtypes, values, NULL, false,

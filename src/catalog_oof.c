@@ -26,6 +26,8 @@
 #include "spi_check.h"
 #include "train.h"
 
+static void oof_forget(const char *model);
+
 /* Does hitl hold that table (a database not yet updated from 0.1.0 does not)? */
 static bool
 hitl_table_exists(const char *name)
@@ -97,12 +99,10 @@ oof_record(const HitlModel *model, const TrainCvInput *in, const TrainCv *cv)
 }
 
 /*
- * Empty a deleted model's out-of-fold store.  hitl.oof_predictions has no
- * foreign key to hitl.models: a training writes a row per labeled row, and
- * a referential check per row cost it more than the rows themselves.  So
- * deleting a model (hitl_model_delete) empties it here.
+ * Empty a model's out-of-fold store.  (Deleting a model empties it too:
+ * hitl.models' statement trigger, hitl._drop_label_log.)
  */
-void
+static void
 oof_forget(const char *model)
 {
 	Oid			argtypes[1] = {TEXTOID};

@@ -64,9 +64,6 @@
 #define LOCKED_RETRY_ROUNDS 6
 #define LOCKED_RETRY_PAUSE_US 20000L
 
-/* advisory lock class serialising the scorings of one model */
-#define SCORE_LOCK_CLASS 0x6869746c
-
 /* times a scoring starts over after its table was rewritten under it */
 #define MAX_SCORE_RESTARTS 10
 
@@ -83,7 +80,6 @@ typedef struct ScoreScan
 	uint64		seq;			/* rows met */
 } ScoreScan;
 
-static void lock_scoring(const char *name);
 static void batch_done(ScoreState *s);
 static bool retrain_if_classes_gone(const char *name, MemoryContext cxt);
 static int64 estimate_rows(Oid relid);
@@ -106,25 +102,6 @@ static bool score_attempt(const char *name, MemoryContext cxt, ScoreCommitFn com
 static void spi_commit(void *arg);
 
 /*
- * Serialise the scorings of one model: a transaction-level lock in the
- * advisory lock space (class 0x6869746c, the hash of the model's name), but
- * with a fourth field of 3, which the SQL advisory functions never use (1
- * and 2): no role can hold it off with pg_advisory_lock().  hitl._hold_scoring()
- * takes it for the roles that may change the model.  It shows in pg_locks
- * as an advisory lock with classid 1751741548 and objsubid 3.
- */
-static void
-lock_scoring(const char *name)
-{
-	LOCKTAG		tag;
-	uint32		key = (uint32) DatumGetInt32(DirectFunctionCall1Coll(hashtext, C_COLLATION_OID,
-																	 CStringGetTextDatum(name)));
-
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, SCORE_LOCK_CLASS, key, 3);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
-}
-
-/*
  * In a scoring that commits as it goes (CALL hitl.score_in_batches), end
  * the transaction after a unit of work and start the next one.
  */
@@ -134,7 +111,7 @@ batch_done(ScoreState *s)
 	if (!s->commit_batches)
 		return;
 	s->commit(s->commit_arg);
-	lock_scoring(s->model->name);
+	score_lock(s->model->name);
 	/* the commit and SPI leave us in the transaction's contexts: come back */
 	MemoryContextSwitchTo(s->cxt);
 }
@@ -501,7 +478,7 @@ score_see_new_version(const char *name, MemoryContext cxt, ScoreCommitFn commit,
 	if (commit != NULL)
 	{
 		commit(commit_arg);
-		lock_scoring(name);
+		score_lock(name);
 		MemoryContextSwitchTo(cxt);
 		return false;
 	}
@@ -570,7 +547,7 @@ score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
 	catalog_check_may_change(model, "score");
 
 	/* one scoring of a model at a time */
-	lock_scoring(name);
+	score_lock(name);
 	hitl_progress_begin(name, model->source, model->owner);
 	pushed_snapshot = score_see_new_version(name, cxt, commit, commit_arg);
 
@@ -632,7 +609,7 @@ hitl_hold_scoring(PG_FUNCTION_ARGS)
 	model = catalog_load_model(name, CurrentMemoryContext);
 	catalog_check_may_change(model, "score");
 	SPI_finish();
-	lock_scoring(name);
+	score_lock(name);
 	PG_RETURN_VOID();
 }
 

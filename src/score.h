@@ -30,6 +30,9 @@
 /* Ends the transaction after a unit of work and begins the next */
 typedef void (*ScoreCommitFn) (void *arg);
 
+/* Serialise with the model's scorings until the transaction ends (score_lock.c) */
+extern void score_lock(const char *name);
+
 /*
  * Score the named model's table with its current version; returns the
  * number of rows written.  Runs inside an SPI connection opened by the

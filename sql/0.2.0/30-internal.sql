@@ -278,11 +278,13 @@ BEGIN
 	END LOOP;
 	DELETE FROM hitl.label_log l USING dropped_models d WHERE l.model = d.name;
 	DELETE FROM hitl.restored_logs r USING dropped_models d WHERE r.model = d.name;
+	/* the out-of-fold store has no foreign key (69b-auto-label.sql) */
+	DELETE FROM hitl.oof_predictions o USING dropped_models d WHERE o.model = d.name;
 	RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION hitl._drop_label_log() IS
-	'internal: deletes the label log of dropped models (the trigger of hitl.models only)';
+	'internal: deletes the label log and the out-of-fold store of dropped models (the trigger of hitl.models only)';
 REVOKE ALL ON FUNCTION hitl._drop_label_log() FROM PUBLIC;
 
 /* ------------------------------------------------------------------------

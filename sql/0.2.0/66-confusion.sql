@@ -185,6 +185,10 @@ BEGIN
 				RAISE EXCEPTION 'invalid value % for option "%"', v, k
 					USING ERRCODE = 'invalid_parameter_value', HINT = r ->> 'hint';
 			END IF;
+			/* stored as an integer: 5.0 or 5e0 would not read back as one */
+			IF r ? 'whole' THEN
+				options := options || jsonb_build_object(k, n::bigint);
+			END IF;
 		END IF;
 	END LOOP;
 	RETURN defaults || options;

@@ -20,8 +20,8 @@
  * A training replaces the model's rows: it deletes them and writes one row
  * per labeled row.  Two choices keep that cheap (test/bench/train_oof.sh):
  * no foreign key to hitl.models (a referential check per row cost more
- * than writing the row; deleting a model empties its store instead,
- * hitl_model_delete and oof_forget in src/catalog_oof.c), and the version
+ * than writing the row; whatever deletes a model, the statement trigger of
+ * hitl.models, hitl._drop_label_log, empties its store), and the version
  * in the primary key, so that the unique check of a new row does not meet
  * the dead row of the same key left by the training before (until vacuum,
  * each such check had to visit the old row in the heap).

@@ -134,7 +134,13 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	m hitl.models := hitl._slice_check(model, group_column);
-	g text := format('s.%I::pg_catalog.text', group_column);
+	/*
+	 * Values become text through their type's output function (format's
+	 * %s), never through a cast: the owner of a type may have made a cast
+	 * to text of its own, which would run as the caller.
+	 */
+	g text := format('CASE WHEN s.%1$I IS NULL THEN NULL ELSE pg_catalog.format(''%%s'', s.%1$I) END',
+					 group_column);
 BEGIN
 	RETURN QUERY EXECUTE format($q$
 	WITH oof AS MATERIALIZED (
@@ -169,8 +175,9 @@ BEGIN
 			  auto_n, audited_n, confirmed, corrected, oof_k, oof_n, f1, ece) AS (
 		SELECT %1$s, pg_catalog.count(s.%4$I), pg_catalog.count(*) FILTER (WHERE s.%4$I IS NULL),
 			   pg_catalog.sum(s.%5$I), pg_catalog.count(s.%5$I),
-			   pg_catalog.count(*) FILTER (WHERE s.%6$I::pg_catalog.text
-										   OPERATOR(pg_catalog.=) s.%4$I::pg_catalog.text),
+			   pg_catalog.count(*) FILTER (WHERE s.%4$I IS NOT NULL AND s.%6$I IS NOT NULL
+										   AND pg_catalog.format('%%s', s.%6$I)
+										   OPERATOR(pg_catalog.=) pg_catalog.format('%%s', s.%4$I)),
 			   pg_catalog.count(*) FILTER (WHERE s.%4$I IS NOT NULL AND s.%6$I IS NOT NULL),
 			   0, 0, 0, 0, 0, 0, 0, NULL::pg_catalog.float8, NULL::pg_catalog.float8
 		FROM %2$s s GROUP BY 1
@@ -182,7 +189,9 @@ BEGIN
 		FROM hitl.auto_labels a
 		CROSS JOIN LATERAL (
 			SELECT %1$s AS g,
-				   s.%6$I::pg_catalog.text OPERATOR(pg_catalog.=) s.%4$I::pg_catalog.text AS agrees,
+				   s.%4$I IS NOT NULL AND s.%6$I IS NOT NULL
+				   AND pg_catalog.format('%%s', s.%6$I) OPERATOR(pg_catalog.=) pg_catalog.format('%%s', s.%4$I)
+				   AS agrees,
 				   s.%4$I IS NOT NULL AND s.%6$I IS NOT NULL AS predicted
 			FROM %2$s s WHERE %7$s OFFSET 0) s
 		WHERE a.model OPERATOR(pg_catalog.=) $1

@@ -9,7 +9,7 @@
 --
 -- The file runs outside a transaction block; its role is dropped at the end.
 
-SELECT plan(49);
+SELECT plan(58);
 
 CREATE EXTENSION hitl;
 SET client_min_messages = warning;
@@ -206,10 +206,64 @@ SELECT hitl.drop_model('pm') \gset
 SELECT is((SELECT count(*) FROM hitl.oof_predictions WHERE model = 'pm'), 0::bigint,
 		  'drop_model empties the model''s out-of-fold store');
 
+-- a second campaign for what goes wrong around auto-labeling: 600 points,
+-- 300 labeled; whole-number options given as 5.0 are stored as integers
+CREATE TABLE pts2 (id int PRIMARY KEY, x float8, y float8, label text, truth text);
+INSERT INTO pts2
+SELECT g, c * 2 + 1.2 * sin(g * 1.3), c + 1.1 * cos(g * 0.7), NULL, l
+FROM generate_series(1, 600) g, LATERAL (SELECT g % 3 AS c) s,
+	 LATERAL (SELECT (ARRAY['a', 'b', 'c'])[c + 1] AS l) s2;
+SELECT hitl.create_model('pm2', 'pts2', 'label', '{x,y}', options => '{"cv_folds": 5.0, "min_labels": 1e1}') \gset
+SELECT is((SELECT (options -> 'cv_folds') || (options -> 'min_labels') FROM hitl.models WHERE name = 'pm2'),
+		  '[5, 10]'::jsonb, 'whole-number options given as 5.0 and 1e1 are stored as integers');
+UPDATE pts2 SET label = truth WHERE id <= 300;
+SELECT lives_ok($$SELECT hitl.train('pm2')$$, 'and the model trains with them');
+SELECT hitl.score('pm2') \gset
+
+-- auto_label holds the model's scoring lock: no scoring moves the
+-- predictions it reads (the advisory lock of class 0x6869746c, field 3)
+SELECT is((SELECT l FROM (SELECT hitl.auto_label('pm2', 0.6, 0) OFFSET 0) a,
+				 LATERAL (SELECT count(*) AS l FROM pg_locks
+						  WHERE pid = pg_backend_pid() AND locktype = 'advisory'
+							AND classid = 1751741548 AND objsubid = 3 AND mode = 'ExclusiveLock') k),
+		  1::bigint, 'auto_label holds the model''s scoring lock');
+UPDATE pts2 SET label = NULL WHERE id > 300;
+SELECT hitl.score('pm2') \gset
+
+-- a trigger of the table's owner that leaves the label NULL: no machine
+-- label is counted or stored, and the server stays up
+CREATE FUNCTION pts2_nolabel() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	NEW.label := NULL;
+	RETURN NEW;
+END
+$$;
+CREATE TRIGGER pts2_nolabel BEFORE UPDATE ON pts2 FOR EACH ROW EXECUTE FUNCTION pts2_nolabel();
+SELECT is(hitl.auto_label('pm2', 0.6), 0::bigint, 'rows a trigger left unlabeled are not machine labels');
+SELECT is((SELECT count(*) FROM hitl.auto_labels WHERE model = 'pm2'), 0::bigint, 'none is stored');
+DROP TRIGGER pts2_nolabel ON pts2;
+
+-- a child table (INHERITS) whose rows share ctids with the parent's
+-- candidates: only candidates are labeled
+CREATE TABLE pts2_child () INHERITS (pts2);
+INSERT INTO pts2_child (id, x, y, label, truth, label_prediction, label_confidence, label_uncertainty)
+SELECT 10000 + g, 0, 0, NULL, 'a', 'a', 0.01, 0.99 FROM generate_series(1, 5000) g;
+SELECT cmp_ok(hitl.auto_label('pm2', 0.6), '>', 0::bigint, 'the parent''s candidates are labeled');
+SELECT is((SELECT count(*) FROM ONLY pts2_child WHERE label IS NOT NULL), 0::bigint,
+		  'no row of the child, whose confidence is below the threshold, is labeled');
+
+-- deleting a model any way empties its out-of-fold store
+SELECT cmp_ok((SELECT count(*) FROM hitl.oof_predictions WHERE model = 'pm2'), '>', 0::bigint,
+			  'the model has an out-of-fold store');
+DELETE FROM hitl.models WHERE name = 'pm2';
+SELECT is((SELECT count(*) FROM hitl.oof_predictions WHERE model = 'pm2'), 0::bigint,
+		  'a model deleted from hitl.models directly leaves no out-of-fold store');
+
 SELECT * FROM finish();
 
 SELECT hitl.drop_model(name) FROM hitl.models;
-DROP TABLE pts, nbt CASCADE;
+DROP TABLE pts, nbt, pts2 CASCADE;
+DROP FUNCTION pts2_nolabel();
 DROP OWNED BY tap_al_reader;
 DROP ROLE tap_al_reader;
 DROP FUNCTION wilson_threshold(float8);

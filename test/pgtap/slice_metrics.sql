@@ -10,7 +10,7 @@
 -- The file runs outside a transaction block; its roles are dropped at the
 -- end.
 
-SELECT plan(50);
+SELECT plan(52);
 
 CREATE EXTENSION hitl;
 SET client_min_messages = warning;
@@ -327,9 +327,30 @@ SELECT is((SELECT count(*) FROM (SELECT * FROM hitl.slice_metrics('sm', 'region'
 		  'another column still gives the same rows');
 SELECT is((SELECT count(*) FROM hitl.slice_metrics('sm', 'region')), 4::bigint, 'all four of them');
 
+-- a type's owner may make a cast of its own to text: grouping by a column
+-- of that type (or comparing labels of it) must never run it as the caller
+CREATE ROLE tap_slice_caster;
+CREATE TYPE slice_tier AS ENUM ('gold', 'silver');
+ALTER TYPE slice_tier OWNER TO tap_slice_caster;
+CREATE FUNCTION slice_tier_text(slice_tier) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE EXCEPTION 'the cast of slice_tier ran as %', current_user;
+END
+$$;
+ALTER FUNCTION slice_tier_text(slice_tier) OWNER TO tap_slice_caster;
+CREATE CAST (slice_tier AS text) WITH FUNCTION slice_tier_text(slice_tier);
+ALTER TABLE cust ADD COLUMN tier2 slice_tier;
+UPDATE cust SET tier2 = CASE WHEN id % 2 = 0 THEN 'gold' ELSE 'silver' END::slice_tier;
+SELECT is(slice_error($$SELECT * FROM hitl.slice_metrics('sm', 'tier2')$$), 'no error',
+		  'a column whose type has a cast to text of its owner''s is grouped without the cast');
+SELECT is((SELECT string_agg(group_value, ',' ORDER BY group_value)
+		   FROM hitl.slice_metrics('sm', 'tier2')), 'gold,silver',
+		  'its groups are named by the type''s output function');
+
 SELECT * FROM finish();
 
 SELECT hitl.drop_model(name) FROM hitl.models;
+ALTER TABLE cust DROP COLUMN tier2;
 DROP TABLE cust, few, nocv CASCADE;
 DROP TYPE slice_pair;
 DROP DOMAIN slice_ints;
@@ -337,3 +358,7 @@ DROP OWNED BY tap_slice_none, tap_slice_reader, tap_slice_owner;
 DROP ROLE tap_slice_none;
 DROP ROLE tap_slice_reader;
 DROP ROLE tap_slice_owner;
+DROP CAST (slice_tier AS text);
+DROP FUNCTION slice_tier_text(slice_tier);
+DROP TYPE slice_tier;
+DROP ROLE tap_slice_caster;
