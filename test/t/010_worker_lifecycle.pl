@@ -351,8 +351,13 @@ sub swap_labels
 # poll_query_until: it writes its query to psql's stdin, and a psql that
 # exits at once (the server still restarting) breaks that pipe, which
 # IPC::Run turns into a die.  Each try here is caught.
+# After a kill -9 at log offset $from: the postmaster first has to notice
+# it and take the server down (until then the old server still answers),
+# then crash recovery has to end
 sub wait_for_restart
 {
+	my ($from) = @_;
+	$node->wait_for_log(qr/all server processes terminated; reinitializing/, $from);
 	foreach (1 .. 1800)
 	{
 		my $up = eval {
@@ -376,7 +381,7 @@ $pid = $node->safe_psql('big', q{SELECT worker_doing('training model big')});
 ok($pid, 'the worker is training');
 $offset = -s $node->logfile;
 kill 'KILL', $pid;
-ok(wait_for_restart(), 'kill -9 of the worker while training: the server restarts');
+ok(wait_for_restart($offset), 'kill -9 of the worker while training: the server restarts');
 like(slurp_file($node->logfile, $offset),
 	qr/\(PID $pid\) was terminated by signal 9/, 'the postmaster saw the kill');
 is($node->safe_psql('big', $big_labels_sql), $labels_at, 'no label lost');
@@ -395,8 +400,9 @@ $v++;
 $pid = $node->safe_psql('big', q{SELECT worker_doing('scoring model big')});
 ok($pid, 'the worker is scoring');
 my $trained = $node->safe_psql('big', $versions_sql);
+$offset = -s $node->logfile;
 kill 'KILL', $pid;
-ok(wait_for_restart(), 'kill -9 of the worker while scoring: the server restarts');
+ok(wait_for_restart($offset), 'kill -9 of the worker while scoring: the server restarts');
 is($node->safe_psql('big', $big_labels_sql), $labels_at, 'no label lost');
 is($node->safe_psql('big', $big_log_sql), $log_at, 'no log row lost');
 is($trained, join(',', 1 .. $v + 1), 'version ' . ($v + 1) . ' was trained before the kill');
