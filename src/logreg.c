@@ -545,8 +545,8 @@ max_abs(const double *v, int len)
  * coefficients, max_iter < 1 and a coefficient count too large for LAPACK's
  * integers are rejected.
  */
-static int
-check_problem(const LogregProblem *p, const double *coef, int warm_start)
+int
+logreg_check_problem(const LogregProblem *p, const double *coef, int warm_start)
 {
 	size_t		nx;
 	size_t		i;
@@ -617,7 +617,7 @@ logreg_fit(const LogregProblem *p, double *coef, int warm_start,
 
 	if (res != NULL)
 		memset(res, 0, sizeof(LogregResult));
-	if (check_problem(p, coef, warm_start) != 0)
+	if (logreg_check_problem(p, coef, warm_start) != 0)
 		return LOGREG_BAD_INPUT;
 
 	work_init(&w, p);

@@ -107,4 +107,12 @@ extern const char *logreg_solver_name(LogregSolver solver);
 /* Human-readable text for a status */
 extern const char *logreg_status_message(LogregStatus status);
 
+/*
+ * Check a problem and a starting point (sizes, C, tol, labels in range,
+ * finite features and starting coefficients, a coefficient count that
+ * fits LAPACK's integers); 0 when a fit can proceed.  Shared by the dense
+ * solvers (logreg.c, logreg_lbfgs.c).
+ */
+extern int	logreg_check_problem(const LogregProblem *p, const double *coef, int warm_start);
+
 #endif

@@ -89,47 +89,6 @@ work_init(DenseWork *w, const LogregProblem *p)
 	w->z = hitl_alloc(sizeof(double) * (size_t) w->chunk * w->nvec);
 }
 
-/*
- * Check a problem and a starting point as logreg_fit does (sizes, C, tol,
- * labels in range, finite features and starting coefficients); returns 0
- * when the fit can proceed.
- */
-static int
-check_problem(const LogregProblem *p, const double *coef, int warm_start)
-{
-	size_t		nx;
-	size_t		i;
-	int			r;
-
-	if (p == NULL || coef == NULL)
-		return -1;
-	if (p->n < 1 || p->d < 0 || p->k < 2 || p->max_iter < 1)
-		return -1;
-	if (!(p->C > 0.0) || !isfinite(p->C) || !(p->tol >= 0.0))
-		return -1;
-	if (p->y == NULL || (p->d > 0 && p->x == NULL))
-		return -1;
-	if ((double) logreg_nvec(p->k) * ((double) p->d + 1.0) > (double) INT_MAX / 2)
-		return -1;
-
-	for (r = 0; r < p->n; r++)
-		if (p->y[r] < 0 || p->y[r] >= p->k)
-			return -1;
-	nx = (size_t) p->n * p->d;
-	for (i = 0; i < nx; i++)
-	{
-		if (i % CHUNK_DOUBLES == 0)
-			hitl_check_interrupts();
-		if (!isfinite(p->x[i]))
-			return -1;
-	}
-	if (warm_start)
-		for (r = 0; r < logreg_ncoef(p->d, p->k); r++)
-			if (!isfinite(coef[r]))
-				return -1;
-	return 0;
-}
-
 static void
 work_free(DenseWork *w)
 {
@@ -358,7 +317,7 @@ logreg_lbfgs_fit(const LogregProblem *p, double *coef, int warm_start,
 
 	if (res != NULL)
 		memset(res, 0, sizeof(LogregResult));
-	if (check_problem(p, coef, warm_start) != 0)
+	if (logreg_check_problem(p, coef, warm_start) != 0)
 		return LOGREG_BAD_INPUT;
 
 	work_init(&w, p);
