@@ -26,7 +26,6 @@
 #include "spi_check.h"
 #include "train.h"
 
-static void oof_forget(const char *model);
 
 /* Does hitl hold that table (a database not yet updated from 0.1.0 does not)? */
 static bool
@@ -57,8 +56,11 @@ oof_record(const HitlModel *model, const TrainCvInput *in, const TrainCv *cv)
 
 	if (!hitl_table_exists("oof_predictions"))
 		return;
-	oof_forget(model->name);
 	values[0] = CStringGetTextDatum(model->name);
+	(void) catalog_execute(CATALOG_AS_OWNER,
+						   "DELETE FROM hitl.oof_predictions WHERE model OPERATOR(pg_catalog.=) $1",
+						   1, argtypes, values, NULL, false, SPI_OK_DELETE,
+						   "emptying the out-of-fold store");
 	if (!cv->done || in->keys == NULL || in->classes == NULL || cv->n == 0)
 		return;
 	n = cv->n;
@@ -96,25 +98,6 @@ oof_record(const HitlModel *model, const TrainCvInput *in, const TrainCv *cv)
 						   " ON CONFLICT (model, version, row_key) DO NOTHING",
 						   5, argtypes, values, NULL, false, SPI_OK_INSERT,
 						   "filling the out-of-fold store");
-}
-
-/*
- * Empty a model's out-of-fold store.  (Deleting a model empties it too:
- * hitl.models' statement trigger, hitl._drop_label_log.)
- */
-static void
-oof_forget(const char *model)
-{
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1];
-
-	if (!hitl_table_exists("oof_predictions"))
-		return;
-	values[0] = CStringGetTextDatum(model);
-	(void) catalog_execute(CATALOG_AS_OWNER,
-						   "DELETE FROM hitl.oof_predictions WHERE model OPERATOR(pg_catalog.=) $1",
-						   1, argtypes, values, NULL, false, SPI_OK_DELETE,
-						   "emptying the out-of-fold store");
 }
 
 /*
