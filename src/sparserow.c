@@ -6,6 +6,7 @@
 
 #include "scaler.h"
 #include "sparserow.h"
+#include "termcache.h"
 #include "tfidf.h"
 #include "vocab.h"
 
@@ -18,8 +19,14 @@ sparserow_init(SparseRow *r, const HitlModel *model, const FeatureLayout *layout
 	r->layout = layout;
 	r->version = version;
 	r->nbayes = model_is_nbayes(model);
+	r->cache_null = true;
 	if (layout->n_text > 0)
+	{
 		textfeat_options(model, &r->text);
+		r->fingerprint = termcache_fingerprint(&r->text);
+		r->texts = palloc(sizeof(Datum) * layout->n_text);
+		r->text_nulls = palloc(sizeof(bool) * layout->n_text);
+	}
 	r->x = palloc(sizeof(double) * Max(layout->d, 1));
 	r->missing = palloc(sizeof(bool) * Max(layout->d, 1));
 	/* the bag's arrays live here: repalloc keeps them in this context */
@@ -54,17 +61,44 @@ sparserow_negative(const FeatureLayout *layout, const double *x, const bool *mis
 }
 
 void
+sparserow_bag(SparseRow *r, const Datum *values, const bool *isnull)
+{
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < r->layout->ncols; i++)
+		if (r->layout->is_text[i])
+		{
+			r->texts[n] = values[i];
+			r->text_nulls[n] = isnull[i];
+			n++;
+		}
+	if (!r->cache_null &&
+		termcache_decode(r->cache, r->fingerprint,
+						 termcache_text_hash(&r->text, n, r->texts, r->text_nulls),
+						 r->text.buckets, &r->bag))
+	{
+		r->cache_null = true;
+		r->cache_hits++;
+		return;
+	}
+	r->cache_null = true;
+	r->cache_misses++;
+	termbag_reset(&r->bag);
+	for (i = 0; i < n; i++)
+		if (!r->text_nulls[i])
+			textfeat_add(&r->text, r->texts[i], &r->bag);
+	termbag_finish(&r->bag);
+}
+
+void
 sparserow_text(SparseRow *r, const Datum *values, const bool *isnull)
 {
 	const HitlVersion *v = r->version;
 	double		unseen = tfidf_idf(v->n_documents, 0);
 	int			i;
 
-	termbag_reset(&r->bag);
-	for (i = 0; i < r->layout->ncols; i++)
-		if (r->layout->is_text[i] && !isnull[i])
-			textfeat_add(&r->text, values[i], &r->bag);
-	termbag_finish(&r->bag);
+	sparserow_bag(r, values, isnull);
 	for (i = 0; i < r->bag.n; i++)
 	{
 		int			p = vocab_position(v->idf_buckets, v->n_idf, r->bag.bucket[i]);
