@@ -86,14 +86,16 @@ trigger_state(FunctionCallInfo fcinfo, TriggerData *td)
 	/* an unqualified name would be looked up in the writer's search_path */
 	if (list_length(names) != 2)
 		elog(ERROR, "hitl: term cache trigger \"%s\" names no schema", tg->tgname);
-	st->opts.config = get_ts_config_oid(names, false);
+	/* a configuration dropped since: the rows get no value (parsed, as before) */
+	st->opts.config = get_ts_config_oid(names, true);
 	st->opts.bigrams = args[2][0] == 't';
 	st->opts.buckets = pg_strtoint32(args[3]);
 	st->opts.sign = args[4][0] == 't';
 	st->opts.max_bytes = pg_strtoint32(args[5]);
 	if (st->opts.buckets < 1 || st->opts.max_bytes < 1)
 		elog(ERROR, "hitl: term cache trigger \"%s\" has bad arguments", tg->tgname);
-	st->fingerprint = termcache_fingerprint(&st->opts);
+	if (OidIsValid(st->opts.config))
+		st->fingerprint = termcache_fingerprint(&st->opts);
 	st->cache_attnum = column_number(td->tg_relation, args[6], args[0]);
 	if (TupleDescAttr(RelationGetDescr(td->tg_relation), st->cache_attnum - 1)->atttypid != BYTEAOID)
 		ereport(ERROR,
@@ -139,6 +141,13 @@ hitl_term_cache_trigger(PG_FUNCTION_ARGS)
 	st = trigger_state(fcinfo, td);
 	tuple = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
 	desc = RelationGetDescr(td->tg_relation);
+	if (!OidIsValid(st->opts.config))
+	{
+		isnull = true;
+		value = (Datum) 0;
+		tuple = heap_modify_tuple_by_cols(tuple, desc, 1, &st->cache_attnum, &value, &isnull);
+		return PointerGetDatum(tuple);
+	}
 	texts = palloc(sizeof(Datum) * st->ntext);
 	nulls = palloc(sizeof(bool) * st->ntext);
 	termbag_reset(&st->bag);

@@ -9,7 +9,7 @@
 -- removes what create_model added.
 
 BEGIN;
-SELECT plan(53);
+SELECT plan(55);
 
 CREATE EXTENSION hitl;
 
@@ -185,6 +185,14 @@ SELECT is((SELECT count(*) FROM docs d
 		   WHERE d.lc IS DISTINCT FROM
 				 (SELECT max(p.value::float8) FROM jsonb_each_text(hitl.predict_proba('lr', d)) p)),
 		  0::bigint, 'its scores from the cache are bit-identical to the uncached path''s');
+
+-- a configuration dropped: writes go on, the rows get no value
+SAVEPOINT before_drop;
+DROP TEXT SEARCH CONFIGURATION public.tc_config;
+SELECT lives_ok($$INSERT INTO docs (id, body, n) VALUES (2001, 'dogs', 1)$$,
+				'with the configuration dropped, rows can still be written');
+SELECT is((SELECT hitl_terms_nb FROM docs WHERE id = 2001), NULL, 'and get no cached value');
+ROLLBACK TO SAVEPOINT before_drop;
 
 -- ------------------------------------------------------------------------
 -- drop_model removes the column and the trigger
