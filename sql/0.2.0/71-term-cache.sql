@@ -79,7 +79,8 @@ BEGIN
 				   ' EXECUTE FUNCTION hitl._term_cache_trigger(%s)',
 				   col, (SELECT string_agg(quote_ident(c), ', ') FROM unnest(texts || col) AS c),
 				   m.source, args);
-	PERFORM hitl.refresh_term_cache(model);
+	/* fill: setting the column fires the trigger, which computes the value */
+	EXECUTE format('UPDATE %s SET %I = NULL', m.source, col);
 END
 $$;
 COMMENT ON FUNCTION hitl._create_term_cache(text) IS
@@ -89,7 +90,9 @@ COMMENT ON FUNCTION hitl._create_term_cache(text) IS
  * Fill the cached term counts of the rows that have none (all_rows: of
  * every row, after a change of the text search configuration or its
  * dictionaries, or a restore).  Rows whose value does not match are parsed
- * at each scoring until then, never read stale.  Returns the rows written.
+ * at each scoring until then, never read stale.  A text model without a
+ * cache (created by 0.1.0, or by a role that does not own the table) gets
+ * one when the caller owns the table.  Returns the rows written.
  */
 CREATE FUNCTION hitl.refresh_term_cache(model text, all_rows boolean DEFAULT false)
 RETURNS bigint
@@ -110,7 +113,14 @@ BEGIN
 	IF NOT EXISTS (SELECT 1 FROM pg_trigger t
 				   WHERE t.tgrelid = m.source AND t.tgname = col
 					 AND t.tgfoid = 'hitl._term_cache_trigger()'::regprocedure) THEN
-		RETURN 0;
+		IF m.options->>'text_config' IS NULL
+			OR NOT pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = m.source), 'USAGE') THEN
+			RETURN 0;
+		END IF;
+		/* adds the column and the trigger, and fills every row */
+		PERFORM hitl._create_term_cache(model);
+		EXECUTE format('SELECT count(*) FROM %s', m.source) INTO n;
+		RETURN n;
 	END IF;
 	EXECUTE format('UPDATE %s SET %I = NULL%s', m.source, col,
 				   CASE WHEN all_rows THEN '' ELSE format(' WHERE %I IS NULL', col) END);

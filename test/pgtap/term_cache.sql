@@ -9,7 +9,7 @@
 -- removes what create_model added.
 
 BEGIN;
-SELECT plan(55);
+SELECT plan(57);
 
 CREATE EXTENSION hitl;
 
@@ -185,6 +185,14 @@ SELECT is((SELECT count(*) FROM docs d
 		   WHERE d.lc IS DISTINCT FROM
 				 (SELECT max(p.value::float8) FROM jsonb_each_text(hitl.predict_proba('lr', d)) p)),
 		  0::bigint, 'its scores from the cache are bit-identical to the uncached path''s');
+
+-- a text model without a cache (made by 0.1.0, or by a role not owning the
+-- table) gets one from refresh_term_cache
+DROP TRIGGER hitl_terms_lr ON docs;
+ALTER TABLE docs DROP COLUMN hitl_terms_lr;
+SELECT is(hitl.refresh_term_cache('lr'), (SELECT count(*) FROM docs),
+		  'refresh_term_cache adds a missing cache and fills every row');
+SELECT is(pg_temp.stale_rows('lr'), 0::bigint, 'with the counts of their text');
 
 -- a configuration dropped: writes go on, the rows get no value
 SAVEPOINT before_drop;
