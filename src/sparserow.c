@@ -10,11 +10,45 @@
 #include "tfidf.h"
 #include "vocab.h"
 
+/* Tables of positions by bucket: at most 4 bytes x 2^22 buckets each */
+#define SPARSEROW_MAX_TABLE_BUCKETS (1 << 22)
+
+static int32 *position_table(SparseRow *r, const int32 *list, int n);
+static inline int position_of(const int32 *table, const int32 *list, int n, int bucket);
+
+/* A table of each bucket's position in list[0..n-1] (ascending), or NULL */
+static int32 *
+position_table(SparseRow *r, const int32 *list, int n)
+{
+	int			buckets = r->model->buckets;
+	int32	   *table;
+	int			i;
+
+	if (buckets < 1 || buckets > SPARSEROW_MAX_TABLE_BUCKETS)
+		return NULL;
+	table = MemoryContextAlloc(r->cxt, sizeof(int32) * buckets);
+	memset(table, 0xff, sizeof(int32) * buckets);	/* -1 */
+	for (i = 0; i < n; i++)
+		if (list[i] >= 0 && list[i] < buckets)
+			table[list[i]] = i;
+	return table;
+}
+
+/* The position of a bucket in list, through its table when there is one */
+static inline int
+position_of(const int32 *table, const int32 *list, int n, int bucket)
+{
+	if (table != NULL)
+		return table[bucket];
+	return vocab_position(list, n, bucket);
+}
+
 void
 sparserow_init(SparseRow *r, const HitlModel *model, const FeatureLayout *layout,
 			   const HitlVersion *version)
 {
 	memset(r, 0, sizeof(*r));
+	r->cxt = CurrentMemoryContext;
 	r->model = model;
 	r->layout = layout;
 	r->version = version;
@@ -99,9 +133,11 @@ sparserow_text(SparseRow *r, const Datum *values, const bool *isnull)
 	int			i;
 
 	sparserow_bag(r, values, isnull);
+	if (r->idf_of == NULL)
+		r->idf_of = position_table(r, v->idf_buckets, v->n_idf);
 	for (i = 0; i < r->bag.n; i++)
 	{
-		int			p = vocab_position(v->idf_buckets, v->n_idf, r->bag.bucket[i]);
+		int			p = position_of(r->idf_of, v->idf_buckets, v->n_idf, r->bag.bucket[i]);
 
 		r->bag.count[i] = tfidf_tf(r->bag.count[i]) * (p >= 0 ? v->idf[p] : unseen);
 	}
@@ -166,11 +202,13 @@ sparserow_convert(SparseRow *r, const Datum *values, const bool *isnull, int *ba
 	if (l->n_text > 0)
 	{
 		sparserow_text(r, values, isnull);
+		if (r->vocab_of == NULL)
+			r->vocab_of = position_table(r, v->vocabulary, v->n_vocabulary);
 		ensure_capacity(r, r->nnz + r->bag.n);
 		for (i = 0; i < r->bag.n; i++)
 		{
-			int			p = vocab_position(v->vocabulary, v->n_vocabulary,
-											   r->bag.bucket[i]);
+			int			p = position_of(r->vocab_of, v->vocabulary, v->n_vocabulary,
+										r->bag.bucket[i]);
 
 			r->mass += r->bag.count[i];
 			if (p < 0)

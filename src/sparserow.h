@@ -43,6 +43,15 @@ typedef struct SparseRow
 	Datum	   *texts;			/* scratch: the text columns' values */
 	bool	   *text_nulls;
 
+	/*
+	 * Positions by bucket (-1: none) in the version's idf and vocabulary,
+	 * made at the first row that needs them (the version's arrays are
+	 * complete by then) when buckets are few enough; else binary searches
+	 */
+	MemoryContext cxt;			/* where r was prepared */
+	int32	   *idf_of;
+	int32	   *vocab_of;
+
 	/* the last row converted */
 	TermBag		bag;			/* its text: buckets and weights */
 	int			nnz;

@@ -84,9 +84,10 @@ SQL
 q "CREATE TABLE bench_num (id bigint PRIMARY KEY, $(seq -f 'f%g float8' -s ', ' 1 16), label text)
 	WITH (autovacuum_enabled = false)"
 q "SELECT setseed(0.5); INSERT INTO bench_num
-	SELECT g, $(seq -f '(g % 8) * 0.1 + random()' -s ', ' 1 16),
+	SELECT g, $(for i in $(seq 1 16); do printf '(g %% 8) * 0.1 + random(), '; done)
 		   CASE WHEN g % 10 = 0 THEN 'c' || g % 8 END
-	FROM generate_series(1, $ROWS) g; VACUUM (FREEZE, ANALYZE) bench_num"
+	FROM generate_series(1, $ROWS) g"
+q "VACUUM (FREEZE, ANALYZE) bench_num"
 
 t=$(timed "SELECT hitl.create_model('nb', 'bench_text', 'label', '{body}', algorithm => 'naive_bayes',
 			options => '{\"cv_folds\": 0, \"min_labels\": 100000000}')")
@@ -100,7 +101,7 @@ q "SELECT hitl.score('num')" >/dev/null
 q "VACUUM bench_num"
 q "SELECT hitl.train('nb')" >/dev/null
 q "SELECT hitl.score('nb')" >/dev/null
-q "VACUUM bench_text"
+q "VACUUM FULL bench_text"
 echo "table size with the cache: $(q "SELECT pg_size_pretty(pg_table_size('bench_text'))")"
 
 echo
