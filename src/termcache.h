@@ -5,8 +5,9 @@
  *
  * Design.  Parsing (text search parser and dictionaries) and hashing are
  * most of the cost of a text model's scoring: a rescoring of 1,000,000
- * rows of about 25 words spent about 84% of its time there (README,
- * Performance).  So a text model adds one bytea column to its table,
+ * rows of about 20 words took 13.8 s parsing every row and 2.4 s reading
+ * cached counts, so 83% of it was parsing and hashing (test/bench/README.md,
+ * term_cache.sh).  So a text model adds one bytea column to its table,
  * "hitl_terms_<model>", beside its output columns, and a BEFORE INSERT OR
  * UPDATE OF <its text columns>, <that column> row trigger that fills it
  * (termcache_trigger.c).  The value is the row's finished bag (textfeat.h):
