@@ -24,12 +24,15 @@ COMMENT ON FUNCTION hitl._term_cache_name(text) IS
 	'internal: the name of a text model''s term cache column and trigger';
 
 /*
- * Add a text model's cache column and trigger, and fill the rows already
- * there (an UPDATE setting the column fires the trigger).  Does nothing
- * for a model without text, or when the caller does not own the table
- * (the model then parses every row, as without a cache).
+ * Add a text model's cache column and trigger, and with fill fill the rows
+ * already there (an UPDATE setting the column fires the trigger, and the
+ * table's other UPDATE triggers: so only for a caller who owns the table,
+ * never for a superuser acting on another role's table, as
+ * hitl.upgrade_models does without fill).  Does nothing for a model without
+ * text, or when the caller does not own the table (the model then parses
+ * every row, as without a cache).
  */
-CREATE FUNCTION hitl._create_term_cache(model text) RETURNS void
+CREATE FUNCTION hitl._create_term_cache(model text, fill boolean DEFAULT true) RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -48,8 +51,17 @@ BEGIN
 		RAISE NOTICE 'model "%" has no term cache: only the owner of its table can add one', model;
 		RETURN;
 	END IF;
+	IF m.options->>'buckets' IS NULL OR m.options->>'max_text_bytes' IS NULL THEN
+		RAISE NOTICE 'model "%" has no term cache: its options lack buckets or max_text_bytes', model;
+		RETURN;
+	END IF;
 	IF EXISTS (SELECT 1 FROM pg_attribute a
 			   WHERE a.attrelid = m.source AND a.attname = col AND NOT a.attisdropped) THEN
+		IF NOT fill THEN
+			RAISE WARNING 'model "%" gets no term cache: column "%" of table % exists', model, col,
+				m.source::text;
+			RETURN;
+		END IF;
 		RAISE EXCEPTION 'column "%" of table % already exists', col, m.source::text
 			USING ERRCODE = 'duplicate_column',
 				  HINT = 'hitl keeps a text model''s term counts in that column: rename it, or give the model another name.';
@@ -80,11 +92,13 @@ BEGIN
 				   col, (SELECT string_agg(quote_ident(c), ', ') FROM unnest(texts || col) AS c),
 				   m.source, args);
 	/* fill: setting the column fires the trigger, which computes the value */
-	EXECUTE format('UPDATE %s SET %I = NULL', m.source, col);
+	IF fill THEN
+		EXECUTE format('UPDATE %s SET %I = NULL', m.source, col);
+	END IF;
 END
 $$;
-COMMENT ON FUNCTION hitl._create_term_cache(text) IS
-	'internal: adds a text model''s term cache column and trigger and fills them (a step of create_model)';
+COMMENT ON FUNCTION hitl._create_term_cache(text, boolean) IS
+	'internal: adds a text model''s term cache column and trigger, and with fill fills the column (a step of create_model and of hitl.upgrade_models)';
 
 /*
  * Fill the cached term counts of the rows that have none (all_rows: of
