@@ -62,6 +62,8 @@ OBJS = \
 	src/texthash.o \
 	src/tfidf.o \
 	src/textfeat.o \
+	src/termcache.o \
+	src/termcache_trigger.o \
 	src/nbayes.o \
 	src/nbayes_update.o \
 	src/vocab.o \

@@ -61,7 +61,7 @@ FROM messages m, hitl.explain('intent_nb', m) WHERE m.id = 45;
 -- a row written on the spot, with a word no labeled row has
 SELECT feature, round(weight::numeric, 3) AS weight, round(contribution::numeric, 3) AS contribution
 FROM hitl.explain('intent_nb', ROW(0, 'refund my subscription please', NULL, NULL, NULL, NULL,
-								   NULL, NULL, NULL)::messages);
+								   NULL, NULL, NULL, NULL, NULL)::messages);
 
 -- errors
 SELECT * FROM err($$SELECT * FROM hitl.explain('no_such_model', NULL::tickets)$$);

@@ -430,6 +430,13 @@ features_select_list(const HitlModel *model, const char *alias)
 Portal
 dataset_open_labeled(const HitlModel *model)
 {
+	return dataset_open_labeled_with(model, "");
+}
+
+/* dataset_open_labeled, with extra (", expr, ...") after the key */
+Portal
+dataset_open_labeled_with(const HitlModel *model, const char *extra)
+{
 	StringInfoData sql;
 
 	/* features first, so that deforming a row never walks past the label */
@@ -438,7 +445,7 @@ dataset_open_labeled(const HitlModel *model)
 					 features_select_list(model, "t"), quote_identifier(model->label_column));
 	if (model->cv_group_column != NULL)
 		appendStringInfo(&sql, ", t.%s::text", quote_identifier(model->cv_group_column));
-	appendStringInfo(&sql, ", %s", rowkey_sql(model, "t"));
+	appendStringInfo(&sql, ", %s%s", rowkey_sql(model, "t"), extra);
 	appendStringInfo(&sql, " FROM %s t WHERE t.%s IS NOT NULL%s ORDER BY %s",
 					 model->source_text, quote_identifier(model->label_column),
 					 autolabel_exclusion_sql(model, rowkey_sql(model, "t")),

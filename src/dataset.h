@@ -88,6 +88,7 @@ extern char *features_select_list(const HitlModel *model, const char *alias);
  * group as text, and last the row's key as jsonb.
  */
 extern Portal dataset_open_labeled(const HitlModel *model);
+extern Portal dataset_open_labeled_with(const HitlModel *model, const char *extra);
 
 /*
  * Called by dataset_scan() for each row: its columns' values and nulls.  It

@@ -57,6 +57,7 @@
 #include "queue.h"
 #include "rowkey.h"
 #include "score.h"
+#include "termcache.h"
 #include "spi_check.h"
 #include "train.h"
 
@@ -268,6 +269,11 @@ score_row(Datum *values, bool *nulls, void *arg)
 	row.tid = *DatumGetItemPointer(values[0]);
 	row.in_queue = false;
 	row.key = (Datum) 0;
+	if (s->classifier.sparse)
+	{
+		s->classifier.row.cache = values[feat + s->layout->ncols];
+		s->classifier.row.cache_null = nulls[feat + s->layout->ncols];
+	}
 	st = classifier_proba(&s->classifier, values + feat, nulls + feat, sc->proba, &bad_col);
 	if (st != FEATURE_OK)
 		features_report(s->model, s->layout, st, bad_col,
@@ -311,14 +317,17 @@ score_scan(ScoreState *s, ScoreScan *scan, RowList *changed)
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
-					 "SELECT t.ctid, t.%s IS NULL, t.%s, t.%s, t.%s, %s, %s FROM %s t",
+					 "SELECT t.ctid, t.%s IS NULL, t.%s, t.%s, t.%s, %s, %s%s FROM %s t",
 					 quote_identifier(s->model->label_column),
 					 quote_identifier(s->model->prediction_column),
 					 quote_identifier(s->model->confidence_column),
 					 quote_identifier(s->model->uncertainty_column),
 					 rowkey_columns_sql(s->model, "t"),
-					 features_select_list(s->model, "t"), s->model->source_text);
+					 features_select_list(s->model, "t"), termcache_select(s->model, "t"),
+					 s->model->source_text);
 	dataset_scan(dataset_open_cursor(sql.data), score_row, scan);
+	if (s->classifier.sparse)
+		termcache_note(s->classifier.row.cache_hits, s->classifier.row.cache_misses);
 
 	/*
 	 * The ctids are those of this storage of the table: the scan's lock

@@ -6,20 +6,61 @@
 
 #include "scaler.h"
 #include "sparserow.h"
+#include "termcache.h"
 #include "tfidf.h"
 #include "vocab.h"
+
+/* Tables of positions by bucket: at most 4 bytes x 2^22 buckets each */
+#define SPARSEROW_MAX_TABLE_BUCKETS (1 << 22)
+
+static int32 *position_table(SparseRow *r, const int32 *list, int n);
+static inline int position_of(const int32 *table, const int32 *list, int n, int bucket);
+
+/* A table of each bucket's position in list[0..n-1] (ascending), or NULL */
+static int32 *
+position_table(SparseRow *r, const int32 *list, int n)
+{
+	int			buckets = r->model->buckets;
+	int32	   *table;
+	int			i;
+
+	if (buckets < 1 || buckets > SPARSEROW_MAX_TABLE_BUCKETS)
+		return NULL;
+	table = MemoryContextAlloc(r->cxt, sizeof(int32) * buckets);
+	memset(table, 0xff, sizeof(int32) * buckets);	/* -1 */
+	for (i = 0; i < n; i++)
+		if (list[i] >= 0 && list[i] < buckets)
+			table[list[i]] = i;
+	return table;
+}
+
+/* The position of a bucket in list, through its table when there is one */
+static inline int
+position_of(const int32 *table, const int32 *list, int n, int bucket)
+{
+	if (table != NULL)
+		return table[bucket];
+	return vocab_position(list, n, bucket);
+}
 
 void
 sparserow_init(SparseRow *r, const HitlModel *model, const FeatureLayout *layout,
 			   const HitlVersion *version)
 {
 	memset(r, 0, sizeof(*r));
+	r->cxt = CurrentMemoryContext;
 	r->model = model;
 	r->layout = layout;
 	r->version = version;
 	r->nbayes = model_is_nbayes(model);
+	r->cache_null = true;
 	if (layout->n_text > 0)
+	{
 		textfeat_options(model, &r->text);
+		r->fingerprint = termcache_fingerprint(&r->text);
+		r->texts = palloc(sizeof(Datum) * layout->n_text);
+		r->text_nulls = palloc(sizeof(bool) * layout->n_text);
+	}
 	r->x = palloc(sizeof(double) * Max(layout->d, 1));
 	r->missing = palloc(sizeof(bool) * Max(layout->d, 1));
 	/* the bag's arrays live here: repalloc keeps them in this context */
@@ -54,20 +95,49 @@ sparserow_negative(const FeatureLayout *layout, const double *x, const bool *mis
 }
 
 void
+sparserow_bag(SparseRow *r, const Datum *values, const bool *isnull)
+{
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < r->layout->ncols; i++)
+		if (r->layout->is_text[i])
+		{
+			r->texts[n] = values[i];
+			r->text_nulls[n] = isnull[i];
+			n++;
+		}
+	if (!r->cache_null &&
+		termcache_decode(r->cache, r->fingerprint,
+						 termcache_text_hash(&r->text, n, r->texts, r->text_nulls),
+						 r->text.buckets, &r->bag))
+	{
+		r->cache_null = true;
+		r->cache_hits++;
+		return;
+	}
+	r->cache_null = true;
+	r->cache_misses++;
+	termbag_reset(&r->bag);
+	for (i = 0; i < n; i++)
+		if (!r->text_nulls[i])
+			textfeat_add(&r->text, r->texts[i], &r->bag);
+	termbag_finish(&r->bag);
+}
+
+void
 sparserow_text(SparseRow *r, const Datum *values, const bool *isnull)
 {
 	const HitlVersion *v = r->version;
 	double		unseen = tfidf_idf(v->n_documents, 0);
 	int			i;
 
-	termbag_reset(&r->bag);
-	for (i = 0; i < r->layout->ncols; i++)
-		if (r->layout->is_text[i] && !isnull[i])
-			textfeat_add(&r->text, values[i], &r->bag);
-	termbag_finish(&r->bag);
+	sparserow_bag(r, values, isnull);
+	if (r->idf_of == NULL)
+		r->idf_of = position_table(r, v->idf_buckets, v->n_idf);
 	for (i = 0; i < r->bag.n; i++)
 	{
-		int			p = vocab_position(v->idf_buckets, v->n_idf, r->bag.bucket[i]);
+		int			p = position_of(r->idf_of, v->idf_buckets, v->n_idf, r->bag.bucket[i]);
 
 		r->bag.count[i] = tfidf_tf(r->bag.count[i]) * (p >= 0 ? v->idf[p] : unseen);
 	}
@@ -132,11 +202,13 @@ sparserow_convert(SparseRow *r, const Datum *values, const bool *isnull, int *ba
 	if (l->n_text > 0)
 	{
 		sparserow_text(r, values, isnull);
+		if (r->vocab_of == NULL)
+			r->vocab_of = position_table(r, v->vocabulary, v->n_vocabulary);
 		ensure_capacity(r, r->nnz + r->bag.n);
 		for (i = 0; i < r->bag.n; i++)
 		{
-			int			p = vocab_position(v->vocabulary, v->n_vocabulary,
-											   r->bag.bucket[i]);
+			int			p = position_of(r->vocab_of, v->vocabulary, v->n_vocabulary,
+										r->bag.bucket[i]);
 
 			r->mass += r->bag.count[i];
 			if (p < 0)

@@ -30,6 +30,28 @@ typedef struct SparseRow
 	bool		nbayes;
 	TextOptions text;			/* valid when layout->n_text > 0 */
 
+	/*
+	 * The cached term counts of the next row (termcache.h): set cache and
+	 * cache_null before converting a row; a conversion leaves cache_null
+	 * true.  A value that does not match is parsed again (a miss).
+	 */
+	uint64		fingerprint;
+	Datum		cache;
+	bool		cache_null;
+	int64		cache_hits;
+	int64		cache_misses;
+	Datum	   *texts;			/* scratch: the text columns' values */
+	bool	   *text_nulls;
+
+	/*
+	 * Positions by bucket (-1: none) in the version's idf and vocabulary,
+	 * made at the first row that needs them (the version's arrays are
+	 * complete by then) when buckets are few enough; else binary searches
+	 */
+	MemoryContext cxt;			/* where r was prepared */
+	int32	   *idf_of;
+	int32	   *vocab_of;
+
 	/* the last row converted */
 	TermBag		bag;			/* its text: buckets and weights */
 	int			nnz;
@@ -46,6 +68,12 @@ typedef struct SparseRow
 /* Prepare for rows of a model's version (allocates in the current context) */
 extern void sparserow_init(SparseRow *r, const HitlModel *model,
 						   const FeatureLayout *layout, const HitlVersion *version);
+
+/*
+ * The finished bag of a row's text (r->bag: buckets ascending, counts),
+ * from its cached counts when they match, else by parsing its text
+ */
+extern void sparserow_bag(SparseRow *r, const Datum *values, const bool *isnull);
 
 /*
  * The weighted, normalised text terms of a row into r->bag (buckets

@@ -90,8 +90,8 @@ for_each_term(Oid config, bool bigrams, char *buf, int len, TermFn fn, void *arg
 }
 
 /* A text value's first max_bytes bytes at most, cut at a character boundary */
-static text *
-text_prefix(Datum value, int max_bytes, int *len)
+text *
+textfeat_prefix(Datum value, int max_bytes, int *len)
 {
 	text	   *t = DatumGetTextPSlice(value, 0, max_bytes);
 	int			n = VARSIZE_ANY_EXHDR(t);
@@ -121,6 +121,28 @@ termbag_reset(TermBag *bag)
 	bag->n = 0;
 }
 
+/* Room for at least n entries in a bag (its arrays stay in their context) */
+void
+termbag_reserve(TermBag *bag, int n)
+{
+	if (n <= bag->capacity)
+		return;
+	if (bag->capacity == 0)
+		bag->capacity = 256;
+	while (bag->capacity < n)
+		bag->capacity *= 2;
+	if (bag->bucket == NULL)
+	{
+		bag->bucket = palloc(sizeof(int) * bag->capacity);
+		bag->count = palloc(sizeof(double) * bag->capacity);
+	}
+	else
+	{
+		bag->bucket = repalloc(bag->bucket, sizeof(int) * bag->capacity);
+		bag->count = repalloc(bag->count, sizeof(double) * bag->capacity);
+	}
+}
+
 typedef struct HashArg
 {
 	const TextOptions *opts;
@@ -138,19 +160,7 @@ hash_term(const char *term, int len, void *arg)
 
 	texthash_term(term, len, h->opts->buckets, &bucket, &sign);
 	if (bag->n == bag->capacity)
-	{
-		bag->capacity = bag->capacity ? bag->capacity * 2 : 256;
-		if (bag->bucket == NULL)
-		{
-			bag->bucket = palloc(sizeof(int) * bag->capacity);
-			bag->count = palloc(sizeof(double) * bag->capacity);
-		}
-		else
-		{
-			bag->bucket = repalloc(bag->bucket, sizeof(int) * bag->capacity);
-			bag->count = repalloc(bag->count, sizeof(double) * bag->capacity);
-		}
-	}
+		termbag_reserve(bag, bag->n + 1);
 	bag->bucket[bag->n] = bucket;
 	bag->count[bag->n] = h->opts->sign ? (double) sign : 1.0;
 	bag->n++;
@@ -164,7 +174,7 @@ void
 textfeat_terms(const TextOptions *opts, Datum value, TermFn fn, void *arg)
 {
 	int			len;
-	text	   *t = text_prefix(value, opts->max_bytes, &len);
+	text	   *t = textfeat_prefix(value, opts->max_bytes, &len);
 
 	if (len > 0)
 		for_each_term(opts->config, opts->bigrams, VARDATA_ANY(t), len, fn, arg);

@@ -40,6 +40,15 @@ typedef struct TermBag
 /* The text options of a model (resolving its configuration's name) */
 extern void textfeat_options(const HitlModel *model, TextOptions *opts);
 
+/*
+ * A text value's first max_bytes bytes at most, cut at a character boundary
+ * (*len bytes of VARDATA_ANY of the result; a copy unless value was plain)
+ */
+extern text *textfeat_prefix(Datum value, int max_bytes, int *len);
+
+/* Room for at least n entries in a bag */
+extern void termbag_reserve(TermBag *bag, int n);
+
 /* Empty a bag, keeping its memory */
 extern void termbag_reset(TermBag *bag);
 

@@ -26,6 +26,7 @@
 #include "rowkey.h"
 #include "scaler.h"
 #include "sparserow.h"
+#include "termcache.h"
 #include "tfidf.h"
 #include "train.h"
 #include "vocab.h"
@@ -126,11 +127,9 @@ idf_row(Datum *values, bool *nulls, void *arg)
 	TermBag    *bag = &st->r->bag;
 	int			i;
 
-	termbag_reset(bag);
-	for (i = 0; i < st->layout->ncols; i++)
-		if (st->layout->is_text[i] && !nulls[i])
-			textfeat_add(&st->r->text, values[i], bag);
-	termbag_finish(bag);
+	st->r->cache = values[st->layout->ncols];
+	st->r->cache_null = nulls[st->layout->ncols];
+	sparserow_bag(st->r, values, nulls);
 	for (i = 0; i < bag->n; i++)
 		if (st->df[bag->bucket[i]]++ == 0)
 			st->used++;
@@ -152,8 +151,9 @@ compute_idf(const HitlModel *model, const FeatureLayout *layout, SparseRow *r,
 
 	st.df = palloc_extended(sizeof(int32) * model->buckets, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT %s FROM %s t",
-					 features_select_list(model, "t"), model->source_text);
+	appendStringInfo(&sql, "SELECT %s%s FROM %s t",
+					 features_select_list(model, "t"), termcache_select(model, "t"),
+					 model->source_text);
 	dataset_scan(dataset_open_cursor(sql.data), idf_row, &st);
 
 	v->n_documents = st.n;
@@ -195,7 +195,13 @@ labeled_row(Datum *values, bool *nulls, void *arg)
 		features_report(st->model, layout, fs, bad_col,
 						rowkey_text_at(st->model, DatumGetItemPointer(values[0])));
 	if (layout->n_text > 0)
+	{
+		int			c = TRAIN_KEY_COLUMN(st->model, layout) + 1;
+
+		st->r->cache = values[c];
+		st->r->cache_null = nulls[c];
 		sparserow_text(st->r, values + 1, nulls + 1);
+	}
 	label = TextDatumGetCString(values[layout->ncols + 1]);
 	rowcxt = MemoryContextSwitchTo(st->cxt);
 	s->y[s->n] = train_class_of(&s->labels, label, st->cxt);
@@ -223,7 +229,9 @@ read_labeled(const HitlModel *model, const FeatureLayout *layout, SparseRow *r,
 	memset(s, 0, sizeof(*s));
 	s->d = layout->d;
 	set_grow_rows(s);
-	dataset_scan(dataset_open_labeled(model), labeled_row, &st);
+	dataset_scan(dataset_open_labeled_with(model, termcache_select(model, "t")),
+				 labeled_row, &st);
+	termcache_note(r->cache_hits, r->cache_misses);
 	train_order_classes(model, &s->labels, s->n, s->y);
 }
 

@@ -74,6 +74,8 @@ BEGIN
 	PERFORM hitl._create_review_view(name);
 	PERFORM hitl._create_audit_view(name);
 	PERFORM hitl._attach_label_triggers(name);
+	/* text: the cached term counts (section 71), filled before the first scoring */
+	PERFORM hitl._create_term_cache(name);
 
 	/* train and score at once when there are enough labels */
 	RETURN hitl._first_training(name, source, label_column, (resolved ->> 'min_labels')::integer);
@@ -84,9 +86,10 @@ COMMENT ON FUNCTION hitl.create_model(text, regclass, name, name[], name, name, 
 
 /*
  * Remove a model: its review view, its row (with its versions, queue, log
- * and label triggers), and with drop_columns the output columns that
- * create_model added, the review views of the table's other models set
- * aside and created again meanwhile.  For the members of its owner.
+ * and label triggers), its term cache (trigger and column), and with
+ * drop_columns the output columns that create_model added, the review views
+ * of the table's other models set aside and created again while columns
+ * go.  For the members of its owner.
  */
 CREATE OR REPLACE FUNCTION hitl.drop_model(name text, drop_columns boolean DEFAULT false)
 RETURNS void
@@ -96,6 +99,7 @@ AS $$
 DECLARE
 	m hitl.models;
 	col name;
+	cols name[] := '{}';
 	others text[];
 	owners oid[];
 	acls text[];
@@ -122,8 +126,18 @@ BEGIN
 	PERFORM hitl._drop_audit_view(m.view_schema, m.name);
 	/* the row, then the label triggers (those of a model still there stay) */
 	PERFORM hitl._model_delete(m.name);
-	IF drop_columns AND cardinality(m.added_columns) > 0
-		AND EXISTS (SELECT 1 FROM pg_class WHERE oid = m.source) THEN
+	IF EXISTS (SELECT 1 FROM pg_class WHERE oid = m.source) THEN
+		PERFORM hitl._drop_term_cache_trigger(m.name, m.source);
+		IF drop_columns THEN
+			cols := m.added_columns;
+		END IF;
+		IF EXISTS (SELECT 1 FROM pg_attribute a
+				   WHERE a.attrelid = m.source AND a.attname = hitl._term_cache_name(m.name)
+					 AND a.atttypid = 'bytea'::regtype AND NOT a.attisdropped) THEN
+			cols := cols || hitl._term_cache_name(m.name);
+		END IF;
+	END IF;
+	IF cardinality(cols) > 0 THEN
 		/*
 		 * The review views of the table's other models show all its columns,
 		 * these included: set them aside while the columns go, and create
@@ -141,7 +155,7 @@ BEGIN
 					 FROM hitl.models o WHERE o.name = others[i]);
 			PERFORM hitl._drop_audit_view(m.view_schema, others[i]);
 		END LOOP;
-		FOREACH col IN ARRAY m.added_columns LOOP
+		FOREACH col IN ARRAY cols LOOP
 			EXECUTE format('ALTER TABLE %s DROP COLUMN IF EXISTS %I', m.source, col);
 		END LOOP;
 		FOR i IN 1 .. cardinality(others) LOOP

@@ -4,8 +4,9 @@
  * Last, as it needs everything above.  hitl.upgrade_models() brings the
  * models made under 0.1.0 to this version: the rows of hitl.models get
  * their new columns (the guard of updates of section 30 lets them), their
- * review views are built again with the safe key match, and their label
- * triggers are replaced by 0.2.0's.  The update runs it at once; a dump of
+ * review views are built again with the safe key match, their label
+ * triggers are replaced by 0.2.0's, and text models get their term cache's
+ * column and trigger (section 71; left empty).  The update runs it at once; a dump of
  * a 0.1.0 database restored into this version (pg_restore creates 0.2.0
  * and loads 0.1.0's rows, views and triggers) needs it too, run by the DBA
  * once the restore is complete.  A fresh CREATE EXTENSION has no models:
@@ -126,6 +127,13 @@ BEGIN
 					END IF;
 				END LOOP;
 				PERFORM hitl._attach_label_triggers(m.name);
+				/*
+				 * the term cache of a text model (section 71), not filled:
+				 * filling updates every row, which would run the table's
+				 * triggers as this superuser; the rows are parsed until the
+				 * table's owner runs hitl.refresh_term_cache(model)
+				 */
+				PERFORM hitl._create_term_cache(m.name, false);
 			END IF;
 			done := done + 1;
 		EXCEPTION WHEN OTHERS THEN

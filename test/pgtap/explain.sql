@@ -192,11 +192,11 @@ SELECT cmp_ok((SELECT max(abs(s.total + ln(v.class_counts[array_position(v.class
 			  'naive Bayes: contributions + log prior ratio = T x calibrated log-odds, every row, within 1e-9');
 -- a term no labeled row has still counts (through the row's total)
 SELECT is((SELECT count(*) FROM hitl.explain('tb', ROW(0, 'goal zzzunseen', 1, NULL, NULL, NULL, NULL, NULL,
-												  NULL, NULL)::articles) e
+												  NULL, NULL, NULL, NULL)::articles) e
 		   WHERE feature IN ('goal', 'zzzunseen', 'words') AND weight <> 0), 3::bigint,
 		  'an unseen term is reported, with the log ratio of the class denominators');
 SELECT is((SELECT feature FROM hitl.explain('tb', ROW(0, 'goal zzzunseen', 1, NULL, NULL, NULL, NULL, NULL,
-												   NULL, NULL)::articles, 1)),
+												   NULL, NULL, NULL, NULL)::articles, 1)),
 		  'goal', 'and the known word decides');
 
 -- ------------------------------------------------------------------------

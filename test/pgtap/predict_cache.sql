@@ -39,7 +39,7 @@ SELECT is((SELECT count(*) FROM notes n WHERE hitl.predict('nc', n) IS DISTINCT 
 SELECT is((SELECT count(*) FROM notes n
 		   WHERE abs((hitl.predict_proba('nc', n)->>n.label_prediction)::float8 - n.label_confidence) > 1e-12),
 		  0::bigint, 'and predict_proba() of it = the stored confidence on every row');
-SELECT is(hitl.predict('nc', ROW(0, 'goal match team', NULL, NULL, NULL, NULL)::notes), 'sport',
+SELECT is(hitl.predict('nc', ROW(0, 'goal match team', NULL, NULL, NULL, NULL, NULL)::notes), 'sport',
 		  'an ad-hoc row is predicted');
 
 SELECT * FROM finish();

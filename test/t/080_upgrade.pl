@@ -70,8 +70,16 @@ is(sql(q{SELECT string_agg(hitl.predict('num', t), ',' ORDER BY id) FROM nums t}
 	'the numeric model predicts as before');
 is(sql(q{SELECT string_agg(hitl.predict_proba('nb', d)::text, ',' ORDER BY id) FROM docs d}), $proba_before,
 	'the naive Bayes model gives the same probabilities');
-is(sql(q{SELECT count(*) FROM pg_trigger WHERE tgrelid IN ('nums'::regclass, 'docs'::regclass) AND NOT tgisinternal}),
+is(sql(q{SELECT count(*) FROM pg_trigger WHERE tgrelid IN ('nums'::regclass, 'docs'::regclass) AND NOT tgisinternal
+		 AND tgfoid = 'hitl._label_trigger()'::regprocedure}),
 	'10', 'five label triggers on each table');
+is(sql(q{SELECT string_agg(tgname, ',') FROM pg_trigger WHERE tgrelid IN ('nums'::regclass, 'docs'::regclass)
+		 AND tgfoid = 'hitl._term_cache_trigger()'::regprocedure}),
+	'hitl_terms_nb', 'the text model gets its term cache trigger');
+is(sql(q{SELECT count(*) || '|' || count(hitl_terms_nb) FROM docs}), '120|0',
+	'and its column, left empty by the update');
+is($node->safe_psql('postgres', q{SET ROLE olga; SELECT hitl.refresh_term_cache('nb')}), '120',
+	'the table\'s owner fills it');
 is(sql(q{SELECT pg_get_viewdef('num_review_queue') ~ 'rank'}), 't', 'the review views are there');
 is($node->safe_psql('postgres', q{SET ROLE lab; SELECT count(*) > 0 FROM num_review_queue}), 't',
 	'and still granted to the labeler');

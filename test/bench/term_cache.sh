@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+#
+# test/bench/term_cache.sh: rescoring a 1,000,000-row text table whose texts
+# did not change, with the term cache and without it (the path every
+# scoring took before it), side by side on one table, one build, one run;
+# and the same rescoring of a 1,000,000-row numeric table with 16 features
+# (issue 12, target 2: text at most 2x numeric).
+#
+# Unlike the other scripts here it installs nothing and starts no server:
+# it runs against the server psql reaches through PGHOST, PGPORT, PGUSER,
+# with hitl installed (preloaded or not), in a database it creates
+# (HITL_BENCH_DB, default hitl_bench_term_cache, dropped first).
+#
+# The text table is test/bench/text.sh's synthetic one (8 classes, 10-30
+# words a row, 100,000 labeled); the model naive Bayes, unigrams, 2^18
+# buckets, {"cv_folds": 0}.  Timed (psql's wall time, ROUNDS each):
+#
+#   train     hitl.train(model): reads every row (idf) and the labeled rows
+#   rescore   hitl.score(model) right after a scoring: every row read and
+#             scored, nothing written
+#
+# first with the cache, then without it: its trigger dropped and its column
+# dropped, so that the scan selects NULL::bytea and parses every row.
+# Then the fill (hitl.refresh_term_cache, what create_model does) once.
+#
+# Usage: bash test/bench/term_cache.sh   (HITL_BENCH_TERM_ROUNDS, default 3;
+#   HITL_BENCH_TERM_ROWS, default 1000000)
+
+set -euo pipefail
+
+ROUNDS=${HITL_BENCH_TERM_ROUNDS:-3}
+ROWS=${HITL_BENCH_TERM_ROWS:-1000000}
+DB=${HITL_BENCH_DB:-hitl_bench_term_cache}
+PSQL=${PSQL:-psql}
+
+q() { "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" -Atc "$1"; }
+
+# timed SQL: prints milliseconds of psql's wall time
+timed() {
+	"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" -At -c '\timing on' -c "$1" |
+		sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1
+}
+
+# rounds LABEL SQL: ROUNDS timings of SQL and their median
+rounds() {
+	local label=$1 sql=$2 t all=()
+	for ((i = 0; i < ROUNDS; i++)); do
+		t=$(timed "$sql")
+		all+=("$t")
+	done
+	printf '%-40s %s ms (median %s)\n' "$label" "${all[*]}" \
+		"$(printf '%s\n' "${all[@]}" | sort -n | sed -n "$(((ROUNDS + 1) / 2))p")"
+}
+
+"$PSQL" -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+q "CREATE EXTENSION hitl"
+echo "hitl term cache benchmark, $ROWS rows, $(q 'SHOW server_version'), $(nproc) cores"
+echo "reproduce: bash test/bench/term_cache.sh"
+
+q "CREATE TABLE bench_text (id bigint PRIMARY KEY, truth text NOT NULL, body text NOT NULL, label text)
+	WITH (autovacuum_enabled = false)"
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" >/dev/null <<SQL
+SET max_parallel_workers_per_gather = 0;
+SELECT setseed(0.31415);
+WITH vocabulary AS (
+	SELECT array_agg((substr('bcdfghjklmnprstvwz', i % 18 + 1, 1) || substr('aeiou', (i / 18) % 5 + 1, 1)
+			|| substr('bcdfghjklmnprstvwz', (i / 90) % 18 + 1, 1) || substr('aeiou', (i / 1620) % 5 + 1, 1)
+			|| CASE WHEN i % 3 = 0 THEN substr('nrst', i % 4 + 1, 1) ELSE '' END)::name ORDER BY i) AS words
+	FROM generate_series(0, 4999) AS i)
+INSERT INTO bench_text (id, truth, body)
+SELECT r.g, 'c' || r.c,
+	(SELECT string_agg(v.words[1 + CASE WHEN random() < 0.3
+			THEN (0 * w + r.c * 977 + 7919 * (floor(exp(random() * ln(5001.0)))::int - 1)) % 5000
+			ELSE 0 * w + floor(exp(random() * ln(5001.0)))::int - 1 END]::text, ' ')
+	 FROM generate_series(1, r.n) AS w)
+FROM vocabulary AS v,
+	(SELECT g, floor(random() * 8)::int AS c, 10 + floor(random() * 21)::int AS n
+	 FROM generate_series(1, $ROWS) AS g) AS r;
+UPDATE bench_text SET label = truth WHERE id % 10 = 0;
+VACUUM (FREEZE, ANALYZE) bench_text;
+SQL
+
+# the numeric table: 16 float8 features, 8 classes, 10% labeled
+q "CREATE TABLE bench_num (id bigint PRIMARY KEY, $(seq -f 'f%g float8' -s ', ' 1 16), label text)
+	WITH (autovacuum_enabled = false)"
+q "SELECT setseed(0.5); INSERT INTO bench_num
+	SELECT g, $(for i in $(seq 1 16); do printf '(g %% 8) * 0.1 + random(), '; done)
+		   CASE WHEN g % 10 = 0 THEN 'c' || g % 8 END
+	FROM generate_series(1, $ROWS) g"
+q "VACUUM (FREEZE, ANALYZE) bench_num"
+
+t=$(timed "SELECT hitl.create_model('nb', 'bench_text', 'label', '{body}', algorithm => 'naive_bayes',
+			options => '{\"cv_folds\": 0, \"min_labels\": 100000000}')")
+echo "create_model, filling the cache of every row: $t ms"
+# the worker would rescore after each training: the timed statements run alone
+q "SELECT hitl.alter_model('nb', options => '{\"min_labels\": 10}', enabled => false)" >/dev/null
+q "SELECT hitl.create_model('num', 'bench_num', 'label', '{$(seq -f 'f%g' -s ',' 1 16)}',
+	options => '{\"cv_folds\": 0}')" >/dev/null
+q "SELECT hitl.alter_model('num', enabled => false)" >/dev/null
+q "SELECT hitl.score('num')" >/dev/null
+q "VACUUM bench_num"
+q "SELECT hitl.train('nb')" >/dev/null
+q "SELECT hitl.score('nb')" >/dev/null
+q "VACUUM FULL bench_text"
+echo "table size with the cache: $(q "SELECT pg_size_pretty(pg_table_size('bench_text'))")"
+
+echo
+echo "== with the term cache =="
+rounds "train (naive Bayes, full)" "SELECT hitl.train('nb')"
+rounds "rescore, texts unchanged" "SELECT hitl.score('nb')"
+echo "last scan: $(q "SELECT format('%s rows read from the cache, %s parsed', cached, parsed) FROM hitl.score('nb'), hitl._term_cache_last()")"
+
+echo
+echo "== without it (every row parsed, as before the cache) =="
+q "DROP TRIGGER hitl_terms_nb ON bench_text; ALTER TABLE bench_text DROP COLUMN hitl_terms_nb"
+q "VACUUM FULL bench_text"
+rounds "train (naive Bayes, full)" "SELECT hitl.train('nb')"
+rounds "rescore, texts unchanged" "SELECT hitl.score('nb')"
+echo "last scan: $(q "SELECT format('%s rows read from the cache, %s parsed', cached, parsed) FROM hitl.score('nb'), hitl._term_cache_last()")"
+
+echo
+echo "== numeric, 16 features, 1 logistic model =="
+rounds "rescore, nothing changed" "SELECT hitl.score('num')"
+
+echo
+echo "== filling the cache again =="
+echo "hitl.refresh_term_cache('nb'): $(timed "SELECT hitl.refresh_term_cache('nb')") ms"
