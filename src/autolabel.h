@@ -15,7 +15,7 @@ struct TrainCv;
 
 /* catalog_oof.c */
 extern void oof_record(const HitlModel *model, const struct TrainCvInput *in,
-					   const struct TrainCv *cv);
+					   const struct TrainCv *cv, int version);
 extern int	oof_read_pairs(const char *model, double **confidence, bool **right,
 						   int *version);
 extern void catalog_auto_labels_add(const char *model, int version, Datum keys,

@@ -138,6 +138,8 @@ typedef struct HitlVersion
 								 * on (rows, labels, options); NULL if none */
 	double		temperature;	/* calibration of its probabilities (see
 								 * calibrate.h): 1 when none */
+	bool		cv_pending;		/* its cross-validation was deferred, and
+								 * its figures are still its base's */
 } HitlVersion;
 
 /*
@@ -209,6 +211,8 @@ typedef struct VersionSummary
 	int			n_labeled;
 	double		train_ms;
 	double		cv_accuracy;	/* NaN when not cross-validated */
+	bool		cv_pending;		/* its cross-validation is still to come */
+	double		cv_deferred_ms; /* the time it took when deferred, or NaN */
 } VersionSummary;
 
 /* The model's current version; false when it has none */
@@ -220,6 +224,13 @@ extern bool catalog_current_version_summary(const char *name, VersionSummary *s)
  * in and "accuracy_from" naming the version they were computed on.
  */
 extern char *catalog_with_base_figures(const HitlModel *model, int base, const char *metrics);
+
+/*
+ * Put the cross-validated figures of metrics into a version whose
+ * cross-validation was deferred; returns its calibration temperature after
+ */
+extern double catalog_replace_cv_figures(const HitlModel *model, int version,
+										 const char *metrics, double ms, bool *done);
 
 /* ------------------------------------------------------------------------
  * The worker's state of a model in hitl.models (catalog.c), read by the

@@ -39,14 +39,15 @@ hitl_table_exists(const char *name)
 /*
  * Replace the model's out-of-fold store with the prediction and calibrated
  * confidence of every labeled row of a cross-validation, or empty it when
- * there was none.  The version is the one the training is about to record.
+ * there was none.  The version is the one given, or with 0 the one the
+ * training is about to record.
  */
 void
-oof_record(const HitlModel *model, const TrainCvInput *in, const TrainCv *cv)
+oof_record(const HitlModel *model, const TrainCvInput *in, const TrainCv *cv, int version)
 {
-	Oid			argtypes[5] = {TEXTOID, JSONBARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-	FLOAT8ARRAYOID};
-	Datum		values[5];
+	Oid			argtypes[6] = {TEXTOID, JSONBARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	FLOAT8ARRAYOID, INT4OID};
+	Datum		values[6];
 	Datum	   *class_text;
 	Datum	   *labels;
 	Datum	   *predicted;
@@ -86,17 +87,19 @@ oof_record(const HitlModel *model, const TrainCvInput *in, const TrainCv *cv)
 	values[3] = PointerGetDatum(construct_array(predicted, n, TEXTOID, -1, false, TYPALIGN_INT));
 	values[4] = PointerGetDatum(construct_array(confidence, n, FLOAT8OID, sizeof(float8),
 												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[5] = Int32GetDatum(version);
 	(void) catalog_execute(CATALOG_AS_OWNER,
 						   "INSERT INTO hitl.oof_predictions (model, version, row_key, label,"
 						   " predicted, confidence)"
-						   " SELECT $1, (SELECT COALESCE(pg_catalog.max(mv.version), 0)"
+						   " SELECT $1, CASE WHEN $6 OPERATOR(pg_catalog.>) 0 THEN $6 ELSE"
+						   "  (SELECT COALESCE(pg_catalog.max(mv.version), 0)"
 						   "   OPERATOR(pg_catalog.+) 1 FROM hitl.model_versions mv"
-						   "   WHERE mv.model OPERATOR(pg_catalog.=) $1),"
+						   "   WHERE mv.model OPERATOR(pg_catalog.=) $1) END,"
 						   "  v.k, v.l, v.p, v.c"
 						   " FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3),"
 						   "  pg_catalog.unnest($4), pg_catalog.unnest($5)) AS v(k, l, p, c)"
 						   " ON CONFLICT (model, version, row_key) DO NOTHING",
-						   5, argtypes, values, NULL, false, SPI_OK_INSERT,
+						   6, argtypes, values, NULL, false, SPI_OK_INSERT,
 						   "filling the out-of-fold store");
 }
 

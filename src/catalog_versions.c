@@ -41,7 +41,8 @@
 	" feature_means, feature_scales, coefficients," \
 	" idf_buckets, idf, n_documents, vocabulary, class_counts, count_index," \
 	" counts, label_snapshot::text, metrics->>'data_hash'," \
-	" (metrics->'calibration'->'temperature')::text"
+	" (metrics->'calibration'->'temperature')::text," \
+	" metrics OPERATOR(pg_catalog.?) 'cv_pending'"
 
 /* ... and their positions */
 enum
@@ -63,7 +64,8 @@ enum
 	COL_COUNTS,
 	COL_LABEL_SNAPSHOT,
 	COL_DATA_HASH,
-	COL_TEMPERATURE
+	COL_TEMPERATURE,
+	COL_CV_PENDING
 };
 
 /* Column value of the current SPI result, NULL-safe */
@@ -522,6 +524,8 @@ catalog_load_version(const HitlModel *model, int version, MemoryContext mcxt)
 	h = spi_value(tup, COL_DATA_HASH, &isnull);
 	v->data_hash = isnull ? NULL : TextDatumGetCString(h);
 	v->temperature = load_temperature(model, version, tup);
+	h = spi_value(tup, COL_CV_PENDING, &isnull);
+	v->cv_pending = !isnull && DatumGetBool(h);
 	MemoryContextSwitchTo(old);
 	return v;
 }
@@ -674,6 +678,10 @@ catalog_mark_scored(const HitlModel *model, int version)
 						 version, MODEL_SCORED);
 }
 
+/* The keys of a version's metrics that its cross-validation gives */
+#define CV_FIGURES_REGEX \
+	"'^(cv_|per_class$|macro_f1$|confusion$|calibration$|ece|brier$|reliability$)'"
+
 /*
  * Copy the cross-validated figures of version base (cv_*, per_class,
  * macro_f1, confusion, and the calibration with its figures: the version
@@ -696,8 +704,7 @@ catalog_with_base_figures(const HitlModel *model, int base, const char *metrics)
 						"SELECT ($3::pg_catalog.jsonb OPERATOR(pg_catalog.||) coalesce("
 						"  (SELECT pg_catalog.jsonb_object_agg(e.key, e.value)"
 						"   FROM pg_catalog.jsonb_each(v.metrics) e"
-						"   WHERE e.key OPERATOR(pg_catalog.~)"
-						"    '^(cv_|per_class$|macro_f1$|confusion$|calibration$|ece|brier$|reliability$)')"
+						"   WHERE e.key OPERATOR(pg_catalog.~) " CV_FIGURES_REGEX ")"
 						"  OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('accuracy_from',"
 						"   coalesce(v.metrics OPERATOR(pg_catalog.->) 'accuracy_from', pg_catalog.to_jsonb(v.version))),"
 						"  '{}'))::pg_catalog.text"
@@ -708,6 +715,49 @@ catalog_with_base_figures(const HitlModel *model, int base, const char *metrics)
 						SPI_OK_SELECT, "reading the figures of the base version") == 0)
 		return pstrdup(metrics);
 	return TextDatumGetCString(spi_value(SPI_tuptable->vals[0], 1, &isnull));
+}
+
+/*
+ * Put the cross-validated figures of metrics into version, whose
+ * cross-validation was deferred ("cv_pending"), in place of those it
+ * copied from its base (and of "accuracy_from"), with "cv_deferred_ms", the
+ * time it took.  Returns the version's calibration temperature after (1
+ * when none); *done is false when the version was not pending (another
+ * session did it, or it is gone).  Written as the owner of hitl's tables.
+ */
+double
+catalog_replace_cv_figures(const HitlModel *model, int version, const char *metrics,
+						   double ms, bool *done)
+{
+	Oid			argtypes[4] = {TEXTOID, INT4OID, TEXTOID, FLOAT8OID};
+	Datum		values[4];
+	bool		isnull;
+	Datum		d;
+
+	values[0] = CStringGetTextDatum(model->name);
+	values[1] = Int32GetDatum(version);
+	values[2] = CStringGetTextDatum(metrics);
+	values[3] = Float8GetDatum(ms);
+	*done = catalog_execute(CATALOG_AS_OWNER,
+							"UPDATE hitl.model_versions v SET metrics ="
+							" coalesce((SELECT pg_catalog.jsonb_object_agg(e.key, e.value)"
+							"   FROM pg_catalog.jsonb_each(v.metrics) e"
+							"   WHERE e.key OPERATOR(pg_catalog.!~) " CV_FIGURES_REGEX
+							"   AND e.key OPERATOR(pg_catalog.<>) ALL (ARRAY['cv_pending', 'accuracy_from'])), '{}')"
+							" OPERATOR(pg_catalog.||) coalesce((SELECT pg_catalog.jsonb_object_agg(e.key, e.value)"
+							"   FROM pg_catalog.jsonb_each($3::pg_catalog.jsonb) e"
+							"   WHERE e.key OPERATOR(pg_catalog.~) " CV_FIGURES_REGEX "), '{}')"
+							" OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('cv_deferred_ms',"
+							"   pg_catalog.round($4::pg_catalog.numeric, 1))"
+							" WHERE v.model OPERATOR(pg_catalog.=) $1 AND v.version OPERATOR(pg_catalog.=) $2"
+							" AND v.metrics OPERATOR(pg_catalog.?) 'cv_pending'"
+							" RETURNING (v.metrics->'calibration'->>'temperature')::pg_catalog.float8",
+							4, argtypes, values, NULL, false,
+							SPI_OK_UPDATE_RETURNING, "recording the deferred cross-validation") > 0;
+	if (!*done)
+		return 1.0;
+	d = spi_value(SPI_tuptable->vals[0], 1, &isnull);
+	return isnull ? 1.0 : DatumGetFloat8(d);
 }
 
 /*
@@ -728,7 +778,9 @@ catalog_current_version_summary(const char *name, VersionSummary *s)
 	values[0] = CStringGetTextDatum(name);
 	if (catalog_execute(CATALOG_AS_OWNER,
 						"SELECT v.version, v.n_labeled, v.train_ms,"
-						" (v.metrics OPERATOR(pg_catalog.->>) 'cv_accuracy')::pg_catalog.float8"
+						" (v.metrics OPERATOR(pg_catalog.->>) 'cv_accuracy')::pg_catalog.float8,"
+						" v.metrics OPERATOR(pg_catalog.?) 'cv_pending',"
+						" (v.metrics OPERATOR(pg_catalog.->>) 'cv_deferred_ms')::pg_catalog.float8"
 						" FROM hitl.models m JOIN hitl.model_versions v"
 						" ON v.model OPERATOR(pg_catalog.=) m.name"
 						" AND v.version OPERATOR(pg_catalog.=) m.current_version"
@@ -742,5 +794,8 @@ catalog_current_version_summary(const char *name, VersionSummary *s)
 	s->train_ms = DatumGetFloat8(spi_value(tup, 3, &isnull));
 	d = spi_value(tup, 4, &isnull);
 	s->cv_accuracy = isnull ? get_float8_nan() : DatumGetFloat8(d);
+	s->cv_pending = DatumGetBool(spi_value(tup, 5, &isnull));
+	d = spi_value(tup, 6, &isnull);
+	s->cv_deferred_ms = isnull ? get_float8_nan() : DatumGetFloat8(d);
 	return true;
 }

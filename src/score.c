@@ -144,7 +144,7 @@ retrain_if_classes_gone(const char *name, MemoryContext cxt)
 			(errmsg("class \"%s\" of model \"%s\" is no longer a value of its label type: training from scratch",
 					gone, name),
 			 errdetail("A value of the label's enum type was renamed or dropped.")));
-	(void) train_model(name, false);
+	(void) train_model(name, false, TRAIN_CV_INLINE);
 	return true;
 }
 

@@ -10,6 +10,10 @@
  * label changes since its current version; when that cannot give what a
  * full training would, it trains from scratch, the version's metrics say
  * why ("fallback") and so does a DEBUG1 message.
+ *
+ * The worker defers cross-validation (TrainCvWhen in train.h): the version
+ * it trains scores first, and train_crossvalidate_current() gives it its
+ * own figures after.
  */
 #include "postgres.h"
 
@@ -34,48 +38,83 @@ pick_family(const HitlModel *model)
 }
 
 /*
+ * Train the named model as when says, filling *run (in cxt); returns the
+ * version (see train_model).
+ */
+static int
+train_run(const char *name, bool incremental, TrainCvWhen when, TrainRun *run,
+		  MemoryContext cxt)
+{
+	int			version = 0;
+
+	memset(run, 0, sizeof(*run));
+	INSTR_TIME_SET_CURRENT(run->start);
+	run->cv_when = when;
+	run->model = catalog_load_model(name, cxt);
+	catalog_lock_model(run->model);
+	/* reload: another training may have committed while we waited */
+	run->model = catalog_load_model(name, cxt);
+	/* the current version, loaded (and checked) once for both paths */
+	if (model_is_sparse(run->model) || when == TRAIN_CV_ONLY)
+		run->prev = train_load_current(run->model, cxt);
+	/* only a version whose cross-validation waits gets one */
+	if (when == TRAIN_CV_ONLY && (run->prev == NULL || !run->prev->cv_pending))
+		return run->model->current_version;
+	hitl_progress_begin(name, run->model->source, run->model->owner);
+	run->layout = features_resolve(run->model);
+	features_detect_dims(run->layout, run->model);
+
+	if (incremental && model_is_nbayes(run->model))
+	{
+		version = train_incremental(run);
+		if (version == 0)
+			ereport(DEBUG1,
+					(errmsg_internal("hitl: model \"%s\": incremental update not possible: %s",
+									 run->model->name, train_fallback_name(run->fallback))));
+	}
+	if (version == 0)
+		version = pick_family(run->model) (run);
+	hitl_progress_end();
+	return version;
+}
+
+/*
  * Train a new version of a model and record it.
  */
 int
-train_model(const char *name, bool incremental)
+train_model(const char *name, bool incremental, TrainCvWhen when)
 {
 	MemoryContext cxt;
 	MemoryContext old;
 	TrainRun	run;
-	int			version = 0;
+	int			version;
 
-	memset(&run, 0, sizeof(run));
-	INSTR_TIME_SET_CURRENT(run.start);
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "hitl train",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
-
-	run.model = catalog_load_model(name, cxt);
-	catalog_lock_model(run.model);
-	/* reload: another training may have committed while we waited */
-	run.model = catalog_load_model(name, cxt);
-	hitl_progress_begin(name, run.model->source, run.model->owner);
-	run.layout = features_resolve(run.model);
-	features_detect_dims(run.layout, run.model);
-	/* the current version, loaded (and checked) once for both paths */
-	if (model_is_sparse(run.model))
-		run.prev = train_load_current(run.model, cxt);
-
-	if (incremental && model_is_nbayes(run.model))
-	{
-		version = train_incremental(&run);
-		if (version == 0)
-			ereport(DEBUG1,
-					(errmsg_internal("hitl: model \"%s\": incremental update not possible: %s",
-									 run.model->name, train_fallback_name(run.fallback))));
-	}
-	if (version == 0)
-		version = pick_family(run.model) (&run);
-	hitl_progress_end();
-
+	version = train_run(name, incremental, when, &run, cxt);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
 	return version;
+}
+
+/*
+ * The deferred cross-validation of a model's current version.
+ */
+bool
+train_crossvalidate_current(const char *name)
+{
+	MemoryContext cxt;
+	MemoryContext old;
+	TrainRun	run;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "hitl cross-validation",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	(void) train_run(name, false, TRAIN_CV_ONLY, &run, cxt);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	return run.recalibrated;
 }
 
 PG_FUNCTION_INFO_V1(hitl_train);
@@ -91,7 +130,7 @@ hitl_train(PG_FUNCTION_ARGS)
 	int			version;
 
 	hitl_spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
-	version = train_model(name, incremental);
+	version = train_model(name, incremental, TRAIN_CV_INLINE);
 	SPI_finish();
 	PG_RETURN_INT32(version);
 }

@@ -71,6 +71,20 @@ typedef enum TrainFallback
 /* The name of a fallback, as in the metrics ("fallback") and the log */
 extern const char *train_fallback_name(TrainFallback fallback);
 
+/*
+ * When a training cross-validates.  The worker defers it: a version it
+ * trains is recorded with its base's figures and "cv_pending", scored, and
+ * cross-validated after, when no label came meanwhile (TRAIN_CV_ONLY: the
+ * same data is read again, the figures replace the base's in place).
+ */
+typedef enum TrainCvWhen
+{
+	TRAIN_CV_INLINE,			/* before recording the version (hitl.train) */
+	TRAIN_CV_DEFER,				/* after its scoring (the worker) */
+	TRAIN_CV_ONLY				/* the deferred cross-validation of the current
+								 * version: nothing new is recorded */
+} TrainCvWhen;
+
 /* One training of a model: what train.c hands to the training of its kind */
 typedef struct TrainRun
 {
@@ -82,6 +96,10 @@ typedef struct TrainRun
 	instr_time	start;
 	TrainFallback fallback;		/* why an incremental update asked for fell
 								 * back, or FALLBACK_NONE */
+	TrainCvWhen cv_when;
+	bool		cv_deferred;	/* the cross-validation was left for later */
+	bool		recalibrated;	/* TRAIN_CV_ONLY: the version's calibration
+								 * temperature changed */
 } TrainRun;
 
 /*
@@ -99,10 +117,19 @@ extern int	train_incremental(TrainRun *run);
 /*
  * Train a new version of the named model and record it; returns the version
  * number.  With incremental, a naive Bayes model applies only the label
- * changes since its current version when it can.  Runs inside an SPI
+ * changes since its current version when it can; when says when it
+ * cross-validates (TRAIN_CV_INLINE or TRAIN_CV_DEFER).  Runs inside an SPI
  * connection opened by the caller.
  */
-extern int	train_model(const char *name, bool incremental);
+extern int	train_model(const char *name, bool incremental, TrainCvWhen when);
+
+/*
+ * Cross-validate the named model's current version when its cross-validation
+ * was deferred and it learned from the data the table holds now; true when
+ * that changed the version's calibration temperature (its stored scores
+ * then need rescoring).
+ */
+extern bool train_crossvalidate_current(const char *name);
 
 
 /* train_common.c: what every kind shares */
@@ -180,8 +207,21 @@ extern void train_json_class_metrics(StringInfo buf, const ClassMetrics *train,
  */
 extern void train_json_finish(StringInfo buf, const TrainRun *run, const char *hash);
 
-/* Record version v with its metrics (a jsonb text); returns its number */
-extern int	train_record(const TrainRun *run, HitlVersion *v, const char *metrics);
+/*
+ * Does the current version stand (same: it learned from the same data)?
+ * With TRAIN_CV_ONLY it must have, else nothing is done; a training of
+ * hitl.train finding a version whose cross-validation is pending turns into
+ * that cross-validation.
+ */
+extern bool train_stands(TrainRun *run, bool same);
+
+/*
+ * Record version v with its metrics (a jsonb text); returns its number.  A
+ * deferred cross-validation (run->cv_deferred) records the base's figures
+ * and "cv_pending"; TRAIN_CV_ONLY records no version but puts the figures of
+ * metrics into the current one.
+ */
+extern int	train_record(TrainRun *run, HitlVersion *v, const char *metrics);
 
 
 /* train_crossval.c: the cross-validation of every kind */
@@ -264,12 +304,13 @@ typedef struct TrainCv
 
 /*
  * Cross-validate over the model's cv_folds folds when there are rows
- * enough; out->done says whether it was.  When it was, out->proba holds
+ * enough, and the run does not defer it (run->cv_deferred is then set);
+ * out->done says whether it was.  When it was, out->proba holds
  * the out-of-fold probabilities calibrated as out->calibration says.
  * Returns 0, or what the kind's cross-validation returned when it failed
  * (1: naive Bayes with a class in one fold only; -1: a fold fit failed).
  */
-extern int	train_crossval(const HitlModel *model, const TrainCvInput *in, TrainCv *out);
+extern int	train_crossval(TrainRun *run, const TrainCvInput *in, TrainCv *out);
 
 /*
  * audit.c: replace the model's audit store with the suspect labels that

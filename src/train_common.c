@@ -363,13 +363,50 @@ train_json_finish(StringInfo buf, const TrainRun *run, const char *hash)
 	appendStringInfo(buf, ", \"data_hash\": \"%s\"}", hash);
 }
 
-/* The training's duration is measured up to here, from run->start */
-int
-train_record(const TrainRun *run, HitlVersion *v, const char *metrics)
+/* Milliseconds since the run started */
+static double
+run_ms(const TrainRun *run)
 {
 	instr_time	duration;
 
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, run->start);
-	return catalog_store_version(run->model, v, metrics, INSTR_TIME_GET_MILLISEC(duration));
+	return INSTR_TIME_GET_MILLISEC(duration);
+}
+
+bool
+train_stands(TrainRun *run, bool same)
+{
+	if (run->cv_when == TRAIN_CV_ONLY)
+		return !same;			/* labels moved: the next version cross-validates */
+	if (same && run->cv_when == TRAIN_CV_INLINE && run->prev->cv_pending)
+	{
+		run->cv_when = TRAIN_CV_ONLY;
+		return false;
+	}
+	return same;
+}
+
+/* The training's duration is measured up to here, from run->start */
+int
+train_record(TrainRun *run, HitlVersion *v, const char *metrics)
+{
+	if (run->cv_when == TRAIN_CV_ONLY)
+	{
+		bool		done;
+		double		t = catalog_replace_cv_figures(run->model, run->prev->version, metrics,
+												   run_ms(run), &done);
+
+		run->recalibrated = done && t != run->prev->temperature;
+		return run->prev->version;
+	}
+	if (run->cv_deferred)
+	{
+		size_t		len = strlen(metrics);
+
+		Assert(len > 0 && metrics[len - 1] == '}');
+		metrics = psprintf("%.*s, \"cv_pending\": true}", (int) len - 1, metrics);
+		metrics = catalog_with_base_figures(run->model, run->model->current_version, metrics);
+	}
+	return catalog_store_version(run->model, v, metrics, run_ms(run));
 }

@@ -202,12 +202,25 @@ json_calibration(StringInfo buf, const TrainCv *cv)
  * (both emptied when there was no cross-validation).
  */
 int
-train_crossval(const HitlModel *model, const TrainCvInput *in, TrainCv *out)
+train_crossval(TrainRun *run, const TrainCvInput *in, TrainCv *out)
 {
-	int			rc = crossval_run(model, in, out);
+	const HitlModel *model = run->model;
+	int			rc;
 
+	/* a first version cross-validates at once: it has no base to copy from */
+	if (run->cv_when == TRAIN_CV_DEFER && model->current_version > 0 &&
+		model->cv_folds >= 2 && in->n >= 2 * model->cv_folds)
+	{
+		memset(out, 0, sizeof(*out));
+		out->n = in->n;
+		out->k = in->k;
+		run->cv_deferred = true;
+		return 0;
+	}
+	rc = crossval_run(model, in, out);
 	audit_record(model, in, out);
-	oof_record(model, in, out);
+	oof_record(model, in, out,
+			   run->cv_when == TRAIN_CV_ONLY ? run->prev->version : 0);
 	return rc;
 }
 

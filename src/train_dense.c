@@ -200,8 +200,8 @@ train_dense(TrainRun *run)
 	/* nothing new to learn from: the current version stands */
 	hash = training_hash(model, layout, &ts);
 	run->prev = train_load_current(model, CurrentMemoryContext);
-	if (run->prev != NULL && run->prev->data_hash != NULL &&
-		strcmp(run->prev->data_hash, hash) == 0)
+	if (train_stands(run, run->prev != NULL && run->prev->data_hash != NULL &&
+					 strcmp(run->prev->data_hash, hash) == 0))
 		return model->current_version;
 	ncoef = logreg_ncoef(ts.d, ts.labels.n_classes);
 	/* the solvers keep a few tens of copies of the coefficients */
@@ -256,7 +256,7 @@ train_dense(TrainRun *run)
 		in.missing = ts.missing;
 		in.keys = ts.keys.key;
 		in.classes = ts.labels.classes;
-		(void) train_crossval(model, &in, &cv);	/* when do_cv */
+		(void) train_crossval(run, &in, &cv);	/* when do_cv */
 	}
 
 	initStringInfo(&metrics);

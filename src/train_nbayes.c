@@ -126,7 +126,7 @@ train_nbayes(TrainRun *run)
 	in.counts = &c;
 	in.alpha = model->alpha;
 	in.dimension = dimension;
-	if (train_crossval(model, &in, &cv) < 0)
+	if (train_crossval(run, &in, &cv) < 0)
 		nb_invalid(model);
 	train_nb_store_counts(&t.v, &c);
 

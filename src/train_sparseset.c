@@ -62,7 +62,7 @@ static void read_labeled(const HitlModel *model, const FeatureLayout *layout, Sp
 						 SparseSet *s);
 static void lay_out(const HitlModel *model, const FeatureLayout *layout, SparseTraining *t);
 static char *sparse_training_hash(const HitlModel *model, const SparseTraining *t);
-static bool current_stands(const TrainRun *run, const SparseTraining *t);
+static bool current_stands(TrainRun *run, const SparseTraining *t);
 
 /* Room for twice the rows (1024 at first) */
 static void
@@ -331,20 +331,21 @@ sparse_training_hash(const HitlModel *model, const SparseTraining *t)
  * (it runs in a labeling transaction too, and gets no snapshot either).
  */
 static bool
-current_stands(const TrainRun *run, const SparseTraining *t)
+current_stands(TrainRun *run, const SparseTraining *t)
 {
 	const HitlVersion *prev = run->prev;
 	bool		reusable;
 
 	if (prev == NULL)
-		return false;
+		return train_stands(run, false);
 	if (!model_is_nbayes(run->model))
 		reusable = true;
 	else if (prev->label_snapshot != NULL)
 		reusable = !catalog_restored_since(run->model, prev);
 	else
 		reusable = t->v.label_snapshot == NULL;
-	return reusable && prev->data_hash != NULL && strcmp(prev->data_hash, t->hash) == 0;
+	return train_stands(run, reusable && prev->data_hash != NULL &&
+						strcmp(prev->data_hash, t->hash) == 0);
 }
 
 /*

@@ -111,7 +111,7 @@ train_text(TrainRun *run)
 	in.classes = t.v.classes;
 	in.coef = t.v.coef;
 	in.sparse = &p;
-	(void) train_crossval(model, &in, &cv);
+	(void) train_crossval(run, &in, &cv);
 
 	train_sparse_metrics(&metrics, &t.v, t.indptr[t.X.n], false);
 	train_json_fit(&metrics, &res, warm);

@@ -119,7 +119,7 @@ static void commit_between_batches(void *arg);
 static List *list_models(void);
 static void leave_if_hitl_absent(void);
 static void train_named_model(void *name);
-static void log_new_version(const char *name, int previous);
+static void log_new_version(const char *name, int previous, bool crossvalidated);
 static bool retrain_if_labels_moved(HitlModelEntry *m, bool *rescore);
 static void work_on_model(HitlModelEntry *m, bool rescore);
 static long record_failure(HitlModelEntry *m, ErrorData *edata);
@@ -229,26 +229,63 @@ leave_if_hitl_absent(void)
 	proc_exit(0);
 }
 
-/* train_model() for run_in_subtransaction */
+/*
+ * train_model() for run_in_subtransaction: the worker scores a version
+ * before it cross-validates it (see crossvalidate_when_idle)
+ */
 static void
 train_named_model(void *name)
 {
-	(void) train_model((const char *) name, true);
+	(void) train_model((const char *) name, true, TRAIN_CV_DEFER);
+}
+
+/* The deferred cross-validation's outcome, for run_in_subtransaction */
+typedef struct DeferredCv
+{
+	const char *name;
+	bool		recalibrated;
+} DeferredCv;
+
+static void
+crossvalidate_named_model(void *arg)
+{
+	DeferredCv *cv = (DeferredCv *) arg;
+
+	cv->recalibrated = train_crossvalidate_current(cv->name);
 }
 
 /*
  * One LOG line per version the worker trained (nothing per row): model,
- * database, version, labels, training time and cross-validated accuracy.
+ * database, version, labels, training time and cross-validated accuracy;
+ * with cross-validation after scoring, a second line when it is done
+ * (crossvalidated: previous is then the version before the cross-validation).
  */
 static void
-log_new_version(const char *name, int previous)
+log_new_version(const char *name, int previous, bool crossvalidated)
 {
 	VersionSummary v;
-	char		accuracy[32];
+	char		accuracy[64];
 
-	if (!catalog_current_version_summary(name, &v) || v.version <= previous)
+	if (!catalog_current_version_summary(name, &v))
+		return;
+	if (crossvalidated)
+	{
+		if (v.cv_pending || isnan(v.cv_deferred_ms) || v.version != previous)
+			return;				/* not done: another session did it, or a new version came */
+		if (isnan(v.cv_accuracy))
+			strlcpy(accuracy, "not cross-validated (too few rows)", sizeof(accuracy));
+		else
+			snprintf(accuracy, sizeof(accuracy), "cv accuracy %.4f", v.cv_accuracy);
+		ereport(LOG,
+				(errmsg("hitl: model \"%s\" of database \"%s\": version %d cross-validated after its scoring in %.0f ms, %s",
+						name, my_database(), v.version, v.cv_deferred_ms, accuracy)));
+		return;
+	}
+	if (v.version <= previous)
 		return;					/* no new version (nothing it learns changed) */
-	if (isnan(v.cv_accuracy))
+	if (v.cv_pending)
+		strlcpy(accuracy, "cross-validated after its scoring", sizeof(accuracy));
+	else if (isnan(v.cv_accuracy))
 		strlcpy(accuracy, "not cross-validated", sizeof(accuracy));
 	else
 		snprintf(accuracy, sizeof(accuracy), "cv accuracy %.4f", v.cv_accuracy);
@@ -291,7 +328,7 @@ retrain_if_labels_moved(HitlModelEntry *m, bool *rescore)
 	hitl_role_exit(&scope);
 	catalog_record_labels_seen(m->name, p.logged, trained);
 	if (trained)
-		log_new_version(m->name, p.current_version);
+		log_new_version(m->name, p.current_version, false);
 	if (!trained && p.current_version == 0)
 		return false;
 	*rescore = *rescore || trained || p.scored_version != p.current_version;
@@ -299,15 +336,61 @@ retrain_if_labels_moved(HitlModelEntry *m, bool *rescore)
 }
 
 /*
- * Retrain a model when its label log moved, then rescore it.  Training and
+ * In the current unit of work: give the model's current version the
+ * cross-validated figures its training left for later (metrics
+ * "cv_pending"), unless a label came since (the next version will).
+ * True when that changed the version's calibration, so that its scores
+ * must be written again.
+ */
+static bool
+crossvalidate_when_idle(HitlModelEntry *m)
+{
+	ModelProgress p;
+	HitlRoleScope scope;
+	DeferredCv	cv = {m->name, false};
+	char		activity[NAMEDATALEN + 32];
+
+	if (!catalog_read_progress(m->name, true, false, &p) ||
+		p.logged > p.processed_labels || p.current_version == 0)
+		return false;
+	snprintf(activity, sizeof(activity), "cross-validating model %s", m->name);
+	pgstat_report_activity(STATE_RUNNING, activity);
+	hitl_role_enter(&scope, m->owner);
+	if (!run_in_subtransaction(crossvalidate_named_model, &cv,
+							   ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE))
+		cv.recalibrated = false;
+	hitl_role_exit(&scope);
+	log_new_version(m->name, p.current_version, true);
+	return cv.recalibrated;
+}
+
+/* Rescore a model, a batch per transaction, as its owner */
+static void
+rescore_model(HitlModelEntry *m)
+{
+	char		activity[NAMEDATALEN + 32];
+
+	snprintf(activity, sizeof(activity), "scoring model %s", m->name);
+	pgstat_report_activity(STATE_RUNNING, activity);
+	begin_work();
+	hitl_role_enter(&score_scope, m->owner);
+	(void) score_model(m->name, worker_cxt, commit_between_batches, m);
+	hitl_role_exit(&score_scope);
+	end_work();
+}
+
+/*
+ * Retrain a model when its label log moved, then rescore it, so that the
+ * review queue is fresh; only then cross-validate the new version (and
+ * rescore again if its calibration moved), then auto-label.  Training and
  * scoring run as the model's owner; the reads and writes of hitl.models
  * around them as the owner of hitl's tables.
  */
 static void
 work_on_model(HitlModelEntry *m, bool rescore)
 {
-	char		activity[NAMEDATALEN + 32];
 	bool		go_on;
+	bool		recalibrated;
 
 	/* 1. retrain when labels changed */
 	begin_work();
@@ -317,15 +400,16 @@ work_on_model(HitlModelEntry *m, bool rescore)
 	/* 2. rescore, a batch per transaction: when woken, or the version moved */
 	if (!go_on || !rescore)
 		return;
-	snprintf(activity, sizeof(activity), "scoring model %s", m->name);
-	pgstat_report_activity(STATE_RUNNING, activity);
-	begin_work();
-	hitl_role_enter(&score_scope, m->owner);
-	(void) score_model(m->name, worker_cxt, commit_between_batches, m);
-	hitl_role_exit(&score_scope);
-	end_work();
+	rescore_model(m);
 
-	/* 3. auto-label at the option auto_label_precision, as the owner */
+	/* 3. the new version's cross-validation, now that the queue is fresh */
+	begin_work();
+	recalibrated = crossvalidate_when_idle(m);
+	end_work();
+	if (recalibrated)
+		rescore_model(m);
+
+	/* 4. auto-label at the option auto_label_precision, as the owner */
 	begin_work();
 	autolabel_for_worker(m->name, m->owner);
 	end_work();

@@ -1,0 +1,102 @@
+# The worker writes a new version's scores, and so the fresh review queue,
+# before it cross-validates that version.  While another session holds the
+# out-of-fold store locked (so that no cross-validation can finish), a label
+# still reaches a fresh queue through hitl.wait: the version is recorded with
+# its base's figures and "cv_pending".  Once the lock goes, the worker gives
+# the version its own figures in place (the same as a training of the same
+# rows cross-validating at once), its out-of-fold store and audit queue, and
+# "cv_deferred_ms"; no version is added for it.
+
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/lib";
+use HitlTest qw(worker_node);
+
+my $node = worker_node('deferred_cv', 'shop');
+
+sub sql
+{
+	my ($query) = @_;
+	return $node->safe_psql('shop', $query);
+}
+
+# three classes from a noisy rule; 300 labeled rows of 3,000
+my $table = q{
+	(id int PRIMARY KEY, x1 float8, x2 float8, lab text);
+	INSERT INTO %s SELECT i, (i * 37 %% 101) / 10.0, (i * 53 %% 97) / 10.0,
+		CASE WHEN i <= 300 THEN CASE WHEN (i * 37 %% 101 + i * 7 %% 13) %% 3 = 0 THEN 'a'
+			WHEN (i * 37 %% 101) < 50 THEN 'b' ELSE 'c' END END
+	FROM generate_series(1, 3000) i;
+};
+sql('CREATE TABLE t ' . sprintf($table, 't'));
+sql(q{SELECT hitl.create_model('m', 't', 'lab', ARRAY['x1', 'x2'], options => '{"cv_folds": 5}')});
+is(sql(q{SELECT current_version, scored_version FROM hitl.models WHERE name = 'm'}), '1|1',
+	'create_model trains and scores version 1');
+my $v1_acc = sql(q{SELECT metrics->>'cv_accuracy' FROM hitl.model_versions WHERE model = 'm' AND version = 1});
+isnt($v1_acc, '', 'version 1 is cross-validated at once (it has no base)');
+
+# no cross-validation can finish while the out-of-fold store is locked
+# against writes (it is read all the same)
+my $locker = $node->background_psql('shop');
+$locker->query_safe('BEGIN');
+$locker->query_safe('LOCK TABLE hitl.oof_predictions IN SHARE MODE');
+
+my $top = sql(q{SELECT id FROM m_review_queue LIMIT 1});
+sql(qq{UPDATE t SET lab = 'a' WHERE id = $top});
+is(sql(q{SELECT hitl.wait('m', '120 s')}), '2',
+	'hitl.wait returns version 2 while no cross-validation can finish');
+is(sql(q{SELECT current_version, scored_version FROM hitl.models WHERE name = 'm'}), '2|2',
+	'the table holds version 2\'s scores');
+is(sql(qq{SELECT count(*) FROM m_review_queue WHERE id = $top}), '0',
+	'the labeled row has left the fresh queue');
+is( sql(
+		q{SELECT metrics ? 'cv_pending', metrics->>'accuracy_from', metrics->>'cv_accuracy',
+				 metrics ? 'cv_deferred_ms'
+		  FROM hitl.model_versions WHERE model = 'm' AND version = 2}),
+	"t|1|$v1_acc|f",
+	'version 2 carries version 1\'s figures, with cv_pending, until its own come');
+is(sql(q{SELECT DISTINCT version FROM hitl.oof_predictions WHERE model = 'm'}), '1',
+	'the out-of-fold store still holds version 1\'s rows');
+
+# the lock goes: the worker cross-validates version 2
+$locker->query_safe('COMMIT');
+$locker->quit;
+ok( $node->poll_query_until(
+		'shop',
+		q{SELECT NOT (metrics ? 'cv_pending') FROM hitl.model_versions WHERE model = 'm' AND version = 2}),
+	'the worker then cross-validates version 2');
+is( sql(
+		q{SELECT metrics ? 'accuracy_from', (metrics->>'cv_deferred_ms')::float8 >= 0,
+				 (metrics->>'n_labeled')::int
+		  FROM hitl.model_versions WHERE model = 'm' AND version = 2}),
+	'f|t|301',
+	'its figures are its own (no accuracy_from), with cv_deferred_ms');
+is(sql(q{SELECT count(*) FROM hitl.model_versions WHERE model = 'm'}), '2',
+	'no version is added for the cross-validation');
+is( sql(
+		q{SELECT version, count(*) FROM hitl.oof_predictions WHERE model = 'm' GROUP BY version}),
+	'2|301', 'the out-of-fold store holds version 2\'s 301 rows');
+
+# the same rows trained with the cross-validation at once give the same figures
+sql('CREATE TABLE u ' . sprintf($table, 'u'));
+sql(qq{UPDATE u SET lab = 'a' WHERE id = $top});
+sql(q{SELECT hitl.create_model('same', 'u', 'lab', ARRAY['x1', 'x2'], options => '{"cv_folds": 5}')});
+my $figures = q{SELECT round((metrics->>'cv_accuracy')::numeric, 6), round((metrics->>'cv_log_loss')::numeric, 4),
+		metrics->'confusion', metrics->'per_class'->'a'->'support', round((metrics->'calibration'->>'temperature')::numeric, 4)
+	FROM hitl.model_versions WHERE model = '%s' AND version = %d};
+is(sql(sprintf($figures, 'm', 2)), sql(sprintf($figures, 'same', 1)),
+	'the deferred figures equal those of a training that cross-validates at once');
+is( sql(
+		q{SELECT count(*) FROM hitl.audit_queue WHERE model = 'm'}),
+	sql(q{SELECT count(*) FROM hitl.audit_queue WHERE model = 'same'}),
+	'and the audit queue holds as many suspects');
+
+# nothing pending: hitl.train learns nothing new
+is(sql(q{SELECT hitl.train('m')}), '2', 'hitl.train then keeps version 2');
+
+done_testing();
