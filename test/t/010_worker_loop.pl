@@ -412,7 +412,16 @@ unlike(slurp_file($node->logfile, $log_offset),
 	qr/hitl: model "big" of database "big" failed|exited with exit code/, 'no failure logged, no process exit');
 
 # the worker holds no long lock on the table while it scores: ALTER TABLE
-# gets its ACCESS EXCLUSIVE lock between two batches
+# gets its ACCESS EXCLUSIVE lock between two batches.  (First the worker
+# finishes with the version above: its cross-validation after the scoring,
+# and the rescoring that follows when that moved the calibration.)
+ok( $node->poll_query_until(
+		'big', q{SELECT NOT (v.metrics ? 'cv_pending') AND NOT EXISTS (SELECT FROM pg_stat_activity a
+			  WHERE a.backend_type = 'hitl worker' AND a.datname = 'big' AND a.state = 'active'
+				AND a.query ~ '^(scoring|cross-validating) model big')
+		  FROM hitl.models m JOIN hitl.model_versions v ON v.model = m.name AND v.version = m.current_version
+		  WHERE m.name = 'big'}),
+	'the worker is done with that version');
 sql(q{UPDATE big SET lab = CASE lab WHEN 'a' THEN 'b' ELSE 'a' END WHERE lab IS NOT NULL}, 'big');
 ok(sql(q{SELECT worker_doing('scoring model big')}, 'big'), 'the worker is scoring model big again');
 sql(q{ALTER TABLE big ADD COLUMN note text}, 'big');
