@@ -462,7 +462,10 @@ catalog_read_progress(const char *name, bool count_log, bool fresh,
 	if (execute_by_name(CATALOG_AS_CALLER,
 						"SELECT processed_labels, coalesce(current_version, 0),"
 						" coalesce(scored_version, 0), status, last_error,"
-						" coalesce(failed_at, '-infinity')"
+						" coalesce(failed_at, '-infinity'),"
+						" coalesce((SELECT v.metrics OPERATOR(pg_catalog.?) 'cv_pending'"
+						"  FROM hitl.model_versions v WHERE v.model OPERATOR(pg_catalog.=) $1"
+						"  AND v.version OPERATOR(pg_catalog.=) current_version), false)"
 						" FROM hitl.models WHERE name OPERATOR(pg_catalog.=) $1",
 						name, !fresh, SPI_OK_SELECT, "reading the model's progress") == 0)
 		return false;
@@ -474,6 +477,7 @@ catalog_read_progress(const char *name, bool count_log, bool fresh,
 	d = spi_value(tup, 5, &isnull);
 	p->last_error = isnull ? NULL : TextDatumGetCString(d);
 	p->failed_at = DatumGetTimestampTz(spi_value(tup, 6, &isnull));
+	p->cv_pending = DatumGetBool(spi_value(tup, 7, &isnull));
 	return true;
 }
 

@@ -140,6 +140,9 @@ typedef struct HitlVersion
 								 * calibrate.h): 1 when none */
 	bool		cv_pending;		/* its cross-validation was deferred, and
 								 * its figures are still its base's */
+	int			figures_from;	/* the version its cross-validated figures
+								 * were computed on ("accuracy_from", or
+								 * itself) */
 } HitlVersion;
 
 /*
@@ -230,7 +233,8 @@ extern char *catalog_with_base_figures(const HitlModel *model, int base, const c
  * cross-validation was deferred; returns its calibration temperature after
  */
 extern double catalog_replace_cv_figures(const HitlModel *model, int version,
-										 const char *metrics, double ms, bool *done);
+										 const char *metrics, double ms,
+										 double old_temperature, bool *done);
 
 /* ------------------------------------------------------------------------
  * The worker's state of a model in hitl.models (catalog.c), read by the
@@ -264,6 +268,8 @@ typedef struct ModelProgress
 	ModelStatus status;
 	char	   *last_error;		/* NULL when none */
 	TimestampTz failed_at;		/* -infinity when never */
+	bool		cv_pending;		/* the current version's cross-validation
+								 * was deferred and is still to come */
 } ModelProgress;
 
 /*

@@ -42,7 +42,8 @@
 	" idf_buckets, idf, n_documents, vocabulary, class_counts, count_index," \
 	" counts, label_snapshot::text, metrics->>'data_hash'," \
 	" (metrics->'calibration'->'temperature')::text," \
-	" metrics OPERATOR(pg_catalog.?) 'cv_pending'"
+	" metrics OPERATOR(pg_catalog.?) 'cv_pending'," \
+	" coalesce((metrics->>'accuracy_from')::pg_catalog.int4, version)"
 
 /* ... and their positions */
 enum
@@ -65,7 +66,8 @@ enum
 	COL_LABEL_SNAPSHOT,
 	COL_DATA_HASH,
 	COL_TEMPERATURE,
-	COL_CV_PENDING
+	COL_CV_PENDING,
+	COL_FIGURES_FROM
 };
 
 /* Column value of the current SPI result, NULL-safe */
@@ -526,6 +528,8 @@ catalog_load_version(const HitlModel *model, int version, MemoryContext mcxt)
 	v->temperature = load_temperature(model, version, tup);
 	h = spi_value(tup, COL_CV_PENDING, &isnull);
 	v->cv_pending = !isnull && DatumGetBool(h);
+	h = spi_value(tup, COL_FIGURES_FROM, &isnull);
+	v->figures_from = isnull ? version : DatumGetInt32(h);
 	MemoryContextSwitchTo(old);
 	return v;
 }
@@ -704,7 +708,8 @@ catalog_with_base_figures(const HitlModel *model, int base, const char *metrics)
 						"SELECT ($3::pg_catalog.jsonb OPERATOR(pg_catalog.||) coalesce("
 						"  (SELECT pg_catalog.jsonb_object_agg(e.key, e.value)"
 						"   FROM pg_catalog.jsonb_each(v.metrics) e"
-						"   WHERE e.key OPERATOR(pg_catalog.~) " CV_FIGURES_REGEX ")"
+						"   WHERE e.key OPERATOR(pg_catalog.~) " CV_FIGURES_REGEX
+						"   AND e.key OPERATOR(pg_catalog.<>) ALL (ARRAY['cv_pending', 'cv_deferred_ms']))"
 						"  OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('accuracy_from',"
 						"   coalesce(v.metrics OPERATOR(pg_catalog.->) 'accuracy_from', pg_catalog.to_jsonb(v.version))),"
 						"  '{}'))::pg_catalog.text"
@@ -723,16 +728,21 @@ catalog_with_base_figures(const HitlModel *model, int base, const char *metrics)
  * copied from its base (and of "accuracy_from"), with "cv_deferred_ms", the
  * time it took.  Returns the version's calibration temperature after (1
  * when none); *done is false when the version was not pending (another
- * session did it, or it is gone).  Written as the owner of hitl's tables.
+ * session did it, or it is gone).  When the temperature is not
+ * old_temperature, the one its stored scores were computed with, the model
+ * no longer counts as scored with it (scored_version NULL, status
+ * "trained"): hitl.wait waits for, and the worker or hitl.score does, a
+ * rescoring.  Written as the owner of hitl's tables.
  */
 double
 catalog_replace_cv_figures(const HitlModel *model, int version, const char *metrics,
-						   double ms, bool *done)
+						   double ms, double old_temperature, bool *done)
 {
 	Oid			argtypes[4] = {TEXTOID, INT4OID, TEXTOID, FLOAT8OID};
 	Datum		values[4];
 	bool		isnull;
 	Datum		d;
+	double		t;
 
 	values[0] = CStringGetTextDatum(model->name);
 	values[1] = Int32GetDatum(version);
@@ -743,7 +753,7 @@ catalog_replace_cv_figures(const HitlModel *model, int version, const char *metr
 							" coalesce((SELECT pg_catalog.jsonb_object_agg(e.key, e.value)"
 							"   FROM pg_catalog.jsonb_each(v.metrics) e"
 							"   WHERE e.key OPERATOR(pg_catalog.!~) " CV_FIGURES_REGEX
-							"   AND e.key OPERATOR(pg_catalog.<>) ALL (ARRAY['cv_pending', 'accuracy_from'])), '{}')"
+							"   AND e.key OPERATOR(pg_catalog.<>) 'accuracy_from'), '{}')"
 							" OPERATOR(pg_catalog.||) coalesce((SELECT pg_catalog.jsonb_object_agg(e.key, e.value)"
 							"   FROM pg_catalog.jsonb_each($3::pg_catalog.jsonb) e"
 							"   WHERE e.key OPERATOR(pg_catalog.~) " CV_FIGURES_REGEX "), '{}')"
@@ -757,8 +767,16 @@ catalog_replace_cv_figures(const HitlModel *model, int version, const char *metr
 	if (!*done)
 		return 1.0;
 	d = spi_value(SPI_tuptable->vals[0], 1, &isnull);
-	return isnull ? 1.0 : DatumGetFloat8(d);
+	t = isnull ? 1.0 : DatumGetFloat8(d);
+	if (t != old_temperature)
+		update_model_version(model,
+							 "UPDATE hitl.models SET scored_version = NULL,"
+							 " status = CASE WHEN status = $3 THEN 'trained' ELSE status END"
+							 " WHERE name = $1 AND scored_version = $2",
+							 version, MODEL_SCORED);
+	return t;
 }
+
 
 /*
  * The current version of a model as the worker's log line tells it: its

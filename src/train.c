@@ -71,6 +71,10 @@ train_run(const char *name, bool incremental, TrainCvWhen when, TrainRun *run,
 			ereport(DEBUG1,
 					(errmsg_internal("hitl: model \"%s\": incremental update not possible: %s",
 									 run->model->name, train_fallback_name(run->fallback))));
+		/* no change, but hitl.train on a pending version: cross-validate it */
+		else if (when == TRAIN_CV_INLINE && run->prev != NULL && run->prev->cv_pending &&
+				 version == run->prev->version)
+			version = 0;
 	}
 	if (version == 0)
 		version = pick_family(run->model) (run);
@@ -102,19 +106,23 @@ train_model(const char *name, bool incremental, TrainCvWhen when)
  * The deferred cross-validation of a model's current version.
  */
 bool
-train_crossvalidate_current(const char *name)
+train_crossvalidate_current(const char *name, bool *recorded)
 {
 	MemoryContext cxt;
 	MemoryContext old;
 	TrainRun	run;
+	int			version;
+	bool		rescore;
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "hitl cross-validation",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
-	(void) train_run(name, false, TRAIN_CV_ONLY, &run, cxt);
+	version = train_run(name, false, TRAIN_CV_ONLY, &run, cxt);
 	MemoryContextSwitchTo(old);
+	*recorded = run.cv_recorded;
+	rescore = run.recalibrated || (run.prev != NULL && version != run.prev->version);
 	MemoryContextDelete(cxt);
-	return run.recalibrated;
+	return rescore;
 }
 
 PG_FUNCTION_INFO_V1(hitl_train);

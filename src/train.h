@@ -98,9 +98,18 @@ typedef struct TrainRun
 								 * back, or FALLBACK_NONE */
 	TrainCvWhen cv_when;
 	bool		cv_deferred;	/* the cross-validation was left for later */
-	bool		recalibrated;	/* TRAIN_CV_ONLY: the version's calibration
-								 * temperature changed */
+	bool		cv_recorded;	/* TRAIN_CV_ONLY: the figures were put in */
+	bool		recalibrated;	/* ... and changed the version's calibration
+								 * temperature */
 } TrainRun;
+
+/*
+ * The worker defers a version's cross-validation only while the figures it
+ * copies were computed at most this many versions back: a steady stream of
+ * labels still gets a version cross-validated (before its scoring) every
+ * so often
+ */
+#define TRAIN_MAX_DEFERRED 4
 
 /*
  * A training of one kind: returns the version number (a new one, or the
@@ -125,11 +134,12 @@ extern int	train_model(const char *name, bool incremental, TrainCvWhen when);
 
 /*
  * Cross-validate the named model's current version when its cross-validation
- * was deferred and it learned from the data the table holds now; true when
- * that changed the version's calibration temperature (its stored scores
- * then need rescoring).
+ * was deferred: in place (*recorded) when it learned from the data the
+ * table holds now, else by training a new version that cross-validates at
+ * once.  True when the table must be rescored: the calibration temperature
+ * changed, or a new version came.
  */
-extern bool train_crossvalidate_current(const char *name);
+extern bool train_crossvalidate_current(const char *name, bool *recorded);
 
 
 /* train_common.c: what every kind shares */
@@ -209,9 +219,10 @@ extern void train_json_finish(StringInfo buf, const TrainRun *run, const char *h
 
 /*
  * Does the current version stand (same: it learned from the same data)?
- * With TRAIN_CV_ONLY it must have, else nothing is done; a training of
- * hitl.train finding a version whose cross-validation is pending turns into
- * that cross-validation.
+ * A training of hitl.train finding a version whose cross-validation is
+ * pending, with the same data, turns into that cross-validation; a
+ * TRAIN_CV_ONLY finding other data (a feature changed, rows came, an
+ * option) turns into a training that cross-validates at once.
  */
 extern bool train_stands(TrainRun *run, bool same);
 

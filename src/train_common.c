@@ -377,8 +377,13 @@ run_ms(const TrainRun *run)
 bool
 train_stands(TrainRun *run, bool same)
 {
+	if (run->cv_when == TRAIN_CV_ONLY && !same)
+	{
+		run->cv_when = TRAIN_CV_INLINE;
+		return false;
+	}
 	if (run->cv_when == TRAIN_CV_ONLY)
-		return !same;			/* labels moved: the next version cross-validates */
+		return false;
 	if (same && run->cv_when == TRAIN_CV_INLINE && run->prev->cv_pending)
 	{
 		run->cv_when = TRAIN_CV_ONLY;
@@ -393,11 +398,11 @@ train_record(TrainRun *run, HitlVersion *v, const char *metrics)
 {
 	if (run->cv_when == TRAIN_CV_ONLY)
 	{
-		bool		done;
 		double		t = catalog_replace_cv_figures(run->model, run->prev->version, metrics,
-												   run_ms(run), &done);
+												   run_ms(run), run->prev->temperature,
+												   &run->cv_recorded);
 
-		run->recalibrated = done && t != run->prev->temperature;
+		run->recalibrated = run->cv_recorded && t != run->prev->temperature;
 		return run->prev->version;
 	}
 	if (run->cv_deferred)

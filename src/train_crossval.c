@@ -201,15 +201,39 @@ json_calibration(StringInfo buf, const TrainCv *cv)
  * out-of-fold store with every labeled row's prediction and confidence
  * (both emptied when there was no cross-validation).
  */
+/*
+ * May the worker's training leave its cross-validation for after the
+ * scoring?  Only when there is a base whose figures it can copy (a first
+ * version, or one after a damaged version, cross-validates at once), with
+ * the same classes in the same order (its confusion matrix and per-class
+ * figures are read by the new version's classes), computed at most
+ * TRAIN_MAX_DEFERRED versions back, and when it would cross-validate at all.
+ */
+static bool
+can_defer(const TrainRun *run, const TrainCvInput *in)
+{
+	const HitlModel *model = run->model;
+	const HitlVersion *prev = run->prev;
+	int			i;
+
+	if (model->cv_folds < 2 || in->n < 2 * model->cv_folds || prev == NULL ||
+		prev->version != model->current_version ||
+		model->current_version - prev->figures_from >= TRAIN_MAX_DEFERRED ||
+		prev->n_classes != in->k || in->classes == NULL)
+		return false;
+	for (i = 0; i < in->k; i++)
+		if (strcmp(prev->classes[i], in->classes[i]) != 0)
+			return false;
+	return true;
+}
+
 int
 train_crossval(TrainRun *run, const TrainCvInput *in, TrainCv *out)
 {
 	const HitlModel *model = run->model;
 	int			rc;
 
-	/* a first version cross-validates at once: it has no base to copy from */
-	if (run->cv_when == TRAIN_CV_DEFER && model->current_version > 0 &&
-		model->cv_folds >= 2 && in->n >= 2 * model->cv_folds)
+	if (run->cv_when == TRAIN_CV_DEFER && can_defer(run, in))
 	{
 		memset(out, 0, sizeof(*out));
 		out->n = in->n;

@@ -243,7 +243,8 @@ train_named_model(void *name)
 typedef struct DeferredCv
 {
 	const char *name;
-	bool		recalibrated;
+	bool		rescore;		/* new calibration, or a new version */
+	bool		recorded;		/* the figures were put in place */
 } DeferredCv;
 
 static void
@@ -251,9 +252,8 @@ crossvalidate_named_model(void *arg)
 {
 	DeferredCv *cv = (DeferredCv *) arg;
 
-	cv->recalibrated = train_crossvalidate_current(cv->name);
+	cv->rescore = train_crossvalidate_current(cv->name, &cv->recorded);
 }
-
 /*
  * One LOG line per version the worker trained (nothing per row): model,
  * database, version, labels, training time and cross-validated accuracy;
@@ -270,8 +270,8 @@ log_new_version(const char *name, int previous, bool crossvalidated)
 		return;
 	if (crossvalidated)
 	{
-		if (v.cv_pending || isnan(v.cv_deferred_ms) || v.version != previous)
-			return;				/* not done: another session did it, or a new version came */
+		if (v.version != previous)
+			return;
 		if (isnan(v.cv_accuracy))
 			strlcpy(accuracy, "not cross-validated (too few rows)", sizeof(accuracy));
 		else
@@ -338,30 +338,43 @@ retrain_if_labels_moved(HitlModelEntry *m, bool *rescore)
 /*
  * In the current unit of work: give the model's current version the
  * cross-validated figures its training left for later (metrics
- * "cv_pending"), unless a label came since (the next version will).
- * True when that changed the version's calibration, so that its scores
- * must be written again.
+ * "cv_pending"), unless a label came since (the next version will).  A
+ * version whose data changed otherwise (a feature, rows, an option) is
+ * trained again, cross-validating at once.  True when the table must be
+ * rescored: the calibration moved, or a new version came.
  */
 static bool
 crossvalidate_when_idle(HitlModelEntry *m)
 {
 	ModelProgress p;
 	HitlRoleScope scope;
-	DeferredCv	cv = {m->name, false};
+	DeferredCv	cv = {m->name, false, false};
 	char		activity[NAMEDATALEN + 32];
 
-	if (!catalog_read_progress(m->name, true, false, &p) ||
-		p.logged > p.processed_labels || p.current_version == 0)
+	if (!catalog_read_progress(m->name, true, false, &p) || !p.cv_pending ||
+		p.logged > p.processed_labels)
 		return false;
 	snprintf(activity, sizeof(activity), "cross-validating model %s", m->name);
 	pgstat_report_activity(STATE_RUNNING, activity);
 	hitl_role_enter(&scope, m->owner);
 	if (!run_in_subtransaction(crossvalidate_named_model, &cv,
 							   ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE))
-		cv.recalibrated = false;
+		cv.rescore = cv.recorded = false;
 	hitl_role_exit(&scope);
-	log_new_version(m->name, p.current_version, true);
-	return cv.recalibrated;
+	if (cv.recorded)
+		log_new_version(m->name, p.current_version, true);
+	else
+		log_new_version(m->name, p.current_version, false);
+	return cv.rescore;
+}
+
+/* Is the model's current version waiting for its cross-validation? */
+static bool
+current_version_pending(HitlModelEntry *m)
+{
+	ModelProgress p;
+
+	return catalog_read_progress(m->name, false, false, &p) && p.cv_pending;
 }
 
 /* Rescore a model, a batch per transaction, as its owner */
@@ -390,28 +403,39 @@ static void
 work_on_model(HitlModelEntry *m, bool rescore)
 {
 	bool		go_on;
-	bool		recalibrated;
+	bool		again;
 
 	/* 1. retrain when labels changed */
 	begin_work();
 	go_on = retrain_if_labels_moved(m, &rescore);
 	end_work();
+	if (!go_on)
+		return;
 
 	/* 2. rescore, a batch per transaction: when woken, or the version moved */
-	if (!go_on || !rescore)
-		return;
-	rescore_model(m);
-
-	/* 3. the new version's cross-validation, now that the queue is fresh */
-	begin_work();
-	recalibrated = crossvalidate_when_idle(m);
-	end_work();
-	if (recalibrated)
+	if (rescore)
 		rescore_model(m);
 
-	/* 4. auto-label at the option auto_label_precision, as the owner */
+	/*
+	 * 3. the current version's cross-validation, now that the queue is
+	 * fresh (also when an earlier try was canceled or failed)
+	 */
 	begin_work();
-	autolabel_for_worker(m->name, m->owner);
+	again = crossvalidate_when_idle(m);
+	end_work();
+	if (again)
+		rescore_model(m);
+
+	/*
+	 * 4. auto-label at the option auto_label_precision, as the owner: with
+	 * the threshold of the version that scored, so not while its
+	 * cross-validation is pending
+	 */
+	if (!rescore && !again)
+		return;
+	begin_work();
+	if (!current_version_pending(m))
+		autolabel_for_worker(m->name, m->owner);
 	end_work();
 }
 

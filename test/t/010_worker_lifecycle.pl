@@ -99,6 +99,10 @@ is(launcher_pid(), $launcher, 'started by the same launcher');
 make_model('late', 'first', 1000, 5);
 $node->safe_psql('late', q{UPDATE first SET lab = 'a' WHERE id = 1});
 is($node->safe_psql('late', q{SELECT hitl.wait('first')}), '2', 'the worker trains version 2 after a label');
+# (and cross-validates it after its scoring, logging a line of its own)
+ok( $node->poll_query_until(
+		'late', q{SELECT NOT (metrics ? 'cv_pending') FROM hitl.model_versions WHERE model = 'first' AND version = 2}),
+	'then cross-validates it');
 
 # ---------------------------------------------------------------------------
 # 2. DROP EXTENSION: the worker leaves quietly; it comes back with hitl
