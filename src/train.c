@@ -50,6 +50,7 @@ train_run(const char *name, bool incremental, TrainCvWhen when, TrainRun *run,
 	memset(run, 0, sizeof(*run));
 	INSTR_TIME_SET_CURRENT(run->start);
 	run->cv_when = when;
+	run->rescores_after = when == TRAIN_CV_ONLY;
 	run->model = catalog_load_model(name, cxt);
 	catalog_lock_model(run->model);
 	/* reload: another training may have committed while we waited */

@@ -98,6 +98,9 @@ typedef struct TrainRun
 								 * back, or FALLBACK_NONE */
 	TrainCvWhen cv_when;
 	bool		cv_deferred;	/* the cross-validation was left for later */
+	bool		rescores_after; /* the caller rescores after a deferred
+								 * cross-validation (the worker): the model
+								 * stays marked scored meanwhile */
 	bool		cv_recorded;	/* TRAIN_CV_ONLY: the figures were put in */
 	bool		recalibrated;	/* ... and changed the version's calibration
 								 * temperature */
