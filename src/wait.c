@@ -1,7 +1,8 @@
 /*
  * wait.c
  *		hitl.wait(): block until every label committed before the call is in
- *		a trained version whose scores are written.
+ *		a trained version whose scores are written (and, when asked, its
+ *		cross-validation, which the worker does after the scoring, is done).
  *
  * It sleeps on the condition variable the workers broadcast after each
  * commit, checking the model's row with a fresh snapshot each time it is
@@ -30,7 +31,7 @@
 static TimestampTz wait_deadline(Interval *timeout);
 static void read_progress(const char *name, bool first, ModelProgress *p);
 static bool check_progress(const char *name, const ModelProgress *p,
-						   int64 target, TimestampTz started);
+						   int64 target, bool cross_validated, TimestampTz started);
 
 /*
  * The end of a wait of timeout from now; 22023 when it is negative.
@@ -66,12 +67,13 @@ read_progress(const char *name, bool first, ModelProgress *p)
 
 /*
  * Is the wait over: every entry of the label log up to target is in the
- * trained version, whose scores are written?  Raises an error when the
- * model is broken, or failed since the wait started.
+ * trained version, whose scores are written (and, with cross_validated,
+ * whose cross-validation is not pending)?  Raises an error when the model
+ * is broken, or failed since the wait started.
  */
 static bool
 check_progress(const char *name, const ModelProgress *p, int64 target,
-			   TimestampTz started)
+			   bool cross_validated, TimestampTz started)
 {
 	if (p->status == MODEL_BROKEN)
 		ereport(ERROR,
@@ -79,7 +81,8 @@ check_progress(const char *name, const ModelProgress *p, int64 target,
 				 errmsg("model \"%s\" is broken", name),
 				 errdetail("%s", p->last_error ? p->last_error : "no detail"),
 				 errhint("Drop the model and create it again.")));
-	if (p->processed_labels >= target && p->scored_version == p->current_version)
+	if (p->processed_labels >= target && p->scored_version == p->current_version &&
+		!(cross_validated && p->cv_pending))
 		return true;
 	if (p->status == MODEL_FAILED && p->failed_at >= started)
 		ereport(ERROR,
@@ -93,8 +96,10 @@ check_progress(const char *name, const ModelProgress *p, int64 target,
 PG_FUNCTION_INFO_V1(hitl_wait);
 
 /*
- * hitl.wait(model text, timeout interval) returns integer: the version whose
- * scores are in the table (NULL when the model has too few labels to train).
+ * hitl.wait(model text, timeout interval, cross_validated boolean) returns
+ * integer: the version whose scores are in the table (NULL when the model
+ * has too few labels to train).  0.1.0's hitl.wait(text, interval) calls
+ * it without the third argument, until the extension is updated.
  */
 Datum
 hitl_wait(PG_FUNCTION_ARGS)
@@ -105,6 +110,7 @@ hitl_wait(PG_FUNCTION_ARGS)
 	int64		target = 0;
 	ModelProgress p;
 	bool		first_look = true;
+	bool		cross_validated = PG_NARGS() > 2 && PG_GETARG_BOOL(2);
 
 	if (!hitl_shared_available())
 		ereport(ERROR,
@@ -138,11 +144,12 @@ hitl_wait(PG_FUNCTION_ARGS)
 		if (first_look)
 		{
 			target = p.logged;
-			if (p.processed_labels < target || p.scored_version != p.current_version)
+			if (p.processed_labels < target || p.scored_version != p.current_version ||
+				(cross_validated && p.cv_pending))
 				hitl_ensure_worker(MyDatabaseId);
 		}
 		first_look = false;
-		if (check_progress(name, &p, target, started))
+		if (check_progress(name, &p, target, cross_validated, started))
 			break;
 		remaining = (long) (TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline));
 		if (remaining <= 0)

@@ -63,13 +63,17 @@ is( sql(
 is(sql(q{SELECT DISTINCT version FROM hitl.oof_predictions WHERE model = 'm'}), '1',
 	'the out-of-fold store still holds version 1\'s rows');
 
+my ($ret, $out, $err) = $node->psql('shop', q{SELECT hitl.wait('m', '2 s', cross_validated => true)});
+like($err, qr/ERROR:  timed out waiting for model "m"/,
+	'hitl.wait(cross_validated => true) waits for the cross-validation');
+
 # the lock goes: the worker cross-validates version 2
 $locker->query_safe('COMMIT');
 $locker->quit;
-ok( $node->poll_query_until(
-		'shop',
-		q{SELECT NOT (metrics ? 'cv_pending') FROM hitl.model_versions WHERE model = 'm' AND version = 2}),
-	'the worker then cross-validates version 2');
+is(sql(q{SELECT hitl.wait('m', '120 s', cross_validated => true)}), '2',
+	'hitl.wait(cross_validated => true) returns version 2 once it is cross-validated');
+is(sql(q{SELECT metrics ? 'cv_pending' FROM hitl.model_versions WHERE model = 'm' AND version = 2}), 'f',
+	'the worker then cross-validated version 2');
 is( sql(
 		q{SELECT metrics ? 'accuracy_from', (metrics->>'cv_deferred_ms')::float8 >= 0,
 				 (metrics->>'n_labeled')::int
