@@ -71,7 +71,8 @@ text_table() {
 		sed -e "s/\\bbench_text\\b/${TABLE}_gen/g" -e "s/\\\$ROWS/$n/g")"
 	[[ $gen == *setseed* && $gen == *"INSERT INTO ${TABLE}_gen (id, truth, body)"* && $gen == *"generate_series(1, $n)"* ]] ||
 		bench_die "could not read the text table's statements from term_cache.sh"
-	bench_sql "DROP TABLE IF EXISTS $TABLE, ${TABLE}_truth, ${TABLE}_gen CASCADE" \
+	bench_sql "SELECT hitl.drop_model(name) FROM hitl.models WHERE name = '$MODEL'" \
+		"DROP TABLE IF EXISTS $TABLE, ${TABLE}_truth, ${TABLE}_gen CASCADE" \
 		"CREATE UNLOGGED TABLE ${TABLE}_gen (id bigint, truth text, body text)" >/dev/null ||
 		bench_die "could not create ${TABLE}_gen"
 	hitl_psql -q >/dev/null <<SQL || bench_die "could not fill $TABLE"
@@ -96,8 +97,33 @@ fresh_model() {
 		"VACUUM FULL $TABLE" "ANALYZE $TABLE" >/dev/null || bench_die "could not reset $TABLE"
 	bench_time "SELECT hitl.create_model('$MODEL', '$TABLE', 'label', ARRAY['body'], algorithm => '$algorithm')"
 	echo "create_model ($algorithm, default options): $BENCH_MS ms (fills the term cache, trains, scores)"
-	bench_sql "VACUUM (FREEZE, ANALYZE) $TABLE" >/dev/null
-	bench_quiesce "$MODEL"
+	bench_sql "VACUUM (FREEZE, ANALYZE) $TABLE" "SELECT hitl.wait('$MODEL', '600 s')" >/dev/null ||
+		bench_die "hitl.wait('$MODEL') failed"
+	stop_worker
+}
+
+# stop_worker: end the database's hitl worker, so that the next label's
+# worker is a fresh process; the launcher may start one again at once (for
+# what the ended one had left to do): wait until it is idle.  Unlike
+# bench_quiesce, no worker at all counts as idle (one that had nothing to do
+# for hitl.naptime, e.g. during a long create_model, has left).
+stop_worker() {
+	local old tries=0 state
+	old="$(worker_pid)"
+	if [[ -n $old ]]; then
+		bench_sql "SELECT pg_terminate_backend($old)" >/dev/null
+	fi
+	while [[ -n $old && $(worker_pid) == "$old" ]]; do
+		((++tries < 300)) || bench_die "the hitl worker $old did not leave in 30 s"
+		sleep 0.1
+	done
+	sleep 0.5
+	state="$(bench_worker_state)"
+	while [[ -n $state && $state != idle* ]]; do
+		((++tries < 6000)) || bench_die "the hitl worker stayed busy for 10 minutes"
+		sleep 0.1
+		state="$(bench_worker_state)"
+	done
 }
 
 # worker_pid: the database's hitl worker (empty when none runs)
@@ -147,12 +173,8 @@ SQL
 
 # run_labels SIZE ALGORITHM: the warm-up label and LABELS measured ones
 run_labels() {
-	local size=$1 algorithm=$2 i pid line key="$BENCH_WORK/$1-$2"
+	local size=$1 algorithm=$2 i pid='' line key="$BENCH_WORK/$1-$2"
 	local id v total totrain train score rows path solver iter newer
-	pid="$(worker_pid)"
-	if [[ -n $pid ]]; then
-		bench_sql "SELECT pg_terminate_backend($pid)" >/dev/null
-	fi
 	printf '   %-4s %8s %7s %10s %9s %9s %9s %10s %-22s %-7s %s\n' \
 		"#" id version "total ms" "to train" train score "rows wrtn" path solver iter
 	: >"$key.runs"
@@ -194,13 +216,33 @@ target() {
 	esac
 }
 
+# summary_row SIZE ALGORITHM: its line of the summary; returns 1 when its
+# target is missed
+summary_row() {
+	local p50 p95 max totrain train score rows goal verdict status=0
+	read -r p50 p95 max totrain train score rows <"$BENCH_WORK/$1-$2.summary"
+	goal="$(target "$1" "$2")"
+	if [[ -z $goal ]]; then
+		verdict="(no target)"
+	elif awk -v p="$p95" -v t="$goal" 'BEGIN { exit !(p <= t) }'; then
+		verdict="p95 <= $goal: met"
+	else
+		verdict="p95 <= $goal: NOT MET"
+		status=1
+	fi
+	printf '%-9s %-12s %8s %8s %8s %9s %8s %8s %10s  %s\n' "$1" "$2" "$p50" "$p95" "$max" "$totrain" "$train" "$score" "$rows" "$verdict"
+	return $status
+}
+
 bench_up_worker hitl_bench_text_latency
 bench_header "hitl benchmark: label -> fresh queue latency on a text table (background worker)"
 echo "reproduce: PG_BIN=<bin> HITL_BENCH_TEXT_LATENCY_SIZES=\"${SIZES[*]}\" bash test/bench/text_latency.sh"
 echo "hitl.naptime = $(bench_sql "SHOW hitl.naptime"), hitl.retrain_delay = $(bench_sql "SHOW hitl.retrain_delay"), hitl.batch_size = $(bench_sql "SHOW hitl.batch_size") (defaults)"
-echo
 
+DONE=()
+missed=0
 for size in "${SIZES[@]}"; do
+	echo
 	echo "== text latency: $size rows: building the table (term_cache.sh's texts, 1% labeled) =="
 	t0=$SECONDS
 	text_table "$size"
@@ -211,35 +253,22 @@ for size in "${SIZES[@]}"; do
 		echo "   labeled $(bench_sql "SELECT count(label) FROM $TABLE") of $size; options $(bench_sql "SELECT options FROM hitl.models WHERE name = '$MODEL'")"
 		echo "   version $(bench_sql "SELECT current_version FROM hitl.models WHERE name = '$MODEL'"): $(bench_sql "SELECT format('train_ms %s, metrics: incremental %s, solver %s, cv_folds %s', round(train_ms::numeric), metrics->>'incremental', coalesce(metrics->>'solver', '-'), coalesce(metrics->>'cv_folds', '-')) FROM hitl.model_versions v JOIN hitl.models m ON m.name = v.model AND m.current_version = v.version WHERE m.name = '$MODEL'")"
 		run_labels "$size" "$algorithm"
-	done
-	echo
-done
-
-echo "== text latency: summary (ms; $LABELS labels each after one warm-up; to train / train / score: medians; rows: median rows rewritten) =="
-printf '%-9s %-12s %8s %8s %8s %9s %8s %8s %10s  %s\n' rows algorithm p50 p95 max "to train" train score "rows wrtn" target
-missed=0
-for size in "${SIZES[@]}"; do
-	for algorithm in "${ALGORITHMS[@]}"; do
-		read -r p50 p95 max totrain train score rows <"$BENCH_WORK/$size-$algorithm.summary"
-		goal="$(target "$size" "$algorithm")"
-		if [[ -z $goal ]]; then
-			verdict="(no target)"
-		elif awk -v p="$p95" -v t="$goal" 'BEGIN { exit !(p <= t) }'; then
-			verdict="p95 <= $goal: met"
-		else
-			verdict="p95 <= $goal: NOT MET"
-			missed=1
-		fi
-		printf '%-9s %-12s %8s %8s %8s %9s %8s %8s %10s  %s\n' "$size" "$algorithm" "$p50" "$p95" "$max" "$totrain" "$train" "$score" "$rows" "$verdict"
+		DONE+=("$size $algorithm")
 	done
 done
 echo
+
+echo "== text latency: summary (ms; $LABELS labels each after one warm-up; to train / train / score: medians; rows: median rows rewritten) =="
+printf '%-9s %-12s %8s %8s %8s %9s %8s %8s %10s  %s\n' rows algorithm p50 p95 max "to train" train score "rows wrtn" target
+for config in "${DONE[@]}"; do
+	# shellcheck disable=SC2086 # "SIZE ALGORITHM"
+	summary_row $config || missed=1
+done
+echo
 echo "path taken by the worker (from the versions' metrics), solver, peak memory of the hitl worker:"
-for size in "${SIZES[@]}"; do
-	for algorithm in "${ALGORITHMS[@]}"; do
-		printf '%-9s %-12s %s; solver %s; %s\n' "$size" "$algorithm" "$(cat "$BENCH_WORK/$size-$algorithm.path")" \
-			"$(cat "$BENCH_WORK/$size-$algorithm.solver")" "$(cat "$BENCH_WORK/$size-$algorithm.memory")"
-	done
+for config in "${DONE[@]}"; do
+	printf '%-9s %-12s %s; solver %s; %s\n' "${config% *}" "${config#* }" "$(cat "$BENCH_WORK/${config/ /-}.path")" \
+		"$(cat "$BENCH_WORK/${config/ /-}.solver")" "$(cat "$BENCH_WORK/${config/ /-}.memory")"
 done
 echo "(latency: label COMMIT -> new version trained, table rescored and hitl.wait returned; default options"
 echo " (cv_folds 5) and hitl.retrain_delay 200ms; to train = wake-up + retrain_delay + reading the label log)"
