@@ -40,7 +40,9 @@
 # "full:<reason>" (a naive Bayes update that fell back to a full training,
 # metrics->>'fallback'); and metrics->>'solver' ("-" when the version does
 # not record one).  At the end of each configuration: VmHWM (peak resident
-# set, shared buffers it touched included) of the database's hitl worker.
+# set, shared buffers it touched included) of the database's hitl worker,
+# then hitl.score three times with nothing to write (the worker idle): what
+# reading and predicting every row costs, the floor of "score".
 #
 # Targets (issue 12, target 1): at 1,000,000 rows p95 <= 2 s for naive
 # Bayes and <= 5 s for logistic regression; at 100,000 rows p95 <= 0.5 s
@@ -205,6 +207,21 @@ run_labels() {
 	fi
 	echo "   path: $(cat "$key.path"); solver: $(cat "$key.solver")"
 	echo "   hitl worker (pid $pid, started by the warm-up label): $(cat "$key.memory")"
+	rescore_floor "$key"
+}
+
+# rescore_floor KEY: the worker idle, hitl.score three times with nothing
+# to write (psql's wall time): the reading and predicting of every row that
+# the score column holds, without the writes
+rescore_floor() {
+	local all=() i
+	for ((i = 0; i < 3; i++)); do
+		bench_time "SELECT hitl.score('$MODEL')"
+		all+=("$BENCH_MS")
+		[[ $BENCH_OUT == 0 ]] || bench_die "hitl.score('$MODEL') wrote $BENCH_OUT rows, none expected"
+	done
+	bench_median "${all[@]}" >"$1.rescore"
+	echo "   rescoring with nothing to write (hitl.score, 0 rows written): ${all[*]} ms, median $(cat "$1.rescore")"
 }
 
 # target SIZE ALGORITHM: the p95 target in ms, empty when there is none
@@ -265,10 +282,11 @@ for config in "${DONE[@]}"; do
 	summary_row $config || missed=1
 done
 echo
-echo "path taken by the worker (from the versions' metrics), solver, peak memory of the hitl worker:"
+echo "path taken by the worker (from the versions' metrics), solver, the rescoring alone (median of 3), peak memory of the hitl worker:"
 for config in "${DONE[@]}"; do
-	printf '%-9s %-12s %s; solver %s; %s\n' "${config% *}" "${config#* }" "$(cat "$BENCH_WORK/${config/ /-}.path")" \
-		"$(cat "$BENCH_WORK/${config/ /-}.solver")" "$(cat "$BENCH_WORK/${config/ /-}.memory")"
+	printf '%-9s %-12s %s; solver %s; rescoring with nothing to write %s ms; %s\n' "${config% *}" "${config#* }" \
+		"$(cat "$BENCH_WORK/${config/ /-}.path")" "$(cat "$BENCH_WORK/${config/ /-}.solver")" \
+		"$(cat "$BENCH_WORK/${config/ /-}.rescore")" "$(cat "$BENCH_WORK/${config/ /-}.memory")"
 done
 echo "(latency: label COMMIT -> new version trained, table rescored and hitl.wait returned; default options"
 echo " (cv_folds 5) and hitl.retrain_delay 200ms; to train = wake-up + retrain_delay + reading the label log)"
