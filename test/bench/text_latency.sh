@@ -15,12 +15,14 @@
 #   TABLE (id bigint primary key, body text, label text)
 #   TABLE_truth (id bigint primary key, label text)
 #
-# For each size and each algorithm, a model on body with the default
-# options (cv_folds 5, buckets 2^18, ...) and the default settings
+# For each size and each algorithm: the previous model dropped with its
+# columns, the labels taken back to the 1% of the start, the table
+# rewritten (VACUUM FULL), then a model on body with the default options
+# (cv_folds 5, buckets 2^18, ...) and the default settings
 # (hitl.retrain_delay 200ms), created by hitl.create_model (which fills the
-# term cache, trains and scores).  The worker is then stopped
-# (pg_terminate_backend), so that the first label starts a fresh one whose
-# peak memory is that of this configuration alone.  One warm-up label, then
+# term cache, trains and scores).  The worker is then ended
+# (pg_terminate_backend), so that the labels are processed by a fresh
+# process, whose peak memory is that of this configuration alone.  One warm-up label, then
 # LABELS measured ones; each labels the top row of the review view with its
 # truth, as a person working through the queue, and the script waits until
 # the worker is idle before the next one:
