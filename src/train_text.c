@@ -115,6 +115,8 @@ train_text(TrainRun *run)
 
 	train_sparse_metrics(&metrics, &t.v, t.indptr[t.X.n], false);
 	train_json_fit(&metrics, &res, warm);
+	/* text is always solved by L-BFGS (src/sparse_logreg.c) */
+	appendStringInfoString(&metrics, ", \"solver\": \"lbfgs\"");
 	train_json_class_metrics(&metrics, &train_metrics, model->cv_folds,
 							 cv.done ? &cv.metrics : NULL);
 	train_json_crossval(&metrics, model, &cv, t.v.classes);

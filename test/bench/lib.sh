@@ -46,7 +46,7 @@
 #                         resets it), reload, and give the worker time to
 #                         read it.
 #   bench_quiesce MODEL   Wait until MODEL is fresh (hitl.wait) and the
-#                         database's worker is idle, so nothing runs behind
+#                         database's worker is idle (or gone), so nothing runs behind
 #                         what is timed next.
 #   bench_label_table TABLE N
 #                         The labeling table of the worker benchmarks:
@@ -245,7 +245,9 @@ bench_quiesce() {
 	# it starts) run its course, then wait until the worker is idle
 	delay_ms="$(bench_sql "SELECT (extract(epoch FROM current_setting('hitl.retrain_delay')::interval) * 1000)::int")"
 	sleep "$(awk -v d="$delay_ms" 'BEGIN { printf "%.3f", d / 1000 + 0.2 }')"
-	until [[ $(bench_worker_state) == idle* ]]; do
+	# (no worker at all is idle too: it leaves after hitl.naptime)
+	local state
+	while state=$(bench_worker_state) && [[ -n $state && $state != idle* ]]; do
 		((++tries < 6000)) || bench_die "the hitl worker stayed busy for 10 minutes"
 		sleep 0.1
 	done

@@ -6,7 +6,7 @@
 -- past the bound on L-BFGS's memory a model is refused with 54000.
 
 BEGIN;
-SELECT plan(12);
+SELECT plan(13);
 
 CREATE EXTENSION hitl;
 
@@ -82,6 +82,16 @@ SELECT is(pg_temp.error_detail($$SELECT hitl.create_model('huge', 'huge', 'label
 		  'the detail counts classes, features and coefficients');
 SELECT is((SELECT count(*) FROM hitl.models WHERE name = 'huge')::int, 0,
 		  'the refused model is not created');
+
+-- text is always solved by L-BFGS, and its metrics say so too
+CREATE TABLE notes (id int PRIMARY KEY, body text, label text);
+INSERT INTO notes
+SELECT g, (ARRAY['red apple pie', 'blue sky sea', 'green grass tree'])[1 + g % 3] || ' ' || g,
+	   (ARRAY['x', 'y', 'z'])[1 + g % 3]
+  FROM generate_series(1, 60) g;
+SELECT hitl.create_model('notes', 'notes', 'label', '{body}', options => '{"cv_folds": 0}');
+SELECT is((SELECT metrics->>'solver' FROM hitl.model_versions WHERE model = 'notes'),
+		  'lbfgs', 'a text model records solver lbfgs');
 
 SELECT * FROM finish();
 ROLLBACK;
