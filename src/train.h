@@ -98,6 +98,8 @@ typedef struct TrainRun
 								 * back, or FALLBACK_NONE */
 	TrainCvWhen cv_when;
 	bool		cv_deferred;	/* the cross-validation was left for later */
+	bool		idf_reused;		/* text: the current version's idf, not read
+								 * again (train_sparseset.c) */
 	bool		rescores_after; /* the caller rescores after a deferred
 								 * cross-validation (the worker): the model
 								 * stays marked scored meanwhile */

@@ -18,12 +18,14 @@
  */
 #include "postgres.h"
 
+#include "executor/spi.h"
 #include "storage/itemptr.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
 #include "compat.h"
 #include "rowkey.h"
+#include "spi_check.h"
 #include "scaler.h"
 #include "sparserow.h"
 #include "termcache.h"
@@ -134,6 +136,43 @@ idf_row(Datum *values, bool *nulls, void *arg)
 		if (st->df[bag->bucket[i]]++ == 0)
 			st->used++;
 	st->n++;
+}
+
+/*
+ * In the worker, a text logistic model's retraining takes the current
+ * version's idf instead of reading every row again, while the table has as
+ * many rows as it was computed over (as an incremental naive Bayes update
+ * keeps its idf).  Labels alone do not change the idf; texts edited since
+ * do, a little, and the deferred cross-validation that follows (which
+ * computes it afresh: train_crossvalidate_current) then finds other data
+ * and trains a version with the new idf.  False when the idf must be
+ * computed.
+ */
+static bool
+reuse_idf(TrainRun *run, HitlVersion *v)
+{
+	const HitlVersion *prev = run->prev;
+	StringInfoData sql;
+	bool		isnull;
+	int64		rows;
+
+	if (run->cv_when != TRAIN_CV_DEFER || model_is_nbayes(run->model) || prev == NULL ||
+		prev->n_idf == 0 || prev->idf_buckets == NULL || prev->idf == NULL)
+		return false;
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT pg_catalog.count(*) FROM %s", run->model->source_text);
+	hitl_spi_check(SPI_execute(sql.data, true, 0), SPI_OK_SELECT, "counting the table's rows");
+	rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (rows != prev->n_documents)
+		return false;
+	v->n_documents = prev->n_documents;
+	v->n_idf = prev->n_idf;
+	v->idf_buckets = palloc_extended(sizeof(int32) * prev->n_idf, MCXT_ALLOC_HUGE);
+	v->idf = palloc_extended(sizeof(double) * prev->n_idf, MCXT_ALLOC_HUGE);
+	memcpy(v->idf_buckets, prev->idf_buckets, sizeof(int32) * prev->n_idf);
+	memcpy(v->idf, prev->idf, sizeof(double) * prev->n_idf);
+	run->idf_reused = true;
+	return true;
 }
 
 /*
@@ -362,7 +401,7 @@ train_sparse_read(TrainRun *run, SparseTraining *t)
 
 	memset(t, 0, sizeof(*t));
 	sparserow_init(&r, model, layout, &t->v);
-	if (layout->n_text > 0)
+	if (layout->n_text > 0 && !reuse_idf(run, &t->v))
 		compute_idf(model, layout, &r, &t->v);
 	if (model_is_nbayes(model))
 		t->v.label_snapshot = catalog_label_snapshot(model, CurrentMemoryContext);

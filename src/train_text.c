@@ -117,6 +117,8 @@ train_text(TrainRun *run)
 	train_json_fit(&metrics, &res, warm);
 	/* text is always solved by L-BFGS (src/sparse_logreg.c) */
 	appendStringInfoString(&metrics, ", \"solver\": \"lbfgs\"");
+	if (run->idf_reused)
+		appendStringInfoString(&metrics, ", \"idf_reused\": true");
 	train_json_class_metrics(&metrics, &train_metrics, model->cv_folds,
 							 cv.done ? &cv.metrics : NULL);
 	train_json_crossval(&metrics, model, &cv, t.v.classes);
