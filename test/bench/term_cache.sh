@@ -84,11 +84,14 @@ ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'
 }
 
-# peak SQL: the peak resident memory (VmHWM, MB) of a session that ran SQL
+# peak SQL: the peak resident memory of a session that ran SQL, in MB
+# (VmHWM), and how much of it is shared memory (RssShmem at the end: the
+# shared buffers it touched stay mapped)
 peak() {
 	"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" -At -c "$1" \
-		-c "SELECT round(substring(pg_read_file('/proc/' || pg_backend_pid() || '/status')
-			FROM 'VmHWM:\\s*(\\d+)')::numeric / 1024)" | tail -1
+		-c "SELECT format('%s (%s shared)', round(substring(s FROM 'VmHWM:\\s*(\\d+)')::numeric / 1024),
+			round(substring(s FROM 'RssShmem:\\s*(\\d+)')::numeric / 1024))
+			FROM pg_read_file('/proc/' || pg_backend_pid() || '/status') AS s" | tail -1
 }
 
 # the SELECT computing model num's dot products in SQL, with its version's
