@@ -29,16 +29,19 @@
 #   numeric   hitl.score('num'), nothing changed
 #   SELECT    the same 16-feature dot products for the 8 classes in SQL
 #             (standardized with the version's means and scales, its
-#             coefficients as constants), summed over every row
+#             coefficients as constants), summed over every row, with the
+#             server's settings (it may use parallel workers, whose CPU
+#             time its own leaves out; a scoring uses none)
 #   UPDATE    UPDATE bench_num SET the three output columns to constants,
 #             after a CHECKPOINT, then VACUUM
 #   full      hitl.score('num') right after that UPDATE: every row's scores
 #             differ from the constants, so all 1,000,000 rows are written
 #             (after a CHECKPOINT), then VACUUM
 #
-# and the peak memory (VmHWM) of the backend that ran each scoring, beside
-# that of one that ran the SELECT (both read the table through the same
-# shared buffers, which VmHWM counts).
+# each as psql's wall time and as the CPU time of its backend (steadier
+# when other processes compete for the cores); and the peak memory
+# (VmHWM) of the backend that ran each scoring, beside that of one that
+# ran the SELECT, with the shared memory each touched (VmHWM counts it).
 #
 # Then, unless HITL_BENCH_TERM_PARSE=0, the rescoring and training without
 # the cache: its trigger dropped and its column dropped, so that the scan
@@ -62,6 +65,20 @@ q() { "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" -Atc "$1"; }
 timed() {
 	"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" -At -c '\timing on' -c "$1" |
 		sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1
+}
+
+# timed2 SQL: "WALL CPU", psql's wall time of SQL and the CPU time its
+# backend spent on it (/proc/self/schedstat), in milliseconds: CPU time
+# stays the same when other processes compete for the cores, wall time not
+timed2() {
+	"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" -At <<SQL |
+SELECT split_part(pg_read_file('/proc/self/schedstat'), ' ', 1) AS t0 \gset
+\timing on
+$1;
+\timing off
+SELECT 'cpu ' || round((split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::bigint - :t0) / 1e6);
+SQL
+		awk '/^Time: / { w = $2 } /^cpu / { c = $2 } END { print w, c }'
 }
 
 # median of its arguments
@@ -108,39 +125,51 @@ dot_sql() {
 		 GROUP BY c, v.coefficients, v.d) AS x"
 }
 
-# score_cost: the side-by-side rounds of issue 12's targets 2, 4 and 5
+# score_cost: the side-by-side rounds of issue 12's targets 2, 4 and 5,
+# wall and CPU times
 score_cost() {
-	local dot text=() num=() sel=() upd=() full=() t1 t2 t3 t4 t5 written
+	local dot r i written
+	local -a w c names=(text numeric SELECT UPDATE full)
+	local -a sqls
 	dot=$(dot_sql)
+	sqls=("SELECT hitl.score('nb')" "SELECT hitl.score('num')" "$dot"
+		"UPDATE bench_num SET label_prediction = 'x', label_confidence = 0.5, label_uncertainty = 0.5"
+		"SELECT hitl.score('num')")
+	declare -A wall cpu
 	echo
-	echo "== scoring cost, alternated rounds (ms) =="
-	printf '%-6s %10s %10s %10s\n' round text numeric SELECT
+	echo "== scoring cost, alternated rounds (wall ms / backend CPU ms) =="
+	printf '%-6s %14s %14s %14s %14s %14s %9s\n' round "${names[@]}" written
 	for ((r = 1; r <= ROUNDS; r++)); do
-		t1=$(timed "SELECT hitl.score('nb')")
-		t2=$(timed "SELECT hitl.score('num')")
-		t3=$(timed "$dot")
-		text+=("$t1") num+=("$t2") sel+=("$t3")
-		printf '%-6s %10.0f %10.0f %10.0f\n' "$r" "$t1" "$t2" "$t3"
+		for i in 0 1 2 3 4; do
+			# the UPDATE and the full rescoring each start after a checkpoint
+			((i >= 3)) && q "CHECKPOINT"
+			read -r w[i] c[i] <<<"$(timed2 "${sqls[i]}")"
+			wall[$i]+="${w[i]} " cpu[$i]+="${c[i]} "
+			((i == 4)) && written=$(q "SELECT count(*) FROM bench_num WHERE label_prediction <> 'x'")
+			((i >= 3)) && q "VACUUM bench_num"
+		done
+		printf '%-6s' "$r"
+		for i in 0 1 2 3 4; do
+			printf ' %14s' "$(printf '%.0f / %.0f' "${w[i]}" "${c[i]}")"
+		done
+		printf ' %9s\n' "$written"
 	done
-	printf '%-6s %10s %10s %10s %10s\n' round UPDATE full "rows" ""
-	for ((r = 1; r <= ROUNDS; r++)); do
-		q "CHECKPOINT"
-		t4=$(timed "UPDATE bench_num SET label_prediction = 'x', label_confidence = 0.5, label_uncertainty = 0.5")
-		q "VACUUM bench_num"
-		q "CHECKPOINT"
-		t5=$(timed "SELECT hitl.score('num')")
-		written=$(q "SELECT count(*) FROM bench_num WHERE label_prediction <> 'x'")
-		q "VACUUM bench_num"
-		upd+=("$t4") full+=("$t5")
-		printf '%-6s %10.0f %10.0f %10s\n' "$r" "$t4" "$t5" "$written"
+	local -a mw mc
+	for i in 0 1 2 3 4; do
+		# shellcheck disable=SC2086
+		mw[i]=$(median ${wall[$i]}) mc[i]=$(median ${cpu[$i]})
 	done
-	local mt mn ms mu mf
-	mt=$(median "${text[@]}") mn=$(median "${num[@]}") ms=$(median "${sel[@]}")
-	mu=$(median "${upd[@]}") mf=$(median "${full[@]}")
-	echo "medians: text rescoring $mt, numeric rescoring $mn, SELECT $ms, UPDATE $mu, full rescoring $mf ms"
-	echo "target 2: text rescoring / numeric rescoring = $(ratio "$mt" "$mn") (<= 2)"
-	echo "target 4: numeric rescoring, nothing changed / SELECT of its dot products = $(ratio "$mn" "$ms") (<= 1.5)"
-	echo "target 4: full rescoring, every row written / plain UPDATE = $(ratio "$mf" "$mu") (<= 1.1)"
+	printf '%-6s' median
+	for i in 0 1 2 3 4; do
+		printf ' %14s' "$(printf '%.0f / %.0f' "${mw[i]}" "${mc[i]}")"
+	done
+	echo
+	echo "ratios of the medians, wall (CPU):"
+	echo "target 2: text rescoring / numeric rescoring = $(ratio "${mw[0]}" "${mw[1]}") ($(ratio "${mc[0]}" "${mc[1]}")) (<= 2)"
+	echo "target 4: numeric rescoring, nothing changed / SELECT of its dot products =" \
+		"$(ratio "${mw[1]}" "${mw[2]}") ($(ratio "${mc[1]}" "${mc[2]}")) (<= 1.5)"
+	echo "target 4: full rescoring, every row written / plain UPDATE =" \
+		"$(ratio "${mw[4]}" "${mw[3]}") ($(ratio "${mc[4]}" "${mc[3]}")) (<= 1.1)"
 	echo "target 5: peak memory (VmHWM, MB) of the backend: text rescoring $(peak "SELECT hitl.score('nb')")," \
 		"numeric rescoring $(peak "SELECT hitl.score('num')"), the SELECT $(peak "$dot")"
 }
