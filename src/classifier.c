@@ -13,11 +13,25 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "calibrate.h"
 #include "classifier.h"
 #include "logreg.h"
+#include "metrics.h"
 #include "scaler.h"
 #include "sparse_logreg.h"
+
+/*
+ * Naive Bayes' table of deltas by position and class (nb_dense) is made
+ * when it has at most this many entries, and at most about as many bytes
+ * as the lists of the non-zero ones it replaces
+ */
+#define NB_DENSE_MAX_ENTRIES (1 << 21)
+
+static double *nb_dense_table(const NBayesModel *nb);
+static bool nb_dense_proba(const Classifier *c, int nnz, const int *idx,
+						   const double *val, double mass, double *proba);
 
 /*
  * The dimension of naive Bayes' feature space: the dense features, plus
@@ -27,6 +41,74 @@ double
 classifier_nb_dimension(const HitlModel *model, const FeatureLayout *layout)
 {
 	return (double) layout->d + (layout->n_text > 0 ? (double) model->buckets : 0.0);
+}
+
+/*
+ * Naive Bayes' deltas as a table of positions x classes (zero where the
+ * lists have none), or NULL when it would be too large.  A row's terms
+ * then read one short run of the table each, instead of a position's
+ * list of classes and deltas.
+ */
+static double *
+nb_dense_table(const NBayesModel *nb)
+{
+	int64		entries = (int64) nb->m * nb->k;
+	int64		nnz = nb->ptr[nb->m];
+	double	   *table;
+	int			j;
+
+	if (entries > NB_DENSE_MAX_ENTRIES || entries > 2 * nnz + 65536)
+		return NULL;
+	table = palloc0(sizeof(double) * Max(entries, 1));
+	for (j = 0; j < nb->m; j++)
+	{
+		int64		e;
+
+		for (e = nb->ptr[j]; e < nb->ptr[j + 1]; e++)
+			table[(int64) j * nb->k + nb->cls[e]] = nb->delta[e];
+	}
+	return table;
+}
+
+/*
+ * Naive Bayes' class probabilities of a row through nb_dense: the same
+ * joint log-likelihoods as nbayes_predict_proba's, the same products added
+ * in the same order (the table's zeros add a zero, which changes no sum
+ * but the sign of a zero one, which the softmax does not see), and the
+ * same softmax.  Returns false, proba undefined, when one of them is not
+ * finite: nbayes_predict_proba then takes the row, whose values it scales.
+ */
+static bool
+nb_dense_proba(const Classifier *c, int nnz, const int *idx, const double *val,
+			   double mass, double *proba)
+{
+	const NBayesModel *nb = &c->nb;
+	int			k = nb->k;
+	int			cls;
+	int			i;
+
+	if (mass < 0.0)
+		return false;
+#ifdef __GNUC__
+	/* the terms' rows are far apart: have their memory read at once */
+	for (i = 0; i < nnz; i++)
+		__builtin_prefetch(c->nb_dense + (int64) idx[i] * k);
+#endif
+	for (cls = 0; cls < k; cls++)
+		proba[cls] = nb->log_prior[cls] - mass * nb->log_denom[cls];
+	for (i = 0; i < nnz; i++)
+	{
+		const double *row = c->nb_dense + (int64) idx[i] * k;
+		double		v = val[i];
+
+		for (cls = 0; cls < k; cls++)
+			proba[cls] += v * row[cls];
+	}
+	for (cls = 0; cls < k; cls++)
+		if (!isfinite(proba[cls]))
+			return false;
+	proba_softmax(k, proba);
+	return true;
 }
 
 /*
@@ -72,6 +154,8 @@ classifier_init(Classifier *c, const HitlModel *model, const FeatureLayout *layo
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("version %d of model \"%s\" has invalid naive Bayes statistics",
 						version->version, model->name)));
+	if (model_is_nbayes(model))
+		c->nb_dense = nb_dense_table(&c->nb);
 }
 
 /*
@@ -99,7 +183,12 @@ classifier_proba(Classifier *c, const Datum *values, const bool *isnull, double 
 	if (st != FEATURE_OK)
 		return st;
 	if (model_is_nbayes(c->model))
-		nbayes_predict_proba(&c->nb, c->row.nnz, c->row.idx, c->row.val, c->row.mass, proba);
+	{
+		if (c->nb_dense == NULL ||
+			!nb_dense_proba(c, c->row.nnz, c->row.idx, c->row.val, c->row.mass, proba))
+			nbayes_predict_proba(&c->nb, c->row.nnz, c->row.idx, c->row.val, c->row.mass,
+								 proba);
+	}
 	else
 		sparse_logreg_predict_proba(v->d + v->n_vocabulary, v->n_classes, v->coef,
 									c->row.nnz, c->row.idx, c->row.val, proba);

@@ -25,6 +25,8 @@ typedef struct Classifier
 	bool		sparse;
 	SparseRow	row;			/* sparse models */
 	NBayesModel nb;				/* naive Bayes */
+	double	   *nb_dense;		/* its deltas as a positions x classes table,
+								 * when small enough; else NULL */
 	double	   *x;				/* dense models: one row */
 	bool	   *missing;
 } Classifier;

@@ -43,6 +43,7 @@
 #include "nodes/parsenodes.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
+#include "tcop/dest.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -71,6 +72,9 @@
 /* The scan's columns before the key columns: see score_scan */
 #define SCAN_FIXED_COLUMNS 5
 
+/* Rows scanned between two reports of progress */
+#define SCAN_PROGRESS_ROWS 10000
+
 /* The scan's state */
 typedef struct ScoreScan
 {
@@ -79,7 +83,24 @@ typedef struct ScoreScan
 	RowList    *changed;		/* rows whose scores moved */
 	CandidateHeap heap;			/* review candidates */
 	uint64		seq;			/* rows met */
+
+	/* a row whose features cannot be read stops the scan: which, and why */
+	FeatureStatus bad_status;
+	int			bad_col;
+	ItemPointerData bad_tid;
 } ScoreScan;
+
+/*
+ * Where the scan's query sends its rows: straight to score_row, which reads
+ * them in the executor's slot, with no copy of the row made (a cursor's
+ * fetch copies every row into a tuple table, then it is taken apart again).
+ */
+typedef struct ScanReceiver
+{
+	DestReceiver pub;
+	ScoreScan  *scan;
+	MemoryContext rowcxt;		/* reset after each row */
+} ScanReceiver;
 
 static void batch_done(ScoreState *s);
 static bool retrain_if_classes_gone(const char *name, MemoryContext cxt);
@@ -88,7 +109,11 @@ static bool prediction_is(const ScoreState *s, Datum current, int k);
 static bool moved(bool isnull, Datum current, double value, double tolerance);
 static void prepare_state(ScoreState *s);
 static void score_load(ScoreState *s);
-static void score_row(Datum *values, bool *nulls, void *arg);
+static bool score_row(Datum *values, bool *nulls, ScoreScan *sc);
+static bool scan_receive(TupleTableSlot *slot, DestReceiver *self);
+static void scan_startup(DestReceiver *self, int operation, TupleDesc desc);
+static void scan_nothing(DestReceiver *self);
+static void scan_rows(ScoreScan *scan, const char *sql);
 static void score_scan(ScoreState *s, ScoreScan *scan, RowList *changed);
 static void write_and_commit(ScoreState *s, const ScoredRow *rows, int n,
 							 RowList *skipped, MemoryContext bcxt);
@@ -253,12 +278,13 @@ score_load(ScoreState *s)
 /*
  * One row of the scan: ctid, label IS NULL, the three output columns, the
  * key columns, the feature columns.  Score it; keep it (with its key) when
- * its scores moved, offer it to the queue when unlabeled.
+ * its scores moved, offer it to the queue when unlabeled.  Returns false,
+ * the row noted in sc, when its features cannot be read: the error is
+ * raised once the scan's query is over (naming the row takes a query).
  */
-static void
-score_row(Datum *values, bool *nulls, void *arg)
+static bool
+score_row(Datum *values, bool *nulls, ScoreScan *sc)
 {
-	ScoreScan  *sc = (ScoreScan *) arg;
 	ScoreState *s = sc->s;
 	int			k = s->version->n_classes;
 	int			feat = SCAN_FIXED_COLUMNS + s->nkeys;
@@ -276,8 +302,12 @@ score_row(Datum *values, bool *nulls, void *arg)
 	}
 	st = classifier_proba(&s->classifier, values + feat, nulls + feat, sc->proba, &bad_col);
 	if (st != FEATURE_OK)
-		features_report(s->model, s->layout, st, bad_col,
-						rowkey_text_at(s->model, &row.tid));
+	{
+		sc->bad_status = st;
+		sc->bad_col = bad_col;
+		sc->bad_tid = row.tid;
+		return false;
+	}
 	row.cls = proba_argmax(k, sc->proba, &row.confidence);
 	row.uncertainty = uncertainty_score(s->model->strategy, k, sc->proba);
 
@@ -292,6 +322,83 @@ score_row(Datum *values, bool *nulls, void *arg)
 		candidates_offer(s, &sc->heap, &row, sc->seq,
 						 values + SCAN_FIXED_COLUMNS, nulls + SCAN_FIXED_COLUMNS);
 	sc->seq++;
+	return true;
+}
+
+/* A row of the scan's query, in the executor's slot: score it */
+static bool
+scan_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	ScanReceiver *r = (ScanReceiver *) self;
+	MemoryContext old;
+	bool		more;
+
+	slot_getallattrs(slot);
+	old = MemoryContextSwitchTo(r->rowcxt);
+	more = score_row(slot->tts_values, slot->tts_isnull, r->scan);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(r->rowcxt);
+	if (r->scan->seq % SCAN_PROGRESS_ROWS == 0)
+		hitl_progress_done((int64) r->scan->seq);
+	CHECK_FOR_INTERRUPTS();
+	return more;
+}
+
+static void
+scan_startup(DestReceiver *self, int operation, TupleDesc desc)
+{
+}
+
+static void
+scan_nothing(DestReceiver *self)
+{
+}
+
+/*
+ * Run the scan's query, each row going to score_row as the executor makes
+ * it.  Planned as a cursor would be, without parallel workers: the rows
+ * come in the table's order, which breaks ties in the queue.  A row whose
+ * features cannot be read raises its error here, after the query.
+ */
+static void
+scan_rows(ScoreScan *scan, const char *sql)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ScanReceiver r;
+	SPIPrepareOptions popts = {0};
+	SPIExecuteOptions xopts = {0};
+	SPIPlanPtr	plan;
+	int			ret;
+
+	memset(&r, 0, sizeof(r));
+	r.pub.receiveSlot = scan_receive;
+	r.pub.rStartup = scan_startup;
+	r.pub.rShutdown = scan_nothing;
+	r.pub.rDestroy = scan_nothing;
+	r.pub.mydest = DestNone;
+	r.scan = scan;
+	r.rowcxt = AllocSetContextCreate(cxt, "hitl scan row", ALLOCSET_DEFAULT_SIZES);
+	scan->bad_status = FEATURE_OK;
+
+	popts.cursorOptions = CURSOR_OPT_NO_SCROLL;
+	plan = SPI_prepare_extended(sql, &popts);
+	if (plan == NULL)
+		elog(ERROR, "hitl: preparing the scan failed: %s",
+			 SPI_result_code_string(SPI_result));
+	xopts.read_only = true;
+	xopts.dest = (DestReceiver *) &r;
+	ret = SPI_execute_plan_extended(plan, &xopts);
+	if (ret < 0)
+		elog(ERROR, "hitl: the scan failed: %s", SPI_result_code_string(ret));
+	SPI_freeplan(plan);
+	/* SPI calls leave us in SPI's context */
+	MemoryContextSwitchTo(cxt);
+	MemoryContextDelete(r.rowcxt);
+	hitl_progress_done((int64) scan->seq);
+
+	if (scan->bad_status != FEATURE_OK)
+		features_report(scan->s->model, scan->s->layout, scan->bad_status,
+						scan->bad_col, rowkey_text_at(scan->s->model, &scan->bad_tid));
 }
 
 /*
@@ -325,7 +432,7 @@ score_scan(ScoreState *s, ScoreScan *scan, RowList *changed)
 					 rowkey_columns_sql(s->model, "t"),
 					 features_select_list(s->model, "t"), termcache_select(s->model, "t"),
 					 s->model->source_text);
-	dataset_scan(dataset_open_cursor(sql.data), score_row, scan);
+	scan_rows(scan, sql.data);
 	if (s->classifier.sparse)
 		termcache_note(s->classifier.row.cache_hits, s->classifier.row.cache_misses);
 

@@ -22,6 +22,9 @@
 #include "dataset.h"
 #include "textfeat.h"
 
+/* tf of the counts up to this many is looked up in a table, not computed */
+#define SPARSEROW_TF_TABLE 64
+
 typedef struct SparseRow
 {
 	const HitlModel *model;
@@ -44,13 +47,22 @@ typedef struct SparseRow
 	bool	   *text_nulls;
 
 	/*
-	 * Positions by bucket (-1: none) in the version's idf and vocabulary,
-	 * made at the first row that needs them (the version's arrays are
-	 * complete by then) when buckets are few enough; else binary searches
+	 * Each bucket of the version (of its idf, and of its vocabulary once
+	 * rows are converted): its idf and its position in the vocabulary, in
+	 * an open-addressing table of a power of two slots, at most 2/3 full;
+	 * made at the first row that needs it (the version's arrays are
+	 * complete by then).  A table indexed by bucket would cost a cache
+	 * miss per term; this one is small enough to stay in cache.
 	 */
 	MemoryContext cxt;			/* where r was prepared */
-	int32	   *idf_of;
-	int32	   *vocab_of;
+	struct BucketSlot *map;
+	uint32		map_mask;
+	int			map_shift;
+	bool		map_vocab;		/* the vocabulary is in the map */
+	double		unseen_idf;		/* of a bucket no row had at training */
+	double	   *tf;				/* tf of the counts 0..SPARSEROW_TF_TABLE */
+	int		   *bag_pos;		/* scratch: vocabulary position of each term */
+	int			bag_pos_capacity;
 
 	/* the last row converted */
 	TermBag		bag;			/* its text: buckets and weights */

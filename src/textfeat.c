@@ -89,12 +89,25 @@ for_each_term(Oid config, bool bigrams, char *buf, int len, TermFn fn, void *arg
 	pfree(prs.words);
 }
 
-/* A text value's first max_bytes bytes at most, cut at a character boundary */
+/*
+ * A text value's first max_bytes bytes at most, cut at a character
+ * boundary.  A value stored in line and not compressed is read where it
+ * is; only the others are fetched (their first max_bytes bytes).
+ */
 text *
 textfeat_prefix(Datum value, int max_bytes, int *len)
 {
-	text	   *t = DatumGetTextPSlice(value, 0, max_bytes);
-	int			n = VARSIZE_ANY_EXHDR(t);
+	struct varlena *v = (struct varlena *) DatumGetPointer(value);
+	text	   *t;
+	int			n;
+
+	if (max_bytes > 0 && !VARATT_IS_EXTERNAL(v) && !VARATT_IS_COMPRESSED(v))
+		t = (text *) v;
+	else
+		t = DatumGetTextPSlice(value, 0, max_bytes);
+	n = VARSIZE_ANY_EXHDR(t);
+	if (max_bytes > 0 && n > max_bytes)
+		n = max_bytes;
 
 	/* a value cut short may end inside a character: drop its bytes */
 	*len = n >= max_bytes ? pg_mbcliplen(VARDATA_ANY(t), n, n) : n;
