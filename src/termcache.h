@@ -37,8 +37,9 @@
  *	  max_text_bytes bytes, and which are NULL).  A value written while the
  *	  trigger was disabled, by a replica (session_replication_role), by a
  *	  user writing the column, or copied from another row fails it.
- * Checking the text hash costs a detoast and a hash of bytes already read
- * by the scan, a small part of parsing them.  A damaged value (wrong
+ * Checking the text hash costs a hash of bytes already read by the scan
+ * (and a detoast of a text stored out of line or compressed), a small part
+ * of parsing them.  A damaged value (wrong
  * length, buckets out of range or not ascending) is refused the same way.
  *
  * Rows written before the model existed have a NULL value until filled:
