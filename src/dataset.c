@@ -10,11 +10,13 @@
 #include <stdlib.h>
 
 #include "access/htup_details.h"
+#include "executor/tuptable.h"
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
@@ -23,6 +25,9 @@
 #include "progress.h"
 #include "rowkey.h"
 #include "spi_check.h"
+
+/* Rows read between two progress reports of dataset_read_labeled */
+#define SCAN_PROGRESS_ROWS 10000
 
 /*
  * Column numbers and types of the feature columns.  Columns that vanished or
@@ -421,11 +426,53 @@ features_select_list(const HitlModel *model, const char *alias)
 }
 
 /*
+ * The query of the labeled rows: ctid, the features, the label as text,
+ * with cv_group_column the row's group as text, then the row's key as
+ * jsonb (NULL unless with_key) and extra (", expr, ...").  Machine labels
+ * (hitl.auto_labels) are left out unless the model's option
+ * train_on_auto_labels is true.  ordered: in primary-key order.
+ */
+static char *
+labeled_sql(const HitlModel *model, const char *extra, bool with_key, bool ordered)
+{
+	StringInfoData sql;
+
+	/* features first, so that deforming a row never walks past the label */
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT t.ctid, %s, t.%s::text",
+					 features_select_list(model, "t"), quote_identifier(model->label_column));
+	if (model->cv_group_column != NULL)
+		appendStringInfo(&sql, ", t.%s::text", quote_identifier(model->cv_group_column));
+	appendStringInfo(&sql, ", %s%s", with_key ? rowkey_sql(model, "t") : "NULL::pg_catalog.jsonb",
+					 extra);
+	appendStringInfo(&sql, " FROM %s t WHERE t.%s IS NOT NULL%s",
+					 model->source_text, quote_identifier(model->label_column),
+					 autolabel_exclusion_sql(model, rowkey_sql(model, "t")));
+	if (ordered)
+		appendStringInfo(&sql, " ORDER BY %s", rowkey_columns_sql(model, "t"));
+	return sql.data;
+}
+
+/*
+ * Enter a GUC nesting level with JIT compilation off: hitl's scans read
+ * each row once with a few expressions, and compiling them (hundreds of
+ * columns) costs more than it saves.  The plan keeps the setting it was
+ * made with; leave the level with AtEOXact_GUC(true, level).
+ */
+static int
+no_jit_enter(void)
+{
+	int			level = NewGUCNestLevel();
+
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+/*
  * A read-only cursor on the labeled rows, in primary-key order: ctid, the
  * features, the label as text, with cv_group_column the row's group as
  * text, and last the row's key as jsonb (for the audit of its label).
- * Machine labels (hitl.auto_labels) are left out unless the model's option
- * train_on_auto_labels is true.
  */
 Portal
 dataset_open_labeled(const HitlModel *model)
@@ -437,20 +484,165 @@ dataset_open_labeled(const HitlModel *model)
 Portal
 dataset_open_labeled_with(const HitlModel *model, const char *extra)
 {
-	StringInfoData sql;
+	int			level = no_jit_enter();
+	Portal		portal = dataset_open_cursor(labeled_sql(model, extra, true, true));
 
-	/* features first, so that deforming a row never walks past the label */
+	AtEOXact_GUC(true, level);
+	return portal;
+}
+
+/* qsort and bsearch on DatasetRank: by tid */
+static int
+rank_cmp(const void *a, const void *b)
+{
+	return ItemPointerCompare(&((DatasetRank *) unconstify(void *, a))->tid,
+							  &((DatasetRank *) unconstify(void *, b))->tid);
+}
+
+/*
+ * The labeled rows' tids in primary-key order, from a query that sorts
+ * only them and the key: each one's rank, sorted by tid.  Runs under the
+ * active snapshot (read-only), as dataset_read_labeled's scan does, so
+ * both see the same rows.
+ */
+DatasetOrder *
+dataset_labeled_order(const HitlModel *model)
+{
+	DatasetOrder *o = palloc0(sizeof(DatasetOrder));
+	StringInfoData sql;
+	int			level;
+	int			ret;
+	uint64		i;
+
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT t.ctid, %s, t.%s::text",
-					 features_select_list(model, "t"), quote_identifier(model->label_column));
-	if (model->cv_group_column != NULL)
-		appendStringInfo(&sql, ", t.%s::text", quote_identifier(model->cv_group_column));
-	appendStringInfo(&sql, ", %s%s", rowkey_sql(model, "t"), extra);
-	appendStringInfo(&sql, " FROM %s t WHERE t.%s IS NOT NULL%s ORDER BY %s",
+	appendStringInfo(&sql, "SELECT t.ctid FROM %s t WHERE t.%s IS NOT NULL%s ORDER BY %s",
 					 model->source_text, quote_identifier(model->label_column),
 					 autolabel_exclusion_sql(model, rowkey_sql(model, "t")),
 					 rowkey_columns_sql(model, "t"));
-	return dataset_open_cursor(sql.data);
+	level = no_jit_enter();
+	ret = SPI_execute(sql.data, true, 0);
+	AtEOXact_GUC(true, level);
+	hitl_spi_check(ret, SPI_OK_SELECT, "reading the order of the labeled rows");
+	if (SPI_processed > (uint64) (MaxAllocHugeSize / sizeof(DatasetRank)) ||
+		SPI_processed > (uint64) PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("model \"%s\" has too many labeled rows", model->name)));
+	o->n = (int) SPI_processed;
+	o->ranks = palloc_extended(sizeof(DatasetRank) * Max(o->n, 1), MCXT_ALLOC_HUGE);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		tid = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+
+		ItemPointerCopy(DatumGetItemPointer(tid), &o->ranks[i].tid);
+		o->ranks[i].rank = (int) i;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	qsort(o->ranks, o->n, sizeof(DatasetRank), rank_cmp);
+	return o;
+}
+
+/* The rank of the row at tid in o, -1 when it is not there */
+static int
+rank_of(const DatasetOrder *o, ItemPointer tid)
+{
+	DatasetRank key;
+	DatasetRank *found;
+
+	ItemPointerCopy(tid, &key.tid);
+	found = bsearch(&key, o->ranks, o->n, sizeof(DatasetRank), rank_cmp);
+	return found ? found->rank : -1;
+}
+
+/* dataset_read_labeled's receiver of the executor's rows */
+typedef struct RankedReceiver
+{
+	DestReceiver pub;
+	const DatasetOrder *order;
+	DatasetRankedFn fn;
+	void	   *arg;
+	MemoryContext rowcxt;
+	int64		nread;
+} RankedReceiver;
+
+/*
+ * One row, as the executor made it: its values are read in place (no copy
+ * into a tuple table) and handed to fn with the row's rank.
+ */
+static bool
+ranked_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	RankedReceiver *r = (RankedReceiver *) self;
+	MemoryContext old;
+	bool		isnull;
+	int			rank;
+
+	slot_getallattrs(slot);
+	isnull = slot->tts_isnull[0];
+	rank = isnull ? -1 : rank_of(r->order, DatumGetItemPointer(slot->tts_values[0]));
+	if (rank < 0)
+		elog(ERROR, "hitl: a labeled row is missing from the order of the labeled rows");
+	old = MemoryContextSwitchTo(r->rowcxt);
+	r->fn(rank, slot->tts_values, slot->tts_isnull, r->arg);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(r->rowcxt);
+	if (++r->nread % SCAN_PROGRESS_ROWS == 0)
+		hitl_progress_done(r->nread);
+	CHECK_FOR_INTERRUPTS();
+	return true;
+}
+
+static void
+ranked_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+ranked_shutdown(DestReceiver *self)
+{
+}
+
+static void
+ranked_destroy(DestReceiver *self)
+{
+}
+
+/*
+ * Call fn for every labeled row of order, with its rank; see dataset.h.
+ */
+void
+dataset_read_labeled(const HitlModel *model, const DatasetOrder *order, bool with_key,
+					 DatasetRankedFn fn, void *arg)
+{
+	RankedReceiver r;
+	SPIExecuteOptions opt;
+	int			level;
+	int			ret;
+
+	memset(&r, 0, sizeof(r));
+	r.pub.receiveSlot = ranked_receive;
+	r.pub.rStartup = ranked_startup;
+	r.pub.rShutdown = ranked_shutdown;
+	r.pub.rDestroy = ranked_destroy;
+	/* not DestNone (SPI would report SPI_OK_UTILITY) nor DestSPI (no tuple table) */
+	r.pub.mydest = DestTuplestore;
+	r.order = order;
+	r.fn = fn;
+	r.arg = arg;
+	r.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "hitl labeled row",
+									 ALLOCSET_DEFAULT_SIZES);
+	memset(&opt, 0, sizeof(opt));
+	opt.read_only = true;
+	opt.dest = &r.pub;
+	level = no_jit_enter();
+	ret = SPI_execute_extended(labeled_sql(model, "", with_key, false), &opt);
+	AtEOXact_GUC(true, level);
+	hitl_spi_check(ret, SPI_OK_SELECT, "reading the labeled rows");
+	if (r.nread != order->n)
+		elog(ERROR, "hitl: read " INT64_FORMAT " labeled rows of %d", r.nread, order->n);
+	hitl_progress_done(r.nread);
+	MemoryContextDelete(r.rowcxt);
 }
 
 #define SCAN_FETCH_ROWS 10000

@@ -722,6 +722,7 @@ logreg_fit(const LogregProblem *p, double *coef, int warm_start,
 		res->converged = converged;
 		res->objective = f;
 		res->grad_norm = gmax;
+		res->tol = p->tol;
 	}
 
 	work_free(&w);

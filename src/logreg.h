@@ -58,6 +58,8 @@ typedef struct LogregResult
 	double		objective;		/* final objective value */
 	double		grad_norm;		/* final max |gradient| / (C * n), the
 								 * quantity compared with tol */
+	double		tol;			/* the tol the fit ran to (logreg_solve: the
+								 * problem's for Newton, scaled for L-BFGS) */
 	LogregSolver solver;		/* the method used */
 } LogregResult;
 

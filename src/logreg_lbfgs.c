@@ -337,6 +337,7 @@ logreg_lbfgs_fit(const LogregProblem *p, double *coef, int warm_start,
 		res->converged = out.converged;
 		res->objective = out.objective;
 		res->grad_norm = out.grad_norm;
+		res->tol = p->tol;
 		res->solver = LOGREG_SOLVER_LBFGS;
 	}
 	work_free(&w);

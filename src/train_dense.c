@@ -37,7 +37,6 @@
 typedef struct TrainingSet
 {
 	int			n;
-	int			capacity;
 	int			d;
 	double	   *x;				/* n x d, raw then standardized */
 	bool	   *missing;		/* n x d */
@@ -54,81 +53,111 @@ typedef struct TrainingScan
 	const FeatureLayout *layout;
 	TrainingSet *ts;
 	MemoryContext cxt;			/* where the set lives */
+	int		   *label_len;		/* each class's label's length (bytes) */
+	int			bad_rank;		/* first row (key order) with unusable
+								 * features, -1 while none */
+	FeatureStatus bad_status;	/* what is wrong with it, and where */
+	int			bad_col;
+	ItemPointerData bad_tid;
 } TrainingScan;
 
-static void training_set_grow(TrainingSet *ts);
-static void training_row(Datum *values, bool *nulls, void *arg);
+static int	training_class(TrainingScan *st, Datum label);
+static void training_row(int rank, Datum *values, bool *nulls, void *arg);
 static void read_training_set(const HitlModel *model, const FeatureLayout *layout,
 							  TrainingSet *ts, MemoryContext cxt);
 static char *training_hash(const HitlModel *model, const FeatureLayout *layout,
 						   const TrainingSet *ts);
 static bool warm_start(const HitlVersion *prev, const HitlVersion *v, double *coef, int ncoef);
 
-/* Room for twice the rows (1024 at first) */
-static void
-training_set_grow(TrainingSet *ts)
+/*
+ * The class of a row's label (text), numbered in order of first sight:
+ * compared in place with the classes seen (a few), a new one copied.
+ */
+static int
+training_class(TrainingScan *st, Datum label)
 {
-	int			cap = ts->capacity ? ts->capacity * 2 : 1024;
+	LabelSet   *ls = &st->ts->labels;
+	text	   *t = DatumGetTextPP(label);
+	const char *bytes = VARDATA_ANY(t);
+	int			len = VARSIZE_ANY_EXHDR(t);
+	int			c;
 
-	if (ts->capacity == 0)
-	{
-		ts->x = palloc_extended(sizeof(double) * cap * Max(ts->d, 1), MCXT_ALLOC_HUGE);
-		ts->missing = palloc_extended(sizeof(bool) * cap * Max(ts->d, 1), MCXT_ALLOC_HUGE);
-		ts->y = palloc_extended(sizeof(int) * cap, MCXT_ALLOC_HUGE);
-	}
-	else
-	{
-		ts->x = repalloc_huge(ts->x, sizeof(double) * cap * Max(ts->d, 1));
-		ts->missing = repalloc_huge(ts->missing, sizeof(bool) * cap * Max(ts->d, 1));
-		ts->y = repalloc_huge(ts->y, sizeof(int) * cap);
-	}
-	ts->capacity = cap;
+	for (c = 0; c < ls->n_classes; c++)
+		if (st->label_len[c] == len && memcmp(ls->classes[c], bytes, len) == 0)
+			return c;
+	c = train_class_of(ls, text_to_cstring(t), st->cxt);
+	st->label_len = (c == 0) ? MemoryContextAlloc(st->cxt, sizeof(int) * ls->capacity)
+		: repalloc(st->label_len, sizeof(int) * ls->capacity);
+	st->label_len[c] = len;
+	return c;
 }
 
-/* One labeled row: ctid, the feature columns, the label as text, its group */
+/*
+ * One labeled row, rank-th in key order: ctid, the feature columns, the
+ * label as text, its group, its key.  Runs inside the executor (see
+ * dataset.h): a row whose features cannot be used is remembered, the
+ * first in key order, and reported once the scan is over.
+ */
 static void
-training_row(Datum *values, bool *nulls, void *arg)
+training_row(int rank, Datum *values, bool *nulls, void *arg)
 {
 	TrainingScan *st = (TrainingScan *) arg;
 	TrainingSet *ts = st->ts;
 	FeatureStatus fs;
 	int			bad_col;
 
-	if (ts->n == ts->capacity)
-	{
-		MemoryContext old = MemoryContextSwitchTo(st->cxt);
-
-		training_set_grow(ts);
-		MemoryContextSwitchTo(old);
-	}
 	fs = features_from_datums(st->layout, values + 1, nulls + 1,
-							  ts->x + (size_t) ts->n * ts->d,
-							  ts->missing + (size_t) ts->n * ts->d, &bad_col);
-	if (fs != FEATURE_OK)
-		features_report(st->model, st->layout, fs, bad_col,
-						rowkey_text_at(st->model, DatumGetItemPointer(values[0])));
-	ts->y[ts->n] = train_class_of(&ts->labels,
-								  TextDatumGetCString(values[st->layout->ncols + 1]), st->cxt);
+							  ts->x + (size_t) rank * ts->d,
+							  ts->missing + (size_t) rank * ts->d, &bad_col);
+	if (fs != FEATURE_OK && (st->bad_rank < 0 || rank < st->bad_rank))
+	{
+		st->bad_rank = rank;
+		st->bad_status = fs;
+		st->bad_col = bad_col;
+		ItemPointerCopy(DatumGetItemPointer(values[0]), &st->bad_tid);
+	}
+	ts->y[rank] = training_class(st, values[st->layout->ncols + 1]);
 	if (st->model->cv_group_column != NULL)
-		train_groups_add(&ts->groups, ts->n, values[st->layout->ncols + 2],
+		train_groups_add(&ts->groups, rank, values[st->layout->ncols + 2],
 						 nulls[st->layout->ncols + 2], st->cxt);
-	train_keys_add(&ts->keys, ts->n, values[TRAIN_KEY_COLUMN(st->model, st->layout)], st->cxt);
-	ts->n++;
+	if (!nulls[TRAIN_KEY_COLUMN(st->model, st->layout)])
+		train_keys_add(&ts->keys, rank, values[TRAIN_KEY_COLUMN(st->model, st->layout)], st->cxt);
 }
 
 /*
- * Read the labeled rows, in primary-key order, through one cursor: one
- * snapshot, so the classes and the rows agree.
+ * Read the labeled rows into their places in primary-key order (see
+ * dataset.h: one narrow sorted query, then one scan of the rows in the
+ * table's order, under the same snapshot, so the classes and the rows
+ * agree).  The rows' keys are kept only for cross-validation's audit.
  */
 static void
 read_training_set(const HitlModel *model, const FeatureLayout *layout,
 				  TrainingSet *ts, MemoryContext cxt)
 {
-	TrainingScan st = {model, layout, ts, cxt};
+	TrainingScan st;
+	DatasetOrder *order;
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	size_t		cells;
 
 	memset(ts, 0, sizeof(*ts));
+	memset(&st, 0, sizeof(st));
+	st.model = model;
+	st.layout = layout;
+	st.ts = ts;
+	st.cxt = cxt;
+	st.bad_rank = -1;
+	order = dataset_labeled_order(model);
 	ts->d = layout->d;
-	dataset_scan(dataset_open_labeled(model), training_row, &st);
+	ts->n = order->n;
+	cells = (size_t) Max(ts->n, 1) * Max(ts->d, 1);
+	ts->x = palloc_extended(sizeof(double) * cells, MCXT_ALLOC_HUGE);
+	ts->missing = palloc_extended(sizeof(bool) * cells, MCXT_ALLOC_HUGE);
+	ts->y = palloc_extended(sizeof(int) * Max(ts->n, 1), MCXT_ALLOC_HUGE);
+	MemoryContextSwitchTo(old);
+	dataset_read_labeled(model, order, model->cv_folds >= 2, training_row, &st);
+	if (st.bad_rank >= 0)
+		features_report(model, layout, st.bad_status, st.bad_col,
+						rowkey_text_at(model, &st.bad_tid));
 	train_order_classes(model, &ts->labels, ts->n, ts->y);
 }
 
@@ -266,6 +295,7 @@ train_dense(TrainRun *run)
 	train_json_number(&metrics, "n_features", ts.d);
 	train_json_fit(&metrics, &res, warm);
 	appendStringInfo(&metrics, ", \"solver\": \"%s\"", logreg_solver_name(res.solver));
+	train_json_number(&metrics, "tol", res.tol);
 	train_json_class_metrics(&metrics, &train_metrics, model->cv_folds,
 							 cv.done ? &cv.metrics : NULL);
 	train_json_crossval(&metrics, model, &cv, ts.labels.classes);
