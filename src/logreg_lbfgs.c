@@ -307,9 +307,10 @@ lbfgs_objective(void *arg, const double *coef, double *grad)
 	return dense_objective((DenseWork *) arg, coef, grad);
 }
 
-LogregStatus
-logreg_lbfgs_fit(const LogregProblem *p, double *coef, int warm_start,
-				 LogregResult *res)
+/* logreg_lbfgs_fit (flat 0) and logreg_lbfgs_fit_flat */
+static LogregStatus
+lbfgs_fit(const LogregProblem *p, double *coef, int warm_start, double flat,
+		  LogregResult *res)
 {
 	DenseWork	w;
 	LbfgsOptions opt;
@@ -328,7 +329,7 @@ logreg_lbfgs_fit(const LogregProblem *p, double *coef, int warm_start,
 	opt.max_iter = p->max_iter;
 	opt.tol = p->tol;
 	opt.gscale = p->C * p->n;
-	(void) lbfgs_minimise(lbfgs_objective, &w, coef, w.ncoef, &opt, &out);
+	(void) lbfgs_minimise_flat(lbfgs_objective, &w, coef, w.ncoef, &opt, flat, &out);
 	centre_intercepts(&w, coef);
 
 	if (res != NULL)
@@ -342,4 +343,18 @@ logreg_lbfgs_fit(const LogregProblem *p, double *coef, int warm_start,
 	}
 	work_free(&w);
 	return out.converged ? LOGREG_OK : LOGREG_NOT_CONVERGED;
+}
+
+LogregStatus
+logreg_lbfgs_fit(const LogregProblem *p, double *coef, int warm_start,
+				 LogregResult *res)
+{
+	return lbfgs_fit(p, coef, warm_start, 0.0, res);
+}
+
+LogregStatus
+logreg_lbfgs_fit_flat(const LogregProblem *p, double *coef, int warm_start,
+					  double flat, LogregResult *res)
+{
+	return lbfgs_fit(p, coef, warm_start, flat, res);
 }

@@ -72,5 +72,5 @@ logreg_solve(const LogregProblem *p, double *coef, int warm_start,
 	q.max_iter = (p->max_iter > INT_MAX / LOGREG_LBFGS_ITER_FACTOR) ? INT_MAX
 		: p->max_iter * LOGREG_LBFGS_ITER_FACTOR;
 	q.tol = p->tol * LOGREG_LBFGS_TOL_FACTOR;	/* NaN stays NaN: refused */
-	return logreg_lbfgs_fit(&q, coef, warm_start, res);
+	return logreg_lbfgs_fit_flat(&q, coef, warm_start, q.tol * LOGREG_LBFGS_FLAT, res);
 }

@@ -4,8 +4,11 @@
  *		rows, fit (Newton or L-BFGS, see logreg_solve.h),
  *		cross-validate, record a version.
  *
- * The rows are read in primary-key order through one cursor (one snapshot),
- * so the same labeled data always gives the same coefficients.  A model that
+ * The rows are stored in primary-key order, whatever order the table holds
+ * them in (dataset_read_labeled: one snapshot, no sort of whole rows, no
+ * copy of them), so the same labeled data always gives the same
+ * coefficients; the set is allocated once, for the number of rows the
+ * order counted.  A model that
  * has a current version with the same classes and features is warm-started
  * from its coefficients.
  *

@@ -19,6 +19,9 @@
  * loss's curvature, weaker, hence COEF_TOL = 1e-5, two orders above what
  * the fits reach.  Objectives agree to OBJ_TOL = 1e-10 relative: near the
  * optimum the objective's error is quadratic in the coefficients' error.
+ * logreg_solve scales tol for L-BFGS (LOGREG_LBFGS_TOL_FACTOR): it is
+ * given FIT_TOL / that factor; with the default tol (1e-8, 1e-5 for
+ * L-BFGS, or a flat objective) the objective agrees to DEFAULT_OBJ_TOL.
  *
  * Usage: test_solver [fixture_dir]   (default test/fixtures)
  */
@@ -29,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lbfgs.h"
 #include "logreg.h"
 #include "logreg_solve.h"
 #include "numeric_alloc.h"
@@ -37,6 +41,7 @@
 #define COEF_TOL 1e-5
 #define OBJ_TOL 1e-10
 #define FIT_TOL 1e-10
+#define DEFAULT_OBJ_TOL 1e-5
 #define MAX_COEF 4096
 
 typedef struct Fixture
@@ -170,6 +175,43 @@ test_fixture(const Fixture *fx, LogregSolver want)
 	   max_diff(coef, fx->coef, ncoef) <= COEF_TOL,
 	   "%s: logreg_solve uses %s, to tol %g, and matches scikit-learn (max diff %.3g)",
 	   fx->name, logreg_solver_name(res.solver), res.tol, max_diff(coef, fx->coef, ncoef));
+	free(coef);
+}
+
+/*
+ * The defaults through logreg_solve, on a fixture it gives to L-BFGS:
+ * tol 1e-8 fits L-BFGS to 1e-5, or to a flat objective (the gradient test
+ * met to LBFGS_FLAT_GRADIENT times that), in no more iterations than the
+ * gradient test alone, and within DEFAULT_OBJ_TOL of scikit-learn's
+ * objective.
+ */
+static void
+test_default_tol(const Fixture *fx)
+{
+	int			ncoef = logreg_ncoef(fx->p.d, fx->p.k);
+	double	   *coef = xmalloc(sizeof(double) * ncoef);
+	LogregProblem q = fx->p;
+	LogregResult res;
+	LogregResult plain;
+	LogregStatus st;
+
+	q.tol = 1e-8;
+	q.max_iter = 100;
+	st = logreg_solve(&q, coef, 0, &res);
+	ok(st == LOGREG_OK && res.converged && res.solver == LOGREG_SOLVER_LBFGS &&
+	   res.tol == 1e-8 * LOGREG_LBFGS_TOL_FACTOR &&
+	   res.grad_norm <= LBFGS_FLAT_GRADIENT * res.tol,
+	   "%s: the default tol 1e-8 fits L-BFGS to %g (%d iterations, max |g|/(Cn) %.2g)",
+	   fx->name, res.tol, res.iterations, res.grad_norm);
+	ok(fabs(res.objective - fx->objective) <= DEFAULT_OBJ_TOL * fabs(fx->objective),
+	   "%s: its objective %.12g within %g of scikit-learn's, relative",
+	   fx->name, res.objective, DEFAULT_OBJ_TOL);
+	q.tol = res.tol;
+	q.max_iter = 100 * LOGREG_LBFGS_ITER_FACTOR;
+	st = logreg_lbfgs_fit(&q, coef, 0, &plain);
+	ok(st == LOGREG_OK && plain.grad_norm <= q.tol && plain.iterations >= res.iterations,
+	   "%s: the gradient test alone takes %d iterations, the flat objective %d",
+	   fx->name, plain.iterations, res.iterations);
 	free(coef);
 }
 
@@ -395,6 +437,7 @@ main(int argc, char **argv)
 			return tap_finish();
 	for (i = 0; i < 4; i++)
 		test_fixture(&fx[i], want[i]);
+	test_default_tol(&fx[2]);
 	test_warm_and_determinism(&fx[0]);
 	test_warm_and_determinism(&fx[2]);
 	test_ill_conditioned();
