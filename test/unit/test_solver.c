@@ -188,12 +188,11 @@ test_fixture(const Fixture *fx, LogregSolver want)
 static void
 test_default_tol(const Fixture *fx)
 {
-	int			ncoef = logreg_ncoef(fx->p.d, fx->p.k);
-	double	   *coef = xmalloc(sizeof(double) * ncoef);
 	LogregProblem q = fx->p;
 	LogregResult res;
 	LogregResult plain;
 	LogregStatus st;
+	double	   *coef = xmalloc(sizeof(double) * logreg_ncoef(fx->p.d, fx->p.k));
 
 	q.tol = 1e-8;
 	q.max_iter = 100;
