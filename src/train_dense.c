@@ -224,7 +224,6 @@ train_dense(TrainRun *run)
 	char	   *hash;
 	double	   *proba;
 	int			ncoef;
-	int			i;
 
 	read_training_set(model, layout, &ts, CurrentMemoryContext);
 	train_check_labels(model, ts.n, &ts.labels);
@@ -273,9 +272,7 @@ train_dense(TrainRun *run)
 
 	/* metrics on the training rows, then cross-validated */
 	proba = palloc_extended(sizeof(double) * (size_t) ts.n * ts.labels.n_classes, MCXT_ALLOC_HUGE);
-	for (i = 0; i < ts.n; i++)
-		logreg_predict_proba(ts.d, ts.labels.n_classes, v.coef, ts.x + (size_t) i * ts.d,
-							 proba + (size_t) i * ts.labels.n_classes);
+	logreg_predict_proba_rows(ts.n, ts.d, ts.labels.n_classes, v.coef, ts.x, proba);
 	class_metrics(ts.n, ts.labels.n_classes, proba, ts.y, &train_metrics);
 	{
 		LogregProblem raw = prob;

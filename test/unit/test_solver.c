@@ -214,6 +214,33 @@ test_default_tol(const Fixture *fx)
 	free(coef);
 }
 
+/*
+ * logreg_predict_proba_rows against logreg_predict_proba row by row, with
+ * the fixture's solution
+ */
+static void
+test_proba_rows(const Fixture *fx)
+{
+	int			k = fx->p.k;
+	double	   *rows = xmalloc(sizeof(double) * fx->p.n * k);
+	double	   *one = xmalloc(sizeof(double) * k);
+	double		worst = 0.0;
+	int			i;
+	int			c;
+
+	logreg_predict_proba_rows(fx->p.n, fx->p.d, k, fx->coef, fx->x, rows);
+	for (i = 0; i < fx->p.n; i++)
+	{
+		logreg_predict_proba(fx->p.d, k, fx->coef, fx->x + (size_t) i * fx->p.d, one);
+		for (c = 0; c < k; c++)
+			worst = fmax(worst, fabs(rows[(size_t) i * k + c] - one[c]));
+	}
+	ok(worst <= 1e-12, "%s: probabilities of all rows at once equal row by row's (max diff %.2g)",
+	   fx->name, worst);
+	free(rows);
+	free(one);
+}
+
 /* Warm starts and determinism on a fixture (L-BFGS) */
 static void
 test_warm_and_determinism(const Fixture *fx)
@@ -437,6 +464,8 @@ main(int argc, char **argv)
 	for (i = 0; i < 4; i++)
 		test_fixture(&fx[i], want[i]);
 	test_default_tol(&fx[2]);
+	for (i = 0; i < 4; i++)
+		test_proba_rows(&fx[i]);
 	test_warm_and_determinism(&fx[0]);
 	test_warm_and_determinism(&fx[2]);
 	test_ill_conditioned();
