@@ -7,10 +7,11 @@
  * fit when done naively: sorting whole rows by key (an external sort once
  * they outgrow work_mem), copying each into an SPI tuple table, deforming
  * it again, and JIT-compiling the query's hundreds of column references.
- * dataset_read_labeled (dense training) sorts only the tids, then streams
- * the rows from the executor to the caller through a DestReceiver in the
- * table's order, each with its rank in key order; the cursors of
- * dataset_open_labeled (text training) are planned with JIT off.
+ * dataset_read_labeled (dense training) scans the rows in the table's
+ * order, streams them from the executor to the caller through a
+ * DestReceiver, and sorts only their keys (with each row's number) as
+ * ORDER BY would; the caller moves its rows into that order.  The cursors
+ * of dataset_open_labeled (text training) are planned with JIT off.
  */
 #include "postgres.h"
 
@@ -21,11 +22,14 @@
 #include "access/htup_details.h"
 #include "executor/tuptable.h"
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "parser/parse_oper.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/tuplesort.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
@@ -500,101 +504,52 @@ dataset_open_labeled_with(const HitlModel *model, const char *extra)
 	return portal;
 }
 
-/* qsort and bsearch on DatasetRank: by tid */
-static int
-rank_cmp(const void *a, const void *b)
-{
-	return ItemPointerCompare(&((DatasetRank *) unconstify(void *, a))->tid,
-							  &((DatasetRank *) unconstify(void *, b))->tid);
-}
-
-/*
- * The labeled rows' tids in primary-key order, from a query that sorts
- * only them and the key: each one's rank, sorted by tid.  Runs under the
- * active snapshot (read-only), as dataset_read_labeled's scan does, so
- * both see the same rows.
- */
-DatasetOrder *
-dataset_labeled_order(const HitlModel *model)
-{
-	DatasetOrder *o = palloc0(sizeof(DatasetOrder));
-	StringInfoData sql;
-	int			level;
-	int			ret;
-	uint64		i;
-
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT t.ctid FROM %s t WHERE t.%s IS NOT NULL%s ORDER BY %s",
-					 model->source_text, quote_identifier(model->label_column),
-					 autolabel_exclusion_sql(model, rowkey_sql(model, "t")),
-					 rowkey_columns_sql(model, "t"));
-	level = no_jit_enter();
-	ret = SPI_execute(sql.data, true, 0);
-	AtEOXact_GUC(true, level);
-	hitl_spi_check(ret, SPI_OK_SELECT, "reading the order of the labeled rows");
-	if (SPI_processed > (uint64) (MaxAllocHugeSize / sizeof(DatasetRank)) ||
-		SPI_processed > (uint64) PG_INT32_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("model \"%s\" has too many labeled rows", model->name)));
-	o->n = (int) SPI_processed;
-	o->ranks = palloc_extended(sizeof(DatasetRank) * Max(o->n, 1), MCXT_ALLOC_HUGE);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Datum		tid = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-
-		ItemPointerCopy(DatumGetItemPointer(tid), &o->ranks[i].tid);
-		o->ranks[i].rank = (int) i;
-	}
-	SPI_freetuptable(SPI_tuptable);
-	qsort(o->ranks, o->n, sizeof(DatasetRank), rank_cmp);
-	return o;
-}
-
-/* The rank of the row at tid in o, -1 when it is not there */
-static int
-rank_of(const DatasetOrder *o, ItemPointer tid)
-{
-	DatasetRank key;
-	DatasetRank *found;
-
-	ItemPointerCopy(tid, &key.tid);
-	found = bsearch(&key, o->ranks, o->n, sizeof(DatasetRank), rank_cmp);
-	return found ? found->rank : -1;
-}
-
 /* dataset_read_labeled's receiver of the executor's rows */
-typedef struct RankedReceiver
+typedef struct RowReceiver
 {
 	DestReceiver pub;
-	const DatasetOrder *order;
-	DatasetRankedFn fn;
+	DatasetRowAtFn fn;
 	void	   *arg;
 	MemoryContext rowcxt;
+	int			nkeys;			/* key columns, last in each row */
+	Tuplesortstate *sort;		/* the keys and row numbers */
+	TupleTableSlot *keyslot;	/* one row's keys and number, to sort */
+	TupleTableSlot *sortedslot; /* the same, sorted */
 	int64		nread;
-} RankedReceiver;
+} RowReceiver;
 
 /*
  * One row, as the executor made it: its values are read in place (no copy
- * into a tuple table) and handed to fn with the row's rank.
+ * into a tuple table) and handed to fn with its number; its keys go to the
+ * sort with that number.
  */
 static bool
-ranked_receive(TupleTableSlot *slot, DestReceiver *self)
+row_receive(TupleTableSlot *slot, DestReceiver *self)
 {
-	RankedReceiver *r = (RankedReceiver *) self;
+	RowReceiver *r = (RowReceiver *) self;
+	TupleTableSlot *ks = r->keyslot;
+	int			first = slot->tts_tupleDescriptor->natts - r->nkeys;
 	MemoryContext old;
-	bool		isnull;
-	int			rank;
+	int			j;
 
+	if (r->nread >= PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many labeled rows to train on")));
 	slot_getallattrs(slot);
-	isnull = slot->tts_isnull[0];
-	rank = isnull ? -1 : rank_of(r->order, DatumGetItemPointer(slot->tts_values[0]));
-	if (rank < 0)
-		elog(ERROR, "hitl: a labeled row is missing from the order of the labeled rows");
 	old = MemoryContextSwitchTo(r->rowcxt);
-	r->fn(rank, slot->tts_values, slot->tts_isnull, r->arg);
+	r->fn((int) r->nread, slot->tts_values, slot->tts_isnull, r->arg);
 	MemoryContextSwitchTo(old);
+	ExecClearTuple(ks);
+	for (j = 0; j < r->nkeys; j++)
+	{
+		ks->tts_values[j] = slot->tts_values[first + j];
+		ks->tts_isnull[j] = slot->tts_isnull[first + j];
+	}
+	ks->tts_values[r->nkeys] = Int32GetDatum((int32) r->nread);
+	ks->tts_isnull[r->nkeys] = false;
+	ExecStoreVirtualTuple(ks);
+	tuplesort_puttupleslot(r->sort, ks);
 	MemoryContextReset(r->rowcxt);
 	if (++r->nread % SCAN_PROGRESS_ROWS == 0)
 		hitl_progress_done(r->nread);
@@ -603,55 +558,150 @@ ranked_receive(TupleTableSlot *slot, DestReceiver *self)
 }
 
 static void
-ranked_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+row_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 {
 }
 
 static void
-ranked_shutdown(DestReceiver *self)
+row_shutdown(DestReceiver *self)
 {
 }
 
 static void
-ranked_destroy(DestReceiver *self)
+row_destroy(DestReceiver *self)
 {
 }
 
 /*
- * Call fn for every labeled row of order, with its rank; see dataset.h.
+ * A sort of the model's key columns, as ORDER BY sorts them (their types'
+ * default ordering, their collations, ascending), carrying each row's
+ * number after them; *in and *out receive slots of that shape, to put rows
+ * in (virtual) and to get them out (minimal tuples).
  */
-void
-dataset_read_labeled(const HitlModel *model, const DatasetOrder *order, bool with_key,
-					 DatasetRankedFn fn, void *arg)
+static Tuplesortstate *
+key_sort_begin(const HitlModel *model, TupleTableSlot **in, TupleTableSlot **out)
 {
-	RankedReceiver r;
+	int			nkeys = model->n_key_columns;
+	TupleDesc	desc = CreateTemplateTupleDesc(nkeys + 1);
+	AttrNumber *attnums = palloc(sizeof(AttrNumber) * nkeys);
+	Oid		   *ops = palloc(sizeof(Oid) * nkeys);
+	Oid		   *colls = palloc(sizeof(Oid) * nkeys);
+	bool	   *nulls_first = palloc0(sizeof(bool) * nkeys);
+	int			j;
+
+	for (j = 0; j < nkeys; j++)
+	{
+		AttrNumber	att = get_attnum(model->source, model->key_columns[j]);
+		Oid			type;
+		int32		typmod;
+
+		if (att == InvalidAttrNumber)
+			elog(ERROR, "hitl: key column \"%s\" not found", model->key_columns[j]);
+		get_atttypetypmodcoll(model->source, att, &type, &typmod, &colls[j]);
+		get_sort_group_operators(type, true, false, false, &ops[j], NULL, NULL, NULL);
+		TupleDescInitEntry(desc, (AttrNumber) (j + 1), NULL, type, typmod, 0);
+		TupleDescInitEntryCollation(desc, (AttrNumber) (j + 1), colls[j]);
+		attnums[j] = (AttrNumber) (j + 1);
+	}
+	TupleDescInitEntry(desc, (AttrNumber) (nkeys + 1), NULL, INT4OID, -1, 0);
+	*in = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
+	*out = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	return tuplesort_begin_heap(desc, nkeys, attnums, ops, colls, nulls_first,
+								work_mem, NULL, TUPLESORT_NONE);
+}
+
+/*
+ * Call fn for every labeled row, numbered in the table's order, and
+ * return their number; *order receives the numbers in key order (see
+ * dataset.h).
+ */
+int
+dataset_read_labeled(const HitlModel *model, bool with_key, DatasetRowAtFn fn,
+					 void *arg, int **order)
+{
+	RowReceiver r;
 	SPIExecuteOptions opt;
+	StringInfoData keys;
 	int			level;
 	int			ret;
+	int			i;
 
 	memset(&r, 0, sizeof(r));
-	r.pub.receiveSlot = ranked_receive;
-	r.pub.rStartup = ranked_startup;
-	r.pub.rShutdown = ranked_shutdown;
-	r.pub.rDestroy = ranked_destroy;
+	r.pub.receiveSlot = row_receive;
+	r.pub.rStartup = row_startup;
+	r.pub.rShutdown = row_shutdown;
+	r.pub.rDestroy = row_destroy;
 	/* not DestNone (SPI would report SPI_OK_UTILITY) nor DestSPI (no tuple table) */
 	r.pub.mydest = DestTuplestore;
-	r.order = order;
 	r.fn = fn;
 	r.arg = arg;
 	r.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "hitl labeled row",
 									 ALLOCSET_DEFAULT_SIZES);
+	r.nkeys = model->n_key_columns;
+	r.sort = key_sort_begin(model, &r.keyslot, &r.sortedslot);
+	initStringInfo(&keys);
+	appendStringInfo(&keys, ", %s", rowkey_columns_sql(model, "t"));
 	memset(&opt, 0, sizeof(opt));
 	opt.read_only = true;
 	opt.dest = &r.pub;
 	level = no_jit_enter();
-	ret = SPI_execute_extended(labeled_sql(model, "", with_key, false), &opt);
+	ret = SPI_execute_extended(labeled_sql(model, keys.data, with_key, false), &opt);
 	AtEOXact_GUC(true, level);
 	hitl_spi_check(ret, SPI_OK_SELECT, "reading the labeled rows");
-	if (r.nread != order->n)
-		elog(ERROR, "hitl: read " INT64_FORMAT " labeled rows of %d", r.nread, order->n);
 	hitl_progress_done(r.nread);
+
+	tuplesort_performsort(r.sort);
+	*order = palloc_extended(sizeof(int) * Max(r.nread, 1), MCXT_ALLOC_HUGE);
+	for (i = 0; i < r.nread; i++)
+	{
+		bool		isnull;
+
+		if (!tuplesort_gettupleslot(r.sort, true, false, r.sortedslot, NULL))
+			elog(ERROR, "hitl: the sort of the labeled rows lost a row");
+		(*order)[i] = DatumGetInt32(slot_getattr(r.sortedslot, r.nkeys + 1, &isnull));
+	}
+	tuplesort_end(r.sort);
+	ExecDropSingleTupleTableSlot(r.keyslot);
+	ExecDropSingleTupleTableSlot(r.sortedslot);
 	MemoryContextDelete(r.rowcxt);
+	return (int) r.nread;
+}
+
+/*
+ * Put element order[i] of base (n elements of size bytes) at i, in place:
+ * each cycle of the permutation moves through one element's copy.
+ */
+void
+dataset_permute(void *base, size_t size, int n, const int *order)
+{
+	char	   *b = (char *) base;
+	char	   *saved = palloc(Max(size, 1));
+	bool	   *done = palloc_extended(Max(n, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	int			start;
+
+	for (start = 0; start < n; start++)
+	{
+		int			i = start;
+
+		if (done[start])
+			continue;
+		memcpy(saved, b + (size_t) start * size, size);
+		for (;;)
+		{
+			int			from = order[i];
+
+			done[i] = true;
+			if (from == start)
+			{
+				memcpy(b + (size_t) i * size, saved, size);
+				break;
+			}
+			memcpy(b + (size_t) i * size, b + (size_t) from * size, size);
+			i = from;
+		}
+	}
+	pfree(saved);
+	pfree(done);
 }
 
 #define SCAN_FETCH_ROWS 10000

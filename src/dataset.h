@@ -19,7 +19,6 @@
 
 #include "access/attnum.h"
 #include "access/tupdesc.h"
-#include "storage/itemptr.h"
 #include "executor/spi.h"
 
 #include "catalog.h"
@@ -107,44 +106,30 @@ extern void dataset_scan(Portal portal, DatasetRowFn fn, void *arg);
 
 /*
  * The labeled rows in primary-key order without sorting them.  Sorting
- * whole rows (hundreds of features) costs more than reading them: the
- * order comes from a narrow query (the rows' tids sorted by their key),
- * then one scan in the table's order streams every row from the executor
- * to the caller (no tuple table, no copy of the row) with its rank in the
- * key order, where the caller stores it.  Both queries run read-only under
- * the active snapshot: they see the same rows.
+ * whole rows (hundreds of features) costs more than reading them: one scan
+ * in the table's order streams every row from the executor to the caller
+ * (no tuple table, no copy of the row), numbered as met, while only the
+ * rows' keys, with their numbers, are sorted as ORDER BY sorts them.  The
+ * caller stores each row at its number, then moves its arrays into key
+ * order with dataset_permute.
+ *
+ * fn is called for each row with its number (0, 1, ...) and the columns
+ * of dataset_open_labeled() (the key NULL unless with_key), then the key
+ * columns.  It runs inside the executor, in a memory context reset after
+ * each row: it must not run queries, and what must outlive the row is
+ * allocated in an explicitly named context.
  */
-typedef struct DatasetRank
-{
-	ItemPointerData tid;
-	int			rank;			/* 0-based, in primary-key order */
-} DatasetRank;
-
-typedef struct DatasetOrder
-{
-	int			n;				/* labeled rows */
-	DatasetRank *ranks;			/* sorted by tid */
-} DatasetOrder;
-
-/* The order of the labeled rows (see above) */
-extern DatasetOrder *dataset_labeled_order(const HitlModel *model);
+typedef void (*DatasetRowAtFn) (int row, Datum *values, bool *nulls, void *arg);
 
 /*
- * Called by dataset_read_labeled() for each row: its rank in key order
- * and the columns of dataset_open_labeled() (the key NULL unless asked
- * for).  It runs inside the executor, in a memory context reset after each
- * row: it must not run queries, and what must outlive the row is allocated
- * in an explicitly named context.
+ * Call fn for every labeled row; returns their number n, and *order (n
+ * ints, palloc'd): the row numbers in primary-key order.
  */
-typedef void (*DatasetRankedFn) (int rank, Datum *values, bool *nulls, void *arg);
+extern int	dataset_read_labeled(const HitlModel *model, bool with_key,
+								 DatasetRowAtFn fn, void *arg, int **order);
 
-/*
- * Call fn for every labeled row of order (in the table's order), each with
- * its rank; with_key: the key column holds the row's key (jsonb), else
- * NULL.  Raises an error if the rows differ from order's.
- */
-extern void dataset_read_labeled(const HitlModel *model, const DatasetOrder *order,
-								 bool with_key, DatasetRankedFn fn, void *arg);
+/* Put element order[i] of base (n elements of size bytes) at i, in place */
+extern void dataset_permute(void *base, size_t size, int n, const int *order);
 
 /* Open a read-only cursor on a query (no parameters) */
 extern Portal dataset_open_cursor(const char *sql);

@@ -5,10 +5,10 @@
  *		cross-validate, record a version.
  *
  * The rows are stored in primary-key order, whatever order the table holds
- * them in (dataset_read_labeled: one snapshot, no sort of whole rows, no
- * copy of them), so the same labeled data always gives the same
- * coefficients; the set is allocated once, for the number of rows the
- * order counted.  A model that
+ * them in (dataset_read_labeled: one scan, one snapshot, no sort of whole
+ * rows nor copy of them, a sort of their keys, after which the set's
+ * arrays are moved into that order in place), so the same labeled data
+ * always gives the same coefficients.  A model that
  * has a current version with the same classes and features is warm-started
  * from its coefficients.
  *
@@ -49,28 +49,63 @@ typedef struct TrainingSet
 	TrainKeys	keys;			/* each row's key, for the audit */
 } TrainingSet;
 
+/* A row whose features could not be used */
+typedef struct BadRow
+{
+	int			row;			/* its number in the scan */
+	FeatureStatus status;		/* what is wrong, and where */
+	int			col;
+	ItemPointerData tid;
+} BadRow;
+
 /* read_training_set()'s state */
 typedef struct TrainingScan
 {
 	const HitlModel *model;
 	const FeatureLayout *layout;
 	TrainingSet *ts;
+	int			capacity;		/* rows ts has room for */
 	MemoryContext cxt;			/* where the set lives */
 	int		   *label_len;		/* each class's label's length (bytes) */
-	int			bad_rank;		/* first row (key order) with unusable
-								 * features, -1 while none */
-	FeatureStatus bad_status;	/* what is wrong with it, and where */
-	int			bad_col;
-	ItemPointerData bad_tid;
+	BadRow	   *bad;			/* the rows with unusable features */
+	int			nbad;
 } TrainingScan;
 
+static void training_set_grow(TrainingScan *st);
 static int	training_class(TrainingScan *st, Datum label);
-static void training_row(int rank, Datum *values, bool *nulls, void *arg);
+static void training_row(int row, Datum *values, bool *nulls, void *arg);
+static void report_first_bad(const TrainingScan *st, const int *order);
+static void training_set_order(TrainingSet *ts, const int *order);
 static void read_training_set(const HitlModel *model, const FeatureLayout *layout,
 							  TrainingSet *ts, MemoryContext cxt);
 static char *training_hash(const HitlModel *model, const FeatureLayout *layout,
 						   const TrainingSet *ts);
 static bool warm_start(const HitlVersion *prev, const HitlVersion *v, double *coef, int ncoef);
+
+/* Room for twice the rows (1024 at first), in the set's context */
+static void
+training_set_grow(TrainingScan *st)
+{
+	TrainingSet *ts = st->ts;
+	MemoryContext old = MemoryContextSwitchTo(st->cxt);
+	int			cap = st->capacity ? st->capacity * 2 : 1024;
+	size_t		width = Max(ts->d, 1);
+
+	if (st->capacity == 0)
+	{
+		ts->x = palloc_extended(sizeof(double) * cap * width, MCXT_ALLOC_HUGE);
+		ts->missing = palloc_extended(sizeof(bool) * cap * width, MCXT_ALLOC_HUGE);
+		ts->y = palloc_extended(sizeof(int) * cap, MCXT_ALLOC_HUGE);
+	}
+	else
+	{
+		ts->x = repalloc_huge(ts->x, sizeof(double) * cap * width);
+		ts->missing = repalloc_huge(ts->missing, sizeof(bool) * cap * width);
+		ts->y = repalloc_huge(ts->y, sizeof(int) * cap);
+	}
+	st->capacity = cap;
+	MemoryContextSwitchTo(old);
+}
 
 /*
  * The class of a row's label (text), numbered in order of first sight:
@@ -96,51 +131,100 @@ training_class(TrainingScan *st, Datum label)
 }
 
 /*
- * One labeled row, rank-th in key order: ctid, the feature columns, the
+ * One labeled row, the row-th the scan met: ctid, the feature columns, the
  * label as text, its group, its key.  Runs inside the executor (see
- * dataset.h): a row whose features cannot be used is remembered, the
- * first in key order, and reported once the scan is over.
+ * dataset.h): a row whose features cannot be used is remembered, and the
+ * first in key order reported once the scan is over.
  */
 static void
-training_row(int rank, Datum *values, bool *nulls, void *arg)
+training_row(int row, Datum *values, bool *nulls, void *arg)
 {
 	TrainingScan *st = (TrainingScan *) arg;
 	TrainingSet *ts = st->ts;
 	FeatureStatus fs;
 	int			bad_col;
 
+	if (row == st->capacity)
+		training_set_grow(st);
 	fs = features_from_datums(st->layout, values + 1, nulls + 1,
-							  ts->x + (size_t) rank * ts->d,
-							  ts->missing + (size_t) rank * ts->d, &bad_col);
-	if (fs != FEATURE_OK && (st->bad_rank < 0 || rank < st->bad_rank))
+							  ts->x + (size_t) row * ts->d,
+							  ts->missing + (size_t) row * ts->d, &bad_col);
+	if (fs != FEATURE_OK)
 	{
-		st->bad_rank = rank;
-		st->bad_status = fs;
-		st->bad_col = bad_col;
-		ItemPointerCopy(DatumGetItemPointer(values[0]), &st->bad_tid);
+		BadRow	   *b;
+
+		st->bad = (st->nbad == 0) ? MemoryContextAlloc(st->cxt, sizeof(BadRow) * 16)
+			: (st->nbad % 16 == 0) ? repalloc(st->bad, sizeof(BadRow) * (st->nbad + 16))
+			: st->bad;
+		b = &st->bad[st->nbad++];
+		b->row = row;
+		b->status = fs;
+		b->col = bad_col;
+		ItemPointerCopy(DatumGetItemPointer(values[0]), &b->tid);
 	}
-	ts->y[rank] = training_class(st, values[st->layout->ncols + 1]);
+	ts->y[row] = training_class(st, values[st->layout->ncols + 1]);
 	if (st->model->cv_group_column != NULL)
-		train_groups_add(&ts->groups, rank, values[st->layout->ncols + 2],
+		train_groups_add(&ts->groups, row, values[st->layout->ncols + 2],
 						 nulls[st->layout->ncols + 2], st->cxt);
 	if (!nulls[TRAIN_KEY_COLUMN(st->model, st->layout)])
-		train_keys_add(&ts->keys, rank, values[TRAIN_KEY_COLUMN(st->model, st->layout)], st->cxt);
+		train_keys_add(&ts->keys, row, values[TRAIN_KEY_COLUMN(st->model, st->layout)], st->cxt);
+	ts->n = row + 1;
+}
+
+/* Raise the error of the first row in key order (order) that is bad */
+static void
+report_first_bad(const TrainingScan *st, const int *order)
+{
+	int		   *which = palloc0(sizeof(int) * Max(st->ts->n, 1));
+	int			i;
+
+	for (i = 0; i < st->nbad; i++)
+		which[st->bad[i].row] = i + 1;
+	for (i = 0; i < st->ts->n; i++)
+		if (which[order[i]] > 0)
+		{
+			const BadRow *b = &st->bad[which[order[i]] - 1];
+			ItemPointerData tid = b->tid;
+
+			features_report(st->model, st->layout, b->status, b->col,
+							rowkey_text_at(st->model, &tid));
+		}
+	elog(ERROR, "hitl: a row with unusable features was lost");
+}
+
+/* Move the set's rows into key order (order: row numbers in that order) */
+static void
+training_set_order(TrainingSet *ts, const int *order)
+{
+	size_t		width = ts->d;
+
+	if (width > 0)
+	{
+		dataset_permute(ts->x, sizeof(double) * width, ts->n, order);
+		dataset_permute(ts->missing, sizeof(bool) * width, ts->n, order);
+	}
+	dataset_permute(ts->y, sizeof(int), ts->n, order);
+	if (ts->groups.key != NULL)
+	{
+		dataset_permute(ts->groups.key, sizeof(uint64), ts->n, order);
+		dataset_permute(ts->groups.isnull, sizeof(bool), ts->n, order);
+	}
+	if (ts->keys.key != NULL)
+		dataset_permute(ts->keys.key, sizeof(Datum), ts->n, order);
 }
 
 /*
- * Read the labeled rows into their places in primary-key order (see
- * dataset.h: one narrow sorted query, then one scan of the rows in the
- * table's order, under the same snapshot, so the classes and the rows
- * agree).  The rows' keys are kept only for cross-validation's audit.
+ * Read the labeled rows and put them in primary-key order (see dataset.h:
+ * one scan in the table's order, one snapshot, so the classes and the
+ * rows agree, and a sort of the keys alone).  The rows' keys are kept only
+ * for cross-validation's audit.
  */
 static void
 read_training_set(const HitlModel *model, const FeatureLayout *layout,
 				  TrainingSet *ts, MemoryContext cxt)
 {
 	TrainingScan st;
-	DatasetOrder *order;
-	MemoryContext old = MemoryContextSwitchTo(cxt);
-	size_t		cells;
+	int		   *order;
 
 	memset(ts, 0, sizeof(*ts));
 	memset(&st, 0, sizeof(st));
@@ -148,19 +232,13 @@ read_training_set(const HitlModel *model, const FeatureLayout *layout,
 	st.layout = layout;
 	st.ts = ts;
 	st.cxt = cxt;
-	st.bad_rank = -1;
-	order = dataset_labeled_order(model);
 	ts->d = layout->d;
-	ts->n = order->n;
-	cells = (size_t) Max(ts->n, 1) * Max(ts->d, 1);
-	ts->x = palloc_extended(sizeof(double) * cells, MCXT_ALLOC_HUGE);
-	ts->missing = palloc_extended(sizeof(bool) * cells, MCXT_ALLOC_HUGE);
-	ts->y = palloc_extended(sizeof(int) * Max(ts->n, 1), MCXT_ALLOC_HUGE);
-	MemoryContextSwitchTo(old);
-	dataset_read_labeled(model, order, model->cv_folds >= 2, training_row, &st);
-	if (st.bad_rank >= 0)
-		features_report(model, layout, st.bad_status, st.bad_col,
-						rowkey_text_at(model, &st.bad_tid));
+	if (dataset_read_labeled(model, model->cv_folds >= 2, training_row, &st, &order) != ts->n)
+		elog(ERROR, "hitl: the labeled rows and their order disagree");
+	if (st.nbad > 0)
+		report_first_bad(&st, order);
+	training_set_order(ts, order);
+	pfree(order);
 	train_order_classes(model, &ts->labels, ts->n, ts->y);
 }
 
