@@ -89,18 +89,17 @@ training_set_grow(TrainingScan *st)
 	TrainingSet *ts = st->ts;
 	MemoryContext old = MemoryContextSwitchTo(st->cxt);
 	int			cap = st->capacity ? st->capacity * 2 : 1024;
-	size_t		width = Max(ts->d, 1);
 
 	if (st->capacity == 0)
 	{
-		ts->x = palloc_extended(sizeof(double) * cap * width, MCXT_ALLOC_HUGE);
-		ts->missing = palloc_extended(sizeof(bool) * cap * width, MCXT_ALLOC_HUGE);
+		ts->x = palloc_extended(sizeof(double) * cap * Max(ts->d, 1), MCXT_ALLOC_HUGE);
+		ts->missing = palloc_extended(sizeof(bool) * cap * Max(ts->d, 1), MCXT_ALLOC_HUGE);
 		ts->y = palloc_extended(sizeof(int) * cap, MCXT_ALLOC_HUGE);
 	}
 	else
 	{
-		ts->x = repalloc_huge(ts->x, sizeof(double) * cap * width);
-		ts->missing = repalloc_huge(ts->missing, sizeof(bool) * cap * width);
+		ts->x = repalloc_huge(ts->x, sizeof(double) * cap * Max(ts->d, 1));
+		ts->missing = repalloc_huge(ts->missing, sizeof(bool) * cap * Max(ts->d, 1));
 		ts->y = repalloc_huge(ts->y, sizeof(int) * cap);
 	}
 	st->capacity = cap;
