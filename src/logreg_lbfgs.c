@@ -6,7 +6,9 @@
  * features), where logreg.c's Newton method spends most of its time
  * assembling a Hessian of ncoef^2 doubles.  Same objective, coefficient
  * layout, stopping test and statuses as logreg.c (see logreg.h); see
- * logreg_solve.h for when it is used.  The objective and its gradient are
+ * logreg_solve.h for when it is used, and for the tolerance it is given
+ * there (1000 times the problem's) and the stop at a flat objective
+ * (logreg_lbfgs_fit_flat, lbfgs_minimise_flat).  The objective and its gradient are
  * computed a chunk of rows at a time with two BLAS-3 products per chunk:
  *
  *		Z = X_c W' + b			(scores, c x nvec: dgemm)
