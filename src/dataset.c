@@ -1,7 +1,17 @@
 /*
  * dataset.c
  *		Feature columns of a source table: their layout and the conversion of
- *		their values to doubles.
+ *		their values to doubles, and the scans that read them.
+ *
+ * Reading the labeled rows is most of a dense training's time besides the
+ * fit when done naively: sorting whole rows by key (an external sort once
+ * they outgrow work_mem), copying each into an SPI tuple table, deforming
+ * it again, and JIT-compiling the query's hundreds of column references.
+ * dataset_read_labeled (dense training) scans the rows in the table's
+ * order, streams them from the executor to the caller through a
+ * DestReceiver, and sorts only their keys (with each row's number) as
+ * ORDER BY would; the caller moves its rows into that order.  The cursors
+ * of dataset_open_labeled (text training) are planned with JIT off.
  */
 #include "postgres.h"
 
@@ -10,11 +20,16 @@
 #include <stdlib.h>
 
 #include "access/htup_details.h"
+#include "executor/tuptable.h"
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "parser/parse_oper.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/tuplesort.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
@@ -23,6 +38,9 @@
 #include "progress.h"
 #include "rowkey.h"
 #include "spi_check.h"
+
+/* Rows read between two progress reports of dataset_read_labeled */
+#define SCAN_PROGRESS_ROWS 10000
 
 /*
  * Column numbers and types of the feature columns.  Columns that vanished or
@@ -421,11 +439,53 @@ features_select_list(const HitlModel *model, const char *alias)
 }
 
 /*
+ * The query of the labeled rows: ctid, the features, the label as text,
+ * with cv_group_column the row's group as text, then the row's key as
+ * jsonb (NULL unless with_key) and extra (", expr, ...").  Machine labels
+ * (hitl.auto_labels) are left out unless the model's option
+ * train_on_auto_labels is true.  ordered: in primary-key order.
+ */
+static char *
+labeled_sql(const HitlModel *model, const char *extra, bool with_key, bool ordered)
+{
+	StringInfoData sql;
+
+	/* features first, so that deforming a row never walks past the label */
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT t.ctid, %s, t.%s::text",
+					 features_select_list(model, "t"), quote_identifier(model->label_column));
+	if (model->cv_group_column != NULL)
+		appendStringInfo(&sql, ", t.%s::text", quote_identifier(model->cv_group_column));
+	appendStringInfo(&sql, ", %s%s", with_key ? rowkey_sql(model, "t") : "NULL::pg_catalog.jsonb",
+					 extra);
+	appendStringInfo(&sql, " FROM %s t WHERE t.%s IS NOT NULL%s",
+					 model->source_text, quote_identifier(model->label_column),
+					 autolabel_exclusion_sql(model, rowkey_sql(model, "t")));
+	if (ordered)
+		appendStringInfo(&sql, " ORDER BY %s", rowkey_columns_sql(model, "t"));
+	return sql.data;
+}
+
+/*
+ * Enter a GUC nesting level with JIT compilation off: hitl's scans read
+ * each row once with a few expressions, and compiling them (hundreds of
+ * columns) costs more than it saves.  The plan keeps the setting it was
+ * made with; leave the level with AtEOXact_GUC(true, level).
+ */
+static int
+no_jit_enter(void)
+{
+	int			level = NewGUCNestLevel();
+
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+/*
  * A read-only cursor on the labeled rows, in primary-key order: ctid, the
  * features, the label as text, with cv_group_column the row's group as
  * text, and last the row's key as jsonb (for the audit of its label).
- * Machine labels (hitl.auto_labels) are left out unless the model's option
- * train_on_auto_labels is true.
  */
 Portal
 dataset_open_labeled(const HitlModel *model)
@@ -437,20 +497,211 @@ dataset_open_labeled(const HitlModel *model)
 Portal
 dataset_open_labeled_with(const HitlModel *model, const char *extra)
 {
-	StringInfoData sql;
+	int			level = no_jit_enter();
+	Portal		portal = dataset_open_cursor(labeled_sql(model, extra, true, true));
 
-	/* features first, so that deforming a row never walks past the label */
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT t.ctid, %s, t.%s::text",
-					 features_select_list(model, "t"), quote_identifier(model->label_column));
-	if (model->cv_group_column != NULL)
-		appendStringInfo(&sql, ", t.%s::text", quote_identifier(model->cv_group_column));
-	appendStringInfo(&sql, ", %s%s", rowkey_sql(model, "t"), extra);
-	appendStringInfo(&sql, " FROM %s t WHERE t.%s IS NOT NULL%s ORDER BY %s",
-					 model->source_text, quote_identifier(model->label_column),
-					 autolabel_exclusion_sql(model, rowkey_sql(model, "t")),
-					 rowkey_columns_sql(model, "t"));
-	return dataset_open_cursor(sql.data);
+	AtEOXact_GUC(true, level);
+	return portal;
+}
+
+/* dataset_read_labeled's receiver of the executor's rows */
+typedef struct RowReceiver
+{
+	DestReceiver pub;
+	DatasetRowAtFn fn;
+	void	   *arg;
+	MemoryContext rowcxt;
+	int			nkeys;			/* key columns, last in each row */
+	Tuplesortstate *sort;		/* the keys and row numbers */
+	TupleTableSlot *keyslot;	/* one row's keys and number, to sort */
+	TupleTableSlot *sortedslot; /* the same, sorted */
+	int64		nread;
+} RowReceiver;
+
+/*
+ * One row, as the executor made it: its values are read in place (no copy
+ * into a tuple table) and handed to fn with its number; its keys go to the
+ * sort with that number.
+ */
+static bool
+row_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	RowReceiver *r = (RowReceiver *) self;
+	TupleTableSlot *ks = r->keyslot;
+	int			first = slot->tts_tupleDescriptor->natts - r->nkeys;
+	MemoryContext old;
+	int			j;
+
+	if (r->nread >= PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many labeled rows to train on")));
+	slot_getallattrs(slot);
+	old = MemoryContextSwitchTo(r->rowcxt);
+	r->fn((int) r->nread, slot->tts_values, slot->tts_isnull, r->arg);
+	MemoryContextSwitchTo(old);
+	ExecClearTuple(ks);
+	for (j = 0; j < r->nkeys; j++)
+	{
+		ks->tts_values[j] = slot->tts_values[first + j];
+		ks->tts_isnull[j] = slot->tts_isnull[first + j];
+	}
+	ks->tts_values[r->nkeys] = Int32GetDatum((int32) r->nread);
+	ks->tts_isnull[r->nkeys] = false;
+	ExecStoreVirtualTuple(ks);
+	tuplesort_puttupleslot(r->sort, ks);
+	MemoryContextReset(r->rowcxt);
+	if (++r->nread % SCAN_PROGRESS_ROWS == 0)
+		hitl_progress_done(r->nread);
+	CHECK_FOR_INTERRUPTS();
+	return true;
+}
+
+static void
+row_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+row_shutdown(DestReceiver *self)
+{
+}
+
+static void
+row_destroy(DestReceiver *self)
+{
+}
+
+/*
+ * A sort of the model's key columns, as ORDER BY sorts them (their types'
+ * default ordering, their collations, ascending), carrying each row's
+ * number after them; *in and *out receive slots of that shape, to put rows
+ * in (virtual) and to get them out (minimal tuples).
+ */
+static Tuplesortstate *
+key_sort_begin(const HitlModel *model, TupleTableSlot **in, TupleTableSlot **out)
+{
+	int			nkeys = model->n_key_columns;
+	TupleDesc	desc = CreateTemplateTupleDesc(nkeys + 1);
+	AttrNumber *attnums = palloc(sizeof(AttrNumber) * nkeys);
+	Oid		   *ops = palloc(sizeof(Oid) * nkeys);
+	Oid		   *colls = palloc(sizeof(Oid) * nkeys);
+	bool	   *nulls_first = palloc0(sizeof(bool) * nkeys);
+	int			j;
+
+	for (j = 0; j < nkeys; j++)
+	{
+		AttrNumber	att = get_attnum(model->source, model->key_columns[j]);
+		Oid			type;
+		int32		typmod;
+
+		if (att == InvalidAttrNumber)
+			elog(ERROR, "hitl: key column \"%s\" not found", model->key_columns[j]);
+		get_atttypetypmodcoll(model->source, att, &type, &typmod, &colls[j]);
+		get_sort_group_operators(type, true, false, false, &ops[j], NULL, NULL, NULL);
+		TupleDescInitEntry(desc, (AttrNumber) (j + 1), NULL, type, typmod, 0);
+		TupleDescInitEntryCollation(desc, (AttrNumber) (j + 1), colls[j]);
+		attnums[j] = (AttrNumber) (j + 1);
+	}
+	TupleDescInitEntry(desc, (AttrNumber) (nkeys + 1), NULL, INT4OID, -1, 0);
+	*in = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
+	*out = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	return tuplesort_begin_heap(desc, nkeys, attnums, ops, colls, nulls_first,
+								work_mem, NULL, TUPLESORT_NONE);
+}
+
+/*
+ * Call fn for every labeled row, numbered in the table's order, and
+ * return their number; *order receives the numbers in key order (see
+ * dataset.h).
+ */
+int
+dataset_read_labeled(const HitlModel *model, bool with_key, DatasetRowAtFn fn,
+					 void *arg, int **order)
+{
+	RowReceiver r;
+	SPIExecuteOptions opt;
+	StringInfoData keys;
+	int			level;
+	int			ret;
+	int			i;
+
+	memset(&r, 0, sizeof(r));
+	r.pub.receiveSlot = row_receive;
+	r.pub.rStartup = row_startup;
+	r.pub.rShutdown = row_shutdown;
+	r.pub.rDestroy = row_destroy;
+	/* not DestNone (SPI would report SPI_OK_UTILITY) nor DestSPI (no tuple table) */
+	r.pub.mydest = DestTuplestore;
+	r.fn = fn;
+	r.arg = arg;
+	r.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "hitl labeled row",
+									 ALLOCSET_DEFAULT_SIZES);
+	r.nkeys = model->n_key_columns;
+	r.sort = key_sort_begin(model, &r.keyslot, &r.sortedslot);
+	initStringInfo(&keys);
+	appendStringInfo(&keys, ", %s", rowkey_columns_sql(model, "t"));
+	memset(&opt, 0, sizeof(opt));
+	opt.read_only = true;
+	opt.dest = &r.pub;
+	level = no_jit_enter();
+	ret = SPI_execute_extended(labeled_sql(model, keys.data, with_key, false), &opt);
+	AtEOXact_GUC(true, level);
+	hitl_spi_check(ret, SPI_OK_SELECT, "reading the labeled rows");
+	hitl_progress_done(r.nread);
+
+	tuplesort_performsort(r.sort);
+	*order = palloc_extended(sizeof(int) * Max(r.nread, 1), MCXT_ALLOC_HUGE);
+	for (i = 0; i < r.nread; i++)
+	{
+		bool		isnull;
+
+		if (!tuplesort_gettupleslot(r.sort, true, false, r.sortedslot, NULL))
+			elog(ERROR, "hitl: the sort of the labeled rows lost a row");
+		(*order)[i] = DatumGetInt32(slot_getattr(r.sortedslot, r.nkeys + 1, &isnull));
+	}
+	tuplesort_end(r.sort);
+	ExecDropSingleTupleTableSlot(r.keyslot);
+	ExecDropSingleTupleTableSlot(r.sortedslot);
+	MemoryContextDelete(r.rowcxt);
+	return (int) r.nread;
+}
+
+/*
+ * Put element order[i] of base (n elements of size bytes) at i, in place:
+ * each cycle of the permutation moves through one element's copy.
+ */
+void
+dataset_permute(void *base, size_t size, int n, const int *order)
+{
+	char	   *b = (char *) base;
+	char	   *saved = palloc(Max(size, 1));
+	bool	   *done = palloc_extended(Max(n, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	int			start;
+
+	for (start = 0; start < n; start++)
+	{
+		int			i = start;
+
+		if (done[start])
+			continue;
+		memcpy(saved, b + (size_t) start * size, size);
+		for (;;)
+		{
+			int			from = order[i];
+
+			done[i] = true;
+			if (from == start)
+			{
+				memcpy(b + (size_t) i * size, saved, size);
+				break;
+			}
+			memcpy(b + (size_t) i * size, b + (size_t) from * size, size);
+			i = from;
+		}
+	}
+	pfree(saved);
+	pfree(done);
 }
 
 #define SCAN_FETCH_ROWS 10000

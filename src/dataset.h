@@ -104,6 +104,33 @@ typedef void (*DatasetRowFn) (Datum *values, bool *nulls, void *arg);
  */
 extern void dataset_scan(Portal portal, DatasetRowFn fn, void *arg);
 
+/*
+ * The labeled rows in primary-key order without sorting them.  Sorting
+ * whole rows (hundreds of features) costs more than reading them: one scan
+ * in the table's order streams every row from the executor to the caller
+ * (no tuple table, no copy of the row), numbered as met, while only the
+ * rows' keys, with their numbers, are sorted as ORDER BY sorts them.  The
+ * caller stores each row at its number, then moves its arrays into key
+ * order with dataset_permute.
+ *
+ * fn is called for each row with its number (0, 1, ...) and the columns
+ * of dataset_open_labeled() (the key NULL unless with_key), then the key
+ * columns.  It runs inside the executor, in a memory context reset after
+ * each row: it must not run queries, and what must outlive the row is
+ * allocated in an explicitly named context.
+ */
+typedef void (*DatasetRowAtFn) (int row, Datum *values, bool *nulls, void *arg);
+
+/*
+ * Call fn for every labeled row; returns their number n, and *order (n
+ * ints, palloc'd): the row numbers in primary-key order.
+ */
+extern int	dataset_read_labeled(const HitlModel *model, bool with_key,
+								 DatasetRowAtFn fn, void *arg, int **order);
+
+/* Put element order[i] of base (n elements of size bytes) at i, in place */
+extern void dataset_permute(void *base, size_t size, int n, const int *order);
+
 /* Open a read-only cursor on a query (no parameters) */
 extern Portal dataset_open_cursor(const char *sql);
 

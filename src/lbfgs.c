@@ -22,6 +22,9 @@
  * that a tight tol can still be met once decreases fall below what the
  * objective's sum resolves.
  *
+ * lbfgs_minimise_flat also stops once an accepted step lowers the objective
+ * by next to nothing while the gradient is nearly small enough (lbfgs.h).
+ *
  * The vector operations run in a fixed order with no threads, so the
  * minimiser adds no nondeterminism to the objective's.  Memory: 2 HISTORY + 4
  * vectors of len doubles.
@@ -253,9 +256,10 @@ line_search(LbfgsObjective fn, void *arg, size_t len, double gscale,
 	return 0;
 }
 
-int
-lbfgs_minimise(LbfgsObjective fn, void *arg, double *x, size_t len,
-			   const LbfgsOptions *opt, LbfgsOutcome *out)
+/* lbfgs_minimise (flat 0) and lbfgs_minimise_flat */
+static int
+minimise(LbfgsObjective fn, void *arg, double *x, size_t len,
+		 const LbfgsOptions *opt, double flat, LbfgsOutcome *out)
 {
 	Lbfgs		lb;
 	LbfgsPoint	cur;
@@ -265,6 +269,7 @@ lbfgs_minimise(LbfgsObjective fn, void *arg, double *x, size_t len,
 	double		gref;			/* gmax after the last iteration that made
 								 * progress */
 	int			stalled = 0;	/* iterations since then */
+	int			is_flat;
 	int			iter = 0;
 	int			converged = 0;
 	int			m;
@@ -321,6 +326,8 @@ lbfgs_minimise(LbfgsObjective fn, void *arg, double *x, size_t len,
 		}
 
 		lbfgs_update(&lb, cur.x, next.x, cur.g, next.g);
+		is_flat = (flat > 0.0 && cur.f - next.f <= flat * fmax(fabs(next.f), 1.0) &&
+				   next.gmax <= LBFGS_FLAT_GRADIENT * opt->tol);
 		if (next.f < cur.f - OBJECTIVE_NOISE * fabs(cur.f) ||
 			next.gmax <= GRADIENT_PROGRESS * gref)
 		{
@@ -333,6 +340,11 @@ lbfgs_minimise(LbfgsObjective fn, void *arg, double *x, size_t len,
 		cur = next;
 		next = swap;
 		iter++;
+		if (is_flat)
+		{
+			converged = 1;
+			break;
+		}
 	}
 
 	memcpy(x, cur.x, sizeof(double) * len);
@@ -352,4 +364,18 @@ lbfgs_minimise(LbfgsObjective fn, void *arg, double *x, size_t len,
 	hitl_free(next.x);
 	hitl_free(next.g);
 	return converged;
+}
+
+int
+lbfgs_minimise(LbfgsObjective fn, void *arg, double *x, size_t len,
+			   const LbfgsOptions *opt, LbfgsOutcome *out)
+{
+	return minimise(fn, arg, x, len, opt, 0.0, out);
+}
+
+int
+lbfgs_minimise_flat(LbfgsObjective fn, void *arg, double *x, size_t len,
+					const LbfgsOptions *opt, double flat, LbfgsOutcome *out)
+{
+	return minimise(fn, arg, x, len, opt, flat, out);
 }

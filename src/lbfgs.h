@@ -50,6 +50,18 @@ typedef struct LbfgsOutcome
 extern int	lbfgs_minimise(LbfgsObjective fn, void *arg, double *x, size_t len,
 						   const LbfgsOptions *opt, LbfgsOutcome *out);
 
+/*
+ * lbfgs_minimise, also stopping, converged, once the objective is flat: an
+ * accepted step lowered it by at most flat times its magnitude (at least
+ * 1) while the gradient test is met to LBFGS_FLAT_GRADIENT times tol.  On a
+ * well-conditioned objective the gradient's last orders of magnitude move
+ * the point, and the objective, by next to nothing; an ill-conditioned one
+ * keeps a larger gradient, which the second condition catches.
+ */
+#define LBFGS_FLAT_GRADIENT 100.0
+extern int	lbfgs_minimise_flat(LbfgsObjective fn, void *arg, double *x, size_t len,
+								const LbfgsOptions *opt, double flat, LbfgsOutcome *out);
+
 /* Largest absolute value of v[0 .. len) */
 extern double lbfgs_max_abs(const double *v, size_t len);
 

@@ -722,6 +722,7 @@ logreg_fit(const LogregProblem *p, double *coef, int warm_start,
 		res->converged = converged;
 		res->objective = f;
 		res->grad_norm = gmax;
+		res->tol = p->tol;
 	}
 
 	work_free(&w);
@@ -767,4 +768,55 @@ logreg_predict_proba(int d, int k, const double *coef, const double *x,
 		proba[c] = z;
 	}
 	proba_softmax(k, proba);
+}
+
+/*
+ * logreg_predict_proba for n rows, LOGREG_CHUNK_ROWS at a time: the scores
+ * of a chunk by one matrix product (as the fits compute them), then the
+ * intercepts and the sigmoid or softmax per row.
+ */
+void
+logreg_predict_proba_rows(int n, int d, int k, const double *coef,
+						  const double *x, double *proba)
+{
+	int			nvec = logreg_nvec(k);
+	int			dim = d + 1;
+	double	   *z = hitl_alloc(sizeof(double) * LOGREG_CHUNK_ROWS * nvec);
+	int			i0;
+
+	for (i0 = 0; i0 < n; i0 += LOGREG_CHUNK_ROWS)
+	{
+		int			c = (n - i0 < LOGREG_CHUNK_ROWS) ? n - i0 : LOGREG_CHUNK_ROWS;
+		int			i;
+		int			a;
+
+		hitl_check_interrupts();
+		if (d > 0)
+		{
+			const double one = 1.0;
+			const double zero = 0.0;
+
+			dgemm_("T", "N", &nvec, &c, &d, &one, coef, &dim,
+				   x + (size_t) i0 * d, &d, &zero, z, &nvec, 1, 1);
+		}
+		else
+			memset(z, 0, sizeof(double) * c * nvec);
+		for (i = 0; i < c; i++)
+		{
+			double	   *out = proba + (size_t) (i0 + i) * k;
+
+			if (k == 2)
+			{
+				double		s = z[i] + coef[d];
+
+				out[0] = logreg_sigmoid(-s);
+				out[1] = logreg_sigmoid(s);
+				continue;
+			}
+			for (a = 0; a < k; a++)
+				out[a] = z[(size_t) i * nvec + a] + coef[(size_t) a * dim + d];
+			proba_softmax(k, out);
+		}
+	}
+	hitl_free(z);
 }

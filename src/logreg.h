@@ -58,6 +58,8 @@ typedef struct LogregResult
 	double		objective;		/* final objective value */
 	double		grad_norm;		/* final max |gradient| / (C * n), the
 								 * quantity compared with tol */
+	double		tol;			/* the tol the fit ran to (logreg_solve: the
+								 * problem's for Newton, scaled for L-BFGS) */
 	LogregSolver solver;		/* the method used */
 } LogregResult;
 
@@ -96,6 +98,15 @@ extern LogregStatus logreg_fit(const LogregProblem *p, double *coef,
  */
 extern void logreg_predict_proba(int d, int k, const double *coef,
 								 const double *x, double *proba);
+
+/*
+ * logreg_predict_proba for n rows x (n x d, row-major) into proba (n x k):
+ * the scores by matrix products, so a training's figures on its rows cost
+ * little beside the fit.  Equal to the row-by-row function up to the
+ * rounding of the sums' order.
+ */
+extern void logreg_predict_proba_rows(int n, int d, int k, const double *coef,
+									  const double *x, double *proba);
 
 /* log(1 + exp(z)) and 1 / (1 + exp(-z)), without overflow */
 extern double logreg_softplus(double z);

@@ -6,7 +6,9 @@
  * features), where logreg.c's Newton method spends most of its time
  * assembling a Hessian of ncoef^2 doubles.  Same objective, coefficient
  * layout, stopping test and statuses as logreg.c (see logreg.h); see
- * logreg_solve.h for when it is used.  The objective and its gradient are
+ * logreg_solve.h for when it is used, and for the tolerance it is given
+ * there (1000 times the problem's) and the stop at a flat objective
+ * (logreg_lbfgs_fit_flat, lbfgs_minimise_flat).  The objective and its gradient are
  * computed a chunk of rows at a time with two BLAS-3 products per chunk:
  *
  *		Z = X_c W' + b			(scores, c x nvec: dgemm)
@@ -307,9 +309,10 @@ lbfgs_objective(void *arg, const double *coef, double *grad)
 	return dense_objective((DenseWork *) arg, coef, grad);
 }
 
-LogregStatus
-logreg_lbfgs_fit(const LogregProblem *p, double *coef, int warm_start,
-				 LogregResult *res)
+/* logreg_lbfgs_fit (flat 0) and logreg_lbfgs_fit_flat */
+static LogregStatus
+lbfgs_fit(const LogregProblem *p, double *coef, int warm_start, double flat,
+		  LogregResult *res)
 {
 	DenseWork	w;
 	LbfgsOptions opt;
@@ -328,7 +331,7 @@ logreg_lbfgs_fit(const LogregProblem *p, double *coef, int warm_start,
 	opt.max_iter = p->max_iter;
 	opt.tol = p->tol;
 	opt.gscale = p->C * p->n;
-	(void) lbfgs_minimise(lbfgs_objective, &w, coef, w.ncoef, &opt, &out);
+	(void) lbfgs_minimise_flat(lbfgs_objective, &w, coef, w.ncoef, &opt, flat, &out);
 	centre_intercepts(&w, coef);
 
 	if (res != NULL)
@@ -337,8 +340,23 @@ logreg_lbfgs_fit(const LogregProblem *p, double *coef, int warm_start,
 		res->converged = out.converged;
 		res->objective = out.objective;
 		res->grad_norm = out.grad_norm;
+		res->tol = p->tol;
 		res->solver = LOGREG_SOLVER_LBFGS;
 	}
 	work_free(&w);
 	return out.converged ? LOGREG_OK : LOGREG_NOT_CONVERGED;
+}
+
+LogregStatus
+logreg_lbfgs_fit(const LogregProblem *p, double *coef, int warm_start,
+				 LogregResult *res)
+{
+	return lbfgs_fit(p, coef, warm_start, 0.0, res);
+}
+
+LogregStatus
+logreg_lbfgs_fit_flat(const LogregProblem *p, double *coef, int warm_start,
+					  double flat, LogregResult *res)
+{
+	return lbfgs_fit(p, coef, warm_start, flat, res);
 }

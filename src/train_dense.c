@@ -4,8 +4,11 @@
  *		rows, fit (Newton or L-BFGS, see logreg_solve.h),
  *		cross-validate, record a version.
  *
- * The rows are read in primary-key order through one cursor (one snapshot),
- * so the same labeled data always gives the same coefficients.  A model that
+ * The rows are stored in primary-key order, whatever order the table holds
+ * them in (dataset_read_labeled: one scan, one snapshot, no sort of whole
+ * rows nor copy of them, a sort of their keys, after which the set's
+ * arrays are moved into that order in place), so the same labeled data
+ * always gives the same coefficients.  A model that
  * has a current version with the same classes and features is warm-started
  * from its coefficients.
  *
@@ -37,7 +40,6 @@
 typedef struct TrainingSet
 {
 	int			n;
-	int			capacity;
 	int			d;
 	double	   *x;				/* n x d, raw then standardized */
 	bool	   *missing;		/* n x d */
@@ -47,30 +49,48 @@ typedef struct TrainingSet
 	TrainKeys	keys;			/* each row's key, for the audit */
 } TrainingSet;
 
+/* A row whose features could not be used */
+typedef struct BadRow
+{
+	int			row;			/* its number in the scan */
+	FeatureStatus status;		/* what is wrong, and where */
+	int			col;
+	ItemPointerData tid;
+} BadRow;
+
 /* read_training_set()'s state */
 typedef struct TrainingScan
 {
 	const HitlModel *model;
 	const FeatureLayout *layout;
 	TrainingSet *ts;
+	int			capacity;		/* rows ts has room for */
 	MemoryContext cxt;			/* where the set lives */
+	int		   *label_len;		/* each class's label's length (bytes) */
+	BadRow	   *bad;			/* the rows with unusable features */
+	int			nbad;
 } TrainingScan;
 
-static void training_set_grow(TrainingSet *ts);
-static void training_row(Datum *values, bool *nulls, void *arg);
+static void training_set_grow(TrainingScan *st);
+static int	training_class(TrainingScan *st, Datum label);
+static void training_row(int row, Datum *values, bool *nulls, void *arg);
+static void report_first_bad(const TrainingScan *st, const int *order);
+static void training_set_order(TrainingSet *ts, const int *order);
 static void read_training_set(const HitlModel *model, const FeatureLayout *layout,
 							  TrainingSet *ts, MemoryContext cxt);
 static char *training_hash(const HitlModel *model, const FeatureLayout *layout,
 						   const TrainingSet *ts);
 static bool warm_start(const HitlVersion *prev, const HitlVersion *v, double *coef, int ncoef);
 
-/* Room for twice the rows (1024 at first) */
+/* Room for twice the rows (1024 at first), in the set's context */
 static void
-training_set_grow(TrainingSet *ts)
+training_set_grow(TrainingScan *st)
 {
-	int			cap = ts->capacity ? ts->capacity * 2 : 1024;
+	TrainingSet *ts = st->ts;
+	MemoryContext old = MemoryContextSwitchTo(st->cxt);
+	int			cap = st->capacity ? st->capacity * 2 : 1024;
 
-	if (ts->capacity == 0)
+	if (st->capacity == 0)
 	{
 		ts->x = palloc_extended(sizeof(double) * cap * Max(ts->d, 1), MCXT_ALLOC_HUGE);
 		ts->missing = palloc_extended(sizeof(bool) * cap * Max(ts->d, 1), MCXT_ALLOC_HUGE);
@@ -82,53 +102,142 @@ training_set_grow(TrainingSet *ts)
 		ts->missing = repalloc_huge(ts->missing, sizeof(bool) * cap * Max(ts->d, 1));
 		ts->y = repalloc_huge(ts->y, sizeof(int) * cap);
 	}
-	ts->capacity = cap;
+	st->capacity = cap;
+	MemoryContextSwitchTo(old);
 }
 
-/* One labeled row: ctid, the feature columns, the label as text, its group */
+/*
+ * The class of a row's label (text), numbered in order of first sight:
+ * compared in place with the classes seen (a few), a new one copied.
+ */
+static int
+training_class(TrainingScan *st, Datum label)
+{
+	LabelSet   *ls = &st->ts->labels;
+	text	   *t = DatumGetTextPP(label);
+	const char *bytes = VARDATA_ANY(t);
+	int			len = VARSIZE_ANY_EXHDR(t);
+	int			c;
+
+	for (c = 0; c < ls->n_classes; c++)
+		if (st->label_len[c] == len && memcmp(ls->classes[c], bytes, len) == 0)
+			return c;
+	c = train_class_of(ls, text_to_cstring(t), st->cxt);
+	st->label_len = (c == 0) ? MemoryContextAlloc(st->cxt, sizeof(int) * ls->capacity)
+		: repalloc(st->label_len, sizeof(int) * ls->capacity);
+	st->label_len[c] = len;
+	return c;
+}
+
+/*
+ * One labeled row, the row-th the scan met: ctid, the feature columns, the
+ * label as text, its group, its key.  Runs inside the executor (see
+ * dataset.h): a row whose features cannot be used is remembered, and the
+ * first in key order reported once the scan is over.
+ */
 static void
-training_row(Datum *values, bool *nulls, void *arg)
+training_row(int row, Datum *values, bool *nulls, void *arg)
 {
 	TrainingScan *st = (TrainingScan *) arg;
 	TrainingSet *ts = st->ts;
 	FeatureStatus fs;
 	int			bad_col;
 
-	if (ts->n == ts->capacity)
-	{
-		MemoryContext old = MemoryContextSwitchTo(st->cxt);
-
-		training_set_grow(ts);
-		MemoryContextSwitchTo(old);
-	}
+	if (row == st->capacity)
+		training_set_grow(st);
 	fs = features_from_datums(st->layout, values + 1, nulls + 1,
-							  ts->x + (size_t) ts->n * ts->d,
-							  ts->missing + (size_t) ts->n * ts->d, &bad_col);
+							  ts->x + (size_t) row * ts->d,
+							  ts->missing + (size_t) row * ts->d, &bad_col);
 	if (fs != FEATURE_OK)
-		features_report(st->model, st->layout, fs, bad_col,
-						rowkey_text_at(st->model, DatumGetItemPointer(values[0])));
-	ts->y[ts->n] = train_class_of(&ts->labels,
-								  TextDatumGetCString(values[st->layout->ncols + 1]), st->cxt);
+	{
+		BadRow	   *b;
+
+		st->bad = (st->nbad == 0) ? MemoryContextAlloc(st->cxt, sizeof(BadRow) * 16)
+			: (st->nbad % 16 == 0) ? repalloc(st->bad, sizeof(BadRow) * (st->nbad + 16))
+			: st->bad;
+		b = &st->bad[st->nbad++];
+		b->row = row;
+		b->status = fs;
+		b->col = bad_col;
+		ItemPointerCopy(DatumGetItemPointer(values[0]), &b->tid);
+	}
+	ts->y[row] = training_class(st, values[st->layout->ncols + 1]);
 	if (st->model->cv_group_column != NULL)
-		train_groups_add(&ts->groups, ts->n, values[st->layout->ncols + 2],
+		train_groups_add(&ts->groups, row, values[st->layout->ncols + 2],
 						 nulls[st->layout->ncols + 2], st->cxt);
-	train_keys_add(&ts->keys, ts->n, values[TRAIN_KEY_COLUMN(st->model, st->layout)], st->cxt);
-	ts->n++;
+	if (!nulls[TRAIN_KEY_COLUMN(st->model, st->layout)])
+		train_keys_add(&ts->keys, row, values[TRAIN_KEY_COLUMN(st->model, st->layout)], st->cxt);
+	ts->n = row + 1;
+}
+
+/* Raise the error of the first row in key order (order) that is bad */
+static void
+report_first_bad(const TrainingScan *st, const int *order)
+{
+	int		   *which = palloc0(sizeof(int) * Max(st->ts->n, 1));
+	int			i;
+
+	for (i = 0; i < st->nbad; i++)
+		which[st->bad[i].row] = i + 1;
+	for (i = 0; i < st->ts->n; i++)
+		if (which[order[i]] > 0)
+		{
+			const BadRow *b = &st->bad[which[order[i]] - 1];
+			ItemPointerData tid = b->tid;
+
+			features_report(st->model, st->layout, b->status, b->col,
+							rowkey_text_at(st->model, &tid));
+		}
+	elog(ERROR, "hitl: a row with unusable features was lost");
+}
+
+/* Move the set's rows into key order (order: row numbers in that order) */
+static void
+training_set_order(TrainingSet *ts, const int *order)
+{
+	size_t		width = ts->d;
+
+	if (width > 0)
+	{
+		dataset_permute(ts->x, sizeof(double) * width, ts->n, order);
+		dataset_permute(ts->missing, sizeof(bool) * width, ts->n, order);
+	}
+	dataset_permute(ts->y, sizeof(int), ts->n, order);
+	if (ts->groups.key != NULL)
+	{
+		dataset_permute(ts->groups.key, sizeof(uint64), ts->n, order);
+		dataset_permute(ts->groups.isnull, sizeof(bool), ts->n, order);
+	}
+	if (ts->keys.key != NULL)
+		dataset_permute(ts->keys.key, sizeof(Datum), ts->n, order);
 }
 
 /*
- * Read the labeled rows, in primary-key order, through one cursor: one
- * snapshot, so the classes and the rows agree.
+ * Read the labeled rows and put them in primary-key order (see dataset.h:
+ * one scan in the table's order, one snapshot, so the classes and the
+ * rows agree, and a sort of the keys alone).  The rows' keys are kept only
+ * for cross-validation's audit.
  */
 static void
 read_training_set(const HitlModel *model, const FeatureLayout *layout,
 				  TrainingSet *ts, MemoryContext cxt)
 {
-	TrainingScan st = {model, layout, ts, cxt};
+	TrainingScan st;
+	int		   *order;
 
 	memset(ts, 0, sizeof(*ts));
+	memset(&st, 0, sizeof(st));
+	st.model = model;
+	st.layout = layout;
+	st.ts = ts;
+	st.cxt = cxt;
 	ts->d = layout->d;
-	dataset_scan(dataset_open_labeled(model), training_row, &st);
+	if (dataset_read_labeled(model, model->cv_folds >= 2, training_row, &st, &order) != ts->n)
+		elog(ERROR, "hitl: the labeled rows and their order disagree");
+	if (st.nbad > 0)
+		report_first_bad(&st, order);
+	training_set_order(ts, order);
+	pfree(order);
 	train_order_classes(model, &ts->labels, ts->n, ts->y);
 }
 
@@ -192,7 +301,6 @@ train_dense(TrainRun *run)
 	char	   *hash;
 	double	   *proba;
 	int			ncoef;
-	int			i;
 
 	read_training_set(model, layout, &ts, CurrentMemoryContext);
 	train_check_labels(model, ts.n, &ts.labels);
@@ -241,9 +349,7 @@ train_dense(TrainRun *run)
 
 	/* metrics on the training rows, then cross-validated */
 	proba = palloc_extended(sizeof(double) * (size_t) ts.n * ts.labels.n_classes, MCXT_ALLOC_HUGE);
-	for (i = 0; i < ts.n; i++)
-		logreg_predict_proba(ts.d, ts.labels.n_classes, v.coef, ts.x + (size_t) i * ts.d,
-							 proba + (size_t) i * ts.labels.n_classes);
+	logreg_predict_proba_rows(ts.n, ts.d, ts.labels.n_classes, v.coef, ts.x, proba);
 	class_metrics(ts.n, ts.labels.n_classes, proba, ts.y, &train_metrics);
 	{
 		LogregProblem raw = prob;
@@ -266,6 +372,7 @@ train_dense(TrainRun *run)
 	train_json_number(&metrics, "n_features", ts.d);
 	train_json_fit(&metrics, &res, warm);
 	appendStringInfo(&metrics, ", \"solver\": \"%s\"", logreg_solver_name(res.solver));
+	train_json_number(&metrics, "tol", res.tol);
 	train_json_class_metrics(&metrics, &train_metrics, model->cv_folds,
 							 cv.done ? &cv.metrics : NULL);
 	train_json_crossval(&metrics, model, &cv, ts.labels.classes);

@@ -7,7 +7,8 @@
  * Reads a data set of helper.py synthetic (id, features, truth, is_test),
  * standardizes the training rows as hitl does (src/scaler.c), and times
  * logreg_solve (src/logreg_solve.c) with hitl's defaults (max_iter 100,
- * tol 1e-8) from a cold start, reps times.  Prints the median time in ms,
+ * tol 1e-8, which logreg_solve scales to 1e-5 for L-BFGS) from a cold
+ * start, reps times.  Prints the median time in ms,
  * the iterations and the solver.
  *
  * Usage: fit_only DATA.csv C REPS

@@ -16,8 +16,11 @@
 # LogisticRegression(C=1, max_iter=10000), one BLAS thread as hitl) and
 # iterations, the ratio, and the test accuracy and log-loss of both.  The
 # targets: ratio <= 0.5 ("time"), accuracy within 0.5 points and log-loss
-# within 1% ("quality").  hitl fits to its default tol (1e-8 on the largest
-# gradient component over C n), scikit-learn to its own (1e-4).
+# within 1% ("quality").  hitl fits to its default tol (the largest
+# gradient component over C n at most 1e-8 for Newton, 1e-5 for L-BFGS:
+# metrics->>'tol'), scikit-learn to its own (1e-4 on the gradient of
+# sum(loss) + |w|^2 / (2 C) in scikit-learn 1.2, 1e-4 / n on hitl's scale,
+# or scipy's relative decrease of the objective 2.2e-9, whichever first).
 #
 # train_ms also counts reading 20,000 rows through SPI, standardizing them
 # and the training metrics.  To tell the solver from that, fit_ms is the fit

@@ -19,6 +19,9 @@
  * loss's curvature, weaker, hence COEF_TOL = 1e-5, two orders above what
  * the fits reach.  Objectives agree to OBJ_TOL = 1e-10 relative: near the
  * optimum the objective's error is quadratic in the coefficients' error.
+ * logreg_solve scales tol for L-BFGS (LOGREG_LBFGS_TOL_FACTOR): it is
+ * given FIT_TOL / that factor; with the default tol (1e-8, 1e-5 for
+ * L-BFGS, or a flat objective) the objective agrees to DEFAULT_OBJ_TOL.
  *
  * Usage: test_solver [fixture_dir]   (default test/fixtures)
  */
@@ -29,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lbfgs.h"
 #include "logreg.h"
 #include "logreg_solve.h"
 #include "numeric_alloc.h"
@@ -37,6 +41,7 @@
 #define COEF_TOL 1e-5
 #define OBJ_TOL 1e-10
 #define FIT_TOL 1e-10
+#define DEFAULT_OBJ_TOL 1e-5
 #define MAX_COEF 4096
 
 typedef struct Fixture
@@ -145,6 +150,7 @@ test_fixture(const Fixture *fx, LogregSolver want)
 	LogregResult res;
 	LogregStatus st;
 	LogregSolver chosen = logreg_choose_solver(fx->p.n, fx->p.d, fx->p.k);
+	LogregProblem q;
 
 	st = logreg_lbfgs_fit(&fx->p, coef, 0, &res);
 	ok(st == LOGREG_OK && res.converged && res.solver == LOGREG_SOLVER_LBFGS,
@@ -160,12 +166,79 @@ test_fixture(const Fixture *fx, LogregSolver want)
 	ok(chosen == want, "%s (%d x %d, %d classes): the choice is %s (got %s)",
 	   fx->name, fx->p.n, fx->p.d, fx->p.k, logreg_solver_name(want),
 	   logreg_solver_name(chosen));
-	st = logreg_solve(&fx->p, coef, 0, &res);
-	ok(st == LOGREG_OK && res.solver == want &&
+	/* logreg_solve scales tol for L-BFGS: ask it for FIT_TOL */
+	q = fx->p;
+	if (want == LOGREG_SOLVER_LBFGS)
+		q.tol = FIT_TOL / LOGREG_LBFGS_TOL_FACTOR;
+	st = logreg_solve(&q, coef, 0, &res);
+	ok(st == LOGREG_OK && res.solver == want && res.tol == FIT_TOL &&
 	   max_diff(coef, fx->coef, ncoef) <= COEF_TOL,
-	   "%s: logreg_solve uses %s and matches scikit-learn (max diff %.3g)",
-	   fx->name, logreg_solver_name(res.solver), max_diff(coef, fx->coef, ncoef));
+	   "%s: logreg_solve uses %s, to tol %g, and matches scikit-learn (max diff %.3g)",
+	   fx->name, logreg_solver_name(res.solver), res.tol, max_diff(coef, fx->coef, ncoef));
 	free(coef);
+}
+
+/*
+ * The defaults through logreg_solve, on a fixture it gives to L-BFGS:
+ * tol 1e-8 fits L-BFGS to 1e-5, or to a flat objective (the gradient test
+ * met to LBFGS_FLAT_GRADIENT times that), in no more iterations than the
+ * gradient test alone, and within DEFAULT_OBJ_TOL of scikit-learn's
+ * objective.
+ */
+static void
+test_default_tol(const Fixture *fx)
+{
+	LogregProblem q = fx->p;
+	LogregResult res;
+	LogregResult plain;
+	LogregStatus st;
+	double	   *coef = xmalloc(sizeof(double) * logreg_ncoef(fx->p.d, fx->p.k));
+
+	q.tol = 1e-8;
+	q.max_iter = 100;
+	st = logreg_solve(&q, coef, 0, &res);
+	ok(st == LOGREG_OK && res.converged && res.solver == LOGREG_SOLVER_LBFGS &&
+	   res.tol == 1e-8 * LOGREG_LBFGS_TOL_FACTOR &&
+	   res.grad_norm <= LBFGS_FLAT_GRADIENT * res.tol,
+	   "%s: the default tol 1e-8 fits L-BFGS to %g (%d iterations, max |g|/(Cn) %.2g)",
+	   fx->name, res.tol, res.iterations, res.grad_norm);
+	ok(fabs(res.objective - fx->objective) <= DEFAULT_OBJ_TOL * fabs(fx->objective),
+	   "%s: its objective %.12g within %g of scikit-learn's, relative",
+	   fx->name, res.objective, DEFAULT_OBJ_TOL);
+	q.tol = res.tol;
+	q.max_iter = 100 * LOGREG_LBFGS_ITER_FACTOR;
+	st = logreg_lbfgs_fit(&q, coef, 0, &plain);
+	ok(st == LOGREG_OK && plain.grad_norm <= q.tol && plain.iterations >= res.iterations,
+	   "%s: the gradient test alone takes %d iterations, the flat objective %d",
+	   fx->name, plain.iterations, res.iterations);
+	free(coef);
+}
+
+/*
+ * logreg_predict_proba_rows against logreg_predict_proba row by row, with
+ * the fixture's solution
+ */
+static void
+test_proba_rows(const Fixture *fx)
+{
+	int			k = fx->p.k;
+	double	   *rows = xmalloc(sizeof(double) * fx->p.n * k);
+	double	   *one = xmalloc(sizeof(double) * k);
+	double		worst = 0.0;
+	int			i;
+	int			c;
+
+	logreg_predict_proba_rows(fx->p.n, fx->p.d, k, fx->coef, fx->x, rows);
+	for (i = 0; i < fx->p.n; i++)
+	{
+		logreg_predict_proba(fx->p.d, k, fx->coef, fx->x + (size_t) i * fx->p.d, one);
+		for (c = 0; c < k; c++)
+			worst = fmax(worst, fabs(rows[(size_t) i * k + c] - one[c]));
+	}
+	ok(worst <= 1e-12, "%s: probabilities of all rows at once equal row by row's (max diff %.2g)",
+	   fx->name, worst);
+	free(rows);
+	free(one);
 }
 
 /* Warm starts and determinism on a fixture (L-BFGS) */
@@ -390,6 +463,9 @@ main(int argc, char **argv)
 			return tap_finish();
 	for (i = 0; i < 4; i++)
 		test_fixture(&fx[i], want[i]);
+	test_default_tol(&fx[2]);
+	for (i = 0; i < 4; i++)
+		test_proba_rows(&fx[i]);
 	test_warm_and_determinism(&fx[0]);
 	test_warm_and_determinism(&fx[2]);
 	test_ill_conditioned();
