@@ -23,6 +23,18 @@ AS $$ SELECT ('hitl_terms_' || model)::name $$;
 COMMENT ON FUNCTION hitl._term_cache_name(text) IS
 	'internal: the name of a text model''s term cache column and trigger';
 
+/* Does the table have the model's term cache trigger (hitl's, by its function)? */
+CREATE FUNCTION hitl._has_term_cache(model text, source regclass) RETURNS boolean
+LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT EXISTS (SELECT 1 FROM pg_trigger t
+				   WHERE t.tgrelid = source AND t.tgname = hitl._term_cache_name(model)
+					 AND t.tgfoid = 'hitl._term_cache_trigger()'::regprocedure)
+$$;
+COMMENT ON FUNCTION hitl._has_term_cache(text, regclass) IS
+	'internal: whether a table has a text model''s term cache trigger';
+
 /*
  * Add a text model's cache column and trigger, and with fill fill the rows
  * already there (an UPDATE setting the column fires the trigger, and the
@@ -124,9 +136,7 @@ BEGIN
 			USING ERRCODE = 'undefined_object',
 				  HINT = 'See hitl.models for the models you can use.';
 	END IF;
-	IF NOT EXISTS (SELECT 1 FROM pg_trigger t
-				   WHERE t.tgrelid = m.source AND t.tgname = col
-					 AND t.tgfoid = 'hitl._term_cache_trigger()'::regprocedure) THEN
+	IF NOT hitl._has_term_cache(model, m.source) THEN
 		IF m.options->>'text_config' IS NULL
 			OR NOT pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = m.source), 'USAGE') THEN
 			RETURN 0;
@@ -151,9 +161,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF EXISTS (SELECT 1 FROM pg_trigger t
-			   WHERE t.tgrelid = source AND t.tgname = hitl._term_cache_name(model)
-				 AND t.tgfoid = 'hitl._term_cache_trigger()'::regprocedure) THEN
+	IF hitl._has_term_cache(model, source) THEN
 		EXECUTE format('DROP TRIGGER %I ON %s', hitl._term_cache_name(model), source);
 	END IF;
 END
