@@ -83,24 +83,44 @@ train_run(const char *name, bool incremental, TrainCvWhen when, TrainRun *run,
 	return version;
 }
 
+/* What a training leaves, copied out of its memory context */
+typedef struct TrainOutcome
+{
+	int			version;		/* as train_model returns it */
+	int			prev_version;	/* the current version before, 0 if none */
+	bool		cv_recorded;	/* TRAIN_CV_ONLY: figures put in place */
+	bool		recalibrated;	/* ... moving the calibration temperature */
+} TrainOutcome;
+
+/* train_run() in a memory context of its own, deleted after */
+static void
+train_in_context(const char *name, bool incremental, TrainCvWhen when, TrainOutcome *out)
+{
+	MemoryContext cxt;
+	MemoryContext old;
+	TrainRun	run;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "hitl train",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	out->version = train_run(name, incremental, when, &run, cxt);
+	MemoryContextSwitchTo(old);
+	out->prev_version = run.prev != NULL ? run.prev->version : 0;
+	out->cv_recorded = run.cv_recorded;
+	out->recalibrated = run.recalibrated;
+	MemoryContextDelete(cxt);
+}
+
 /*
  * Train a new version of a model and record it.
  */
 int
 train_model(const char *name, bool incremental, TrainCvWhen when)
 {
-	MemoryContext cxt;
-	MemoryContext old;
-	TrainRun	run;
-	int			version;
+	TrainOutcome out;
 
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "hitl train",
-								ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
-	version = train_run(name, incremental, when, &run, cxt);
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(cxt);
-	return version;
+	train_in_context(name, incremental, when, &out);
+	return out.version;
 }
 
 /*
@@ -109,21 +129,11 @@ train_model(const char *name, bool incremental, TrainCvWhen when)
 bool
 train_crossvalidate_current(const char *name, bool *recorded)
 {
-	MemoryContext cxt;
-	MemoryContext old;
-	TrainRun	run;
-	int			version;
-	bool		rescore;
+	TrainOutcome out;
 
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "hitl cross-validation",
-								ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
-	version = train_run(name, false, TRAIN_CV_ONLY, &run, cxt);
-	MemoryContextSwitchTo(old);
-	*recorded = run.cv_recorded;
-	rescore = run.recalibrated || (run.prev != NULL && version != run.prev->version);
-	MemoryContextDelete(cxt);
-	return rescore;
+	train_in_context(name, false, TRAIN_CV_ONLY, &out);
+	*recorded = out.cv_recorded;
+	return out.recalibrated || (out.prev_version != 0 && out.version != out.prev_version);
 }
 
 PG_FUNCTION_INFO_V1(hitl_train);
