@@ -341,18 +341,22 @@ retrain_if_labels_moved(HitlModelEntry *m, bool *rescore)
  * "cv_pending"), unless a label came since (the next version will).  A
  * version whose data changed otherwise (a feature, rows, an option) is
  * trained again, cross-validating at once.  True when the table must be
- * rescored: the calibration moved, or a new version came.
+ * rescored: the calibration moved, or a new version came.  *pending says
+ * whether the current version is still waiting for its cross-validation.
  */
 static bool
-crossvalidate_when_idle(HitlModelEntry *m)
+crossvalidate_when_idle(HitlModelEntry *m, bool *pending)
 {
 	ModelProgress p;
 	HitlRoleScope scope;
 	DeferredCv	cv = {m->name, false, false};
 	char		activity[NAMEDATALEN + 32];
 
-	if (!catalog_read_progress(m->name, true, false, &p) || !p.cv_pending ||
-		p.logged > p.processed_labels)
+	*pending = false;
+	if (!catalog_read_progress(m->name, true, false, &p) || !p.cv_pending)
+		return false;
+	*pending = true;
+	if (p.logged > p.processed_labels)
 		return false;
 	snprintf(activity, sizeof(activity), "cross-validating model %s", m->name);
 	pgstat_report_activity(STATE_RUNNING, activity);
@@ -361,20 +365,10 @@ crossvalidate_when_idle(HitlModelEntry *m)
 							   ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE))
 		cv.rescore = cv.recorded = false;
 	hitl_role_exit(&scope);
-	if (cv.recorded)
-		log_new_version(m->name, p.current_version, true);
-	else
-		log_new_version(m->name, p.current_version, false);
+	/* recorded in place, or a new version trained (not pending either) */
+	*pending = !cv.recorded && !cv.rescore;
+	log_new_version(m->name, p.current_version, cv.recorded);
 	return cv.rescore;
-}
-
-/* Is the model's current version waiting for its cross-validation? */
-static bool
-current_version_pending(HitlModelEntry *m)
-{
-	ModelProgress p;
-
-	return catalog_read_progress(m->name, false, false, &p) && p.cv_pending;
 }
 
 /* Rescore a model, a batch per transaction, as its owner */
@@ -404,6 +398,7 @@ work_on_model(HitlModelEntry *m, bool rescore)
 {
 	bool		go_on;
 	bool		again;
+	bool		pending;
 
 	/* 1. retrain when labels changed */
 	begin_work();
@@ -421,7 +416,7 @@ work_on_model(HitlModelEntry *m, bool rescore)
 	 * fresh (also when an earlier try was canceled or failed)
 	 */
 	begin_work();
-	again = crossvalidate_when_idle(m);
+	again = crossvalidate_when_idle(m, &pending);
 	end_work();
 	if (again)
 		rescore_model(m);
@@ -433,9 +428,10 @@ work_on_model(HitlModelEntry *m, bool rescore)
 	 */
 	if (!rescore && !again)
 		return;
+	if (pending)
+		return;
 	begin_work();
-	if (!current_version_pending(m))
-		autolabel_for_worker(m->name, m->owner);
+	autolabel_for_worker(m->name, m->owner);
 	end_work();
 }
 
