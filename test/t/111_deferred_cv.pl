@@ -15,7 +15,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use FindBin;
 use lib "$FindBin::RealBin/lib";
-use HitlTest qw(worker_node);
+use HitlTest qw(worker_node three_class_table hold_oof_store);
 
 my $node = worker_node('deferred_cv', 'shop');
 
@@ -26,14 +26,7 @@ sub sql
 }
 
 # three classes from a noisy rule; 300 labeled rows of 3,000
-my $table = q{
-	(id int PRIMARY KEY, x1 float8, x2 float8, lab text);
-	INSERT INTO %s SELECT i, (i * 37 %% 101) / 10.0, (i * 53 %% 97) / 10.0,
-		CASE WHEN i <= 300 THEN CASE WHEN (i * 37 %% 101 + i * 7 %% 13) %% 3 = 0 THEN 'a'
-			WHEN (i * 37 %% 101) < 50 THEN 'b' ELSE 'c' END END
-	FROM generate_series(1, 3000) i;
-};
-sql('CREATE TABLE t ' . sprintf($table, 't'));
+sql(three_class_table('t'));
 sql(q{SELECT hitl.create_model('m', 't', 'lab', ARRAY['x1', 'x2'], options => '{"cv_folds": 5}')});
 is(sql(q{SELECT current_version, scored_version FROM hitl.models WHERE name = 'm'}), '1|1',
 	'create_model trains and scores version 1');
@@ -42,9 +35,7 @@ isnt($v1_acc, '', 'version 1 is cross-validated at once (it has no base)');
 
 # no cross-validation can finish while the out-of-fold store is locked
 # against writes (it is read all the same)
-my $locker = $node->background_psql('shop');
-$locker->query_safe('BEGIN');
-$locker->query_safe('LOCK TABLE hitl.oof_predictions IN SHARE MODE');
+my $locker = hold_oof_store($node, 'shop');
 
 my $top = sql(q{SELECT id FROM m_review_queue LIMIT 1});
 sql(qq{UPDATE t SET lab = 'a' WHERE id = $top});
@@ -87,7 +78,7 @@ is( sql(
 	'2|301', 'the out-of-fold store holds version 2\'s 301 rows');
 
 # the same rows trained with the cross-validation at once give the same figures
-sql('CREATE TABLE u ' . sprintf($table, 'u'));
+sql(three_class_table('u'));
 sql(qq{UPDATE u SET lab = 'a' WHERE id = $top});
 sql(q{SELECT hitl.create_model('same', 'u', 'lab', ARRAY['x1', 'x2'], options => '{"cv_folds": 5}')});
 my $figures = q{SELECT round((metrics->>'cv_accuracy')::numeric, 6), round((metrics->>'cv_log_loss')::numeric, 4),

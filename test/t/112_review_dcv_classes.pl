@@ -16,7 +16,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use FindBin;
 use lib "$FindBin::RealBin/lib";
-use HitlTest qw(worker_node);
+use HitlTest qw(worker_node three_class_table hold_oof_store);
 
 my $node = worker_node('review_dcv_classes', 'shop');
 
@@ -26,20 +26,14 @@ sub sql
 	return $node->safe_psql('shop', $query);
 }
 
+sql(three_class_table('t'));
 sql(q{
-CREATE TABLE t (id int PRIMARY KEY, x1 float8, x2 float8, lab text);
-INSERT INTO t SELECT i, (i * 37 % 101) / 10.0, (i * 53 % 97) / 10.0,
-	CASE WHEN i <= 300 THEN CASE WHEN (i * 37 % 101 + i * 7 % 13) % 3 = 0 THEN 'a'
-		WHEN (i * 37 % 101) < 50 THEN 'b' ELSE 'c' END END
-FROM generate_series(1, 3000) i;
 SELECT hitl.create_model('m', 't', 'lab', ARRAY['x1', 'x2'], options => '{"cv_folds": 5}');
 });
 is(sql(q{SELECT classes FROM hitl.model_versions WHERE model = 'm' AND version = 1}), '{a,b,c}',
 	'version 1 has classes a, b, c');
 
-my $locker = $node->background_psql('shop');
-$locker->query_safe('BEGIN');
-$locker->query_safe('LOCK TABLE hitl.oof_predictions IN SHARE MODE');
+my $locker = hold_oof_store($node, 'shop');
 
 # a new class, "aa", sorted between a and b
 sql(q{UPDATE t SET lab = 'aa' WHERE id IN (301, 302, 303, 304, 305, 306, 307, 308, 309, 310)});

@@ -10,7 +10,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use FindBin;
 use lib "$FindBin::RealBin/lib";
-use HitlTest qw(worker_node);
+use HitlTest qw(worker_node three_class_table);
 
 my $node = worker_node('review_dcv_logline', 'shop');
 
@@ -20,12 +20,8 @@ sub sql
 	return $node->safe_psql('shop', $query);
 }
 
+sql(three_class_table('t'));
 sql(q{
-CREATE TABLE t (id int PRIMARY KEY, x1 float8, x2 float8, lab text);
-INSERT INTO t SELECT i, (i * 37 % 101) / 10.0, (i * 53 % 97) / 10.0,
-	CASE WHEN i <= 300 THEN CASE WHEN (i * 37 % 101 + i * 7 % 13) % 3 = 0 THEN 'a'
-		WHEN (i * 37 % 101) < 50 THEN 'b' ELSE 'c' END END
-FROM generate_series(1, 3000) i;
 SELECT hitl.create_model('m', 't', 'lab', ARRAY['x1', 'x2'], options => '{"cv_folds": 5}');
 });
 my $offset = -s $node->logfile;

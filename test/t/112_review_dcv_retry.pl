@@ -14,7 +14,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use FindBin;
 use lib "$FindBin::RealBin/lib";
-use HitlTest qw(worker_node);
+use HitlTest qw(worker_node three_class_table hold_oof_store signal_worker_on_oof poll_true);
 
 my $node = worker_node('review_dcv_retry', 'shop');
 
@@ -24,37 +24,15 @@ sub sql
 	return $node->safe_psql('shop', $query);
 }
 
-# poll a query until it returns 't', for at most $tries * 0.2 s; true if it did
-sub poll_for
-{
-	my ($query, $tries) = @_;
-	for (1 .. $tries)
-	{
-		return 1 if sql($query) eq 't';
-		select(undef, undef, undef, 0.2);
-	}
-	return 0;
-}
-
-my $table = q{
-	(id int PRIMARY KEY, x1 float8, x2 float8, lab text);
-	INSERT INTO %s SELECT i, (i * 37 %% 101) / 10.0, (i * 53 %% 97) / 10.0,
-		CASE WHEN i <= 300 THEN CASE WHEN (i * 37 %% 101 + i * 7 %% 13) %% 3 = 0 THEN 'a'
-			WHEN (i * 37 %% 101) < 50 THEN 'b' ELSE 'c' END END
-	FROM generate_series(1, 3000) i;
-};
-
 my $waiting = q{SELECT EXISTS (SELECT FROM pg_locks l JOIN pg_stat_activity a USING (pid)
 	WHERE a.backend_type = 'hitl worker' AND NOT l.granted
 	  AND l.relation = 'hitl.oof_predictions'::regclass)};
 
 # ---- 1. the cross-validation's lock wait times out
-sql('CREATE TABLE t ' . sprintf($table, 't'));
+sql(three_class_table('t'));
 sql(q{SELECT hitl.create_model('m', 't', 'lab', ARRAY['x1', 'x2'], options => '{"cv_folds": 5}')});
 
-my $locker = $node->background_psql('shop');
-$locker->query_safe('BEGIN');
-$locker->query_safe('LOCK TABLE hitl.oof_predictions IN SHARE MODE');
+my $locker = hold_oof_store($node, 'shop');
 sql(q{UPDATE t SET lab = 'a' WHERE id = 301});
 is(sql(q{SELECT hitl.wait('m', '120 s')}), '2', 'the worker trains and scores version 2');
 ok($node->poll_query_until('shop', $waiting), 'its cross-validation waits for the lock');
@@ -63,44 +41,24 @@ $locker->query_safe('COMMIT');
 $locker->quit;
 
 # the README: "retried after a second"; give it fifteen times that
-ok(poll_for(q{SELECT NOT (metrics ? 'cv_pending') FROM hitl.model_versions
+ok(poll_true($node, 'shop', q{SELECT NOT (metrics ? 'cv_pending') FROM hitl.model_versions
 	WHERE model = 'm' AND version = 2}, 75),
 	'the worker cross-validates version 2 once the lock is gone');
 is(sql(q{SELECT metrics ? 'accuracy_from' FROM hitl.model_versions WHERE model = 'm' AND version = 2}),
 	'f', 'version 2 no longer shows version 1\'s figures');
 
 # ---- 2. the cross-validation is canceled (pg_cancel_backend)
-sql('CREATE TABLE u ' . sprintf($table, 'u'));
+sql(three_class_table('u'));
 sql(q{SELECT hitl.create_model('m2', 'u', 'lab', ARRAY['x1', 'x2'], options => '{"cv_folds": 5}')});
-$locker = $node->background_psql('shop');
-$locker->query_safe('BEGIN');
-$locker->query_safe('LOCK TABLE hitl.oof_predictions IN SHARE MODE');
+$locker = hold_oof_store($node, 'shop');
 my $offset = -s $node->logfile;
 sql(q{UPDATE u SET lab = 'a' WHERE id = 301});
 is(sql(q{SELECT hitl.wait('m2', '120 s')}), '2', 'the worker trains and scores version 2 of m2');
 # cancel the worker as soon as it waits in the cross-validation
-is( sql(
-		q{DO $$
-DECLARE
-	p int;
-BEGIN
-	FOR i IN 1 .. 100000 LOOP
-		PERFORM pg_stat_clear_snapshot();
-		SELECT l.pid INTO p FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-			WHERE a.backend_type = 'hitl worker' AND NOT l.granted
-			  AND l.relation = 'hitl.oof_predictions'::regclass;
-		IF p IS NOT NULL THEN
-			PERFORM pg_cancel_backend(p);
-			RETURN;
-		END IF;
-		PERFORM pg_sleep(0.001);
-	END LOOP;
-	RAISE EXCEPTION 'the worker never waited';
-END
-$$; SELECT 'canceled'}), 'canceled', 'the worker is canceled in its cross-validation');
+is(sql(signal_worker_on_oof('pg_cancel_backend')), 'pg_cancel_backend', 'the worker is canceled in its cross-validation');
 $locker->query_safe('COMMIT');
 $locker->quit;
-ok(poll_for(q{SELECT NOT (metrics ? 'cv_pending') FROM hitl.model_versions
+ok(poll_true($node, 'shop', q{SELECT NOT (metrics ? 'cv_pending') FROM hitl.model_versions
 	WHERE model = 'm2' AND version = 2}, 75),
 	'"it is done again in a moment": version 2 of m2 is cross-validated');
 like(slurp_file($node->logfile, $offset), qr/work on model "m2" was canceled/,
@@ -108,35 +66,15 @@ like(slurp_file($node->logfile, $offset), qr/work on model "m2" was canceled/,
 
 # ---- 3. (holds) the worker is terminated in the cross-validation: the
 # worker that replaces it looks at every model, rescores and cross-validates
-sql('CREATE TABLE w ' . sprintf($table, 'w'));
+sql(three_class_table('w'));
 sql(q{SELECT hitl.create_model('m3', 'w', 'lab', ARRAY['x1', 'x2'], options => '{"cv_folds": 5}')});
-$locker = $node->background_psql('shop');
-$locker->query_safe('BEGIN');
-$locker->query_safe('LOCK TABLE hitl.oof_predictions IN SHARE MODE');
+$locker = hold_oof_store($node, 'shop');
 sql(q{UPDATE w SET lab = 'a' WHERE id = 301});
 is(sql(q{SELECT hitl.wait('m3', '120 s')}), '2', 'the worker trains and scores version 2 of m3');
-is( sql(
-		q{DO $$
-DECLARE
-	p int;
-BEGIN
-	FOR i IN 1 .. 100000 LOOP
-		PERFORM pg_stat_clear_snapshot();
-		SELECT l.pid INTO p FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-			WHERE a.backend_type = 'hitl worker' AND NOT l.granted
-			  AND l.relation = 'hitl.oof_predictions'::regclass;
-		IF p IS NOT NULL THEN
-			PERFORM pg_terminate_backend(p);
-			RETURN;
-		END IF;
-		PERFORM pg_sleep(0.001);
-	END LOOP;
-	RAISE EXCEPTION 'the worker never waited';
-END
-$$; SELECT 'terminated'}), 'terminated', 'the worker is terminated in its cross-validation');
+is(sql(signal_worker_on_oof('pg_terminate_backend')), 'pg_terminate_backend', 'the worker is terminated in its cross-validation');
 $locker->query_safe('COMMIT');
 $locker->quit;
-ok(poll_for(q{SELECT NOT (metrics ? 'cv_pending') FROM hitl.model_versions
+ok(poll_true($node, 'shop', q{SELECT NOT (metrics ? 'cv_pending') FROM hitl.model_versions
 	WHERE model = 'm3' AND version = 2}, 75),
 	'the next worker cross-validates version 2 of m3');
 

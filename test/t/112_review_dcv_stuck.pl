@@ -16,7 +16,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use FindBin;
 use lib "$FindBin::RealBin/lib";
-use HitlTest qw(worker_node);
+use HitlTest qw(worker_node three_class_table docs_table poll_true);
 
 my $node = worker_node('review_dcv_stuck', 'shop');
 
@@ -26,24 +26,8 @@ sub sql
 	return $node->safe_psql('shop', $query);
 }
 
-# poll a query until it returns 't', for at most $tries * 0.2 s; true if it did
-sub poll_for
-{
-	my ($query, $tries) = @_;
-	for (1 .. $tries)
-	{
-		return 1 if sql($query) eq 't';
-		select(undef, undef, undef, 0.2);
-	}
-	return 0;
-}
-
+sql(three_class_table('t'));
 sql(q{
-CREATE TABLE t (id int PRIMARY KEY, x1 float8, x2 float8, lab text);
-INSERT INTO t SELECT i, (i * 37 % 101) / 10.0, (i * 53 % 97) / 10.0,
-	CASE WHEN i <= 300 THEN CASE WHEN (i * 37 % 101 + i * 7 % 13) % 3 = 0 THEN 'a'
-		WHEN (i * 37 % 101) < 50 THEN 'b' ELSE 'c' END END
-FROM generate_series(1, 3000) i;
 SELECT hitl.create_model('m', 't', 'lab', ARRAY['x1', 'x2'], options => '{"cv_folds": 5}');
 CREATE TABLE flag (done bool);
 INSERT INTO flag VALUES (false);
@@ -72,7 +56,7 @@ ok($node->poll_query_until('shop', $idle), 'the worker is done with the model');
 
 # the table changes: the worker rescores, and looks at the pending version again
 sql(q{INSERT INTO t VALUES (3001, 1, 1, NULL)});
-ok(poll_for(q{SELECT lab_prediction IS NOT NULL FROM t WHERE id = 3001}, 150),
+ok(poll_true($node, 'shop', q{SELECT lab_prediction IS NOT NULL FROM t WHERE id = 3001}, 150),
 	'the worker rescores after an insert');
 ok($node->poll_query_until('shop', $idle), 'and is done again');
 
@@ -86,17 +70,8 @@ is(sql(q{SELECT current_version FROM hitl.models WHERE name = 'm'}), '3',
 
 # ---- a text model: a row inserted while the worker scores the new version
 # changes the idf (n_documents), and so the training's hash
+sql(docs_table('docs', 300, 120));
 sql(q{
-CREATE TABLE docs (id int PRIMARY KEY, body text, lab text);
-INSERT INTO docs
-SELECT g, format('%s %s the %s', w[1 + t * 8 + g % 8], w[1 + t * 8 + (g * 3) % 8],
-				 w[1 + t * 8 + (g * 5) % 8]),
-	   CASE WHEN g <= 120 THEN (ARRAY['sport', 'cooking', 'computing'])[1 + t] END
-FROM generate_series(1, 300) g, LATERAL (SELECT (g * 7 % 11) % 3 AS t) s,
-	 (SELECT ARRAY['goal', 'match', 'team', 'score', 'league', 'coach', 'player', 'stadium',
-				   'recipe', 'bake', 'flour', 'spicy', 'oven', 'sauce', 'garlic', 'butter',
-				   'kernel', 'compile', 'server', 'cpu', 'database', 'query', 'network',
-				   'debug'] AS w) words;
 SELECT hitl.create_model('tm', 'docs', 'lab', ARRAY['body'], options => '{"cv_folds": 4, "score_tolerance": 0}');
 CREATE TABLE flag2 (done bool);
 INSERT INTO flag2 VALUES (false);
@@ -117,7 +92,7 @@ is(sql(q{SELECT hitl.wait('tm', '120 s')}), '2', 'the worker trains and scores v
 my $idle2 = q{SELECT done AND NOT EXISTS (SELECT FROM pg_stat_activity
 	WHERE backend_type = 'hitl worker' AND datname = 'shop' AND state = 'active') FROM flag2};
 ok($node->poll_query_until('shop', $idle2), 'a row was inserted during the scoring, the worker is done');
-ok(poll_for(q{SELECT lab_prediction IS NOT NULL FROM docs WHERE id = 1000}, 150),
+ok(poll_true($node, 'shop', q{SELECT lab_prediction IS NOT NULL FROM docs WHERE id = 1000}, 150),
 	'the worker scores the new row');
 ok($node->poll_query_until('shop', $idle2), 'and is done again');
 is( sql(

@@ -15,7 +15,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use FindBin;
 use lib "$FindBin::RealBin/lib";
-use HitlTest qw(worker_node);
+use HitlTest qw(worker_node docs_table);
 
 my $node = worker_node('worker_text_idf', 'shop');
 
@@ -25,17 +25,8 @@ sub sql
 	return $node->safe_psql('shop', $query);
 }
 
+sql(docs_table('docs', 600, 120));
 sql(q{
-CREATE TABLE docs (id int PRIMARY KEY, body text, lab text);
-INSERT INTO docs
-SELECT g, format('%s %s the %s', w[1 + t * 8 + g % 8], w[1 + t * 8 + (g * 3) % 8],
-				 w[1 + t * 8 + (g * 5) % 8]),
-	   CASE WHEN g <= 120 THEN (ARRAY['sport', 'cooking', 'computing'])[1 + t] END
-FROM generate_series(1, 600) g, LATERAL (SELECT (g * 7 % 11) % 3 AS t) s,
-	 (SELECT ARRAY['goal', 'match', 'team', 'score', 'league', 'coach', 'player', 'stadium',
-				   'recipe', 'bake', 'flour', 'spicy', 'oven', 'sauce', 'garlic', 'butter',
-				   'kernel', 'compile', 'server', 'cpu', 'database', 'query', 'network',
-				   'debug'] AS w) words;
 SELECT hitl.create_model('tm', 'docs', 'lab', ARRAY['body'], options => '{"cv_folds": 3}');
 });
 my $idf = q{SELECT v.version, v.metrics ? 'idf_reused', v.n_documents, md5(v.idf::text)
