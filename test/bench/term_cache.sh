@@ -181,23 +181,9 @@ echo "reproduce: bash test/bench/term_cache.sh"
 
 q "CREATE TABLE bench_text (id bigint PRIMARY KEY, truth text NOT NULL, body text NOT NULL, label text)
 	WITH (autovacuum_enabled = false)"
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" -v table=bench_text -v rows="$ROWS" \
+	<"$(dirname "${BASH_SOURCE[0]}")/text_rows.sql" >/dev/null
 "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" >/dev/null <<SQL
-SET max_parallel_workers_per_gather = 0;
-SELECT setseed(0.31415);
-WITH vocabulary AS (
-	SELECT array_agg((substr('bcdfghjklmnprstvwz', i % 18 + 1, 1) || substr('aeiou', (i / 18) % 5 + 1, 1)
-			|| substr('bcdfghjklmnprstvwz', (i / 90) % 18 + 1, 1) || substr('aeiou', (i / 1620) % 5 + 1, 1)
-			|| CASE WHEN i % 3 = 0 THEN substr('nrst', i % 4 + 1, 1) ELSE '' END)::name ORDER BY i) AS words
-	FROM generate_series(0, 4999) AS i)
-INSERT INTO bench_text (id, truth, body)
-SELECT r.g, 'c' || r.c,
-	(SELECT string_agg(v.words[1 + CASE WHEN random() < 0.3
-			THEN (0 * w + r.c * 977 + 7919 * (floor(exp(random() * ln(5001.0)))::int - 1)) % 5000
-			ELSE 0 * w + floor(exp(random() * ln(5001.0)))::int - 1 END]::text, ' ')
-	 FROM generate_series(1, r.n) AS w)
-FROM vocabulary AS v,
-	(SELECT g, floor(random() * 8)::int AS c, 10 + floor(random() * 21)::int AS n
-	 FROM generate_series(1, $ROWS) AS g) AS r;
 UPDATE bench_text SET label = truth WHERE id % 10 = 0;
 VACUUM (FREEZE, ANALYZE) bench_text;
 SQL

@@ -285,29 +285,10 @@ t0=$SECONDS
 bench_sql "DROP TABLE IF EXISTS bench_text, bench_text_small CASCADE" \
 	"CREATE TABLE bench_text (id bigint PRIMARY KEY, truth text NOT NULL, body text NOT NULL, label text)" \
 	"ALTER TABLE bench_text SET (autovacuum_enabled = false)" >/dev/null
-# Words are made-up syllables (bakori...), word i of a 5,000-word vocabulary.
-# A row of class c (8 classes) has 10-30 words; each is, with probability
-# 0.3, drawn from c's own order of the vocabulary (rank r is word
-# (977 c + 7919 r) mod 5000), else from the common order (rank r is word
-# r); ranks are Zipf-like: r = floor(5001^u) - 1, u uniform.  One session,
-# no parallelism, setseed: the same rows on every run.
+# The synthetic texts: test/bench/text_rows.sql (8 classes, 10-30 words a row)
+hitl_psql -q -v table=bench_text -v rows="$ROWS" <"$BENCH_DIR/text_rows.sql" >/dev/null ||
+	bench_die "generating the synthetic table failed"
 hitl_psql -q >/dev/null <<SQL || bench_die "generating the synthetic table failed"
-SET max_parallel_workers_per_gather = 0;
-SELECT setseed(0.31415);
-WITH vocabulary AS (
-	SELECT array_agg((substr('bcdfghjklmnprstvwz', i % 18 + 1, 1) || substr('aeiou', (i / 18) % 5 + 1, 1)
-			|| substr('bcdfghjklmnprstvwz', (i / 90) % 18 + 1, 1) || substr('aeiou', (i / 1620) % 5 + 1, 1)
-			|| CASE WHEN i % 3 = 0 THEN substr('nrst', i % 4 + 1, 1) ELSE '' END)::name ORDER BY i) AS words
-	FROM generate_series(0, 4999) AS i)
-INSERT INTO bench_text (id, truth, body)
-SELECT r.g, 'c' || r.c,
-	(SELECT string_agg(v.words[1 + CASE WHEN random() < 0.3
-			THEN (0 * w + r.c * 977 + 7919 * (floor(exp(random() * ln(5001.0)))::int - 1)) % 5000
-			ELSE 0 * w + floor(exp(random() * ln(5001.0)))::int - 1 END]::text, ' ')
-	 FROM generate_series(1, r.n) AS w)
-FROM vocabulary AS v,
-	(SELECT g, floor(random() * 8)::int AS c, 10 + floor(random() * 21)::int AS n
-	 FROM generate_series(1, $ROWS) AS g) AS r;
 UPDATE bench_text SET label = truth WHERE id % 10 = 0;
 CREATE TABLE bench_text_small (LIKE bench_text INCLUDING ALL);
 ALTER TABLE bench_text_small SET (autovacuum_enabled = false);

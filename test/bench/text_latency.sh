@@ -6,9 +6,9 @@
 # rescored.  latency.sh measures the same on a numeric table; this script
 # measures it the same way (see there for the split of the time).
 #
-# The table is term_cache.sh's synthetic text table (8 classes c0..c7, texts
-# of 10-30 words drawn from 5,000), built by the very statements of
-# term_cache.sh (read from that file, so both scripts time the same rows),
+# The table is the synthetic text table of term_cache.sh and text.sh (8
+# classes c0..c7, texts of 10-30 words drawn from 5,000), made by the same
+# script, test/bench/text_rows.sql, so that they all time the same rows,
 # then split: the table the model sees, with 1% of the rows labeled
 # (id % 100 = 0), and a hidden truth table holding the class of every row:
 #
@@ -66,21 +66,17 @@ read -r -a ALGORITHMS <<<"${HITL_BENCH_TEXT_LATENCY_ALGORITHMS:-naive_bayes logi
 TABLE=bench_text_latency
 MODEL=bench_text_latency
 
-# text_table N: term_cache.sh's generating statements (from the SET before
-# its setseed to the end of its INSERT), into TABLE_gen, then split into
-# TABLE (1% labeled) and TABLE_truth
+# text_table N: N rows of test/bench/text_rows.sql into TABLE_gen, then
+# split into TABLE (1% labeled) and TABLE_truth
 text_table() {
-	local n=$1 gen
-	gen="$(sed -n '/^SET max_parallel_workers_per_gather/,/ AS r;$/p' "$BENCH_DIR/term_cache.sh" |
-		sed -e "s/\\bbench_text\\b/${TABLE}_gen/g" -e "s/\\\$ROWS/$n/g")"
-	[[ $gen == *setseed* && $gen == *"INSERT INTO ${TABLE}_gen (id, truth, body)"* && $gen == *"generate_series(1, $n)"* ]] ||
-		bench_die "could not read the text table's statements from term_cache.sh"
+	local n=$1
 	bench_sql "SELECT hitl.drop_model(name) FROM hitl.models WHERE name = '$MODEL'" \
 		"DROP TABLE IF EXISTS $TABLE, ${TABLE}_truth, ${TABLE}_gen CASCADE" \
 		"CREATE UNLOGGED TABLE ${TABLE}_gen (id bigint, truth text, body text)" >/dev/null ||
 		bench_die "could not create ${TABLE}_gen"
+	hitl_psql -q -v table="${TABLE}_gen" -v rows="$n" <"$BENCH_DIR/text_rows.sql" >/dev/null ||
+		bench_die "could not generate the texts"
 	hitl_psql -q >/dev/null <<SQL || bench_die "could not fill $TABLE"
-$gen
 CREATE TABLE $TABLE (id bigint PRIMARY KEY, body text NOT NULL, label text)
 	WITH (autovacuum_enabled = false);
 INSERT INTO $TABLE SELECT id, body, CASE WHEN id % 100 = 0 THEN truth END FROM ${TABLE}_gen ORDER BY id;
