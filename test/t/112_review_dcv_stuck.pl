@@ -47,7 +47,9 @@ is(sql(q{SELECT current_version, scored_version FROM hitl.models WHERE name = 'm
 	'version 1 is trained and scored');
 
 sql(q{UPDATE t SET lab = 'a' WHERE id = 301});
-is(sql(q{SELECT hitl.wait('m', '120 s')}), '2', 'the worker trains and scores version 2');
+# (by the time hitl.wait looks, the worker may already have replaced
+# version 2 by version 3: the cross-validation step follows at once)
+cmp_ok(sql(q{SELECT hitl.wait('m', '120 s')}), '>=', 2, 'the worker trains and scores version 2');
 is(sql(q{SELECT done FROM flag}), 't', 'a labeled row\'s feature changed during the scoring');
 
 my $idle = q{SELECT done AND NOT EXISTS (SELECT FROM pg_stat_activity
@@ -88,7 +90,7 @@ $$;
 CREATE TRIGGER add_doc AFTER UPDATE ON docs FOR EACH STATEMENT EXECUTE FUNCTION add_doc();
 });
 sql(q{UPDATE docs SET lab = 'sport' WHERE id = 121});
-is(sql(q{SELECT hitl.wait('tm', '120 s')}), '2', 'the worker trains and scores version 2 of tm');
+cmp_ok(sql(q{SELECT hitl.wait('tm', '120 s')}), '>=', 2, 'the worker trains and scores version 2 of tm');
 my $idle2 = q{SELECT done AND NOT EXISTS (SELECT FROM pg_stat_activity
 	WHERE backend_type = 'hitl worker' AND datname = 'shop' AND state = 'active') FROM flag2};
 ok($node->poll_query_until('shop', $idle2), 'a row was inserted during the scoring, the worker is done');
