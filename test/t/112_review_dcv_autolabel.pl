@@ -49,7 +49,9 @@ SELECT hitl.alter_model('m', options => '{"auto_label_precision": 0.9}');
 ok(defined sql(q{SELECT hitl._auto_label_threshold('m', 0.9)}), 'version 1 has a threshold for 0.9');
 
 sql(q{UPDATE t SET lab = 'a' WHERE id = 301});
-is(sql(q{SELECT hitl.wait('m', '120 s')}), '2', 'the worker trains and scores version 2');
+# (hitl.wait may already see version 3, which the cross-validation step
+# trains on the row the trigger changed)
+cmp_ok(sql(q{SELECT hitl.wait('m', '120 s')}), '>=', 2, 'the worker trains and scores version 2');
 ok( $node->poll_query_until(
 		'shop', q{SELECT EXISTS (SELECT FROM hitl.auto_labels WHERE model = 'm')}),
 	'and auto-labels');
