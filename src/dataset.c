@@ -504,125 +504,72 @@ dataset_open_labeled_with(const HitlModel *model, const char *extra)
 	return portal;
 }
 
-/* dataset_stream's receiver of the executor's rows */
-typedef struct StreamReceiver
+/* dataset_read_labeled's receiver of the executor's rows */
+typedef struct RowReceiver
 {
 	DestReceiver pub;
-	DatasetStreamFn fn;
-	void	   *arg;
-	MemoryContext rowcxt;		/* reset after each row */
-} StreamReceiver;
-
-/* One row, as the executor made it: its values go to fn in place */
-static bool
-stream_receive(TupleTableSlot *slot, DestReceiver *self)
-{
-	StreamReceiver *r = (StreamReceiver *) self;
-	MemoryContext old;
-	bool		more;
-
-	slot_getallattrs(slot);
-	old = MemoryContextSwitchTo(r->rowcxt);
-	more = r->fn(slot->tts_values, slot->tts_isnull, slot->tts_tupleDescriptor->natts, r->arg);
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(r->rowcxt);
-	CHECK_FOR_INTERRUPTS();
-	return more;
-}
-
-static void
-stream_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
-{
-}
-
-static void
-stream_nothing(DestReceiver *self)
-{
-}
-
-void
-dataset_stream(const char *sql, bool parallel_ok, DatasetStreamFn fn, void *arg,
-			   const char *what)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	StreamReceiver r;
-	SPIPrepareOptions popts;
-	SPIExecuteOptions xopts;
-	SPIPlanPtr	plan;
-	int			level;
-	int			ret;
-
-	memset(&r, 0, sizeof(r));
-	r.pub.receiveSlot = stream_receive;
-	r.pub.rStartup = stream_startup;
-	r.pub.rShutdown = stream_nothing;
-	r.pub.rDestroy = stream_nothing;
-	/* not DestNone (SPI would report SPI_OK_UTILITY) nor DestSPI (no tuple table) */
-	r.pub.mydest = DestTuplestore;
-	r.fn = fn;
-	r.arg = arg;
-	r.rowcxt = AllocSetContextCreate(cxt, "hitl streamed row", ALLOCSET_DEFAULT_SIZES);
-
-	level = no_jit_enter();
-	memset(&popts, 0, sizeof(popts));
-	popts.cursorOptions = parallel_ok ? CURSOR_OPT_PARALLEL_OK : CURSOR_OPT_NO_SCROLL;
-	plan = SPI_prepare_extended(sql, &popts);
-	if (plan == NULL)
-		elog(ERROR, "hitl: preparing %s failed: %s", what, SPI_result_code_string(SPI_result));
-	memset(&xopts, 0, sizeof(xopts));
-	xopts.read_only = true;
-	xopts.dest = &r.pub;
-	ret = SPI_execute_plan_extended(plan, &xopts);
-	AtEOXact_GUC(true, level);
-	hitl_spi_check(ret, SPI_OK_SELECT, what);
-	SPI_freeplan(plan);
-	/* SPI calls leave us in SPI's context */
-	MemoryContextSwitchTo(cxt);
-	MemoryContextDelete(r.rowcxt);
-}
-
-/* dataset_read_labeled's state, row after row */
-typedef struct LabeledRead
-{
 	DatasetRowAtFn fn;
 	void	   *arg;
+	MemoryContext rowcxt;
 	int			nkeys;			/* key columns, last in each row */
 	Tuplesortstate *sort;		/* the keys and row numbers */
 	TupleTableSlot *keyslot;	/* one row's keys and number, to sort */
 	TupleTableSlot *sortedslot; /* the same, sorted */
 	int64		nread;
-} LabeledRead;
+} RowReceiver;
 
 /*
- * One labeled row: handed to fn with its number; its keys go to the sort
- * with that number.
+ * One row, as the executor made it: its values are read in place (no copy
+ * into a tuple table) and handed to fn with its number; its keys go to the
+ * sort with that number.
  */
 static bool
-labeled_row_at(Datum *values, bool *nulls, int natts, void *arg)
+row_receive(TupleTableSlot *slot, DestReceiver *self)
 {
-	LabeledRead *r = (LabeledRead *) arg;
+	RowReceiver *r = (RowReceiver *) self;
 	TupleTableSlot *ks = r->keyslot;
-	int			first = natts - r->nkeys;
+	int			first = slot->tts_tupleDescriptor->natts - r->nkeys;
+	MemoryContext old;
 	int			j;
 
 	if (r->nread >= PG_INT32_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("too many labeled rows to train on")));
-	r->fn((int) r->nread, values, nulls, r->arg);
+	slot_getallattrs(slot);
+	old = MemoryContextSwitchTo(r->rowcxt);
+	r->fn((int) r->nread, slot->tts_values, slot->tts_isnull, r->arg);
+	MemoryContextSwitchTo(old);
 	ExecClearTuple(ks);
 	for (j = 0; j < r->nkeys; j++)
 	{
-		ks->tts_values[j] = values[first + j];
-		ks->tts_isnull[j] = nulls[first + j];
+		ks->tts_values[j] = slot->tts_values[first + j];
+		ks->tts_isnull[j] = slot->tts_isnull[first + j];
 	}
 	ks->tts_values[r->nkeys] = Int32GetDatum((int32) r->nread);
 	ks->tts_isnull[r->nkeys] = false;
 	ExecStoreVirtualTuple(ks);
 	tuplesort_puttupleslot(r->sort, ks);
+	MemoryContextReset(r->rowcxt);
 	if (++r->nread % SCAN_PROGRESS_ROWS == 0)
 		hitl_progress_done(r->nread);
+	CHECK_FOR_INTERRUPTS();
 	return true;
+}
+
+static void
+row_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+row_shutdown(DestReceiver *self)
+{
+}
+
+static void
+row_destroy(DestReceiver *self)
+{
 }
 
 /*
@@ -672,19 +619,35 @@ int
 dataset_read_labeled(const HitlModel *model, bool with_key, DatasetRowAtFn fn,
 					 void *arg, int **order)
 {
-	LabeledRead r;
+	RowReceiver r;
+	SPIExecuteOptions opt;
 	StringInfoData keys;
+	int			level;
+	int			ret;
 	int			i;
 
 	memset(&r, 0, sizeof(r));
+	r.pub.receiveSlot = row_receive;
+	r.pub.rStartup = row_startup;
+	r.pub.rShutdown = row_shutdown;
+	r.pub.rDestroy = row_destroy;
+	/* not DestNone (SPI would report SPI_OK_UTILITY) nor DestSPI (no tuple table) */
+	r.pub.mydest = DestTuplestore;
 	r.fn = fn;
 	r.arg = arg;
+	r.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "hitl labeled row",
+									 ALLOCSET_DEFAULT_SIZES);
 	r.nkeys = model->n_key_columns;
 	r.sort = key_sort_begin(model, &r.keyslot, &r.sortedslot);
 	initStringInfo(&keys);
 	appendStringInfo(&keys, ", %s", rowkey_columns_sql(model, "t"));
-	dataset_stream(labeled_sql(model, keys.data, with_key, false), true,
-				   labeled_row_at, &r, "reading the labeled rows");
+	memset(&opt, 0, sizeof(opt));
+	opt.read_only = true;
+	opt.dest = &r.pub;
+	level = no_jit_enter();
+	ret = SPI_execute_extended(labeled_sql(model, keys.data, with_key, false), &opt);
+	AtEOXact_GUC(true, level);
+	hitl_spi_check(ret, SPI_OK_SELECT, "reading the labeled rows");
 	hitl_progress_done(r.nread);
 
 	tuplesort_performsort(r.sort);
@@ -700,6 +663,7 @@ dataset_read_labeled(const HitlModel *model, bool with_key, DatasetRowAtFn fn,
 	tuplesort_end(r.sort);
 	ExecDropSingleTupleTableSlot(r.keyslot);
 	ExecDropSingleTupleTableSlot(r.sortedslot);
+	MemoryContextDelete(r.rowcxt);
 	return (int) r.nread;
 }
 

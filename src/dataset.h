@@ -105,26 +105,6 @@ typedef void (*DatasetRowFn) (Datum *values, bool *nulls, void *arg);
 extern void dataset_scan(Portal portal, DatasetRowFn fn, void *arg);
 
 /*
- * Called by dataset_stream() for each row: its natts columns' values and
- * nulls, read in place in the executor's slot (no copy).  It runs inside
- * the executor, in a memory context reset after each row: it must not run
- * queries, and what must outlive the row is allocated in an explicitly
- * named context.  Returns false to stop the query.
- */
-typedef bool (*DatasetStreamFn) (Datum *values, bool *nulls, int natts, void *arg);
-
-/*
- * Run a read-only query (no parameters), each row going to fn as the
- * executor makes it, with JIT compilation off (hitl's scans read each row
- * once with a few expressions: compiling hundreds of columns costs more
- * than it saves) and, unless parallel_ok, without parallel workers (the
- * rows then come in the table's order).  Interrupts are checked after each
- * row; what names the query in errors.
- */
-extern void dataset_stream(const char *sql, bool parallel_ok, DatasetStreamFn fn, void *arg,
-						   const char *what);
-
-/*
  * The labeled rows in primary-key order without sorting them.  Sorting
  * whole rows (hundreds of features) costs more than reading them: one scan
  * in the table's order streams every row from the executor to the caller

@@ -52,7 +52,6 @@
 
 #include "catalog.h"
 #include "compat.h"
-#include "dataset.h"
 #include "labels.h"
 #include "metrics.h"
 #include "progress.h"
@@ -91,6 +90,18 @@ typedef struct ScoreScan
 	ItemPointerData bad_tid;
 } ScoreScan;
 
+/*
+ * Where the scan's query sends its rows: straight to score_row, which reads
+ * them in the executor's slot, with no copy of the row made (a cursor's
+ * fetch copies every row into a tuple table, then it is taken apart again).
+ */
+typedef struct ScanReceiver
+{
+	DestReceiver pub;
+	ScoreScan  *scan;
+	MemoryContext rowcxt;		/* reset after each row */
+} ScanReceiver;
+
 static void batch_done(ScoreState *s);
 static bool retrain_if_classes_gone(const char *name, MemoryContext cxt);
 static int64 estimate_rows(Oid relid);
@@ -99,7 +110,9 @@ static bool moved(bool isnull, Datum current, double value, double tolerance);
 static void prepare_state(ScoreState *s);
 static void score_load(ScoreState *s);
 static bool score_row(Datum *values, bool *nulls, ScoreScan *sc);
-static bool scan_row(Datum *values, bool *nulls, int natts, void *arg);
+static bool scan_receive(TupleTableSlot *slot, DestReceiver *self);
+static void scan_startup(DestReceiver *self, int operation, TupleDesc desc);
+static void scan_nothing(DestReceiver *self);
 static void scan_rows(ScoreScan *scan, const char *sql);
 static void score_scan(ScoreState *s, ScoreScan *scan, RowList *changed);
 static void write_and_commit(ScoreState *s, const ScoredRow *rows, int n,
@@ -314,27 +327,73 @@ score_row(Datum *values, bool *nulls, ScoreScan *sc)
 
 /* A row of the scan's query, in the executor's slot: score it */
 static bool
-scan_row(Datum *values, bool *nulls, int natts, void *arg)
+scan_receive(TupleTableSlot *slot, DestReceiver *self)
 {
-	ScoreScan  *scan = (ScoreScan *) arg;
-	bool		more = score_row(values, nulls, scan);
+	ScanReceiver *r = (ScanReceiver *) self;
+	MemoryContext old;
+	bool		more;
 
-	if (scan->seq % SCAN_PROGRESS_ROWS == 0)
-		hitl_progress_done((int64) scan->seq);
+	slot_getallattrs(slot);
+	old = MemoryContextSwitchTo(r->rowcxt);
+	more = score_row(slot->tts_values, slot->tts_isnull, r->scan);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(r->rowcxt);
+	if (r->scan->seq % SCAN_PROGRESS_ROWS == 0)
+		hitl_progress_done((int64) r->scan->seq);
+	CHECK_FOR_INTERRUPTS();
 	return more;
+}
+
+static void
+scan_startup(DestReceiver *self, int operation, TupleDesc desc)
+{
+}
+
+static void
+scan_nothing(DestReceiver *self)
+{
 }
 
 /*
  * Run the scan's query, each row going to score_row as the executor makes
- * it.  Without parallel workers: the rows come in the table's order, which
- * breaks ties in the queue.  A row whose features cannot be read raises its
- * error here, after the query.
+ * it.  Planned as a cursor would be, without parallel workers: the rows
+ * come in the table's order, which breaks ties in the queue.  A row whose
+ * features cannot be read raises its error here, after the query.
  */
 static void
 scan_rows(ScoreScan *scan, const char *sql)
 {
+	MemoryContext cxt = CurrentMemoryContext;
+	ScanReceiver r;
+	SPIPrepareOptions popts = {0};
+	SPIExecuteOptions xopts = {0};
+	SPIPlanPtr	plan;
+	int			ret;
+
+	memset(&r, 0, sizeof(r));
+	r.pub.receiveSlot = scan_receive;
+	r.pub.rStartup = scan_startup;
+	r.pub.rShutdown = scan_nothing;
+	r.pub.rDestroy = scan_nothing;
+	r.pub.mydest = DestNone;
+	r.scan = scan;
+	r.rowcxt = AllocSetContextCreate(cxt, "hitl scan row", ALLOCSET_DEFAULT_SIZES);
 	scan->bad_status = FEATURE_OK;
-	dataset_stream(sql, false, scan_row, scan, "the scan");
+
+	popts.cursorOptions = CURSOR_OPT_NO_SCROLL;
+	plan = SPI_prepare_extended(sql, &popts);
+	if (plan == NULL)
+		elog(ERROR, "hitl: preparing the scan failed: %s",
+			 SPI_result_code_string(SPI_result));
+	xopts.read_only = true;
+	xopts.dest = (DestReceiver *) &r;
+	ret = SPI_execute_plan_extended(plan, &xopts);
+	if (ret < 0)
+		elog(ERROR, "hitl: the scan failed: %s", SPI_result_code_string(ret));
+	SPI_freeplan(plan);
+	/* SPI calls leave us in SPI's context */
+	MemoryContextSwitchTo(cxt);
+	MemoryContextDelete(r.rowcxt);
 	hitl_progress_done((int64) scan->seq);
 
 	if (scan->bad_status != FEATURE_OK)
