@@ -19,6 +19,8 @@ OBJS = \
 	src/train_nbayes.o \
 	src/train_incremental.o \
 	src/score.o \
+	src/score_scan.o \
+	src/score_parallel.o \
 	src/score_rows.o \
 	src/score_lock.o \
 	src/score_write.o \

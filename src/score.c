@@ -58,6 +58,8 @@
 #include "queue.h"
 #include "rowkey.h"
 #include "score.h"
+#include "score_parallel.h"
+#include "score_scan.h"
 #include "termcache.h"
 #include "spi_check.h"
 #include "train.h"
@@ -69,51 +71,8 @@
 /* times a scoring starts over after its table was rewritten under it */
 #define MAX_SCORE_RESTARTS 10
 
-/* The scan's columns before the key columns: see score_scan */
-#define SCAN_FIXED_COLUMNS 5
-
-/* Rows scanned between two reports of progress */
-#define SCAN_PROGRESS_ROWS 10000
-
-/* The scan's state */
-typedef struct ScoreScan
-{
-	ScoreState *s;
-	double	   *proba;			/* n_classes */
-	RowList    *changed;		/* rows whose scores moved */
-	CandidateHeap heap;			/* review candidates */
-	uint64		seq;			/* rows met */
-
-	/* a row whose features cannot be read stops the scan: which, and why */
-	FeatureStatus bad_status;
-	int			bad_col;
-	ItemPointerData bad_tid;
-} ScoreScan;
-
-/*
- * Where the scan's query sends its rows: straight to score_row, which reads
- * them in the executor's slot, with no copy of the row made (a cursor's
- * fetch copies every row into a tuple table, then it is taken apart again).
- */
-typedef struct ScanReceiver
-{
-	DestReceiver pub;
-	ScoreScan  *scan;
-	MemoryContext rowcxt;		/* reset after each row */
-} ScanReceiver;
-
 static void batch_done(ScoreState *s);
 static bool retrain_if_classes_gone(const char *name, MemoryContext cxt);
-static int64 estimate_rows(Oid relid);
-static bool prediction_is(const ScoreState *s, Datum current, int k);
-static bool moved(bool isnull, Datum current, double value, double tolerance);
-static void prepare_state(ScoreState *s);
-static void score_load(ScoreState *s);
-static bool score_row(Datum *values, bool *nulls, ScoreScan *sc);
-static bool scan_receive(TupleTableSlot *slot, DestReceiver *self);
-static void scan_startup(DestReceiver *self, int operation, TupleDesc desc);
-static void scan_nothing(DestReceiver *self);
-static void scan_rows(ScoreScan *scan, const char *sql);
 static void score_scan(ScoreState *s, ScoreScan *scan, RowList *changed);
 static void write_and_commit(ScoreState *s, const ScoredRow *rows, int n,
 							 RowList *skipped, MemoryContext bcxt);
@@ -173,266 +132,28 @@ retrain_if_classes_gone(const char *name, MemoryContext cxt)
 	return true;
 }
 
-/* The planner's estimate of a table's rows, to size arrays once */
-static int64
-estimate_rows(Oid relid)
-{
-	HeapTuple	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	int64		n = 0;
-
-	if (HeapTupleIsValid(tp))
-	{
-		float4		reltuples = ((Form_pg_class) GETSTRUCT(tp))->reltuples;
-
-		if (reltuples > 0)
-			n = (int64) Min(reltuples * 1.1, 1e8);
-		ReleaseSysCache(tp);
-	}
-	return n;
-}
-
-/* Does a stored prediction equal class k? */
-static bool
-prediction_is(const ScoreState *s, Datum current, int k)
-{
-	if (s->label_byval)
-		return current == s->class_datums[k];
-	else
-	{
-		struct varlena *a = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(current));
-		struct varlena *b = (struct varlena *) DatumGetPointer(s->class_datums[k]);
-
-		return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
-			memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
-	}
-}
-
-/* Does a score move from its stored value by more than the tolerance? */
-static bool
-moved(bool isnull, Datum current, double value, double tolerance)
-{
-	double		old;
-
-	if (isnull)
-		return true;
-	old = DatumGetFloat8(current);
-	if (tolerance == 0.0)
-		return old != value;
-	return fabs(old - value) > tolerance;
-}
-
-/*
- * Prepare what the scan and the writes need: the key columns, the label's
- * type and the classes as its values, the SQL of the writes.
- */
-static void
-prepare_state(ScoreState *s)
-{
-	HitlModel  *m = s->model;
-	AttrNumber	att = get_attnum(m->source, m->label_column);
-	Oid			typinput;
-	Oid			typioparam;
-	int16		typlen;
-	int			i;
-
-	if (att == InvalidAttrNumber)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("label column \"%s\" of model \"%s\" no longer exists",
-						m->label_column, m->name)));
-	score_prepare_keys(s);
-	s->label_type = get_atttype(m->source, att);
-	get_typlenbyval(s->label_type, &typlen, &s->label_byval);
-	s->label_type_sql = format_type_be_qualified(s->label_type);
-	getTypeInputInfo(s->label_type, &typinput, &typioparam);
-	s->class_datums = palloc(sizeof(Datum) * s->version->n_classes);
-	for (i = 0; i < s->version->n_classes; i++)
-		s->class_datums[i] = OidInputFunctionCall(typinput, s->version->classes[i],
-												  typioparam, -1);
-	score_write_prepare(s);
-}
-
-/*
- * Load the model's current version and get ready to score with it, in the
- * scoring's memory context (current on return).
- */
-static void
-score_load(ScoreState *s)
-{
-	HitlVersion *v;
-
-	v = s->version = catalog_load_version(s->model, s->model->current_version, s->cxt);
-	/* SPI calls leave us in SPI's context: what follows must outlive it */
-	MemoryContextSwitchTo(s->cxt);
-	s->layout = features_resolve(s->model);
-	features_set_dims(s->layout, v->feature_dims);
-	if (s->layout->d != v->d)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("version %d of model \"%s\" does not match its feature columns",
-						v->version, s->model->name)));
-	classifier_init(&s->classifier, s->model, s->layout, v);
-	prepare_state(s);
-}
-
-/*
- * One row of the scan: ctid, label IS NULL, the three output columns, the
- * key columns, the feature columns.  Score it; keep it (with its key) when
- * its scores moved, offer it to the queue when unlabeled.  Returns false,
- * the row noted in sc, when its features cannot be read: the error is
- * raised once the scan's query is over (naming the row takes a query).
- */
-static bool
-score_row(Datum *values, bool *nulls, ScoreScan *sc)
-{
-	ScoreState *s = sc->s;
-	int			k = s->version->n_classes;
-	int			feat = SCAN_FIXED_COLUMNS + s->nkeys;
-	ScoredRow	row;
-	FeatureStatus st;
-	int			bad_col;
-
-	row.tid = *DatumGetItemPointer(values[0]);
-	row.in_queue = false;
-	row.key = (Datum) 0;
-	if (s->classifier.sparse)
-	{
-		s->classifier.row.cache = values[feat + s->layout->ncols];
-		s->classifier.row.cache_null = nulls[feat + s->layout->ncols];
-	}
-	st = classifier_proba(&s->classifier, values + feat, nulls + feat, sc->proba, &bad_col);
-	if (st != FEATURE_OK)
-	{
-		sc->bad_status = st;
-		sc->bad_col = bad_col;
-		sc->bad_tid = row.tid;
-		return false;
-	}
-	row.cls = proba_argmax(k, sc->proba, &row.confidence);
-	row.uncertainty = uncertainty_score(s->model->strategy, k, sc->proba);
-
-	if (nulls[2] || !prediction_is(s, values[2], row.cls) ||
-		moved(nulls[3], values[3], row.confidence, s->model->score_tolerance) ||
-		moved(nulls[4], values[4], row.uncertainty, s->model->score_tolerance))
-	{
-		row.key = rowkey_save(s, values + SCAN_FIXED_COLUMNS, nulls + SCAN_FIXED_COLUMNS);
-		rowlist_add(sc->changed, &row);
-	}
-	if (DatumGetBool(values[1]))
-		candidates_offer(s, &sc->heap, &row, sc->seq,
-						 values + SCAN_FIXED_COLUMNS, nulls + SCAN_FIXED_COLUMNS);
-	sc->seq++;
-	return true;
-}
-
-/* A row of the scan's query, in the executor's slot: score it */
-static bool
-scan_receive(TupleTableSlot *slot, DestReceiver *self)
-{
-	ScanReceiver *r = (ScanReceiver *) self;
-	MemoryContext old;
-	bool		more;
-
-	slot_getallattrs(slot);
-	old = MemoryContextSwitchTo(r->rowcxt);
-	more = score_row(slot->tts_values, slot->tts_isnull, r->scan);
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(r->rowcxt);
-	if (r->scan->seq % SCAN_PROGRESS_ROWS == 0)
-		hitl_progress_done((int64) r->scan->seq);
-	CHECK_FOR_INTERRUPTS();
-	return more;
-}
-
-static void
-scan_startup(DestReceiver *self, int operation, TupleDesc desc)
-{
-}
-
-static void
-scan_nothing(DestReceiver *self)
-{
-}
-
-/*
- * Run the scan's query, each row going to score_row as the executor makes
- * it.  Planned as a cursor would be, without parallel workers: the rows
- * come in the table's order, which breaks ties in the queue.  A row whose
- * features cannot be read raises its error here, after the query.
- */
-static void
-scan_rows(ScoreScan *scan, const char *sql)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	ScanReceiver r;
-	SPIPrepareOptions popts = {0};
-	SPIExecuteOptions xopts = {0};
-	SPIPlanPtr	plan;
-	int			ret;
-
-	memset(&r, 0, sizeof(r));
-	r.pub.receiveSlot = scan_receive;
-	r.pub.rStartup = scan_startup;
-	r.pub.rShutdown = scan_nothing;
-	r.pub.rDestroy = scan_nothing;
-	r.pub.mydest = DestNone;
-	r.scan = scan;
-	r.rowcxt = AllocSetContextCreate(cxt, "hitl scan row", ALLOCSET_DEFAULT_SIZES);
-	scan->bad_status = FEATURE_OK;
-
-	popts.cursorOptions = CURSOR_OPT_NO_SCROLL;
-	plan = SPI_prepare_extended(sql, &popts);
-	if (plan == NULL)
-		elog(ERROR, "hitl: preparing the scan failed: %s",
-			 SPI_result_code_string(SPI_result));
-	xopts.read_only = true;
-	xopts.dest = (DestReceiver *) &r;
-	ret = SPI_execute_plan_extended(plan, &xopts);
-	if (ret < 0)
-		elog(ERROR, "hitl: the scan failed: %s", SPI_result_code_string(ret));
-	SPI_freeplan(plan);
-	/* SPI calls leave us in SPI's context */
-	MemoryContextSwitchTo(cxt);
-	MemoryContextDelete(r.rowcxt);
-	hitl_progress_done((int64) scan->seq);
-
-	if (scan->bad_status != FEATURE_OK)
-		features_report(scan->s->model, scan->s->layout, scan->bad_status,
-						scan->bad_col, rowkey_text_at(scan->s->model, &scan->bad_tid));
-}
-
 /*
  * Pass 1: read and score every row in memory, the rows that changed going
- * to changed, the unlabeled ones offered to scan->heap; then note the
- * table's storage the ctids belong to.
+ * to changed, the unlabeled ones offered to scan->heap, in parallel when
+ * the table is large enough (score_parallel.c); then note the table's
+ * storage the ctids belong to.
  */
 static void
 score_scan(ScoreState *s, ScoreScan *scan, RowList *changed)
 {
-	StringInfoData sql;
-
 	changed->mcxt = s->cxt;
-	changed->capacity = Max(estimate_rows(s->model->source), 1024);
-	changed->rows = palloc_extended(sizeof(ScoredRow) * changed->capacity,
-									MCXT_ALLOC_HUGE);
-	scan->s = s;
-	scan->proba = palloc(sizeof(double) * s->version->n_classes);
-	scan->changed = changed;
-	candidates_init(&scan->heap, s);
-	scan->seq = 0;
-	hitl_progress_phase(HITL_PHASE_SCORING, estimate_rows(s->model->source));
+	score_scan_init(s, scan, changed);
+	scan->report = true;
+	hitl_progress_phase(HITL_PHASE_SCORING, score_estimate_rows(s->model->source));
 
-	initStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "SELECT t.ctid, t.%s IS NULL, t.%s, t.%s, t.%s, %s, %s%s FROM %s t",
-					 quote_identifier(s->model->label_column),
-					 quote_identifier(s->model->prediction_column),
-					 quote_identifier(s->model->confidence_column),
-					 quote_identifier(s->model->uncertainty_column),
-					 rowkey_columns_sql(s->model, "t"),
-					 features_select_list(s->model, "t"), termcache_select(s->model, "t"),
-					 s->model->source_text);
-	scan_rows(scan, sql.data);
+	if (!score_scan_parallel(scan))
+	{
+		SPIPlanPtr	plan = score_scan_prepare(score_scan_sql(s, false), false);
+
+		score_scan_run(scan, plan, NULL);
+		SPI_freeplan(plan);
+	}
+	hitl_progress_done((int64) (scan->met + scan->met_elsewhere));
 	if (s->classifier.sparse)
 		termcache_note(s->classifier.row.cache_hits, s->classifier.row.cache_misses);
 
@@ -538,6 +259,7 @@ score_pass(ScoreState *s)
 	RowList		skipped = {0};
 
 	score_load(s);
+	score_write_prepare(s);
 	skipped.mcxt = s->cxt;
 	score_scan(s, &scan, &changed);
 

@@ -10,6 +10,7 @@
 
 #include <limits.h>
 
+#include "postmaster/bgworker_internals.h"
 #include "utils/guc.h"
 
 #include "compat.h"
@@ -22,6 +23,7 @@ int			hitl_retrain_delay = 200;
 int			hitl_batch_size = 10000;
 int			hitl_max_workers = 2;
 int			hitl_work_timeout = 600000;
+int			hitl_max_parallel_scoring = 2;
 
 /*
  * Define the settings, all under the hitl. prefix (called by _PG_init).
@@ -58,6 +60,11 @@ settings_define(void)
 							"Rows per UPDATE when scores are written.",
 							"A model's batch_size option, when set, takes precedence.",
 							&hitl_batch_size, 10000, 100, 1000000, PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("hitl.max_parallel_scoring",
+							"Most parallel workers one scoring starts beside its own process.",
+							"A table of at least min_parallel_table_scan_size is scanned and scored by block ranges in parallel; the workers come from max_parallel_workers. 0 scores in one process.",
+							&hitl_max_parallel_scoring, 2, 0, MAX_PARALLEL_WORKER_LIMIT, PGC_USERSET, 0,
 							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("hitl");
 }

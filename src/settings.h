@@ -11,6 +11,7 @@ extern int	hitl_retrain_delay; /* milliseconds */
 extern int	hitl_batch_size;
 extern int	hitl_work_timeout;	/* milliseconds, 0: none */
 extern int	hitl_max_workers;
+extern int	hitl_max_parallel_scoring;	/* workers beside a scoring's backend */
 
 /* Define them (called by _PG_init) */
 extern void settings_define(void);
