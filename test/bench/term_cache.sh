@@ -31,7 +31,7 @@
 #             (standardized with the version's means and scales, its
 #             coefficients as constants), summed over every row, with the
 #             server's settings (it may use parallel workers, whose CPU
-#             time its own leaves out; a scoring uses none)
+#             time its own leaves out; so may a scoring, hitl.max_parallel_scoring)
 #   UPDATE    UPDATE bench_num SET the three output columns to constants,
 #             after a CHECKPOINT, then VACUUM
 #   full      hitl.score('num') right after that UPDATE: every row's scores
@@ -42,6 +42,10 @@
 # when other processes compete for the cores); and the peak memory
 # (VmHWM) of the backend that ran each scoring, beside that of one that
 # ran the SELECT, with the shared memory each touched (VmHWM counts it).
+#
+# Then the scaling of parallel scoring: the text rescoring and the numeric
+# rescorings (nothing changed; every row written) with
+# hitl.max_parallel_scoring 0, 1 and 2, alternated, and the speed-ups.
 #
 # Then, unless HITL_BENCH_TERM_PARSE=0, the rescoring and training without
 # the cache: its trigger dropped and its column dropped, so that the scan
@@ -174,6 +178,46 @@ score_cost() {
 		"numeric rescoring $(peak "SELECT hitl.score('num')"), the SELECT $(peak "$dot")"
 }
 
+# parallel_scaling: the same rescorings with hitl.max_parallel_scoring 0, 1
+# and 2 (the default), in alternated rounds: wall times, their medians, and
+# the speed-up of each over one process
+parallel_scaling() {
+	local r p i t
+	local -a names=("text, nothing changed" "numeric, nothing changed" "numeric, every row written")
+	declare -A all
+	echo
+	echo "== parallel scoring: hitl.max_parallel_scoring 0, 1, 2 (wall ms) =="
+	for ((r = 1; r <= ROUNDS; r++)); do
+		for p in 0 1 2; do
+			for i in 0 1 2; do
+				case $i in
+				0) t=$(timed "SET hitl.max_parallel_scoring = $p; SELECT hitl.score('nb')") ;;
+				1) t=$(timed "SET hitl.max_parallel_scoring = $p; SELECT hitl.score('num')") ;;
+				2)
+					q "UPDATE bench_num SET label_prediction = 'x', label_confidence = 0.5, label_uncertainty = 0.5"
+					q "VACUUM bench_num"
+					q "CHECKPOINT"
+					t=$(timed "SET hitl.max_parallel_scoring = $p; SELECT hitl.score('num')")
+					q "VACUUM bench_num"
+					;;
+				esac
+				all[$i,$p]+="$t "
+			done
+		done
+	done
+	printf '%-28s %22s %22s %22s %8s %8s\n' rescoring "0 (one process)" 1 2 "0 / 1" "0 / 2"
+	for i in 0 1 2; do
+		local -a m=()
+		for p in 0 1 2; do
+			# shellcheck disable=SC2086
+			m[p]=$(median ${all[$i,$p]})
+		done
+		printf '%-28s %22s %22s %22s %8s %8s\n' "${names[i]}" "${all[$i,0]}" "${all[$i,1]}" "${all[$i,2]}" \
+			"$(ratio "${m[0]}" "${m[1]}")" "$(ratio "${m[0]}" "${m[2]}")"
+	done
+	echo "(speed-ups of the medians; the writes stay with the scoring's own process)"
+}
+
 "$PSQL" -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 q "CREATE EXTENSION hitl"
 echo "hitl term cache benchmark, $ROWS rows, $(q 'SHOW server_version'), $(nproc) cores"
@@ -223,6 +267,7 @@ echo "== numeric, 16 features, 1 logistic model =="
 rounds "rescore, nothing changed" "SELECT hitl.score('num')"
 
 score_cost
+parallel_scaling
 [[ $PARSE == 0 ]] && exit 0
 
 echo
