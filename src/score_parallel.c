@@ -32,6 +32,7 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "optimizer/cost.h"
@@ -135,9 +136,11 @@ static void leader_poll(ScoreScan *scan, void *arg);
 /*
  * How many workers a scoring of s's table starts (0: none), the table's
  * blocks and the blocks per range.  The table must be a plain table of
- * the database's (another session cannot read a temporary table), as
- * large as the planner's min_parallel_table_scan_size, and scanned by TID
- * ranges (enable_tidscan: else each range would read the whole table).
+ * the database's (another session cannot read a temporary table) without
+ * inheritance children (the scan reads their rows too, at ctids of their
+ * own blocks, not the parent's), as large as the planner's
+ * min_parallel_table_scan_size, and scanned by TID ranges (enable_tidscan:
+ * else each range would read the whole table).
  */
 static int
 plan_workers(const ScoreState *s, uint64 *nblocks, uint64 *range)
@@ -150,7 +153,7 @@ plan_workers(const ScoreState *s, uint64 *nblocks, uint64 *range)
 	if (nworkers <= 0 || IsInParallelMode() || !IsUnderPostmaster || !enable_tidscan)
 		return 0;
 	if ((relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW) ||
-		get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
+		get_rel_persistence(relid) == RELPERSISTENCE_TEMP || has_subclass(relid))
 		return 0;
 	/* after the scan's snapshot: a row it sees is in one of these blocks */
 	rel = table_open(relid, AccessShareLock);
