@@ -140,14 +140,17 @@ static void leader_poll(ScoreScan *scan, void *arg);
  * inheritance children (the scan reads their rows too, at ctids of their
  * own blocks, not the parent's), as large as the planner's
  * min_parallel_table_scan_size, and scanned by TID ranges (enable_tidscan:
- * else each range would read the whole table).
+ * else each range would read the whole table).  No more workers are
+ * planned than max_parallel_workers could ever give: each has its message
+ * queue in the shared memory, and the ranges are sized for them.
  */
 static int
 plan_workers(const ScoreState *s, uint64 *nblocks, uint64 *range)
 {
 	Oid			relid = s->model->source;
 	char		relkind = get_rel_relkind(relid);
-	int			nworkers = hitl_max_parallel_scoring;
+	int			nworkers = Min(hitl_max_parallel_scoring,
+							   Min(max_parallel_workers, max_worker_processes));
 	Relation	rel;
 
 	if (nworkers <= 0 || IsInParallelMode() || !IsUnderPostmaster || !enable_tidscan)

@@ -1,0 +1,69 @@
+# Parallel scoring (src/score_parallel.c), what a single session cannot
+# show in pgTAP:
+#
+# - hitl.max_parallel_scoring may be set by anyone up to 1024: a scoring must
+#   not size its shared memory (a 1 MB message queue per worker) and its
+#   block ranges for more workers than max_parallel_workers can ever give
+#   it.  The scoring's DEBUG1 line tells how many it planned.
+
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('review_parallel_scoring');
+$node->init;
+$node->append_conf('postgresql.conf',
+	"shared_preload_libraries = 'hitl'\nhitl.max_workers = 0\nmax_worker_processes = 16\nmax_parallel_workers = 3\n");
+$node->start;
+$node->safe_psql('postgres', 'CREATE DATABASE ps');
+$node->safe_psql('ps', 'CREATE EXTENSION hitl');
+
+sub sql
+{
+	my ($query) = @_;
+	return $node->safe_psql('ps', $query);
+}
+
+# 40,000 rows (about 250 blocks), a fifth labeled
+sql(q{
+CREATE TABLE t (id int PRIMARY KEY, x float8, y float8, lab text);
+INSERT INTO t SELECT i, (i * 37 % 101) / 10.0, (i * 53 % 97) / 10.0,
+	CASE WHEN i % 5 = 0 THEN CASE WHEN (i * 37 % 101) < 50 THEN 'a' ELSE 'b' END END
+FROM generate_series(1, 40000) i;
+SELECT hitl.create_model('m', 't', 'lab', '{x,y}',
+						 options => '{"cv_folds": 0, "score_tolerance": 0, "queue_size": 50}');
+});
+
+my $wrong_rows = q{
+SELECT count(*) FROM t
+WHERE t.lab_prediction IS DISTINCT FROM hitl.predict('m', t)
+   OR abs(t.lab_confidence - (hitl.predict_proba('m', t) ->> hitl.predict('m', t))::float8) > 1e-9
+};
+
+# ------------------------------------------------------------------------
+# hitl.max_parallel_scoring = 1024 plans no more than max_parallel_workers
+# ------------------------------------------------------------------------
+
+my ($out, $err) = ('', '');
+$node->psql(
+	'ps', q{
+UPDATE t SET lab_prediction = NULL;
+SET min_parallel_table_scan_size = 0;
+SET hitl.max_parallel_scoring = 1024;
+SET client_min_messages = debug1;
+SELECT hitl.score('m');
+},
+	stdout => \$out,
+	stderr => \$err,
+	on_error_die => 1);
+like($err, qr/scored by \d+ parallel workers beside its backend/, 'the scoring ran in parallel');
+my ($planned, $range) = $err =~ /\((\d+) planned\), \d+ blocks in ranges of (\d+)/;
+is($planned, 3, 'hitl.max_parallel_scoring = 1024 planned as many workers as max_parallel_workers');
+cmp_ok($range, '>', 1, 'and ranges of more than a block each');
+is(sql($wrong_rows), '0', 'every row scored');
+
+$node->stop;
+done_testing();
