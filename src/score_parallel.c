@@ -41,12 +41,14 @@
 #include "port/atomics.h"
 #include "storage/bufmgr.h"
 #include "storage/latch.h"
+#include "storage/predicate.h"
 #include "storage/shm_mq.h"
 #include "storage/shm_toc.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "catalog.h"
 #include "rowkey.h"
@@ -143,6 +145,10 @@ static void leader_poll(ScoreScan *scan, void *arg);
  * else each range would read the whole table).  No more workers are
  * planned than max_parallel_workers could ever give: each has its message
  * queue in the shared memory, and the ranges are sized for them.
+ *
+ * A serializable scoring's scan reads the whole table, but a TID range
+ * scan takes no predicate lock: the table is locked here, as a sequential
+ * scan would.
  */
 static int
 plan_workers(const ScoreState *s, uint64 *nblocks, uint64 *range)
@@ -161,9 +167,13 @@ plan_workers(const ScoreState *s, uint64 *nblocks, uint64 *range)
 	/* after the scan's snapshot: a row it sees is in one of these blocks */
 	rel = table_open(relid, AccessShareLock);
 	*nblocks = RelationGetNumberOfBlocks(rel);
-	table_close(rel, NoLock);
 	if (*nblocks < 2 || *nblocks < (uint64) min_parallel_table_scan_size)
+	{
+		table_close(rel, NoLock);
 		return 0;
+	}
+	PredicateLockRelation(rel, GetActiveSnapshot());
+	table_close(rel, NoLock);
 	*range = *nblocks / ((uint64) (nworkers + 1) * RANGES_PER_PROCESS);
 	*range = Max(1, Min(*range, MAX_RANGE_BLOCKS));
 	/* at least a range each */

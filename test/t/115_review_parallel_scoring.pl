@@ -5,6 +5,10 @@
 #   not size its shared memory (a 1 MB message queue per worker) and its
 #   block ranges for more workers than max_parallel_workers can ever give
 #   it.  The scoring's DEBUG1 line tells how many it planned.
+# - A SERIALIZABLE scoring reads the whole table: as a sequential scan does,
+#   it must hold a predicate lock on the table (TID range scans take none),
+#   or a transaction that writes a row the scoring read is not seen as a
+#   conflict.
 
 use strict;
 use warnings;
@@ -64,6 +68,23 @@ my ($planned, $range) = $err =~ /\((\d+) planned\), \d+ blocks in ranges of (\d+
 is($planned, 3, 'hitl.max_parallel_scoring = 1024 planned as many workers as max_parallel_workers');
 cmp_ok($range, '>', 1, 'and ranges of more than a block each');
 is(sql($wrong_rows), '0', 'every row scored');
+
+# ------------------------------------------------------------------------
+# SERIALIZABLE: the scan holds a predicate lock on the table
+# ------------------------------------------------------------------------
+
+# every score is in place: the scoring reads the table and writes nothing
+# (the writes' own reads would lock what they read)
+is( sql(q{
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+SET LOCAL min_parallel_table_scan_size = 0;
+SET LOCAL hitl.max_parallel_scoring = 2;
+SELECT hitl.score('m');
+SELECT count(*) FROM pg_locks
+ WHERE mode = 'SIReadLock' AND locktype = 'relation' AND relation = 't'::regclass
+   AND pid = pg_backend_pid();
+COMMIT;
+}), "0\n1", 'a serializable parallel scoring that writes nothing holds a predicate lock on its table');
 
 $node->stop;
 done_testing();
