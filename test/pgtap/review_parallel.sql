@@ -23,10 +23,9 @@ DECLARE
 	n bigint;
 BEGIN
 	EXECUTE format($f$
-		SELECT count(*) FROM %1$s t
-		WHERE t.lab_prediction IS DISTINCT FROM hitl.predict(%2$L, t)
-		   OR t.lab_confidence IS NULL
-		   OR abs(t.lab_confidence - (hitl.predict_proba(%2$L, t) ->> hitl.predict(%2$L, t))::float8) > 1e-9
+		SELECT count(*) FILTER (WHERE t.lab_prediction IS DISTINCT FROM p.cls
+								   OR NOT coalesce(abs(t.lab_confidence - (p.proba ->> p.cls)::float8) <= 1e-9, false))
+		FROM %1$s t, LATERAL (SELECT hitl.predict(%2$L, t) AS cls, hitl.predict_proba(%2$L, t) AS proba) p
 	$f$, tab, model) INTO n;
 	RETURN n;
 END $$;
