@@ -86,5 +86,29 @@ SELECT count(*) FROM pg_locks
 COMMIT;
 }), "0\n1", 'a serializable parallel scoring that writes nothing holds a predicate lock on its table');
 
+# A write skew: the scoring reads row 7's features and writes the queue;
+# another serializable transaction reads the queue as it was, then changes
+# row 7's features.  Each read what the other wrote: one must fail.
+my $scorer = $node->background_psql('ps', on_error_stop => 0);
+$scorer->query_safe(q{
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+SET LOCAL min_parallel_table_scan_size = 0;
+SET LOCAL hitl.max_parallel_scoring = 2;
+SELECT hitl.score('m');
+});
+my $other = $node->background_psql('ps', on_error_stop => 0);
+$other->query_safe(q{
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+SELECT count(*) FROM hitl.queue WHERE model = 'm';
+UPDATE t SET x = x + 1 WHERE id = 7;
+});
+# (stderr gathers what a session printed there, the errors included)
+$other->query(q{COMMIT});
+$scorer->query(q{COMMIT});
+like($other->{stderr} . $scorer->{stderr}, qr/could not serialize access/,
+	'a transaction that read the queue and changed a row the scoring read conflicts with it');
+$scorer->quit;
+$other->quit;
+
 $node->stop;
 done_testing();
