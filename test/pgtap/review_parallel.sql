@@ -1,8 +1,8 @@
 -- Parallel scoring (src/score_parallel.c) against a scoring by one process:
 -- a table with inheritance children (the scan reads them too, but their
--- blocks are not the parent's), and the cases
--- that must end alike either way: keys of several types (text of 5 kB,
--- uuid, numeric, two columns), an evaluation share, a queue larger than the
+-- blocks are not the parent's), and the cases that must end alike either
+-- way: keys of several types (text of 5 kB stored out of line, uuid,
+-- numeric, two columns), an evaluation share, a queue larger than the
 -- table, no unlabeled row, writes of the same transaction before the
 -- scoring.  Parallelism is forced with min_parallel_table_scan_size = 0.
 --
@@ -10,7 +10,7 @@
 -- snapshot and its predicate locks.
 
 BEGIN ISOLATION LEVEL SERIALIZABLE;
-SELECT plan(11);
+SELECT plan(12);
 
 CREATE EXTENSION hitl;
 
@@ -38,7 +38,7 @@ DECLARE
 BEGIN
 	EXECUTE format($f$
 		SELECT jsonb_agg(jsonb_build_array(t.lab_prediction, t.lab_confidence, t.lab_uncertainty)
-						 ORDER BY t.k) FROM %I t$f$, tab) INTO r;
+						 ORDER BY t::text) FROM %I t$f$, tab) INTO r;
 	SELECT jsonb_agg(jsonb_build_array(q.rank, q.row_key, q.evaluation, q.confidence) ORDER BY q.rank)
 	  INTO q FROM hitl.queue q WHERE q.model = outcome.model;
 	RETURN jsonb_build_object('rows', r, 'queue', q);
@@ -101,11 +101,16 @@ SELECT ok(pg_temp.same_either_way('inh', 'parent'), 'and its queue is the one of
 
 SELECT is(pg_temp.make('t_int', 'k int PRIMARY KEY', 'i', 20000), 1, 'a model on 20,000 rows');
 SELECT ok(pg_temp.same_either_way('t_int', 't_int'), 'int keys');
-SELECT pg_temp.make('t_text', 'k text PRIMARY KEY', $$repeat(md5(i::text), 160) || i$$, 2500) AS made \gset
+-- text keys of 5 kB, stored out of line (about 2.4 kB compressed)
+SELECT pg_temp.make('t_text', 'k text PRIMARY KEY',
+	$$i || repeat('x', 3000) || (SELECT string_agg(md5((i * 1000 + j)::text), '') FROM generate_series(1, 68) j)$$,
+	2500) AS made \gset
+SELECT is((SELECT count(*) FROM t_text WHERE pg_column_size(k) BETWEEN 2100 AND 2704), 2500::bigint,
+		  'every text key is compressed, too large to stay in the row');
 SELECT pg_temp.make('t_uuid', 'k uuid PRIMARY KEY', 'md5(i::text)::uuid', 12000) AS made \gset
 SELECT pg_temp.make('t_num', 'k numeric PRIMARY KEY', 'i * 1.0001', 12000) AS made \gset
 SELECT pg_temp.make('t_pair', 'k text, k2 int, PRIMARY KEY (k, k2)', $$'r' || i % 7, i$$, 12000) AS made \gset
-SELECT ok(bool_and(pg_temp.same_either_way(tab, tab)), 'keys of text (5 kB), uuid, numeric, two columns')
+SELECT ok(bool_and(pg_temp.same_either_way(tab, tab)), 'keys of text (5 kB, toasted), uuid, numeric, two columns')
 FROM unnest(ARRAY['t_text', 't_uuid', 't_num', 't_pair']) tab;
 
 SELECT pg_temp.make('t_large_queue', 'k int PRIMARY KEY', 'i', 6000, '{"queue_size": 100000}') AS made \gset
