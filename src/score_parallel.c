@@ -32,6 +32,7 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "optimizer/cost.h"
@@ -40,12 +41,14 @@
 #include "port/atomics.h"
 #include "storage/bufmgr.h"
 #include "storage/latch.h"
+#include "storage/predicate.h"
 #include "storage/shm_mq.h"
 #include "storage/shm_toc.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "catalog.h"
 #include "rowkey.h"
@@ -127,6 +130,7 @@ static void send_flush(Sender *snd, bool force);
 static void send_row(Sender *snd, const ScoreState *s, const ScoredRow *row,
 					 bool candidate, uint64 seq);
 static void worker_poll(ScoreScan *scan, void *arg);
+static int	seq_cmp(const void *a, const void *b);
 static void send_candidates(Sender *snd, ScoreScan *scan);
 static void receive_message(Receiver *rcv, const char *data, Size n);
 static void receive(Receiver *rcv, bool wait);
@@ -135,29 +139,42 @@ static void leader_poll(ScoreScan *scan, void *arg);
 /*
  * How many workers a scoring of s's table starts (0: none), the table's
  * blocks and the blocks per range.  The table must be a plain table of
- * the database's (another session cannot read a temporary table), as
- * large as the planner's min_parallel_table_scan_size, and scanned by TID
- * ranges (enable_tidscan: else each range would read the whole table).
+ * the database's (another session cannot read a temporary table) without
+ * inheritance children (the scan reads their rows too, at ctids of their
+ * own blocks, not the parent's), as large as the planner's
+ * min_parallel_table_scan_size, and scanned by TID ranges (enable_tidscan:
+ * else each range would read the whole table).  No more workers are
+ * planned than max_parallel_workers could ever give: each has its message
+ * queue in the shared memory, and the ranges are sized for them.
+ *
+ * A serializable scoring's scan reads the whole table, but a TID range
+ * scan takes no predicate lock: the table is locked here, as a sequential
+ * scan would.
  */
 static int
 plan_workers(const ScoreState *s, uint64 *nblocks, uint64 *range)
 {
 	Oid			relid = s->model->source;
 	char		relkind = get_rel_relkind(relid);
-	int			nworkers = hitl_max_parallel_scoring;
+	int			nworkers = Min(hitl_max_parallel_scoring,
+							   Min(max_parallel_workers, max_worker_processes));
 	Relation	rel;
 
 	if (nworkers <= 0 || IsInParallelMode() || !IsUnderPostmaster || !enable_tidscan)
 		return 0;
 	if ((relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW) ||
-		get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
+		get_rel_persistence(relid) == RELPERSISTENCE_TEMP || has_subclass(relid))
 		return 0;
 	/* after the scan's snapshot: a row it sees is in one of these blocks */
 	rel = table_open(relid, AccessShareLock);
 	*nblocks = RelationGetNumberOfBlocks(rel);
-	table_close(rel, NoLock);
 	if (*nblocks < 2 || *nblocks < (uint64) min_parallel_table_scan_size)
+	{
+		table_close(rel, NoLock);
 		return 0;
+	}
+	PredicateLockRelation(rel, GetActiveSnapshot());
+	table_close(rel, NoLock);
 	*range = *nblocks / ((uint64) (nworkers + 1) * RANGES_PER_PROCESS);
 	*range = Max(1, Min(*range, MAX_RANGE_BLOCKS));
 	/* at least a range each */
@@ -277,28 +294,38 @@ worker_poll(ScoreScan *scan, void *arg)
 	changed->n = 0;
 }
 
+/* qsort and bsearch: row places in order */
+static int
+seq_cmp(const void *a, const void *b)
+{
+	uint64		x = *(const uint64 *) a;
+	uint64		y = *(const uint64 *) b;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
 /*
  * A worker's candidates: those of its heap and of its evaluation sample,
- * each row once (it can be in both).
+ * each row once (it can be in both: the heap's rows are looked up by their
+ * places, sorted, as both can hold up to queue_size rows).
  */
 static void
 send_candidates(Sender *snd, ScoreScan *scan)
 {
 	CandidateHeap *heap = &scan->heap;
+	uint64	   *seqs = palloc(sizeof(uint64) * Max(heap->n, 1));
 	int			i;
-	int			j;
 
 	for (i = 0; i < heap->n; i++)
-		send_row(snd, scan->s, &heap->items[i].row, true, heap->items[i].seq);
-	for (j = 0; j < heap->nsample; j++)
 	{
-		bool		sent = false;
-
-		for (i = 0; i < heap->n && !sent; i++)
-			sent = heap->items[i].seq == heap->sample[j].seq;
-		if (!sent)
-			send_row(snd, scan->s, &heap->sample[j].row, true, heap->sample[j].seq);
+		send_row(snd, scan->s, &heap->items[i].row, true, heap->items[i].seq);
+		seqs[i] = heap->items[i].seq;
 	}
+	qsort(seqs, heap->n, sizeof(uint64), seq_cmp);
+	for (i = 0; i < heap->nsample; i++)
+		if (bsearch(&heap->sample[i].seq, seqs, heap->n, sizeof(uint64), seq_cmp) == NULL)
+			send_row(snd, scan->s, &heap->sample[i].row, true, heap->sample[i].seq);
+	pfree(seqs);
 }
 
 void
