@@ -31,6 +31,7 @@
 #include "access/parallel.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "lib/stringinfo.h"
@@ -138,7 +139,7 @@ static void leader_poll(ScoreScan *scan, void *arg);
 
 /*
  * How many workers a scoring of s's table starts (0: none), the table's
- * blocks and the blocks per range.  The table must be a plain table of
+ * blocks and the blocks per range.  The table must be a heap table of
  * the database's (another session cannot read a temporary table) without
  * inheritance children (the scan reads their rows too, at ctids of their
  * own blocks, not the parent's), as large as the planner's
@@ -168,7 +169,9 @@ plan_workers(const ScoreState *s, uint64 *nblocks, uint64 *range)
 	/* after the scan's snapshot: a row it sees is in one of these blocks */
 	rel = table_open(relid, AccessShareLock);
 	*nblocks = RelationGetNumberOfBlocks(rel);
-	if (*nblocks < 2 || *nblocks < (uint64) min_parallel_table_scan_size)
+	/* ranges of ctids are ranges of blocks in heap tables (not every AM's) */
+	if (rel->rd_rel->relam != HEAP_TABLE_AM_OID ||
+		*nblocks < 2 || *nblocks < (uint64) min_parallel_table_scan_size)
 	{
 		table_close(rel, NoLock);
 		return 0;
