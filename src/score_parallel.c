@@ -3,9 +3,10 @@
  *		The scan of a scoring in parallel: the table's blocks in ranges,
  *		taken in turn by the scoring's own backend and parallel workers.
  *
- * When a model's table has at least min_parallel_table_scan_size of
- * blocks, a scoring starts up to hitl.max_parallel_scoring parallel
- * workers (from max_parallel_workers) in a parallel context: they see its
+ * When a model's table has at least 3 x min_parallel_table_scan_size of
+ * blocks, a scoring starts a parallel worker, two at 9 x, and so on, up to
+ * hitl.max_parallel_scoring (from max_parallel_workers), in a parallel
+ * context: they see its
  * transaction, snapshot, role and settings.  Every process, the backend
  * too, takes the next range of blocks from a shared counter and runs the
  * scan's query on it (a TID range scan), until no block is left: a worker
@@ -124,6 +125,7 @@ typedef struct Receiver
 	int64		cache_misses;
 } Receiver;
 
+static int	workers_for_size(uint64 nblocks, int most);
 static int	plan_workers(const ScoreState *s, uint64 *nblocks, uint64 *range);
 static void scan_ranges(ScoreScan *scan, ScoreShared *sh);
 static void send_begin(Sender *snd);
@@ -137,14 +139,35 @@ static void receive_message(Receiver *rcv, const char *data, Size n);
 static void receive(Receiver *rcv, bool wait);
 static void leader_poll(ScoreScan *scan, void *arg);
 
+/* Workers for a table of nblocks: one at 3 x the threshold, two at 9 x... */
+static int
+workers_for_size(uint64 nblocks, int most)
+{
+	uint64		threshold = (uint64) Max(min_parallel_table_scan_size, 0);
+	int			n = 0;
+
+	if (threshold == 0)
+		return most;
+	for (threshold *= 3; n < most && nblocks >= threshold; threshold *= 3)
+	{
+		n++;
+		if (threshold > PG_UINT64_MAX / 3)
+			break;
+	}
+	return n;
+}
+
 /*
  * How many workers a scoring of s's table starts (0: none), the table's
  * blocks and the blocks per range.  The table must be a heap table of
  * the database's (another session cannot read a temporary table) without
  * inheritance children (the scan reads their rows too, at ctids of their
- * own blocks, not the parent's), as large as the planner's
- * min_parallel_table_scan_size, and scanned by TID ranges (enable_tidscan:
- * else each range would read the whole table).  No more workers are
+ * own blocks, not the parent's), and scanned by TID ranges (enable_tidscan:
+ * else each range would read the whole table).  A worker takes tens of
+ * milliseconds to start and load the model, so the first comes at 3 x the
+ * planner's min_parallel_table_scan_size, the next at 9 x, and so on (the
+ * planner's own steps, one step later; with the setting 0, all of them at
+ * once, as tests use it).  No more workers are
  * planned than max_parallel_workers could ever give: each has its message
  * queue in the shared memory, and the ranges are sized for them.
  *
@@ -170,8 +193,8 @@ plan_workers(const ScoreState *s, uint64 *nblocks, uint64 *range)
 	rel = table_open(relid, AccessShareLock);
 	*nblocks = RelationGetNumberOfBlocks(rel);
 	/* ranges of ctids are ranges of blocks in heap tables (not every AM's) */
-	if (rel->rd_rel->relam != HEAP_TABLE_AM_OID ||
-		*nblocks < 2 || *nblocks < (uint64) min_parallel_table_scan_size)
+	nworkers = workers_for_size(*nblocks, nworkers);
+	if (rel->rd_rel->relam != HEAP_TABLE_AM_OID || *nblocks < 2 || nworkers == 0)
 	{
 		table_close(rel, NoLock);
 		return 0;
