@@ -304,20 +304,27 @@ score_pass(ScoreState *s)
 /*
  * Before a scoring: when the model had to be trained again (its classes
  * left the label's enum), make the new version the one the scoring reads:
- * commit it in a scoring that commits, else see it in a new snapshot
- * (returns true: the caller pops that snapshot at the end).
+ * commit it in a scoring that commits.  A scoring that does not commit
+ * (hitl.score) reads in a new snapshot that sees what its transaction
+ * wrote so far, that version and the writes of an earlier scoring in the
+ * same statement (whose rows the statement's snapshot sees in their
+ * versions before it): returns true, the caller pops that snapshot at the
+ * end.
  */
 static bool
 score_see_new_version(const char *name, MemoryContext cxt, ScoreCommitFn commit,
 					  void *commit_arg)
 {
-	if (!retrain_if_classes_gone(name, cxt))
-		return false;
+	bool		retrained = retrain_if_classes_gone(name, cxt);
+
 	if (commit != NULL)
 	{
-		commit(commit_arg);
-		score_lock(name);
-		MemoryContextSwitchTo(cxt);
+		if (retrained)
+		{
+			commit(commit_arg);
+			score_lock(name);
+			MemoryContextSwitchTo(cxt);
+		}
 		return false;
 	}
 	CommandCounterIncrement();
