@@ -64,7 +64,6 @@ static uint64 key_draw(const ScoreState *s, uint64 seed, const Datum *keyvals);
 static void sample_offer(const ScoreState *s, CandidateHeap *heap, const Candidate *c,
 						 const Datum *keyvals, const bool *keynulls);
 static int	draw_cmp(const void *a, const void *b);
-static int	seq_cmp(const void *a, const void *b);
 static void merge_sample(CandidateHeap *heap);
 static void queue_params(const ScoreState *s, const CandidateHeap *heap,
 						 Oid *argtypes, Datum *values);
@@ -279,9 +278,8 @@ draw_cmp(const void *a, const void *b)
 	return 0;
 }
 
-/* qsort, bsearch: uint64 in order */
-static int
-seq_cmp(const void *a, const void *b)
+int
+candidates_seq_cmp(const void *a, const void *b)
 {
 	uint64		x = *(const uint64 *) a;
 	uint64		y = *(const uint64 *) b;
@@ -315,9 +313,9 @@ merge_sample(CandidateHeap *heap)
 	qsort(heap->sample, heap->nsample, sizeof(Candidate), draw_cmp);
 	for (j = 0; j < ne; j++)
 		seqs[j] = heap->sample[j].seq;
-	qsort(seqs, ne, sizeof(uint64), seq_cmp);
+	qsort(seqs, ne, sizeof(uint64), candidates_seq_cmp);
 	for (i = 0; i < heap->n; i++)
-		if (bsearch(&heap->items[i].seq, seqs, ne, sizeof(uint64), seq_cmp) == NULL)
+		if (bsearch(&heap->items[i].seq, seqs, ne, sizeof(uint64), candidates_seq_cmp) == NULL)
 			heap->items[nheap++] = heap->items[i];
 	n = nheap + ne;
 	for (j = 0; j < ne; j++)

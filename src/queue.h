@@ -57,6 +57,9 @@ extern void candidates_offer(const ScoreState *s, CandidateHeap *heap,
 							 const ScoredRow *row, uint64 seq,
 							 const Datum *keyvals, const bool *keynulls);
 
+/* qsort and bsearch of row places (Candidate.seq): uint64 in order */
+extern int	candidates_seq_cmp(const void *a, const void *b);
+
 /*
  * Rank the queue: the heap's candidates strongest first, the evaluation
  * rows spread evenly among them (a row in both is an evaluation row)

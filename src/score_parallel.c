@@ -133,7 +133,6 @@ static void send_flush(Sender *snd, bool force);
 static void send_row(Sender *snd, const ScoreState *s, const ScoredRow *row,
 					 bool candidate, uint64 seq);
 static void worker_poll(ScoreScan *scan, void *arg);
-static int	seq_cmp(const void *a, const void *b);
 static void send_candidates(Sender *snd, ScoreScan *scan);
 static void receive_message(Receiver *rcv, const char *data, Size n);
 static void receive(Receiver *rcv, bool wait);
@@ -320,16 +319,6 @@ worker_poll(ScoreScan *scan, void *arg)
 	changed->n = 0;
 }
 
-/* qsort and bsearch: row places in order */
-static int
-seq_cmp(const void *a, const void *b)
-{
-	uint64		x = *(const uint64 *) a;
-	uint64		y = *(const uint64 *) b;
-
-	return x < y ? -1 : (x > y ? 1 : 0);
-}
-
 /*
  * A worker's candidates: those of its heap and of its evaluation sample,
  * each row once (it can be in both: the heap's rows are looked up by their
@@ -347,9 +336,9 @@ send_candidates(Sender *snd, ScoreScan *scan)
 		send_row(snd, scan->s, &heap->items[i].row, true, heap->items[i].seq);
 		seqs[i] = heap->items[i].seq;
 	}
-	qsort(seqs, heap->n, sizeof(uint64), seq_cmp);
+	qsort(seqs, heap->n, sizeof(uint64), candidates_seq_cmp);
 	for (i = 0; i < heap->nsample; i++)
-		if (bsearch(&heap->sample[i].seq, seqs, heap->n, sizeof(uint64), seq_cmp) == NULL)
+		if (bsearch(&heap->sample[i].seq, seqs, heap->n, sizeof(uint64), candidates_seq_cmp) == NULL)
 			send_row(snd, scan->s, &heap->sample[i].row, true, heap->sample[i].seq);
 	pfree(seqs);
 }
