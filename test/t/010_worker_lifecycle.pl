@@ -99,10 +99,13 @@ is(launcher_pid(), $launcher, 'started by the same launcher');
 make_model('late', 'first', 1000, 5);
 $node->safe_psql('late', q{UPDATE first SET lab = 'a' WHERE id = 1});
 is($node->safe_psql('late', q{SELECT hitl.wait('first')}), '2', 'the worker trains version 2 after a label');
-# (and cross-validates it after its scoring, logging a line of its own)
+# (and cross-validates it after its scoring, logging a line of its own,
+# then rescores when the calibration moved: the worker is idle after that)
 ok( $node->poll_query_until(
-		'late', q{SELECT NOT (metrics ? 'cv_pending') FROM hitl.model_versions WHERE model = 'first' AND version = 2}),
-	'then cross-validates it');
+		'late', q{SELECT NOT (metrics ? 'cv_pending') FROM hitl.model_versions WHERE model = 'first' AND version = 2
+				  AND NOT EXISTS (SELECT FROM pg_stat_activity
+								  WHERE backend_type = 'hitl worker' AND datname = 'late' AND state = 'active')}),
+	'then cross-validates it, and is idle');
 
 # ---------------------------------------------------------------------------
 # 2. DROP EXTENSION: the worker leaves quietly; it comes back with hitl
