@@ -80,7 +80,7 @@ static void write_rows(ScoreState *s, const RowList *changed, bool in_queue,
 					   RowList *skipped);
 static void retry_locked(ScoreState *s, RowList *skipped);
 static bool score_pass(ScoreState *s);
-static bool score_see_new_version(const char *name, MemoryContext cxt,
+static bool score_take_snapshot(const char *name, MemoryContext cxt,
 								  ScoreCommitFn commit, void *commit_arg);
 static bool score_attempt(const char *name, MemoryContext cxt, ScoreCommitFn commit,
 						  void *commit_arg, int64 *written);
@@ -312,7 +312,7 @@ score_pass(ScoreState *s)
  * end.
  */
 static bool
-score_see_new_version(const char *name, MemoryContext cxt, ScoreCommitFn commit,
+score_take_snapshot(const char *name, MemoryContext cxt, ScoreCommitFn commit,
 					  void *commit_arg)
 {
 	bool		retrained = retrain_if_classes_gone(name, cxt);
@@ -394,7 +394,7 @@ score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
 	/* one scoring of a model at a time */
 	score_lock(name);
 	hitl_progress_begin(name, model->source, model->owner);
-	pushed_snapshot = score_see_new_version(name, cxt, commit, commit_arg);
+	pushed_snapshot = score_take_snapshot(name, cxt, commit, commit_arg);
 
 	for (restarts = 0; !score_attempt(name, cxt, commit, commit_arg, &written); restarts++)
 	{

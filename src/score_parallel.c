@@ -128,6 +128,7 @@ typedef struct Receiver
 static int	workers_for_size(uint64 nblocks, int most);
 static int	plan_workers(const ScoreState *s, uint64 *nblocks, uint64 *range);
 static void scan_ranges(ScoreScan *scan, ScoreShared *sh);
+static void send_message(Sender *snd, bool force);
 static void send_begin(Sender *snd);
 static void send_flush(Sender *snd, bool force);
 static void send_row(Sender *snd, const ScoreState *s, const ScoredRow *row,
@@ -221,6 +222,8 @@ scan_ranges(ScoreScan *scan, ScoreShared *sh)
 		ItemPointerData hi;
 		Datum		params[2];
 
+		/* (a range without a row calls no receiver, which checks too) */
+		CHECK_FOR_INTERRUPTS();
 		if (start >= sh->nblocks)
 			break;
 		end = Min(start + sh->range, sh->nblocks);
@@ -232,6 +235,16 @@ scan_ranges(ScoreScan *scan, ScoreShared *sh)
 		score_scan_run(scan, plan, params);
 	}
 	SPI_freeplan(plan);
+}
+
+/* Send the message in snd->buf to the backend (flushed at once with force) */
+static void
+send_message(Sender *snd, bool force)
+{
+	if (shm_mq_send(snd->mqh, snd->buf.len, snd->buf.data, false, force) != SHM_MQ_SUCCESS)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("the backend of a parallel scoring is gone")));
 }
 
 /* An empty message of rows */
@@ -255,15 +268,10 @@ send_flush(Sender *snd, bool force)
 	if (snd->buf.len > (int) (1 + sizeof(uint64)) || force)
 	{
 		uint64		met = snd->scan->met - snd->met_sent;
-		shm_mq_result res;
 
 		memcpy(snd->buf.data + 1, &met, sizeof(met));
 		snd->met_sent = snd->scan->met;
-		res = shm_mq_send(snd->mqh, snd->buf.len, snd->buf.data, false, false);
-		if (res != SHM_MQ_SUCCESS)
-			ereport(ERROR,
-					(errcode(ERRCODE_CONNECTION_FAILURE),
-					 errmsg("the backend of a parallel scoring is gone")));
+		send_message(snd, false);
 	}
 	send_begin(snd);
 }
@@ -398,10 +406,7 @@ hitl_score_parallel_main(dsm_segment *seg, shm_toc *toc)
 	resetStringInfo(&snd.buf);
 	appendStringInfoChar(&snd.buf, MSG_DONE);
 	appendBinaryStringInfo(&snd.buf, (const char *) &done, sizeof(done));
-	if (shm_mq_send(snd.mqh, snd.buf.len, snd.buf.data, false, true) != SHM_MQ_SUCCESS)
-		ereport(ERROR,
-				(errcode(ERRCODE_CONNECTION_FAILURE),
-				 errmsg("the backend of a parallel scoring is gone")));
+	send_message(&snd, true);
 	SPI_finish();
 }
 

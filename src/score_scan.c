@@ -276,15 +276,10 @@ score_scan_sql(const ScoreState *s, bool tid_range)
 SPIPlanPtr
 score_scan_prepare(const char *sql, bool tid_range)
 {
-	SPIPrepareOptions popts = {0};
 	Oid			argtypes[2] = {TIDOID, TIDOID};
 	SPIPlanPtr	plan;
 
-	popts.cursorOptions = CURSOR_OPT_NO_SCROLL;
-	if (tid_range)
-		plan = SPI_prepare_cursor(sql, 2, argtypes, CURSOR_OPT_NO_SCROLL);
-	else
-		plan = SPI_prepare_extended(sql, &popts);
+	plan = SPI_prepare_cursor(sql, tid_range ? 2 : 0, argtypes, CURSOR_OPT_NO_SCROLL);
 	if (plan == NULL)
 		elog(ERROR, "hitl: preparing the scan failed: %s",
 			 SPI_result_code_string(SPI_result));
