@@ -234,8 +234,7 @@ extern char *catalog_with_base_figures(const HitlModel *model, int base, const c
  */
 extern double catalog_replace_cv_figures(const HitlModel *model, int version,
 										 const char *metrics, double ms,
-										 double old_temperature, bool unmark_scored,
-										 bool *done);
+										 double old_temperature, bool *done);
 
 /* ------------------------------------------------------------------------
  * The worker's state of a model in hitl.models (catalog.c), read by the

@@ -729,16 +729,16 @@ catalog_with_base_figures(const HitlModel *model, int base, const char *metrics)
  * time it took.  Returns the version's calibration temperature after (1
  * when none); *done is false when the version was not pending (another
  * session did it, or it is gone).  When the temperature is not
- * old_temperature, the one its stored scores were computed with, and with
- * unmark_scored (a caller that does not rescore at once), the model no
- * longer counts as scored with it (scored_version NULL, status "trained"):
- * hitl.wait waits for, and the worker or hitl.score does, a rescoring.
+ * old_temperature, the one its stored scores were computed with, the model
+ * no longer counts as scored with it (scored_version NULL, status
+ * "trained"), in the same transaction: hitl.wait waits for, and the worker
+ * or hitl.score does, a rescoring.  The worker rescores at once; should
+ * that rescoring be canceled, its next round sees the model unscored.
  * Written as the owner of hitl's tables.
  */
 double
 catalog_replace_cv_figures(const HitlModel *model, int version, const char *metrics,
-						   double ms, double old_temperature, bool unmark_scored,
-						   bool *done)
+						   double ms, double old_temperature, bool *done)
 {
 	Oid			argtypes[4] = {TEXTOID, INT4OID, TEXTOID, FLOAT8OID};
 	Datum		values[4];
@@ -770,7 +770,7 @@ catalog_replace_cv_figures(const HitlModel *model, int version, const char *metr
 		return 1.0;
 	d = spi_value(SPI_tuptable->vals[0], 1, &isnull);
 	t = isnull ? 1.0 : DatumGetFloat8(d);
-	if (t != old_temperature && unmark_scored)
+	if (t != old_temperature)
 		update_model_version(model,
 							 "UPDATE hitl.models SET scored_version = NULL,"
 							 " status = CASE WHEN status = $3 THEN 'trained' ELSE status END"

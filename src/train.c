@@ -50,7 +50,6 @@ train_run(const char *name, bool incremental, TrainCvWhen when, TrainRun *run,
 	memset(run, 0, sizeof(*run));
 	INSTR_TIME_SET_CURRENT(run->start);
 	run->cv_when = when;
-	run->rescores_after = when == TRAIN_CV_ONLY;
 	run->model = catalog_load_model(name, cxt);
 	catalog_lock_model(run->model);
 	/* reload: another training may have committed while we waited */
@@ -127,13 +126,14 @@ train_model(const char *name, bool incremental, TrainCvWhen when)
  * The deferred cross-validation of a model's current version.
  */
 bool
-train_crossvalidate_current(const char *name, bool *recorded)
+train_crossvalidate_current(const char *name, bool *recorded, bool *recalibrated)
 {
 	TrainOutcome out;
 
 	train_in_context(name, false, TRAIN_CV_ONLY, &out);
 	*recorded = out.cv_recorded;
-	return out.recalibrated || (out.prev_version != 0 && out.version != out.prev_version);
+	*recalibrated = out.recalibrated;
+	return out.prev_version != 0 && out.version != out.prev_version;
 }
 
 PG_FUNCTION_INFO_V1(hitl_train);

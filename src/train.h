@@ -100,9 +100,6 @@ typedef struct TrainRun
 	bool		cv_deferred;	/* the cross-validation was left for later */
 	bool		idf_reused;		/* text: the current version's idf, not read
 								 * again (train_sparseset.c) */
-	bool		rescores_after; /* the caller rescores after a deferred
-								 * cross-validation (the worker): the model
-								 * stays marked scored meanwhile */
 	bool		cv_recorded;	/* TRAIN_CV_ONLY: the figures were put in */
 	bool		recalibrated;	/* ... and changed the version's calibration
 								 * temperature */
@@ -141,10 +138,13 @@ extern int	train_model(const char *name, bool incremental, TrainCvWhen when);
  * Cross-validate the named model's current version when its cross-validation
  * was deferred: in place (*recorded) when it learned from the data the
  * table holds now, else by training a new version that cross-validates at
- * once.  True when the table must be rescored: the calibration temperature
- * changed, or a new version came.
+ * once.  True when a new version came (its scores are still to be
+ * written); *recalibrated when the figures recorded in place moved the
+ * calibration temperature (the model then no longer counts as scored:
+ * catalog_replace_cv_figures).
  */
-extern bool train_crossvalidate_current(const char *name, bool *recorded);
+extern bool train_crossvalidate_current(const char *name, bool *recorded,
+										bool *recalibrated);
 
 
 /* train_common.c: what every kind shares */

@@ -400,7 +400,7 @@ train_record(TrainRun *run, HitlVersion *v, const char *metrics)
 	{
 		double		t = catalog_replace_cv_figures(run->model, run->prev->version, metrics,
 												   run_ms(run), run->prev->temperature,
-												   !run->rescores_after, &run->cv_recorded);
+												   &run->cv_recorded);
 
 		run->recalibrated = run->cv_recorded && t != run->prev->temperature;
 		return run->prev->version;

@@ -243,16 +243,26 @@ train_named_model(void *name)
 typedef struct DeferredCv
 {
 	const char *name;
-	bool		rescore;		/* new calibration, or a new version */
+	bool		rescore;		/* a new version, to be scored */
 	bool		recorded;		/* the figures were put in place */
 } DeferredCv;
 
+/*
+ * The deferred cross-validation; when the figures it records move the
+ * calibration temperature, the stored confidences are rewritten in the
+ * same transaction, so that no session sees the version's new calibration
+ * beside scores of the old one (and a rescoring that fails takes the
+ * figures back with it: the cross-validation is tried again).
+ */
 static void
 crossvalidate_named_model(void *arg)
 {
 	DeferredCv *cv = (DeferredCv *) arg;
+	bool		recalibrated;
 
-	cv->rescore = train_crossvalidate_current(cv->name, &cv->recorded);
+	cv->rescore = train_crossvalidate_current(cv->name, &cv->recorded, &recalibrated);
+	if (recalibrated)
+		(void) score_model(cv->name, CurrentMemoryContext, NULL, NULL);
 }
 /*
  * One LOG line per version the worker trained (nothing per row): model,
@@ -340,19 +350,21 @@ retrain_if_labels_moved(HitlModelEntry *m, bool *rescore)
  * cross-validated figures its training left for later (metrics
  * "cv_pending"), unless a label came since (the next version will).  A
  * version whose data changed otherwise (a feature, rows, an option) is
- * trained again, cross-validating at once.  True when the table must be
- * rescored: the calibration moved, or a new version came.  *pending says
- * whether the current version is still waiting for its cross-validation.
+ * trained again, cross-validating at once.  True when a new version came,
+ * whose scores are still to be written (a calibration that moved was
+ * rescored with the figures: crossvalidate_named_model).  *pending says
+ * whether the current version is still waiting for its cross-validation,
+ * *recorded whether its figures were put in place.
  */
 static bool
-crossvalidate_when_idle(HitlModelEntry *m, bool *pending)
+crossvalidate_when_idle(HitlModelEntry *m, bool *pending, bool *recorded)
 {
 	ModelProgress p;
 	HitlRoleScope scope;
 	DeferredCv	cv = {m->name, false, false};
 	char		activity[NAMEDATALEN + 32];
 
-	*pending = false;
+	*pending = *recorded = false;
 	if (!catalog_read_progress(m->name, true, false, &p) || !p.cv_pending)
 		return false;
 	*pending = true;
@@ -367,6 +379,7 @@ crossvalidate_when_idle(HitlModelEntry *m, bool *pending)
 	hitl_role_exit(&scope);
 	/* recorded in place, or a new version trained (not pending either) */
 	*pending = !cv.recorded && !cv.rescore;
+	*recorded = cv.recorded;
 	log_new_version(m->name, p.current_version, cv.recorded);
 	return cv.rescore;
 }
@@ -388,8 +401,9 @@ rescore_model(HitlModelEntry *m)
 
 /*
  * Retrain a model when its label log moved, then rescore it, so that the
- * review queue is fresh; only then cross-validate the new version (and
- * rescore again if its calibration moved), then auto-label.  Training and
+ * review queue is fresh; only then cross-validate the new version (and,
+ * in the same transaction, rewrite the confidences when its calibration
+ * moved), then auto-label.  Training and
  * scoring run as the model's owner; the reads and writes of hitl.models
  * around them as the owner of hitl's tables.
  */
@@ -399,6 +413,7 @@ work_on_model(HitlModelEntry *m, bool rescore)
 	bool		go_on;
 	bool		again;
 	bool		pending;
+	bool		recorded;
 
 	/* 1. retrain when labels changed */
 	begin_work();
@@ -416,7 +431,7 @@ work_on_model(HitlModelEntry *m, bool rescore)
 	 * fresh (also when an earlier try was canceled or failed)
 	 */
 	begin_work();
-	again = crossvalidate_when_idle(m, &pending);
+	again = crossvalidate_when_idle(m, &pending, &recorded);
 	end_work();
 	if (again)
 		rescore_model(m);
@@ -426,7 +441,7 @@ work_on_model(HitlModelEntry *m, bool rescore)
 	 * the threshold of the version that scored, so not while its
 	 * cross-validation is pending
 	 */
-	if (!rescore && !again)
+	if (!rescore && !again && !recorded)
 		return;
 	if (pending)
 		return;
