@@ -54,6 +54,8 @@ OBJS = \
 	src/train_crossval.o \
 	src/confident.o \
 	src/audit.o \
+	src/assign.o \
+	src/rowaccess.o \
 	src/catalog_audit.o \
 	src/catalog_labels.o \
 	src/label_info.o \

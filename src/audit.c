@@ -40,7 +40,7 @@
 #include "catalog.h"
 #include "metrics.h"
 #include "confident.h"
-#include "rowkey.h"
+#include "rowaccess.h"
 #include "spi_check.h"
 #include "train.h"
 
@@ -52,8 +52,6 @@ typedef struct AuditSuspect
 } AuditSuspect;
 
 static int	suspect_cmp(const void *a, const void *b);
-static void confirm_check_update(const HitlModel *model);
-static HeapTuple confirm_find_row(const HitlModel *model, Datum key, char **label);
 
 PG_FUNCTION_INFO_V1(hitl_confirm_label);
 
@@ -162,69 +160,6 @@ audit_record(const HitlModel *model, const TrainCvInput *in, const TrainCv *cv)
 														  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)));
 }
 
-/* The caller must hold UPDATE on the model's label column (42501) */
-static void
-confirm_check_update(const HitlModel *model)
-{
-	AttrNumber	attnum = get_attnum(model->source, model->label_column);
-
-	/* the table's privilege, or the column's own */
-	if (attnum == InvalidAttrNumber ||
-		(pg_class_aclcheck(model->source, GetUserId(), ACL_UPDATE) != ACLCHECK_OK &&
-		 pg_attribute_aclcheck(model->source, attnum, GetUserId(), ACL_UPDATE) != ACLCHECK_OK))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to confirm labels of model \"%s\"", model->name),
-				 errdetail("Confirming a label takes UPDATE on column \"%s\" of %s.",
-						   model->label_column, model->source_text),
-				 errhint("Ask the table's owner to GRANT UPDATE (%s) ON %s.",
-						 quote_identifier(model->label_column), model->source_text)));
-}
-
-/*
- * The row of the model's table with that key, as the caller sees it
- * (row-level security applies): its key as hitl builds it, and its label
- * as text (NULL: unlabeled).  P0002 when there is none.
- */
-static HeapTuple
-confirm_find_row(const HitlModel *model, Datum key, char **label)
-{
-	Oid			match_types[2] = {OIDOID, TEXTARRAYOID};
-	Datum		match_values[2];
-	Datum	   *names;
-	Oid			key_type = JSONBOID;
-	StringInfoData sql;
-	bool		isnull;
-	int			i;
-
-	names = palloc(sizeof(Datum) * model->n_key_columns);
-	for (i = 0; i < model->n_key_columns; i++)
-		names[i] = CStringGetTextDatum(model->key_columns[i]);
-	match_values[0] = ObjectIdGetDatum(model->source);
-	match_values[1] = PointerGetDatum(construct_array(names, model->n_key_columns, TEXTOID,
-													  -1, false, TYPALIGN_INT));
-	(void) catalog_execute(CATALOG_AS_CALLER,
-						   "SELECT hitl._key_match($1::pg_catalog.regclass, $2::pg_catalog.name[],"
-						   " 't', '$1')", 2, match_types, match_values, NULL, true,
-						   SPI_OK_SELECT, "building the key condition");
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT %s, t.%s::pg_catalog.text FROM %s t WHERE %s",
-					 rowkey_sql(model, "t"), quote_identifier(model->label_column),
-					 model->source_text,
-					 TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0],
-													   SPI_tuptable->tupdesc, 1, &isnull)));
-	if (catalog_execute(CATALOG_AS_CALLER, sql.data, 1, &key_type, &key, NULL, true,
-						SPI_OK_SELECT, "reading the row to confirm") == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("model \"%s\" has no row of key %s", model->name,
-						DatumGetCString(DirectFunctionCall1(jsonb_out, key))),
-				 errhint("Give the row's key as a jsonb object of its primary key columns, as in hitl.audit_queue.")));
-	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-	*label = isnull ? NULL : SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	return SPI_tuptable->vals[0];
-}
-
 /*
  * hitl.confirm_label(model text, row_key jsonb) returns void: log that the
  * caller confirms the current label of a labeled row, which keeps the row
@@ -248,8 +183,8 @@ hitl_confirm_label(PG_FUNCTION_ARGS)
 	role = GetUserNameFromId(GetUserId(), false);
 	hitl_spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
 	model = catalog_load_model(text_to_cstring(PG_GETARG_TEXT_PP(0)), CurrentMemoryContext);
-	confirm_check_update(model);
-	row = confirm_find_row(model, PG_GETARG_DATUM(1), &label);
+	rowaccess_check_update(model, "confirm labels", "Confirming a label");
+	row = rowaccess_find_row(model, PG_GETARG_DATUM(1), &label);
 	if (label == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

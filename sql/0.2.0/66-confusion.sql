@@ -21,7 +21,7 @@
  * defaults, depend on the algorithm and on whether the model has text
  * feature columns.
  *
- * Four options have no default, and a JSON null removes them; they are
+ * Six options have no default, and a JSON null removes them; they are
  * checked first, in this order:
  *	auto_label_precision	a number in (0.5, 1): the worker auto-labels at
  *							that target after each retraining (69b)
@@ -32,6 +32,10 @@
  *							model_group_column checks below
  *	evaluation_rate			a number from 0 to 0.5 (absent: the scoring
  *							takes 0.05, see 69-evaluation.sql)
+ *	reservation_timeout		seconds, from 1 to 86400 (absent: 600), that a
+ *							row stays reserved by hitl.next_rows (73)
+ *	skip_limit				an integer from 1 to 20 (absent: 2), the roles
+ *							whose hitl.skip keeps a row from everyone (73)
  *
  * The others, in the order of the object's keys, by the rules of
  * "rules": "algorithm" (absent: every algorithm), "text" (models with
@@ -49,7 +53,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	removable constant text[] := ARRAY['auto_label_precision', 'train_on_auto_labels',
-									   'cv_group_column', 'evaluation_rate'];
+									   'cv_group_column', 'evaluation_rate',
+									   'reservation_timeout', 'skip_limit'];
 	rules constant jsonb := $rules${
 		"min_labels": {"default": 10, "min": 2, "max": 1000000000, "whole": true,
 			"hint": "min_labels must be an integer of at least 2."},
@@ -118,6 +123,20 @@ BEGIN
 		RAISE EXCEPTION 'invalid value % for option "evaluation_rate"', v
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'evaluation_rate must be a number from 0 (no evaluation rows) to 0.5, the share of the review queue drawn at random; null restores the default 0.05.';
+	END IF;
+	v := options -> 'reservation_timeout';
+	IF jsonb_typeof(v) NOT IN ('number', 'null')
+	   OR (jsonb_typeof(v) = 'number' AND NOT (v::numeric BETWEEN 1 AND 86400)) THEN
+		RAISE EXCEPTION 'invalid value % for option "reservation_timeout"', v
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'reservation_timeout must be a number of seconds from 1 to 86400, how long hitl.next_rows keeps a row for the role it gave it to; null restores the default 600.';
+	END IF;
+	v := options -> 'skip_limit';
+	IF jsonb_typeof(v) NOT IN ('number', 'null')
+	   OR (jsonb_typeof(v) = 'number' AND NOT (v::numeric BETWEEN 1 AND 20 AND v::numeric = trunc(v::numeric))) THEN
+		RAISE EXCEPTION 'invalid value % for option "skip_limit"', v
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'skip_limit must be an integer from 1 to 20, the number of roles whose hitl.skip of a row keeps it from everyone''s hitl.next_rows; null restores the default 2.';
 	END IF;
 	FOREACH k IN ARRAY removable LOOP
 		IF jsonb_typeof(options -> k) = 'null' THEN

@@ -1,0 +1,410 @@
+/*
+ * assign.c
+ *		Rows for people who label at the same time: hitl.next_rows()
+ *		reserves the most useful unlabeled rows of a model's review queue
+ *		for the calling role, so that two annotators are not given the
+ *		same row while it is reserved, and hitl.skip() lets an annotator
+ *		pass on a row.
+ *
+ * A reservation is a row of hitl.reservations, keyed by (model, row_key):
+ * one role holds a row at a time.  next_rows reads the queue as the caller
+ * (the table's row-level security applies, and the rows must still be
+ * unlabeled), then reserves as the owner of hitl's tables with INSERT ...
+ * ON CONFLICT, which takes a row nobody holds, one the caller holds or one
+ * whose reservation expired, and passes over the others; it waits only
+ * for a concurrent reservation of the same row to commit or roll back.
+ * Each call gives the caller its batch anew: its reservations still
+ * running first, in queue order, then the next rows, n in all; its other
+ * reservations of the model are released.  A reservation lasts the
+ * model's option reservation_timeout (seconds; 600 when absent).
+ *
+ * A skip (hitl.skips) keeps the row from the role that skipped it, and
+ * from every role once skip_limit roles (2 when absent) skipped it; it is
+ * kept with its reason and time.
+ *
+ * Both take what labeling takes: UPDATE on the label column.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+#include "catalog.h"
+#include "rowaccess.h"
+#include "spi_check.h"
+
+#define NEXT_ROWS_MAX 1000
+
+/* The model's options for assignment, with their defaults */
+typedef struct AssignOptions
+{
+	double		timeout_s;		/* reservation_timeout */
+	int			skip_limit;
+} AssignOptions;
+
+/* The candidates of a call, in the order they are offered */
+typedef struct Candidates
+{
+	int			n;
+	Datum	   *key;			/* jsonb */
+	int32	   *rank;
+	char	  **prediction;
+	double	   *confidence;
+	double	   *uncertainty;
+	bool	   *reserved;
+	TimestampTz *until;
+} Candidates;
+
+PG_FUNCTION_INFO_V1(hitl_next_rows);
+PG_FUNCTION_INFO_V1(hitl_skip);
+
+/* The model named by the first argument, checked for the caller */
+static HitlModel *
+load_for_caller(FunctionCallInfo fcinfo, const char *what, const char *doing)
+{
+	HitlModel  *model;
+
+	model = catalog_load_model(text_to_cstring(PG_GETARG_TEXT_PP(0)), CurrentMemoryContext);
+	rowaccess_check_update(model, what, doing);
+	return model;
+}
+
+static void
+read_options(const HitlModel *model, AssignOptions *o)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	bool		isnull;
+
+	values[0] = CStringGetTextDatum(model->name);
+	(void) catalog_execute(CATALOG_AS_OWNER,
+						   "SELECT coalesce((m.options OPERATOR(pg_catalog.->>) 'reservation_timeout')::pg_catalog.float8, 600),"
+						   " coalesce((m.options OPERATOR(pg_catalog.->>) 'skip_limit')::pg_catalog.int4, 2)"
+						   " FROM hitl.models m WHERE m.name OPERATOR(pg_catalog.=) $1",
+						   1, argtypes, values, NULL, true, SPI_OK_SELECT,
+						   "reading the options of assignment");
+	if (SPI_processed != 1)
+		elog(ERROR, "model \"%s\" vanished", model->name);
+	o->timeout_s = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	o->skip_limit = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+}
+
+/*
+ * The rows no candidate may be (skipped by role or by skip_limit roles,
+ * reserved by another role) and those role holds, read as the owner of
+ * hitl's tables: they only narrow what the caller sees.
+ */
+static void
+read_exclusions(const HitlModel *model, Datum role, const AssignOptions *o,
+				Datum *excluded, Datum *mine)
+{
+	Oid			argtypes[3] = {TEXTOID, NAMEOID, INT4OID};
+	Datum		values[3];
+	bool		isnull;
+
+	values[0] = CStringGetTextDatum(model->name);
+	values[1] = role;
+	values[2] = Int32GetDatum(o->skip_limit);
+	(void) catalog_execute(CATALOG_AS_OWNER,
+						   "SELECT (SELECT coalesce(pg_catalog.array_agg(x.row_key), '{}') FROM ("
+						   "  SELECT s.row_key FROM hitl.skips s WHERE s.model OPERATOR(pg_catalog.=) $1"
+						   "  GROUP BY s.row_key"
+						   "  HAVING pg_catalog.bool_or(s.role OPERATOR(pg_catalog.=) $2)"
+						   "  OR pg_catalog.count(*) OPERATOR(pg_catalog.>=) $3"
+						   "  UNION"
+						   "  SELECT r.row_key FROM hitl.reservations r WHERE r.model OPERATOR(pg_catalog.=) $1"
+						   "  AND r.role OPERATOR(pg_catalog.<>) $2"
+						   "  AND r.expires_at OPERATOR(pg_catalog.>) pg_catalog.clock_timestamp()) x),"
+						   " (SELECT coalesce(pg_catalog.array_agg(r.row_key), '{}') FROM hitl.reservations r"
+						   "  WHERE r.model OPERATOR(pg_catalog.=) $1 AND r.role OPERATOR(pg_catalog.=) $2"
+						   "  AND r.expires_at OPERATOR(pg_catalog.>) pg_catalog.clock_timestamp())",
+						   3, argtypes, values, NULL, true, SPI_OK_SELECT,
+						   "reading reservations and skips");
+	*excluded = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+												&isnull), false, -1);
+	*mine = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2,
+											&isnull), false, -1);
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
+ * Keep the candidates whose row is still unlabeled, up to limit, in
+ * order: one lookup by key each, as the caller, through a plan whose key
+ * is a parameter (so that the table's row-level security, if any, still
+ * lets its primary key index serve).
+ */
+static void
+keep_unlabeled(const HitlModel *model, Candidates *c, int limit)
+{
+	Oid			key_type = JSONBOID;
+	StringInfoData sql;
+	HitlRoleScope scope;
+	SPIPlanPtr	plan;
+	int			kept = 0;
+	int			i;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT 1 FROM %s t WHERE %s AND t.%s IS NULL",
+					 model->source_text, rowaccess_key_match(model, "t", "$1"),
+					 quote_identifier(model->label_column));
+	catalog_read_enter(&scope);
+	plan = SPI_prepare(sql.data, 1, &key_type);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	for (i = 0; i < c->n && kept < limit; i++)
+	{
+		hitl_spi_check(SPI_execute_plan(plan, &c->key[i], NULL, true, 1), SPI_OK_SELECT,
+					   "reading a row to offer");
+		if (SPI_processed == 0)
+			continue;
+		c->key[kept] = c->key[i];
+		c->rank[kept] = c->rank[i];
+		c->prediction[kept] = c->prediction[i];
+		c->confidence[kept] = c->confidence[i];
+		c->uncertainty[kept] = c->uncertainty[i];
+		kept++;
+	}
+	SPI_freeplan(plan);
+	hitl_role_exit(&scope);
+	c->n = kept;
+}
+
+/*
+ * The rows that may be offered to role, as it sees them: in the queue
+ * (whose row-level security shows the rows the caller sees), unlabeled,
+ * skipped neither by it nor by skip_limit roles, reserved by nobody else;
+ * those it holds first, then by rank.  At most limit.
+ */
+static void
+read_candidates(const HitlModel *model, Datum role, const AssignOptions *o, int limit,
+				Candidates *c)
+{
+	Oid			argtypes[3] = {TEXTOID, JSONBARRAYOID, JSONBARRAYOID};
+	Datum		values[3];
+	int			i;
+
+	values[0] = CStringGetTextDatum(model->name);
+	read_exclusions(model, role, o, &values[1], &values[2]);
+	c->n = (int) catalog_execute(CATALOG_AS_CALLER,
+								 "SELECT q.row_key, q.rank, q.prediction, q.confidence, q.uncertainty"
+								 " FROM hitl.queue q"
+								 " WHERE q.model OPERATOR(pg_catalog.=) $1"
+								 " AND q.row_key OPERATOR(pg_catalog.<>) ALL ($2)"
+								 " ORDER BY q.row_key OPERATOR(pg_catalog.=) ANY ($3) DESC, q.rank",
+								 3, argtypes, values, NULL, true, SPI_OK_SELECT,
+								 "reading the rows to offer");
+	c->key = palloc(sizeof(Datum) * Max(c->n, 1));
+	c->rank = palloc(sizeof(int32) * Max(c->n, 1));
+	c->prediction = palloc(sizeof(char *) * Max(c->n, 1));
+	c->confidence = palloc(sizeof(double) * Max(c->n, 1));
+	c->uncertainty = palloc(sizeof(double) * Max(c->n, 1));
+	for (i = 0; i < c->n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		c->key[i] = datumCopy(SPI_getbinval(tup, desc, 1, &isnull), false, -1);
+		c->rank[i] = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+		c->prediction[i] = SPI_getvalue(tup, desc, 3);
+		c->confidence[i] = DatumGetFloat8(SPI_getbinval(tup, desc, 4, &isnull));
+		c->uncertainty[i] = DatumGetFloat8(SPI_getbinval(tup, desc, 5, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	keep_unlabeled(model, c, limit);
+	c->reserved = palloc0(sizeof(bool) * Max(c->n, 1));
+	c->until = palloc0(sizeof(TimestampTz) * Max(c->n, 1));
+}
+
+/*
+ * Reserve candidates [from, to) for role where no other role holds them;
+ * returns how many it got.
+ */
+static int
+reserve(const HitlModel *model, Datum role, const AssignOptions *o, Candidates *c,
+		int from, int to)
+{
+	Oid			argtypes[4] = {TEXTOID, NAMEOID, FLOAT8OID, JSONBARRAYOID};
+	Datum		values[4];
+	int			got = 0;
+	uint64		i;
+
+	values[0] = CStringGetTextDatum(model->name);
+	values[1] = role;
+	values[2] = Float8GetDatum(o->timeout_s);
+	values[3] = PointerGetDatum(construct_array(c->key + from, to - from, JSONBOID, -1, false,
+												TYPALIGN_INT));
+	(void) catalog_execute(CATALOG_AS_OWNER,
+						   "WITH c AS (SELECT u.k, u.o FROM pg_catalog.unnest($4) WITH ORDINALITY u (k, o)),"
+						   " r AS (INSERT INTO hitl.reservations AS r (model, row_key, role, reserved_at, expires_at)"
+						   "  SELECT $1, c.k, $2, pg_catalog.clock_timestamp(),"
+						   "   pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => $3)"
+						   "  FROM c ORDER BY c.o"
+						   "  ON CONFLICT (model, row_key) DO UPDATE"
+						   "  SET role = EXCLUDED.role, reserved_at = EXCLUDED.reserved_at, expires_at = EXCLUDED.expires_at"
+						   "  WHERE r.role OPERATOR(pg_catalog.=) EXCLUDED.role"
+						   "  OR r.expires_at OPERATOR(pg_catalog.<=) pg_catalog.clock_timestamp()"
+						   "  RETURNING r.row_key, r.expires_at)"
+						   " SELECT c.o::pg_catalog.int4, r.expires_at FROM c JOIN r"
+						   " ON r.row_key OPERATOR(pg_catalog.=) c.k",
+						   4, argtypes, values, NULL, false, SPI_OK_SELECT,
+						   "reserving rows");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int			at = from - 1 + DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
+																  SPI_tuptable->tupdesc, 1, &isnull));
+
+		c->reserved[at] = true;
+		c->until[at] = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i],
+														 SPI_tuptable->tupdesc, 2, &isnull));
+		got++;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return got;
+}
+
+/* Release role's reservations of the model but those of the batch */
+static void
+release_others(const HitlModel *model, Datum role, const Candidates *c)
+{
+	Oid			argtypes[3] = {TEXTOID, NAMEOID, JSONBARRAYOID};
+	Datum		values[3];
+	Datum	   *kept = palloc(sizeof(Datum) * Max(c->n, 1));
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->reserved[i])
+			kept[n++] = c->key[i];
+	values[0] = CStringGetTextDatum(model->name);
+	values[1] = role;
+	values[2] = PointerGetDatum(construct_array(kept, n, JSONBOID, -1, false, TYPALIGN_INT));
+	(void) catalog_execute(CATALOG_AS_OWNER,
+						   "DELETE FROM hitl.reservations r WHERE r.model OPERATOR(pg_catalog.=) $1"
+						   " AND r.role OPERATOR(pg_catalog.=) $2"
+						   " AND r.row_key OPERATOR(pg_catalog.<>) ALL ($3)",
+						   3, argtypes, values, NULL, false, SPI_OK_DELETE,
+						   "releasing reservations");
+}
+
+/*
+ * hitl.next_rows(model text, n integer) returns table (row_key jsonb, rank
+ * integer, prediction text, confidence float8, uncertainty float8,
+ * reserved_until timestamptz): reserve up to n rows of the model's review
+ * queue for the calling role, and return them in queue order.
+ */
+Datum
+hitl_next_rows(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HitlModel  *model;
+	AssignOptions o;
+	Candidates	c;
+	Datum		role;
+	int			n;
+	int			got = 0;
+	int			offered = 0;
+	int			i;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model and n must not be NULL")));
+	n = PG_GETARG_INT32(1);
+	if (n < 1 || n > NEXT_ROWS_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("n must be from 1 to %d, not %d", NEXT_ROWS_MAX, n)));
+	InitMaterializedSRF(fcinfo, 0);
+	role = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+	hitl_spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
+	model = load_for_caller(fcinfo, "take rows", "Taking rows to label");
+	read_options(model, &o);
+	/* more than n: some may be taken by others meanwhile */
+	read_candidates(model, role, &o, 2 * n + 16, &c);
+	while (got < n && offered < c.n)
+	{
+		int			to = Min(c.n, offered + (n - got));
+
+		got += reserve(model, role, &o, &c, offered, to);
+		offered = to;
+	}
+	release_others(model, role, &c);
+	for (i = 0; i < c.n; i++)
+	{
+		Datum		values[6];
+		bool		nulls[6] = {false, false, false, false, false, false};
+
+		if (!c.reserved[i])
+			continue;
+		values[0] = c.key[i];
+		values[1] = Int32GetDatum(c.rank[i]);
+		values[2] = CStringGetTextDatum(c.prediction[i]);
+		values[3] = Float8GetDatum(c.confidence[i]);
+		values[4] = Float8GetDatum(c.uncertainty[i]);
+		values[5] = TimestampTzGetDatum(c.until[i]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * hitl.skip(model text, row_key jsonb, reason text) returns void: the
+ * calling role passes on an unlabeled row it sees; its reservation of the
+ * row, if any, goes.
+ */
+Datum
+hitl_skip(PG_FUNCTION_ARGS)
+{
+	Oid			argtypes[4] = {TEXTOID, JSONBOID, NAMEOID, TEXTOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	HitlModel  *model;
+	HeapTuple	row;
+	char	   *label;
+	bool		isnull;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model and row_key must not be NULL"),
+				 errhint("Name the model and give the row's key, as hitl.next_rows returns it.")));
+	values[2] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+	hitl_spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
+	model = load_for_caller(fcinfo, "skip rows", "Skipping a row");
+	row = rowaccess_find_row(model, PG_GETARG_DATUM(1), &label);
+	if (label != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("row %s of model \"%s\" is labeled", SPI_getvalue(row, SPI_tuptable->tupdesc, 1),
+						model->name),
+				 errhint("Only a row without a label can be skipped.")));
+	values[0] = CStringGetTextDatum(model->name);
+	values[1] = datumCopy(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull), false, -1);
+	if (PG_ARGISNULL(2))
+		nulls[3] = 'n';
+	else
+		values[3] = PG_GETARG_DATUM(2);
+	(void) catalog_execute(CATALOG_AS_OWNER,
+						   "INSERT INTO hitl.skips AS s (model, row_key, role, reason, skipped_at)"
+						   " VALUES ($1, $2, $3, $4, pg_catalog.statement_timestamp())"
+						   " ON CONFLICT (model, row_key, role) DO UPDATE"
+						   " SET reason = EXCLUDED.reason, skipped_at = EXCLUDED.skipped_at",
+						   4, argtypes, values, nulls, false, SPI_OK_INSERT, "logging the skip");
+	(void) catalog_execute(CATALOG_AS_OWNER,
+						   "DELETE FROM hitl.reservations r WHERE r.model OPERATOR(pg_catalog.=) $1"
+						   " AND r.row_key OPERATOR(pg_catalog.=) $2 AND r.role OPERATOR(pg_catalog.=) $3",
+						   3, argtypes, values, NULL, false, SPI_OK_DELETE, "releasing the skipped row");
+	SPI_finish();
+	PG_RETURN_VOID();
+}
