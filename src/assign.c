@@ -7,12 +7,14 @@
  *		pass on a row.
  *
  * A reservation is a row of hitl.reservations, keyed by (model, row_key):
- * one role holds a row at a time.  next_rows reads the queue as the caller
+ * one role holds a row at a time.  The callers of one model take turns:
+ * each locks the model's row of hitl.assignment_locks until its
+ * transaction ends (two callers reserving at once could each hold a row
+ * the other waits for).  next_rows then reads the queue as the caller
  * (the table's row-level security applies, and the rows must still be
- * unlabeled), then reserves as the owner of hitl's tables with INSERT ...
+ * unlabeled), and reserves as the owner of hitl's tables with INSERT ...
  * ON CONFLICT, which takes a row nobody holds, one the caller holds or one
- * whose reservation expired, and passes over the others; it waits only
- * for a concurrent reservation of the same row to commit or roll back.
+ * whose reservation expired, and passes over the others.
  * Each call gives the caller its batch anew: its reservations still
  * running first, in queue order, then the next rows, n in all; its other
  * reservations of the model are released.  A reservation lasts the
@@ -77,6 +79,26 @@ load_for_caller(FunctionCallInfo fcinfo, const char *what, const char *doing)
 	return model;
 }
 
+/*
+ * Wait for the model's other callers of next_rows (see the top).  What
+ * follows reads with snapshots taken after the wait (SPI's read_only
+ * false), so that it sees the reservations and labels of the caller it
+ * waited for.
+ */
+static void
+take_turn(const HitlModel *model)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+
+	values[0] = CStringGetTextDatum(model->name);
+	(void) catalog_execute(CATALOG_AS_OWNER,
+						   "INSERT INTO hitl.assignment_locks AS l (model) VALUES ($1)"
+						   " ON CONFLICT (model) DO UPDATE SET model = EXCLUDED.model",
+						   1, argtypes, values, NULL, false, SPI_OK_INSERT,
+						   "waiting for the model's other annotators");
+}
+
 static void
 read_options(const HitlModel *model, AssignOptions *o)
 {
@@ -126,7 +148,7 @@ read_exclusions(const HitlModel *model, Datum role, const AssignOptions *o,
 						   " (SELECT coalesce(pg_catalog.array_agg(r.row_key), '{}') FROM hitl.reservations r"
 						   "  WHERE r.model OPERATOR(pg_catalog.=) $1 AND r.role OPERATOR(pg_catalog.=) $2"
 						   "  AND r.expires_at OPERATOR(pg_catalog.>) pg_catalog.clock_timestamp())",
-						   3, argtypes, values, NULL, true, SPI_OK_SELECT,
+						   3, argtypes, values, NULL, false, SPI_OK_SELECT,
 						   "reading reservations and skips");
 	*excluded = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
 												&isnull), false, -1);
@@ -161,7 +183,7 @@ keep_unlabeled(const HitlModel *model, Candidates *c, int limit)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 	for (i = 0; i < c->n && kept < limit; i++)
 	{
-		hitl_spi_check(SPI_execute_plan(plan, &c->key[i], NULL, true, 1), SPI_OK_SELECT,
+		hitl_spi_check(SPI_execute_plan(plan, &c->key[i], NULL, false, 1), SPI_OK_SELECT,
 					   "reading a row to offer");
 		if (SPI_processed == 0)
 			continue;
@@ -199,7 +221,7 @@ read_candidates(const HitlModel *model, Datum role, const AssignOptions *o, int 
 								 " WHERE q.model OPERATOR(pg_catalog.=) $1"
 								 " AND q.row_key OPERATOR(pg_catalog.<>) ALL ($2)"
 								 " ORDER BY q.row_key OPERATOR(pg_catalog.=) ANY ($3) DESC, q.rank",
-								 3, argtypes, values, NULL, true, SPI_OK_SELECT,
+								 3, argtypes, values, NULL, false, SPI_OK_SELECT,
 								 "reading the rows to offer");
 	c->key = palloc(sizeof(Datum) * Max(c->n, 1));
 	c->rank = palloc(sizeof(int32) * Max(c->n, 1));
@@ -328,6 +350,7 @@ hitl_next_rows(PG_FUNCTION_ARGS)
 	role = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
 	hitl_spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
 	model = load_for_caller(fcinfo, "take rows", "Taking rows to label");
+	take_turn(model);
 	read_options(model, &o);
 	/* more than n: some may be taken by others meanwhile */
 	read_candidates(model, role, &o, 2 * n + 16, &c);

@@ -48,6 +48,20 @@ COMMENT ON COLUMN hitl.skips.reason IS
 
 SELECT pg_catalog.pg_extension_config_dump('hitl.skips', '');
 
+/*
+ * One row per model, locked by hitl.next_rows until the caller's
+ * transaction ends: callers of one model take their rows one after the
+ * other, so that two never wait on each other's reservations (a deadlock
+ * when each holds a row the other wants).
+ */
+CREATE TABLE hitl.assignment_locks (
+	model				text PRIMARY KEY REFERENCES hitl.models (name) ON DELETE CASCADE
+);
+COMMENT ON TABLE hitl.assignment_locks IS
+	'internal: the row of a model that hitl.next_rows locks, so that its callers reserve rows one after the other';
+ALTER TABLE hitl.assignment_locks ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON hitl.assignment_locks FROM PUBLIC;
+
 /* Read by everyone, row-level security deciding which rows; written by hitl's C code */
 ALTER TABLE hitl.reservations ENABLE ROW LEVEL SECURITY;
 ALTER TABLE hitl.skips ENABLE ROW LEVEL SECURITY;
