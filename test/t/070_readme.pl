@@ -49,9 +49,11 @@ sub sql_blocks
 my @getting_started = sql_blocks('Getting Started');
 my @oversight = sql_blocks('Oversight');
 my @text = sql_blocks('Text');
+my @teams = sql_blocks('Teams of annotators');
 cmp_ok(scalar @getting_started, '>=', 9, 'Getting Started has its SQL blocks');
 cmp_ok(scalar @oversight, '>=', 5, 'Oversight has its SQL blocks');
 cmp_ok(scalar @text, '>=', 8, 'Text has its SQL blocks');
+cmp_ok(scalar @teams, '>=', 4, 'Teams of annotators has its SQL blocks');
 
 my $node = PostgreSQL::Test::Cluster->new('readme');
 $node->init;
@@ -103,6 +105,18 @@ like($ov[$audit], qr/^6\|bug\|billing\|[0-9.]+\|1\n3\|bug\|billing\|[0-9.]+\|2$/
   or diag($ov[$audit]);
 my ($auto) = grep { $oversight[$_] =~ /hitl\.auto_label\(/ } 0 .. $#oversight;
 like($ov[$auto], qr/^\d+\n/, 'hitl.auto_label labels rows') or diag($ov[$auto]);
+
+# Teams of annotators goes on with the same tickets
+my @tm = run_blocks('Teams of annotators', @teams);
+my ($ann) = grep { $teams[$_] =~ /SET ROLE ann;\nSELECT row_key, rank, prediction/ } 0 .. $#teams;
+my ($bob) = grep { $teams[$_] =~ /SET ROLE bob;/ } 0 .. $#teams;
+my %ann_rows = map { (split /\|/)[0] => 1 } split /\n/, $tm[$ann];
+my @bob_rows = map { (split /\|/)[0] } split /\n/, $tm[$bob];
+is(scalar(keys %ann_rows) . '|' . scalar(@bob_rows), '3|3', 'Ann and Bob get three rows each');
+is(scalar(grep { $ann_rows{$_} } @bob_rows), 0, 'none of Ann\'s rows go to Bob');
+my ($skips) = grep { $teams[$_] =~ /FROM hitl\.skips/ } 0 .. $#teams;
+like($tm[$skips], qr/^\{"id": \d+\}\|ann\|two issues in one ticket$/m, 'Ann\'s skip is logged')
+  or diag($tm[$skips]);
 
 my @tx = run_blocks('Text', @text);
 ($create) = grep { $text[$_] =~ /hitl\.create_model\('inbox',/ } 0 .. $#text;
