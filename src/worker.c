@@ -248,11 +248,8 @@ typedef struct DeferredCv
 } DeferredCv;
 
 /*
- * The deferred cross-validation; when the figures it records move the
- * calibration temperature, the stored confidences are rewritten in the
- * same transaction, so that no session sees the version's new calibration
- * beside scores of the old one (and a rescoring that fails takes the
- * figures back with it: the cross-validation is tried again).
+ * The deferred cross-validation; when it moves the calibration, the stored
+ * confidences are rewritten in its transaction (a failure takes both back).
  */
 static void
 crossvalidate_named_model(void *arg)
