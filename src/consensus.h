@@ -32,6 +32,12 @@
  * tied classes).  One iteration is an M-step then an E-step; EM stops when
  * the log-likelihood moved by less than tol per answer from the previous
  * iteration (converged), or after max_iter iterations (not converged).
+ * EM can crawl: where the likelihood is flat (few items for the number
+ * of confusion cells) that rule may stop it well short of the maximum.
+ * On test_consensus's fixture (200 items, 4 annotators, 3 classes) the
+ * posteriors at the stop differ by up to 0.55 from those at the maximum
+ * and 7 labels change; on its 2,000 simulated items of 3 annotators by
+ * 6e-4, with no label changed.
  * The confusion matrices, priors and log-likelihood returned are those of
  * the last M-step, the posteriors those of the E-step that follows it.
  * Items without any answer take no part in the fit: their posterior is the

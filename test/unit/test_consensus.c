@@ -316,9 +316,13 @@ test_simulated(void)
 	static const double accuracy[3] = {0.95, 0.85, 0.65};
 	static Simulation s;
 	DawidSkeneResult r;
+	DawidSkeneResult tight;
+	DawidSkeneOptions options;
+	double		moved = 0.0;
 	int		   *vote;
 	int			ds_right;
 	int			vote_right;
+	int			i;
 	int			j;
 
 	simulate(&s, 2000, 3, 5, accuracy, UINT64_C(20261207));
@@ -332,6 +336,17 @@ test_simulated(void)
 	ok(ds_right >= vote_right,
 	   "Dawid-Skene right on %d of %d items (%.4f), majority vote on %d (%.4f, ties wrong)",
 	   ds_right, s.n, (double) ds_right / s.n, vote_right, (double) vote_right / s.n);
+	dawid_skene_defaults(&options);
+	options.tol = 1e-15;
+	options.max_iter = 100000;
+	dawid_skene(s.n, s.m, s.k, s.answers, s.nanswers, &options, &tight);
+	for (i = 0; i < s.n * s.k; i++)
+		moved = fmax(moved, fabs(tight.posterior[i] - r.posterior[i]));
+	ok(tight.converged && moved < 1e-3 && memcmp(tight.label, r.label, sizeof(int) * s.n) == 0,
+	   "the default stop (%d iterations) is near the maximum: run to tol 1e-15 (%d "
+	   "iterations), the posteriors move by %.2e at most, no label changes",
+	   r.iterations, tight.iterations, moved);
+	dawid_skene_free(&tight);
 	for (j = 0; j < s.m; j++)
 	{
 		double		truth = (double) s.right[j] / s.n;
