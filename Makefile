@@ -86,7 +86,8 @@ DATA = sql/$(EXTENSION)--0.1.0.sql
 DATA_built = sql/$(EXTENSION)--0.1.0--0.2.0.sql
 EXTRA_CLEAN = sql/$(EXTENSION)--0.1.0--0.2.0.sql test/unit/test_numerics \
 	test/unit/test_sparse test/unit/test_text test/unit/test_train test/unit/test_folds \
-	test/unit/test_calibrate test/unit/test_oversight test/unit/test_solver
+	test/unit/test_calibrate test/unit/test_oversight test/unit/test_solver \
+	test/unit/test_consensus
 
 # pg_regress suites live in sql/ and expected/
 REGRESS = setup api errors queue numeric_fixture label_log text numbers explain oversight
@@ -128,9 +129,13 @@ test/unit/test_oversight: test/unit/test_oversight.c test/unit/tap.c src/proport
 test/unit/test_folds: test/unit/test_folds.c test/unit/tap.c src/folds.c src/metrics.c src/numeric_alloc.c
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -lm
 
+test/unit/test_consensus: test/unit/test_consensus.c test/unit/tap.c src/consensus.c src/agreement.c src/folds.c src/numeric_alloc.c
+	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -lm
+
 .PHONY: unit
 unit: test/unit/test_numerics test/unit/test_sparse test/unit/test_text test/unit/test_train \
-	test/unit/test_folds test/unit/test_calibrate test/unit/test_oversight test/unit/test_solver
+	test/unit/test_folds test/unit/test_calibrate test/unit/test_oversight test/unit/test_solver \
+	test/unit/test_consensus
 	./test/unit/test_numerics test/data test/fixtures
 	./test/unit/test_sparse test/fixtures
 	./test/unit/test_text
@@ -139,3 +144,4 @@ unit: test/unit/test_numerics test/unit/test_sparse test/unit/test_text test/uni
 	./test/unit/test_calibrate
 	./test/unit/test_oversight
 	./test/unit/test_solver test/fixtures
+	./test/unit/test_consensus test/fixtures
