@@ -23,6 +23,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -314,12 +315,27 @@ catalog_load_model(const char *name, MemoryContext mcxt)
  * its table.  Raises 42501 otherwise.  No role trains or scores a model
  * while row-level security of its table applies to it: a training would
  * learn from the rows that role sees only, and a scoring would mark the
- * model scored with the other rows' scores left as they were.
+ * model scored with the other rows' scores left as they were.  Nor is a
+ * model trained or scored whose table has inheritance children (0A000):
+ * their rows would be read with the table's, though no label trigger of
+ * theirs logs their labels, and their positions (ctid) are those of other
+ * files, which the scoring's writes by position would mistake for the
+ * table's.
  */
 void
 catalog_check_may_change(const HitlModel *model, const char *action)
 {
 	Oid			role = GetUserId();
+
+	if (strcmp(action, "alter") != 0 &&
+		find_inheritance_children(model->source, AccessShareLock) != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("table %s of model \"%s\" has inheritance children",
+						get_rel_name(model->source), model->name),
+				 errdetail("hitl reads and writes the rows of one table; its children's labels are not logged."),
+				 errhint("Detach the children (ALTER TABLE ... NO INHERIT %s), or build a model on each table.",
+						 model->source_text)));
 
 	if (strcmp(action, "alter") != 0 &&
 		check_enable_rls(model->source, InvalidOid, true) == RLS_ENABLED)

@@ -615,6 +615,12 @@ BEGIN
 			USING ERRCODE = 'wrong_object_type',
 				  DETAIL = 'hitl models are built on ordinary tables (not views, partitioned or foreign tables).';
 	END IF;
+	IF EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhparent = source) THEN
+		RAISE EXCEPTION 'table % has inheritance children', source
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = 'hitl reads and writes the rows of one table; its children''s labels would not be logged.',
+				  HINT = 'Build a model on each table.';
+	END IF;
 	IF NOT has_table_privilege(source, 'SELECT') OR NOT has_table_privilege(source, 'UPDATE') THEN
 		RAISE EXCEPTION 'permission denied for table %', source
 			USING ERRCODE = 'insufficient_privilege',
@@ -632,7 +638,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION hitl._check_table(regclass) IS
-	'internal: create_model''s check of the table (ordinary, readable and updatable, its schema open to CREATE); returns its schema';
+	'internal: create_model''s check of the table (ordinary, without inheritance children, readable and updatable, its schema open to CREATE); returns its schema';
 
 /*
  * The table's primary key, whose columns identify rows in hitl's tables.
