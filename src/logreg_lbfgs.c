@@ -19,8 +19,8 @@
  * for the second product; then come the penalty's part and C times the
  * loss part.  With row weights, each row's loss and residuals are
  * multiplied by its weight (without them by nothing, so that the results
- * are those of before weights bit for bit).  The minimisation itself is lbfgs.c's, over the coefficients
- * in logreg.h's layout (no copy).
+ * are those of before weights bit for bit).  The minimisation itself is
+ * lbfgs.c's, over the coefficients in logreg.h's layout (no copy).
  *
  * With k > 2 the softmax is unchanged when the same constant is added to
  * all intercepts.  The intercepts are centred on entry and the gradient's
