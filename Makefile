@@ -87,7 +87,7 @@ DATA_built = sql/$(EXTENSION)--0.1.0--0.2.0.sql
 EXTRA_CLEAN = sql/$(EXTENSION)--0.1.0--0.2.0.sql test/unit/test_numerics \
 	test/unit/test_sparse test/unit/test_text test/unit/test_train test/unit/test_folds \
 	test/unit/test_calibrate test/unit/test_oversight test/unit/test_solver \
-	test/unit/test_consensus
+	test/unit/test_consensus test/unit/test_weights
 
 # pg_regress suites live in sql/ and expected/
 REGRESS = setup api errors queue numeric_fixture label_log text numbers explain oversight
@@ -120,6 +120,9 @@ test/unit/test_train: test/unit/test_train.c test/unit/tap.c src/vocab.c src/nba
 test/unit/test_solver: test/unit/test_solver.c test/unit/tap.c src/logreg_solve.c src/logreg_lbfgs.c src/lbfgs.c src/logreg.c src/metrics.c src/numeric_alloc.c
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -llapack -lblas -lm
 
+test/unit/test_weights: test/unit/test_weights.c test/unit/tap.c src/logreg_solve.c src/logreg_lbfgs.c src/lbfgs.c src/logreg.c src/sparse_logreg.c src/nbayes.c src/metrics.c src/numeric_alloc.c
+	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -llapack -lblas -lm
+
 test/unit/test_calibrate: test/unit/test_calibrate.c test/unit/tap.c src/calibrate.c src/metrics.c src/numeric_alloc.c
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -lm
 
@@ -135,7 +138,7 @@ test/unit/test_consensus: test/unit/test_consensus.c test/unit/tap.c src/consens
 .PHONY: unit
 unit: test/unit/test_numerics test/unit/test_sparse test/unit/test_text test/unit/test_train \
 	test/unit/test_folds test/unit/test_calibrate test/unit/test_oversight test/unit/test_solver \
-	test/unit/test_consensus
+	test/unit/test_consensus test/unit/test_weights
 	./test/unit/test_numerics test/data test/fixtures
 	./test/unit/test_sparse test/fixtures
 	./test/unit/test_text
@@ -145,3 +148,4 @@ unit: test/unit/test_numerics test/unit/test_sparse test/unit/test_text test/uni
 	./test/unit/test_oversight
 	./test/unit/test_solver test/fixtures
 	./test/unit/test_consensus test/fixtures
+	./test/unit/test_weights test/fixtures

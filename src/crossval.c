@@ -112,6 +112,7 @@ crossval_logreg(const LogregProblem *p, const bool *missing, const CrossvalFolds
 		sub.n = ntrain;
 		sub.x = train_x;
 		sub.y = train_y;
+		sub.weight = NULL;
 		if (full_coef != NULL)
 			memcpy(coef, full_coef, sizeof(double) * ncoef);
 		status = logreg_solve(&sub, coef, full_coef != NULL, NULL);

@@ -6,7 +6,12 @@
  * labeled rows, and the scorer turns its coefficients into probabilities.
  * The objective is scikit-learn's LogisticRegression(C = C):
  *
- *		f(W) = 0.5 * ||weights||^2 + C * sum_i loss_i
+ *		f(W) = 0.5 * ||weights||^2 + C * sum_i w_i loss_i
+ *
+ * w_i being row i's weight (1 when the problem has none: every product by
+ * it is then exact, so that the results are those of an unweighted fit bit
+ * for bit).  The loss, the residuals and the Hessian's row factors are
+ * weighted; the gradient test divides by C times the weights' sum.
  *
  * Binary problems (k == 2) use one sigmoid vector scoring class 1; larger
  * ones a softmax over k vectors.  Each Newton iteration
@@ -243,6 +248,7 @@ static double
 chunk_probabilities(LogregWork *w, int i0, int c, int resid)
 {
 	const int  *y = w->p->y + i0;
+	const double *wt = (w->p->weight != NULL) ? w->p->weight + i0 : NULL;
 	int			nvec = w->nvec;
 	double		loss = 0.0;
 	int			i;
@@ -254,13 +260,14 @@ chunk_probabilities(LogregWork *w, int i0, int c, int resid)
 		for (i = 0; i < c; i++)
 		{
 			double		z = w->z[i];
+			double		wi = (wt != NULL) ? wt[i] : 1.0;
 			int			pos = (y[i] == 1);
 
-			loss += pos ? logreg_softplus(-z) : logreg_softplus(z);
+			loss += wi * (pos ? logreg_softplus(-z) : logreg_softplus(z));
 			w->prob[i] = logreg_sigmoid(z);
 			w->qprob[i] = logreg_sigmoid(-z);
 			if (resid)
-				w->resid[i] = pos ? -w->qprob[i] : w->prob[i];
+				w->resid[i] = wi * (pos ? -w->qprob[i] : w->prob[i]);
 		}
 		return loss;
 	}
@@ -272,6 +279,7 @@ chunk_probabilities(LogregWork *w, int i0, int c, int resid)
 		double	   *qr = w->qprob + (size_t) i * nvec;
 		double		zmax = z[0];
 		double		sum = 0.0;
+		double		wi = (wt != NULL) ? wt[i] : 1.0;
 
 		for (a = 1; a < nvec; a++)
 			if (z[a] > zmax)
@@ -281,7 +289,7 @@ chunk_probabilities(LogregWork *w, int i0, int c, int resid)
 			pr[a] = exp(z[a] - zmax);
 			sum += pr[a];
 		}
-		loss += zmax + log(sum) - z[y[i]];
+		loss += wi * (zmax + log(sum) - z[y[i]]);
 		for (a = 0; a < nvec; a++)
 		{
 			double		others = 0.0;
@@ -298,7 +306,7 @@ chunk_probabilities(LogregWork *w, int i0, int c, int resid)
 			double	   *rr = w->resid + (size_t) i * nvec;
 
 			for (a = 0; a < nvec; a++)
-				rr[a] = (a == y[i]) ? -qr[a] : pr[a];
+				rr[a] = wi * ((a == y[i]) ? -qr[a] : pr[a]);
 		}
 	}
 	return loss;
@@ -367,13 +375,13 @@ objective_gradient(LogregWork *w, const double *coef, double *grad)
  * Assemble the upper triangle of the objective's Hessian at coef into H
  * (ncoef x ncoef, column-major).
  *
- * Block (a, b), a <= b, is C X1' diag(p_a (delta_ab - p_b)) X1, plus the
- * identity on the weights when a == b.  The weights of a block are all of
- * one sign (p_a (1 - p_a) >= 0 on the diagonal, -p_a p_b <= 0 off it), so
- * each chunk adds +-C S' S to it with S = diag(sqrt|weight|) X1c (dsyrk).
- * dsyrk fills the upper triangle of each block; the off-diagonal blocks lie
- * wholly above H's diagonal, so their lower triangles are mirrored at the
- * end.
+ * Block (a, b), a <= b, is C X1' diag(w p_a (delta_ab - p_b)) X1 (w the
+ * rows' weights), plus the identity on the weights when a == b.  The row
+ * factors of a block are all of one sign (w p_a (1 - p_a) >= 0 on the
+ * diagonal, -w p_a p_b <= 0 off it), so each chunk adds +-C S' S to it
+ * with S = diag(sqrt|factor|) X1c (dsyrk).  dsyrk fills the upper triangle
+ * of each block; the off-diagonal blocks lie wholly above H's diagonal, so
+ * their lower triangles are mirrored at the end.
  */
 static void
 build_hessian(LogregWork *w, const double *coef, double *H)
@@ -396,6 +404,7 @@ build_hessian(LogregWork *w, const double *coef, double *H)
 	{
 		int			c = (p->n - i0 < w->chunk) ? p->n - i0 : w->chunk;
 		const double *xc = (d > 0) ? p->x + (size_t) i0 * d : NULL;
+		const double *wt = (p->weight != NULL) ? p->weight + i0 : NULL;
 
 		hitl_check_interrupts();
 		chunk_scores(w, coef, i0, c);
@@ -411,7 +420,8 @@ build_hessian(LogregWork *w, const double *coef, double *H)
 					double		pa = w->prob[i * nvec + a];
 
 					w->wsqrt[i] = sqrt(pa * ((a == b) ? w->qprob[i * nvec + a]
-											 : w->prob[i * nvec + b]));
+											 : w->prob[i * nvec + b]) *
+									   ((wt != NULL) ? wt[i] : 1.0));
 				}
 				for (i = 0; i < c; i++)
 				{
@@ -539,11 +549,29 @@ max_abs(const double *v, int len)
 	return m;
 }
 
+double
+logreg_weight_sum(int n, const double *weight)
+{
+	double		sum = 0.0;
+	int			i;
+
+	if (weight == NULL)
+		return (double) n;
+	for (i = 0; i < n; i++)
+	{
+		if (!(weight[i] >= 0.0) || !isfinite(weight[i]))
+			return -1.0;
+		sum += weight[i];
+	}
+	return isfinite(sum) ? sum : -1.0;
+}
+
 /*
  * Check a problem and a starting point; returns 0 when the fit can proceed.
  * Beyond the header's conditions, non-finite features, C, tol or starting
- * coefficients, max_iter < 1 and a coefficient count too large for LAPACK's
- * integers are rejected.
+ * coefficients, max_iter < 1, negative or non-finite row weights, weights
+ * summing to 0 and a coefficient count too large for LAPACK's integers are
+ * rejected.
  */
 int
 logreg_check_problem(const LogregProblem *p, const double *coef, int warm_start)
@@ -567,6 +595,8 @@ logreg_check_problem(const LogregProblem *p, const double *coef, int warm_start)
 	for (r = 0; r < p->n; r++)
 		if (p->y[r] < 0 || p->y[r] >= p->k)
 			return -1;
+	if (!(logreg_weight_sum(p->n, p->weight) > 0.0))
+		return -1;
 
 	nx = (size_t) p->n * p->d;
 	for (i = 0; i < nx; i++)
@@ -588,9 +618,10 @@ logreg_check_problem(const LogregProblem *p, const double *coef, int warm_start)
 /*
  * Fit the model by damped Newton iterations; see logreg.h for the contract.
  *
- * The loop stops when max |grad f| / (C n) <= tol, measured over all
- * coefficients at the current iterate before any step (so a warm start at
- * the solution takes no iteration), or after max_iter steps.  It also stops,
+ * The loop stops when max |grad f| / (C S) <= tol (S the sum of the row
+ * weights, n without them), measured over all coefficients at the current
+ * iterate before any step (so a warm start at the solution takes no
+ * iteration), or after max_iter steps.  It also stops,
  * reporting LOGREG_NOT_CONVERGED, when the line search cannot decrease the
  * objective any more, which happens only when tol is below what double
  * precision can resolve.
@@ -640,7 +671,7 @@ logreg_fit(const LogregProblem *p, double *coef, int warm_start,
 			coef[a * w.dim + p->d] -= last;
 	}
 
-	gscale = p->C * p->n;
+	gscale = p->C * logreg_weight_sum(p->n, p->weight);
 	f = objective_gradient(&w, coef, grad);
 	gmax = max_abs(grad, w.ncoef) / gscale;
 

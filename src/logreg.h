@@ -5,12 +5,15 @@
  * Plain C, no PostgreSQL types.  The objective is scikit-learn's
  * LogisticRegression(C = C, penalty = 'l2'):
  *
- *		minimise  0.5 * ||W||^2  +  C * sum_i loss_i
+ *		minimise  0.5 * ||W||^2  +  C * sum_i w_i * loss_i
  *
- * where W are the weights (never the intercepts, which are unpenalised) and
- * loss_i is the log-loss of row i.  With k == 2 classes the model is binary
- * (one sigmoid weight vector, as scikit-learn does); with k > 2 it is
- * multinomial (softmax, one weight vector per class).
+ * where W are the weights (never the intercepts, which are unpenalised),
+ * loss_i is the log-loss of row i and w_i its row weight: 1 unless the
+ * problem gives weights, which are scikit-learn's sample_weight (an
+ * integer weight w counts as w copies of the row, 0 drops it).  With
+ * k == 2 classes the model is binary (one sigmoid weight vector, as
+ * scikit-learn does); with k > 2 it is multinomial (softmax, one weight
+ * vector per class).
  *
  * Coefficient layout ("coef"): nvec rows of (d + 1) doubles, row-major; in
  * each row the d weights come first and the intercept last.  nvec is 1 for
@@ -40,8 +43,12 @@ typedef struct LogregProblem
 	double		C;				/* inverse regularisation strength, > 0 */
 	int			max_iter;		/* Newton iterations at most, >= 1 */
 	double		tol;			/* stop when max |g| <= tol, g being the gradient
-								 * of the objective divided by C * n (the
-								 * mean-loss scale scikit-learn's tol uses) */
+								 * of the objective divided by C * S, S the
+								 * sum of the row weights (n without them:
+								 * the mean-loss scale scikit-learn's tol
+								 * uses) */
+	const double *weight;		/* n row weights, finite, >= 0, summing to
+								 * more than 0; NULL: all 1 (bit for bit) */
 } LogregProblem;
 
 /* The method that fitted a model (names: logreg_solver_name) */
@@ -56,8 +63,8 @@ typedef struct LogregResult
 	int			iterations;		/* Newton iterations taken */
 	int			converged;		/* 1 when the gradient test was met */
 	double		objective;		/* final objective value */
-	double		grad_norm;		/* final max |gradient| / (C * n), the
-								 * quantity compared with tol */
+	double		grad_norm;		/* final max |gradient| / (C * S) (S: see
+								 * tol), the quantity compared with tol */
 	double		tol;			/* the tol the fit ran to (logreg_solve: the
 								 * problem's for Newton, scaled for L-BFGS) */
 	LogregSolver solver;		/* the method used */
@@ -69,7 +76,8 @@ typedef enum LogregStatus
 	LOGREG_BAD_INPUT,			/* n < 1, d < 0, k < 2, C <= 0 or not finite,
 								 * max_iter < 1, tol < 0 or NaN, label out of
 								 * range, a non-finite feature or warm-start
-								 * coefficient */
+								 * coefficient, a negative or non-finite
+								 * weight, weights summing to 0 */
 	LOGREG_NOT_CONVERGED,		/* max_iter reached, or tol below what double
 								 * precision resolves (the line search found
 								 * no further decrease); coef holds the last
@@ -120,10 +128,18 @@ extern const char *logreg_status_message(LogregStatus status);
 
 /*
  * Check a problem and a starting point (sizes, C, tol, labels in range,
- * finite features and starting coefficients, a coefficient count that
- * fits LAPACK's integers); 0 when a fit can proceed.  Shared by the dense
- * solvers (logreg.c, logreg_lbfgs.c).
+ * finite features and starting coefficients, weights finite and >= 0 with
+ * a positive sum, a coefficient count that fits LAPACK's integers); 0 when
+ * a fit can proceed.  Shared by the dense solvers (logreg.c,
+ * logreg_lbfgs.c).
  */
 extern int	logreg_check_problem(const LogregProblem *p, const double *coef, int warm_start);
+
+/*
+ * The sum of n row weights, (double) n when weight is NULL; -1 when one is
+ * negative or not finite, or the sum is not finite.  The scale C * sum of
+ * the gradient test (see LogregProblem.tol).  Shared with sparse_logreg.c.
+ */
+extern double logreg_weight_sum(int n, const double *weight);
 
 #endif

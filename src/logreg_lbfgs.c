@@ -17,8 +17,10 @@
  *
  * the chunk being small enough that X_c is still in the processor's cache
  * for the second product; then come the penalty's part and C times the
- * loss part.  The minimisation itself is lbfgs.c's, over the coefficients
- * in logreg.h's layout (no copy).
+ * loss part.  With row weights, each row's loss and residuals are
+ * multiplied by its weight (without them by nothing, so that the results
+ * are those of before weights bit for bit).  The minimisation itself is
+ * lbfgs.c's, over the coefficients in logreg.h's layout (no copy).
  *
  * With k > 2 the softmax is unchanged when the same constant is added to
  * all intercepts.  The intercepts are centred on entry and the gradient's
@@ -292,7 +294,18 @@ dense_objective(DenseWork *w, const double *coef, double *grad)
 		hitl_check_interrupts();
 		chunk_scores(w, coef, i0, c, z);
 		for (i = 0; i < c; i++)
-			loss += row_residuals(nvec, z + (size_t) i * nvec, p->y[i0 + i]);
+		{
+			double	   *zi = z + (size_t) i * nvec;
+
+			if (p->weight == NULL)
+			{
+				loss += row_residuals(nvec, zi, p->y[i0 + i]);
+				continue;
+			}
+			loss += p->weight[i0 + i] * row_residuals(nvec, zi, p->y[i0 + i]);
+			for (a = 0; a < nvec; a++)
+				zi[a] *= p->weight[i0 + i];
+		}
 		chunk_accumulate(w, chunk_rows(p, i0), c, z, grad);
 	}
 	for (a = 0; a < nvec; a++)
@@ -330,7 +343,7 @@ lbfgs_fit(const LogregProblem *p, double *coef, int warm_start, double flat,
 
 	opt.max_iter = p->max_iter;
 	opt.tol = p->tol;
-	opt.gscale = p->C * p->n;
+	opt.gscale = p->C * logreg_weight_sum(p->n, p->weight);
 	(void) lbfgs_minimise_flat(lbfgs_objective, &w, coef, w.ncoef, &opt, flat, &out);
 	centre_intercepts(&w, coef);
 

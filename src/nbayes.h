@@ -36,7 +36,10 @@ extern void nbayes_counts_free(NBayesCounts *c);
 
 /*
  * Add weight times a row (nnz positions idx with values val) to class cls:
- * weight 1 adds a labeled row, -1 removes it.
+ * weight 1 adds a labeled row, -1 removes it.  Any weight w >= 0 is a
+ * training weight (scikit-learn's sample_weight): the class's rows and
+ * sums grow by w and w times the values, as w copies of the row would make
+ * them (up to the rounding of the sums); 0 leaves them as they are.
  */
 extern void nbayes_counts_add(NBayesCounts *c, int cls, int nnz, const int *idx,
 							  const double *val, double weight);

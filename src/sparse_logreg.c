@@ -20,6 +20,10 @@
  *	   of the gradient touch one contiguous run per non-zero;
  *	3. minimises by L-BFGS (lbfgs.c) over that layout.
  *
+ * Row weights (indexed like x) are copied with the rows; each row's loss
+ * and residuals are multiplied by its weight.  Without weights nothing is
+ * multiplied, and the results are those of before weights bit for bit.
+ *
  * With k > 2 the softmax is unchanged when the same constant is added to all
  * intercepts.  The intercepts are centred on entry and the gradient's
  * intercept part, whose sum is zero up to rounding, is centred exactly, so
@@ -59,6 +63,7 @@ typedef struct SparseWork
 	int		   *indices;		/* active column numbers */
 	double	   *values;
 	int		   *y;				/* the fitted rows' labels */
+	double	   *wt;				/* their weights, or NULL for all 1 */
 	int		   *active;			/* nact original column numbers, ascending */
 	double	   *z;				/* nvec scores of one row */
 	double	   *r;				/* nvec residuals (probability - target) */
@@ -178,7 +183,14 @@ objective_gradient(const SparseWork *w, const double *v, double *grad)
 		for (t = w->indptr[i]; t < w->indptr[i + 1]; t++)
 			axpy(w->z, w->values[t], v + (size_t) w->indices[t] * nvec, nvec);
 
-		loss += row_loss(nvec, w->z, w->y[i], w->r);
+		if (w->wt == NULL)
+			loss += row_loss(nvec, w->z, w->y[i], w->r);
+		else
+		{
+			loss += w->wt[i] * row_loss(nvec, w->z, w->y[i], w->r);
+			for (a = 0; a < nvec; a++)
+				w->r[a] *= w->wt[i];
+		}
 
 		for (t = w->indptr[i]; t < w->indptr[i + 1]; t++)
 			axpy(grad + (size_t) w->indices[t] * nvec, w->values[t], w->r, nvec);
@@ -202,13 +214,16 @@ objective_gradient(const SparseWork *w, const double *v, double *grad)
 
 /*
  * Check a problem and a starting point; returns 0 when the fit can proceed.
- * Only the fitted rows' labels, columns and values are looked at: rows
- * outside p->rows may hold anything (an unlabeled row's label, say).
+ * Only the fitted rows' labels, weights, columns and values are looked at:
+ * rows outside p->rows may hold anything (an unlabeled row's label, say).
+ * The fitted rows' weights must be finite and >= 0, and sum to more than
+ * 0.
  */
 static int
 check_problem(const SparseLogregProblem *p, const double *coef, int warm_start)
 {
 	const SparseMatrix *x;
+	double		wsum = 0.0;
 	int			nfit;
 	int			i;
 
@@ -236,6 +251,12 @@ check_problem(const SparseLogregProblem *p, const double *coef, int warm_start)
 			return -1;
 		if (p->y[row] < 0 || p->y[row] >= p->k)
 			return -1;
+		if (p->weight != NULL)
+		{
+			if (!(p->weight[row] >= 0.0) || !isfinite(p->weight[row]))
+				return -1;
+			wsum += p->weight[row];
+		}
 		if (x->indptr[row + 1] < x->indptr[row])
 			return -1;
 		if (x->indptr[row + 1] > x->indptr[row] &&
@@ -246,6 +267,9 @@ check_problem(const SparseLogregProblem *p, const double *coef, int warm_start)
 				!isfinite(x->values[t]))
 				return -1;
 	}
+
+	if (p->weight != NULL && !(wsum > 0.0 && isfinite(wsum)))
+		return -1;
 
 	if (warm_start)
 	{
@@ -304,6 +328,8 @@ build_work(const SparseLogregProblem *p, SparseWork *w)
 	w->indices = hitl_alloc(sizeof(int) * (nnz > 0 ? nnz : 1));
 	w->values = hitl_alloc(sizeof(double) * (nnz > 0 ? nnz : 1));
 	w->y = hitl_alloc(sizeof(int) * w->n);
+	if (p->weight != NULL)
+		w->wt = hitl_alloc(sizeof(double) * w->n);
 	nnz = 0;
 	for (i = 0; i < w->n; i++)
 	{
@@ -318,6 +344,8 @@ build_work(const SparseLogregProblem *p, SparseWork *w)
 		}
 		w->indptr[i + 1] = nnz;
 		w->y[i] = p->y[row];
+		if (w->wt != NULL)
+			w->wt[i] = p->weight[row];
 	}
 	w->z = hitl_alloc(sizeof(double) * w->nvec);
 	w->r = hitl_alloc(sizeof(double) * w->nvec);
@@ -331,6 +359,7 @@ free_work(SparseWork *w)
 	hitl_free(w->indices);
 	hitl_free(w->values);
 	hitl_free(w->y);
+	hitl_free(w->wt);
 	hitl_free(w->active);
 	hitl_free(w->z);
 	hitl_free(w->r);
@@ -346,7 +375,8 @@ lbfgs_objective(void *arg, const double *v, double *grad)
 /*
  * Fit the model by L-BFGS; see sparse_logreg.h for the contract.
  *
- * The loop stops when max |grad f| / (C n) <= tol, measured at the current
+ * The loop stops when max |grad f| / (C S) <= tol (S the fitted rows'
+ * weights' sum, their number without weights), measured at the current
  * iterate before any step (so a warm start at the solution takes no
  * iteration), or after max_iter accepted steps.  It also stops, reporting
  * LOGREG_NOT_CONVERGED, when tol is below what double precision resolves
@@ -390,7 +420,7 @@ sparse_logreg_fit(const SparseLogregProblem *p, double *coef, int warm_start,
 
 	opt.max_iter = p->max_iter;
 	opt.tol = p->tol;
-	opt.gscale = p->C * w.n;
+	opt.gscale = p->C * logreg_weight_sum(w.n, w.wt);
 	(void) lbfgs_minimise(lbfgs_objective, &w, x, w.len, &opt, &out);
 
 	/* Back to hitl's layout; unused columns' weights are 0 */

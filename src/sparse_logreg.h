@@ -7,7 +7,9 @@
  * LogisticRegression(C = C, penalty = 'l2'), intercepts unpenalised, binary
  * with one weight vector when k == 2, multinomial otherwise):
  *
- *		minimise  0.5 * ||W||^2  +  C * sum_i loss_i
+ *		minimise  0.5 * ||W||^2  +  C * sum_i w_i * loss_i
+ *
+ * (w_i the row weights, 1 without them: scikit-learn's sample_weight).
  *
  * This is the solver for high-dimensional features (hashed text), where
  * Newton's d x d Hessian does not fit: limited-memory BFGS with a
@@ -32,8 +34,14 @@ typedef struct SparseLogregProblem
 								 * x, also when rows is given) */
 	double		C;				/* > 0 */
 	int			max_iter;		/* L-BFGS iterations at most, >= 1 */
-	double		tol;			/* stop when max |g| / (C * n) <= tol, n being
-								 * the rows fitted on (as logreg.h) */
+	double		tol;			/* stop when max |g| / (C * S) <= tol, S being
+								 * the sum of the weights of the rows fitted
+								 * on, their number without weights (as
+								 * logreg.h) */
+	const double *weight;		/* x.n row weights (indexed like x, also when
+								 * rows is given), or NULL for all 1; those
+								 * of the fitted rows finite, >= 0, summing to
+								 * more than 0 */
 } SparseLogregProblem;
 
 /*

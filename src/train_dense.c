@@ -342,6 +342,7 @@ train_dense(TrainRun *run)
 	prob.C = model->C;
 	prob.max_iter = model->max_iter;
 	prob.tol = model->tol;
+	prob.weight = NULL;
 	hitl_progress_phase(HITL_PHASE_TRAINING, 1);
 	status = logreg_solve(&prob, v.coef, warm, &res);
 	hitl_progress_done(1);

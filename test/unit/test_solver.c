@@ -335,7 +335,7 @@ test_ill_conditioned(void)
 	int			ncoef = logreg_ncoef(d, k);
 	double	   *a = xmalloc(sizeof(double) * ncoef);
 	double	   *b = xmalloc(sizeof(double) * ncoef);
-	LogregProblem p = {n, d, k, x, y, 10.0, 20000, 1e-8};
+	LogregProblem p = {n, d, k, x, y, 10.0, 20000, 1e-8, NULL};
 	LogregResult rn;
 	LogregResult rl;
 	LogregStatus sn;
@@ -380,7 +380,7 @@ test_separable(void)
 	int		   *y = xmalloc(sizeof(int) * n);
 	double		coef[4];
 	double		proba[2];
-	LogregProblem p = {n, d, 2, x, y, 1e6, 20000, 1e-8};
+	LogregProblem p = {n, d, 2, x, y, 1e6, 20000, 1e-8, NULL};
 	LogregResult res;
 	LogregStatus st;
 	int			right = 0;
