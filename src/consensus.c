@@ -9,7 +9,8 @@
  * so the results do not depend on the order the answers came in.
  *
  * Cost: an iteration of EM reads every answer twice (M-step and E-step),
- * O(nanswers k), plus O(m k k) to normalise the confusion matrices.
+ * O(nanswers k), plus O(m k k) to normalise the confusion matrices and to
+ * compare them with the previous iteration's (the stopping rule).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@ static void m_step(const AnswerSet *set, const double *posterior, double alpha,
 				   double *prior, double *confusion, double *logpi);
 static double e_step(const AnswerSet *set, const double *prior, const double *logpi,
 					 double *posterior);
+static double parameter_change(const double *parameters, double *previous, size_t count);
 static void finish_result(const AnswerSet *set, DawidSkeneResult *r);
 
 /* The names of the statuses, by -status */
@@ -312,6 +314,24 @@ e_step(const AnswerSet *set, const double *prior, const double *logpi, double *p
 	return loglik;
 }
 
+/*
+ * The largest absolute difference between parameters and previous (count
+ * doubles each); then copies parameters into previous
+ */
+static double
+parameter_change(const double *parameters, double *previous, size_t count)
+{
+	double		change = 0.0;
+	size_t		c;
+
+	for (c = 0; c < count; c++)
+	{
+		change = fmax(change, fabs(parameters[c] - previous[c]));
+		previous[c] = parameters[c];
+	}
+	return change;
+}
+
 /* Labels, confidences, answer counts and accuracies from the posteriors */
 static void
 finish_result(const AnswerSet *set, DawidSkeneResult *r)
@@ -351,7 +371,8 @@ dawid_skene_set(const AnswerSet *set, const DawidSkeneOptions *options,
 	int			k = set->k;
 	size_t		cells = (size_t) set->m * k * k;
 	double	   *logpi;
-	double		previous = 0.0;
+	double	   *previous;
+	double		change;
 
 	memset(result, 0, sizeof(*result));
 	if (options == NULL)
@@ -365,7 +386,7 @@ dawid_skene_set(const AnswerSet *set, const DawidSkeneOptions *options,
 	result->n = set->n;
 	result->m = set->m;
 	result->k = k;
-	/* one block: the doubles, then the ints */
+	/* one block: the doubles, then the ints; prior and confusion adjacent */
 	result->posterior = hitl_alloc(sizeof(double) * ((size_t) set->n * (k + 1) + k + cells + set->m) +
 								   sizeof(int) * ((size_t) set->n + set->m));
 	result->confidence = result->posterior + (size_t) set->n * k;
@@ -374,17 +395,19 @@ dawid_skene_set(const AnswerSet *set, const DawidSkeneOptions *options,
 	result->accuracy = result->confusion + cells;
 	result->label = (int *) (result->accuracy + set->m);
 	result->answers = result->label + set->n;
-	logpi = hitl_alloc(sizeof(double) * cells);
+	/* one block: logpi, then the previous M-step's prior and confusion */
+	logpi = hitl_alloc(sizeof(double) * (2 * cells + k));
+	previous = logpi + cells;
 
 	vote_shares(set, result->posterior);
 	while (result->iterations < options->max_iter && !result->converged)
 	{
 		m_step(set, result->posterior, options->smoothing, result->prior, result->confusion,
 			   logpi);
+		/* the priors and the confusion matrices, adjacent in the block */
+		change = parameter_change(result->prior, previous, k + cells);
 		result->log_likelihood = e_step(set, result->prior, logpi, result->posterior);
-		result->converged = result->iterations > 0 &&
-			fabs(result->log_likelihood - previous) < options->tol * fmax(set->nanswers, 1);
-		previous = result->log_likelihood;
+		result->converged = result->iterations > 0 && change < options->tol;
 		result->iterations++;
 	}
 	finish_result(set, result);
