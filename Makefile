@@ -62,6 +62,7 @@ OBJS = \
 	src/label_log.o \
 	src/label_buffer.o \
 	src/label_trigger.o \
+	src/answer.o \
 	src/label_rowcheck.o \
 	src/texthash.o \
 	src/tfidf.o \

@@ -57,6 +57,7 @@
 
 #include "autolabel.h"
 #include "catalog.h"
+#include "labels.h"
 #include "folds.h"
 #include "proportion.h"
 #include "rowkey.h"
@@ -287,6 +288,29 @@ draw_audited(const HitlModel *model, uint64 n, double fraction)
 	return audited;
 }
 
+
+/*
+ * One batch's UPDATE of machine labels, as the caller: they are no
+ * annotator's answers (answer.c), whatever the model's annotators_per_row.
+ */
+static uint64
+write_machine_labels(const char *sql, Oid *argtypes, Datum *values)
+{
+	volatile uint64 got = 0;
+
+	label_answers_suspend(true);
+	PG_TRY();
+	{
+		got = catalog_execute(CATALOG_AS_CALLER, sql, 3, argtypes, values, NULL, false,
+							  SPI_OK_SELECT, "writing the machine labels");
+	}
+	PG_FINALLY();
+	{
+		label_answers_suspend(false);
+	}
+	PG_END_TRY();
+	return got;
+}
 /*
  * Write the batches: each locks the candidates of its ctid range (SKIP
  * LOCKED), labels them, and appends the keys and labels it wrote to the
@@ -331,8 +355,7 @@ write_batches(const HitlModel *model, const char *candidate_sql, double threshol
 		CHECK_FOR_INTERRUPTS();
 		values[1] = PointerGetDatum(b == 0 ? &first : &bounds[b]);
 		values[2] = PointerGetDatum(b == nbatches - 1 ? &end : &bounds[b + 1]);
-		got = catalog_execute(CATALOG_AS_CALLER, sql.data, 3, argtypes, values, NULL, false,
-							  SPI_OK_SELECT, "writing the machine labels");
+		got = write_machine_labels(sql.data, argtypes, values);
 		if (n + got > cap)
 		{
 			cap = Max(cap * 2, n + got);

@@ -378,6 +378,8 @@ typedef struct LabelModelRow
 	char	   *confidence_column;
 	int32		version;
 	bool		version_null;
+	char	   *owner;			/* the owner's role name */
+	int			annotators;		/* option annotators_per_row (1 when absent) */
 } LabelModelRow;
 
 /*

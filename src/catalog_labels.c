@@ -33,6 +33,7 @@
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -57,12 +58,14 @@ enum
 	MODEL_PREDICTION_COLUMN,
 	MODEL_CONFIDENCE_COLUMN,
 	MODEL_CURRENT_VERSION,
+	MODEL_OWNER,
+	MODEL_OPTIONS,
 	MODEL_NCOLUMNS
 };
 
 static const char *const model_column_names[MODEL_NCOLUMNS] = {
 	"name", "source", "status", "label_column", "key_columns",
-	"prediction_column", "confidence_column", "current_version"
+	"prediction_column", "confidence_column", "current_version", "owner", "options"
 };
 
 static const char *const log_column_names[LABEL_LOG_NCOLUMNS] = {
@@ -202,6 +205,28 @@ model_row_fill(LabelModelRow *row, HeapTuple tuple, TupleDesc desc, MemoryContex
 	d = heap_getattr(tuple, tables.models_attnum[MODEL_CURRENT_VERSION], desc,
 					 &row->version_null);
 	row->version = row->version_null ? 0 : DatumGetInt32(d);
+	/* a regrole before 0.2.0 (a library newer than the database's SQL) */
+	d = heap_getattr(tuple, tables.models_attnum[MODEL_OWNER], desc, &isnull);
+	if (isnull)
+		row->owner = NULL;
+	else if (TupleDescAttr(desc, tables.models_attnum[MODEL_OWNER] - 1)->atttypid == REGROLEOID)
+		row->owner = MemoryContextStrdup(cxt, GetUserNameFromId(DatumGetObjectId(d), true) ?
+										 GetUserNameFromId(DatumGetObjectId(d), true) : "");
+	else
+		row->owner = string_attr(tuple, desc, MODEL_OWNER, cxt);
+	row->annotators = 1;
+	d = heap_getattr(tuple, tables.models_attnum[MODEL_OPTIONS], desc, &isnull);
+	if (!isnull)
+	{
+		Datum		k = PointerGetDatum(NULL);
+
+		if (DatumGetBool(DirectFunctionCall2(jsonb_exists, d,
+											 CStringGetTextDatum("annotators_per_row"))))
+			k = DirectFunctionCall2(jsonb_object_field_text, d,
+									CStringGetTextDatum("annotators_per_row"));
+		if (DatumGetPointer(k) != NULL)
+			row->annotators = pg_strtoint32(TextDatumGetCString(k));
+	}
 	row->nkeys = 0;
 	row->key_columns = NULL;
 	d = heap_getattr(tuple, tables.models_attnum[MODEL_KEY_COLUMNS], desc, &isnull);

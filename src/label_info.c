@@ -219,6 +219,9 @@ info_load(LabelInfo *info, Relation rel)
 		!text_cast_init(&info->prediction_text, info->prediction.typid))
 		return;
 	rowkey_builder_init(&info->row_key, row.nkeys, row.key_columns, types, info_cxt);
+	info->annotators = row.annotators;
+	strlcpy(info->owner, row.owner ? row.owner : "", NAMEDATALEN);
+	getTypeInputInfo(info->label.typid, &info->label_input, &info->label_ioparam);
 	info->usable = true;
 }
 

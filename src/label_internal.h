@@ -80,6 +80,10 @@ typedef struct LabelInfo
 	RowKeyBuilder row_key;		/* the row key from the key columns */
 	TextCast	label_text;
 	TextCast	prediction_text;
+	int			annotators;		/* option annotators_per_row */
+	char		owner[NAMEDATALEN]; /* the model's owner */
+	Oid			label_input;	/* the label type's input function */
+	Oid			label_ioparam;
 } LabelInfo;
 
 /* The cached model of that name on that table, read when missing */
@@ -132,6 +136,9 @@ extern void label_buffer_register(void);
  * both labels and the prediction and confidence it had.
  */
 extern void label_buffer_keep(TriggerData *trigdata, const char *model);
+
+/* answer.c: an annotator's answer, and the row with its consensus */
+extern HeapTuple label_answer(TriggerData *trigdata, const char *model);
 
 /* Statement trigger after UPDATE: write what its rows kept */
 extern void label_buffer_flush(TriggerData *trigdata, const char *model);

@@ -148,6 +148,10 @@ hitl_label_trigger(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("hitl._label_trigger() must be called as a trigger")));
 	event = trigdata->tg_event;
+	/* BEFORE, per row, on UPDATE: an annotator's answer (answer.c) */
+	if (TRIGGER_FIRED_BEFORE(event) && TRIGGER_FIRED_FOR_ROW(event) &&
+		TRIGGER_FIRED_BY_UPDATE(event) && trigdata->tg_trigger->tgnargs == 1)
+		return PointerGetDatum(label_answer(trigdata, trigdata->tg_trigger->tgargs[0]));
 	if (!TRIGGER_FIRED_AFTER(event) || trigdata->tg_trigger->tgnargs != 1 ||
 		(TRIGGER_FIRED_FOR_ROW(event) && !TRIGGER_FIRED_BY_UPDATE(event)))
 		ereport(ERROR,
@@ -155,7 +159,7 @@ hitl_label_trigger(PG_FUNCTION_ARGS)
 				 errmsg("trigger \"%s\" of table \"%s\" cannot use hitl._label_trigger()",
 						trigdata->tg_trigger->tgname,
 						RelationGetRelationName(trigdata->tg_relation)),
-				 errdetail("Label triggers fire AFTER, per statement or per row on UPDATE, with the model's name as their argument."),
+				 errdetail("Label triggers fire AFTER, per statement or per row on UPDATE, or BEFORE per row on UPDATE, with the model's name as their argument."),
 				 errhint("hitl.create_model() makes them.")));
 	call.trigdata = trigdata;
 	call.model = trigdata->tg_trigger->tgargs[0];

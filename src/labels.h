@@ -32,6 +32,12 @@
 extern Datum hitl_label_trigger(PG_FUNCTION_ARGS);
 
 /*
+ * answer.c: hitl's own label writes (hitl.auto_label) are not annotators'
+ * answers; true suspends, false resumes (calls nest).
+ */
+extern void label_answers_suspend(bool on);
+
+/*
  * hitl._attach_label_triggers(model): the missing label triggers of a
  * model, for a caller that may change it.
  */

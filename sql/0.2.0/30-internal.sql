@@ -308,6 +308,10 @@ REVOKE ALL ON FUNCTION hitl._drop_label_log() FROM PUBLIC;
  *			per row and queue nothing.
  *	upd		AFTER UPDATE, per statement: logs the changes kept by "row"
  *	trunc	AFTER TRUNCATE: wakes the worker
+ *	ans		BEFORE UPDATE, per row, when the label changed, for a model
+ *			with several annotators per row only: records the role's answer
+ *			and puts the row's consensus in its place (section 74,
+ *			src/answer.c)
  */
 CREATE FUNCTION hitl._create_label_triggers(model text) RETURNS void
 LANGUAGE plpgsql
@@ -323,15 +327,18 @@ BEGIN
 		OR NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = m.source) THEN
 		RETURN;
 	END IF;
-	FOREACH kind IN ARRAY ARRAY['ins', 'del', 'row', 'upd', 'trunc'] LOOP
+	FOREACH kind IN ARRAY ARRAY['ins', 'del', 'row', 'upd', 'trunc', 'ans'] LOOP
 		CONTINUE WHEN EXISTS (SELECT 1 FROM pg_trigger t
 							  WHERE t.tgrelid = m.source
 								AND t.tgname = hitl._label_trigger_name(model, kind));
+		/* answers: only for a model with several annotators per row */
+		CONTINUE WHEN kind = 'ans' AND coalesce((m.options ->> 'annotators_per_row')::integer, 1) <= 1;
 		ddl := CASE kind
 			WHEN 'ins' THEN 'AFTER INSERT ON %2$s REFERENCING NEW TABLE AS hitl_new FOR EACH STATEMENT'
 			WHEN 'del' THEN 'AFTER DELETE ON %2$s REFERENCING OLD TABLE AS hitl_old FOR EACH STATEMENT'
 			WHEN 'row' THEN 'AFTER UPDATE ON %2$s FOR EACH ROW WHEN (OLD.%3$I IS DISTINCT FROM NEW.%3$I)'
 			WHEN 'upd' THEN 'AFTER UPDATE ON %2$s FOR EACH STATEMENT'
+			WHEN 'ans' THEN 'BEFORE UPDATE ON %2$s FOR EACH ROW WHEN (OLD.%3$I IS DISTINCT FROM NEW.%3$I)'
 			ELSE 'AFTER TRUNCATE ON %2$s FOR EACH STATEMENT' END;
 		EXECUTE format('CREATE TRIGGER %1$I ' || ddl || ' EXECUTE FUNCTION hitl._label_trigger(%4$L)',
 					   hitl._label_trigger_name(model, kind), m.source, m.label_column, model);
@@ -369,7 +376,7 @@ BEGIN
 		  AND t.tgnargs = 1
 		  AND t.tgargs = convert_to(model, current_setting('server_encoding')) || '\x00'::bytea
 		  AND t.tgname IN (SELECT hitl._label_trigger_name(model, k)
-						   FROM unnest(ARRAY['ins', 'del', 'row', 'upd', 'trunc']) k)
+						   FROM unnest(ARRAY['ins', 'del', 'row', 'upd', 'trunc', 'ans']) k)
 	LOOP
 		EXECUTE format('DROP TRIGGER %I ON %s', trigger_name, source);
 	END LOOP;
@@ -464,18 +471,38 @@ BEGIN
 	rank_column := hitl._review_column_name(m.source, 'rank');
 	/* last: an existing view gains it with CREATE OR REPLACE */
 	evaluation_column := hitl._review_column_name(m.source, 'evaluation');
+	/*
+	 * With several annotators per row (section 74), each reader sees the
+	 * rows it has not answered that still lack answers, those others
+	 * started first; the model's option is read at each query (an
+	 * InitPlan), so that the view follows alter_model.
+	 */
 	EXECUTE format($v$
-		CREATE OR REPLACE VIEW %I.%I AS
-		SELECT s.*, q.rank AS %I, q.evaluation AS %I
+		CREATE OR REPLACE VIEW %1$I.%2$I AS
+		SELECT s.*, q.rank AS %3$I, q.evaluation AS %4$I
 		FROM hitl.queue q
 		CROSS JOIN LATERAL (
-			SELECT t.* FROM %s t
-			WHERE %s AND t.%I IS NULL
+			SELECT t.* FROM %5$s t
+			WHERE %6$s AND t.%7$I IS NULL
 			OFFSET 0) s
-		WHERE q.model OPERATOR(pg_catalog.=) %L::pg_catalog.text
-		ORDER BY q.rank$v$,
+		WHERE q.model OPERATOR(pg_catalog.=) %8$L::pg_catalog.text
+		  AND (%9$s OPERATOR(pg_catalog.<=) 1
+			   OR (NOT EXISTS (SELECT 1 FROM hitl.answers a
+							   WHERE a.model OPERATOR(pg_catalog.=) %8$L::pg_catalog.text
+								 AND a.row_key OPERATOR(pg_catalog.=) q.row_key
+								 AND a.role OPERATOR(pg_catalog.=) CURRENT_USER)
+				   AND (SELECT pg_catalog.count(*) FROM hitl.answers a
+						WHERE a.model OPERATOR(pg_catalog.=) %8$L::pg_catalog.text
+						  AND a.row_key OPERATOR(pg_catalog.=) q.row_key) OPERATOR(pg_catalog.<) %9$s))
+		ORDER BY CASE WHEN %9$s OPERATOR(pg_catalog.>) 1
+					  THEN EXISTS (SELECT 1 FROM hitl.answers a
+								   WHERE a.model OPERATOR(pg_catalog.=) %8$L::pg_catalog.text
+									 AND a.row_key OPERATOR(pg_catalog.=) q.row_key) END DESC NULLS LAST,
+				 q.rank$v$,
 		m.view_schema, m.view_name, rank_column, evaluation_column, m.source,
-		hitl._key_match(m.source, m.key_columns, 't', 'q.row_key'), m.label_column, m.name);
+		hitl._key_match(m.source, m.key_columns, 't', 'q.row_key'), m.label_column, m.name,
+		format('(SELECT coalesce((m.options OPERATOR(pg_catalog.->>) ''annotators_per_row'')::pg_catalog.int4, 1)'
+			   ' FROM hitl.models m WHERE m.name OPERATOR(pg_catalog.=) %L::pg_catalog.text)', m.name));
 	EXECUTE format('COMMENT ON VIEW %I.%I IS %L', m.view_schema, m.view_name,
 				   format('hitl review queue of model %s: unlabeled rows, most uncertain first', m.name));
 END

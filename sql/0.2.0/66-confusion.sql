@@ -21,7 +21,7 @@
  * defaults, depend on the algorithm and on whether the model has text
  * feature columns.
  *
- * Six options have no default, and a JSON null removes them; they are
+ * Seven options have no default, and a JSON null removes them; they are
  * checked first, in this order:
  *	auto_label_precision	a number in (0.5, 1): the worker auto-labels at
  *							that target after each retraining (69b)
@@ -36,6 +36,9 @@
  *							row stays reserved by hitl.next_rows (73)
  *	skip_limit				an integer from 1 to 20 (absent: 2), the roles
  *							whose hitl.skip keeps a row from everyone (73)
+ *	annotators_per_row		an integer from 1 to 20 (absent: 1), the
+ *							answers a row gets before its label is their
+ *							consensus (74)
  *
  * The others, in the order of the object's keys, by the rules of
  * "rules": "algorithm" (absent: every algorithm), "text" (models with
@@ -54,7 +57,7 @@ AS $$
 DECLARE
 	removable constant text[] := ARRAY['auto_label_precision', 'train_on_auto_labels',
 									   'cv_group_column', 'evaluation_rate',
-									   'reservation_timeout', 'skip_limit'];
+									   'reservation_timeout', 'skip_limit', 'annotators_per_row'];
 	rules constant jsonb := $rules${
 		"min_labels": {"default": 10, "min": 2, "max": 1000000000, "whole": true,
 			"hint": "min_labels must be an integer of at least 2."},
@@ -130,6 +133,13 @@ BEGIN
 		RAISE EXCEPTION 'invalid value % for option "reservation_timeout"', v
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'reservation_timeout must be a number of seconds from 1 to 86400, how long hitl.next_rows keeps a row for the role it gave it to; null restores the default 600.';
+	END IF;
+	v := options -> 'annotators_per_row';
+	IF jsonb_typeof(v) NOT IN ('number', 'null')
+	   OR (jsonb_typeof(v) = 'number' AND NOT (v::numeric BETWEEN 1 AND 20 AND v::numeric = trunc(v::numeric))) THEN
+		RAISE EXCEPTION 'invalid value % for option "annotators_per_row"', v
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'annotators_per_row must be an integer from 1 to 20, the answers each row gets before its label is their consensus; null restores the default 1.';
 	END IF;
 	v := options -> 'skip_limit';
 	IF jsonb_typeof(v) NOT IN ('number', 'null')

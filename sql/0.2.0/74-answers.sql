@@ -1,0 +1,157 @@
+/* ------------------------------------------------------------------------
+ * 74 Several annotators per row
+ *
+ * With the model option annotators_per_row k > 1, an UPDATE of the label
+ * column is the answer of the role that runs it: the model's BEFORE UPDATE
+ * label trigger (kind "ans", src/answer.c) keeps it in hitl.answers, logs
+ * it in hitl.answer_log, and puts the row's consensus in the label column
+ * instead: the label most of the k answers gave, NULL on a tie, or the
+ * label of an adjudicator (a member of the model's owner or of
+ * hitl_adjudicator), which settles the row.  Training, the review queue
+ * and the label log then see consensus labels only.
+ * ------------------------------------------------------------------------ */
+
+CREATE TABLE hitl.answers (
+	model				text NOT NULL REFERENCES hitl.models (name) ON DELETE CASCADE,
+	row_key				jsonb NOT NULL,
+	role				name NOT NULL,
+	label				text NOT NULL,
+	adjudication		boolean NOT NULL DEFAULT false,
+	answered_at			timestamptz NOT NULL,
+	PRIMARY KEY (model, row_key, role)
+);
+COMMENT ON TABLE hitl.answers IS
+	'each role''s current answer for each row of a model with several annotators per row (option annotators_per_row)';
+COMMENT ON COLUMN hitl.answers.row_key IS 'the row''s primary key as jsonb';
+COMMENT ON COLUMN hitl.answers.role IS 'the role that answered';
+COMMENT ON COLUMN hitl.answers.label IS 'its answer, as text';
+COMMENT ON COLUMN hitl.answers.adjudication IS
+	'the answer of a role that may adjudicate (a member of the model''s owner or of hitl_adjudicator): it settles the row';
+
+CREATE TABLE hitl.answer_log (
+	id					bigint GENERATED ALWAYS AS IDENTITY,
+	model				text NOT NULL,
+	row_key				jsonb NOT NULL,
+	role				name NOT NULL,
+	old_answer			text,
+	new_answer			text,
+	adjudication		boolean NOT NULL,
+	consensus			text,
+	at					timestamptz NOT NULL,
+	PRIMARY KEY (model, id)
+);
+COMMENT ON TABLE hitl.answer_log IS
+	'every answer of a model with several annotators per row: who, when, the answer it replaced, and the row''s consensus after it';
+COMMENT ON COLUMN hitl.answer_log.old_answer IS 'the role''s answer before, or NULL';
+COMMENT ON COLUMN hitl.answer_log.new_answer IS 'its answer now, or NULL when it took its answer back';
+COMMENT ON COLUMN hitl.answer_log.consensus IS 'the row''s label after the answer: the consensus, or NULL';
+
+SELECT pg_catalog.pg_extension_config_dump('hitl.answers', '');
+SELECT pg_catalog.pg_extension_config_dump('hitl.answer_log', '');
+
+ALTER TABLE hitl.answers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE hitl.answer_log ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON hitl.answers, hitl.answer_log FROM PUBLIC;
+GRANT SELECT ON hitl.answers, hitl.answer_log TO PUBLIC;
+
+CREATE POLICY answers_read ON hitl.answers FOR SELECT
+	USING (model = ANY (ARRAY(SELECT m.name FROM hitl.models m
+							  WHERE NOT pg_catalog.row_security_active(m.source::oid)))
+		   OR (model = ANY (ARRAY(SELECT m.name FROM hitl.models m
+								  WHERE pg_catalog.row_security_active(m.source::oid)))
+			   AND hitl._source_row_visible(model, row_key)));
+COMMENT ON POLICY answers_read ON hitl.answers IS
+	'the answers of a model are visible to the roles that see the model, each only when the role may see its row';
+
+CREATE POLICY answer_log_read ON hitl.answer_log FOR SELECT
+	USING (model = ANY (ARRAY(SELECT m.name FROM hitl.models m
+							  WHERE NOT pg_catalog.row_security_active(m.source::oid)))
+		   OR (model = ANY (ARRAY(SELECT m.name FROM hitl.models m
+								  WHERE pg_catalog.row_security_active(m.source::oid)))
+			   AND hitl._source_row_visible(model, row_key)));
+COMMENT ON POLICY answer_log_read ON hitl.answer_log IS
+	'the answer log of a model is visible to the roles that see the model, each entry only when the role may see its row';
+
+/* The role whose members adjudicate every model's rows (the cluster's: made once) */
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'hitl_adjudicator') THEN
+		CREATE ROLE hitl_adjudicator NOLOGIN;
+	END IF;
+END
+$$;
+
+/*
+ * The option annotators_per_row of a model: no other model of the same
+ * label column (their answers would be one column's consensus), and,
+ * once the model has answers, never lower (rows would have more answers
+ * than asked).
+ */
+CREATE FUNCTION hitl._check_annotators() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	k integer := coalesce((NEW.options ->> 'annotators_per_row')::integer, 1);
+	old_k integer;
+BEGIN
+	IF TG_OP = 'UPDATE' THEN
+		old_k := coalesce((OLD.options ->> 'annotators_per_row')::integer, 1);
+		IF k = old_k THEN
+			RETURN NEW;
+		END IF;
+		IF k < old_k AND EXISTS (SELECT 1 FROM hitl.answers a WHERE a.model = NEW.name) THEN
+			RAISE EXCEPTION 'option "annotators_per_row" of model "%" cannot go down from % to %', NEW.name, old_k, k
+				USING ERRCODE = 'feature_not_supported',
+					  DETAIL = 'The model has answers already; rows would have more answers than asked.',
+					  HINT = 'Raise it only: rows with fewer answers than the new value then wait for more before they get a consensus.';
+		END IF;
+	END IF;
+	IF k > 1 AND EXISTS (SELECT 1 FROM hitl.models m
+						 WHERE m.source = NEW.source AND m.label_column = NEW.label_column
+						   AND m.name <> NEW.name) THEN
+		RAISE EXCEPTION 'another model of table % labels column "%"', NEW.source::regclass, NEW.label_column
+			USING ERRCODE = 'object_in_use',
+				  DETAIL = 'With several annotators per row, the label column holds the consensus of one model''s answers.';
+	END IF;
+	IF k = 1 AND EXISTS (SELECT 1 FROM hitl.models m
+						 WHERE m.source = NEW.source AND m.label_column = NEW.label_column
+						   AND m.name <> NEW.name
+						   AND coalesce((m.options ->> 'annotators_per_row')::integer, 1) > 1) THEN
+		RAISE EXCEPTION 'model "%" of table % takes several annotators per row of column "%"',
+			(SELECT m.name FROM hitl.models m
+			 WHERE m.source = NEW.source AND m.label_column = NEW.label_column AND m.name <> NEW.name
+			 LIMIT 1), NEW.source::regclass, NEW.label_column
+			USING ERRCODE = 'object_in_use',
+				  DETAIL = 'The label column holds the consensus of that model''s answers.';
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION hitl._check_annotators() IS
+	'internal: a model with several annotators per row is the only one of its label column, and its annotators_per_row never goes down once it has answers';
+
+CREATE TRIGGER model_annotators BEFORE INSERT OR UPDATE OF options ON hitl.models
+	FOR EACH ROW EXECUTE FUNCTION hitl._check_annotators();
+
+/* A model whose annotators_per_row rises above 1 gets its answer trigger */
+CREATE FUNCTION hitl._annotators_trigger() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF coalesce((NEW.options ->> 'annotators_per_row')::integer, 1) > 1 THEN
+		PERFORM hitl._create_label_triggers(NEW.name);
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION hitl._annotators_trigger() IS
+	'internal: creates the answer trigger of a model whose annotators_per_row rose above 1';
+REVOKE ALL ON FUNCTION hitl._annotators_trigger() FROM PUBLIC;
+
+CREATE TRIGGER model_annotators_trigger AFTER UPDATE OF options ON hitl.models
+	FOR EACH ROW
+	WHEN (coalesce((NEW.options ->> 'annotators_per_row')::integer, 1)
+		  > coalesce((OLD.options ->> 'annotators_per_row')::integer, 1))
+	EXECUTE FUNCTION hitl._annotators_trigger();

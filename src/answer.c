@@ -1,0 +1,265 @@
+/*
+ * answer.c
+ *		Several annotators per row: with the model option annotators_per_row
+ *		k > 1, an UPDATE of the label column is one role's answer, and the
+ *		column holds the row's consensus, written here.
+ *
+ * The model's BEFORE UPDATE row trigger (kind "ans", fired only when the
+ * label changed) calls label_answer().  The role's answer goes into
+ * hitl.answers (one per role and row: answering again replaces it, and
+ * setting the label to NULL takes it back), every answer into
+ * hitl.answer_log, both as the owner of hitl's tables.  The new label of
+ * the statement is then replaced by the row's consensus:
+ *
+ *	- an adjudication, when a role that may adjudicate (a member of the
+ *	  model's owner or of hitl_adjudicator) answered: the last one wins;
+ *	- else, once the row has k answers, the label most of them gave, or
+ *	  NULL on a tie (the row then waits for an adjudication);
+ *	- else the label the row had (NULL for a row not labeled yet).
+ *
+ * So one annotator never overwrites another, and the label log (the AFTER
+ * triggers) records the consensus changes.  hitl's own writes of labels
+ * (hitl.auto_label) suspend this with label_answers_suspend().
+ */
+#include "postgres.h"
+
+#include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "catalog.h"
+#include "label_internal.h"
+#include "labels.h"
+#include "spi_check.h"
+
+#define ADJUDICATOR_ROLE "hitl_adjudicator"
+
+static int	suspended = 0;
+
+/* One row's answer, and what the row's answers say after it */
+typedef struct Answer
+{
+	const char *model;
+	Datum		row_key;		/* jsonb */
+	Datum		role;			/* name */
+	char	   *label;			/* NULL: the role takes its answer back */
+	char	   *old_label;		/* the row's label before the statement */
+	bool		adjudication;
+	int			k;
+} Answer;
+
+/* hitl's own label writes do not go through answers (nesting allowed) */
+void
+label_answers_suspend(bool on)
+{
+	suspended += on ? 1 : -1;
+	Assert(suspended >= 0);
+}
+
+/* May the current role adjudicate the model's rows? */
+static bool
+may_adjudicate(const char *owner)
+{
+	Oid			me = GetUserId();
+	Oid			role;
+
+	if (owner != NULL && OidIsValid(role = get_role_oid(owner, true)) &&
+		has_privs_of_role(me, role))
+		return true;
+	role = get_role_oid(ADJUDICATOR_ROLE, true);
+	return OidIsValid(role) && has_privs_of_role(me, role);
+}
+
+/* A string out of SPI's memory, into the caller's */
+static char *
+spi_string(int row, int col)
+{
+	char	   *s = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
+	char	   *out;
+
+	if (s == NULL)
+		return NULL;
+	out = SPI_palloc(strlen(s) + 1);
+	strcpy(out, s);
+	return out;
+}
+
+/* Store (or take back) the role's answer; returns its answer before */
+static char *
+store_answer(const Answer *a)
+{
+	Oid			argtypes[5] = {TEXTOID, JSONBOID, NAMEOID, TEXTOID, BOOLOID};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	char	   *before = NULL;
+
+	values[0] = CStringGetTextDatum(a->model);
+	values[1] = a->row_key;
+	values[2] = a->role;
+	values[3] = a->label ? CStringGetTextDatum(a->label) : (Datum) 0;
+	nulls[3] = a->label ? ' ' : 'n';
+	values[4] = BoolGetDatum(a->adjudication);
+	if (catalog_execute(CATALOG_AS_OWNER,
+						"SELECT a.label FROM hitl.answers a WHERE a.model OPERATOR(pg_catalog.=) $1"
+						" AND a.row_key OPERATOR(pg_catalog.=) $2 AND a.role OPERATOR(pg_catalog.=) $3"
+						" FOR UPDATE",
+						3, argtypes, values, nulls, false, SPI_OK_SELECT, "reading an answer") > 0)
+		before = spi_string(0, 1);
+	if (a->label == NULL)
+		(void) catalog_execute(CATALOG_AS_OWNER,
+							   "DELETE FROM hitl.answers a WHERE a.model OPERATOR(pg_catalog.=) $1"
+							   " AND a.row_key OPERATOR(pg_catalog.=) $2 AND a.role OPERATOR(pg_catalog.=) $3",
+							   3, argtypes, values, nulls, false, SPI_OK_DELETE, "taking an answer back");
+	else
+		(void) catalog_execute(CATALOG_AS_OWNER,
+							   "INSERT INTO hitl.answers AS a (model, row_key, role, label, adjudication, answered_at)"
+							   " VALUES ($1, $2, $3, $4, $5, pg_catalog.statement_timestamp())"
+							   " ON CONFLICT (model, row_key, role) DO UPDATE"
+							   " SET label = EXCLUDED.label, adjudication = EXCLUDED.adjudication,"
+							   " answered_at = EXCLUDED.answered_at",
+							   5, argtypes, values, nulls, false, SPI_OK_INSERT, "storing an answer");
+	return before;
+}
+
+/*
+ * The row's consensus from its answers (see the top); *answers gets how
+ * many there are.
+ */
+static char *
+consensus_of(const Answer *a, int *answers)
+{
+	Oid			argtypes[2] = {TEXTOID, JSONBOID};
+	Datum		values[2];
+	uint64		n;
+	uint64		i;
+	int64		top = 0;
+	int64		second = 0;
+	char	   *winner = NULL;
+	char	   *adjudicated = NULL;
+
+	values[0] = CStringGetTextDatum(a->model);
+	values[1] = a->row_key;
+	n = catalog_execute(CATALOG_AS_OWNER,
+						"SELECT a.label, pg_catalog.count(*), pg_catalog.bool_or(a.adjudication),"
+						" pg_catalog.max(a.answered_at) FILTER (WHERE a.adjudication)"
+						" FROM hitl.answers a WHERE a.model OPERATOR(pg_catalog.=) $1"
+						" AND a.row_key OPERATOR(pg_catalog.=) $2"
+						" GROUP BY a.label ORDER BY 4 DESC NULLS LAST, 2 DESC, 1",
+						2, argtypes, values, NULL, false, SPI_OK_SELECT, "reading a row's answers");
+	*answers = 0;
+	for (i = 0; i < n; i++)
+	{
+		bool		isnull;
+		int64		count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		bool		adj = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3, &isnull));
+
+		*answers += (int) count;
+		if (adj && adjudicated == NULL)
+			adjudicated = spi_string(i, 1);
+		if (count > top)
+		{
+			second = top;
+			top = count;
+			winner = spi_string(i, 1);
+		}
+		else if (count > second)
+			second = count;
+	}
+	if (adjudicated != NULL)
+		return adjudicated;
+	if (*answers < a->k)
+		return a->old_label;
+	return top > second ? winner : NULL;
+}
+
+/* hitl.answer_log: who answered what, and the consensus after */
+static void
+log_answer(const Answer *a, const char *before, const char *consensus)
+{
+	Oid			argtypes[7] = {TEXTOID, JSONBOID, NAMEOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID};
+	Datum		values[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+
+	values[0] = CStringGetTextDatum(a->model);
+	values[1] = a->row_key;
+	values[2] = a->role;
+	values[3] = before ? CStringGetTextDatum(before) : (Datum) 0;
+	nulls[3] = before ? ' ' : 'n';
+	values[4] = a->label ? CStringGetTextDatum(a->label) : (Datum) 0;
+	nulls[4] = a->label ? ' ' : 'n';
+	values[5] = BoolGetDatum(a->adjudication);
+	values[6] = consensus ? CStringGetTextDatum(consensus) : (Datum) 0;
+	nulls[6] = consensus ? ' ' : 'n';
+	(void) catalog_execute(CATALOG_AS_OWNER,
+						   "INSERT INTO hitl.answer_log (model, row_key, role, old_answer, new_answer,"
+						   " adjudication, consensus, at)"
+						   " VALUES ($1, $2, $3, $4, $5, $6, $7, pg_catalog.statement_timestamp())",
+						   7, argtypes, values, nulls, false, SPI_OK_INSERT, "logging an answer");
+}
+
+/* The label column's value as text, or NULL */
+static char *
+label_of(LabelInfo *info, HeapTuple tuple, TupleDesc desc)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tuple, info->label.attnum, desc, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(label_text(&info->label_text, d));
+}
+
+/*
+ * The BEFORE UPDATE row trigger of a model's label: record the role's
+ * answer and return the row with the consensus as its label.
+ */
+HeapTuple
+label_answer(TriggerData *trigdata, const char *model)
+{
+	Relation	rel = trigdata->tg_relation;
+	TupleDesc	desc = RelationGetDescr(rel);
+	HeapTuple	newtup = trigdata->tg_newtuple;
+	LabelInfo  *info = label_info(model, rel);
+	Datum		keys[INDEX_MAX_KEYS];
+	bool		key_nulls[INDEX_MAX_KEYS];
+	Answer		a;
+	char	   *before;
+	char	   *consensus;
+	int			answers;
+	int			i;
+	Datum		value;
+	bool		isnull;
+	int			attnum;
+
+	if (!info->usable || info->annotators <= 1 || suspended > 0)
+		return newtup;
+	for (i = 0; i < info->nkeys; i++)
+		keys[i] = heap_getattr(newtup, info->keys[i].attnum, desc, &key_nulls[i]);
+	a.model = model;
+	a.row_key = rowkey_build(&info->row_key, keys, key_nulls);
+	a.role = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+	a.label = label_of(info, newtup, desc);
+	a.old_label = label_of(info, trigdata->tg_trigtuple, desc);
+	a.adjudication = may_adjudicate(info->owner);
+	a.k = info->annotators;
+
+	hitl_spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
+	before = store_answer(&a);
+	consensus = consensus_of(&a, &answers);
+	log_answer(&a, before, consensus);
+	SPI_finish();
+
+	if ((consensus == NULL && a.label == NULL) ||
+		(consensus != NULL && a.label != NULL && strcmp(consensus, a.label) == 0))
+		return newtup;
+	isnull = consensus == NULL;
+	value = isnull ? (Datum) 0 :
+		OidInputFunctionCall(info->label_input, consensus, info->label_ioparam,
+							 TupleDescAttr(desc, info->label.attnum - 1)->atttypmod);
+	attnum = info->label.attnum;
+	return heap_modify_tuple_by_cols(newtup, desc, 1, &attnum, &value, &isnull);
+}
