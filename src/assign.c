@@ -6,15 +6,16 @@
  *		same row while it is reserved, and hitl.skip() lets an annotator
  *		pass on a row.
  *
- * A reservation is a row of hitl.reservations, keyed by (model, row_key):
- * one role holds a row at a time.  The callers of one model take turns:
+ * A reservation is a row of hitl.reservations, (model, row_key, role).  A
+ * row is given to at most annotators_per_row roles (1 unless set): its
+ * answers (answer.c) and the running reservations of the roles that have
+ * not answered it count.  The callers of one model take turns:
  * each locks the model's row of hitl.assignment_locks until its
  * transaction ends (two callers reserving at once could each hold a row
  * the other waits for).  next_rows then reads the queue as the caller
  * (the table's row-level security applies, and the rows must still be
- * unlabeled), and reserves as the owner of hitl's tables with INSERT ...
- * ON CONFLICT, which takes a row nobody holds, one the caller holds or one
- * whose reservation expired, and passes over the others.
+ * unlabeled, not answered by the caller, not full), and reserves as the
+ * owner of hitl's tables.
  * Each call gives the caller its batch anew: its reservations still
  * running first, in queue order, then the next rows, n in all; its other
  * reservations of the model are released.  A reservation lasts the
@@ -50,6 +51,7 @@ typedef struct AssignOptions
 {
 	double		timeout_s;		/* reservation_timeout */
 	int			skip_limit;
+	int			k;				/* annotators_per_row */
 } AssignOptions;
 
 /* The candidates of a call, in the order they are offered */
@@ -109,7 +111,8 @@ read_options(const HitlModel *model, AssignOptions *o)
 	values[0] = CStringGetTextDatum(model->name);
 	(void) catalog_execute(CATALOG_AS_OWNER,
 						   "SELECT coalesce((m.options OPERATOR(pg_catalog.->>) 'reservation_timeout')::pg_catalog.float8, 600),"
-						   " coalesce((m.options OPERATOR(pg_catalog.->>) 'skip_limit')::pg_catalog.int4, 2)"
+						   " coalesce((m.options OPERATOR(pg_catalog.->>) 'skip_limit')::pg_catalog.int4, 2),"
+						   " coalesce((m.options OPERATOR(pg_catalog.->>) 'annotators_per_row')::pg_catalog.int4, 1)"
 						   " FROM hitl.models m WHERE m.name OPERATOR(pg_catalog.=) $1",
 						   1, argtypes, values, NULL, true, SPI_OK_SELECT,
 						   "reading the options of assignment");
@@ -117,24 +120,29 @@ read_options(const HitlModel *model, AssignOptions *o)
 		elog(ERROR, "model \"%s\" vanished", model->name);
 	o->timeout_s = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	o->skip_limit = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	o->k = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 }
 
 /*
- * The rows no candidate may be (skipped by role or by skip_limit roles,
- * reserved by another role) and those role holds, read as the owner of
- * hitl's tables: they only narrow what the caller sees.
+ * The rows no candidate may be, those role holds, and those others have
+ * started (answered), read as the owner of hitl's tables: they only narrow
+ * and order what the caller sees.  A row is out when role skipped it or
+ * skip_limit roles did, when role answered it, or when its answers and the
+ * running reservations of the roles that have not answered it reach
+ * annotators_per_row (1: a row one other role holds).
  */
 static void
 read_exclusions(const HitlModel *model, Datum role, const AssignOptions *o,
-				Datum *excluded, Datum *mine)
+				Datum *excluded, Datum *mine, Datum *started)
 {
-	Oid			argtypes[3] = {TEXTOID, NAMEOID, INT4OID};
-	Datum		values[3];
+	Oid			argtypes[4] = {TEXTOID, NAMEOID, INT4OID, INT4OID};
+	Datum		values[4];
 	bool		isnull;
 
 	values[0] = CStringGetTextDatum(model->name);
 	values[1] = role;
 	values[2] = Int32GetDatum(o->skip_limit);
+	values[3] = Int32GetDatum(o->k);
 	(void) catalog_execute(CATALOG_AS_OWNER,
 						   "SELECT (SELECT coalesce(pg_catalog.array_agg(x.row_key), '{}') FROM ("
 						   "  SELECT s.row_key FROM hitl.skips s WHERE s.model OPERATOR(pg_catalog.=) $1"
@@ -142,18 +150,31 @@ read_exclusions(const HitlModel *model, Datum role, const AssignOptions *o,
 						   "  HAVING pg_catalog.bool_or(s.role OPERATOR(pg_catalog.=) $2)"
 						   "  OR pg_catalog.count(*) OPERATOR(pg_catalog.>=) $3"
 						   "  UNION"
-						   "  SELECT r.row_key FROM hitl.reservations r WHERE r.model OPERATOR(pg_catalog.=) $1"
-						   "  AND r.role OPERATOR(pg_catalog.<>) $2"
-						   "  AND r.expires_at OPERATOR(pg_catalog.>) pg_catalog.clock_timestamp()) x),"
+						   "  SELECT a.row_key FROM hitl.answers a WHERE a.model OPERATOR(pg_catalog.=) $1"
+						   "  AND a.role OPERATOR(pg_catalog.=) $2"
+						   "  UNION"
+						   "  SELECT u.row_key FROM ("
+						   "   SELECT r.row_key FROM hitl.reservations r WHERE r.model OPERATOR(pg_catalog.=) $1"
+						   "   AND r.role OPERATOR(pg_catalog.<>) $2"
+						   "   AND r.expires_at OPERATOR(pg_catalog.>) pg_catalog.clock_timestamp()"
+						   "   AND NOT EXISTS (SELECT 1 FROM hitl.answers a WHERE a.model OPERATOR(pg_catalog.=) $1"
+						   "    AND a.row_key OPERATOR(pg_catalog.=) r.row_key AND a.role OPERATOR(pg_catalog.=) r.role)"
+						   "   UNION ALL"
+						   "   SELECT a.row_key FROM hitl.answers a WHERE a.model OPERATOR(pg_catalog.=) $1) u"
+						   "  GROUP BY u.row_key HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>=) $4) x),"
 						   " (SELECT coalesce(pg_catalog.array_agg(r.row_key), '{}') FROM hitl.reservations r"
 						   "  WHERE r.model OPERATOR(pg_catalog.=) $1 AND r.role OPERATOR(pg_catalog.=) $2"
-						   "  AND r.expires_at OPERATOR(pg_catalog.>) pg_catalog.clock_timestamp())",
-						   3, argtypes, values, NULL, false, SPI_OK_SELECT,
-						   "reading reservations and skips");
+						   "  AND r.expires_at OPERATOR(pg_catalog.>) pg_catalog.clock_timestamp()),"
+						   " (SELECT coalesce(pg_catalog.array_agg(DISTINCT a.row_key), '{}') FROM hitl.answers a"
+						   "  WHERE a.model OPERATOR(pg_catalog.=) $1)",
+						   4, argtypes, values, NULL, false, SPI_OK_SELECT,
+						   "reading reservations, answers and skips");
 	*excluded = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
 												&isnull), false, -1);
 	*mine = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2,
 											&isnull), false, -1);
+	*started = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3,
+											   &isnull), false, -1);
 	SPI_freetuptable(SPI_tuptable);
 }
 
@@ -209,19 +230,20 @@ static void
 read_candidates(const HitlModel *model, Datum role, const AssignOptions *o, int limit,
 				Candidates *c)
 {
-	Oid			argtypes[3] = {TEXTOID, JSONBARRAYOID, JSONBARRAYOID};
-	Datum		values[3];
+	Oid			argtypes[4] = {TEXTOID, JSONBARRAYOID, JSONBARRAYOID, JSONBARRAYOID};
+	Datum		values[4];
 	int			i;
 
 	values[0] = CStringGetTextDatum(model->name);
-	read_exclusions(model, role, o, &values[1], &values[2]);
+	read_exclusions(model, role, o, &values[1], &values[2], &values[3]);
 	c->n = (int) catalog_execute(CATALOG_AS_CALLER,
 								 "SELECT q.row_key, q.rank, q.prediction, q.confidence, q.uncertainty"
 								 " FROM hitl.queue q"
 								 " WHERE q.model OPERATOR(pg_catalog.=) $1"
 								 " AND q.row_key OPERATOR(pg_catalog.<>) ALL ($2)"
-								 " ORDER BY q.row_key OPERATOR(pg_catalog.=) ANY ($3) DESC, q.rank",
-								 3, argtypes, values, NULL, false, SPI_OK_SELECT,
+								 " ORDER BY q.row_key OPERATOR(pg_catalog.=) ANY ($3) DESC,"
+								 " q.row_key OPERATOR(pg_catalog.=) ANY ($4) DESC, q.rank",
+								 4, argtypes, values, NULL, false, SPI_OK_SELECT,
 								 "reading the rows to offer");
 	c->key = palloc(sizeof(Datum) * Max(c->n, 1));
 	c->rank = palloc(sizeof(int32) * Max(c->n, 1));
@@ -270,10 +292,8 @@ reserve(const HitlModel *model, Datum role, const AssignOptions *o, Candidates *
 						   "  SELECT $1, c.k, $2, pg_catalog.clock_timestamp(),"
 						   "   pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => $3)"
 						   "  FROM c ORDER BY c.o"
-						   "  ON CONFLICT (model, row_key) DO UPDATE"
-						   "  SET role = EXCLUDED.role, reserved_at = EXCLUDED.reserved_at, expires_at = EXCLUDED.expires_at"
-						   "  WHERE r.role OPERATOR(pg_catalog.=) EXCLUDED.role"
-						   "  OR r.expires_at OPERATOR(pg_catalog.<=) pg_catalog.clock_timestamp()"
+						   "  ON CONFLICT (model, row_key, role) DO UPDATE"
+						   "  SET reserved_at = EXCLUDED.reserved_at, expires_at = EXCLUDED.expires_at"
 						   "  RETURNING r.row_key, r.expires_at)"
 						   " SELECT c.o::pg_catalog.int4, r.expires_at FROM c JOIN r"
 						   " ON r.row_key OPERATOR(pg_catalog.=) c.k",
@@ -312,8 +332,8 @@ release_others(const HitlModel *model, Datum role, const Candidates *c)
 	values[2] = PointerGetDatum(construct_array(kept, n, JSONBOID, -1, false, TYPALIGN_INT));
 	(void) catalog_execute(CATALOG_AS_OWNER,
 						   "DELETE FROM hitl.reservations r WHERE r.model OPERATOR(pg_catalog.=) $1"
-						   " AND r.role OPERATOR(pg_catalog.=) $2"
-						   " AND r.row_key OPERATOR(pg_catalog.<>) ALL ($3)",
+						   " AND ((r.role OPERATOR(pg_catalog.=) $2 AND r.row_key OPERATOR(pg_catalog.<>) ALL ($3))"
+						   " OR r.expires_at OPERATOR(pg_catalog.<=) pg_catalog.clock_timestamp())",
 						   3, argtypes, values, NULL, false, SPI_OK_DELETE,
 						   "releasing reservations");
 }

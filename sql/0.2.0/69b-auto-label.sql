@@ -306,10 +306,12 @@ AS $$
 BEGIN
 	PERFORM hitl._create_audit_queue_view(model);
 	PERFORM hitl._create_auto_label_audit_view(model);
+	/* section 74 */
+	PERFORM hitl._create_adjudication_view(model);
 END
 $$;
 COMMENT ON FUNCTION hitl._create_audit_view(text) IS
-	'internal: creates the audit views of a model (<model>_audit_queue, <model>_auto_label_audit), as the calling role';
+	'internal: creates the audit views of a model (<model>_audit_queue, <model>_auto_label_audit, <model>_adjudication_queue), as the calling role';
 
 CREATE FUNCTION hitl._drop_audit_view(view_schema name, model text) RETURNS void
 LANGUAGE plpgsql VOLATILE
@@ -320,6 +322,10 @@ BEGIN
 	IF view_schema IS NOT NULL
 		AND to_regclass(format('%I.%I', view_schema, hitl._auto_label_audit_view(model))) IS NOT NULL THEN
 		EXECUTE format('DROP VIEW %I.%I', view_schema, hitl._auto_label_audit_view(model));
+	END IF;
+	IF view_schema IS NOT NULL
+		AND to_regclass(format('%I.%I', view_schema, hitl._adjudication_view(model))) IS NOT NULL THEN
+		EXECUTE format('DROP VIEW %I.%I', view_schema, hitl._adjudication_view(model));
 	END IF;
 END
 $$;
@@ -336,6 +342,11 @@ BEGIN
 		RAISE EXCEPTION 'relation "%" already exists', format('%I.%I', view_schema, hitl._auto_label_audit_view(model))
 			USING ERRCODE = 'duplicate_table',
 				  HINT = 'The auto-label audit view of a model is named <model>_auto_label_audit; choose another model name.';
+	END IF;
+	IF to_regclass(format('%I.%I', view_schema, hitl._adjudication_view(model))) IS NOT NULL THEN
+		RAISE EXCEPTION 'relation "%" already exists', format('%I.%I', view_schema, hitl._adjudication_view(model))
+			USING ERRCODE = 'duplicate_table',
+				  HINT = 'The adjudication view of a model is named <model>_adjudication_queue; choose another model name.';
 	END IF;
 END
 $$;

@@ -17,11 +17,11 @@ CREATE TABLE hitl.reservations (
 	role				name NOT NULL,
 	reserved_at			timestamptz NOT NULL,
 	expires_at			timestamptz NOT NULL,
-	PRIMARY KEY (model, row_key)
+	PRIMARY KEY (model, row_key, role)
 );
 CREATE INDEX reservations_role ON hitl.reservations (model, role);
 COMMENT ON TABLE hitl.reservations IS
-	'rows of a model''s review queue reserved by hitl.next_rows for the role that asked, one role per row, until expires_at';
+	'rows of a model''s review queue reserved by hitl.next_rows for the roles that asked, until expires_at: one role per row, or as many as the row still lacks answers (annotators_per_row)';
 COMMENT ON COLUMN hitl.reservations.row_key IS
 	'the row''s primary key as jsonb';
 COMMENT ON COLUMN hitl.reservations.role IS

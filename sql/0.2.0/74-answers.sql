@@ -155,3 +155,93 @@ CREATE TRIGGER model_annotators_trigger AFTER UPDATE OF options ON hitl.models
 	WHEN (coalesce((NEW.options ->> 'annotators_per_row')::integer, 1)
 		  > coalesce((OLD.options ->> 'annotators_per_row')::integer, 1))
 	EXECUTE FUNCTION hitl._annotators_trigger();
+
+/* The name of a model's adjudication view */
+CREATE FUNCTION hitl._adjudication_view(model text) RETURNS name
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT (model || '_adjudication_queue')::name $$;
+COMMENT ON FUNCTION hitl._adjudication_view(text) IS
+	'internal: the name of a model''s adjudication view';
+
+/*
+ * (Re)create a model's view <model>_adjudication_queue beside its review
+ * view: the table's columns of the unlabeled rows that need an expert,
+ * those whose annotators_per_row answers left no consensus (a tie) and
+ * those skip_limit roles skipped, with "answers" (jsonb: role -> answer)
+ * and "skips" (jsonb: role -> reason).  An adjudicator's UPDATE of the
+ * label settles the row.  security_invoker, as the audit views.
+ */
+CREATE FUNCTION hitl._create_adjudication_view(model text) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	m hitl.models;
+	c name;
+BEGIN
+	SELECT * INTO m FROM hitl.models WHERE name = model;
+	IF NOT FOUND OR m.view_schema IS NULL THEN
+		RAISE EXCEPTION 'model "%" does not exist', model USING ERRCODE = 'undefined_object';
+	END IF;
+	IF NOT (hitl._member_of(m.owner)
+			OR pg_has_role((SELECT r.relowner FROM pg_class r WHERE r.oid = m.source), 'USAGE')) THEN
+		RAISE EXCEPTION 'must be owner of model "%"', model USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	FOREACH c IN ARRAY ARRAY['answers', 'skips']::name[] LOOP
+		IF hitl._column_type(m.source, c) IS NOT NULL THEN
+			RAISE EXCEPTION 'table % has a column "%"', m.source, c
+				USING ERRCODE = 'duplicate_column',
+					  DETAIL = 'The adjudication view adds columns answers and skips.',
+					  HINT = 'Rename the column.';
+		END IF;
+	END LOOP;
+	EXECUTE format($v$
+		CREATE OR REPLACE VIEW %1$I.%2$I WITH (security_invoker = true) AS
+		WITH o AS (
+			SELECT coalesce((m.options OPERATOR(pg_catalog.->>) 'annotators_per_row')::pg_catalog.int4, 1) AS k,
+				   coalesce((m.options OPERATOR(pg_catalog.->>) 'skip_limit')::pg_catalog.int4, 2) AS skip_limit
+			FROM hitl.models m WHERE m.name OPERATOR(pg_catalog.=) %3$L::pg_catalog.text),
+		r AS (
+			SELECT a.row_key FROM hitl.answers a, o
+			WHERE a.model OPERATOR(pg_catalog.=) %3$L::pg_catalog.text AND o.k OPERATOR(pg_catalog.>) 1
+			GROUP BY a.row_key, o.k
+			HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>=) o.k AND NOT pg_catalog.bool_or(a.adjudication)
+			UNION
+			SELECT k.row_key FROM hitl.skips k, o
+			WHERE k.model OPERATOR(pg_catalog.=) %3$L::pg_catalog.text
+			GROUP BY k.row_key, o.skip_limit
+			HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>=) o.skip_limit)
+		SELECT s.*,
+			   (SELECT pg_catalog.jsonb_object_agg(a.role, a.label ORDER BY a.role) FROM hitl.answers a
+				WHERE a.model OPERATOR(pg_catalog.=) %3$L::pg_catalog.text
+				  AND a.row_key OPERATOR(pg_catalog.=) r.row_key) AS answers,
+			   (SELECT pg_catalog.jsonb_object_agg(k.role, k.reason ORDER BY k.role) FROM hitl.skips k
+				WHERE k.model OPERATOR(pg_catalog.=) %3$L::pg_catalog.text
+				  AND k.row_key OPERATOR(pg_catalog.=) r.row_key) AS skips
+		FROM r
+		CROSS JOIN LATERAL (
+			SELECT t.* FROM %4$s t
+			WHERE %5$s AND t.%6$I IS NULL
+			OFFSET 0) s
+		ORDER BY r.row_key$v$,
+		m.view_schema, hitl._adjudication_view(m.name), m.name, m.source,
+		hitl._key_match(m.source, m.key_columns, 't', 'r.row_key'), m.label_column);
+	EXECUTE format('COMMENT ON VIEW %I.%I IS %L', m.view_schema, hitl._adjudication_view(m.name),
+				   format('hitl adjudication queue of model %s: unlabeled rows whose answers left no consensus, or that annotators skipped, with every answer and skip', m.name));
+	/* a view created by an extension script would become part of the extension */
+	IF EXISTS (SELECT 1 FROM pg_depend d
+			   WHERE d.classid = 'pg_class'::regclass AND d.deptype = 'e'
+				 AND d.objid = to_regclass(format('%I.%I', m.view_schema, hitl._adjudication_view(m.name)))) THEN
+		EXECUTE format('ALTER EXTENSION hitl DROP VIEW %I.%I', m.view_schema, hitl._adjudication_view(m.name));
+	END IF;
+	/* made by a superuser for another role's model (hitl.upgrade_models): the owner's */
+	IF (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user)
+		AND EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = m.owner::text)
+		AND m.owner::text <> current_user THEN
+		EXECUTE format('ALTER VIEW %I.%I OWNER TO %I', m.view_schema, hitl._adjudication_view(m.name), m.owner);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION hitl._create_adjudication_view(text) IS
+	'internal: creates the adjudication view of a model, as the calling role';
