@@ -4,8 +4,8 @@
  *		k > 1, an UPDATE of the label column is one role's answer, and the
  *		column holds the row's consensus, written here.
  *
- * The model's BEFORE UPDATE row trigger (kind "ans", fired only when the
- * label changed) calls label_answer().  The role's answer goes into
+ * The model's BEFORE UPDATE OF <label> row trigger (kind "ans": any
+ * UPDATE that sets the label, to a new value or not) calls label_answer().  The role's answer goes into
  * hitl.answers (one per role and row: answering again replaces it, and
  * setting the label to NULL takes it back), every answer into
  * hitl.answer_log, both as the owner of hitl's tables.  The new label of

@@ -308,8 +308,9 @@ REVOKE ALL ON FUNCTION hitl._drop_label_log() FROM PUBLIC;
  *			per row and queue nothing.
  *	upd		AFTER UPDATE, per statement: logs the changes kept by "row"
  *	trunc	AFTER TRUNCATE: wakes the worker
- *	ans		BEFORE UPDATE, per row, when the label changed, for a model
- *			with several annotators per row only: records the role's answer
+ *	ans		BEFORE UPDATE OF the label column (an UPDATE that sets it,
+ *			to the value it has or not), per row, for a model with several
+ *			annotators per row only: records the role's answer
  *			and puts the row's consensus in its place (section 74,
  *			src/answer.c)
  */
@@ -338,7 +339,7 @@ BEGIN
 			WHEN 'del' THEN 'AFTER DELETE ON %2$s REFERENCING OLD TABLE AS hitl_old FOR EACH STATEMENT'
 			WHEN 'row' THEN 'AFTER UPDATE ON %2$s FOR EACH ROW WHEN (OLD.%3$I IS DISTINCT FROM NEW.%3$I)'
 			WHEN 'upd' THEN 'AFTER UPDATE ON %2$s FOR EACH STATEMENT'
-			WHEN 'ans' THEN 'BEFORE UPDATE ON %2$s FOR EACH ROW WHEN (OLD.%3$I IS DISTINCT FROM NEW.%3$I)'
+			WHEN 'ans' THEN 'BEFORE UPDATE OF %3$I ON %2$s FOR EACH ROW'
 			ELSE 'AFTER TRUNCATE ON %2$s FOR EACH STATEMENT' END;
 		EXECUTE format('CREATE TRIGGER %1$I ' || ddl || ' EXECUTE FUNCTION hitl._label_trigger(%4$L)',
 					   hitl._label_trigger_name(model, kind), m.source, m.label_column, model);
