@@ -132,6 +132,17 @@ label_trigger_dispatch(void *arg)
 		hitl_wake_at_commit(RelationGetRelid(trigdata->tg_relation));
 }
 
+/* Is it named as hitl names a model's answer trigger, hitl_..._label_ans? */
+static bool
+is_answer_trigger(const char *name)
+{
+	size_t		len = strlen(name);
+	const char *suffix = "_label_ans";
+
+	return strncmp(name, "hitl_", 5) == 0 && len > strlen(suffix) + 5 &&
+		strcmp(name + len - strlen(suffix), suffix) == 0;
+}
+
 /*
  * hitl._label_trigger(model): the label triggers of a model, told apart by
  * event and level (see hitl._attach_label_triggers).
@@ -148,9 +159,13 @@ hitl_label_trigger(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("hitl._label_trigger() must be called as a trigger")));
 	event = trigdata->tg_event;
-	/* BEFORE, per row, on UPDATE: an annotator's answer (answer.c) */
+	/*
+	 * BEFORE, per row, on UPDATE: an annotator's answer (answer.c), from the
+	 * trigger hitl names so only
+	 */
 	if (TRIGGER_FIRED_BEFORE(event) && TRIGGER_FIRED_FOR_ROW(event) &&
-		TRIGGER_FIRED_BY_UPDATE(event) && trigdata->tg_trigger->tgnargs == 1)
+		TRIGGER_FIRED_BY_UPDATE(event) && trigdata->tg_trigger->tgnargs == 1 &&
+		is_answer_trigger(trigdata->tg_trigger->tgname))
 		return PointerGetDatum(label_answer(trigdata, trigdata->tg_trigger->tgargs[0]));
 	if (!TRIGGER_FIRED_AFTER(event) || trigdata->tg_trigger->tgnargs != 1 ||
 		(TRIGGER_FIRED_FOR_ROW(event) && !TRIGGER_FIRED_BY_UPDATE(event)))

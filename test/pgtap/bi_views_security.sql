@@ -112,6 +112,7 @@ SET ROLE tap_bi_owner;
 DROP VIEW tap_bi.bi_m_review_queue;
 DROP VIEW tap_bi.bi_m_audit_queue;
 DROP VIEW tap_bi.bi_m_auto_label_audit;
+DROP VIEW tap_bi.bi_m_adjudication_queue;
 ALTER TABLE tap_bi.t ALTER COLUMN x TYPE tap_bi.evil USING row(x)::tap_bi.evil;
 RESET ROLE;
 SELECT is((SELECT status || ': ' || last_error FROM hitl.models WHERE name = 'bi_m'),
@@ -128,6 +129,7 @@ SET ROLE tap_bi_owner;
 DROP VIEW tap_bi.bi_n_review_queue;
 DROP VIEW tap_bi.bi_n_audit_queue;
 DROP VIEW tap_bi.bi_n_auto_label_audit;
+DROP VIEW tap_bi.bi_n_adjudication_queue;
 ALTER TABLE tap_bi.u ALTER COLUMN x TYPE tap_bi.evil[] USING ARRAY[row(x)::tap_bi.evil];
 ALTER TABLE tap_bi.u ALTER COLUMN y TYPE tap_bi.evil USING row(y)::tap_bi.evil;
 RESET ROLE;
