@@ -183,6 +183,46 @@ COMMENT ON FUNCTION hitl._check_audit_view_name(name, text) IS
 	'internal: create_model''s check that the name of the audit view is free';
 
 /*
+ * A model's row for the creation of one of its views beside the review
+ * view (the audit views, the adjudication view), as the caller: the model
+ * must exist (42704), the caller be a member of its owner or of its
+ * table's (42501: as the review view, a view of another's model would run
+ * its creator's definition), and the columns the view adds be free in the
+ * table (42701).
+ */
+CREATE FUNCTION hitl._model_for_view(model text, added name[], what text) RETURNS hitl.models
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	m hitl.models;
+	c name;
+	n integer := cardinality(added);
+BEGIN
+	SELECT * INTO m FROM hitl.models WHERE name = model;
+	IF NOT FOUND OR m.view_schema IS NULL THEN
+		RAISE EXCEPTION 'model "%" does not exist', model USING ERRCODE = 'undefined_object';
+	END IF;
+	IF NOT (hitl._member_of(m.owner)
+			OR pg_has_role((SELECT r.relowner FROM pg_class r WHERE r.oid = m.source), 'USAGE')) THEN
+		RAISE EXCEPTION 'must be owner of model "%"', model USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	FOREACH c IN ARRAY added LOOP
+		IF hitl._column_type(m.source, c) IS NOT NULL THEN
+			RAISE EXCEPTION 'table % has a column "%"', m.source, c
+				USING ERRCODE = 'duplicate_column',
+					  DETAIL = format('The %s adds columns %s and %s.', what,
+									  array_to_string(added[1:n - 1], ', '), added[n]),
+					  HINT = 'Rename the column.';
+		END IF;
+	END LOOP;
+	RETURN m;
+END
+$$;
+COMMENT ON FUNCTION hitl._model_for_view(text, name[], text) IS
+	'internal: the model of a view hitl makes beside its review view, checked for the caller (exists, owned, the added columns free)';
+
+/*
  * (Re)create a model's audit view <model>_audit_queue, in its review
  * view's schema: the table's columns of each suspect row whose label is
  * still the audited one, unconfirmed, with suggested_label (in the label's
@@ -196,26 +236,9 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	m hitl.models;
-	c name;
+	m hitl.models := hitl._model_for_view(model, ARRAY['suggested_label', 'label_quality', 'audit_rank'],
+										  'audit view');
 BEGIN
-	SELECT * INTO m FROM hitl.models WHERE name = model;
-	IF NOT FOUND OR m.view_schema IS NULL THEN
-		RAISE EXCEPTION 'model "%" does not exist', model USING ERRCODE = 'undefined_object';
-	END IF;
-	/* as the review view: a view of another's model would run its creator's definition */
-	IF NOT (hitl._member_of(m.owner)
-			OR pg_has_role((SELECT r.relowner FROM pg_class r WHERE r.oid = m.source), 'USAGE')) THEN
-		RAISE EXCEPTION 'must be owner of model "%"', model USING ERRCODE = 'insufficient_privilege';
-	END IF;
-	FOREACH c IN ARRAY ARRAY['suggested_label', 'label_quality', 'audit_rank']::name[] LOOP
-		IF hitl._column_type(m.source, c) IS NOT NULL THEN
-			RAISE EXCEPTION 'table % has a column "%"', m.source, c
-				USING ERRCODE = 'duplicate_column',
-					  DETAIL = 'The audit view adds columns suggested_label, label_quality and audit_rank.',
-					  HINT = 'Rename the column.';
-		END IF;
-	END LOOP;
 	EXECUTE format($v$
 		CREATE OR REPLACE VIEW %I.%I WITH (security_invoker = true) AS
 		SELECT s.*, a.suggested::%s AS suggested_label, a.label_quality, a.rank AS audit_rank

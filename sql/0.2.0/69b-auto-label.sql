@@ -224,6 +224,31 @@ COMMENT ON FUNCTION hitl._auto_label_audit_view(text) IS
 	'internal: the name of a model''s auto-label audit view';
 
 /*
+ * A view hitl just made beside a model's review view: out of the extension
+ * when an extension script made it (hitl.upgrade_models), and, made by a
+ * superuser for another role's model, given to the model's owner.
+ */
+CREATE FUNCTION hitl._adopt_model_view(m hitl.models, view name) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM pg_depend d
+			   WHERE d.classid = 'pg_class'::regclass AND d.deptype = 'e'
+				 AND d.objid = to_regclass(format('%I.%I', m.view_schema, view))) THEN
+		EXECUTE format('ALTER EXTENSION hitl DROP VIEW %I.%I', m.view_schema, view);
+	END IF;
+	IF (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user)
+		AND EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = m.owner::text)
+		AND m.owner::text <> current_user THEN
+		EXECUTE format('ALTER VIEW %I.%I OWNER TO %I', m.view_schema, view, m.owner);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION hitl._adopt_model_view(hitl.models, name) IS
+	'internal: a view made beside a model''s review view leaves the extension, and goes to the model''s owner when a superuser made it';
+
+/*
  * (Re)create a model's view <model>_auto_label_audit beside its review
  * view: the table's columns of the rows machine-labeled and drawn for
  * audit whose label is still the machine's, with auto_label_version and
@@ -235,25 +260,9 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	m hitl.models;
-	c name;
+	m hitl.models := hitl._model_for_view(model, ARRAY['auto_label_version', 'auto_labeled_at'],
+										  'auto-label audit view');
 BEGIN
-	SELECT * INTO m FROM hitl.models WHERE name = model;
-	IF NOT FOUND OR m.view_schema IS NULL THEN
-		RAISE EXCEPTION 'model "%" does not exist', model USING ERRCODE = 'undefined_object';
-	END IF;
-	IF NOT (hitl._member_of(m.owner)
-			OR pg_has_role((SELECT r.relowner FROM pg_class r WHERE r.oid = m.source), 'USAGE')) THEN
-		RAISE EXCEPTION 'must be owner of model "%"', model USING ERRCODE = 'insufficient_privilege';
-	END IF;
-	FOREACH c IN ARRAY ARRAY['auto_label_version', 'auto_labeled_at']::name[] LOOP
-		IF hitl._column_type(m.source, c) IS NOT NULL THEN
-			RAISE EXCEPTION 'table % has a column "%"', m.source, c
-				USING ERRCODE = 'duplicate_column',
-					  DETAIL = 'The auto-label audit view adds columns auto_label_version and auto_labeled_at.',
-					  HINT = 'Rename the column.';
-		END IF;
-	END LOOP;
 	EXECUTE format($v$
 		CREATE OR REPLACE VIEW %I.%I WITH (security_invoker = true) AS
 		SELECT s.*, a.version AS auto_label_version, a.at AS auto_labeled_at
@@ -273,18 +282,7 @@ BEGIN
 		hitl._key_match(m.source, m.key_columns, 't', 'a.row_key'), m.label_column, m.name);
 	EXECUTE format('COMMENT ON VIEW %I.%I IS %L', m.view_schema, hitl._auto_label_audit_view(m.name),
 				   format('hitl auto-label audit of model %s: machine labels drawn for a person to confirm (hitl.confirm_label) or correct (UPDATE)', m.name));
-	/* a view created by an extension script would become part of the extension */
-	IF EXISTS (SELECT 1 FROM pg_depend d
-			   WHERE d.classid = 'pg_class'::regclass AND d.deptype = 'e'
-				 AND d.objid = to_regclass(format('%I.%I', m.view_schema, hitl._auto_label_audit_view(m.name)))) THEN
-		EXECUTE format('ALTER EXTENSION hitl DROP VIEW %I.%I', m.view_schema, hitl._auto_label_audit_view(m.name));
-	END IF;
-	/* made by a superuser for another role's model (hitl.upgrade_models): the owner's */
-	IF (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user)
-		AND EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = m.owner::text)
-		AND m.owner::text <> current_user THEN
-		EXECUTE format('ALTER VIEW %I.%I OWNER TO %I', m.view_schema, hitl._auto_label_audit_view(m.name), m.owner);
-	END IF;
+	PERFORM hitl._adopt_model_view(m, hitl._auto_label_audit_view(m.name));
 END
 $$;
 COMMENT ON FUNCTION hitl._create_auto_label_audit_view(text) IS

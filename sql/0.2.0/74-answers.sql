@@ -177,25 +177,8 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	m hitl.models;
-	c name;
+	m hitl.models := hitl._model_for_view(model, ARRAY['answers', 'skips'], 'adjudication view');
 BEGIN
-	SELECT * INTO m FROM hitl.models WHERE name = model;
-	IF NOT FOUND OR m.view_schema IS NULL THEN
-		RAISE EXCEPTION 'model "%" does not exist', model USING ERRCODE = 'undefined_object';
-	END IF;
-	IF NOT (hitl._member_of(m.owner)
-			OR pg_has_role((SELECT r.relowner FROM pg_class r WHERE r.oid = m.source), 'USAGE')) THEN
-		RAISE EXCEPTION 'must be owner of model "%"', model USING ERRCODE = 'insufficient_privilege';
-	END IF;
-	FOREACH c IN ARRAY ARRAY['answers', 'skips']::name[] LOOP
-		IF hitl._column_type(m.source, c) IS NOT NULL THEN
-			RAISE EXCEPTION 'table % has a column "%"', m.source, c
-				USING ERRCODE = 'duplicate_column',
-					  DETAIL = 'The adjudication view adds columns answers and skips.',
-					  HINT = 'Rename the column.';
-		END IF;
-	END LOOP;
 	EXECUTE format($v$
 		CREATE OR REPLACE VIEW %1$I.%2$I WITH (security_invoker = true) AS
 		WITH o AS (
@@ -229,18 +212,7 @@ BEGIN
 		hitl._key_match(m.source, m.key_columns, 't', 'r.row_key'), m.label_column);
 	EXECUTE format('COMMENT ON VIEW %I.%I IS %L', m.view_schema, hitl._adjudication_view(m.name),
 				   format('hitl adjudication queue of model %s: unlabeled rows whose answers left no consensus, or that annotators skipped, with every answer and skip', m.name));
-	/* a view created by an extension script would become part of the extension */
-	IF EXISTS (SELECT 1 FROM pg_depend d
-			   WHERE d.classid = 'pg_class'::regclass AND d.deptype = 'e'
-				 AND d.objid = to_regclass(format('%I.%I', m.view_schema, hitl._adjudication_view(m.name)))) THEN
-		EXECUTE format('ALTER EXTENSION hitl DROP VIEW %I.%I', m.view_schema, hitl._adjudication_view(m.name));
-	END IF;
-	/* made by a superuser for another role's model (hitl.upgrade_models): the owner's */
-	IF (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user)
-		AND EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = m.owner::text)
-		AND m.owner::text <> current_user THEN
-		EXECUTE format('ALTER VIEW %I.%I OWNER TO %I', m.view_schema, hitl._adjudication_view(m.name), m.owner);
-	END IF;
+	PERFORM hitl._adopt_model_view(m, hitl._adjudication_view(m.name));
 END
 $$;
 COMMENT ON FUNCTION hitl._create_adjudication_view(text) IS
