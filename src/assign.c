@@ -45,6 +45,7 @@
 #include "spi_check.h"
 
 #define NEXT_ROWS_MAX 1000
+#define SKIP_REASON_MAX 1000
 
 /* The model's options for assignment, with their defaults */
 typedef struct AssignOptions
@@ -94,6 +95,12 @@ take_turn(const HitlModel *model)
 	Datum		values[1];
 
 	values[0] = CStringGetTextDatum(model->name);
+	if (catalog_execute(CATALOG_AS_OWNER,
+						"SELECT 1 FROM hitl.models m WHERE m.name OPERATOR(pg_catalog.=) $1 FOR KEY SHARE",
+						1, argtypes, values, NULL, false, SPI_OK_SELECT, "locking the model") != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" was dropped", model->name)));
 	(void) catalog_execute(CATALOG_AS_OWNER,
 						   "INSERT INTO hitl.assignment_locks AS l (model) VALUES ($1)"
 						   " ON CONFLICT (model) DO UPDATE SET model = EXCLUDED.model",
@@ -195,7 +202,13 @@ keep_unlabeled(const HitlModel *model, Candidates *c, int limit)
 	int			i;
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT 1 FROM %s t WHERE %s AND t.%s IS NULL",
+	/*
+	 * Locked FOR SHARE, as an UPDATE would find the row: its UPDATE policies
+	 * apply, and a label committed since the caller's snapshot is seen (read
+	 * committed) or fails the call with 40001 (repeatable read), never
+	 * offered.  Only the rows given are checked, so only they stay locked.
+	 */
+	appendStringInfo(&sql, "SELECT 1 FROM %s t WHERE %s AND t.%s IS NULL FOR SHARE OF t",
 					 model->source_text, rowaccess_key_match(model, "t", "$1"),
 					 quote_identifier(model->label_column));
 	catalog_read_enter(&scope);
@@ -269,8 +282,8 @@ read_candidates(const HitlModel *model, Datum role, const AssignOptions *o, int 
 }
 
 /*
- * Reserve candidates [from, to) for role where no other role holds them;
- * returns how many it got.
+ * Reserve candidates [from, to) for role (or renew its reservations of
+ * them); returns how many it got.
  */
 static int
 reserve(const HitlModel *model, Datum role, const AssignOptions *o, Candidates *c,
@@ -353,8 +366,6 @@ hitl_next_rows(PG_FUNCTION_ARGS)
 	Candidates	c;
 	Datum		role;
 	int			n;
-	int			got = 0;
-	int			offered = 0;
 	int			i;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -372,15 +383,10 @@ hitl_next_rows(PG_FUNCTION_ARGS)
 	model = load_for_caller(fcinfo, "take rows", "Taking rows to label");
 	take_turn(model);
 	read_options(model, &o);
-	/* more than n: some may be taken by others meanwhile */
-	read_candidates(model, role, &o, 2 * n + 16, &c);
-	while (got < n && offered < c.n)
-	{
-		int			to = Min(c.n, offered + (n - got));
-
-		got += reserve(model, role, &o, &c, offered, to);
-		offered = to;
-	}
+	/* the callers take turns: no other can take these rows meanwhile */
+	read_candidates(model, role, &o, n, &c);
+	if (c.n > 0 && reserve(model, role, &o, &c, 0, c.n) != c.n)
+		elog(ERROR, "hitl: rows of model \"%s\" were reserved by another caller", model->name);
 	release_others(model, role, &c);
 	for (i = 0; i < c.n; i++)
 	{
@@ -438,6 +444,11 @@ hitl_skip(PG_FUNCTION_ARGS)
 		nulls[3] = 'n';
 	else
 		values[3] = PG_GETARG_DATUM(2);
+	if (!PG_ARGISNULL(2) &&
+		DatumGetInt32(DirectFunctionCall1(textlen, values[3])) > SKIP_REASON_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+				 errmsg("a skip's reason is at most %d characters", SKIP_REASON_MAX)));
 	(void) catalog_execute(CATALOG_AS_OWNER,
 						   "INSERT INTO hitl.skips AS s (model, row_key, role, reason, skipped_at)"
 						   " VALUES ($1, $2, $3, $4, pg_catalog.statement_timestamp())"

@@ -360,14 +360,17 @@ catalog_check_may_change(const HitlModel *model, const char *action)
 
 /*
  * Lock a model's row for training, after checking that the role may:
- * concurrent trainings of one model get consecutive version numbers.
+ * concurrent trainings of one model get consecutive version numbers.  NO
+ * KEY UPDATE, so as not to wait for the key-share locks that the foreign
+ * keys of hitl.reservations, hitl.skips and hitl.answers take on the row
+ * for as long as an annotator's transaction lasts.
  */
 void
 catalog_lock_model(const HitlModel *model)
 {
 	catalog_check_may_change(model, "train");
 	if (execute_by_name(CATALOG_AS_OWNER,
-						"SELECT 1 FROM hitl.models WHERE name = $1 FOR UPDATE",
+						"SELECT 1 FROM hitl.models WHERE name = $1 FOR NO KEY UPDATE",
 						model->name, false, SPI_OK_SELECT, "locking the model") != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -551,7 +554,7 @@ catalog_record_failure(const char *name, const char *message, ModelFailure *f)
 
 	if (execute_by_name(CATALOG_AS_OWNER,
 						"SELECT last_error, failures FROM hitl.models"
-						" WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+						" WHERE name OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE",
 						name, false, SPI_OK_SELECT, "reading the model's failures") != 1)
 		return false;
 	last = spi_value(SPI_tuptable->vals[0], 1, &isnull);

@@ -80,10 +80,11 @@ rowaccess_find_row(const HitlModel *model, Datum key, char **label)
 	bool		isnull;
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT %s, t.%s::pg_catalog.text FROM %s t WHERE %s",
+	/* locked as an UPDATE would: the table's UPDATE policies apply too */
+	appendStringInfo(&sql, "SELECT %s, t.%s::pg_catalog.text FROM %s t WHERE %s FOR KEY SHARE OF t",
 					 rowkey_sql(model, "t"), quote_identifier(model->label_column),
 					 model->source_text, rowaccess_key_match(model, "t", "$1"));
-	if (catalog_execute(CATALOG_AS_CALLER, sql.data, 1, &key_type, &key, NULL, true,
+	if (catalog_execute(CATALOG_AS_CALLER, sql.data, 1, &key_type, &key, NULL, false,
 						SPI_OK_SELECT, "reading the row") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),

@@ -27,7 +27,8 @@ extern char *rowaccess_key_match(const HitlModel *model, const char *alias,
 
 /*
  * The row of the model's table with that key (jsonb), as the current role
- * sees it (row-level security applies): a tuple of SPI_tuptable whose
+ * sees it and may update it (row-level security applies; the row is
+ * locked FOR KEY SHARE): a tuple of SPI_tuptable whose
  * first column is its key as hitl builds it; *label is its label as text,
  * NULL when unlabeled.  P0002 when there is none.  Needs an SPI connection.
  */

@@ -33,7 +33,7 @@ CREATE TABLE hitl.skips (
 	model				text NOT NULL REFERENCES hitl.models (name) ON DELETE CASCADE,
 	row_key				jsonb NOT NULL,
 	role				name NOT NULL,
-	reason				text,
+	reason				text CHECK (length(reason) <= 1000),
 	skipped_at			timestamptz NOT NULL,
 	PRIMARY KEY (model, row_key, role)
 );
