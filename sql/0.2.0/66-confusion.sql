@@ -58,6 +58,16 @@ DECLARE
 	removable constant text[] := ARRAY['auto_label_precision', 'train_on_auto_labels',
 									   'cv_group_column', 'evaluation_rate',
 									   'reservation_timeout', 'skip_limit', 'annotators_per_row'];
+	numbers constant jsonb := $numbers${
+		"evaluation_rate": {"min": 0, "max": 0.5,
+			"hint": "evaluation_rate must be a number from 0 (no evaluation rows) to 0.5, the share of the review queue drawn at random; null restores the default 0.05."},
+		"reservation_timeout": {"min": 1, "max": 86400,
+			"hint": "reservation_timeout must be a number of seconds from 1 to 86400, how long hitl.next_rows keeps a row for the role it gave it to; null restores the default 600."},
+		"annotators_per_row": {"min": 1, "max": 20, "whole": true,
+			"hint": "annotators_per_row must be an integer from 1 to 20, the answers each row gets before its label is their consensus; null restores the default 1."},
+		"skip_limit": {"min": 1, "max": 20, "whole": true,
+			"hint": "skip_limit must be an integer from 1 to 20, the number of roles whose hitl.skip of a row keeps it from everyone's hitl.next_rows; null restores the default 2."}
+	}$numbers$;
 	rules constant jsonb := $rules${
 		"min_labels": {"default": 10, "min": 2, "max": 1000000000, "whole": true,
 			"hint": "min_labels must be an integer of at least 2."},
@@ -120,34 +130,17 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Name the column whose rows of one value stay in one fold, as in {"cv_group_column": "customer_id"}; null removes the option.';
 	END IF;
-	v := options -> 'evaluation_rate';
-	IF jsonb_typeof(v) NOT IN ('number', 'null')
-	   OR (jsonb_typeof(v) = 'number' AND NOT (v::numeric BETWEEN 0 AND 0.5)) THEN
-		RAISE EXCEPTION 'invalid value % for option "evaluation_rate"', v
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'evaluation_rate must be a number from 0 (no evaluation rows) to 0.5, the share of the review queue drawn at random; null restores the default 0.05.';
-	END IF;
-	v := options -> 'reservation_timeout';
-	IF jsonb_typeof(v) NOT IN ('number', 'null')
-	   OR (jsonb_typeof(v) = 'number' AND NOT (v::numeric BETWEEN 1 AND 86400)) THEN
-		RAISE EXCEPTION 'invalid value % for option "reservation_timeout"', v
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'reservation_timeout must be a number of seconds from 1 to 86400, how long hitl.next_rows keeps a row for the role it gave it to; null restores the default 600.';
-	END IF;
-	v := options -> 'annotators_per_row';
-	IF jsonb_typeof(v) NOT IN ('number', 'null')
-	   OR (jsonb_typeof(v) = 'number' AND NOT (v::numeric BETWEEN 1 AND 20 AND v::numeric = trunc(v::numeric))) THEN
-		RAISE EXCEPTION 'invalid value % for option "annotators_per_row"', v
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'annotators_per_row must be an integer from 1 to 20, the answers each row gets before its label is their consensus; null restores the default 1.';
-	END IF;
-	v := options -> 'skip_limit';
-	IF jsonb_typeof(v) NOT IN ('number', 'null')
-	   OR (jsonb_typeof(v) = 'number' AND NOT (v::numeric BETWEEN 1 AND 20 AND v::numeric = trunc(v::numeric))) THEN
-		RAISE EXCEPTION 'invalid value % for option "skip_limit"', v
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'skip_limit must be an integer from 1 to 20, the number of roles whose hitl.skip of a row keeps it from everyone''s hitl.next_rows; null restores the default 2.';
-	END IF;
+	/* the numbers without a default: bounds, whether whole, and the hint */
+	FOR k, r IN SELECT * FROM jsonb_each(numbers) LOOP
+		v := options -> k;
+		IF jsonb_typeof(v) NOT IN ('number', 'null')
+		   OR (jsonb_typeof(v) = 'number'
+			   AND NOT (v::numeric BETWEEN (r ->> 'min')::numeric AND (r ->> 'max')::numeric
+						AND (NOT (r ? 'whole') OR v::numeric = trunc(v::numeric)))) THEN
+			RAISE EXCEPTION 'invalid value % for option "%"', v, k
+				USING ERRCODE = 'invalid_parameter_value', HINT = r ->> 'hint';
+		END IF;
+	END LOOP;
 	FOREACH k IN ARRAY removable LOOP
 		IF jsonb_typeof(options -> k) = 'null' THEN
 			options := options - k;
