@@ -63,6 +63,9 @@ OBJS = \
 	src/label_buffer.o \
 	src/label_trigger.o \
 	src/answer.o \
+	src/annotator_stats.o \
+	src/consensus.o \
+	src/agreement.o \
 	src/label_rowcheck.o \
 	src/texthash.o \
 	src/tfidf.o \
