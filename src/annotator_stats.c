@@ -130,6 +130,24 @@ build_set(const Answers *a, AnswerSet *set)
 	return true;
 }
 
+/*
+ * The start of both functions: the model (first argument) must be given;
+ * the result is materialized; its answers are read, in an SPI connection
+ * the caller finishes.  False when there are none.
+ */
+static bool
+open_answers(FunctionCallInfo fcinfo, Answers *a, AnswerSet *set)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model must not be NULL")));
+	InitMaterializedSRF(fcinfo, 0);
+	hitl_spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
+	load_answers(text_to_cstring(PG_GETARG_TEXT_PP(0)), a);
+	return build_set(a, set);
+}
+
 /* One row of hitl.agreement() */
 static void
 put_measure(ReturnSetInfo *rsinfo, const char *measure, const char *a, const char *b,
@@ -161,14 +179,7 @@ hitl_agreement(PG_FUNCTION_ARGS)
 	int			i;
 	int			j;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("model must not be NULL")));
-	InitMaterializedSRF(fcinfo, 0);
-	hitl_spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
-	load_answers(text_to_cstring(PG_GETARG_TEXT_PP(0)), &a);
-	if (build_set(&a, &set))
+	if (open_answers(fcinfo, &a, &set))
 	{
 		for (i = 0; i < a.m; i++)
 			for (j = i + 1; j < a.m; j++)
@@ -230,14 +241,7 @@ hitl_annotator_quality(PG_FUNCTION_ARGS)
 	int			status;
 	int			j;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("model must not be NULL")));
-	InitMaterializedSRF(fcinfo, 0);
-	hitl_spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
-	load_answers(text_to_cstring(PG_GETARG_TEXT_PP(0)), &a);
-	if (build_set(&a, &set))
+	if (open_answers(fcinfo, &a, &set))
 	{
 		dawid_skene_defaults(&opts);
 		status = dawid_skene_set(&set, &opts, &r);
