@@ -217,6 +217,7 @@ keep_unlabeled(const HitlModel *model, Candidates *c, int limit)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 	for (i = 0; i < c->n && kept < limit; i++)
 	{
+		CHECK_FOR_INTERRUPTS();
 		hitl_spi_check(SPI_execute_plan(plan, &c->key[i], NULL, false, 1), SPI_OK_SELECT,
 					   "reading a row to offer");
 		if (SPI_processed == 0)

@@ -50,6 +50,11 @@ CREATE VIEW hitl.annotator_stats WITH (security_invoker = true) AS
 		WHERE NOT a.adjudication AND a.model IN (SELECT s.name FROM several s)
 		GROUP BY a.model, a.role
 	),
+	/* Dawid-Skene, fitted once per model (not once per role) */
+	quality AS (
+		SELECT s.name AS model, x.role, x.estimated_accuracy, x.confusion
+		FROM several s CROSS JOIN LATERAL hitl._annotator_quality(s.name) x
+	),
 	pace AS (
 		SELECT l.model, l.role,
 			   count(*) FILTER (WHERE l.new_answer IS NOT NULL AND NOT l.adjudication)
@@ -62,8 +67,7 @@ CREATE VIEW hitl.annotator_stats WITH (security_invoker = true) AS
 		   q.estimated_accuracy, q.confusion, p.answers_per_hour::float8 AS answers_per_hour,
 		   a.last_answer_at
 	FROM answered a
-	LEFT JOIN LATERAL (SELECT x.estimated_accuracy, x.confusion
-					   FROM hitl._annotator_quality(a.model) x WHERE x.role = a.role) q ON true
+	LEFT JOIN quality q ON q.model = a.model AND q.role = a.role
 	LEFT JOIN pace p ON p.model = a.model AND p.role = a.role;
 COMMENT ON VIEW hitl.annotator_stats IS
 	'per model with several annotators per row and role: answers, agreement with the consensus, the accuracy and confusion matrix Dawid-Skene estimates, answers per hour, last answer';
