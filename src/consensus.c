@@ -437,3 +437,62 @@ dawid_skene_free(DawidSkeneResult *result)
 	hitl_free(result->posterior);	/* the block of every array */
 	memset(result, 0, sizeof(*result));
 }
+
+int
+dawid_skene_item(int m, int k, const double *prior, const double *confusion,
+				 int nanswers, const int *annotator, const int *label, double *posterior)
+{
+	double		top = -INFINITY;
+	double		sum = 0.0;
+	int			a;
+	int			t;
+
+	if (m < 1 || k < 1 || k > CONSENSUS_MAX_CLASSES || m > CONSENSUS_MAX_ANNOTATORS ||
+		nanswers < 0)
+		return CONSENSUS_BAD_SIZE;
+	for (a = 0; a < nanswers; a++)
+	{
+		if (annotator[a] < 0 || annotator[a] >= m)
+			return CONSENSUS_BAD_ANNOTATOR;
+		if (label[a] < 0 || label[a] >= k)
+			return CONSENSUS_BAD_CLASS;
+	}
+	for (t = 0; t < k; t++)
+		posterior[t] = log(prior[t]);
+	for (a = 0; a < nanswers; a++)
+	{
+		const double *pi = confusion + (size_t) annotator[a] * k * k + label[a];
+
+		for (t = 0; t < k; t++)
+			posterior[t] += log(pi[(size_t) t * k]);
+	}
+	for (t = 0; t < k; t++)
+		top = fmax(top, posterior[t]);
+	if (!isfinite(top))
+		return CONSENSUS_BAD_ARGUMENT;	/* a zero probability on every class */
+	for (t = 0; t < k; t++)
+		sum += exp(posterior[t] - top);
+	for (t = 0; t < k; t++)
+		posterior[t] = exp(posterior[t] - top) / sum;
+	return CONSENSUS_OK;
+}
+
+void
+dawid_skene_pooled(const DawidSkeneResult *result, double *pooled)
+{
+	size_t		cells = (size_t) result->k * result->k;
+	double		total = 0.0;
+	int			j;
+	size_t		c;
+
+	for (j = 0; j < result->m; j++)
+		total += result->answers[j];
+	memset(pooled, 0, sizeof(double) * cells);
+	for (j = 0; j < result->m; j++)
+	{
+		double		w = total > 0 ? result->answers[j] / total : 1.0 / result->m;
+
+		for (c = 0; c < cells; c++)
+			pooled[c] += w * result->confusion[(size_t) j * cells + c];
+	}
+}

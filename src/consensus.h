@@ -186,4 +186,22 @@ extern int	dawid_skene_set(const AnswerSet *set, const DawidSkeneOptions *option
 							DawidSkeneResult *result);
 extern void dawid_skene_free(DawidSkeneResult *result);
 
+/*
+ * The posterior of one item under fitted parameters: prior (k) and the
+ * confusion matrices of m annotators (m x k x k, pi[j][t][g]), for its
+ * nanswers answers (annotator[a] in [0, m), label[a] in [0, k)), into
+ * posterior (k); the E-step's formula, so an item of the fit gets the
+ * fit's posterior.  Returns CONSENSUS_OK or a status.
+ */
+extern int	dawid_skene_item(int m, int k, const double *prior, const double *confusion,
+							 int nanswers, const int *annotator, const int *label,
+							 double *posterior);
+
+/*
+ * The confusion matrix of an annotator the fit did not see (k x k): the
+ * fitted annotators' matrices, each weighted by its number of answers
+ * (evenly when none has any).
+ */
+extern void dawid_skene_pooled(const DawidSkeneResult *result, double *pooled);
+
 #endif

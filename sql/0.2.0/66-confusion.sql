@@ -21,7 +21,7 @@
  * defaults, depend on the algorithm and on whether the model has text
  * feature columns.
  *
- * Seven options have no default, and a JSON null removes them; they are
+ * Ten options have no default, and a JSON null removes them; they are
  * checked first, in this order:
  *	auto_label_precision	a number in (0.5, 1): the worker auto-labels at
  *							that target after each retraining (69b)
@@ -39,6 +39,13 @@
  *	annotators_per_row		an integer from 1 to 20 (absent: 1), the
  *							answers a row gets before its label is their
  *							consensus (74)
+ *	consensus				'majority' or 'dawid_skene' (absent: Dawid-Skene
+ *							once 20 rows have annotators_per_row answers,
+ *							majority before) (76)
+ *	consensus_threshold		a number from 0 to 1 (absent: 0.8), the
+ *							Dawid-Skene posterior a consensus needs (76)
+ *	weight_by_consensus		a boolean (absent: false): training weighs each
+ *							row by its consensus confidence (76)
  *
  * The others, in the order of the object's keys, by the rules of
  * "rules": "algorithm" (absent: every algorithm), "text" (models with
@@ -57,7 +64,8 @@ AS $$
 DECLARE
 	removable constant text[] := ARRAY['auto_label_precision', 'train_on_auto_labels',
 									   'cv_group_column', 'evaluation_rate',
-									   'reservation_timeout', 'skip_limit', 'annotators_per_row'];
+									   'reservation_timeout', 'skip_limit', 'annotators_per_row',
+									   'consensus', 'consensus_threshold', 'weight_by_consensus'];
 	numbers constant jsonb := $numbers${
 		"evaluation_rate": {"min": 0, "max": 0.5,
 			"hint": "evaluation_rate must be a number from 0 (no evaluation rows) to 0.5, the share of the review queue drawn at random; null restores the default 0.05."},
@@ -66,7 +74,9 @@ DECLARE
 		"annotators_per_row": {"min": 1, "max": 20, "whole": true,
 			"hint": "annotators_per_row must be an integer from 1 to 20, the answers each row gets before its label is their consensus; null restores the default 1."},
 		"skip_limit": {"min": 1, "max": 20, "whole": true,
-			"hint": "skip_limit must be an integer from 1 to 20, the number of roles whose hitl.skip of a row keeps it from everyone's hitl.next_rows; null restores the default 2."}
+			"hint": "skip_limit must be an integer from 1 to 20, the number of roles whose hitl.skip of a row keeps it from everyone's hitl.next_rows; null restores the default 2."},
+		"consensus_threshold": {"min": 0, "max": 1,
+			"hint": "consensus_threshold must be a number from 0 to 1, the Dawid-Skene posterior a row's consensus needs; null restores the default 0.8."}
 	}$numbers$;
 	rules constant jsonb := $rules${
 		"min_labels": {"default": 10, "min": 2, "max": 1000000000, "whole": true,
@@ -124,6 +134,19 @@ BEGIN
 		RAISE EXCEPTION 'invalid value % for option "train_on_auto_labels"', v
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'train_on_auto_labels must be true or false (default false: training reads human labels only).';
+	END IF;
+	v := options -> 'weight_by_consensus';
+	IF jsonb_typeof(v) NOT IN ('boolean', 'null') THEN
+		RAISE EXCEPTION 'invalid value % for option "weight_by_consensus"', v
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'weight_by_consensus must be true or false (default false: every consensus label weighs 1 in training).';
+	END IF;
+	v := options -> 'consensus';
+	IF jsonb_typeof(v) NOT IN ('string', 'null')
+	   OR (jsonb_typeof(v) = 'string' AND v #>> '{}' NOT IN ('majority', 'dawid_skene')) THEN
+		RAISE EXCEPTION 'invalid value % for option "consensus"', v
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'consensus must be "majority" or "dawid_skene"; null restores the default: Dawid-Skene once 20 rows have annotators_per_row answers, majority before.';
 	END IF;
 	IF jsonb_typeof(options -> 'cv_group_column') NOT IN ('string', 'null') THEN
 		RAISE EXCEPTION 'option "cv_group_column" must be a column name'

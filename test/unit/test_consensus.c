@@ -702,6 +702,87 @@ test_bad_input(void)
 	answer_set_free(&set);
 }
 
+/*
+ * dawid_skene_item under the fit's parameters gives every item the fit's
+ * posterior (the E-step's formula); an unseen annotator's pooled matrix
+ * has rows summing to 1 and lies between the fitted annotators' diagonals.
+ */
+static void
+test_item_posterior(void)
+{
+	static const double accuracy[3] = {0.95, 0.85, 0.65};
+	static Simulation s;
+	DawidSkeneResult r;
+	double		post[5];
+	double		pooled[25];
+	double		worst = 0.0;
+	int			ann[3];
+	int			lab[3];
+	int			i;
+	int			t;
+	int			a;
+	bool		rows_ok = true;
+	bool		between = true;
+
+	simulate(&s, 500, 3, 5, accuracy, UINT64_C(7));
+	ok(dawid_skene(s.n, s.m, s.k, s.answers, s.nanswers, NULL, &r) == CONSENSUS_OK,
+	   "item posterior: the fit runs");
+	for (i = 0; i < s.n; i++)
+	{
+		int			na = 0;
+
+		for (a = 0; a < s.nanswers; a++)
+			if (s.answers[a].item == i)
+			{
+				ann[na] = s.answers[a].annotator;
+				lab[na++] = s.answers[a].label;
+			}
+		if (dawid_skene_item(r.m, r.k, r.prior, r.confusion, na, ann, lab, post) != CONSENSUS_OK)
+		{
+			worst = INFINITY;
+			break;
+		}
+		for (t = 0; t < r.k; t++)
+			worst = fmax(worst, fabs(post[t] - r.posterior[(size_t) i * r.k + t]));
+	}
+	ok(worst < 1e-12, "item posterior: every item's posterior is the fit's (largest difference %.3g)",
+	   worst);
+	ok(dawid_skene_item(r.m, r.k, r.prior, r.confusion, 0, ann, lab, post) == CONSENSUS_OK &&
+	   fabs(post[0] - r.prior[0]) < 1e-15 && fabs(post[4] - r.prior[4]) < 1e-15,
+	   "item posterior: an item without answers gets the prior");
+	ann[0] = 3;
+	lab[0] = 0;
+	ok(dawid_skene_item(r.m, r.k, r.prior, r.confusion, 1, ann, lab, post) == CONSENSUS_BAD_ANNOTATOR,
+	   "item posterior: an annotator outside the fit is refused");
+	ann[0] = 0;
+	lab[0] = 5;
+	ok(dawid_skene_item(r.m, r.k, r.prior, r.confusion, 1, ann, lab, post) == CONSENSUS_BAD_CLASS,
+	   "item posterior: a class outside the fit is refused");
+	dawid_skene_pooled(&r, pooled);
+	for (t = 0; t < r.k; t++)
+	{
+		double		sum = 0.0;
+		double		lo = INFINITY;
+		double		hi = -INFINITY;
+		int			g;
+		int			j;
+
+		for (g = 0; g < r.k; g++)
+			sum += pooled[t * r.k + g];
+		rows_ok = rows_ok && fabs(sum - 1.0) < 1e-12;
+		for (j = 0; j < r.m; j++)
+		{
+			lo = fmin(lo, r.confusion[(size_t) j * 25 + t * 5 + t]);
+			hi = fmax(hi, r.confusion[(size_t) j * 25 + t * 5 + t]);
+		}
+		between = between && pooled[t * 5 + t] >= lo && pooled[t * 5 + t] <= hi;
+	}
+	ok(rows_ok, "pooled matrix: every row sums to 1");
+	ok(between, "pooled matrix: each diagonal entry lies between the annotators'");
+	dawid_skene_free(&r);
+	free(s.answers);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -713,6 +794,7 @@ main(int argc, char **argv)
 		test_ds_fixture(&fx);
 	test_simulated();
 	test_twenty();
+	test_item_posterior();
 	test_agreement_fixtures(dir);
 	test_textbook();
 	test_agreement_edges();
