@@ -65,6 +65,8 @@ OBJS = \
 	src/answer.o \
 	src/annotator_stats.o \
 	src/consensus.o \
+	src/consensus_row.o \
+	src/consensus_refresh.o \
 	src/agreement.o \
 	src/label_rowcheck.o \
 	src/texthash.o \

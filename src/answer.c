@@ -32,10 +32,13 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/timestamp.h"
 
 #include "catalog.h"
+#include "consensus_row.h"
 #include "label_internal.h"
 #include "labels.h"
+#include "shared.h"
 #include "spi_check.h"
 
 #define ADJUDICATOR_ROLE "hitl_adjudicator"
@@ -51,7 +54,6 @@ typedef struct Answer
 	char	   *label;			/* NULL: the role takes its answer back */
 	char	   *old_label;		/* the row's label before the statement */
 	bool		adjudication;
-	int			k;
 } Answer;
 
 /* hitl's own label writes do not go through answers (nesting allowed) */
@@ -128,8 +130,10 @@ store_answer(const Answer *a)
 }
 
 /*
- * The row's consensus from its answers (see the top); *answers gets how
- * many there are.
+ * The row's answers, in the caller's memory; returns how many.  Also takes
+ * the model's consensus rule and, when the row has a consensus, records it
+ * in hitl.consensus and returns its label (NULL: none); else the label the
+ * row had.
  */
 static char *
 consensus_of(const Answer *a, int *answers)
@@ -138,44 +142,39 @@ consensus_of(const Answer *a, int *answers)
 	Datum		values[2];
 	uint64		n;
 	uint64		i;
-	int64		top = 0;
-	int64		second = 0;
-	char	   *winner = NULL;
-	char	   *adjudicated = NULL;
+	RoleAnswer *list;
+	ConsensusRule *rule;
+	RowConsensus c;
 
 	values[0] = CStringGetTextDatum(a->model);
 	values[1] = a->row_key;
 	n = catalog_execute(CATALOG_AS_OWNER,
-						"SELECT a.label, pg_catalog.count(*), pg_catalog.bool_or(a.adjudication),"
-						" pg_catalog.max(a.answered_at) FILTER (WHERE a.adjudication)"
+						"SELECT a.role, a.label, a.adjudication, a.answered_at"
 						" FROM hitl.answers a WHERE a.model OPERATOR(pg_catalog.=) $1"
-						" AND a.row_key OPERATOR(pg_catalog.=) $2"
-						" GROUP BY a.label ORDER BY 4 DESC NULLS LAST, 2 DESC, 1",
+						" AND a.row_key OPERATOR(pg_catalog.=) $2",
 						2, argtypes, values, NULL, false, SPI_OK_SELECT, "reading a row's answers");
-	*answers = 0;
+	list = palloc(sizeof(RoleAnswer) * Max(n, 1));
 	for (i = 0; i < n; i++)
 	{
 		bool		isnull;
-		int64		count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
-		bool		adj = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3, &isnull));
 
-		*answers += (int) count;
-		if (adj && adjudicated == NULL)
-			adjudicated = spi_string(i, 1);
-		if (count > top)
-		{
-			second = top;
-			top = count;
-			winner = spi_string(i, 1);
-		}
-		else if (count > second)
-			second = count;
+		list[i].role = spi_string(i, 1);
+		list[i].label = spi_string(i, 2);
+		list[i].adjudication = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i],
+														  SPI_tuptable->tupdesc, 3, &isnull));
+		list[i].at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i],
+													   SPI_tuptable->tupdesc, 4, &isnull));
 	}
-	if (adjudicated != NULL)
-		return adjudicated;
-	if (*answers < a->k)
+	*answers = (int) n;
+	rule = consensus_rule(a->model);
+	if (rule == NULL)
+		return a->old_label;	/* the model was dropped meanwhile */
+	if (!consensus_decide(rule, (int) n, list, &c))
 		return a->old_label;
-	return top > second ? winner : NULL;
+	consensus_store(a->model, a->row_key, &c, (int) n);
+	if (c.label == NULL)
+		return NULL;
+	return strcpy(SPI_palloc(strlen(c.label) + 1), c.label);
 }
 
 /* hitl.answer_log: who answered what, and the consensus after */
@@ -245,13 +244,14 @@ label_answer(TriggerData *trigdata, const char *model)
 	a.label = label_of(info, newtup, desc);
 	a.old_label = label_of(info, trigdata->tg_trigtuple, desc);
 	a.adjudication = may_adjudicate(info->owner);
-	a.k = info->annotators;
 
 	hitl_spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
 	before = store_answer(&a);
 	consensus = consensus_of(&a, &answers);
 	log_answer(&a, before, consensus);
 	SPI_finish();
+	/* the worker refits the consensus model when answers came */
+	hitl_wake_at_commit(RelationGetRelid(rel));
 
 	if ((consensus == NULL && a.label == NULL) ||
 		(consensus != NULL && a.label != NULL && strcmp(consensus, a.label) == 0))

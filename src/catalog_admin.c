@@ -307,8 +307,11 @@ hitl_alter_model(PG_FUNCTION_ARGS)
 						   " WHERE name = $1",
 						   5, argtypes, values, nulls, false,
 						   SPI_OK_UPDATE, "updating hitl.models");
-	/* enabled again: the worker looks at the model's labels at commit */
-	if (nulls[3] == ' ' && DatumGetBool(values[3]))
+	/*
+	 * enabled again, or options changed (a consensus method to apply): the
+	 * worker looks at the model at commit
+	 */
+	if ((nulls[3] == ' ' && DatumGetBool(values[3])) || nulls[1] == ' ')
 		hitl_wake_at_commit(model->source);
 	SPI_finish();
 	PG_RETURN_VOID();

@@ -69,6 +69,7 @@
 #include "utils/timestamp.h"
 
 #include "catalog.h"
+#include "consensus_refresh.h"
 #include "hitl.h"
 #include "autolabel.h"
 #include "score.h"
@@ -381,6 +382,25 @@ crossvalidate_when_idle(HitlModelEntry *m, bool *pending, bool *recorded)
 	return cv.rescore;
 }
 
+/*
+ * In the current unit of work: refit the consensus of a model with several
+ * annotators per row when answers came since its last fit, and write the
+ * labels it changed (consensus_refresh.c).
+ */
+static void
+refresh_consensus(HitlModelEntry *m)
+{
+	char		activity[NAMEDATALEN + 32];
+	int64		written;
+
+	snprintf(activity, sizeof(activity), "consensus of model %s", m->name);
+	pgstat_report_activity(STATE_RUNNING, activity);
+	written = consensus_refresh_if_moved(m->name);
+	if (written > 0)
+		elog(DEBUG1, "hitl: model \"%s\": the consensus refit changed %lld labels",
+			 m->name, (long long) written);
+}
+
 /* Rescore a model, a batch per transaction, as its owner */
 static void
 rescore_model(HitlModelEntry *m)
@@ -411,6 +431,14 @@ work_on_model(HitlModelEntry *m, bool rescore)
 	bool		again;
 	bool		pending;
 	bool		recorded;
+
+	/*
+	 * 0. with several annotators per row, refit the consensus when answers
+	 * came: the labels it changes are then trained on at once
+	 */
+	begin_work();
+	refresh_consensus(m);
+	end_work();
 
 	/* 1. retrain when labels changed */
 	begin_work();

@@ -97,6 +97,11 @@ DECLARE
 BEGIN
 	IF TG_OP = 'UPDATE' THEN
 		old_k := coalesce((OLD.options ->> 'annotators_per_row')::integer, 1);
+		/* a new rule of consensus: the worker's next pass fits it and applies it to every row */
+		IF (OLD.options -> 'consensus', OLD.options -> 'consensus_threshold', old_k)
+		   IS DISTINCT FROM (NEW.options -> 'consensus', NEW.options -> 'consensus_threshold', k) THEN
+			DELETE FROM hitl.consensus_fits f WHERE f.model = NEW.name;
+		END IF;
 		IF k = old_k THEN
 			RETURN NEW;
 		END IF;
@@ -104,7 +109,7 @@ BEGIN
 			RAISE EXCEPTION 'option "annotators_per_row" of model "%" cannot go down from % to %', NEW.name, old_k, k
 				USING ERRCODE = 'feature_not_supported',
 					  DETAIL = 'The model has answers already; rows would have more answers than asked.',
-					  HINT = 'Raise it only: rows with fewer answers than the new value then wait for more before they get a consensus.';
+					  HINT = 'Raise it only: rows with a consensus keep it, the others wait for the new number of answers.';
 		END IF;
 	END IF;
 	IF k > 1 AND EXISTS (SELECT 1 FROM hitl.models m

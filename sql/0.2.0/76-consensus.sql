@@ -86,3 +86,9 @@ CREATE POLICY consensus_fits_read ON hitl.consensus_fits FOR SELECT
 	USING (model = ANY (ARRAY(SELECT m.name FROM hitl.models m)));
 COMMENT ON POLICY consensus_fits_read ON hitl.consensus_fits IS
 	'the fit of a model is visible to the roles that see the model';
+
+CREATE FUNCTION hitl.refresh_consensus(model text) RETURNS bigint
+LANGUAGE C STRICT VOLATILE
+AS 'MODULE_PATHNAME', 'hitl_refresh_consensus';
+COMMENT ON FUNCTION hitl.refresh_consensus(text) IS
+	'refits the consensus model of a model''s answers now (Dawid-Skene, or majority vote: option consensus) and writes the consensus labels it changed; returns how many rows it wrote';
