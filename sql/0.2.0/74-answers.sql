@@ -174,7 +174,9 @@ COMMENT ON FUNCTION hitl._adjudication_view(text) IS
  * view: the table's columns of the unlabeled rows that need an expert,
  * those whose annotators_per_row answers left no consensus (a tie) and
  * those skip_limit roles skipped, with "answers" (jsonb: role -> answer)
- * and "skips" (jsonb: role -> reason).  An adjudicator's UPDATE of the
+ * and "skips" (jsonb: role -> reason), and "consensus_confidence" (the
+ * highest posterior, or the winning share, hitl.consensus has for the
+ * row; NULL for a skipped row without k answers).  An adjudicator's UPDATE of the
  * label settles the row.  security_invoker, as the audit views.
  */
 CREATE FUNCTION hitl._create_adjudication_view(model text) RETURNS void
@@ -182,7 +184,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	m hitl.models := hitl._model_for_view(model, ARRAY['answers', 'skips'], 'adjudication view');
+	m hitl.models := hitl._model_for_view(model, ARRAY['answers', 'skips', 'consensus_confidence'], 'adjudication view');
 BEGIN
 	EXECUTE format($v$
 		CREATE OR REPLACE VIEW %1$I.%2$I WITH (security_invoker = true) AS
@@ -206,7 +208,10 @@ BEGIN
 				  AND a.row_key OPERATOR(pg_catalog.=) r.row_key) AS answers,
 			   (SELECT pg_catalog.jsonb_object_agg(k.role, k.reason ORDER BY k.role) FROM hitl.skips k
 				WHERE k.model OPERATOR(pg_catalog.=) %3$L::pg_catalog.text
-				  AND k.row_key OPERATOR(pg_catalog.=) r.row_key) AS skips
+				  AND k.row_key OPERATOR(pg_catalog.=) r.row_key) AS skips,
+			   (SELECT c.confidence FROM hitl.consensus c
+				WHERE c.model OPERATOR(pg_catalog.=) %3$L::pg_catalog.text
+				  AND c.row_key OPERATOR(pg_catalog.=) r.row_key) AS consensus_confidence
 		FROM r
 		CROSS JOIN LATERAL (
 			SELECT t.* FROM %4$s t

@@ -14,7 +14,7 @@
 -- The file runs outside a transaction block (no worker: the fit changes
 -- only when the file refreshes it); its roles are dropped at the end.
 
-SELECT plan(49);
+SELECT plan(50);
 
 CREATE EXTENSION hitl;
 SET client_min_messages = warning;
@@ -146,6 +146,10 @@ SELECT ok((SELECT bool_and(confidence < 0.9999999) FROM hitl.consensus WHERE mod
 SELECT is((SELECT count(*) FROM kc_adjudication_queue),
 		  (SELECT count(*) FROM hitl.consensus WHERE model = 'kc' AND label IS NULL),
 		  'those rows are in the adjudication view');
+SELECT ok((SELECT bool_and(a.consensus_confidence = c.confidence AND a.consensus_confidence < 0.9999999)
+		   FROM kc_adjudication_queue a JOIN hitl.consensus c
+		   ON c.model = 'kc' AND c.row_key = jsonb_build_object('id', a.id)),
+		  'with their posterior as consensus_confidence');
 
 -- 6. an adjudication settles a row, and a refresh keeps it
 SELECT id AS adj FROM kc_adjudication_queue ORDER BY id LIMIT 1 \gset
