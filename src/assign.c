@@ -244,40 +244,58 @@ static void
 read_candidates(const HitlModel *model, Datum role, const AssignOptions *o, int limit,
 				Candidates *c)
 {
-	Oid			argtypes[4] = {TEXTOID, JSONBARRAYOID, JSONBARRAYOID, JSONBARRAYOID};
-	Datum		values[4];
+	Oid			argtypes[5] = {TEXTOID, JSONBARRAYOID, JSONBARRAYOID, JSONBARRAYOID, INT4OID};
+	Datum		values[5];
+	int			fetch = limit * 2 + 50;
 	int			i;
 
 	values[0] = CStringGetTextDatum(model->name);
 	read_exclusions(model, role, o, &values[1], &values[2], &values[3]);
-	c->n = (int) catalog_execute(CATALOG_AS_CALLER,
-								 "SELECT q.row_key, q.rank, q.prediction, q.confidence, q.uncertainty"
-								 " FROM hitl.queue q"
-								 " WHERE q.model OPERATOR(pg_catalog.=) $1"
-								 " AND q.row_key OPERATOR(pg_catalog.<>) ALL ($2)"
-								 " ORDER BY q.row_key OPERATOR(pg_catalog.=) ANY ($3) DESC,"
-								 " q.row_key OPERATOR(pg_catalog.=) ANY ($4) DESC, q.rank",
-								 4, argtypes, values, NULL, false, SPI_OK_SELECT,
-								 "reading the rows to offer");
-	c->key = palloc(sizeof(Datum) * Max(c->n, 1));
-	c->rank = palloc(sizeof(int32) * Max(c->n, 1));
-	c->prediction = palloc(sizeof(char *) * Max(c->n, 1));
-	c->confidence = palloc(sizeof(double) * Max(c->n, 1));
-	c->uncertainty = palloc(sizeof(double) * Max(c->n, 1));
-	for (i = 0; i < c->n; i++)
+	for (;;)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
+		int			got;
 
-		c->key[i] = datumCopy(SPI_getbinval(tup, desc, 1, &isnull), false, -1);
-		c->rank[i] = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
-		c->prediction[i] = SPI_getvalue(tup, desc, 3);
-		c->confidence[i] = DatumGetFloat8(SPI_getbinval(tup, desc, 4, &isnull));
-		c->uncertainty[i] = DatumGetFloat8(SPI_getbinval(tup, desc, 5, &isnull));
+		values[4] = Int32GetDatum(fetch);
+		got = (int) catalog_execute(CATALOG_AS_CALLER,
+		/* joins by hash: arrays of thousands of keys stay linear */
+									"SELECT q.row_key, q.rank, q.prediction, q.confidence, q.uncertainty"
+									" FROM hitl.queue q"
+									" LEFT JOIN (SELECT DISTINCT m.k FROM pg_catalog.unnest($3) m (k)) mine"
+									" ON mine.k OPERATOR(pg_catalog.=) q.row_key"
+									" LEFT JOIN (SELECT DISTINCT s.k FROM pg_catalog.unnest($4) s (k)) started"
+									" ON started.k OPERATOR(pg_catalog.=) q.row_key"
+									" WHERE q.model OPERATOR(pg_catalog.=) $1"
+									" AND NOT EXISTS (SELECT FROM pg_catalog.unnest($2) e (k)"
+									" WHERE e.k OPERATOR(pg_catalog.=) q.row_key)"
+									" ORDER BY mine.k IS NOT NULL DESC, started.k IS NOT NULL DESC, q.rank"
+									" LIMIT $5",
+									5, argtypes, values, NULL, false, SPI_OK_SELECT,
+									"reading the rows to offer");
+		c->n = got;
+		c->key = palloc(sizeof(Datum) * Max(c->n, 1));
+		c->rank = palloc(sizeof(int32) * Max(c->n, 1));
+		c->prediction = palloc(sizeof(char *) * Max(c->n, 1));
+		c->confidence = palloc(sizeof(double) * Max(c->n, 1));
+		c->uncertainty = palloc(sizeof(double) * Max(c->n, 1));
+		for (i = 0; i < c->n; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+
+			c->key[i] = datumCopy(SPI_getbinval(tup, desc, 1, &isnull), false, -1);
+			c->rank[i] = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+			c->prediction[i] = SPI_getvalue(tup, desc, 3);
+			c->confidence[i] = DatumGetFloat8(SPI_getbinval(tup, desc, 4, &isnull));
+			c->uncertainty[i] = DatumGetFloat8(SPI_getbinval(tup, desc, 5, &isnull));
+		}
+		SPI_freetuptable(SPI_tuptable);
+		keep_unlabeled(model, c, limit);
+		/* enough unlabeled rows, or the queue has no more */
+		if (c->n >= limit || got < fetch || fetch >= INT_MAX / 4)
+			break;
+		fetch *= 4;
 	}
-	SPI_freetuptable(SPI_tuptable);
-	keep_unlabeled(model, c, limit);
 	c->reserved = palloc0(sizeof(bool) * Max(c->n, 1));
 	c->until = palloc0(sizeof(TimestampTz) * Max(c->n, 1));
 }

@@ -1,5 +1,5 @@
 # Four annotators, three answers per row, at the same time: four sessions,
-# each as a role of its own, take 10 rows at a time through hitl.next_rows
+# each as a role of its own, take 25 rows at a time through hitl.next_rows
 # and answer them (each role errs on some rows of its own), committing each
 # batch, until no row is left for them.  Every row of the review queue must
 # end with exactly three answers, none given to a fourth annotator, no
@@ -23,7 +23,7 @@ sub sql
 	return $node->safe_psql('postgres', $query);
 }
 
-# 5,000 rows, the first 150 labeled, three classes; a queue of 400 rows,
+# 5,000 rows, the first 150 labeled, three classes; a queue of all 4,850 others,
 # not rescored (no worker: hitl is not preloaded)
 sql(q{
 CREATE EXTENSION hitl;
@@ -32,7 +32,7 @@ INSERT INTO t SELECT i, i % 10 + (i % 7) / 10.0, (i * 3) % 11, NULL, (ARRAY['a',
 FROM generate_series(1, 5000) i;
 UPDATE t SET lab = truth WHERE id <= 150;
 SELECT hitl.create_model('m', 't', 'lab', ARRAY['x', 'y'],
-						 options => '{"queue_size": 400, "evaluation_rate": 0, "annotators_per_row": 3}');
+						 options => '{"queue_size": 5000, "evaluation_rate": 0, "annotators_per_row": 3}');
 CREATE TABLE got (role name, row_key jsonb, batch int);
 });
 my @roles = map { "annotator$_" } 1 .. 4;
@@ -41,7 +41,7 @@ foreach my $i (1 .. 4)
 	my $r = $roles[ $i - 1 ];
 	sql(qq{CREATE ROLE $r; GRANT SELECT, UPDATE (lab) ON t TO $r; GRANT INSERT, SELECT ON got TO $r});
 }
-is(sql(q{SELECT count(*) FROM hitl.queue WHERE model = 'm'}), '400', 'the queue holds 400 rows');
+is(sql(q{SELECT count(*) FROM hitl.queue WHERE model = 'm'}), '4850', 'the queue holds the 4,850 unlabeled rows');
 
 # each role errs on the rows whose id falls on one of its two residues
 # modulo 7, odd roles with one wrong class, even roles with the other: a
@@ -52,8 +52,8 @@ DECLARE
 	n int;
 	me int := right(current_user, 1)::int;
 BEGIN
-	FOR i IN 1 .. 200 LOOP
-		INSERT INTO got SELECT current_user, x.row_key, i FROM hitl.next_rows('m', 10) x;
+	FOR i IN 1 .. 1000 LOOP
+		INSERT INTO got SELECT current_user, x.row_key, i FROM hitl.next_rows('m', 25) x;
 		GET DIAGNOSTICS n = ROW_COUNT;
 		EXIT WHEN n = 0;
 		UPDATE t SET lab = CASE WHEN t.id % 7 IN (me, me + 1)
@@ -83,16 +83,16 @@ is( sql(
 		qq{SELECT count(*) FROM $queue q
 		   WHERE (SELECT count(*) FROM hitl.answers a WHERE a.model = 'm' AND a.row_key = q.row_key) <> 3}),
 	'0', 'every row of the queue has exactly three answers');
-is(sql(q{SELECT count(*) FROM hitl.answers WHERE model = 'm'}), '1200', '1,200 answers in all');
+is(sql(q{SELECT count(*) FROM hitl.answers WHERE model = 'm'}), '14550', '14,550 answers in all');
 is( sql(q{SELECT count(*), count(DISTINCT (role, row_key)) FROM hitl.answer_log WHERE model = 'm'}),
-	'1200|1200', 'each logged once: no answer replaced, none lost');
+	'14550|14550', 'each logged once: no answer replaced, none lost');
 is( sql(
 		q{SELECT count(*) FROM (SELECT g.row_key FROM got g GROUP BY g.row_key HAVING count(*) > 3) x}),
 	'0', 'no row was given to a fourth annotator');
 is( sql(
 		q{SELECT count(*) FROM hitl.answers a JOIN got g ON g.row_key = a.row_key AND g.role = a.role
 		  WHERE a.model = 'm'}),
-	'1200', 'every answer is of a row given to its role');
+	'14550', 'every answer is of a row given to its role');
 
 # the label: the majority, or nothing on a tie
 my $majority = q{
