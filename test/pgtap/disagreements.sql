@@ -26,31 +26,31 @@ CREATE ROLE tap_dx;
 CREATE ROLE tap_dr;
 GRANT SELECT, UPDATE (lab) ON dt TO tap_da, tap_db;
 
+-- run a statement as a role (until the end of the statement's transaction)
+CREATE FUNCTION as_role(r name, q text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE format('SET LOCAL ROLE %I', r);
+	EXECUTE q;
+END
+$$;
+
 -- A labels rows 1-7
-SET ROLE tap_da;
-UPDATE dt SET lab = 'a' WHERE id BETWEEN 1 AND 7;
-RESET ROLE;
+SELECT as_role('tap_da', $$UPDATE dt SET lab = 'a' WHERE id BETWEEN 1 AND 7$$);
 -- B: changes row 1 (a disagreement), sets row 2 to the label it has (none),
 -- removes row 4's label (a disagreement)
-SET ROLE tap_db;
-UPDATE dt SET lab = 'b' WHERE id = 1;
-UPDATE dt SET lab = 'a' WHERE id = 2;
-UPDATE dt SET lab = NULL WHERE id = 4;
-RESET ROLE;
+SELECT as_role('tap_db', $$UPDATE dt SET lab = 'b' WHERE id = 1$$);
+SELECT as_role('tap_db', $$UPDATE dt SET lab = 'a' WHERE id = 2$$);
+SELECT as_role('tap_db', $$UPDATE dt SET lab = NULL WHERE id = 4$$);
 -- A: sets row 1 back (it overrides B), changes its own label of row 3 (none)
-SET ROLE tap_da;
-UPDATE dt SET lab = 'a' WHERE id = 1;
-UPDATE dt SET lab = 'b' WHERE id = 3;
-RESET ROLE;
+SELECT as_role('tap_da', $$UPDATE dt SET lab = 'a' WHERE id = 1$$);
+SELECT as_role('tap_da', $$UPDATE dt SET lab = 'b' WHERE id = 3$$);
 -- row 6: A's label set 601 s before B changes it (after the timeout);
 -- row 7: A's entry made a machine label's (source 'model')
 UPDATE hitl.label_log SET at = at - interval '601 seconds'
 WHERE model = 'dm' AND row_key = '{"id": 6}';
 UPDATE hitl.label_log SET source = 'model'
 WHERE model = 'dm' AND row_key = '{"id": 7}';
-SET ROLE tap_db;
-UPDATE dt SET lab = 'b' WHERE id IN (6, 7);
-RESET ROLE;
+SELECT as_role('tap_db', $$UPDATE dt SET lab = 'b' WHERE id IN (6, 7)$$);
 
 SELECT is(ARRAY(SELECT a.attname || ' ' || format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
 				WHERE a.attrelid = 'hitl.label_disagreements'::regclass AND a.attnum > 0 ORDER BY a.attnum),
@@ -109,13 +109,9 @@ INSERT INTO dt2 SELECT * FROM dt;
 UPDATE dt2 SET lab = NULL;
 SELECT hitl.create_model('dm2', 'dt2', 'lab', '{x}', options => '{"reservation_timeout": 1}');
 GRANT SELECT, UPDATE (lab) ON dt2 TO tap_da, tap_db;
-SET ROLE tap_da;
-UPDATE dt2 SET lab = 'a' WHERE id = 1;
-RESET ROLE;
+SELECT as_role('tap_da', $$UPDATE dt2 SET lab = 'a' WHERE id = 1$$);
 SELECT pg_sleep(1.1);
-SET ROLE tap_db;
-UPDATE dt2 SET lab = 'b' WHERE id = 1;
-RESET ROLE;
+SELECT as_role('tap_db', $$UPDATE dt2 SET lab = 'b' WHERE id = 1$$);
 SELECT is((SELECT count(*) FROM hitl.label_disagreements WHERE model = 'dm2'), 0::bigint,
 		  'reservation_timeout 1: a change 1.1 s later is none');
 SELECT hitl.alter_model('dm2', options => '{"reservation_timeout": 600}');
@@ -131,18 +127,10 @@ CREATE TABLE kt (id int PRIMARY KEY, x float8, lab text);
 INSERT INTO kt SELECT i, i, NULL FROM generate_series(1, 10) i;
 SELECT hitl.create_model('km', 'kt', 'lab', '{x}', options => '{"annotators_per_row": 3}');
 GRANT SELECT, UPDATE (lab) ON kt TO tap_da, tap_db, tap_dc;
-SET ROLE tap_da;
-UPDATE kt SET lab = 'a' WHERE id = 1;
-RESET ROLE;
-SET ROLE tap_db;
-UPDATE kt SET lab = 'a' WHERE id = 1;
-RESET ROLE;
-SET ROLE tap_dc;
-UPDATE kt SET lab = 'b' WHERE id = 1;
-RESET ROLE;
-SET ROLE tap_db;
-UPDATE kt SET lab = 'b' WHERE id = 1;
-RESET ROLE;
+SELECT as_role('tap_da', $$UPDATE kt SET lab = 'a' WHERE id = 1$$);
+SELECT as_role('tap_db', $$UPDATE kt SET lab = 'a' WHERE id = 1$$);
+SELECT as_role('tap_dc', $$UPDATE kt SET lab = 'b' WHERE id = 1$$);
+SELECT as_role('tap_db', $$UPDATE kt SET lab = 'b' WHERE id = 1$$);
 SELECT is(ARRAY(SELECT role || ':' || coalesce(old_label, 'NULL') || '>' || new_label
 				FROM hitl.label_log WHERE model = 'km' ORDER BY id),
 		  ARRAY['tap_dc:NULL>a', 'tap_db:a>b'], 'annotators_per_row 3: the label log has two consensus changes');
@@ -191,5 +179,6 @@ SELECT * FROM finish();
 
 SELECT hitl.drop_model(name) FROM hitl.models;
 DROP TABLE dt, dt2, kt CASCADE;
+DROP FUNCTION as_role(name, text);
 DROP OWNED BY tap_da, tap_db, tap_dc, tap_dx, tap_dr;
 DROP ROLE tap_da, tap_db, tap_dc, tap_dx, tap_dr;
