@@ -6,7 +6,7 @@
 --
 -- The file runs outside a transaction block; its roles are dropped at the end.
 
-SELECT plan(16);
+SELECT plan(17);
 
 CREATE EXTENSION hitl;
 SET client_min_messages = warning;
@@ -118,6 +118,8 @@ SELECT ok((SELECT (confusion -> 'a' ->> 'c')::float8 > 0.3 FROM hitl.annotator_s
 		  's4''s matrix shows it answers c for true a');
 SELECT ok((SELECT last_answer_at IS NOT NULL FROM hitl.annotator_stats WHERE model = 'sm' AND role = 'tap_s1'),
 		  'last_answer_at');
+SELECT is((SELECT count(*) FROM hitl.annotator_stats WHERE model = 'sm' AND disagreements = 0 AND overrides = 0),
+		  4::bigint, 'disagreements and overrides (one annotator per row only) are 0 for every role');
 
 -- a reader under row-level security counts the answers of the rows it sees
 CREATE ROLE tap_reader;
