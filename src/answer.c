@@ -44,6 +44,7 @@
 #define ADJUDICATOR_ROLE "hitl_adjudicator"
 
 static int	suspended = 0;
+static int	consensus_writes = 0;
 
 /* One row's answer, and what the row's answers say after it */
 typedef struct Answer
@@ -62,6 +63,20 @@ label_answers_suspend(bool on)
 {
 	suspended += on ? 1 : -1;
 	Assert(suspended >= 0);
+}
+
+/* The consensus refresh's label writes: logged with source 'consensus' */
+void
+label_consensus_writing(bool on)
+{
+	consensus_writes += on ? 1 : -1;
+	Assert(consensus_writes >= 0);
+}
+
+bool
+label_consensus_written(void)
+{
+	return consensus_writes > 0;
 }
 
 /* May the current role adjudicate the model's rows? */

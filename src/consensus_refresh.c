@@ -22,6 +22,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "pgstat.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -406,6 +407,7 @@ write_labels(const HitlModel *model, uint64 n)
 					 rowaccess_key_match(model, "t", "v.row_key"));
 	hitl_role_enter(&scope, model->owner);
 	label_answers_suspend(true);
+	label_consensus_writing(true);
 	PG_TRY();
 	{
 		written = catalog_execute(CATALOG_AS_CALLER, sql.data, 3, argtypes, values, NULL, false,
@@ -413,6 +415,7 @@ write_labels(const HitlModel *model, uint64 n)
 	}
 	PG_FINALLY();
 	{
+		label_consensus_writing(false);
 		label_answers_suspend(false);
 	}
 	PG_END_TRY();
@@ -468,6 +471,8 @@ consensus_refresh_if_moved(const char *name)
 	Datum		values[1];
 	bool		isnull;
 	HitlModel  *model;
+	char		activity[NAMEDATALEN + 32];
+	int64		written;
 
 	values[0] = CStringGetTextDatum(name);
 	(void) catalog_execute(CATALOG_AS_OWNER,
@@ -483,7 +488,13 @@ consensus_refresh_if_moved(const char *name)
 		!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
 		return -1;
 	model = catalog_load_model(name, CurrentMemoryContext);
-	return consensus_refresh(model);
+	snprintf(activity, sizeof(activity), "consensus of model %s", name);
+	pgstat_report_activity(STATE_RUNNING, activity);
+	written = consensus_refresh(model);
+	if (written > 0)
+		elog(DEBUG1, "hitl: model \"%s\": the consensus refit changed %lld labels",
+			 name, (long long) written);
+	return written;
 }
 
 /*

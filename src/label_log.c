@@ -57,6 +57,7 @@
 #include "catalog.h"
 #include "compat.h"
 #include "label_internal.h"
+#include "labels.h"
 
 /* log rows written per table_multi_insert() */
 #define LOG_BATCH 1000
@@ -92,6 +93,7 @@ struct LabelLogWriter
 	AttrNumber	source_att;		/* hitl.label_log.source */
 	AttrNumber	decided_att;	/* hitl.label_log.decided_version */
 	bool		machine;		/* written by hitl.auto_label */
+	bool		consensus;		/* written by a consensus refresh */
 	int			decided_version;
 	bool		forget;			/* collect human keys: the model has machine labels */
 	Datum	   *human_keys;		/* in cxt */
@@ -145,6 +147,7 @@ label_log_open(const char *model)
 	w->source_att = get_attnum(w->table->relid, "source");
 	w->decided_att = get_attnum(w->table->relid, "decided_version");
 	w->machine = autolabel_writing(&w->decided_version);
+	w->consensus = label_consensus_written();
 	w->model_name = pstrdup(model);
 	w->forget = !w->machine && w->source_att != InvalidAttrNumber &&
 		catalog_auto_labels_any(model);
@@ -318,7 +321,8 @@ writer_source(LabelLogWriter *w, Datum row_key, Datum *values, bool *isnull)
 
 	if (w->source_att == InvalidAttrNumber)
 		return;
-	values[w->source_att - 1] = CStringGetTextDatum(w->machine ? "model" : "human");
+	values[w->source_att - 1] = CStringGetTextDatum(w->machine ? "model" :
+													w->consensus ? "consensus" : "human");
 	isnull[w->source_att - 1] = false;
 	if (w->machine && w->decided_att != InvalidAttrNumber)
 	{

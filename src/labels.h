@@ -38,6 +38,13 @@ extern Datum hitl_label_trigger(PG_FUNCTION_ARGS);
 extern void label_answers_suspend(bool on);
 
 /*
+ * answer.c: the label writes of a consensus refresh (consensus_refresh.c),
+ * logged with source 'consensus'; true starts, false ends (calls nest).
+ */
+extern void label_consensus_writing(bool on);
+extern bool label_consensus_written(void);
+
+/*
  * hitl._attach_label_triggers(model): the missing label triggers of a
  * model, for a caller that may change it.
  */

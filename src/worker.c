@@ -7,41 +7,38 @@
  * waits hitl.retrain_delay for the burst of label commits to end, and then,
  * model by model:
  *
+ *	- refits the consensus of a model with several annotators per row when
+ *	  answers came (consensus_refresh.c);
  *	- retrains when hitl.label_log has more entries for the model than its
- *	  processed_labels (warm-started: see train.c), and records how many it
- *	  saw.  A count, not the largest id: ids are given out at insert, so a
- *	  transaction that took a smaller id can commit after a larger one;
- *	  entries only accumulate, so a count that did not grow means no entry
- *	  came;
+ *	  processed_labels (warm-started: see train.c): a count, not the largest
+ *	  id, as ids are given out at insert and may commit out of order;
  *	- rescores the table, committing after every batch (see score.c).
  *
  * Woken while it runs, it does the same again.  With nothing to do for
  * hitl.naptime it exits, leaving in its slot when a model's retry is due;
- * and when another database waits for a worker, it exits after its round
+ * when another database waits for a worker, it exits after its round
  * (leaving what is still to do in its slot), so that databases take turns.
  *
  * Each model's work runs as the model's owner the way core runs maintenance
  * for a table's owner (security.h): restricted, in a GUC nest level rolled
- * back when the work ends (before every commit), with a safe search_path,
- * so that nothing the owner's code sets outlives it.  The worker's own
- * queries on hitl's tables run as their owner, with the same safe
- * search_path.
+ * back when the work ends (before every commit), with a safe search_path, so
+ * that nothing the owner's code sets outlives it.  The worker's own queries
+ * on hitl's tables run as their owner, with the same safe search_path.
  *
  * The worker never waits long on a lock: lock waits end after
- * WORKER_LOCK_TIMEOUT_MS, and a model whose lock was not available is
- * tried again soon, without it counting as a failure.  Commands that need
- * strong locks on a model's table make the worker drop that work at once
- * and stay away until their transaction ends (hitl_give_way); it logs
- * that it gave way and comes back soon.
+ * WORKER_LOCK_TIMEOUT_MS, and a model whose lock was not available is tried
+ * again soon, without it counting as a failure.  Commands that need strong
+ * locks on a model's table make the worker drop that work at once and stay
+ * away until their transaction ends (hitl_give_way); it logs that it gave
+ * way and comes back soon.
  *
- * A failure is caught, written to hitl.models (status, last_error,
- * failed_at, failures, retry_at), logged once per distinct error, and
- * retried with a doubling back-off (computed once, by
- * catalog_record_failure); the other models go on.  A model
- * marked 'broken' (its table or columns changed, see the event trigger) is
- * left alone.  The worker never runs during recovery and leaves quietly
- * when hitl is dropped from its database, when hitl.enabled is turned off,
- * or when the database is dropped.
+ * A failure is caught, written to hitl.models (status, last_error, failed_at,
+ * failures, retry_at), logged once per distinct error, and retried with a
+ * doubling back-off (catalog_record_failure); the other models go on.  A
+ * model marked 'broken' (its table or columns changed: the event trigger) is
+ * left alone.  The worker never runs during recovery, and leaves quietly when
+ * hitl is dropped from its database, hitl.enabled is off, or the database is
+ * dropped.
  *
  * The worker runs no SQL on hitl's tables itself: it lists the models,
  * reads their progress and records what it did through the catalog layer
@@ -382,25 +379,6 @@ crossvalidate_when_idle(HitlModelEntry *m, bool *pending, bool *recorded)
 	return cv.rescore;
 }
 
-/*
- * In the current unit of work: refit the consensus of a model with several
- * annotators per row when answers came since its last fit, and write the
- * labels it changed (consensus_refresh.c).
- */
-static void
-refresh_consensus(HitlModelEntry *m)
-{
-	char		activity[NAMEDATALEN + 32];
-	int64		written;
-
-	snprintf(activity, sizeof(activity), "consensus of model %s", m->name);
-	pgstat_report_activity(STATE_RUNNING, activity);
-	written = consensus_refresh_if_moved(m->name);
-	if (written > 0)
-		elog(DEBUG1, "hitl: model \"%s\": the consensus refit changed %lld labels",
-			 m->name, (long long) written);
-}
-
 /* Rescore a model, a batch per transaction, as its owner */
 static void
 rescore_model(HitlModelEntry *m)
@@ -432,15 +410,11 @@ work_on_model(HitlModelEntry *m, bool rescore)
 	bool		pending;
 	bool		recorded;
 
-	/*
-	 * 0. with several annotators per row, refit the consensus when answers
-	 * came: the labels it changes are then trained on at once
-	 */
+	/* 0. refit the consensus of several annotators when answers came */
 	begin_work();
-	refresh_consensus(m);
+	(void) consensus_refresh_if_moved(m->name);
 	end_work();
-
-	/* 1. retrain when labels changed */
+	/* 1. retrain when labels changed (those of the refit too) */
 	begin_work();
 	go_on = retrain_if_labels_moved(m, &rescore);
 	end_work();
@@ -466,9 +440,7 @@ work_on_model(HitlModelEntry *m, bool rescore)
 	 * the threshold of the version that scored, so not while its
 	 * cross-validation is pending
 	 */
-	if (!rescore && !again && !recorded)
-		return;
-	if (pending)
+	if ((!rescore && !again && !recorded) || pending)
 		return;
 	begin_work();
 	autolabel_for_worker(m->name, m->owner);

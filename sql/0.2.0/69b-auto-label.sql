@@ -97,12 +97,16 @@ CREATE POLICY auto_labels_read ON hitl.auto_labels FOR SELECT
 COMMENT ON POLICY auto_labels_read ON hitl.auto_labels IS
 	'the machine labels of a model are visible to the roles that see the model, each only when the role may see its row';
 
-/* Who wrote a label: people and applications ('human') or hitl.auto_label ('model') */
+/*
+ * Who wrote a label: people and applications ('human'), hitl.auto_label
+ * ('model'), or a refit of the consensus of several annotators'
+ * answers ('consensus', 76-consensus.sql)
+ */
 ALTER TABLE hitl.label_log
-	ADD COLUMN source text NOT NULL DEFAULT 'human' CHECK (source IN ('human', 'model')),
+	ADD COLUMN source text NOT NULL DEFAULT 'human' CHECK (source IN ('human', 'model', 'consensus')),
 	ADD COLUMN decided_version integer;
 COMMENT ON COLUMN hitl.label_log.source IS
-	'''model'' for labels written by hitl.auto_label, ''human'' for every other change';
+	'''model'' for labels written by hitl.auto_label, ''consensus'' for those a refit of the consensus of several annotators changed (hitl.refresh_consensus, the worker), ''human'' for every other change';
 COMMENT ON COLUMN hitl.label_log.decided_version IS
 	'for a machine label, the version whose prediction and threshold decided it';
 

@@ -14,7 +14,7 @@
 -- The file runs outside a transaction block (no worker: the fit changes
 -- only when the file refreshes it); its roles are dropped at the end.
 
-SELECT plan(50);
+SELECT plan(52);
 
 CREATE EXTENSION hitl;
 SET client_min_messages = warning;
@@ -91,6 +91,10 @@ SELECT ok((SELECT confusion[1] > 0.99 AND confusion[5] > 0.99 AND confusion[9] >
 		  'tap_c1''s diagonal is above 0.99, tap_c2''s first entry about 0.6');
 SELECT is((SELECT count(*) FROM hitl.label_log WHERE model = 'kc' AND id > 0) - :log0, 8::bigint,
 		  'the 8 changes are in the label log');
+SELECT is((SELECT count(*) FROM hitl.label_log WHERE model = 'kc' AND source = 'consensus'), 8::bigint,
+		  'with source consensus');
+SELECT is((SELECT count(*) FROM hitl.label_disagreements WHERE model = 'kc'), 0::bigint,
+		  'a consensus write is no disagreement');
 SELECT results_eq($$SELECT method, count(*), min(confidence) > 0.99 FROM hitl.consensus WHERE model = 'kc' GROUP BY method$$,
 				  $$VALUES ('dawid_skene', 40::bigint, true)$$,
 				  'hitl.consensus: 40 rows by Dawid-Skene, every posterior above 0.99');
