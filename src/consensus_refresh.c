@@ -40,6 +40,16 @@
 
 PG_FUNCTION_INFO_V1(hitl_refresh_consensus);
 
+/*
+ * The worker refits a Dawid-Skene fit once the answers logged since it
+ * reach 1/20 of those it saw (at least one): each refit reads every answer,
+ * so refitting at every answer would cost the square of their number; the
+ * answers between refits are decided by the answer trigger under the
+ * current fit.  Under majority vote (a fit without classes) every new
+ * answer is enough: nothing is fitted.
+ */
+#define CONSENSUS_REFIT_SHARE 20
+
 /* A model's answers, by row */
 typedef struct AnswerTable
 {
@@ -477,11 +487,16 @@ consensus_refresh_if_moved(const char *name)
 	values[0] = CStringGetTextDatum(name);
 	(void) catalog_execute(CATALOG_AS_OWNER,
 						   "SELECT coalesce((m.options OPERATOR(pg_catalog.->>) 'annotators_per_row')::pg_catalog.int4, 1)"
-						   " OPERATOR(pg_catalog.>) 1 AND coalesce((SELECT pg_catalog.max(l.id) FROM hitl.answer_log l"
-						   " WHERE l.model OPERATOR(pg_catalog.=) m.name), 0)"
-						   " OPERATOR(pg_catalog.>) coalesce((SELECT f.last_answer FROM hitl.consensus_fits f"
-						   " WHERE f.model OPERATOR(pg_catalog.=) m.name), 0)"
-						   " FROM hitl.models m WHERE m.name OPERATOR(pg_catalog.=) $1",
+						   " OPERATOR(pg_catalog.>) 1 AND (f.model IS NULL"
+						   " OR (pg_catalog.cardinality(f.classes) OPERATOR(pg_catalog.=) 0"
+						   "  AND EXISTS (SELECT FROM hitl.answer_log l WHERE l.model OPERATOR(pg_catalog.=) m.name"
+						   "  AND l.id OPERATOR(pg_catalog.>) f.last_answer))"
+						   " OR (SELECT pg_catalog.count(*) FROM hitl.answer_log l"
+						   "  WHERE l.model OPERATOR(pg_catalog.=) m.name AND l.id OPERATOR(pg_catalog.>) f.last_answer)"
+						   "  OPERATOR(pg_catalog.>=) GREATEST(1, f.answers OPERATOR(pg_catalog./) "
+						   CppAsString2(CONSENSUS_REFIT_SHARE) "))"
+						   " FROM hitl.models m LEFT JOIN hitl.consensus_fits f ON f.model OPERATOR(pg_catalog.=) m.name"
+						   " WHERE m.name OPERATOR(pg_catalog.=) $1",
 						   1, argtypes, values, NULL, true, SPI_OK_SELECT,
 						   "checking a model's answers");
 	if (SPI_processed == 0 ||

@@ -3,9 +3,11 @@
 # reliable annotator outvoted by two unreliable ones who agree on a wrong
 # label (ids 0 modulo 5) gets the row by Dawid-Skene, once the fit has
 # seen 20 rows with three answers; the model is trained on the corrected
-# labels.  A new option consensus ('majority') is applied by the worker's
-# next pass, without a call.  The worker has a long naptime: what happens
-# below happens because the answers and the option change woke it.
+# labels.  The worker refits again once the new answers reach 1/20 of
+# those the fit saw.  A new option consensus ('majority') is applied by
+# the worker's next pass, without a call.  The worker has a long naptime:
+# what happens below happens because the answers and the option change
+# woke it.
 
 use strict;
 use warnings;
@@ -74,16 +76,38 @@ ok( $node->poll_query_until(
 		  ON m.name = v.model AND v.version = m.current_version WHERE m.name = 'm'}),
 	'the current version is trained on the 60 consensus labels');
 
+# a refit waits for new answers worth 1/20 of those the fit saw (180 / 20 =
+# 9): three answers on row 61 are decided by the trigger under the fit
+my $answer = q{
+SET ROLE c1;
+UPDATE t SET lab = truth WHERE id BETWEEN %1$d AND %2$d;
+SET ROLE c2;
+UPDATE t SET lab = truth WHERE id BETWEEN %1$d AND %2$d;
+SET ROLE c3;
+UPDATE t SET lab = truth WHERE id BETWEEN %1$d AND %2$d;
+};
+my $last = sql(q{SELECT last_answer FROM hitl.consensus_fits WHERE model = 'm'});
+sql(sprintf($answer, 61, 61));
+sql(q{SELECT hitl.wait('m', timeout => '120 s')});
+is(sql(q{SELECT last_answer FROM hitl.consensus_fits WHERE model = 'm'}),
+	$last, 'three new answers: no refit');
+is( sql(q{SELECT t.lab = t.truth AND c.method = 'dawid_skene' FROM t, hitl.consensus c
+		  WHERE t.id = 61 AND c.model = 'm' AND c.row_key = '{"id": 61}'}),
+	't', 'row 61 is decided by the trigger under the fit');
+sql(sprintf($answer, 62, 63));
+ok($node->poll_query_until('postgres', $fitted), 'nine answers in all: the worker refits');
+is(sql(q{SELECT answers FROM hitl.consensus_fits WHERE model = 'm'}), '189', 'on 189 answers');
+
 # a new rule of consensus: applied by the worker, woken by alter_model
 sql(q{SELECT hitl.alter_model('m', options => '{"consensus": "majority"}')});
 ok( $node->poll_query_until(
 		'postgres',
 		q{SELECT cardinality(f.classes) = 0 FROM hitl.consensus_fits f WHERE f.model = 'm'}),
 	'the worker applies consensus = majority');
-is(sql(q{SELECT count(*) FROM t WHERE id <= 60 AND lab = truth}),
-	'48', 'majority vote: the 12 outvoted rows take the two annotators\' label');
+is(sql(q{SELECT count(*) FROM t WHERE id <= 63 AND lab = truth}),
+	'51', 'majority vote: the 12 outvoted rows take the two annotators\' label');
 is(sql(q{SELECT count(*) FROM hitl.consensus WHERE model = 'm' AND method = 'majority'}),
-	'60', 'hitl.consensus: 60 rows by majority');
+	'63', 'hitl.consensus: 63 rows by majority');
 
 my $log = slurp_file($node->logfile);
 unlike($log, qr/ERROR|PANIC|TRAP/, 'no error in the server log');
