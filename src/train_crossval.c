@@ -91,8 +91,8 @@ crossval_kind(const TrainCvInput *in, const CrossvalFolds *f, double *proba)
 		case TRAIN_CV_SPARSE:
 			return crossval_sparse_logreg(in->sparse, f, in->coef, proba);
 		case TRAIN_CV_NBAYES:
-			return crossval_nbayes(in->X, in->y, in->counts, f, in->alpha, in->dimension,
-								   proba);
+			return crossval_nbayes(in->X, in->y, in->weight, in->counts, f, in->alpha,
+								   in->dimension, proba);
 	}
 	elog(ERROR, "hitl: unknown kind of cross-validation %d", (int) in->kind);
 	return -1;					/* keep the compiler quiet */

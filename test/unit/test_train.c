@@ -281,7 +281,7 @@ nbayes_cv(const SparseMatrix *X, const int *y, const NBayesCounts *all, int fold
 	int			fold[8];
 	double		proba[8 * 2];
 	CrossvalFolds f = by_position(X->n, folds, fold);
-	int			ret = crossval_nbayes(X, y, all, &f, 1.0, 2.0, proba);
+	int			ret = crossval_nbayes(X, y, NULL, all, &f, 1.0, 2.0, proba);
 
 	if (ret == 0)
 		class_metrics(X->n, all->k, proba, y, m);
@@ -328,7 +328,7 @@ test_crossval_nbayes(void)
 		double		proba[4 * 2];
 		CrossvalFolds bad = {2, fold};
 
-		ok(crossval_nbayes(&X, y, &all, &bad, 1.0, 2.0, proba) == -1,
+		ok(crossval_nbayes(&X, y, NULL, &all, &bad, 1.0, 2.0, proba) == -1,
 		   "naive Bayes cross-validation refuses a fold outside [0, nfolds)");
 	}
 	nbayes_counts_free(&all);
