@@ -343,6 +343,74 @@ test_crossval_nbayes(void)
 	nbayes_counts_free(&all);
 }
 
+/* Statistics of the n rows of X (classes y), each with its weight (NULL: 1) */
+static void
+nb_all(NBayesCounts *all, const SparseMatrix *X, const int *y, const double *w)
+{
+	int			i;
+
+	nbayes_counts_init(all, 2, X->d);
+	for (i = 0; i < X->n; i++)
+		nbayes_counts_add(all, y[i], (int) (X->indptr[i + 1] - X->indptr[i]),
+						  X->indices + X->indptr[i], X->values + X->indptr[i],
+						  w != NULL ? w[i] : 1.0);
+}
+
+/*
+ * Naive Bayes cross-validation with row weights: all 1 as without weights,
+ * bit for bit; weight 2 as the row twice in its fold; a class of small
+ * weights in two folds is no class of one fold.
+ */
+static void
+test_crossval_nbayes_weights(void)
+{
+	/* test_crossval_nbayes's rows, then row 0 again (fold 0 of 2 by position) */
+	static const double x[] = {2, 0, 0, 2, 0, 1, 1, 0, 2, 0};
+	static const int y[] = {0, 1, 1, 0, 0};
+	static const double ones[] = {1, 1, 1, 1};
+	static const double twice[] = {2, 1, 1, 1};
+	static const double small[] = {0.2, 0.2, 0.2, 0.2};
+	int64_t		indptr[6];
+	int			indices[10];
+	double		values[10];
+	SparseMatrix X4 = csr2(4, x, indptr, indices, values);
+	SparseMatrix X5 = csr2(5, x, indptr, indices, values);
+	NBayesCounts all;
+	int			fold[5];
+	CrossvalFolds f = by_position(5, 2, fold);
+	double		plain[5 * 2];
+	double		weighted[5 * 2];
+	double		worst = 0.0;
+	int			r0;
+	int			r1;
+	int			i;
+
+	nb_all(&all, &X4, y, NULL);
+	r0 = crossval_nbayes(&X4, y, NULL, &all, &f, 1.0, 2.0, plain);
+	nbayes_counts_free(&all);
+	nb_all(&all, &X4, y, ones);
+	r1 = crossval_nbayes(&X4, y, ones, &all, &f, 1.0, 2.0, weighted);
+	nbayes_counts_free(&all);
+	ok(r0 == 0 && r1 == 0 && memcmp(plain, weighted, sizeof(double) * 4 * 2) == 0,
+	   "naive Bayes cross-validation: weights 1 are no weights, bit for bit");
+
+	nb_all(&all, &X5, y, NULL);
+	r0 = crossval_nbayes(&X5, y, NULL, &all, &f, 1.0, 2.0, plain);
+	nbayes_counts_free(&all);
+	nb_all(&all, &X4, y, twice);
+	r1 = crossval_nbayes(&X4, y, twice, &all, &f, 1.0, 2.0, weighted);
+	nbayes_counts_free(&all);
+	for (i = 0; i < 4 * 2; i++)
+		worst = fmax(worst, fabs(plain[i] - weighted[i]));
+	ok(r0 == 0 && r1 == 0 && worst < 1e-15,
+	   "naive Bayes cross-validation: weight 2 is the row twice (largest difference %g)", worst);
+
+	nb_all(&all, &X4, y, small);
+	ok(crossval_nbayes(&X4, y, small, &all, &f, 1.0, 2.0, weighted) == 0,
+	   "naive Bayes cross-validation: classes of weights 0.2 in both folds give figures");
+	nbayes_counts_free(&all);
+}
+
 static void
 test_crossval_logistic(void)
 {
@@ -381,6 +449,26 @@ test_crossval_logistic(void)
 	}
 	ok(ret == 0 && m.n == 6 && m.accuracy == 1.0 && m.macro_f1 == 1.0,
 	   "sparse logistic cross-validation: every held-out row right (accuracy %g)", m.accuracy);
+	{
+		static const double ones[] = {1, 1, 1, 1, 1, 1};
+		static const double uneven[] = {1, 0.5, 1, 0.5, 1, 0.5};
+		int			fold[6];
+		double		oof[6 * 2];
+		double		oof_w[6 * 2];
+		CrossvalFolds f = by_position(6, 3, fold);
+		int			r0 = crossval_sparse_logreg(&p, &f, coef, oof);
+		int			r1;
+
+		p.weight = ones;
+		r1 = crossval_sparse_logreg(&p, &f, coef, oof_w);
+		ok(r0 == 0 && r1 == 0 && memcmp(oof, oof_w, sizeof(oof)) == 0,
+		   "sparse logistic cross-validation: weights 1 are no weights, bit for bit");
+		p.weight = uneven;
+		r1 = crossval_sparse_logreg(&p, &f, coef, oof_w);
+		ok(r1 == 0 && memcmp(oof, oof_w, sizeof(oof)) != 0,
+		   "sparse logistic cross-validation: the folds fit with the rows' weights");
+		p.weight = NULL;
+	}
 
 	/*
 	 * Rows 1 and 4 (fold 1) are predicted by the fit on rows 0, 2, 3, 5,
@@ -415,6 +503,7 @@ main(void)
 	test_csr();
 	test_update();
 	test_crossval_nbayes();
+	test_crossval_nbayes_weights();
 	test_crossval_logistic();
 	return tap_finish();
 }
