@@ -843,7 +843,8 @@ test_crossval_weights(void)
 	double		w[12];
 	int			fold[12];
 	CrossvalFolds f = {3, fold};
-	LogregProblem prob;
+	LogregProblem prob = {.n = 12, .d = 1, .k = 2, .x = x, .y = y, .C = 1.0, .max_iter = 100,
+	.tol = 1e-10};
 	double		plain[12 * 2];
 	double		weighted[12 * 2];
 	bool		same_held = true;
@@ -852,15 +853,6 @@ test_crossval_weights(void)
 	int			r1;
 	int			i;
 
-	memset(&prob, 0, sizeof(prob));
-	prob.n = 12;
-	prob.d = 1;
-	prob.k = 2;
-	prob.x = x;
-	prob.y = y;
-	prob.C = 1.0;
-	prob.max_iter = 100;
-	prob.tol = 1e-10;
 	for (i = 0; i < 12; i++)
 	{
 		fold[i] = i % 3;

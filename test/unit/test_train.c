@@ -343,17 +343,26 @@ test_crossval_nbayes(void)
 	nbayes_counts_free(&all);
 }
 
-/* Statistics of the n rows of X (classes y), each with its weight (NULL: 1) */
-static void
-nb_all(NBayesCounts *all, const SparseMatrix *X, const int *y, const double *w)
+/*
+ * Naive Bayes cross-validation of the rows of X (classes y, folds f), each
+ * row in the statistics and out of them with its weight (w NULL: 1)
+ */
+static int
+nb_cv_weighted(const SparseMatrix *X, const int *y, const double *w, const CrossvalFolds *f,
+			   double *proba)
 {
+	NBayesCounts all;
+	int			ret;
 	int			i;
 
-	nbayes_counts_init(all, 2, X->d);
+	nbayes_counts_init(&all, 2, X->d);
 	for (i = 0; i < X->n; i++)
-		nbayes_counts_add(all, y[i], (int) (X->indptr[i + 1] - X->indptr[i]),
+		nbayes_counts_add(&all, y[i], (int) (X->indptr[i + 1] - X->indptr[i]),
 						  X->indices + X->indptr[i], X->values + X->indptr[i],
 						  w != NULL ? w[i] : 1.0);
+	ret = crossval_nbayes(X, y, w, &all, f, 1.0, 2.0, proba);
+	nbayes_counts_free(&all);
+	return ret;
 }
 
 /*
@@ -375,7 +384,6 @@ test_crossval_nbayes_weights(void)
 	double		values[10];
 	SparseMatrix X4 = csr2(4, x, indptr, indices, values);
 	SparseMatrix X5 = csr2(5, x, indptr, indices, values);
-	NBayesCounts all;
 	int			fold[5];
 	CrossvalFolds f = by_position(5, 2, fold);
 	double		plain[5 * 2];
@@ -385,30 +393,20 @@ test_crossval_nbayes_weights(void)
 	int			r1;
 	int			i;
 
-	nb_all(&all, &X4, y, NULL);
-	r0 = crossval_nbayes(&X4, y, NULL, &all, &f, 1.0, 2.0, plain);
-	nbayes_counts_free(&all);
-	nb_all(&all, &X4, y, ones);
-	r1 = crossval_nbayes(&X4, y, ones, &all, &f, 1.0, 2.0, weighted);
-	nbayes_counts_free(&all);
+	r0 = nb_cv_weighted(&X4, y, NULL, &f, plain);
+	r1 = nb_cv_weighted(&X4, y, ones, &f, weighted);
 	ok(r0 == 0 && r1 == 0 && memcmp(plain, weighted, sizeof(double) * 4 * 2) == 0,
 	   "naive Bayes cross-validation: weights 1 are no weights, bit for bit");
 
-	nb_all(&all, &X5, y, NULL);
-	r0 = crossval_nbayes(&X5, y, NULL, &all, &f, 1.0, 2.0, plain);
-	nbayes_counts_free(&all);
-	nb_all(&all, &X4, y, twice);
-	r1 = crossval_nbayes(&X4, y, twice, &all, &f, 1.0, 2.0, weighted);
-	nbayes_counts_free(&all);
+	r0 = nb_cv_weighted(&X5, y, NULL, &f, plain);
+	r1 = nb_cv_weighted(&X4, y, twice, &f, weighted);
 	for (i = 0; i < 4 * 2; i++)
 		worst = fmax(worst, fabs(plain[i] - weighted[i]));
 	ok(r0 == 0 && r1 == 0 && worst < 1e-15,
 	   "naive Bayes cross-validation: weight 2 is the row twice (largest difference %g)", worst);
 
-	nb_all(&all, &X4, y, small);
-	ok(crossval_nbayes(&X4, y, small, &all, &f, 1.0, 2.0, weighted) == 0,
+	ok(nb_cv_weighted(&X4, y, small, &f, weighted) == 0,
 	   "naive Bayes cross-validation: classes of weights 0.2 in both folds give figures");
-	nbayes_counts_free(&all);
 }
 
 static void
