@@ -47,10 +47,10 @@ crossval_folds_valid(const CrossvalFolds *f, int n)
  * Dense logistic regression, out of fold into proba (n x k).  p->x holds
  * the raw (unstandardized) features and missing, when not NULL, marks
  * missing values as in scaler.h; p->weight, when not NULL, weighs each
- * row in the fits of the folds that train on it.  Each fold's model standardizes with its
- * own training part (scaler_fit), is fitted on the other folds,
- * warm-started from full_coef (the model fitted on all rows; may be NULL
- * for a cold start), and predicts the held-out rows.  A fold whose
+ * row in the fits of the folds that train on it.  Each fold's model
+ * standardizes with its own training part (scaler_fit), is fitted on the
+ * other folds, warm-started from full_coef (the model fitted on all rows;
+ * may be NULL for a cold start), and predicts the held-out rows.  A fold whose
  * training part lacks some classes is still fitted with all k classes (the
  * missing ones get low probabilities), and a fold fit that stops at
  * max_iter is used as it is.  Returns 0 on success, -1 on invalid

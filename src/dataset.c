@@ -11,7 +11,10 @@
  * order, streams them from the executor to the caller through a
  * DestReceiver, and sorts only their keys (with each row's number) as
  * ORDER BY would; the caller moves its rows into that order.  The cursors
- * of dataset_open_labeled (text training) are planned with JIT off.
+ * of dataset_open_labeled (text training) are planned with JIT off.  With
+ * weight_by_consensus both queries join hitl.consensus on its primary key
+ * for each row's weight (weight_join): one hash join over the rows, not a
+ * lookup per row; without it they have no join.
  */
 #include "postgres.h"
 

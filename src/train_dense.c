@@ -17,10 +17,10 @@
  * a hash (metrics "data_hash") of its training set -- every labeled row's
  * feature values and label (and weight, with weight_by_consensus), in key
  * order, with the classes -- and of the options that shape the fit (C,
- * max_iter, tol, cv_folds).  Same labels on
- * the same features with the same options give the same model, so a new
- * version would be a duplicate; a change of a feature value of a labeled
- * row, of a label, or of those options gives a new version.
+ * max_iter, tol, cv_folds).  Same labels on the same features with the
+ * same options give the same model, so a new version would be a
+ * duplicate; a change of a feature value of a labeled row, of a label (or
+ * a weight), or of those options gives a new version.
  */
 #include "postgres.h"
 
@@ -136,9 +136,9 @@ training_class(TrainingScan *st, Datum label)
 
 /*
  * One labeled row, the row-th the scan met: ctid, the feature columns, the
- * label as text, its group, its key, its weight.  Runs inside the executor (see
- * dataset.h): a row whose features cannot be used is remembered, and the
- * first in key order reported once the scan is over.
+ * label as text, its group, its key, its weight.  Runs inside the executor
+ * (see dataset.h): a row whose features cannot be used is remembered, and
+ * the first in key order reported once the scan is over.
  */
 static void
 training_row(int row, Datum *values, bool *nulls, void *arg)

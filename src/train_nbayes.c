@@ -7,8 +7,9 @@
  * the table's idf; with weight_by_consensus each row added with its
  * weight).  The version records the non-zero sums and the label snapshot
  * they include (none when weighted), from which train_incremental.c later
- * applies only the label changes.  A naive Bayes training asked to be incremental that
- * could not be lands here, and its metrics say why ("fallback").
+ * applies only the label changes.  A naive Bayes training asked to be
+ * incremental that could not be lands here, and its metrics say why
+ * ("fallback").
  */
 #include "postgres.h"
 
