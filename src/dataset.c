@@ -13,8 +13,8 @@
  * ORDER BY would; the caller moves its rows into that order.  The cursors
  * of dataset_open_labeled (text training) are planned with JIT off.  With
  * weight_by_consensus both queries join hitl.consensus on its primary key
- * for each row's weight (weight_join): one hash join over the rows, not a
- * lookup per row; without it they have no join.
+ * for each row's weight (weight_join): one join, which the planner makes a
+ * hash join when the rows are many; without it they have no join.
  */
 #include "postgres.h"
 

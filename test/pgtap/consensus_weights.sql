@@ -18,7 +18,7 @@
 -- (the database is dropped after the file; the models are disabled, so
 -- that the worker leaves them alone).
 
-SELECT plan(43);
+SELECT plan(45);
 
 CREATE EXTENSION hitl;
 DROP ROLE IF EXISTS tap_cw;
@@ -214,6 +214,20 @@ SELECT results_eq($$SELECT metrics->>'weight_sum', metrics->>'warm_start' FROM h
 					WHERE model = 'dn_h' AND version = 2$$,
 				  $$VALUES ('137.9', 'true')$$, 'dn_h version 2: weighs 137.9, warm-started');
 
+-- a role that may train the model without being its owner (SELECT and
+-- UPDATE on the table) reads the weights too
+RESET ROLE;
+DROP ROLE IF EXISTS tap_cw2;
+CREATE ROLE tap_cw2;
+GRANT SELECT, UPDATE ON dn TO tap_cw2;
+SELECT agree('dn_0', 'dn', 30, 30, 0.25);
+SET ROLE tap_cw2;
+SELECT is(hitl.train('dn_0'), 2, 'dn_0: a role with SELECT and UPDATE on the table trains version 2');
+RESET ROLE;
+SELECT is((SELECT metrics->>'weight_sum' FROM hitl.model_versions WHERE model = 'dn_0' AND version = 2),
+		  '134.25', 'with the confidence 0.25 it added: weight_sum 134.25');
+SET ROLE tap_cw;
+
 -- naive Bayes' incremental update
 SELECT is(hitl.train('nb_h', true), 2, 'nb_h: the same change, an incremental training: version 2');
 RESET ROLE;
@@ -248,5 +262,5 @@ SELECT * FROM finish();
 SELECT hitl.drop_model(model) FROM spec;
 DROP TABLE dn, dnr, el, elr, docs, docsr;
 REVOKE CREATE ON SCHEMA public FROM tap_cw;
-DROP OWNED BY tap_cw;
-DROP ROLE tap_cw;
+DROP OWNED BY tap_cw, tap_cw2;
+DROP ROLE tap_cw, tap_cw2;
