@@ -25,12 +25,12 @@
 #define CROSSVAL_CHUNK_ROWS 8192
 
 /*
- * Copy the rows outside fold into the training part (x, missing, y);
- * returns their count.
+ * Copy the rows outside fold into the training part (x, missing, y, and
+ * the weights when p has some); returns their count.
  */
 static int
 training_part(const LogregProblem *p, const bool *missing, const CrossvalFolds *f, int fold,
-			  double *train_x, bool *train_missing, int *train_y)
+			  double *train_x, bool *train_missing, int *train_y, double *train_w)
 {
 	int			ntrain = 0;
 	int			i;
@@ -50,6 +50,8 @@ training_part(const LogregProblem *p, const bool *missing, const CrossvalFolds *
 					   missing + (size_t) i * p->d, sizeof(bool) * p->d);
 		}
 		train_y[ntrain] = p->y[i];
+		if (p->weight != NULL)
+			train_w[ntrain] = p->weight[i];
 		ntrain++;
 	}
 	return ntrain;
@@ -74,6 +76,7 @@ crossval_logreg(const LogregProblem *p, const bool *missing, const CrossvalFolds
 	double	   *train_x;
 	bool	   *train_missing;
 	int		   *train_y;
+	double	   *train_w = NULL;
 	double	   *mean;
 	double	   *scale;
 	double	   *row;
@@ -92,6 +95,8 @@ crossval_logreg(const LogregProblem *p, const bool *missing, const CrossvalFolds
 	train_x = hitl_alloc(sizeof(double) * (size_t) p->n * width);
 	train_missing = hitl_alloc(sizeof(bool) * (size_t) p->n * width);
 	train_y = hitl_alloc(sizeof(int) * p->n);
+	if (p->weight != NULL)
+		train_w = hitl_alloc(sizeof(double) * p->n);
 	mean = hitl_alloc(sizeof(double) * width);
 	scale = hitl_alloc(sizeof(double) * width);
 	row = hitl_alloc(sizeof(double) * width);
@@ -102,7 +107,8 @@ crossval_logreg(const LogregProblem *p, const bool *missing, const CrossvalFolds
 		LogregStatus status;
 		int			ntrain;
 
-		ntrain = training_part(p, missing, f, fold, train_x, train_missing, train_y);
+		ntrain = training_part(p, missing, f, fold, train_x, train_missing, train_y,
+							   train_w);
 		if (ntrain == p->n)
 			continue;			/* an empty fold */
 		scaler_fit(ntrain, p->d, train_x, missing ? train_missing : NULL, mean, scale);
@@ -112,7 +118,7 @@ crossval_logreg(const LogregProblem *p, const bool *missing, const CrossvalFolds
 		sub.n = ntrain;
 		sub.x = train_x;
 		sub.y = train_y;
-		sub.weight = NULL;
+		sub.weight = train_w;
 		if (full_coef != NULL)
 			memcpy(coef, full_coef, sizeof(double) * ncoef);
 		status = logreg_solve(&sub, coef, full_coef != NULL, NULL);
@@ -140,6 +146,8 @@ crossval_logreg(const LogregProblem *p, const bool *missing, const CrossvalFolds
 	hitl_free(train_x);
 	hitl_free(train_missing);
 	hitl_free(train_y);
+	if (train_w != NULL)
+		hitl_free(train_w);
 	hitl_free(mean);
 	hitl_free(scale);
 	hitl_free(row);

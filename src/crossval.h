@@ -46,10 +46,11 @@ crossval_folds_valid(const CrossvalFolds *f, int n)
 /*
  * Dense logistic regression, out of fold into proba (n x k).  p->x holds
  * the raw (unstandardized) features and missing, when not NULL, marks
- * missing values as in scaler.h.  Each fold's model standardizes with its
- * own training part (scaler_fit), is fitted on the other folds,
- * warm-started from full_coef (the model fitted on all rows; may be NULL
- * for a cold start), and predicts the held-out rows.  A fold whose
+ * missing values as in scaler.h; p->weight, when not NULL, weighs each
+ * row in the fits of the folds that train on it.  Each fold's model
+ * standardizes with its own training part (scaler_fit), is fitted on the
+ * other folds, warm-started from full_coef (the model fitted on all rows;
+ * may be NULL for a cold start), and predicts the held-out rows.  A fold whose
  * training part lacks some classes is still fitted with all k classes (the
  * missing ones get low probabilities), and a fold fit that stops at
  * max_iter is used as it is.  Returns 0 on success, -1 on invalid
@@ -61,7 +62,8 @@ extern int	crossval_logreg(const LogregProblem *p, const bool *missing,
 
 /*
  * Sparse logistic regression: each fold fitted on the rows of the other
- * folds (p->rows and p->nrows are set per fold; those of p are ignored),
+ * folds (p->rows and p->nrows are set per fold; those of p are ignored;
+ * p->weight, indexed like p->x, applies as it is),
  * warm-started from coef (the fit on all rows), a fold that stops at
  * max_iter used as it is; out of fold into proba (n x k).  Returns 0, or
  * -1 when a fold fit fails (LOGREG_BAD_INPUT) or the folds are invalid.
@@ -71,14 +73,16 @@ extern int	crossval_sparse_logreg(const SparseLogregProblem *p, const CrossvalFo
 
 /*
  * Naive Bayes: each fold predicted from the statistics all (those of every
- * row of X with classes y) minus the fold's rows, with smoothing alpha over
+ * row of X with classes y, each added with its weight: weight[i], or 1
+ * when weight is NULL) minus the fold's rows, with smoothing alpha over
  * dimension features (nbayes_model_build), out of fold into proba
  * (n x k).  Returns 0; 1 when a fold holds every row of a class (no
- * figures then); -1 when the folds or a fold's statistics are invalid.
+ * figures then); -1 when the folds, a class or a fold's statistics are
+ * invalid.
  */
-extern int	crossval_nbayes(const SparseMatrix *X, const int *y, const NBayesCounts *all,
-							const CrossvalFolds *f, double alpha, double dimension,
-							double *proba);
+extern int	crossval_nbayes(const SparseMatrix *X, const int *y, const double *weight,
+							const NBayesCounts *all, const CrossvalFolds *f, double alpha,
+							double dimension, double *proba);
 
 
 #endif

@@ -8,7 +8,8 @@
  * needs no fit: a fold's statistics are those of all rows minus the
  * fold's rows, so the cross-validation costs one pass over the rows and a
  * copy of the sums per fold.  Both fill the out-of-fold probabilities;
- * the folds are given (folds.c).
+ * the folds are given (folds.c).  Row weights (weight_by_consensus) weigh
+ * the rows in each fold's fit or sums; the probabilities are every row's.
  *
  * Plain C, no PostgreSQL types; see numeric_alloc.h for allocation.
  */
@@ -77,21 +78,34 @@ crossval_sparse_logreg(const SparseLogregProblem *p, const CrossvalFolds *f,
 
 /*
  * Cross-validate naive Bayes: each fold's statistics are a copy of all
- * minus the fold's rows, from which its held-out rows are predicted into
- * proba.
+ * minus the fold's rows (each with its weight, 1 without weights), from
+ * which its held-out rows are predicted into proba.  Whether a fold holds
+ * every row of a class (no figures then) is told by counting rows, not by
+ * the class's sum of weights, which may be anything.
  */
 int
-crossval_nbayes(const SparseMatrix *X, const int *y, const NBayesCounts *all,
-				const CrossvalFolds *f, double alpha, double dimension, double *proba)
+crossval_nbayes(const SparseMatrix *X, const int *y, const double *weight,
+				const NBayesCounts *all, const CrossvalFolds *f, double alpha,
+				double dimension, double *proba)
 {
 	int			k = all->k;
 	NBayesCounts c;
+	int64_t    *class_rows;
+	int64_t    *held_rows;
 	int			result = 0;
 	int			fold;
 	int			i;
 
 	if (proba == NULL || !crossval_folds_valid(f, X->n))
 		return -1;
+	for (i = 0; i < X->n; i++)
+		if (y[i] < 0 || y[i] >= k)
+			return -1;
+	class_rows = hitl_alloc(sizeof(int64_t) * k);
+	held_rows = hitl_alloc(sizeof(int64_t) * k);
+	memset(class_rows, 0, sizeof(int64_t) * k);
+	for (i = 0; i < X->n; i++)
+		class_rows[y[i]]++;
 	nbayes_counts_init(&c, k, all->m);
 	for (fold = 0; fold < f->nfolds && result == 0; fold++)
 	{
@@ -100,18 +114,21 @@ crossval_nbayes(const SparseMatrix *X, const int *y, const NBayesCounts *all,
 
 		memcpy(c.class_count, all->class_count, sizeof(double) * k);
 		memcpy(c.feature_count, all->feature_count, sizeof(double) * (size_t) k * all->m);
+		memset(held_rows, 0, sizeof(int64_t) * k);
 		for (i = 0; i < X->n; i++)
 		{
 			if (f->fold[i] != fold)
 				continue;
 			nbayes_counts_add(&c, y[i], (int) (X->indptr[i + 1] - X->indptr[i]),
-							  X->indices + X->indptr[i], X->values + X->indptr[i], -1.0);
+							  X->indices + X->indptr[i], X->values + X->indptr[i],
+							  weight != NULL ? -weight[i] : -1.0);
+			held_rows[y[i]]++;
 			held++;
 		}
 		if (held == 0)
 			continue;			/* an empty fold */
 		for (i = 0; i < k; i++)
-			if (c.class_count[i] < 0.5)
+			if (held_rows[i] == class_rows[i])
 				result = 1;		/* a class only in this fold */
 		if (result != 0)
 			break;
@@ -127,5 +144,7 @@ crossval_nbayes(const SparseMatrix *X, const int *y, const NBayesCounts *all,
 		hitl_check_interrupts();
 	}
 	nbayes_counts_free(&c);
+	hitl_free(class_rows);
+	hitl_free(held_rows);
 	return result;
 }

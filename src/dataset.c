@@ -11,7 +11,10 @@
  * order, streams them from the executor to the caller through a
  * DestReceiver, and sorts only their keys (with each row's number) as
  * ORDER BY would; the caller moves its rows into that order.  The cursors
- * of dataset_open_labeled (text training) are planned with JIT off.
+ * of dataset_open_labeled (text training) are planned with JIT off.  With
+ * weight_by_consensus both queries join hitl.consensus on its primary key
+ * for each row's weight (weight_join): one join, which the planner makes a
+ * hash join when the rows are many; without it they have no join.
  */
 #include "postgres.h"
 
@@ -439,16 +442,40 @@ features_select_list(const HitlModel *model, const char *alias)
 }
 
 /*
+ * The join that gives each labeled row its weight (weight_by_consensus):
+ * the consensus of the row (hitl.consensus, on its primary key: the model
+ * and the row's key) when it is on the label the row holds, as w.  A row
+ * without one, or whose label is not its consensus (given before
+ * annotators_per_row rose, a machine label), weighs 1 (w.confidence NULL).
+ * Read as the reader of the rows: training needs a role that sees every
+ * row of the table, which sees every consensus of the model
+ * (consensus_read).
+ */
+static void
+weight_join(StringInfo sql, const HitlModel *model, const char *key)
+{
+	appendStringInfo(sql, " LEFT JOIN hitl.consensus w"
+					 " ON w.model OPERATOR(pg_catalog.=) %s"
+					 " AND w.row_key OPERATOR(pg_catalog.=) %s"
+					 " AND w.label OPERATOR(pg_catalog.=) t.%s::pg_catalog.text",
+					 quote_literal_cstr(model->name), key,
+					 quote_identifier(model->label_column));
+}
+
+/*
  * The query of the labeled rows: ctid, the features, the label as text,
  * with cv_group_column the row's group as text, then the row's key as
- * jsonb (NULL unless with_key) and extra (", expr, ...").  Machine labels
- * (hitl.auto_labels) are left out unless the model's option
- * train_on_auto_labels is true.  ordered: in primary-key order.
+ * jsonb (NULL unless with_key), its weight (see weight_join) and extra
+ * (", expr, ...").  Machine labels (hitl.auto_labels) are left out unless
+ * the model's option train_on_auto_labels is true.  ordered: in
+ * primary-key order.
  */
 static char *
-labeled_sql(const HitlModel *model, const char *extra, bool with_key, bool ordered)
+labeled_sql(const HitlModel *model, const char *extra, bool with_key, bool weighted,
+			bool ordered)
 {
 	StringInfoData sql;
+	char	   *key = rowkey_sql(model, "t");
 
 	/* features first, so that deforming a row never walks past the label */
 	initStringInfo(&sql);
@@ -456,11 +483,16 @@ labeled_sql(const HitlModel *model, const char *extra, bool with_key, bool order
 					 features_select_list(model, "t"), quote_identifier(model->label_column));
 	if (model->cv_group_column != NULL)
 		appendStringInfo(&sql, ", t.%s::text", quote_identifier(model->cv_group_column));
-	appendStringInfo(&sql, ", %s%s", with_key ? rowkey_sql(model, "t") : "NULL::pg_catalog.jsonb",
-					 extra);
-	appendStringInfo(&sql, " FROM %s t WHERE t.%s IS NOT NULL%s",
-					 model->source_text, quote_identifier(model->label_column),
-					 autolabel_exclusion_sql(model, rowkey_sql(model, "t")));
+	appendStringInfo(&sql, ", %s, %s%s", with_key ? key : "NULL::pg_catalog.jsonb",
+					 weighted ? "w.confidence" : "NULL::pg_catalog.float8", extra);
+	appendStringInfo(&sql, " FROM %s t", model->source_text);
+	if (weighted)
+		weight_join(&sql, model, key);
+	appendStringInfo(&sql, " WHERE t.%s IS NOT NULL%s%s",
+					 quote_identifier(model->label_column),
+					 weighted ? " AND (w.confidence IS NULL"
+					 " OR w.confidence OPERATOR(pg_catalog.>) 0::pg_catalog.float8)" : "",
+					 autolabel_exclusion_sql(model, key));
 	if (ordered)
 		appendStringInfo(&sql, " ORDER BY %s", rowkey_columns_sql(model, "t"));
 	return sql.data;
@@ -485,20 +517,21 @@ no_jit_enter(void)
 /*
  * A read-only cursor on the labeled rows, in primary-key order: ctid, the
  * features, the label as text, with cv_group_column the row's group as
- * text, and last the row's key as jsonb (for the audit of its label).
+ * text, the row's key as jsonb (for the audit of its label) and a NULL
+ * weight.
  */
 Portal
 dataset_open_labeled(const HitlModel *model)
 {
-	return dataset_open_labeled_with(model, "");
+	return dataset_open_labeled_with(model, "", false);
 }
 
-/* dataset_open_labeled, with extra (", expr, ...") after the key */
+/* dataset_open_labeled, weighted or not, with extra (", expr, ...") last */
 Portal
-dataset_open_labeled_with(const HitlModel *model, const char *extra)
+dataset_open_labeled_with(const HitlModel *model, const char *extra, bool weighted)
 {
 	int			level = no_jit_enter();
-	Portal		portal = dataset_open_cursor(labeled_sql(model, extra, true, true));
+	Portal		portal = dataset_open_cursor(labeled_sql(model, extra, true, weighted, true));
 
 	AtEOXact_GUC(true, level);
 	return portal;
@@ -616,8 +649,8 @@ key_sort_begin(const HitlModel *model, TupleTableSlot **in, TupleTableSlot **out
  * dataset.h).
  */
 int
-dataset_read_labeled(const HitlModel *model, bool with_key, DatasetRowAtFn fn,
-					 void *arg, int **order)
+dataset_read_labeled(const HitlModel *model, bool with_key, bool weighted,
+					 DatasetRowAtFn fn, void *arg, int **order)
 {
 	RowReceiver r;
 	SPIExecuteOptions opt;
@@ -645,7 +678,7 @@ dataset_read_labeled(const HitlModel *model, bool with_key, DatasetRowAtFn fn,
 	opt.read_only = true;
 	opt.dest = &r.pub;
 	level = no_jit_enter();
-	ret = SPI_execute_extended(labeled_sql(model, keys.data, with_key, false), &opt);
+	ret = SPI_execute_extended(labeled_sql(model, keys.data, with_key, weighted, false), &opt);
 	AtEOXact_GUC(true, level);
 	hitl_spi_check(ret, SPI_OK_SELECT, "reading the labeled rows");
 	hitl_progress_done(r.nread);

@@ -85,10 +85,21 @@ extern char *features_select_list(const HitlModel *model, const char *alias);
 /*
  * Open a read-only cursor on the labeled rows in primary-key order: ctid,
  * the feature columns, the label as text, with cv_group_column the row's
- * group as text, and last the row's key as jsonb.
+ * group as text, the row's key as jsonb, and last its training weight
+ * (float8).
+ *
+ * The weight is NULL unless weighted (the model's weight_by_consensus):
+ * then it is the confidence of the row's consensus on its label
+ * (hitl.consensus, joined on its primary key), NULL for a row without
+ * one, and the rows whose consensus has confidence 0 are left out, as if
+ * unlabeled.  Without weighted the query is the one of an unweighted
+ * model, with no join.
  */
 extern Portal dataset_open_labeled(const HitlModel *model);
-extern Portal dataset_open_labeled_with(const HitlModel *model, const char *extra);
+
+/* dataset_open_labeled, weighted or not, with extra (", expr, ...") after the weight */
+extern Portal dataset_open_labeled_with(const HitlModel *model, const char *extra,
+										bool weighted);
 
 /*
  * Called by dataset_scan() for each row: its columns' values and nulls.  It
@@ -114,18 +125,19 @@ extern void dataset_scan(Portal portal, DatasetRowFn fn, void *arg);
  * order with dataset_permute.
  *
  * fn is called for each row with its number (0, 1, ...) and the columns
- * of dataset_open_labeled() (the key NULL unless with_key), then the key
- * columns.  It runs inside the executor, in a memory context reset after
- * each row: it must not run queries, and what must outlive the row is
- * allocated in an explicitly named context.
+ * of dataset_open_labeled() (the key NULL unless with_key, the weight NULL
+ * unless weighted), then the key columns.  It runs inside the executor, in
+ * a memory context reset after each row: it must not run queries, and what
+ * must outlive the row is allocated in an explicitly named context.
  */
 typedef void (*DatasetRowAtFn) (int row, Datum *values, bool *nulls, void *arg);
 
 /*
- * Call fn for every labeled row; returns their number n, and *order (n
- * ints, palloc'd): the row numbers in primary-key order.
+ * Call fn for every labeled row (weighted: as dataset_open_labeled says);
+ * returns their number n, and *order (n ints, palloc'd): the row numbers
+ * in primary-key order.
  */
-extern int	dataset_read_labeled(const HitlModel *model, bool with_key,
+extern int	dataset_read_labeled(const HitlModel *model, bool with_key, bool weighted,
 								 DatasetRowAtFn fn, void *arg, int **order);
 
 /* Put element order[i] of base (n elements of size bytes) at i, in place */

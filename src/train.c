@@ -11,6 +11,11 @@
  * full training would, it trains from scratch, the version's metrics say
  * why ("fallback") and so does a DEBUG1 message.
  *
+ * With weight_by_consensus, every kind weighs the rows by their consensus
+ * confidence, read at each training (train.h): a naive Bayes model then
+ * always trains from scratch, a row's weight being able to change while
+ * its label does not.
+ *
  * The worker defers cross-validation (TrainCvWhen in train.h): the version
  * it trains scores first, and train_crossvalidate_current() gives it its
  * own figures after.
@@ -54,6 +59,7 @@ train_run(const char *name, bool incremental, TrainCvWhen when, TrainRun *run,
 	catalog_lock_model(run->model);
 	/* reload: another training may have committed while we waited */
 	run->model = catalog_load_model(name, cxt);
+	run->weighted = train_read_weighted(run->model);
 	/* the current version, loaded (and checked) once for both paths */
 	if (model_is_sparse(run->model) || when == TRAIN_CV_ONLY)
 		run->prev = train_load_current(run->model, cxt);

@@ -65,7 +65,9 @@ typedef enum TrainFallback
 	FALLBACK_TOO_LARGE,			/* too many sums with the new vocabulary */
 	FALLBACK_CLASS_EMPTIED,		/* a class left without labeled rows */
 	FALLBACK_NEGATIVE_SUM,		/* a sum went negative: a row's features changed */
-	FALLBACK_AUTO_LABELS		/* machine labels, which the model does not train on */
+	FALLBACK_AUTO_LABELS,		/* machine labels, which the model does not train on */
+	FALLBACK_WEIGHTED			/* weight_by_consensus: a row's weight can
+								 * change while its label does not */
 } TrainFallback;
 
 /* The name of a fallback, as in the metrics ("fallback") and the log */
@@ -103,6 +105,9 @@ typedef struct TrainRun
 	bool		cv_recorded;	/* TRAIN_CV_ONLY: the figures were put in */
 	bool		recalibrated;	/* ... and changed the version's calibration
 								 * temperature */
+	bool		weighted;		/* weight_by_consensus: rows weigh their
+								 * consensus confidence (train_read_weighted) */
+	double		weight_sum;		/* ... the sum of the weights trained on */
 } TrainRun;
 
 /*
@@ -218,9 +223,33 @@ extern void train_json_class_metrics(StringInfo buf, const ClassMetrics *train,
 
 /*
  * Close the metrics of a training from scratch: the reason an incremental
- * update fell back ("fallback"), when one was asked for, and the data hash.
+ * update fell back ("fallback"), when one was asked for, "weighted" and
+ * "weight_sum" when weighted, and the data hash.
  */
 extern void train_json_finish(StringInfo buf, const TrainRun *run, const char *hash);
+
+/*
+ * Per-row weights (weight_by_consensus).  With the option on, every
+ * training reads the rows' weights with the rows (dataset_open_labeled:
+ * the confidence of each row's consensus, 1 without one, rows of
+ * confidence 0 left out), hands them to the solver and the
+ * cross-validation (the out-of-fold figures stay counts of rows), folds
+ * them into the data hash and records "weighted" and "weight_sum" in the
+ * metrics.  Off, nothing of it runs: the same queries and versions as a
+ * model without the option.
+ */
+
+/* Is weight_by_consensus on for the model (and hitl.consensus there)? */
+extern bool train_read_weighted(const HitlModel *model);
+
+/* A row's weight from its weight column (NULL: 1) */
+#define TRAIN_WEIGHT_OF(value, isnull) ((isnull) ? 1.0 : DatumGetFloat8(value))
+
+/*
+ * Fold the n weights w into a running hash and sum them into
+ * run->weight_sum; w NULL (not weighted) leaves h as it is
+ */
+extern uint64 train_hash_weights(uint64 h, TrainRun *run, const double *w, int n);
 
 /*
  * Does the current version stand (same: it learned from the same data)?
@@ -268,6 +297,10 @@ typedef struct TrainKeys
 #define TRAIN_KEY_COLUMN(model, layout) \
 	((layout)->ncols + ((model)->cv_group_column != NULL ? 3 : 2))
 
+/* ... its weight (NULL: 1), and the first column after them */
+#define TRAIN_WEIGHT_COLUMN(model, layout) (TRAIN_KEY_COLUMN(model, layout) + 1)
+#define TRAIN_EXTRA_COLUMN(model, layout) (TRAIN_KEY_COLUMN(model, layout) + 2)
+
 /* audit.c: record a row's key (jsonb) in keys, grown in cxt */
 extern void train_keys_add(TrainKeys *keys, int row, Datum value, MemoryContext cxt);
 
@@ -290,7 +323,9 @@ typedef struct TrainCvInput
 	const LogregProblem *dense; /* dense: the raw rows */
 	const bool *missing;
 	const SparseLogregProblem *sparse;	/* text */
-	const SparseMatrix *X;		/* naive Bayes: the rows, their sums ... */
+	const SparseMatrix *X;		/* naive Bayes: the rows, their weights (NULL:
+								 * all 1), their sums ... */
+	const double *weight;
 	const NBayesCounts *counts;
 	double		alpha;			/* ... and the smoothing */
 	double		dimension;
@@ -354,6 +389,7 @@ typedef struct SparseSet
 	double	   *x;				/* n x d, raw */
 	bool	   *missing;		/* n x d */
 	int		   *y;
+	double	   *w;				/* weighted: each row's weight, else NULL */
 	LabelSet	labels;
 	TrainGroups groups;			/* with cv_group_column */
 	TrainKeys	keys;			/* each row's key, for the audit */

@@ -2,8 +2,8 @@
  * train_common.c
  *		What every training shares: the classes of the labels and their
  *		order, the checks of the labels, the current version to build on,
- *		the hash of the training data, the metrics JSON, and recording the
- *		version.
+ *		the hash of the training data and of its weights, the metrics JSON,
+ *		and recording the version.
  *
  * Every kind of training (train_dense.c, train_text.c, train_nbayes.c,
  * train_incremental.c) calls these, and nothing here calls them: the
@@ -11,6 +11,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -42,9 +43,10 @@ static const char *const fallback_names[] = {
 	"class_emptied",
 	"negative_sum",
 	"auto_labels",
+	"weight_by_consensus",
 };
 
-StaticAssertDecl(lengthof(fallback_names) == FALLBACK_AUTO_LABELS + 1,
+StaticAssertDecl(lengthof(fallback_names) == FALLBACK_WEIGHTED + 1,
 				 "a name for each TrainFallback");
 
 /* The name of a TrainFallback, for the metrics and the log */
@@ -254,6 +256,53 @@ train_hash_finish(uint64 h, const HitlModel *model)
 }
 
 /*
+ * Is weight_by_consensus on?  Read from the model's options as the owner
+ * of hitl's tables, like the model itself; off in a database whose hitl
+ * has no hitl.consensus yet (before 0.2.0), where the option cannot be set.
+ */
+bool
+train_read_weighted(const HitlModel *model)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	Oid			nsp = get_namespace_oid("hitl", true);
+	bool		isnull;
+
+	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("consensus", nsp)))
+		return false;
+	values[0] = CStringGetTextDatum(model->name);
+	if (catalog_execute(CATALOG_AS_OWNER,
+						"SELECT coalesce((m.options OPERATOR(pg_catalog.->>) 'weight_by_consensus')"
+						"::pg_catalog.bool, false) FROM hitl.models m"
+						" WHERE m.name OPERATOR(pg_catalog.=) $1",
+						1, argtypes, values, NULL, true, SPI_OK_SELECT,
+						"reading option weight_by_consensus") != 1)
+		return false;
+	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+									  &isnull)) && !isnull;
+}
+
+/*
+ * The weights go into the hash with a mark, so that a version trained
+ * weighted is told apart from one trained without, whatever the weights
+ */
+uint64
+train_hash_weights(uint64 h, TrainRun *run, const double *w, int n)
+{
+	static const char mark[] = "weight_by_consensus";
+	double		sum = 0.0;
+	int			i;
+
+	if (w == NULL)
+		return h;
+	for (i = 0; i < n; i++)
+		sum += w[i];
+	run->weight_sum = sum;
+	h = train_hash_more(h, mark, sizeof(mark));
+	return train_hash_more(h, w, sizeof(double) * (size_t) n);
+}
+
+/*
  * Models whose parameters would take too much memory are refused (54000):
  * what names them ("coefficients for logistic regression"), unit what they are
  * ("coefficients", "sums").
@@ -359,6 +408,11 @@ train_json_finish(StringInfo buf, const TrainRun *run, const char *hash)
 {
 	if (run->fallback != FALLBACK_NONE)
 		appendStringInfo(buf, ", \"fallback\": \"%s\"", train_fallback_name(run->fallback));
+	if (run->weighted)
+	{
+		appendStringInfoString(buf, ", \"weighted\": true");
+		train_json_number(buf, "weight_sum", run->weight_sum);
+	}
 	catalog_evaluation_json(buf, run->model->name);
 	appendStringInfo(buf, ", \"data_hash\": \"%s\"}", hash);
 }

@@ -12,6 +12,9 @@
  * class, shuffled with a fixed seed, and with cv_group_column, each group
  * of rows kept in one fold.  The rows' groups are read with the labeled
  * rows (dataset_open_labeled) and kept as 64-bit hashes of their text.
+ * With weight_by_consensus the rows' weights go into each fold's fit (or
+ * sums); the folds and every figure from the out-of-fold probabilities
+ * count rows, unweighted.
  *
  * The out-of-fold probabilities then choose the version's calibration
  * (calibrate.c: a temperature, kept only when cross-fitted it lowers both
@@ -91,8 +94,8 @@ crossval_kind(const TrainCvInput *in, const CrossvalFolds *f, double *proba)
 		case TRAIN_CV_SPARSE:
 			return crossval_sparse_logreg(in->sparse, f, in->coef, proba);
 		case TRAIN_CV_NBAYES:
-			return crossval_nbayes(in->X, in->y, in->counts, f, in->alpha, in->dimension,
-								   proba);
+			return crossval_nbayes(in->X, in->y, in->weight, in->counts, f, in->alpha,
+								   in->dimension, proba);
 	}
 	elog(ERROR, "hitl: unknown kind of cross-validation %d", (int) in->kind);
 	return -1;					/* keep the compiler quiet */

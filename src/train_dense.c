@@ -15,11 +15,12 @@
  * A training that would learn from exactly what the current version learned
  * from records nothing and returns the current version: each version keeps
  * a hash (metrics "data_hash") of its training set -- every labeled row's
- * feature values and label, in key order, with the classes -- and of the
- * options that shape the fit (C, max_iter, tol, cv_folds).  Same labels on
- * the same features with the same options give the same model, so a new
- * version would be a duplicate; a change of a feature value of a labeled
- * row, of a label, or of those options gives a new version.
+ * feature values and label (and weight, with weight_by_consensus), in key
+ * order, with the classes -- and of the options that shape the fit (C,
+ * max_iter, tol, cv_folds).  Same labels on the same features with the
+ * same options give the same model, so a new version would be a
+ * duplicate; a change of a feature value of a labeled row, of a label (or
+ * a weight), or of those options gives a new version.
  */
 #include "postgres.h"
 
@@ -44,6 +45,7 @@ typedef struct TrainingSet
 	double	   *x;				/* n x d, raw then standardized */
 	bool	   *missing;		/* n x d */
 	int		   *y;
+	double	   *w;				/* weighted: each row's weight, else NULL */
 	LabelSet	labels;
 	TrainGroups groups;			/* with cv_group_column */
 	TrainKeys	keys;			/* each row's key, for the audit */
@@ -64,6 +66,7 @@ typedef struct TrainingScan
 	const HitlModel *model;
 	const FeatureLayout *layout;
 	TrainingSet *ts;
+	bool		weighted;		/* read each row's weight into ts->w */
 	int			capacity;		/* rows ts has room for */
 	MemoryContext cxt;			/* where the set lives */
 	int		   *label_len;		/* each class's label's length (bytes) */
@@ -76,10 +79,8 @@ static int	training_class(TrainingScan *st, Datum label);
 static void training_row(int row, Datum *values, bool *nulls, void *arg);
 static void report_first_bad(const TrainingScan *st, const int *order);
 static void training_set_order(TrainingSet *ts, const int *order);
-static void read_training_set(const HitlModel *model, const FeatureLayout *layout,
-							  TrainingSet *ts, MemoryContext cxt);
-static char *training_hash(const HitlModel *model, const FeatureLayout *layout,
-						   const TrainingSet *ts);
+static void read_training_set(const TrainRun *run, TrainingSet *ts, MemoryContext cxt);
+static char *training_hash(TrainRun *run, const TrainingSet *ts);
 static bool warm_start(const HitlVersion *prev, const HitlVersion *v, double *coef, int ncoef);
 
 /* Room for twice the rows (1024 at first), in the set's context */
@@ -95,12 +96,16 @@ training_set_grow(TrainingScan *st)
 		ts->x = palloc_extended(sizeof(double) * cap * Max(ts->d, 1), MCXT_ALLOC_HUGE);
 		ts->missing = palloc_extended(sizeof(bool) * cap * Max(ts->d, 1), MCXT_ALLOC_HUGE);
 		ts->y = palloc_extended(sizeof(int) * cap, MCXT_ALLOC_HUGE);
+		if (st->weighted)
+			ts->w = palloc_extended(sizeof(double) * cap, MCXT_ALLOC_HUGE);
 	}
 	else
 	{
 		ts->x = repalloc_huge(ts->x, sizeof(double) * cap * Max(ts->d, 1));
 		ts->missing = repalloc_huge(ts->missing, sizeof(bool) * cap * Max(ts->d, 1));
 		ts->y = repalloc_huge(ts->y, sizeof(int) * cap);
+		if (st->weighted)
+			ts->w = repalloc_huge(ts->w, sizeof(double) * cap);
 	}
 	st->capacity = cap;
 	MemoryContextSwitchTo(old);
@@ -131,9 +136,9 @@ training_class(TrainingScan *st, Datum label)
 
 /*
  * One labeled row, the row-th the scan met: ctid, the feature columns, the
- * label as text, its group, its key.  Runs inside the executor (see
- * dataset.h): a row whose features cannot be used is remembered, and the
- * first in key order reported once the scan is over.
+ * label as text, its group, its key, its weight.  Runs inside the executor
+ * (see dataset.h): a row whose features cannot be used is remembered, and
+ * the first in key order reported once the scan is over.
  */
 static void
 training_row(int row, Datum *values, bool *nulls, void *arg)
@@ -167,6 +172,9 @@ training_row(int row, Datum *values, bool *nulls, void *arg)
 						 nulls[st->layout->ncols + 2], st->cxt);
 	if (!nulls[TRAIN_KEY_COLUMN(st->model, st->layout)])
 		train_keys_add(&ts->keys, row, values[TRAIN_KEY_COLUMN(st->model, st->layout)], st->cxt);
+	if (st->weighted)
+		ts->w[row] = TRAIN_WEIGHT_OF(values[TRAIN_WEIGHT_COLUMN(st->model, st->layout)],
+									 nulls[TRAIN_WEIGHT_COLUMN(st->model, st->layout)]);
 	ts->n = row + 1;
 }
 
@@ -203,6 +211,8 @@ training_set_order(TrainingSet *ts, const int *order)
 		dataset_permute(ts->missing, sizeof(bool) * width, ts->n, order);
 	}
 	dataset_permute(ts->y, sizeof(int), ts->n, order);
+	if (ts->w != NULL)
+		dataset_permute(ts->w, sizeof(double), ts->n, order);
 	if (ts->groups.key != NULL)
 	{
 		dataset_permute(ts->groups.key, sizeof(uint64), ts->n, order);
@@ -215,13 +225,15 @@ training_set_order(TrainingSet *ts, const int *order)
 /*
  * Read the labeled rows and put them in primary-key order (see dataset.h:
  * one scan in the table's order, one snapshot, so the classes and the
- * rows agree, and a sort of the keys alone).  The rows' keys are kept only
- * for cross-validation's audit.
+ * rows agree, and a sort of the keys alone), with their weights when the
+ * run is weighted.  The rows' keys are kept only for cross-validation's
+ * audit.
  */
 static void
-read_training_set(const HitlModel *model, const FeatureLayout *layout,
-				  TrainingSet *ts, MemoryContext cxt)
+read_training_set(const TrainRun *run, TrainingSet *ts, MemoryContext cxt)
 {
+	const HitlModel *model = run->model;
+	const FeatureLayout *layout = run->layout;
 	TrainingScan st;
 	int		   *order;
 
@@ -230,9 +242,11 @@ read_training_set(const HitlModel *model, const FeatureLayout *layout,
 	st.model = model;
 	st.layout = layout;
 	st.ts = ts;
+	st.weighted = run->weighted;
 	st.cxt = cxt;
 	ts->d = layout->d;
-	if (dataset_read_labeled(model, model->cv_folds >= 2, training_row, &st, &order) != ts->n)
+	if (dataset_read_labeled(model, model->cv_folds >= 2, run->weighted, training_row, &st,
+							 &order) != ts->n)
 		elog(ERROR, "hitl: the labeled rows and their order disagree");
 	if (st.nbad > 0)
 		report_first_bad(&st, order);
@@ -243,12 +257,14 @@ read_training_set(const HitlModel *model, const FeatureLayout *layout,
 
 /*
  * Hash of what a dense training learns from: the raw training set (before
- * standardization), the classes and the options of the fit.  As 16 hex
- * digits, for the version's metrics.
+ * standardization), its weights, the classes and the options of the fit.
+ * As 16 hex digits, for the version's metrics.
  */
 static char *
-training_hash(const HitlModel *model, const FeatureLayout *layout, const TrainingSet *ts)
+training_hash(TrainRun *run, const TrainingSet *ts)
 {
+	const HitlModel *model = run->model;
+	const FeatureLayout *layout = run->layout;
 	uint64		h = 0x6869746c;	/* any seed */
 	int32		shape[4] = {ts->n, ts->d, ts->labels.n_classes, layout->ncols};
 	int			i;
@@ -259,6 +275,7 @@ training_hash(const HitlModel *model, const FeatureLayout *layout, const Trainin
 	h = train_hash_more(h, ts->missing, sizeof(bool) * (size_t) ts->n * ts->d);
 	h = train_hash_more(h, ts->y, sizeof(int) * (size_t) ts->n);
 	h = train_groups_hash(h, &ts->groups, ts->n);
+	h = train_hash_weights(h, run, ts->w, ts->n);
 	for (i = 0; i < ts->labels.n_classes; i++)
 		h = train_hash_more(h, ts->labels.classes[i], strlen(ts->labels.classes[i]) + 1);
 	return train_hash_finish(h, model);
@@ -302,11 +319,11 @@ train_dense(TrainRun *run)
 	double	   *proba;
 	int			ncoef;
 
-	read_training_set(model, layout, &ts, CurrentMemoryContext);
+	read_training_set(run, &ts, CurrentMemoryContext);
 	train_check_labels(model, ts.n, &ts.labels);
 
 	/* nothing new to learn from: the current version stands */
-	hash = training_hash(model, layout, &ts);
+	hash = training_hash(run, &ts);
 	run->prev = train_load_current(model, CurrentMemoryContext);
 	if (train_stands(run, run->prev != NULL && run->prev->data_hash != NULL &&
 					 strcmp(run->prev->data_hash, hash) == 0))
@@ -342,7 +359,7 @@ train_dense(TrainRun *run)
 	prob.C = model->C;
 	prob.max_iter = model->max_iter;
 	prob.tol = model->tol;
-	prob.weight = NULL;
+	prob.weight = ts.w;
 	hitl_progress_phase(HITL_PHASE_TRAINING, 1);
 	status = logreg_solve(&prob, v.coef, warm, &res);
 	hitl_progress_done(1);

@@ -19,6 +19,12 @@
  * restored from another cluster...): a TrainFallback, for which train.c
  * trains from scratch instead and says so in the version's metrics.  The
  * arithmetic is plain C, in vocab.c and nbayes_update.c.
+ *
+ * A model with weight_by_consensus is not updated: its rows weigh their
+ * consensus confidence, which a new fit of the consensus changes for rows
+ * whose label stays (no log entry), so only a full training is exact.  A
+ * version trained so records no label snapshot either: no update starts
+ * from its weighted sums once the option is off.
  */
 #include "postgres.h"
 
@@ -443,6 +449,12 @@ train_incremental(TrainRun *run)
 	memset(&u, 0, sizeof(u));
 	u.run = run;
 	u.prev = run->prev;
+	/* the changes are of labels; the weights of the other rows may change too */
+	if (run->weighted)
+	{
+		run->fallback = FALLBACK_WEIGHTED;
+		return 0;
+	}
 	fallback = check_table(&u);
 	if (fallback == FALLBACK_NONE)
 		fallback = read_changes(&u);

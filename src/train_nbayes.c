@@ -4,10 +4,12 @@
  *		features per class, in one pass, with cross-validated metrics.
  *
  * The rows come from train_sparseset.c (dense values raw, text weighted by
- * the table's idf).  The version records the non-zero sums and the label
- * snapshot they include, from which train_incremental.c later applies only
- * the label changes.  A naive Bayes training asked to be incremental that
- * could not be lands here, and its metrics say why ("fallback").
+ * the table's idf; with weight_by_consensus each row added with its
+ * weight).  The version records the non-zero sums and the label snapshot
+ * they include (none when weighted), from which train_incremental.c later
+ * applies only the label changes.  A naive Bayes training asked to be
+ * incremental that could not be lands here, and its metrics say why
+ * ("fallback").
  */
 #include "postgres.h"
 
@@ -106,7 +108,8 @@ train_nbayes(TrainRun *run)
 	hitl_progress_phase(HITL_PHASE_TRAINING, t.X.n);
 	for (i = 0; i < t.X.n; i++)
 		nbayes_counts_add(&c, t.s.y[i], (int) (t.indptr[i + 1] - t.indptr[i]),
-						  t.indices + t.indptr[i], t.values + t.indptr[i], 1.0);
+						  t.indices + t.indptr[i], t.values + t.indptr[i],
+						  t.s.w != NULL ? t.s.w[i] : 1.0);
 	hitl_progress_done(t.X.n);
 	train_nb_check_sums(model, run->layout, &c, t.v.classes);
 	dimension = classifier_nb_dimension(model, run->layout);
@@ -123,6 +126,7 @@ train_nbayes(TrainRun *run)
 	in.keys = t.s.keys.key;
 	in.classes = t.v.classes;
 	in.X = &t.X;
+	in.weight = t.s.w;
 	in.counts = &c;
 	in.alpha = model->alpha;
 	in.dimension = dimension;

@@ -52,23 +52,23 @@ typedef struct LabeledScan
 	SparseSet  *s;
 	MemoryContext cxt;			/* where the set lives */
 	bool		nbayes;
+	bool		weighted;		/* read each row's weight into s->w */
 } LabeledScan;
 
-static void set_grow_rows(SparseSet *s);
+static void set_grow_rows(SparseSet *s, bool weighted);
 static void set_add_terms(SparseSet *s, const TermBag *bag);
 static void idf_row(Datum *values, bool *nulls, void *arg);
 static void compute_idf(const HitlModel *model, const FeatureLayout *layout, SparseRow *r,
 						HitlVersion *v);
 static void labeled_row(Datum *values, bool *nulls, void *arg);
-static void read_labeled(const HitlModel *model, const FeatureLayout *layout, SparseRow *r,
-						 SparseSet *s);
+static void read_labeled(const TrainRun *run, SparseRow *r, SparseSet *s);
 static void lay_out(const HitlModel *model, const FeatureLayout *layout, SparseTraining *t);
-static char *sparse_training_hash(const HitlModel *model, const SparseTraining *t);
+static char *sparse_training_hash(TrainRun *run, const SparseTraining *t);
 static bool current_stands(TrainRun *run, const SparseTraining *t);
 
-/* Room for twice the rows (1024 at first) */
+/* Room for twice the rows (1024 at first), and their weights when weighted */
 static void
-set_grow_rows(SparseSet *s)
+set_grow_rows(SparseSet *s, bool weighted)
 {
 	int			cap = s->capacity ? s->capacity * 2 : 1024;
 	int			d = Max(s->d, 1);
@@ -80,6 +80,8 @@ set_grow_rows(SparseSet *s)
 		s->y = palloc_extended(sizeof(int) * cap, MCXT_ALLOC_HUGE);
 		s->tptr = palloc_extended(sizeof(int64) * (cap + 1), MCXT_ALLOC_HUGE);
 		s->tptr[0] = 0;
+		if (weighted)
+			s->w = palloc_extended(sizeof(double) * cap, MCXT_ALLOC_HUGE);
 	}
 	else
 	{
@@ -87,6 +89,8 @@ set_grow_rows(SparseSet *s)
 		s->missing = repalloc_huge(s->missing, sizeof(bool) * cap * d);
 		s->y = repalloc_huge(s->y, sizeof(int) * cap);
 		s->tptr = repalloc_huge(s->tptr, sizeof(int64) * (cap + 1));
+		if (weighted)
+			s->w = repalloc_huge(s->w, sizeof(double) * cap);
 	}
 	s->capacity = cap;
 }
@@ -209,7 +213,10 @@ compute_idf(const HitlModel *model, const FeatureLayout *layout, SparseRow *r,
 	pfree(st.df);
 }
 
-/* One labeled row of pass 2: ctid, the features, the label as text, its group */
+/*
+ * One labeled row of pass 2: ctid, the features, the label as text, its
+ * group, its key, its weight, its cached terms
+ */
 static void
 labeled_row(Datum *values, bool *nulls, void *arg)
 {
@@ -224,7 +231,7 @@ labeled_row(Datum *values, bool *nulls, void *arg)
 	char	   *label;
 
 	if (s->n == s->capacity)
-		set_grow_rows(s);		/* repalloc: stays in the set's context */
+		set_grow_rows(s, st->weighted); /* repalloc: stays in the set's context */
 	x = s->x + (size_t) s->n * s->d;
 	missing = s->missing + (size_t) s->n * s->d;
 	fs = features_from_datums(layout, values + 1, nulls + 1, x, missing, &bad_col);
@@ -235,7 +242,7 @@ labeled_row(Datum *values, bool *nulls, void *arg)
 						rowkey_text_at(st->model, DatumGetItemPointer(values[0])));
 	if (layout->n_text > 0)
 	{
-		int			c = TRAIN_KEY_COLUMN(st->model, layout) + 1;
+		int			c = TRAIN_EXTRA_COLUMN(st->model, layout);
 
 		st->r->cache = values[c];
 		st->r->cache_null = nulls[c];
@@ -248,6 +255,9 @@ labeled_row(Datum *values, bool *nulls, void *arg)
 		train_groups_add(&s->groups, s->n, values[layout->ncols + 2],
 						 nulls[layout->ncols + 2], st->cxt);
 	train_keys_add(&s->keys, s->n, values[TRAIN_KEY_COLUMN(st->model, layout)], st->cxt);
+	if (st->weighted)
+		s->w[s->n] = TRAIN_WEIGHT_OF(values[TRAIN_WEIGHT_COLUMN(st->model, layout)],
+									 nulls[TRAIN_WEIGHT_COLUMN(st->model, layout)]);
 	if (layout->n_text > 0)
 		set_add_terms(s, &st->r->bag);
 	s->n++;
@@ -257,18 +267,21 @@ labeled_row(Datum *values, bool *nulls, void *arg)
 
 /*
  * Pass 2: the labeled rows in primary-key order, dense values raw and text
- * weighted with the version's idf.
+ * weighted with the version's idf, with the rows' weights when the run is
+ * weighted.
  */
 static void
-read_labeled(const HitlModel *model, const FeatureLayout *layout, SparseRow *r,
-			 SparseSet *s)
+read_labeled(const TrainRun *run, SparseRow *r, SparseSet *s)
 {
-	LabeledScan st = {model, layout, r, s, CurrentMemoryContext, model_is_nbayes(model)};
+	const HitlModel *model = run->model;
+	const FeatureLayout *layout = run->layout;
+	LabeledScan st = {model, layout, r, s, CurrentMemoryContext, model_is_nbayes(model),
+	run->weighted};
 
 	memset(s, 0, sizeof(*s));
 	s->d = layout->d;
-	set_grow_rows(s);
-	dataset_scan(dataset_open_labeled_with(model, termcache_select(model, "t")),
+	set_grow_rows(s, run->weighted);
+	dataset_scan(dataset_open_labeled_with(model, termcache_select(model, "t"), run->weighted),
 				 labeled_row, &st);
 	termcache_note(r->cache_hits, r->cache_misses);
 	train_order_classes(model, &s->labels, s->n, s->y);
@@ -330,12 +343,13 @@ lay_out(const HitlModel *model, const FeatureLayout *layout, SparseTraining *t)
 
 /*
  * A hash of everything a full training learns from: the labeled rows'
- * sparse features, their labels and classes, the idf of the table (which
- * scoring uses too) and the options of the fit.
+ * sparse features, their labels, weights and classes, the idf of the table
+ * (which scoring uses too) and the options of the fit.
  */
 static char *
-sparse_training_hash(const HitlModel *model, const SparseTraining *t)
+sparse_training_hash(TrainRun *run, const SparseTraining *t)
 {
+	const HitlModel *model = run->model;
 	const HitlVersion *v = &t->v;
 	const SparseMatrix *X = &t->X;
 	uint64		h = 0x73706172;	/* any seed */
@@ -348,6 +362,7 @@ sparse_training_hash(const HitlModel *model, const SparseTraining *t)
 	h = train_hash_more(h, t->values, sizeof(double) * (size_t) t->indptr[X->n]);
 	h = train_hash_more(h, t->s.y, sizeof(int) * (size_t) X->n);
 	h = train_groups_hash(h, &t->s.groups, X->n);
+	h = train_hash_weights(h, run, t->s.w, X->n);
 	for (i = 0; i < v->n_classes; i++)
 		h = train_hash_more(h, v->classes[i], strlen(v->classes[i]) + 1);
 	h = train_hash_more(h, v->feature_dims, sizeof(int) * v->n_feature_columns);
@@ -403,12 +418,13 @@ train_sparse_read(TrainRun *run, SparseTraining *t)
 	sparserow_init(&r, model, layout, &t->v);
 	if (layout->n_text > 0 && !reuse_idf(run, &t->v))
 		compute_idf(model, layout, &r, &t->v);
-	if (model_is_nbayes(model))
+	/* weighted sums are no start for an update (train_incremental.c) */
+	if (model_is_nbayes(model) && !run->weighted)
 		t->v.label_snapshot = catalog_label_snapshot(model, CurrentMemoryContext);
-	read_labeled(model, layout, &r, &t->s);
+	read_labeled(run, &r, &t->s);
 	train_check_labels(model, t->s.n, &t->s.labels);
 	lay_out(model, layout, t);
-	t->hash = sparse_training_hash(model, t);
+	t->hash = sparse_training_hash(run, t);
 	if (current_stands(run, t))
 		return false;
 	if (t->s.tbucket != NULL)

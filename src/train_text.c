@@ -88,6 +88,7 @@ train_text(TrainRun *run)
 	p.x = t.X;
 	p.k = t.v.n_classes;
 	p.y = t.s.y;
+	p.weight = t.s.w;
 	p.C = model->C;
 	p.max_iter = model->max_iter;
 	p.tol = model->tol;

@@ -831,6 +831,56 @@ test_absent_class(void)
 }
 
 /*
+ * Cross-validation with row weights: all 1 is no weights, bit for bit; the
+ * weights of one fold's rows change the fits of the other folds only, so
+ * the out-of-fold probabilities of that fold's rows stay as they were.
+ */
+static void
+test_crossval_weights(void)
+{
+	double		x[12] = {3.0, -1.0, 0.5, 2.5, -1.5, 0.0, -0.5, 1.0, -2.0, 0.8, -1.2, 0.2};
+	int			y[12] = {1, 0, 1, 1, 0, 1, 0, 1, 0, 0, 0, 1};
+	double		w[12];
+	int			fold[12];
+	CrossvalFolds f = {3, fold};
+	LogregProblem prob = {.n = 12, .d = 1, .k = 2, .x = x, .y = y, .C = 1.0, .max_iter = 100,
+	.tol = 1e-10};
+	double		plain[12 * 2];
+	double		weighted[12 * 2];
+	bool		same_held = true;
+	bool		others_moved = true;
+	int			r0;
+	int			r1;
+	int			i;
+
+	for (i = 0; i < 12; i++)
+	{
+		fold[i] = i % 3;
+		w[i] = 1.0;
+	}
+	r0 = crossval_logreg(&prob, NULL, &f, NULL, plain);
+	prob.weight = w;
+	r1 = crossval_logreg(&prob, NULL, &f, NULL, weighted);
+	ok(r0 == 0 && r1 == 0 && memcmp(plain, weighted, sizeof(plain)) == 0,
+	   "cross-validation: weights 1 are no weights, bit for bit");
+
+	for (i = 0; i < 12; i += 3)
+		w[i] = 4.0;				/* fold 0's rows */
+	r1 = crossval_logreg(&prob, NULL, &f, NULL, weighted);
+	for (i = 0; i < 12; i++)
+	{
+		bool		same = memcmp(plain + i * 2, weighted + i * 2, sizeof(double) * 2) == 0;
+
+		if (fold[i] == 0)
+			same_held = same_held && same;
+		else
+			others_moved = others_moved && !same;
+	}
+	ok(r1 == 0 && same_held && others_moved,
+	   "cross-validation: the weights of fold 0's rows weigh in the fits of folds 1 and 2 only");
+}
+
+/*
  * Cross-validation standardizes each fold with its own training rows, so an
  * affine change of units of the raw features (and a missing value) changes
  * nothing in its metrics.
@@ -962,6 +1012,7 @@ main(int argc, char **argv)
 	test_predict_extremes();
 	test_absent_class();
 	test_crossval_scaling();
+	test_crossval_weights();
 	test_bad_input();
 
 	snprintf(path, sizeof(path), "%s/vehicle.csv", data_dir);

@@ -281,7 +281,7 @@ nbayes_cv(const SparseMatrix *X, const int *y, const NBayesCounts *all, int fold
 	int			fold[8];
 	double		proba[8 * 2];
 	CrossvalFolds f = by_position(X->n, folds, fold);
-	int			ret = crossval_nbayes(X, y, all, &f, 1.0, 2.0, proba);
+	int			ret = crossval_nbayes(X, y, NULL, all, &f, 1.0, 2.0, proba);
 
 	if (ret == 0)
 		class_metrics(X->n, all->k, proba, y, m);
@@ -328,7 +328,7 @@ test_crossval_nbayes(void)
 		double		proba[4 * 2];
 		CrossvalFolds bad = {2, fold};
 
-		ok(crossval_nbayes(&X, y, &all, &bad, 1.0, 2.0, proba) == -1,
+		ok(crossval_nbayes(&X, y, NULL, &all, &bad, 1.0, 2.0, proba) == -1,
 		   "naive Bayes cross-validation refuses a fold outside [0, nfolds)");
 	}
 	nbayes_counts_free(&all);
@@ -341,6 +341,72 @@ test_crossval_nbayes(void)
 	ok(nbayes_cv(&X, y_one_fold, &all, 2, &m) == 1,
 	   "naive Bayes cross-validation: no metrics when a fold holds a whole class");
 	nbayes_counts_free(&all);
+}
+
+/*
+ * Naive Bayes cross-validation of the rows of X (classes y, folds f), each
+ * row in the statistics and out of them with its weight (w NULL: 1)
+ */
+static int
+nb_cv_weighted(const SparseMatrix *X, const int *y, const double *w, const CrossvalFolds *f,
+			   double *proba)
+{
+	NBayesCounts all;
+	int			ret;
+	int			i;
+
+	nbayes_counts_init(&all, 2, X->d);
+	for (i = 0; i < X->n; i++)
+		nbayes_counts_add(&all, y[i], (int) (X->indptr[i + 1] - X->indptr[i]),
+						  X->indices + X->indptr[i], X->values + X->indptr[i],
+						  w != NULL ? w[i] : 1.0);
+	ret = crossval_nbayes(X, y, w, &all, f, 1.0, 2.0, proba);
+	nbayes_counts_free(&all);
+	return ret;
+}
+
+/*
+ * Naive Bayes cross-validation with row weights: all 1 as without weights,
+ * bit for bit; weight 2 as the row twice in its fold; a class of small
+ * weights in two folds is no class of one fold.
+ */
+static void
+test_crossval_nbayes_weights(void)
+{
+	/* test_crossval_nbayes's rows, then row 0 again (fold 0 of 2 by position) */
+	static const double x[] = {2, 0, 0, 2, 0, 1, 1, 0, 2, 0};
+	static const int y[] = {0, 1, 1, 0, 0};
+	static const double ones[] = {1, 1, 1, 1};
+	static const double twice[] = {2, 1, 1, 1};
+	static const double small[] = {0.2, 0.2, 0.2, 0.2};
+	int64_t		indptr[6];
+	int			indices[10];
+	double		values[10];
+	SparseMatrix X4 = csr2(4, x, indptr, indices, values);
+	SparseMatrix X5 = csr2(5, x, indptr, indices, values);
+	int			fold[5];
+	CrossvalFolds f = by_position(5, 2, fold);
+	double		plain[5 * 2];
+	double		weighted[5 * 2];
+	double		worst = 0.0;
+	int			r0;
+	int			r1;
+	int			i;
+
+	r0 = nb_cv_weighted(&X4, y, NULL, &f, plain);
+	r1 = nb_cv_weighted(&X4, y, ones, &f, weighted);
+	ok(r0 == 0 && r1 == 0 && memcmp(plain, weighted, sizeof(double) * 4 * 2) == 0,
+	   "naive Bayes cross-validation: weights 1 are no weights, bit for bit");
+
+	r0 = nb_cv_weighted(&X5, y, NULL, &f, plain);
+	r1 = nb_cv_weighted(&X4, y, twice, &f, weighted);
+	for (i = 0; i < 4 * 2; i++)
+		worst = fmax(worst, fabs(plain[i] - weighted[i]));
+	ok(r0 == 0 && r1 == 0 && worst < 1e-15,
+	   "naive Bayes cross-validation: weight 2 is the row twice (largest difference %g)", worst);
+
+	ok(nb_cv_weighted(&X4, y, small, &f, weighted) == 0,
+	   "naive Bayes cross-validation: classes of weights 0.2 in both folds give figures");
 }
 
 static void
@@ -381,6 +447,26 @@ test_crossval_logistic(void)
 	}
 	ok(ret == 0 && m.n == 6 && m.accuracy == 1.0 && m.macro_f1 == 1.0,
 	   "sparse logistic cross-validation: every held-out row right (accuracy %g)", m.accuracy);
+	{
+		static const double ones[] = {1, 1, 1, 1, 1, 1};
+		static const double uneven[] = {1, 0.5, 1, 0.5, 1, 0.5};
+		int			fold[6];
+		double		oof[6 * 2];
+		double		oof_w[6 * 2];
+		CrossvalFolds f = by_position(6, 3, fold);
+		int			r0 = crossval_sparse_logreg(&p, &f, coef, oof);
+		int			r1;
+
+		p.weight = ones;
+		r1 = crossval_sparse_logreg(&p, &f, coef, oof_w);
+		ok(r0 == 0 && r1 == 0 && memcmp(oof, oof_w, sizeof(oof)) == 0,
+		   "sparse logistic cross-validation: weights 1 are no weights, bit for bit");
+		p.weight = uneven;
+		r1 = crossval_sparse_logreg(&p, &f, coef, oof_w);
+		ok(r1 == 0 && memcmp(oof, oof_w, sizeof(oof)) != 0,
+		   "sparse logistic cross-validation: the folds fit with the rows' weights");
+		p.weight = NULL;
+	}
 
 	/*
 	 * Rows 1 and 4 (fold 1) are predicted by the fit on rows 0, 2, 3, 5,
@@ -415,6 +501,7 @@ main(void)
 	test_csr();
 	test_update();
 	test_crossval_nbayes();
+	test_crossval_nbayes_weights();
 	test_crossval_logistic();
 	return tap_finish();
 }
