@@ -66,6 +66,10 @@ DECLARE
 									   'cv_group_column', 'evaluation_rate',
 									   'reservation_timeout', 'skip_limit', 'annotators_per_row',
 									   'consensus', 'consensus_threshold', 'weight_by_consensus'];
+	booleans constant jsonb := $booleans${
+		"train_on_auto_labels": "train_on_auto_labels must be true or false (default false: training reads human labels only).",
+		"weight_by_consensus": "weight_by_consensus must be true or false (default false: every consensus label weighs 1 in training)."
+	}$booleans$;
 	numbers constant jsonb := $numbers${
 		"evaluation_rate": {"min": 0, "max": 0.5,
 			"hint": "evaluation_rate must be a number from 0 (no evaluation rows) to 0.5, the share of the review queue drawn at random; null restores the default 0.05."},
@@ -129,18 +133,14 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'auto_label_precision must be a number between 0.5 and 1 (exclusive), the precision the worker''s auto-labeling aims at; null removes it.';
 	END IF;
-	v := options -> 'train_on_auto_labels';
-	IF jsonb_typeof(v) NOT IN ('boolean', 'null') THEN
-		RAISE EXCEPTION 'invalid value % for option "train_on_auto_labels"', v
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'train_on_auto_labels must be true or false (default false: training reads human labels only).';
-	END IF;
-	v := options -> 'weight_by_consensus';
-	IF jsonb_typeof(v) NOT IN ('boolean', 'null') THEN
-		RAISE EXCEPTION 'invalid value % for option "weight_by_consensus"', v
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'weight_by_consensus must be true or false (default false: every consensus label weighs 1 in training).';
-	END IF;
+	/* the booleans without a default, with the hint of each */
+	FOR k, r IN SELECT * FROM jsonb_each(booleans) LOOP
+		v := options -> k;
+		IF jsonb_typeof(v) NOT IN ('boolean', 'null') THEN
+			RAISE EXCEPTION 'invalid value % for option "%"', v, k
+				USING ERRCODE = 'invalid_parameter_value', HINT = r #>> '{}';
+		END IF;
+	END LOOP;
 	v := options -> 'consensus';
 	IF jsonb_typeof(v) NOT IN ('string', 'null')
 	   OR (jsonb_typeof(v) = 'string' AND v #>> '{}' NOT IN ('majority', 'dawid_skene')) THEN
