@@ -440,7 +440,7 @@ queue_keyed_sql(const ScoreState *s)
  * the candidates are found by ctid, which a write changes, and kept only
  * when the row there has the key that was scored.  A ctid that holds a row
  * of another key (the scan's ctids are stale) sets s->restart and leaves
- * the queue empty.
+ * the queue as it was, so that its readers never see it empty meanwhile.
  */
 void
 queue_store(ScoreState *s, const CandidateHeap *heap)
@@ -453,9 +453,11 @@ queue_store(ScoreState *s, const CandidateHeap *heap)
 	int			i;
 	int			ret;
 
-	catalog_queue_clear(s->model->name);
 	if (heap->n == 0)
+	{
+		catalog_queue_clear(s->model->name);
 		return;
+	}
 
 	queue_params(s, heap, argtypes, values);
 	ret = SPI_execute_with_args(queue_keyed_sql(s), nparams, argtypes, values,
@@ -464,6 +466,7 @@ queue_store(ScoreState *s, const CandidateHeap *heap)
 	if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 									QUEUE_KEYED_COLUMNS + 1, &isnull)) > 0)
 	{
+		/* the queue stays as it was for its readers until the new pass */
 		s->restart = true;
 		return;
 	}
@@ -471,9 +474,12 @@ queue_store(ScoreState *s, const CandidateHeap *heap)
 	{
 		keyed[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &isnull);
 		if (isnull)
-			return;				/* none of the candidates is there any more */
+			break;				/* none of the candidates is there any more */
 		keyed[i] = datumCopy(keyed[i], false, -1);
 	}
+	catalog_queue_clear(s->model->name);
+	if (i < QUEUE_KEYED_COLUMNS)
+		return;
 	catalog_queue_fill(s->model->name, s->version->version, keyed[0], keyed[1],
 					   keyed[2], keyed[3], keyed[4], keyed[5], (int64) heap->n);
 }
