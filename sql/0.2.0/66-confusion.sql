@@ -21,7 +21,7 @@
  * defaults, depend on the algorithm and on whether the model has text
  * feature columns.
  *
- * Ten options have no default, and a JSON null removes them; they are
+ * Twelve options have no default, and a JSON null removes them; they are
  * checked first, in this order:
  *	auto_label_precision	a number in (0.5, 1): the worker auto-labels at
  *							that target after each retraining (69b)
@@ -46,6 +46,11 @@
  *							Dawid-Skene posterior a consensus needs (76)
  *	weight_by_consensus		a boolean (absent: false): training weighs each
  *							row by its consensus confidence (76)
+ *	committee_size			an integer from 2 to 20 (absent: 5), the models
+ *							of the strategy 'committee'
+ *	stop_kappa				a number from 0 to 1 (absent: 0.99), the kappa
+ *							between versions' predictions that suggests
+ *							stopping
  *
  * The others, in the order of the object's keys, by the rules of
  * "rules": "algorithm" (absent: every algorithm), "text" (models with
@@ -65,7 +70,8 @@ DECLARE
 	removable constant text[] := ARRAY['auto_label_precision', 'train_on_auto_labels',
 									   'cv_group_column', 'evaluation_rate',
 									   'reservation_timeout', 'skip_limit', 'annotators_per_row',
-									   'consensus', 'consensus_threshold', 'weight_by_consensus'];
+									   'consensus', 'consensus_threshold', 'weight_by_consensus',
+									   'committee_size', 'stop_kappa'];
 	booleans constant jsonb := $booleans${
 		"train_on_auto_labels": "train_on_auto_labels must be true or false (default false: training reads human labels only).",
 		"weight_by_consensus": "weight_by_consensus must be true or false (default false: every consensus label weighs 1 in training)."
@@ -80,7 +86,11 @@ DECLARE
 		"skip_limit": {"min": 1, "max": 20, "whole": true,
 			"hint": "skip_limit must be an integer from 1 to 20, the number of roles whose hitl.skip of a row keeps it from everyone's hitl.next_rows; null restores the default 2."},
 		"consensus_threshold": {"min": 0, "max": 1,
-			"hint": "consensus_threshold must be a number from 0 to 1, the Dawid-Skene posterior a row's consensus needs; null restores the default 0.8."}
+			"hint": "consensus_threshold must be a number from 0 to 1, the Dawid-Skene posterior a row's consensus needs; null restores the default 0.8."},
+		"committee_size": {"min": 2, "max": 20, "whole": true,
+			"hint": "committee_size must be an integer from 2 to 20, the models of the committee strategy; null restores the default 5."},
+		"stop_kappa": {"min": 0, "max": 1,
+			"hint": "stop_kappa must be a number from 0 to 1, the agreement between versions' predictions above which labeling may stop; null restores the default 0.99."}
 	}$numbers$;
 	rules constant jsonb := $rules${
 		"min_labels": {"default": 10, "min": 2, "max": 1000000000, "whole": true,
