@@ -111,6 +111,9 @@ spi_string(int row, int col)
 static char *
 store_answer(const Answer *a)
 {
+	static SPIPlanPtr read_plan = NULL;
+	static SPIPlanPtr delete_plan = NULL;
+	static SPIPlanPtr insert_plan = NULL;
 	Oid			argtypes[5] = {TEXTOID, JSONBOID, NAMEOID, TEXTOID, BOOLOID};
 	Datum		values[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
@@ -122,19 +125,19 @@ store_answer(const Answer *a)
 	values[3] = a->label ? CStringGetTextDatum(a->label) : (Datum) 0;
 	nulls[3] = a->label ? ' ' : 'n';
 	values[4] = BoolGetDatum(a->adjudication);
-	if (catalog_execute(CATALOG_AS_OWNER,
+	if (catalog_execute_kept(CATALOG_AS_OWNER, &read_plan,
 						"SELECT a.label FROM hitl.answers a WHERE a.model OPERATOR(pg_catalog.=) $1"
 						" AND a.row_key OPERATOR(pg_catalog.=) $2 AND a.role OPERATOR(pg_catalog.=) $3"
 						" FOR UPDATE",
 						3, argtypes, values, nulls, false, SPI_OK_SELECT, "reading an answer") > 0)
 		before = spi_string(0, 1);
 	if (a->label == NULL)
-		(void) catalog_execute(CATALOG_AS_OWNER,
+		(void) catalog_execute_kept(CATALOG_AS_OWNER, &delete_plan,
 							   "DELETE FROM hitl.answers a WHERE a.model OPERATOR(pg_catalog.=) $1"
 							   " AND a.row_key OPERATOR(pg_catalog.=) $2 AND a.role OPERATOR(pg_catalog.=) $3",
 							   3, argtypes, values, nulls, false, SPI_OK_DELETE, "taking an answer back");
 	else
-		(void) catalog_execute(CATALOG_AS_OWNER,
+		(void) catalog_execute_kept(CATALOG_AS_OWNER, &insert_plan,
 							   "INSERT INTO hitl.answers AS a (model, row_key, role, label, adjudication, answered_at)"
 							   " VALUES ($1, $2, $3, $4, $5, pg_catalog.statement_timestamp())"
 							   " ON CONFLICT (model, row_key, role) DO UPDATE"
@@ -153,6 +156,7 @@ store_answer(const Answer *a)
 static char *
 consensus_of(const Answer *a, int *answers)
 {
+	static SPIPlanPtr answers_plan = NULL;
 	Oid			argtypes[2] = {TEXTOID, JSONBOID};
 	Datum		values[2];
 	uint64		n;
@@ -163,7 +167,7 @@ consensus_of(const Answer *a, int *answers)
 
 	values[0] = CStringGetTextDatum(a->model);
 	values[1] = a->row_key;
-	n = catalog_execute(CATALOG_AS_OWNER,
+	n = catalog_execute_kept(CATALOG_AS_OWNER, &answers_plan,
 						"SELECT a.role, a.label, a.adjudication, a.answered_at"
 						" FROM hitl.answers a WHERE a.model OPERATOR(pg_catalog.=) $1"
 						" AND a.row_key OPERATOR(pg_catalog.=) $2",
@@ -196,6 +200,7 @@ consensus_of(const Answer *a, int *answers)
 static void
 log_answer(const Answer *a, const char *before, const char *consensus)
 {
+	static SPIPlanPtr log_plan = NULL;
 	Oid			argtypes[7] = {TEXTOID, JSONBOID, NAMEOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID};
 	Datum		values[7];
 	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
@@ -210,7 +215,7 @@ log_answer(const Answer *a, const char *before, const char *consensus)
 	values[5] = BoolGetDatum(a->adjudication);
 	values[6] = consensus ? CStringGetTextDatum(consensus) : (Datum) 0;
 	nulls[6] = consensus ? ' ' : 'n';
-	(void) catalog_execute(CATALOG_AS_OWNER,
+	(void) catalog_execute_kept(CATALOG_AS_OWNER, &log_plan,
 						   "INSERT INTO hitl.answer_log (model, row_key, role, old_answer, new_answer,"
 						   " adjudication, consensus, at)"
 						   " VALUES ($1, $2, $3, $4, $5, $6, $7, pg_catalog.statement_timestamp())",

@@ -150,30 +150,35 @@ read_exclusions(const HitlModel *model, Datum role, const AssignOptions *o,
 	values[1] = role;
 	values[2] = Int32GetDatum(o->skip_limit);
 	values[3] = Int32GetDatum(o->k);
+	/*
+	 * Only the queue's rows can be offered: answers, reservations and skips
+	 * are joined to them (by hash, or through their primary keys, whichever
+	 * the planner finds cheaper), not read whole for each call.
+	 */
 	(void) catalog_execute(CATALOG_AS_OWNER,
-						   "SELECT (SELECT coalesce(pg_catalog.array_agg(x.row_key), '{}') FROM ("
-						   "  SELECT s.row_key FROM hitl.skips s WHERE s.model OPERATOR(pg_catalog.=) $1"
-						   "  GROUP BY s.row_key"
-						   "  HAVING pg_catalog.bool_or(s.role OPERATOR(pg_catalog.=) $2)"
-						   "  OR pg_catalog.count(*) OPERATOR(pg_catalog.>=) $3"
-						   "  UNION"
-						   "  SELECT a.row_key FROM hitl.answers a WHERE a.model OPERATOR(pg_catalog.=) $1"
-						   "  AND a.role OPERATOR(pg_catalog.=) $2"
-						   "  UNION"
-						   "  SELECT u.row_key FROM ("
-						   "   SELECT r.row_key FROM hitl.reservations r WHERE r.model OPERATOR(pg_catalog.=) $1"
-						   "   AND r.role OPERATOR(pg_catalog.<>) $2"
-						   "   AND r.expires_at OPERATOR(pg_catalog.>) pg_catalog.clock_timestamp()"
-						   "   AND NOT EXISTS (SELECT 1 FROM hitl.answers a WHERE a.model OPERATOR(pg_catalog.=) $1"
-						   "    AND a.row_key OPERATOR(pg_catalog.=) r.row_key AND a.role OPERATOR(pg_catalog.=) r.role)"
-						   "   UNION ALL"
-						   "   SELECT a.row_key FROM hitl.answers a WHERE a.model OPERATOR(pg_catalog.=) $1) u"
-						   "  GROUP BY u.row_key HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>=) $4) x),"
-						   " (SELECT coalesce(pg_catalog.array_agg(r.row_key), '{}') FROM hitl.reservations r"
-						   "  WHERE r.model OPERATOR(pg_catalog.=) $1 AND r.role OPERATOR(pg_catalog.=) $2"
-						   "  AND r.expires_at OPERATOR(pg_catalog.>) pg_catalog.clock_timestamp()),"
-						   " (SELECT coalesce(pg_catalog.array_agg(DISTINCT a.row_key), '{}') FROM hitl.answers a"
-						   "  WHERE a.model OPERATOR(pg_catalog.=) $1)",
+						   "WITH q AS (SELECT q.row_key FROM hitl.queue q WHERE q.model OPERATOR(pg_catalog.=) $1),"
+						   " a AS (SELECT a.row_key, pg_catalog.count(*) AS n,"
+						   "  pg_catalog.bool_or(a.role OPERATOR(pg_catalog.=) $2) AS me"
+						   "  FROM q JOIN hitl.answers a ON a.model OPERATOR(pg_catalog.=) $1"
+						   "  AND a.row_key OPERATOR(pg_catalog.=) q.row_key GROUP BY a.row_key),"
+						   " r AS (SELECT r.row_key, pg_catalog.count(*) FILTER (WHERE r.role OPERATOR(pg_catalog.<>) $2"
+						   "  AND NOT EXISTS (SELECT FROM hitl.answers b WHERE b.model OPERATOR(pg_catalog.=) $1"
+						   "   AND b.row_key OPERATOR(pg_catalog.=) r.row_key AND b.role OPERATOR(pg_catalog.=) r.role)) AS held,"
+						   "  pg_catalog.bool_or(r.role OPERATOR(pg_catalog.=) $2) AS me"
+						   "  FROM q JOIN hitl.reservations r ON r.model OPERATOR(pg_catalog.=) $1"
+						   "  AND r.row_key OPERATOR(pg_catalog.=) q.row_key"
+						   "  WHERE r.expires_at OPERATOR(pg_catalog.>) pg_catalog.clock_timestamp() GROUP BY r.row_key),"
+						   " s AS (SELECT s.row_key, pg_catalog.count(*) AS n,"
+						   "  pg_catalog.bool_or(s.role OPERATOR(pg_catalog.=) $2) AS me"
+						   "  FROM q JOIN hitl.skips s ON s.model OPERATOR(pg_catalog.=) $1"
+						   "  AND s.row_key OPERATOR(pg_catalog.=) q.row_key GROUP BY s.row_key)"
+						   " SELECT coalesce(pg_catalog.array_agg(q.row_key) FILTER (WHERE s.me OR s.n OPERATOR(pg_catalog.>=) $3"
+						   "  OR a.me OR coalesce(a.n, 0) OPERATOR(pg_catalog.+) coalesce(r.held, 0) OPERATOR(pg_catalog.>=) $4), '{}'),"
+						   " coalesce(pg_catalog.array_agg(q.row_key) FILTER (WHERE r.me), '{}'),"
+						   " coalesce(pg_catalog.array_agg(q.row_key) FILTER (WHERE a.n OPERATOR(pg_catalog.>) 0), '{}')"
+						   " FROM q LEFT JOIN a ON a.row_key OPERATOR(pg_catalog.=) q.row_key"
+						   " LEFT JOIN r ON r.row_key OPERATOR(pg_catalog.=) q.row_key"
+						   " LEFT JOIN s ON s.row_key OPERATOR(pg_catalog.=) q.row_key",
 						   4, argtypes, values, NULL, false, SPI_OK_SELECT,
 						   "reading reservations, answers and skips");
 	*excluded = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
@@ -207,8 +212,11 @@ keep_unlabeled(const HitlModel *model, Candidates *c, int limit)
 	 * apply, and a label committed since the caller's snapshot is seen (read
 	 * committed) or fails the call with 40001 (repeatable read), never
 	 * offered.  Only the rows given are checked, so only they stay locked.
+	 * A row another session is updating now (an annotator answering it) is
+	 * passed over, not waited for: waiting there, while holding the turn
+	 * of the model's callers, deadlocked with that session's next UPDATE.
 	 */
-	appendStringInfo(&sql, "SELECT 1 FROM %s t WHERE %s AND t.%s IS NULL FOR SHARE OF t",
+	appendStringInfo(&sql, "SELECT 1 FROM %s t WHERE %s AND t.%s IS NULL FOR SHARE OF t SKIP LOCKED",
 					 model->source_text, rowaccess_key_match(model, "t", "$1"),
 					 quote_identifier(model->label_column));
 	catalog_read_enter(&scope);

@@ -182,6 +182,41 @@ catalog_execute(CatalogRole as, const char *sql, int nargs, Oid *argtypes,
 }
 
 /*
+ * catalog_execute() of a statement prepared once per backend: *plan is
+ * NULL the first time (prepared in the role's scope, then kept), the
+ * statement's text the same at each call.  For statements a trigger runs
+ * for every row: parsing and planning them each time cost more than
+ * running them.
+ */
+uint64
+catalog_execute_kept(CatalogRole as, SPIPlanPtr *plan, const char *sql, int nargs,
+					 Oid *argtypes, Datum *values, const char *nulls, bool read_only,
+					 int expected, const char *what)
+{
+	HitlRoleScope scope;
+	int			ret;
+
+	if (as == CATALOG_AS_OWNER)
+		hitl_catalog_enter(&scope);
+	else
+		catalog_read_enter(&scope);
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(sql, nargs, argtypes);
+
+		if (p == NULL)
+			elog(ERROR, "hitl: preparing a statement for %s failed: %s", what,
+				 SPI_result_code_string(SPI_result));
+		hitl_spi_check(SPI_keepplan(p), 0, what);
+		*plan = p;
+	}
+	ret = SPI_execute_plan(*plan, values, nulls, read_only, 0);
+	hitl_role_exit(&scope);
+	hitl_spi_check(ret, expected, what);
+	return SPI_processed;
+}
+
+/*
  * catalog_execute() of a statement whose one parameter ($1) is a model's
  * name.
  */

@@ -23,6 +23,7 @@
 
 #include "access/htup.h"
 #include "datatype/timestamp.h"
+#include "executor/spi.h"
 #include "nodes/pg_list.h"
 #include "storage/itemptr.h"
 #include "utils/relcache.h"
@@ -331,6 +332,16 @@ typedef enum CatalogRole
 extern uint64 catalog_execute(CatalogRole as, const char *sql, int nargs,
 							  Oid *argtypes, Datum *values, const char *nulls,
 							  bool read_only, int expected, const char *what);
+
+/*
+ * catalog_execute() of a statement prepared at its first call and kept for
+ * the backend's life in *plan (a static of the caller, NULL at first); sql
+ * must be the same at every call.
+ */
+extern uint64 catalog_execute_kept(CatalogRole as, SPIPlanPtr *plan, const char *sql,
+								   int nargs, Oid *argtypes, Datum *values,
+								   const char *nulls, bool read_only, int expected,
+								   const char *what);
 
 /* A text[] of hitl's tables as C strings (XX001 when it holds a null) */
 extern char **catalog_text_array(Datum arr, int *n);

@@ -76,6 +76,7 @@ array_of(int col, Oid elemtype, void **out)
 static void
 read_fit(const char *model, TimestampTz fitted_at)
 {
+	static SPIPlanPtr fit_plan = NULL;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
 	MemoryContext old;
@@ -88,7 +89,7 @@ read_fit(const char *model, TimestampTz fitted_at)
 	cached.nclasses = cached.nroles = 0;
 	cached_model[0] = '\0';
 	values[0] = CStringGetTextDatum(model);
-	if (catalog_execute(CATALOG_AS_OWNER,
+	if (catalog_execute_kept(CATALOG_AS_OWNER, &fit_plan,
 						"SELECT f.classes, f.roles, f.prior, f.confusion, f.full_rows"
 						" FROM hitl.consensus_fits f WHERE f.model OPERATOR(pg_catalog.=) $1",
 						1, argtypes, values, NULL, false, SPI_OK_SELECT,
@@ -120,6 +121,7 @@ read_fit(const char *model, TimestampTz fitted_at)
 ConsensusRule *
 consensus_rule(const char *model)
 {
+	static SPIPlanPtr rule_plan = NULL;
 	static ConsensusRule rule;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
@@ -131,7 +133,7 @@ consensus_rule(const char *model)
 	TupleDesc	desc;
 
 	values[0] = CStringGetTextDatum(model);
-	if (catalog_execute(CATALOG_AS_OWNER,
+	if (catalog_execute_kept(CATALOG_AS_OWNER, &rule_plan,
 						"SELECT coalesce((m.options OPERATOR(pg_catalog.->>) 'annotators_per_row')::pg_catalog.int4, 1),"
 						" m.options OPERATOR(pg_catalog.->>) 'consensus',"
 						" coalesce((m.options OPERATOR(pg_catalog.->>) 'consensus_threshold')::pg_catalog.float8, "
@@ -279,6 +281,7 @@ consensus_decide(const ConsensusRule *rule, int n, const RoleAnswer *answers, Ro
 void
 consensus_store(const char *model, Datum row_key, const RowConsensus *c, int answers)
 {
+	static SPIPlanPtr store_plan = NULL;
 	Oid			argtypes[6] = {TEXTOID, JSONBOID, TEXTOID, FLOAT8OID, TEXTOID, INT4OID};
 	Datum		values[6];
 	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
@@ -290,7 +293,7 @@ consensus_store(const char *model, Datum row_key, const RowConsensus *c, int ans
 	values[3] = Float8GetDatum(c->confidence);
 	values[4] = CStringGetTextDatum(c->method);
 	values[5] = Int32GetDatum(answers);
-	(void) catalog_execute(CATALOG_AS_OWNER,
+	(void) catalog_execute_kept(CATALOG_AS_OWNER, &store_plan,
 						   "INSERT INTO hitl.consensus AS c (model, row_key, label, confidence, method,"
 						   " answers, updated_at)"
 						   " VALUES ($1, $2, $3, $4, $5, $6, pg_catalog.statement_timestamp())"

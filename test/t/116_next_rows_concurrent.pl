@@ -3,7 +3,8 @@
 # them, committing each batch, all four at once.  No row may be given to
 # two annotators, none labeled twice, none lost; each batch is full while
 # the queue has rows.  One more session holds a batch in an open
-# transaction: the others pass over those rows once it commits.
+# transaction: the others pass over those rows once it commits.  A row an
+# annotator is updating is passed over, not waited for.
 
 use strict;
 use warnings;
@@ -108,5 +109,30 @@ is( sql(
 		q{SET ROLE holder;
 		  SELECT count(*) FROM hitl.next_rows('m', 10) n JOIN got g ON g.row_key = n.row_key AND g.role = 'holder'}),
 	'10', 'the holder gets its own rows again');
+
+# A row an annotator is updating is passed over, not waited for: with three
+# answers per row, annotator1 answers the queue's second row in an open
+# transaction; annotator2's call must not wait for it (waiting there, while
+# holding the first row and the model's turn, deadlocked with annotator1's
+# next UPDATE of the first row)
+sql(q{SELECT hitl.alter_model('m', options => '{"annotators_per_row": 3}');
+	  DELETE FROM hitl.reservations WHERE model = 'm'});
+my ($r1, $r2) = split /\n/,
+  sql(q{SELECT (q.row_key->>'id') FROM hitl.queue q JOIN t ON t.id = (q.row_key->>'id')::int
+		WHERE q.model = 'm' AND t.lab IS NULL ORDER BY q.rank LIMIT 2});
+my $answering = $node->background_psql('postgres');
+$answering->query_safe(qq{SET ROLE annotator1; BEGIN; UPDATE t SET lab = truth WHERE id = $r2});
+my $offered = $node->psql('postgres',
+	q{SET lock_timeout = '10s'; SET ROLE annotator2;
+	  SELECT string_agg(row_key->>'id', ',' ORDER BY rank) FROM hitl.next_rows('m', 3)},
+	stdout => \my $got, stderr => \my $err);
+is($offered, 0, 'a call while another annotator updates a row of the queue does not wait for it')
+  or diag($err);
+unlike(",$got,", qr/,$r2,/, 'and does not offer that row');
+like(",$got,", qr/,$r1,/, 'the row before it is offered');
+$answering->query_safe(qq{UPDATE t SET lab = truth WHERE id = $r1; COMMIT});
+$answering->quit;
+is( sql(qq{SELECT count(*) FROM hitl.answers WHERE model = 'm' AND row_key IN ('{"id": $r1}', '{"id": $r2}')}),
+	'2', 'the answering session then answers the first row too, without a deadlock');
 
 done_testing();
