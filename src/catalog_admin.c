@@ -230,6 +230,26 @@ PG_FUNCTION_INFO_V1(hitl_alter_model);
  * Options are merged into the model's and checked (the algorithm and the
  * text options cannot change: see _guard_model_update).
  */
+/* Whether options name a consensus option, whose change the worker applies */
+static bool
+consensus_options_given(Jsonb *options)
+{
+	static const char *const names[] = {"consensus", "consensus_threshold", "annotators_per_row"};
+	size_t		i;
+
+	for (i = 0; i < lengthof(names); i++)
+	{
+		JsonbValue	key;
+
+		key.type = jbvString;
+		key.val.string.val = (char *) names[i];
+		key.val.string.len = strlen(names[i]);
+		if (findJsonbValueFromContainer(&options->root, JB_FOBJECT, &key) != NULL)
+			return true;
+	}
+	return false;
+}
+
 Datum
 hitl_alter_model(PG_FUNCTION_ARGS)
 {
@@ -308,10 +328,11 @@ hitl_alter_model(PG_FUNCTION_ARGS)
 						   5, argtypes, values, nulls, false,
 						   SPI_OK_UPDATE, "updating hitl.models");
 	/*
-	 * enabled again, or options changed (a consensus method to apply): the
-	 * worker looks at the model at commit
+	 * enabled again, or a new rule of consensus to apply: the worker looks
+	 * at the model at commit
 	 */
-	if ((nulls[3] == ' ' && DatumGetBool(values[3])) || nulls[1] == ' ')
+	if ((nulls[3] == ' ' && DatumGetBool(values[3])) ||
+		(nulls[1] == ' ' && consensus_options_given(DatumGetJsonbP(values[1]))))
 		hitl_wake_at_commit(model->source);
 	SPI_finish();
 	PG_RETURN_VOID();

@@ -19,6 +19,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -30,6 +31,7 @@
 #include "utils/timestamp.h"
 
 #include "catalog.h"
+#include "hitl.h"
 #include "consensus.h"
 #include "consensus_refresh.h"
 #include "consensus_row.h"
@@ -484,6 +486,9 @@ consensus_refresh_if_moved(const char *name)
 	char		activity[NAMEDATALEN + 32];
 	int64		written;
 
+	/* hitl's tables of a version before answers (0.1.0, not updated yet) */
+	if (!OidIsValid(get_relname_relid("consensus_fits", get_namespace_oid(HITL_SCHEMA, false))))
+		return -1;
 	values[0] = CStringGetTextDatum(name);
 	(void) catalog_execute(CATALOG_AS_OWNER,
 						   "SELECT coalesce((m.options OPERATOR(pg_catalog.->>) 'annotators_per_row')::pg_catalog.int4, 1)"
