@@ -5,21 +5,26 @@
  *		column holds the row's consensus, written here.
  *
  * The model's BEFORE UPDATE OF <label> row trigger (kind "ans": any
- * UPDATE that sets the label, to a new value or not) calls label_answer().  The role's answer goes into
- * hitl.answers (one per role and row: answering again replaces it, and
- * setting the label to NULL takes it back), every answer into
- * hitl.answer_log, both as the owner of hitl's tables.  The new label of
- * the statement is then replaced by the row's consensus:
+ * UPDATE that sets the label, to a new value or not) calls label_answer().
+ * The role's answer goes into hitl.answers (one per role and row: answering
+ * again replaces it, and setting the label to NULL takes it back), every
+ * answer into hitl.answer_log, both as the owner of hitl's tables.  A row
+ * that has its k answers takes no new role's answer but an adjudicator's
+ * (42501).  The new label of the statement is then replaced by the row's
+ * consensus (consensus_row.c):
  *
  *	- an adjudication, when a role that may adjudicate (a member of the
  *	  model's owner or of hitl_adjudicator) answered: the last one wins;
- *	- else, once the row has k answers, the label most of them gave, or
- *	  NULL on a tie (the row then waits for an adjudication);
+ *	- else, once the row has k answers, majority vote or Dawid-Skene
+ *	  (option consensus), NULL when they leave none (the row then waits
+ *	  for an adjudication);
  *	- else the label the row had (NULL for a row not labeled yet).
  *
  * So one annotator never overwrites another, and the label log (the AFTER
  * triggers) records the consensus changes.  hitl's own writes of labels
- * (hitl.auto_label) suspend this with label_answers_suspend().
+ * (hitl.auto_label, the consensus refit) suspend this with
+ * label_answers_suspend().  The statements run for every row answered, so
+ * they are prepared once per backend (catalog_execute_kept).
  */
 #include "postgres.h"
 
@@ -55,6 +60,7 @@ typedef struct Answer
 	char	   *label;			/* NULL: the role takes its answer back */
 	char	   *old_label;		/* the row's label before the statement */
 	bool		adjudication;
+	int			k;				/* annotators_per_row */
 } Answer;
 
 /* hitl's own label writes do not go through answers (nesting allowed) */
@@ -118,6 +124,9 @@ store_answer(const Answer *a)
 	Datum		values[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 	char	   *before = NULL;
+	int			others = 0;
+	uint64		n;
+	uint64		i;
 
 	values[0] = CStringGetTextDatum(a->model);
 	values[1] = a->row_key;
@@ -125,12 +134,29 @@ store_answer(const Answer *a)
 	values[3] = a->label ? CStringGetTextDatum(a->label) : (Datum) 0;
 	nulls[3] = a->label ? ' ' : 'n';
 	values[4] = BoolGetDatum(a->adjudication);
-	if (catalog_execute_kept(CATALOG_AS_OWNER, &read_plan,
-						"SELECT a.label FROM hitl.answers a WHERE a.model OPERATOR(pg_catalog.=) $1"
-						" AND a.row_key OPERATOR(pg_catalog.=) $2 AND a.role OPERATOR(pg_catalog.=) $3"
-						" FOR UPDATE",
-						3, argtypes, values, nulls, false, SPI_OK_SELECT, "reading an answer") > 0)
-		before = spi_string(0, 1);
+	/* the row's answers, locked: the role's own, and how many others gave */
+	n = catalog_execute_kept(CATALOG_AS_OWNER, &read_plan,
+							 "SELECT a.role OPERATOR(pg_catalog.=) $3, a.label FROM hitl.answers a"
+							 " WHERE a.model OPERATOR(pg_catalog.=) $1"
+							 " AND a.row_key OPERATOR(pg_catalog.=) $2 FOR UPDATE",
+							 3, argtypes, values, nulls, false, SPI_OK_SELECT, "reading a row's answers");
+	for (i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)))
+			before = spi_string(i, 2);
+		else
+			others++;
+	}
+	if (before == NULL && a->label != NULL && !a->adjudication && others >= a->k)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("row %s of model \"%s\" has its %d answers",
+						DatumGetCString(DirectFunctionCall1(jsonb_out, a->row_key)), a->model, a->k),
+				 errdetail("Only an adjudicator settles a row with annotators_per_row answers: a member of the model's owner or of role %s.",
+						   ADJUDICATOR_ROLE),
+				 errhint("GRANT %s TO the expert who decides such rows.", ADJUDICATOR_ROLE)));
 	if (a->label == NULL)
 		(void) catalog_execute_kept(CATALOG_AS_OWNER, &delete_plan,
 							   "DELETE FROM hitl.answers a WHERE a.model OPERATOR(pg_catalog.=) $1"
@@ -148,13 +174,12 @@ store_answer(const Answer *a)
 }
 
 /*
- * The row's answers, in the caller's memory; returns how many.  Also takes
- * the model's consensus rule and, when the row has a consensus, records it
- * in hitl.consensus and returns its label (NULL: none); else the label the
- * row had.
+ * The row's consensus under rule (*answers gets how many answers it has):
+ * when it has one, recorded in hitl.consensus and its label returned (NULL:
+ * none); else the label the row had.
  */
 static char *
-consensus_of(const Answer *a, int *answers)
+consensus_of(const Answer *a, ConsensusRule *rule, int *answers)
 {
 	static SPIPlanPtr answers_plan = NULL;
 	Oid			argtypes[2] = {TEXTOID, JSONBOID};
@@ -162,7 +187,6 @@ consensus_of(const Answer *a, int *answers)
 	uint64		n;
 	uint64		i;
 	RoleAnswer *list;
-	ConsensusRule *rule;
 	RowConsensus c;
 
 	values[0] = CStringGetTextDatum(a->model);
@@ -185,9 +209,6 @@ consensus_of(const Answer *a, int *answers)
 													   SPI_tuptable->tupdesc, 4, &isnull));
 	}
 	*answers = (int) n;
-	rule = consensus_rule(a->model);
-	if (rule == NULL)
-		return a->old_label;	/* the model was dropped meanwhile */
 	if (!consensus_decide(rule, (int) n, list, &c))
 		return a->old_label;
 	consensus_store(a->model, a->row_key, &c, (int) n);
@@ -246,6 +267,7 @@ label_answer(TriggerData *trigdata, const char *model)
 	Datum		keys[INDEX_MAX_KEYS];
 	bool		key_nulls[INDEX_MAX_KEYS];
 	Answer		a;
+	ConsensusRule *rule;
 	char	   *before;
 	char	   *consensus;
 	int			answers;
@@ -266,8 +288,15 @@ label_answer(TriggerData *trigdata, const char *model)
 	a.adjudication = may_adjudicate(info->owner);
 
 	hitl_spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
+	rule = consensus_rule(model);
+	if (rule == NULL)
+	{
+		SPI_finish();			/* the model was dropped meanwhile */
+		return newtup;
+	}
+	a.k = rule->per_row;
 	before = store_answer(&a);
-	consensus = consensus_of(&a, &answers);
+	consensus = consensus_of(&a, rule, &answers);
 	log_answer(&a, before, consensus);
 	SPI_finish();
 	/* the worker refits the consensus model when answers came */
