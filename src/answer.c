@@ -289,9 +289,9 @@ label_answer(TriggerData *trigdata, const char *model)
 
 	hitl_spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
 	rule = consensus_rule(model);
-	if (rule == NULL)
+	if (rule == NULL || rule->per_row <= 1)
 	{
-		SPI_finish();			/* the model was dropped meanwhile */
+		SPI_finish();			/* dropped, or back to one annotator per row */
 		return newtup;
 	}
 	a.k = rule->per_row;
