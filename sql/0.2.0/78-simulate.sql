@@ -293,3 +293,119 @@ GROUP BY simulation, strategy;
 COMMENT ON VIEW hitl.simulation_summary IS
 	'per simulation and strategy, over its repeats: area under the learning curve (mean and standard deviation), labels needed to reach 95% and 99% of the full-data accuracy (mean over the repeats that reach it, and their count), final accuracy';
 GRANT SELECT ON hitl.simulation_summary TO PUBLIC;
+
+/* Text for an SVG document: &, < and > escaped */
+CREATE FUNCTION hitl._svg_text(t text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT replace(replace(replace(t, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')
+$$;
+COMMENT ON FUNCTION hitl._svg_text(text) IS 'internal: text escaped for an SVG (XML) document';
+
+/*
+ * The learning curves of a simulation as an SVG document: per strategy,
+ * the mean held-out accuracy over the repeats against the labels, in a
+ * band from the lowest to the highest repeat; the full-data accuracy as a
+ * dashed line; axes with ticks, and a legend with each strategy's AULC.
+ */
+CREATE FUNCTION hitl.simulation_svg(simulation bigint) RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	colors constant text[] := ARRAY['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd',
+									'#8c564b', '#e377c2', '#17becf'];
+	w constant integer := 800;
+	h constant integer := 440;
+	l constant integer := 64;		/* plot area: left, right, top, bottom */
+	r constant integer := 560;
+	t constant integer := 40;
+	b constant integer := 380;
+	sim hitl.simulations;
+	x0 numeric;
+	x1 numeric;
+	y0 numeric;
+	y1 numeric;
+	fy numeric;
+	svg text;
+	s record;
+	i integer := 0;
+	k integer;
+BEGIN
+	SELECT * INTO sim FROM hitl.simulations WHERE id = simulation;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'simulation % does not exist', simulation
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'A role sees the simulations of the roles it is a member of.';
+	END IF;
+	SELECT min(c.labels), max(c.labels), min(c.accuracy)::numeric, max(c.accuracy)::numeric
+	INTO x0, x1, y0, y1 FROM hitl.simulation_curves c WHERE c.simulation = sim.id;
+	IF x0 IS NULL THEN
+		RAISE EXCEPTION 'simulation % has no curves', simulation
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	y0 := floor(least(y0, coalesce(sim.full_accuracy::numeric, y0)) * 10) / 10;
+	y1 := least(1.0, ceil(greatest(y1, coalesce(sim.full_accuracy::numeric, y1)) * 10) / 10);
+	IF y1 <= y0 THEN y1 := y0 + 0.1; END IF;
+	IF x1 <= x0 THEN x1 := x0 + 1; END IF;
+	svg := format('<svg xmlns="http://www.w3.org/2000/svg" width="%s" height="%s" viewBox="0 0 %s %s" font-family="sans-serif" font-size="12">', w, h, w, h)
+		|| format('<rect width="%s" height="%s" fill="white"/>', w, h)
+		|| format('<text x="%s" y="22" font-size="15">%s</text>', l,
+				  hitl._svg_text(format('Simulation %s on %s: held-out accuracy (mean of %s repeats, band min to max)',
+										sim.id, sim.source, sim.repeats)));
+	/* axes, grid and ticks */
+	svg := svg || format('<g stroke="#333"><line x1="%s" y1="%s" x2="%s" y2="%s"/><line x1="%s" y1="%s" x2="%s" y2="%s"/></g>',
+						 l, b, r, b, l, t, l, b);
+	FOR k IN 0..5 LOOP
+		svg := svg || format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#ddd"/><text x="%s" y="%s" text-anchor="end">%s</text>',
+							 l, round(b - k * (b - t) / 5.0, 1), r, round(b - k * (b - t) / 5.0, 1),
+							 l - 6, round(b - k * (b - t) / 5.0 + 4, 1),
+							 to_char(y0 + k * (y1 - y0) / 5, 'FM0.00'))
+			|| format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#333"/><text x="%s" y="%s" text-anchor="middle">%s</text>',
+					  round(l + k * (r - l) / 5.0, 1), b, round(l + k * (r - l) / 5.0, 1), b + 5,
+					  round(l + k * (r - l) / 5.0, 1), b + 19, round(x0 + k * (x1 - x0) / 5));
+	END LOOP;
+	svg := svg || format('<text x="%s" y="%s" text-anchor="middle">labels</text>', (l + r) / 2, b + 38)
+		|| format('<text x="16" y="%s" text-anchor="middle" transform="rotate(-90 16 %s)">accuracy</text>',
+				  (t + b) / 2, (t + b) / 2);
+	IF sim.full_accuracy IS NOT NULL THEN
+		fy := round(b - (sim.full_accuracy::numeric - y0) / (y1 - y0) * (b - t), 1);
+		svg := svg || format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#555" stroke-dasharray="6 4"/>',
+							 l, fy, r, fy)
+			|| format('<text x="%s" y="%s" fill="#555">all pool rows labeled: %s</text>', l + 6, fy - 5,
+					  to_char(sim.full_accuracy, 'FM0.000'));
+	END IF;
+	/* per strategy: band, mean line, legend */
+	FOR s IN
+		WITH pts AS (
+			SELECT c.strategy, c.round,
+				   l + (avg(c.labels) - x0) / (x1 - x0) * (r - l) AS px,
+				   b - (avg(c.accuracy)::numeric - y0) / (y1 - y0) * (b - t) AS pmean,
+				   b - (min(c.accuracy)::numeric - y0) / (y1 - y0) * (b - t) AS plow,
+				   b - (max(c.accuracy)::numeric - y0) / (y1 - y0) * (b - t) AS phigh
+			FROM hitl.simulation_curves c WHERE c.simulation = sim.id
+			GROUP BY c.strategy, c.round)
+		SELECT p.strategy,
+			   string_agg(round(p.px, 1) || ',' || round(p.pmean, 1), ' ' ORDER BY p.round) AS mean_line,
+			   string_agg(round(p.px, 1) || ',' || round(p.phigh, 1), ' ' ORDER BY p.round)
+			   || ' ' || string_agg(round(p.px, 1) || ',' || round(p.plow, 1), ' ' ORDER BY p.round DESC) AS band,
+			   (SELECT m.aulc FROM hitl.simulation_summary m
+				WHERE m.simulation = sim.id AND m.strategy = p.strategy) AS aulc
+		FROM pts p GROUP BY p.strategy
+		ORDER BY array_position(sim.strategies, p.strategy), p.strategy
+	LOOP
+		i := i + 1;
+		svg := svg || format('<polygon points="%s" fill="%s" fill-opacity="0.18" stroke="none"/>',
+							 s.band, colors[1 + (i - 1) % cardinality(colors)])
+			|| format('<polyline points="%s" fill="none" stroke="%s" stroke-width="2"/>',
+					  s.mean_line, colors[1 + (i - 1) % cardinality(colors)])
+			|| format('<rect x="%s" y="%s" width="14" height="4" fill="%s"/><text x="%s" y="%s">%s</text>',
+					  r + 12, t + 20 * i - 4, colors[1 + (i - 1) % cardinality(colors)], r + 32, t + 20 * i,
+					  hitl._svg_text(format('%s (AULC %s)', s.strategy, to_char(s.aulc, 'FM0.000'))));
+	END LOOP;
+	RETURN svg || '</svg>';
+END
+$$;
+COMMENT ON FUNCTION hitl.simulation_svg(bigint) IS
+	'an SVG document of a simulation''s learning curves: mean accuracy per strategy against labels, a band from the lowest to the highest repeat, the full-data accuracy, axes and a legend';
