@@ -332,7 +332,8 @@ run_full(void *arg, int repeat, double accuracy)
 
 /*
  * hitl._simulate_run(query, strategies, initial_labels, batch_size, budget,
- * repeats, test_fraction, C, max_iter, tol, seed, source): the points of
+ * repeats, test_fraction, C, max_iter, tol, seed, source, simulation): the
+ * points of
  * every curve (strategy, repeat from 1, round, labels, accuracy, macro_f1,
  * log_loss, ece, seconds), and per repeat a row whose strategy is NULL and
  * whose accuracy is that of the model trained on the whole pool.
@@ -351,8 +352,9 @@ hitl_simulate_run(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	params_args(fcinfo, &p);
 	query = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	hitl_progress_begin("simulation", PG_ARGISNULL(11) ? InvalidOid : PG_GETARG_OID(11),
-						GetUserId());
+	hitl_progress_begin(PG_ARGISNULL(12) ? "simulation"
+						: psprintf("simulation %lld", (long long) PG_GETARG_INT64(12)),
+						PG_ARGISNULL(11) ? InvalidOid : PG_GETARG_OID(11), GetUserId());
 	hitl_progress_phase(HITL_PHASE_READING, 0);
 	SPI_connect();
 	read_rows(query, &rows);

@@ -110,15 +110,15 @@ CREATE FUNCTION hitl._simulate_run(query text, strategies text[], initial_labels
 								   batch_size integer, budget integer, repeats integer,
 								   test_fraction double precision, c double precision,
 								   max_iter integer, tol double precision, seed integer,
-								   source regclass)
+								   source regclass, simulation bigint)
 RETURNS TABLE (strategy text, repeat integer, round integer, labels integer,
 			   accuracy double precision, macro_f1 double precision,
 			   log_loss double precision, ece double precision, seconds double precision)
 AS 'MODULE_PATHNAME', 'hitl_simulate_run' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION hitl._simulate_run(text, text[], integer, integer, integer, integer,
 									   double precision, double precision, integer,
-									   double precision, integer, regclass) IS
-	'internal: runs a simulation''s query as the caller and returns the points of its curves, and per repeat the full-data accuracy (in a row whose strategy is NULL)';
+									   double precision, integer, regclass, bigint) IS
+	'internal: runs a simulation''s query as the caller and returns the points of its curves, and per repeat the full-data accuracy (in a row whose strategy is NULL); its progress is shown as model ''simulation <id>''';
 
 CREATE FUNCTION hitl._simulation_split(query text, strategies text[], initial_labels integer,
 									   batch_size integer, budget integer, repeats integer,
@@ -243,7 +243,7 @@ BEGIN
 		SELECT * FROM hitl._simulate_run(q, strategies, initial_labels, batch_size, budget,
 										 repeats, test_fraction, (opts->>'C')::float8,
 										 (opts->>'max_iter')::integer, (opts->>'tol')::float8,
-										 seed, source)),
+										 seed, source, sim)),
 	curves AS (
 		INSERT INTO hitl.simulation_curves
 		SELECT sim, r.strategy, r.repeat, r.round, r.labels, r.accuracy, r.macro_f1, r.log_loss,
@@ -259,6 +259,21 @@ $$;
 COMMENT ON FUNCTION hitl.simulate(regclass, name, name[], text[], text, integer, integer,
 								  integer, integer, double precision, jsonb, integer) IS
 	'replays an active-learning campaign on the labeled rows of a table for each strategy and repeat, and returns the id of the simulation (hitl.simulations, hitl.simulation_curves, hitl.simulation_summary)';
+
+/*
+ * Simulations under way: hitl._progress's reports named 'simulation <id>'
+ * (shown, as those of trainings, to the members of the role running it
+ * and the readers of its table); rows_done counts the rounds done of
+ * rows_total (strategies x repeats x rounds).
+ */
+CREATE VIEW hitl.simulation_progress WITH (security_invoker = true) AS
+	SELECT substr(p.model, 12)::bigint AS simulation, p.phase, p.rows_done AS rounds_done,
+		   p.rows_total AS rounds_total, p.started_at, p.pid
+	FROM hitl._progress() p
+	WHERE p.model ~ '^simulation [0-9]+$';
+COMMENT ON VIEW hitl.simulation_progress IS
+	'simulations under way (with hitl in shared_preload_libraries): the rounds done of all of them (strategies x repeats x rounds), while training';
+GRANT SELECT ON hitl.simulation_progress TO PUBLIC;
 
 /*
  * Per simulation and strategy, over the repeats: the area under the
