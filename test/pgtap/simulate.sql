@@ -3,7 +3,7 @@
 -- source, no write to the source, margin against random, the SVG plot.
 
 BEGIN;
-SELECT plan(56);
+SELECT plan(58);
 
 CREATE EXTENSION hitl;
 
@@ -248,6 +248,14 @@ SELECT is((SELECT count(*) FROM regexp_matches(hitl.simulation_svg(1), '<polygon
 		  'a band per strategy');
 SELECT ok(hitl.simulation_svg(1) LIKE '%margin (AULC 0.%' AND hitl.simulation_svg(1) LIKE '%>labels<%',
 		  'a legend with the AULC, and the axes'' titles');
+
+---------------------------------------------------------------- dump, progress
+SELECT ok((SELECT ARRAY['hitl.simulations'::regclass, 'hitl.simulations_id_seq'::regclass,
+						'hitl.simulation_curves'::regclass]::oid[] <@ extconfig
+		   FROM pg_extension WHERE extname = 'hitl'),
+		  'pg_dump keeps the simulations, their ids and their curves (extension configuration)');
+SELECT is((SELECT count(*) FROM hitl.simulation_progress), 0::bigint,
+		  'hitl.simulation_progress shows no simulation once they are done');
 
 ---------------------------------------------------------------- deleting, cancelling
 DELETE FROM hitl.simulations WHERE id = 4;
