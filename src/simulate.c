@@ -24,8 +24,10 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/jsonb.h"
 
 #include "progress.h"
+#include "security.h"
 #include "simulate_math.h"
 
 PG_FUNCTION_INFO_V1(hitl_simulate_run);
@@ -290,11 +292,14 @@ check_data(const SimRows *rows, const SimParams *p)
 					   p->initial_labels, pool)));
 }
 
-/* The output of hitl._simulate_run */
+/* The points of a run, kept until they are stored */
 typedef struct RunOut
 {
-	ReturnSetInfo *rsinfo;
 	const SimParams *p;
+	SimPoint   *points;
+	int			npoints;
+	int			capacity;
+	double		full_sum;		/* of the repeats' full-data accuracies */
 	int64		done;
 } RunOut;
 
@@ -302,68 +307,142 @@ static void
 run_point(void *arg, const SimPoint *pt)
 {
 	RunOut	   *o = arg;
-	Datum		v[9];
-	bool		nulls[9] = {false};
 
-	v[0] = CStringGetTextDatum(sim_strategy_name(o->p->strategies[pt->strategy]));
-	v[1] = Int32GetDatum(pt->repeat + 1);
-	v[2] = Int32GetDatum(pt->round);
-	v[3] = Int32GetDatum(pt->labels);
-	v[4] = Float8GetDatum(pt->accuracy);
-	v[5] = Float8GetDatum(pt->macro_f1);
-	v[6] = Float8GetDatum(pt->log_loss);
-	v[7] = Float8GetDatum(pt->ece);
-	v[8] = Float8GetDatum(pt->seconds);
-	tuplestore_putvalues(o->rsinfo->setResult, o->rsinfo->setDesc, v, nulls);
+	if (o->npoints == o->capacity)
+	{
+		o->capacity *= 2;
+		o->points = repalloc_huge(o->points, sizeof(SimPoint) * o->capacity);
+	}
+	o->points[o->npoints++] = *pt;
 	hitl_progress_done(++o->done);
 }
 
 static void
 run_full(void *arg, int repeat, double accuracy)
 {
-	RunOut	   *o = arg;
-	Datum		v[9] = {0};
-	bool		nulls[9] = {true, false, true, true, false, true, true, true, true};
+	((RunOut *) arg)->full_sum += accuracy;
+}
 
-	v[1] = Int32GetDatum(repeat + 1);
-	v[4] = Float8GetDatum(accuracy);
-	tuplestore_putvalues(o->rsinfo->setResult, o->rsinfo->setDesc, v, nulls);
+/*
+ * Record the simulation (as the owner of hitl's tables, in the calling
+ * role's name) from hitl._simulate_run's arguments; returns its id.
+ */
+static int64
+store_simulation(FunctionCallInfo fcinfo, Oid caller)
+{
+	static const char *sql =
+		"INSERT INTO hitl.simulations (role, source, label_column, feature_columns, strategies,"
+		" algorithm, initial_labels, batch_size, budget, repeats, test_fraction, options, seed)"
+		" VALUES ($1, $2::pg_catalog.regclass::pg_catalog.text, $3, $4, $5, $6, $7, $8, $9, $10,"
+		" $11, $12, $13) RETURNING id";
+	Oid			types[13] = {NAMEOID, REGCLASSOID, NAMEOID, NAMEARRAYOID, TEXTARRAYOID, TEXTOID,
+		INT4OID, INT4OID, INT4OID, INT4OID, FLOAT8OID, JSONBOID, INT4OID};
+	Datum		values[13];
+	int			args[11] = {11, 12, 13, 1, 14, 2, 3, 4, 5, 6, 15};
+	HitlRoleScope scope;
+	bool		isnull;
+	int64		id;
+	int			i;
+
+	values[0] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(caller, false)));
+	for (i = 0; i < 11; i++)
+		values[i + 1] = PG_GETARG_DATUM(args[i]);
+	values[12] = PG_GETARG_DATUM(10);
+	hitl_catalog_enter(&scope);
+	if (SPI_execute_with_args(sql, 13, types, values, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "hitl: could not record the simulation");
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	hitl_role_exit(&scope);
+	return id;
+}
+
+/* Store the curves of simulation id and finish it (as the owner of hitl's tables) */
+static void
+store_curves(int64 id, const RunOut *o)
+{
+	Oid			types[10] = {INT8OID, TEXTOID, INT4OID, INT4OID, INT4OID, FLOAT8OID, FLOAT8OID,
+		FLOAT8OID, FLOAT8OID, FLOAT8OID};
+	Oid			ftypes[2] = {INT8OID, FLOAT8OID};
+	Datum		fvalues[2];
+	HitlRoleScope scope;
+	SPIPlanPtr	plan;
+	int			i;
+
+	hitl_catalog_enter(&scope);
+	plan = SPI_prepare("INSERT INTO hitl.simulation_curves VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+					   " $9, $10)", 10, types);
+	if (plan == NULL)
+		elog(ERROR, "hitl: could not prepare the simulation's curves");
+	for (i = 0; i < o->npoints; i++)
+	{
+		const SimPoint *pt = &o->points[i];
+		Datum		v[10];
+
+		CHECK_FOR_INTERRUPTS();
+		v[0] = Int64GetDatum(id);
+		v[1] = CStringGetTextDatum(sim_strategy_name(o->p->strategies[pt->strategy]));
+		v[2] = Int32GetDatum(pt->repeat + 1);
+		v[3] = Int32GetDatum(pt->round);
+		v[4] = Int32GetDatum(pt->labels);
+		v[5] = Float8GetDatum(pt->accuracy);
+		v[6] = Float8GetDatum(pt->macro_f1);
+		v[7] = Float8GetDatum(pt->log_loss);
+		v[8] = Float8GetDatum(pt->ece);
+		v[9] = Float8GetDatum(pt->seconds);
+		if (SPI_execute_plan(plan, v, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "hitl: could not store the simulation's curves");
+		pfree(DatumGetPointer(v[1]));
+	}
+	fvalues[0] = Int64GetDatum(id);
+	fvalues[1] = Float8GetDatum(o->full_sum / o->p->repeats);
+	if (SPI_execute_with_args("UPDATE hitl.simulations SET finished_at = pg_catalog.clock_timestamp(),"
+							  " full_accuracy = $2 WHERE id = $1", 2, ftypes, fvalues, NULL,
+							  false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "hitl: could not finish the simulation");
+	hitl_role_exit(&scope);
 }
 
 /*
  * hitl._simulate_run(query, strategies, initial_labels, batch_size, budget,
- * repeats, test_fraction, C, max_iter, tol, seed, source, simulation): the
- * points of
- * every curve (strategy, repeat from 1, round, labels, accuracy, macro_f1,
- * log_loss, ece, seconds), and per repeat a row whose strategy is NULL and
- * whose accuracy is that of the model trained on the whole pool.
+ * repeats, test_fraction, C, max_iter, tol, seed, source, label_column,
+ * feature_columns, algorithm, options): runs the query as the caller,
+ * records the simulation in the caller's name with its arguments (the
+ * last five and those of the campaign), replays the campaign, stores its
+ * curves and the full-data accuracy (the mean over repeats), and returns
+ * its id.  hitl.simulate checks the arguments and builds the query.
  */
 Datum
 hitl_simulate_run(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			caller = GetUserId();
 	char	   *query;
 	SimParams	p;
 	SimRows		rows;
 	SimSink		sink;
 	RunOut		out;
 	SimError	err;
+	int64		id;
+	int			i;
 
-	InitMaterializedSRF(fcinfo, 0);
 	params_args(fcinfo, &p);
+	for (i = 11; i < 16; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("the arguments of a simulation may not be null")));
 	query = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	hitl_progress_begin(PG_ARGISNULL(12) ? "simulation"
-						: psprintf("simulation %lld", (long long) PG_GETARG_INT64(12)),
-						PG_ARGISNULL(11) ? InvalidOid : PG_GETARG_OID(11), GetUserId());
-	hitl_progress_phase(HITL_PHASE_READING, 0);
 	SPI_connect();
+	id = store_simulation(fcinfo, caller);
+	hitl_progress_begin(psprintf("simulation " INT64_FORMAT, id), PG_GETARG_OID(11), caller);
+	hitl_progress_phase(HITL_PHASE_READING, 0);
 	read_rows(query, &rows);
 	check_data(&rows, &p);
 	hitl_progress_phase(HITL_PHASE_TRAINING,
 						(int64) p.repeats * p.nstrategies * sim_rounds(&p));
-	out.rsinfo = rsinfo;
+	memset(&out, 0, sizeof(out));
 	out.p = &p;
-	out.done = 0;
+	out.capacity = 1024;
+	out.points = palloc_extended(sizeof(SimPoint) * out.capacity, MCXT_ALLOC_HUGE);
 	sink.point = run_point;
 	sink.full = run_full;
 	sink.arg = &out;
@@ -373,9 +452,11 @@ hitl_simulate_run(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the logistic regression solver refused the simulation's data"),
 				 errhint("Check C, max_iter and tol.")));
+	hitl_progress_phase(HITL_PHASE_WRITING, out.npoints);
+	store_curves(id, &out);
 	SPI_finish();
 	hitl_progress_end();
-	return (Datum) 0;
+	PG_RETURN_INT64(id);
 }
 
 /*

@@ -10,9 +10,11 @@
  * table's privileges and row-level security apply), and never writes it.
  *
  * Its results are rows of hitl.simulations (one per call) and
- * hitl.simulation_curves (one per strategy, repeat and round), which each
- * role writes and reads for itself only (row-level security: a role sees
- * the simulations of the roles it is a member of); pg_dump keeps them.
+ * hitl.simulation_curves (one per strategy, repeat and round), which
+ * hitl._simulate_run writes as the owner of hitl's tables, in the calling
+ * role's name; PUBLIC reads them, as hitl's other tables, with SELECT
+ * alone, and row-level security shows a role the simulations of the roles
+ * it is a member of.  pg_dump keeps them.
  * hitl.simulation_summary sums the curves up per strategy, and
  * hitl.simulation_svg draws them.
  * ------------------------------------------------------------------------ */
@@ -70,55 +72,30 @@ SELECT pg_catalog.pg_extension_config_dump('hitl.simulation_curves', '');
 ALTER TABLE hitl.simulations ENABLE ROW LEVEL SECURITY;
 ALTER TABLE hitl.simulation_curves ENABLE ROW LEVEL SECURITY;
 REVOKE ALL ON hitl.simulations, hitl.simulation_curves FROM PUBLIC;
-GRANT SELECT, INSERT, DELETE ON hitl.simulations, hitl.simulation_curves TO PUBLIC;
-GRANT UPDATE (finished_at, full_accuracy) ON hitl.simulations TO PUBLIC;
-GRANT USAGE ON SEQUENCE hitl.simulations_id_seq TO PUBLIC;
+GRANT SELECT ON hitl.simulations, hitl.simulation_curves TO PUBLIC;
 
 CREATE POLICY simulations_read ON hitl.simulations FOR SELECT
 	USING (hitl._member_of(role));
 COMMENT ON POLICY simulations_read ON hitl.simulations IS
 	'a simulation is seen by the members of the role that ran it';
-CREATE POLICY simulations_insert ON hitl.simulations FOR INSERT
-	WITH CHECK (role = current_user);
-COMMENT ON POLICY simulations_insert ON hitl.simulations IS
-	'a role records its own simulations only';
-CREATE POLICY simulations_update ON hitl.simulations FOR UPDATE
-	USING (role = current_user) WITH CHECK (role = current_user);
-COMMENT ON POLICY simulations_update ON hitl.simulations IS
-	'a role finishes its own simulations only';
-CREATE POLICY simulations_delete ON hitl.simulations FOR DELETE
-	USING (hitl._member_of(role));
-COMMENT ON POLICY simulations_delete ON hitl.simulations IS
-	'the members of the role that ran a simulation may delete it';
-
 CREATE POLICY simulation_curves_read ON hitl.simulation_curves FOR SELECT
 	USING (simulation IN (SELECT s.id FROM hitl.simulations s));
 COMMENT ON POLICY simulation_curves_read ON hitl.simulation_curves IS
 	'the curves of the simulations the role sees';
-CREATE POLICY simulation_curves_insert ON hitl.simulation_curves FOR INSERT
-	WITH CHECK (simulation IN (SELECT s.id FROM hitl.simulations s
-							   WHERE s.role = current_user AND s.finished_at IS NULL));
-COMMENT ON POLICY simulation_curves_insert ON hitl.simulation_curves IS
-	'a role writes the curves of its own unfinished simulations only';
-CREATE POLICY simulation_curves_delete ON hitl.simulation_curves FOR DELETE
-	USING (simulation IN (SELECT s.id FROM hitl.simulations s));
-COMMENT ON POLICY simulation_curves_delete ON hitl.simulation_curves IS
-	'the curves of the simulations the role may delete';
-
 /* The engine (src/simulate.c): see there */
 CREATE FUNCTION hitl._simulate_run(query text, strategies text[], initial_labels integer,
 								   batch_size integer, budget integer, repeats integer,
 								   test_fraction double precision, c double precision,
 								   max_iter integer, tol double precision, seed integer,
-								   source regclass, simulation bigint)
-RETURNS TABLE (strategy text, repeat integer, round integer, labels integer,
-			   accuracy double precision, macro_f1 double precision,
-			   log_loss double precision, ece double precision, seconds double precision)
+								   source regclass, label_column name, feature_columns name[],
+								   algorithm text, options jsonb)
+RETURNS bigint
 AS 'MODULE_PATHNAME', 'hitl_simulate_run' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION hitl._simulate_run(text, text[], integer, integer, integer, integer,
 									   double precision, double precision, integer,
-									   double precision, integer, regclass, bigint) IS
-	'internal: runs a simulation''s query as the caller and returns the points of its curves, and per repeat the full-data accuracy (in a row whose strategy is NULL); its progress is shown as model ''simulation <id>''';
+									   double precision, integer, regclass, name, name[], text,
+									   jsonb) IS
+	'internal: runs a simulation''s query as the caller, replays the campaign and records it in the caller''s name (as the owner of hitl''s tables); returns its id.  Its progress is shown as model ''simulation <id>''';
 
 CREATE FUNCTION hitl._simulation_split(query text, strategies text[], initial_labels integer,
 									   batch_size integer, budget integer, repeats integer,
@@ -200,8 +177,6 @@ AS $$
 DECLARE
 	opts jsonb;
 	q text;
-	sim bigint;
-	full_acc double precision;
 BEGIN
 	IF source IS NULL OR label_column IS NULL OR strategies IS NULL OR algorithm IS NULL
 	   OR initial_labels IS NULL OR batch_size IS NULL OR budget IS NULL OR repeats IS NULL
@@ -232,28 +207,10 @@ BEGIN
 	opts := hitl._resolve_options(coalesce(options, '{}'), algorithm);
 	q := hitl._simulation_query(source, label_column, feature_columns);
 
-	INSERT INTO hitl.simulations (source, label_column, feature_columns, strategies, algorithm,
-								  initial_labels, batch_size, budget, repeats, test_fraction,
-								  options, seed)
-	VALUES (source::text, label_column, feature_columns, strategies, algorithm, initial_labels,
-			batch_size, budget, repeats, test_fraction, opts, seed)
-	RETURNING id INTO sim;
-
-	WITH r AS MATERIALIZED (
-		SELECT * FROM hitl._simulate_run(q, strategies, initial_labels, batch_size, budget,
-										 repeats, test_fraction, (opts->>'C')::float8,
-										 (opts->>'max_iter')::integer, (opts->>'tol')::float8,
-										 seed, source, sim)),
-	curves AS (
-		INSERT INTO hitl.simulation_curves
-		SELECT sim, r.strategy, r.repeat, r.round, r.labels, r.accuracy, r.macro_f1, r.log_loss,
-			   r.ece, r.seconds
-		FROM r WHERE r.strategy IS NOT NULL)
-	SELECT avg(r.accuracy) INTO full_acc FROM r WHERE r.strategy IS NULL;
-
-	UPDATE hitl.simulations SET finished_at = clock_timestamp(), full_accuracy = full_acc
-	WHERE id = sim;
-	RETURN sim;
+	RETURN hitl._simulate_run(q, strategies, initial_labels, batch_size, budget, repeats,
+							  test_fraction, (opts->>'C')::float8, (opts->>'max_iter')::integer,
+							  (opts->>'tol')::float8, seed, source, label_column, feature_columns,
+							  algorithm, opts);
 END
 $$;
 COMMENT ON FUNCTION hitl.simulate(regclass, name, name[], text[], text, integer, integer,
