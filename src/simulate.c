@@ -32,6 +32,7 @@
 
 PG_FUNCTION_INFO_V1(hitl_simulate_run);
 PG_FUNCTION_INFO_V1(hitl_simulation_split);
+PG_FUNCTION_INFO_V1(hitl_drop_simulation);
 
 /* The rows read */
 typedef struct SimRows
@@ -513,4 +514,46 @@ hitl_simulation_split(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 	return (Datum) 0;
+}
+
+/*
+ * hitl.drop_simulation(simulation): deletes a simulation and its curves,
+ * for the members of the role that ran it (others: as if it did not
+ * exist), as the owner of hitl's tables.
+ */
+Datum
+hitl_drop_simulation(PG_FUNCTION_ARGS)
+{
+	int64		id = PG_GETARG_INT64(0);
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(id)};
+	HitlRoleScope scope;
+	bool		mine = false;
+
+	SPI_connect();
+	/* as the caller: row-level security shows the simulations it may see */
+	if (SPI_execute_with_args("SELECT pg_catalog.pg_has_role(s.role, 'USAGE')"
+							  " FROM hitl.simulations s WHERE s.id = $1"
+							  " AND EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname = s.role)",
+							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "hitl: could not read the simulation");
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+
+		mine = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+										  &isnull));
+	}
+	if (!mine)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("simulation " INT64_FORMAT " does not exist", id),
+				 errhint("A role sees the simulations of the roles it is a member of.")));
+	hitl_catalog_enter(&scope);
+	if (SPI_execute_with_args("DELETE FROM hitl.simulations WHERE id = $1", 1, types, values,
+							  NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "hitl: could not delete the simulation");
+	hitl_role_exit(&scope);
+	SPI_finish();
+	PG_RETURN_VOID();
 }

@@ -381,3 +381,8 @@ END
 $$;
 COMMENT ON FUNCTION hitl.simulation_svg(bigint) IS
 	'an SVG document of a simulation''s learning curves: mean accuracy per strategy against labels, a band from the lowest to the highest repeat, the full-data accuracy, axes and a legend';
+
+CREATE FUNCTION hitl.drop_simulation(simulation bigint) RETURNS void
+AS 'MODULE_PATHNAME', 'hitl_drop_simulation' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION hitl.drop_simulation(bigint) IS
+	'deletes a simulation and its curves; for the members of the role that ran it';

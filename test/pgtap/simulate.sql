@@ -3,7 +3,7 @@
 -- source, no write to the source, margin against random, the SVG plot.
 
 BEGIN;
-SELECT plan(58);
+SELECT plan(62);
 
 CREATE EXTENSION hitl;
 
@@ -235,6 +235,8 @@ SELECT throws_ok($$UPDATE hitl.simulations SET source = 'x'$$, '42501', NULL,
 				 'nor change what a simulation records');
 SELECT throws_ok($$SELECT hitl.simulation_svg(1)$$, '42704', 'simulation 1 does not exist',
 				 'nor plot another role''s simulation');
+SELECT throws_ok($$SELECT hitl.drop_simulation(1)$$, '42704', 'simulation 1 does not exist',
+				 'nor drop it');
 RESET ROLE;
 SET ROLE tap_sim_a;
 SELECT is((SELECT count(*) FROM hitl.simulations), 4::bigint, 'the other role sees its four');
@@ -259,7 +261,11 @@ SELECT is((SELECT count(*) FROM hitl.simulation_progress), 0::bigint,
 
 ---------------------------------------------------------------- deleting, cancelling
 SELECT throws_ok($$DELETE FROM hitl.simulations WHERE id = 4$$, '42501', NULL,
-				 'a role does not write its own simulations either: hitl.simulate does');
+				 'a role does not write its own simulations either: hitl''s functions do');
+SELECT lives_ok($$SELECT hitl.drop_simulation(4)$$, 'hitl.drop_simulation deletes a role''s own');
+SELECT is((SELECT count(*) FROM hitl.simulations), 3::bigint, 'it is gone');
+SELECT is((SELECT count(*) FROM hitl.simulation_curves WHERE simulation = 4), 0::bigint,
+		  'and its curves with it');
 SET LOCAL statement_timeout = '200ms';
 SELECT is(pg_temp.canceled($$SELECT hitl.simulate('pts', 'lab', ARRAY['a', 'b', 'n', 'e'], budget => 399,
 											  batch_size => 1, repeats => 1000)$$),
