@@ -144,7 +144,7 @@ test/unit/test_folds: test/unit/test_folds.c test/unit/tap.c src/folds.c src/met
 test/unit/test_consensus: test/unit/test_consensus.c test/unit/tap.c src/consensus.c src/agreement.c src/folds.c src/numeric_alloc.c
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -lm
 
-test/unit/test_simulate: test/unit/test_simulate.c test/unit/tap.c src/simulate_math.c src/calibrate.c src/scaler.c src/logreg_solve.c src/logreg_lbfgs.c src/lbfgs.c src/logreg.c src/metrics.c src/numeric_alloc.c
+test/unit/test_simulate: test/unit/test_simulate.c test/unit/tap.c src/simulate_math.c src/nbayes.c src/calibrate.c src/scaler.c src/logreg_solve.c src/logreg_lbfgs.c src/lbfgs.c src/logreg.c src/metrics.c src/numeric_alloc.c
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -llapack -lblas -lm
 
 .PHONY: unit

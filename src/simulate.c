@@ -273,6 +273,11 @@ check_data(const SimRows *rows, const SimParams *p)
 
 	if (err == SIM_OK)
 		return;
+	if (err == SIM_ERR_NEGATIVE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a feature of a labeled row is negative"),
+				 errhint("naive_bayes takes features of zero or more; use algorithm 'logistic'.")));
 	if (err == SIM_ERR_BUDGET_BEYOND_POOL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -406,7 +411,8 @@ store_curves(int64 id, const RunOut *o)
 /*
  * hitl._simulate_run(query, strategies, initial_labels, batch_size, budget,
  * repeats, test_fraction, C, max_iter, tol, seed, source, label_column,
- * feature_columns, algorithm, options): runs the query as the caller,
+ * feature_columns, algorithm, options): runs the query as the caller
+ * (C is naive Bayes's alpha with algorithm 'naive_bayes'),
  * records the simulation in the caller's name with its arguments (the
  * last five and those of the campaign), replays the campaign, stores its
  * curves and the full-data accuracy (the mean over repeats), and returns
@@ -431,6 +437,11 @@ hitl_simulate_run(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("the arguments of a simulation may not be null")));
+	if (strcmp(text_to_cstring(PG_GETARG_TEXT_PP(14)), "naive_bayes") == 0)
+	{
+		p.algorithm = SIM_NAIVE_BAYES;
+		p.alpha = p.C;
+	}
 	query = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	SPI_connect();
 	id = store_simulation(fcinfo, caller);
@@ -451,8 +462,8 @@ hitl_simulate_run(PG_FUNCTION_ARGS)
 	if (err != SIM_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the logistic regression solver refused the simulation's data"),
-				 errhint("Check C, max_iter and tol.")));
+				 errmsg("the model could not be fitted on the simulation's data"),
+				 errhint("Check the options C, max_iter and tol, or alpha.")));
 	hitl_progress_phase(HITL_PHASE_WRITING, out.npoints);
 	store_curves(id, &out);
 	SPI_finish();

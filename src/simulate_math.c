@@ -16,6 +16,7 @@
 #include "logreg.h"
 #include "logreg_solve.h"
 #include "metrics.h"
+#include "nbayes.h"
 #include "numeric_alloc.h"
 #include "scaler.h"
 #include "simulate_math.h"
@@ -210,6 +211,14 @@ sim_check(const SimData *data, const SimParams *p, int *pool_rows)
 		return SIM_ERR_SEED_BEYOND_POOL;
 	if (p->budget > pool)
 		return SIM_ERR_BUDGET_BEYOND_POOL;
+	if (p->algorithm == SIM_NAIVE_BAYES)
+	{
+		size_t		i;
+
+		for (i = 0; i < (size_t) data->n * data->d; i++)
+			if (data->x[i] < 0 && !(data->missing && data->missing[i]))
+				return SIM_ERR_NEGATIVE;
+	}
 	return SIM_OK;
 }
 
@@ -352,6 +361,9 @@ typedef struct SimWork
 	double	   *coef;
 	double	   *mean;
 	double	   *scale;
+	int		   *idx;			/* 0 .. d - 1, naive Bayes's positions */
+	NBayesModel nb;
+	bool		nb_built;
 } SimWork;
 
 static void
@@ -359,6 +371,7 @@ work_init(SimWork *w, const SimData *data, const SimParams *p)
 {
 	size_t		n = data->n;
 	size_t		d = data->d > 0 ? data->d : 1;
+	size_t		j;
 
 	w->data = data;
 	w->p = p;
@@ -374,6 +387,10 @@ work_init(SimWork *w, const SimData *data, const SimParams *p)
 	w->coef = hitl_alloc(sizeof(double) * logreg_ncoef(data->d, data->k));
 	w->mean = hitl_alloc(sizeof(double) * d);
 	w->scale = hitl_alloc(sizeof(double) * d);
+	w->idx = hitl_alloc(sizeof(int) * d);
+	for (j = 0; j < d; j++)
+		w->idx[j] = (int) j;
+	w->nb_built = false;
 }
 
 static void
@@ -389,6 +406,9 @@ work_free(SimWork *w)
 	hitl_free(w->coef);
 	hitl_free(w->mean);
 	hitl_free(w->scale);
+	hitl_free(w->idx);
+	if (w->nb_built)
+		nbayes_model_free(&w->nb);
 }
 
 /* Copy m rows of the data (row numbers rows) into x, mask and y */
@@ -402,14 +422,43 @@ gather(const SimData *data, const int *rows, int m, double *x, bool *mask, int *
 	{
 		memcpy(x + i * d, data->x + (size_t) rows[i] * d, sizeof(double) * d);
 		if (data->missing)
+		{
+			size_t		j;
+
 			memcpy(mask + i * d, data->missing + (size_t) rows[i] * d, sizeof(bool) * d);
+			for (j = 0; j < d; j++)
+				if (mask[i * d + j])
+					x[i * d + j] = 0;	/* naive Bayes's missing value */
+		}
 		else
 			memset(mask + i * d, 0, sizeof(bool) * d);
 		y[i] = data->y[rows[i]];
 	}
 }
 
-/* Standardize and fit on m labeled rows, from zero coefficients */
+/* Naive Bayes on m labeled rows (gathered in w->xl): their sums per class */
+static bool
+fit_nbayes(SimWork *w, int m)
+{
+	NBayesCounts c;
+	int			i,
+				rc;
+
+	nbayes_counts_init(&c, w->k, w->d);
+	for (i = 0; i < m; i++)
+		nbayes_counts_add(&c, w->yl[i], w->d, w->idx, w->xl + (size_t) i * w->d, 1.0);
+	if (w->nb_built)
+		nbayes_model_free(&w->nb);
+	rc = nbayes_model_from_counts(&w->nb, &c, w->p->alpha, (double) w->d);
+	w->nb_built = (rc == 0);
+	nbayes_counts_free(&c);
+	return rc == 0;
+}
+
+/*
+ * Fit on m labeled rows: logistic regression standardized, from zero
+ * coefficients; naive Bayes on the raw values.
+ */
 static bool
 fit(SimWork *w, const int *rows, int m)
 {
@@ -418,6 +467,8 @@ fit(SimWork *w, const int *rows, int m)
 	LogregStatus st;
 
 	gather(w->data, rows, m, w->xl, w->ml, w->yl);
+	if (w->p->algorithm == SIM_NAIVE_BAYES)
+		return fit_nbayes(w, m);
 	scaler_fit(m, w->d, w->xl, w->ml, w->mean, w->scale);
 	scaler_apply(m, w->d, w->xl, w->ml, w->mean, w->scale);
 	memset(&prob, 0, sizeof(prob));
@@ -439,6 +490,22 @@ static void
 predict(SimWork *w, const int *rows, int m)
 {
 	gather(w->data, rows, m, w->xo, w->mo, w->yo);
+	if (w->p->algorithm == SIM_NAIVE_BAYES)
+	{
+		int			i,
+					j;
+
+		for (i = 0; i < m; i++)
+		{
+			const double *x = w->xo + (size_t) i * w->d;
+			double		mass = 0;
+
+			for (j = 0; j < w->d; j++)
+				mass += x[j];
+			nbayes_predict_proba(&w->nb, w->d, w->idx, x, mass, w->proba + (size_t) i * w->k);
+		}
+		return;
+	}
 	scaler_apply(m, w->d, w->xo, w->mo, w->mean, w->scale);
 	logreg_predict_proba_rows(m, w->d, w->k, w->coef, w->xo, w->proba);
 }

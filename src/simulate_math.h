@@ -9,8 +9,8 @@
  * a stratified share of every class is held out as the test set; the rest
  * is the pool, whose labels are hidden except for the stratified seed.
  * Each round the model (logistic regression fitted by logreg_solve on the
- * standardized labeled rows, as the worker trains) is evaluated on the
- * test set, then the strategy picks the next batch of pool rows from the
+ * standardized labeled rows, as the worker trains, or multinomial naive
+ * Bayes on the raw values) is evaluated on the test set, then the strategy picks the next batch of pool rows from the
  * model's class probabilities on them, until the budget of labels.
  *
  * Everything is deterministic given the seed: the split, the seed labels
@@ -79,9 +79,18 @@ typedef struct SimData
 	const int  *y;				/* n classes in [0, k) */
 } SimData;
 
+/* The model retrained each round */
+typedef enum SimAlgorithm
+{
+	SIM_LOGISTIC = 0,			/* standardized, logreg_solve (C, max_iter, tol) */
+	SIM_NAIVE_BAYES				/* raw values >= 0 (missing: 0), multinomial, alpha */
+} SimAlgorithm;
+
 /* The campaign */
 typedef struct SimParams
 {
+	SimAlgorithm algorithm;
+	double		alpha;
 	int			initial_labels;
 	int			batch_size;
 	int			budget;
@@ -104,7 +113,8 @@ typedef enum SimError
 	SIM_ERR_SEED_BELOW_CLASSES, /* initial_labels < k */
 	SIM_ERR_SEED_BEYOND_POOL,	/* initial_labels > pool */
 	SIM_ERR_BUDGET_BEYOND_POOL, /* budget > pool */
-	SIM_ERR_FIT					/* the solver refused the data */
+	SIM_ERR_FIT,				/* the solver refused the data */
+	SIM_ERR_NEGATIVE			/* naive Bayes: a value below 0 */
 } SimError;
 
 /* The held-out split and the seed of one repeat (row numbers of the data) */

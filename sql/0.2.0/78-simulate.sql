@@ -5,8 +5,8 @@
  * rows: a stratified held-out test set, a pool whose labels are hidden
  * but for a stratified seed, and for each strategy and repeat a batch of
  * pool rows labeled each round by what the strategy picks, the model
- * retrained as the worker trains it (src/simulate_math.c), until the
- * budget.  It reads the table as its caller, with a plain SELECT (the
+ * (logistic or naive_bayes, on numbers and embeddings) retrained as the
+ * worker trains it (src/simulate_math.c), until the budget.  It reads the table as its caller, with a plain SELECT (the
  * table's privileges and row-level security apply), and never writes it.
  *
  * Its results are rows of hitl.simulations (one per call) and
@@ -184,12 +184,10 @@ BEGIN
 		RAISE EXCEPTION 'the arguments of hitl.simulate may not be null'
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	IF algorithm = 'naive_bayes' THEN
-		RAISE EXCEPTION 'hitl.simulate does not simulate naive_bayes models yet'
-			USING ERRCODE = 'feature_not_supported', HINT = 'Use algorithm ''logistic''.';
-	ELSIF algorithm <> 'logistic' THEN
+	IF algorithm NOT IN ('logistic', 'naive_bayes') THEN
 		RAISE EXCEPTION 'unknown algorithm "%"', algorithm
-			USING ERRCODE = 'invalid_parameter_value', HINT = 'Known algorithms: logistic.';
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Known algorithms: logistic, naive_bayes.';
 	END IF;
 	IF initial_labels < 2 THEN
 		RAISE EXCEPTION 'initial_labels must be at least 2' USING ERRCODE = 'invalid_parameter_value';
@@ -207,10 +205,12 @@ BEGIN
 	opts := hitl._resolve_options(coalesce(options, '{}'), algorithm);
 	q := hitl._simulation_query(source, label_column, feature_columns);
 
+	/* naive Bayes's alpha goes where logistic regression's C does */
 	RETURN hitl._simulate_run(q, strategies, initial_labels, batch_size, budget, repeats,
-							  test_fraction, (opts->>'C')::float8, (opts->>'max_iter')::integer,
-							  (opts->>'tol')::float8, seed, source, label_column, feature_columns,
-							  algorithm, opts);
+							  test_fraction, coalesce(opts->>'C', opts->>'alpha')::float8,
+							  coalesce((opts->>'max_iter')::integer, 100),
+							  coalesce((opts->>'tol')::float8, 1e-8), seed, source, label_column,
+							  feature_columns, algorithm, opts);
 END
 $$;
 COMMENT ON FUNCTION hitl.simulate(regclass, name, name[], text[], text, integer, integer,

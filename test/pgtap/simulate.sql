@@ -3,7 +3,7 @@
 -- source, no write to the source, margin against random, the SVG plot.
 
 BEGIN;
-SELECT plan(62);
+SELECT plan(64);
 
 CREATE EXTENSION hitl;
 
@@ -169,8 +169,17 @@ SELECT throws_ok($$SELECT hitl.simulate('pts', 'lab', ARRAY['a'], test_fraction 
 				 '22023', 'test_fraction must be above 0 and below 1', 'a test fraction of 1');
 SELECT throws_ok($$SELECT hitl.simulate('pts', 'lab', ARRAY['a'], algorithm => 'forest')$$,
 				 '22023', 'unknown algorithm "forest"', 'an unknown algorithm');
-SELECT throws_ok($$SELECT hitl.simulate('pts', 'lab', ARRAY['a'], algorithm => 'naive_bayes')$$,
-				 '0A000', 'hitl.simulate does not simulate naive_bayes models yet', 'naive_bayes, not yet');
+SELECT throws_ok($$SELECT hitl.simulate('pts', 'lab', ARRAY['a'], algorithm => 'naive_bayes', budget => 50)$$,
+				 '22023', 'a feature of a labeled row is negative', 'naive_bayes on a negative feature');
+SELECT ok(hitl.simulate('pts', 'lab', ARRAY['b', 'n'], algorithm => 'naive_bayes',
+						strategies => '{margin,random}', initial_labels => 6, batch_size => 4,
+						budget => 50, repeats => 2) > 4, 'naive_bayes simulates too');
+SELECT results_eq(
+	$$SELECT count(*), min(s.options->>'alpha')::float8, bool_and(s.full_accuracy BETWEEN 0 AND 1)
+	  FROM hitl.simulation_curves c JOIN hitl.simulations s ON s.id = c.simulation
+	  WHERE s.algorithm = 'naive_bayes'$$,
+	$$VALUES (2::bigint * 2 * 12, 1.0::float8, true)$$,
+	'its curves, with alpha in its options');
 SELECT throws_ok($$SELECT hitl.simulate('pts', 'lab', ARRAY['a'], options => '{"C": 0}')$$,
 				 '22023', NULL, 'a model option out of range (hitl._resolve_options)');
 SELECT throws_ok($$SELECT hitl.simulate('pts', 'lab', ARRAY['a', 'note'])$$,
@@ -239,7 +248,7 @@ SELECT throws_ok($$SELECT hitl.drop_simulation(1)$$, '42704', 'simulation 1 does
 				 'nor drop it');
 RESET ROLE;
 SET ROLE tap_sim_a;
-SELECT is((SELECT count(*) FROM hitl.simulations), 4::bigint, 'the other role sees its four');
+SELECT is((SELECT count(*) FROM hitl.simulations), 5::bigint, 'the other role sees its five');
 
 ---------------------------------------------------------------- the plot
 SELECT matches(hitl.simulation_svg(1), '^<svg xmlns="http://www.w3.org/2000/svg".*</svg>$',
@@ -263,7 +272,7 @@ SELECT is((SELECT count(*) FROM hitl.simulation_progress), 0::bigint,
 SELECT throws_ok($$DELETE FROM hitl.simulations WHERE id = 4$$, '42501', NULL,
 				 'a role does not write its own simulations either: hitl''s functions do');
 SELECT lives_ok($$SELECT hitl.drop_simulation(4)$$, 'hitl.drop_simulation deletes a role''s own');
-SELECT is((SELECT count(*) FROM hitl.simulations), 3::bigint, 'it is gone');
+SELECT is((SELECT count(*) FROM hitl.simulations), 4::bigint, 'it is gone');
 SELECT is((SELECT count(*) FROM hitl.simulation_curves WHERE simulation = 4), 0::bigint,
 		  'and its curves with it');
 SET LOCAL statement_timeout = '200ms';

@@ -129,6 +129,25 @@ blobs(int n, double sd, double *x, int *y)
 	}
 }
 
+/* A campaign of logistic regression with C 1 (the defaults) */
+static void
+campaign(SimParams *p, int initial, int batch, int budget, int repeats, uint64_t seed,
+		 int nstrategies, const SimStrategy *strategies)
+{
+	memset(p, 0, sizeof(*p));
+	p->initial_labels = initial;
+	p->batch_size = batch;
+	p->budget = budget;
+	p->repeats = repeats;
+	p->test_fraction = 0.3;
+	p->C = 1.0;
+	p->max_iter = 100;
+	p->tol = 1e-8;
+	p->seed = seed;
+	p->nstrategies = nstrategies;
+	p->strategies = strategies;
+}
+
 static void
 test_split(void)
 {
@@ -223,18 +242,7 @@ test_run(void)
 				same = 1;
 
 	blobs(n, 0.6, x, y);
-	memset(&p, 0, sizeof(p));
-	p.initial_labels = 4;
-	p.batch_size = 2;
-	p.budget = 40;
-	p.repeats = 3;
-	p.test_fraction = 0.3;
-	p.C = 1.0;
-	p.max_iter = 100;
-	p.tol = 1e-8;
-	p.seed = 5;
-	p.nstrategies = 2;
-	p.strategies = st;
+	campaign(&p, 4, 2, 40, 3, 5, 2, st);
 	ok(sim_rounds(&p) == 19, "rounds: 4 to 40 labels by 2 is 19 (%d)", sim_rounds(&p));
 	i = sim_run(&d, &p, &sa);
 	ok(i == SIM_OK && a->n == 3 * 2 * 19, "3 repeats x 2 strategies x 19 rounds (%d)", a->n);
@@ -263,9 +271,53 @@ test_run(void)
 	free(y);
 }
 
+/* Naive Bayes: counts of two kinds of rows */
+static void
+test_nbayes(void)
+{
+	int			n = 300,
+				i;
+	double	   *x = xmalloc(sizeof(double) * n * 3);
+	int		   *y = xmalloc(sizeof(int) * n);
+	SimData		d = {n, 3, 2, x, NULL, y};
+	SimStrategy st[1] = {SIM_MARGIN};
+	SimParams	p;
+	Curves	   *a = xmalloc(sizeof(Curves));
+	SimSink		sa = {collect, collect_full, a};
+	SimRng		rng;
+	int			pool;
+	SimError	err;
+
+	sim_rng_seed(&rng, 4, 0);
+	for (i = 0; i < n; i++)
+	{
+		y[i] = i % 2;
+		x[3 * i] = sim_rng_below(&rng, y[i] ? 3 : 9);
+		x[3 * i + 1] = sim_rng_below(&rng, y[i] ? 9 : 3);
+		x[3 * i + 2] = sim_rng_below(&rng, 5);
+	}
+	campaign(&p, 4, 4, 40, 2, 1, 1, st);
+	p.algorithm = SIM_NAIVE_BAYES;
+	p.alpha = 1.0;
+	err = sim_run(&d, &p, &sa);
+	ok(err == SIM_OK && a->n == 2 * 10, "naive Bayes: 2 repeats x 10 rounds (%d)", a->n);
+	ok(a->full[0] > 0.75 && a->p[a->n - 1].accuracy > 0.7,
+	   "naive Bayes learns the counts (full %.3f, last %.3f)", a->full[0], a->p[a->n - 1].accuracy);
+	x[5] = -1;
+	err = sim_check(&d, &p, &pool);
+	ok(err == SIM_ERR_NEGATIVE, "naive Bayes refuses a negative value");
+	p.algorithm = SIM_LOGISTIC;
+	err = sim_check(&d, &p, &pool);
+	ok(err == SIM_OK, "logistic regression takes it");
+	free(a);
+	free(x);
+	free(y);
+}
+
 int
 main(void)
 {
+	test_nbayes();
 	test_rng();
 	test_pick();
 	test_split();
