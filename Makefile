@@ -83,7 +83,9 @@ OBJS = \
 	src/catalog_changes.o \
 	src/explain.o \
 	src/explain_math.o \
-	src/slice_sql.o
+	src/slice_sql.o \
+	src/simulate_math.o \
+	src/simulate.o
 
 # Released install scripts are frozen; each later version is an upgrade
 # script, built from the topic files of sql/<version>/.  CREATE EXTENSION
@@ -93,7 +95,8 @@ DATA_built = sql/$(EXTENSION)--0.1.0--0.2.0.sql
 EXTRA_CLEAN = sql/$(EXTENSION)--0.1.0--0.2.0.sql test/unit/test_numerics \
 	test/unit/test_sparse test/unit/test_text test/unit/test_train test/unit/test_folds \
 	test/unit/test_calibrate test/unit/test_oversight test/unit/test_solver \
-	test/unit/test_consensus test/unit/test_weights
+	test/unit/test_consensus test/unit/test_weights \
+	test/unit/test_simulate
 
 # pg_regress suites live in sql/ and expected/
 REGRESS = setup api errors queue numeric_fixture label_log text numbers explain oversight
@@ -141,10 +144,14 @@ test/unit/test_folds: test/unit/test_folds.c test/unit/tap.c src/folds.c src/met
 test/unit/test_consensus: test/unit/test_consensus.c test/unit/tap.c src/consensus.c src/agreement.c src/folds.c src/numeric_alloc.c
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -lm
 
+test/unit/test_simulate: test/unit/test_simulate.c test/unit/tap.c src/simulate_math.c src/nbayes.c src/calibrate.c src/scaler.c src/logreg_solve.c src/logreg_lbfgs.c src/lbfgs.c src/logreg.c src/metrics.c src/numeric_alloc.c
+	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -llapack -lblas -lm
+
 .PHONY: unit
 unit: test/unit/test_numerics test/unit/test_sparse test/unit/test_text test/unit/test_train \
 	test/unit/test_folds test/unit/test_calibrate test/unit/test_oversight test/unit/test_solver \
-	test/unit/test_consensus test/unit/test_weights
+	test/unit/test_consensus test/unit/test_weights \
+	test/unit/test_simulate
 	./test/unit/test_numerics test/data test/fixtures
 	./test/unit/test_sparse test/fixtures
 	./test/unit/test_text
@@ -155,3 +162,4 @@ unit: test/unit/test_numerics test/unit/test_sparse test/unit/test_text test/uni
 	./test/unit/test_solver test/fixtures
 	./test/unit/test_consensus test/fixtures
 	./test/unit/test_weights test/fixtures
+	./test/unit/test_simulate

@@ -1,0 +1,388 @@
+/* ------------------------------------------------------------------------
+ * 78 Simulating a campaign: hitl.simulate
+ *
+ * hitl.simulate replays an active-learning campaign on a table's labeled
+ * rows: a stratified held-out test set, a pool whose labels are hidden
+ * but for a stratified seed, and for each strategy and repeat a batch of
+ * pool rows labeled each round by what the strategy picks, the model
+ * (logistic or naive_bayes, on numbers and embeddings) retrained as the
+ * worker trains it (src/simulate_math.c), until the budget.  It reads the table as its caller, with a plain SELECT (the
+ * table's privileges and row-level security apply), and never writes it.
+ *
+ * Its results are rows of hitl.simulations (one per call) and
+ * hitl.simulation_curves (one per strategy, repeat and round), which
+ * hitl._simulate_run writes as the owner of hitl's tables, in the calling
+ * role's name; PUBLIC reads them, as hitl's other tables, with SELECT
+ * alone, and row-level security shows a role the simulations of the roles
+ * it is a member of.  pg_dump keeps them.
+ * hitl.simulation_summary sums the curves up per strategy, and
+ * hitl.simulation_svg draws them.
+ * ------------------------------------------------------------------------ */
+
+CREATE TABLE hitl.simulations (
+	id					bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	role				name NOT NULL DEFAULT current_user,
+	source				text NOT NULL,
+	label_column		name NOT NULL,
+	feature_columns		name[] NOT NULL,
+	strategies			text[] NOT NULL,
+	algorithm			text NOT NULL,
+	initial_labels		integer NOT NULL,
+	batch_size			integer NOT NULL,
+	budget				integer NOT NULL,
+	repeats				integer NOT NULL,
+	test_fraction		double precision NOT NULL,
+	options				jsonb NOT NULL,
+	seed				integer NOT NULL,
+	started_at			timestamptz NOT NULL DEFAULT clock_timestamp(),
+	finished_at			timestamptz,
+	full_accuracy		double precision
+);
+COMMENT ON TABLE hitl.simulations IS
+	'each call of hitl.simulate: who ran it, on what, with which arguments, and when';
+COMMENT ON COLUMN hitl.simulations.role IS 'the role that ran the simulation';
+COMMENT ON COLUMN hitl.simulations.source IS 'the table simulated on, by its name at the time';
+COMMENT ON COLUMN hitl.simulations.options IS 'the model options, resolved (hitl._resolve_options)';
+COMMENT ON COLUMN hitl.simulations.full_accuracy IS
+	'held-out accuracy of the model trained on the whole pool, the mean over repeats';
+
+CREATE TABLE hitl.simulation_curves (
+	simulation			bigint NOT NULL REFERENCES hitl.simulations (id) ON DELETE CASCADE,
+	strategy			text NOT NULL,
+	repeat				integer NOT NULL,
+	round				integer NOT NULL,
+	labels				integer NOT NULL,
+	accuracy			double precision NOT NULL,
+	macro_f1			double precision NOT NULL,
+	log_loss			double precision NOT NULL,
+	ece					double precision NOT NULL,
+	seconds				double precision NOT NULL,
+	PRIMARY KEY (simulation, strategy, repeat, round)
+);
+COMMENT ON TABLE hitl.simulation_curves IS
+	'the learning curves of a simulation: per strategy, repeat (from 1) and round (from 0), the labels used and the held-out metrics of the model trained on them';
+COMMENT ON COLUMN hitl.simulation_curves.ece IS 'expected calibration error, 15 bins';
+COMMENT ON COLUMN hitl.simulation_curves.seconds IS
+	'time of the round: training, evaluation and picking the next batch';
+
+SELECT pg_catalog.pg_extension_config_dump('hitl.simulations', '');
+SELECT pg_catalog.pg_extension_config_dump('hitl.simulations_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('hitl.simulation_curves', '');
+
+ALTER TABLE hitl.simulations ENABLE ROW LEVEL SECURITY;
+ALTER TABLE hitl.simulation_curves ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON hitl.simulations, hitl.simulation_curves FROM PUBLIC;
+GRANT SELECT ON hitl.simulations, hitl.simulation_curves TO PUBLIC;
+
+CREATE POLICY simulations_read ON hitl.simulations FOR SELECT
+	USING (hitl._member_of(role));
+COMMENT ON POLICY simulations_read ON hitl.simulations IS
+	'a simulation is seen by the members of the role that ran it';
+CREATE POLICY simulation_curves_read ON hitl.simulation_curves FOR SELECT
+	USING (simulation IN (SELECT s.id FROM hitl.simulations s));
+COMMENT ON POLICY simulation_curves_read ON hitl.simulation_curves IS
+	'the curves of the simulations the role sees';
+/* The engine (src/simulate.c): see there */
+CREATE FUNCTION hitl._simulate_run(query text, strategies text[], initial_labels integer,
+								   batch_size integer, budget integer, repeats integer,
+								   test_fraction double precision, c double precision,
+								   max_iter integer, tol double precision, seed integer,
+								   source regclass, label_column name, feature_columns name[],
+								   algorithm text, options jsonb)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'hitl_simulate_run' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION hitl._simulate_run(text, text[], integer, integer, integer, integer,
+									   double precision, double precision, integer,
+									   double precision, integer, regclass, name, name[], text,
+									   jsonb) IS
+	'internal: runs a simulation''s query as the caller, replays the campaign and records it in the caller''s name (as the owner of hitl''s tables); returns its id.  Its progress is shown as model ''simulation <id>''';
+
+CREATE FUNCTION hitl._simulation_split(query text, strategies text[], initial_labels integer,
+									   batch_size integer, budget integer, repeats integer,
+									   test_fraction double precision, c double precision,
+									   max_iter integer, tol double precision, seed integer,
+									   repeat integer)
+RETURNS TABLE (row_number integer, part text, label text, features double precision[])
+AS 'MODULE_PATHNAME', 'hitl_simulation_split' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION hitl._simulation_split(text, text[], integer, integer, integer, integer,
+										   double precision, double precision, integer,
+										   double precision, integer, integer) IS
+	'internal: the held-out test rows, seed rows and pool rows of one repeat of a simulation, for comparing with another implementation';
+
+/*
+ * The query that reads a simulation's data, as the caller: the label as
+ * text, ordered by its bytes, then each feature column as float8 (a
+ * number) or float8[] (an embedding); the feature columns checked.
+ */
+CREATE FUNCTION hitl._simulation_query(source regclass, label_column name, feature_columns name[])
+RETURNS text LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	numbers constant regtype[] := ARRAY['smallint', 'integer', 'bigint', 'real',
+										'double precision', 'numeric']::regtype[];
+	arrays constant regtype[] := ARRAY['smallint[]', 'integer[]', 'bigint[]', 'real[]',
+									   'double precision[]', 'numeric[]']::regtype[];
+	cols text := '';
+	ord text := '';
+	col name;
+	typ regtype;
+	i integer := 1;
+BEGIN
+	IF hitl._column_type(source, label_column) IS NULL THEN
+		RAISE EXCEPTION 'column "%" of relation % does not exist', label_column, source
+			USING ERRCODE = 'undefined_column';
+	END IF;
+	IF coalesce(cardinality(feature_columns), 0) = 0 THEN
+		RAISE EXCEPTION 'feature_columns must name at least one column'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOREACH col IN ARRAY feature_columns LOOP
+		typ := hitl._base_type(hitl._column_type(source, col))::regtype;
+		IF col IS NULL OR typ IS NULL THEN
+			RAISE EXCEPTION 'column "%" of relation % does not exist', col, source
+				USING ERRCODE = 'undefined_column';
+		ELSIF col = label_column THEN
+			RAISE EXCEPTION 'the label column "%" cannot be a feature column', col
+				USING ERRCODE = 'invalid_parameter_value';
+		ELSIF typ = ANY (numbers) THEN
+			cols := cols || format(', %I::float8', col);
+		ELSIF typ = ANY (arrays) THEN
+			cols := cols || format(', %I::float8[]', col);
+		ELSE
+			RAISE EXCEPTION 'feature column "%" is of type %', col, typ
+				USING ERRCODE = 'datatype_mismatch',
+					  HINT = 'hitl.simulate takes numbers (smallint to numeric) and arrays of them (embeddings).';
+		END IF;
+		i := i + 1;
+		ord := ord || ', ' || i;
+	END LOOP;
+	RETURN format('SELECT %I::text%s FROM %s WHERE %I IS NOT NULL ORDER BY %I::text COLLATE "C"%s',
+				  label_column, cols, source, label_column, label_column, ord);
+END
+$$;
+COMMENT ON FUNCTION hitl._simulation_query(regclass, name, name[]) IS
+	'internal: the query that reads a simulation''s labeled rows, its columns checked';
+
+CREATE FUNCTION hitl.simulate(source regclass, label_column name, feature_columns name[],
+							  strategies text[] DEFAULT '{random,margin}',
+							  algorithm text DEFAULT 'logistic',
+							  initial_labels integer DEFAULT 20, batch_size integer DEFAULT 10,
+							  budget integer DEFAULT 500, repeats integer DEFAULT 3,
+							  test_fraction double precision DEFAULT 0.2,
+							  options jsonb DEFAULT '{}', seed integer DEFAULT 0)
+RETURNS bigint LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	opts jsonb;
+	q text;
+BEGIN
+	IF source IS NULL OR label_column IS NULL OR strategies IS NULL OR algorithm IS NULL
+	   OR initial_labels IS NULL OR batch_size IS NULL OR budget IS NULL OR repeats IS NULL
+	   OR test_fraction IS NULL OR seed IS NULL THEN
+		RAISE EXCEPTION 'the arguments of hitl.simulate may not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF algorithm NOT IN ('logistic', 'naive_bayes') THEN
+		RAISE EXCEPTION 'unknown algorithm "%"', algorithm
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Known algorithms: logistic, naive_bayes.';
+	END IF;
+	IF initial_labels < 2 THEN
+		RAISE EXCEPTION 'initial_labels must be at least 2' USING ERRCODE = 'invalid_parameter_value';
+	ELSIF batch_size < 1 THEN
+		RAISE EXCEPTION 'batch_size must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+	ELSIF budget < initial_labels THEN
+		RAISE EXCEPTION 'budget % is below initial_labels %', budget, initial_labels
+			USING ERRCODE = 'invalid_parameter_value';
+	ELSIF repeats NOT BETWEEN 1 AND 1000 THEN
+		RAISE EXCEPTION 'repeats must be from 1 to 1000' USING ERRCODE = 'invalid_parameter_value';
+	ELSIF NOT (test_fraction > 0 AND test_fraction < 1) THEN
+		RAISE EXCEPTION 'test_fraction must be above 0 and below 1'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	opts := hitl._resolve_options(coalesce(options, '{}'), algorithm);
+	q := hitl._simulation_query(source, label_column, feature_columns);
+
+	/* naive Bayes's alpha goes where logistic regression's C does */
+	RETURN hitl._simulate_run(q, strategies, initial_labels, batch_size, budget, repeats,
+							  test_fraction, coalesce(opts->>'C', opts->>'alpha')::float8,
+							  coalesce((opts->>'max_iter')::integer, 100),
+							  coalesce((opts->>'tol')::float8, 1e-8), seed, source, label_column,
+							  feature_columns, algorithm, opts);
+END
+$$;
+COMMENT ON FUNCTION hitl.simulate(regclass, name, name[], text[], text, integer, integer,
+								  integer, integer, double precision, jsonb, integer) IS
+	'replays an active-learning campaign on the labeled rows of a table for each strategy and repeat, and returns the id of the simulation (hitl.simulations, hitl.simulation_curves, hitl.simulation_summary)';
+
+/*
+ * Simulations under way: hitl._progress's reports named 'simulation <id>'
+ * (shown, as those of trainings, to the members of the role running it
+ * and the readers of its table); rows_done counts the rounds done of
+ * rows_total (strategies x repeats x rounds).
+ */
+CREATE VIEW hitl.simulation_progress WITH (security_invoker = true) AS
+	SELECT substr(p.model, 12)::bigint AS simulation, p.phase, p.rows_done AS rounds_done,
+		   p.rows_total AS rounds_total, p.started_at, p.pid
+	FROM hitl._progress() p
+	WHERE p.model ~ '^simulation [0-9]+$';
+COMMENT ON VIEW hitl.simulation_progress IS
+	'simulations under way (with hitl in shared_preload_libraries): the rounds done of all of them (strategies x repeats x rounds), while training';
+GRANT SELECT ON hitl.simulation_progress TO PUBLIC;
+
+/*
+ * Per simulation and strategy, over the repeats: the area under the
+ * learning curve (accuracy against labels, by trapezoids, divided by the
+ * labels from the seed to the budget: the mean accuracy over the
+ * campaign), the labels at which a repeat first reaches 95% and 99% of
+ * the full-data accuracy (the mean over the repeats that reach it, NULL
+ * when none does, and how many do), and the final accuracy.
+ */
+CREATE VIEW hitl.simulation_summary WITH (security_invoker = true) AS
+WITH points AS (
+	SELECT c.*, lag(c.labels) OVER w AS prev_labels, lag(c.accuracy) OVER w AS prev_accuracy
+	FROM hitl.simulation_curves c
+	WINDOW w AS (PARTITION BY c.simulation, c.strategy, c.repeat ORDER BY c.round)
+), per_repeat AS (
+	SELECT p.simulation, p.strategy, p.repeat,
+		   coalesce(sum((p.labels - p.prev_labels) * (p.accuracy + p.prev_accuracy) / 2)
+					/ nullif(max(p.labels) - min(p.labels), 0), avg(p.accuracy)) AS aulc,
+		   min(p.labels) FILTER (WHERE p.accuracy >= 0.95 * s.full_accuracy) AS labels_95,
+		   min(p.labels) FILTER (WHERE p.accuracy >= 0.99 * s.full_accuracy) AS labels_99,
+		   (array_agg(p.accuracy ORDER BY p.round DESC))[1] AS final_accuracy
+	FROM points p JOIN hitl.simulations s ON s.id = p.simulation
+	GROUP BY p.simulation, p.strategy, p.repeat
+)
+SELECT simulation, strategy, count(*)::integer AS repeats,
+	   avg(aulc) AS aulc, stddev_samp(aulc) AS aulc_stddev,
+	   avg(labels_95)::double precision AS labels_95, count(labels_95)::integer AS reached_95,
+	   avg(labels_99)::double precision AS labels_99, count(labels_99)::integer AS reached_99,
+	   avg(final_accuracy) AS final_accuracy, stddev_samp(final_accuracy) AS final_accuracy_stddev
+FROM per_repeat
+GROUP BY simulation, strategy;
+COMMENT ON VIEW hitl.simulation_summary IS
+	'per simulation and strategy, over its repeats: area under the learning curve (mean and standard deviation), labels needed to reach 95% and 99% of the full-data accuracy (mean over the repeats that reach it, and their count), final accuracy';
+GRANT SELECT ON hitl.simulation_summary TO PUBLIC;
+
+/* Text for an SVG document: &, < and > escaped */
+CREATE FUNCTION hitl._svg_text(t text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT replace(replace(replace(t, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')
+$$;
+COMMENT ON FUNCTION hitl._svg_text(text) IS 'internal: text escaped for an SVG (XML) document';
+
+/*
+ * The learning curves of a simulation as an SVG document: per strategy,
+ * the mean held-out accuracy over the repeats against the labels, in a
+ * band from the lowest to the highest repeat; the full-data accuracy as a
+ * dashed line; axes with ticks, and a legend with each strategy's AULC.
+ */
+CREATE FUNCTION hitl.simulation_svg(simulation bigint) RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	colors constant text[] := ARRAY['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd',
+									'#8c564b', '#e377c2', '#17becf'];
+	w constant integer := 800;
+	h constant integer := 440;
+	l constant integer := 64;		/* plot area: left, right, top, bottom */
+	r constant integer := 560;
+	t constant integer := 40;
+	b constant integer := 380;
+	sim hitl.simulations;
+	x0 numeric;
+	x1 numeric;
+	y0 numeric;
+	y1 numeric;
+	fy numeric;
+	svg text;
+	s record;
+	i integer := 0;
+	k integer;
+BEGIN
+	SELECT * INTO sim FROM hitl.simulations WHERE id = simulation;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'simulation % does not exist', simulation
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'A role sees the simulations of the roles it is a member of.';
+	END IF;
+	SELECT min(c.labels), max(c.labels), min(c.accuracy)::numeric, max(c.accuracy)::numeric
+	INTO x0, x1, y0, y1 FROM hitl.simulation_curves c WHERE c.simulation = sim.id;
+	IF x0 IS NULL THEN
+		RAISE EXCEPTION 'simulation % has no curves', simulation
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	y0 := floor(least(y0, coalesce(sim.full_accuracy::numeric, y0)) * 10) / 10;
+	y1 := least(1.0, ceil(greatest(y1, coalesce(sim.full_accuracy::numeric, y1)) * 10) / 10);
+	IF y1 <= y0 THEN y1 := y0 + 0.1; END IF;
+	IF x1 <= x0 THEN x1 := x0 + 1; END IF;
+	svg := format('<svg xmlns="http://www.w3.org/2000/svg" width="%s" height="%s" viewBox="0 0 %s %s" font-family="sans-serif" font-size="12">', w, h, w, h)
+		|| format('<rect width="%s" height="%s" fill="white"/>', w, h)
+		|| format('<text x="%s" y="22" font-size="15">%s</text>', l,
+				  hitl._svg_text(format('Simulation %s on %s: held-out accuracy (mean of %s repeats, band min to max)',
+										sim.id, sim.source, sim.repeats)));
+	/* axes, grid and ticks */
+	svg := svg || format('<g stroke="#333"><line x1="%s" y1="%s" x2="%s" y2="%s"/><line x1="%s" y1="%s" x2="%s" y2="%s"/></g>',
+						 l, b, r, b, l, t, l, b);
+	FOR k IN 0..5 LOOP
+		svg := svg || format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#ddd"/><text x="%s" y="%s" text-anchor="end">%s</text>',
+							 l, round(b - k * (b - t) / 5.0, 1), r, round(b - k * (b - t) / 5.0, 1),
+							 l - 6, round(b - k * (b - t) / 5.0 + 4, 1),
+							 to_char(y0 + k * (y1 - y0) / 5, 'FM0.00'))
+			|| format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#333"/><text x="%s" y="%s" text-anchor="middle">%s</text>',
+					  round(l + k * (r - l) / 5.0, 1), b, round(l + k * (r - l) / 5.0, 1), b + 5,
+					  round(l + k * (r - l) / 5.0, 1), b + 19, round(x0 + k * (x1 - x0) / 5));
+	END LOOP;
+	svg := svg || format('<text x="%s" y="%s" text-anchor="middle">labels</text>', (l + r) / 2, b + 38)
+		|| format('<text x="16" y="%s" text-anchor="middle" transform="rotate(-90 16 %s)">accuracy</text>',
+				  (t + b) / 2, (t + b) / 2);
+	IF sim.full_accuracy IS NOT NULL THEN
+		fy := round(b - (sim.full_accuracy::numeric - y0) / (y1 - y0) * (b - t), 1);
+		svg := svg || format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#555" stroke-dasharray="6 4"/>',
+							 l, fy, r, fy)
+			|| format('<text x="%s" y="%s" fill="#555">all pool rows labeled: %s</text>', l + 6, fy - 5,
+					  to_char(sim.full_accuracy, 'FM0.000'));
+	END IF;
+	/* per strategy: band, mean line, legend */
+	FOR s IN
+		WITH pts AS (
+			SELECT c.strategy, c.round,
+				   l + (avg(c.labels) - x0) / (x1 - x0) * (r - l) AS px,
+				   b - (avg(c.accuracy)::numeric - y0) / (y1 - y0) * (b - t) AS pmean,
+				   b - (min(c.accuracy)::numeric - y0) / (y1 - y0) * (b - t) AS plow,
+				   b - (max(c.accuracy)::numeric - y0) / (y1 - y0) * (b - t) AS phigh
+			FROM hitl.simulation_curves c WHERE c.simulation = sim.id
+			GROUP BY c.strategy, c.round)
+		SELECT p.strategy,
+			   string_agg(round(p.px, 1) || ',' || round(p.pmean, 1), ' ' ORDER BY p.round) AS mean_line,
+			   string_agg(round(p.px, 1) || ',' || round(p.phigh, 1), ' ' ORDER BY p.round)
+			   || ' ' || string_agg(round(p.px, 1) || ',' || round(p.plow, 1), ' ' ORDER BY p.round DESC) AS band,
+			   (SELECT m.aulc FROM hitl.simulation_summary m
+				WHERE m.simulation = sim.id AND m.strategy = p.strategy) AS aulc
+		FROM pts p GROUP BY p.strategy
+		ORDER BY array_position(sim.strategies, p.strategy), p.strategy
+	LOOP
+		i := i + 1;
+		svg := svg || format('<polygon points="%s" fill="%s" fill-opacity="0.18" stroke="none"/>',
+							 s.band, colors[1 + (i - 1) % cardinality(colors)])
+			|| format('<polyline points="%s" fill="none" stroke="%s" stroke-width="2"/>',
+					  s.mean_line, colors[1 + (i - 1) % cardinality(colors)])
+			|| format('<rect x="%s" y="%s" width="14" height="4" fill="%s"/><text x="%s" y="%s">%s</text>',
+					  r + 12, t + 20 * i - 4, colors[1 + (i - 1) % cardinality(colors)], r + 32, t + 20 * i,
+					  hitl._svg_text(format('%s (AULC %s)', s.strategy, to_char(s.aulc, 'FM0.000'))));
+	END LOOP;
+	RETURN svg || '</svg>';
+END
+$$;
+COMMENT ON FUNCTION hitl.simulation_svg(bigint) IS
+	'an SVG document of a simulation''s learning curves: mean accuracy per strategy against labels, a band from the lowest to the highest repeat, the full-data accuracy, axes and a legend';
+
+CREATE FUNCTION hitl.drop_simulation(simulation bigint) RETURNS void
+AS 'MODULE_PATHNAME', 'hitl_drop_simulation' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION hitl.drop_simulation(bigint) IS
+	'deletes a simulation and its curves; for the members of the role that ran it';

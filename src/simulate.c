@@ -1,0 +1,570 @@
+/*
+ * simulate.c
+ *		The SQL side of hitl.simulate: read the labeled rows through a query
+ *		that hitl.simulate (sql/0.2.0/78-simulate.sql) builds and that runs
+ *		as the caller (the table's privileges and row-level security apply
+ *		as to a plain SELECT; nothing is written), hand them to the engine
+ *		of simulate_math.c, and return the curves as rows.
+ *
+ * The query returns the label as text in its first column, in the order
+ * of the labels' bytes (so the classes are numbered in that order), then
+ * one column per feature column: float8 for a number, float8[] for an
+ * embedding (every non-null array of a column the same length; a NULL
+ * array, or a NULL element, is a missing value, imputed with the mean as
+ * in training).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/jsonb.h"
+
+#include "progress.h"
+#include "security.h"
+#include "simulate_math.h"
+
+PG_FUNCTION_INFO_V1(hitl_simulate_run);
+PG_FUNCTION_INFO_V1(hitl_simulation_split);
+PG_FUNCTION_INFO_V1(hitl_drop_simulation);
+
+/* The rows read */
+typedef struct SimRows
+{
+	SimData		data;
+	char	  **classes;
+} SimRows;
+
+/* The width of each feature column of the query's result (1: a number) */
+static int *
+column_widths(SPITupleTable *tt, int ncols)
+{
+	TupleDesc	desc = tt->tupdesc;
+	int		   *width = palloc0(sizeof(int) * Max(ncols, 1));
+	uint64		i;
+	int			c;
+
+	for (c = 0; c < ncols; c++)
+	{
+		Oid			typ = SPI_gettypeid(desc, c + 2);
+
+		if (typ == FLOAT8OID)
+		{
+			width[c] = 1;
+			continue;
+		}
+		if (typ != FLOAT8ARRAYOID)
+			elog(ERROR, "hitl: simulation column %d is of type %u", c + 2, typ);
+		width[c] = -1;
+		for (i = 0; i < tt->numvals; i++)
+		{
+			bool		isnull;
+			Datum		v = SPI_getbinval(tt->vals[i], desc, c + 2, &isnull);
+			ArrayType  *a;
+			int			len;
+
+			if (isnull)
+				continue;
+			a = DatumGetArrayTypeP(v);
+			len = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+			if (width[c] < 0)
+				width[c] = len;
+			else if (len != width[c])
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("feature column \"%s\" holds arrays of %d and %d elements",
+								SPI_fname(desc, c + 2), width[c], len),
+						 errhint("Every row's embedding must have the same length.")));
+		}
+		if (width[c] < 0)
+			width[c] = 0;
+	}
+	return width;
+}
+
+/* A value, checked finite */
+static double
+finite_value(double v, TupleDesc desc, int col)
+{
+	if (!isfinite(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("feature column \"%s\" holds a value that is not finite",
+						SPI_fname(desc, col))));
+	return v;
+}
+
+/* One row's features into x and mask */
+static void
+read_features(HeapTuple tup, TupleDesc desc, int ncols, const int *width,
+			  double *x, bool *mask)
+{
+	int			c,
+				off = 0;
+
+	for (c = 0; c < ncols; c++)
+	{
+		bool		isnull;
+		Datum		v = SPI_getbinval(tup, desc, c + 2, &isnull);
+
+		if (isnull)
+		{
+			memset(mask + off, true, sizeof(bool) * width[c]);
+		}
+		else if (width[c] == 1 && SPI_gettypeid(desc, c + 2) == FLOAT8OID)
+			x[off] = finite_value(DatumGetFloat8(v), desc, c + 2);
+		else
+		{
+			ArrayType  *a = DatumGetArrayTypeP(v);
+			Datum	   *elems;
+			bool	   *enulls;
+			int			ne,
+						e;
+
+			deconstruct_array(a, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+							  &elems, &enulls, &ne);
+			for (e = 0; e < ne; e++)
+			{
+				if (enulls[e])
+					mask[off + e] = true;
+				else
+					x[off + e] = finite_value(DatumGetFloat8(elems[e]), desc, c + 2);
+			}
+		}
+		off += width[c];
+	}
+}
+
+/* Run the query (as the caller, read-only) and read its rows */
+static void
+read_rows(const char *query, SimRows *rows)
+{
+	SPITupleTable *tt;
+	TupleDesc	desc;
+	int			ncols,
+				d = 0,
+				c;
+	int		   *width;
+	uint64		i;
+	char	   *prev = NULL;
+	SimData    *data = &rows->data;
+	double	   *x;
+	bool	   *mask;
+	int		   *y;
+
+	if (SPI_execute(query, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "hitl: the simulation's query failed");
+	tt = SPI_tuptable;
+	desc = tt->tupdesc;
+	ncols = desc->natts - 1;
+	width = column_widths(tt, ncols);
+	for (c = 0; c < ncols; c++)
+		d += width[c];
+	if (tt->numvals > (uint64) (MaxAllocHugeSize / sizeof(double) / Max(d, 1)))
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						errmsg("too many rows to simulate on")));
+	x = palloc_extended(sizeof(double) * Max(tt->numvals, 1) * Max(d, 1),
+						MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	mask = palloc_extended(sizeof(bool) * Max(tt->numvals, 1) * Max(d, 1),
+						   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	y = palloc0(sizeof(int) * Max(tt->numvals, 1));
+	rows->classes = palloc0(sizeof(char *) * Max(tt->numvals, 1));
+	memset(data, 0, sizeof(*data));
+	for (i = 0; i < tt->numvals; i++)
+	{
+		char	   *label = SPI_getvalue(tt->vals[i], desc, 1);
+
+		CHECK_FOR_INTERRUPTS();
+		if (prev == NULL || strcmp(prev, label) != 0)
+			rows->classes[data->k++] = prev = label;
+		y[i] = data->k - 1;
+		read_features(tt->vals[i], desc, ncols, width, x + i * d, mask + i * d);
+	}
+	data->n = (int) tt->numvals;
+	data->d = d;
+	data->x = x;
+	data->missing = mask;
+	data->y = y;
+}
+
+/* The strategies of a text[] argument, checked */
+static SimStrategy *
+strategies_arg(ArrayType *arr, int *n)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			ne,
+				i,
+				j;
+	SimStrategy *out;
+
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &ne);
+	if (ne == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("strategies must name at least one strategy"),
+				 errhint("Known strategies: %s.", SIM_STRATEGY_NAMES)));
+	out = palloc(sizeof(SimStrategy) * ne);
+	for (i = 0; i < ne; i++)
+	{
+		char	   *name = nulls[i] ? "NULL" : TextDatumGetCString(elems[i]);
+		int			s = nulls[i] ? -1 : sim_strategy_from_name(name);
+
+		if (s < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown strategy \"%s\"", name),
+					 errhint("Known strategies: %s.", SIM_STRATEGY_NAMES)));
+		for (j = 0; j < i; j++)
+			if (out[j] == (SimStrategy) s)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("strategy \"%s\" is named twice", name)));
+		out[i] = (SimStrategy) s;
+	}
+	*n = ne;
+	return out;
+}
+
+/*
+ * The campaign from the arguments shared by both functions: (query,
+ * strategies, initial_labels, batch_size, budget, repeats, test_fraction,
+ * C, max_iter, tol, seed); hitl.simulate checked their ranges.
+ */
+static void
+params_args(FunctionCallInfo fcinfo, SimParams *p)
+{
+	int			i;
+
+	for (i = 0; i < 11; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("the arguments of a simulation may not be null")));
+	memset(p, 0, sizeof(*p));
+	p->strategies = strategies_arg(PG_GETARG_ARRAYTYPE_P(1), &p->nstrategies);
+	p->initial_labels = PG_GETARG_INT32(2);
+	p->batch_size = PG_GETARG_INT32(3);
+	p->budget = PG_GETARG_INT32(4);
+	p->repeats = PG_GETARG_INT32(5);
+	p->test_fraction = PG_GETARG_FLOAT8(6);
+	p->C = PG_GETARG_FLOAT8(7);
+	p->max_iter = PG_GETARG_INT32(8);
+	p->tol = PG_GETARG_FLOAT8(9);
+	p->seed = (uint64) (uint32) PG_GETARG_INT32(10);
+	if (p->initial_labels < 2 || p->batch_size < 1 || p->repeats < 1 ||
+		p->budget < p->initial_labels || !(p->test_fraction > 0 && p->test_fraction < 1) ||
+		!(p->C > 0) || p->max_iter < 1 || !(p->tol > 0))
+		elog(ERROR, "hitl: simulation arguments out of range");
+}
+
+/* Refuse data the campaign cannot run on */
+static void
+check_data(const SimRows *rows, const SimParams *p)
+{
+	int			pool;
+	SimError	err = sim_check(&rows->data, p, &pool);
+
+	if (err == SIM_OK)
+		return;
+	if (err == SIM_ERR_NEGATIVE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a feature of a labeled row is negative"),
+				 errhint("naive_bayes takes features of zero or more; use algorithm 'logistic'.")));
+	if (err == SIM_ERR_BUDGET_BEYOND_POOL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("budget %d is beyond the pool of %d rows", p->budget, pool),
+				 errhint("The pool is the labeled rows less the held-out test_fraction.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("too few labeled rows to simulate on"),
+			 err == SIM_ERR_ONE_CLASS ?
+			 errdetail("The table has %d labeled rows of %d classes; a simulation needs 2 classes.",
+					   rows->data.n, rows->data.k) :
+			 err == SIM_ERR_SMALL_CLASS ?
+			 errdetail("A class has fewer than 2 labeled rows (one for the test set, one for the pool).") :
+			 err == SIM_ERR_SEED_BELOW_CLASSES ?
+			 errdetail("initial_labels %d is below the %d classes: the seed has a row of each.",
+					   p->initial_labels, rows->data.k) :
+			 errdetail("initial_labels %d is beyond the pool of %d rows.",
+					   p->initial_labels, pool)));
+}
+
+/* The points of a run, kept until they are stored */
+typedef struct RunOut
+{
+	const SimParams *p;
+	SimPoint   *points;
+	int			npoints;
+	int			capacity;
+	double		full_sum;		/* of the repeats' full-data accuracies */
+	int64		done;
+} RunOut;
+
+static void
+run_point(void *arg, const SimPoint *pt)
+{
+	RunOut	   *o = arg;
+
+	if (o->npoints == o->capacity)
+	{
+		o->capacity *= 2;
+		o->points = repalloc_huge(o->points, sizeof(SimPoint) * o->capacity);
+	}
+	o->points[o->npoints++] = *pt;
+	hitl_progress_done(++o->done);
+}
+
+static void
+run_full(void *arg, int repeat, double accuracy)
+{
+	((RunOut *) arg)->full_sum += accuracy;
+}
+
+/*
+ * Record the simulation (as the owner of hitl's tables, in the calling
+ * role's name) from hitl._simulate_run's arguments; returns its id.
+ */
+static int64
+store_simulation(FunctionCallInfo fcinfo, Oid caller)
+{
+	static const char *sql =
+		"INSERT INTO hitl.simulations (role, source, label_column, feature_columns, strategies,"
+		" algorithm, initial_labels, batch_size, budget, repeats, test_fraction, options, seed)"
+		" VALUES ($1, $2::pg_catalog.regclass::pg_catalog.text, $3, $4, $5, $6, $7, $8, $9, $10,"
+		" $11, $12, $13) RETURNING id";
+	Oid			types[13] = {NAMEOID, REGCLASSOID, NAMEOID, NAMEARRAYOID, TEXTARRAYOID, TEXTOID,
+		INT4OID, INT4OID, INT4OID, INT4OID, FLOAT8OID, JSONBOID, INT4OID};
+	Datum		values[13];
+	int			args[11] = {11, 12, 13, 1, 14, 2, 3, 4, 5, 6, 15};
+	HitlRoleScope scope;
+	bool		isnull;
+	int64		id;
+	int			i;
+
+	values[0] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(caller, false)));
+	for (i = 0; i < 11; i++)
+		values[i + 1] = PG_GETARG_DATUM(args[i]);
+	values[12] = PG_GETARG_DATUM(10);
+	hitl_catalog_enter(&scope);
+	if (SPI_execute_with_args(sql, 13, types, values, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "hitl: could not record the simulation");
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	hitl_role_exit(&scope);
+	return id;
+}
+
+/* Store the curves of simulation id and finish it (as the owner of hitl's tables) */
+static void
+store_curves(int64 id, const RunOut *o)
+{
+	Oid			types[10] = {INT8OID, TEXTOID, INT4OID, INT4OID, INT4OID, FLOAT8OID, FLOAT8OID,
+		FLOAT8OID, FLOAT8OID, FLOAT8OID};
+	Oid			ftypes[2] = {INT8OID, FLOAT8OID};
+	Datum		fvalues[2];
+	HitlRoleScope scope;
+	SPIPlanPtr	plan;
+	int			i;
+
+	hitl_catalog_enter(&scope);
+	plan = SPI_prepare("INSERT INTO hitl.simulation_curves VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+					   " $9, $10)", 10, types);
+	if (plan == NULL)
+		elog(ERROR, "hitl: could not prepare the simulation's curves");
+	for (i = 0; i < o->npoints; i++)
+	{
+		const SimPoint *pt = &o->points[i];
+		Datum		v[10];
+
+		CHECK_FOR_INTERRUPTS();
+		v[0] = Int64GetDatum(id);
+		v[1] = CStringGetTextDatum(sim_strategy_name(o->p->strategies[pt->strategy]));
+		v[2] = Int32GetDatum(pt->repeat + 1);
+		v[3] = Int32GetDatum(pt->round);
+		v[4] = Int32GetDatum(pt->labels);
+		v[5] = Float8GetDatum(pt->accuracy);
+		v[6] = Float8GetDatum(pt->macro_f1);
+		v[7] = Float8GetDatum(pt->log_loss);
+		v[8] = Float8GetDatum(pt->ece);
+		v[9] = Float8GetDatum(pt->seconds);
+		if (SPI_execute_plan(plan, v, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "hitl: could not store the simulation's curves");
+		pfree(DatumGetPointer(v[1]));
+	}
+	fvalues[0] = Int64GetDatum(id);
+	fvalues[1] = Float8GetDatum(o->full_sum / o->p->repeats);
+	if (SPI_execute_with_args("UPDATE hitl.simulations SET finished_at = pg_catalog.clock_timestamp(),"
+							  " full_accuracy = $2 WHERE id = $1", 2, ftypes, fvalues, NULL,
+							  false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "hitl: could not finish the simulation");
+	hitl_role_exit(&scope);
+}
+
+/*
+ * hitl._simulate_run(query, strategies, initial_labels, batch_size, budget,
+ * repeats, test_fraction, C, max_iter, tol, seed, source, label_column,
+ * feature_columns, algorithm, options): runs the query as the caller
+ * (C is naive Bayes's alpha with algorithm 'naive_bayes'),
+ * records the simulation in the caller's name with its arguments (the
+ * last five and those of the campaign), replays the campaign, stores its
+ * curves and the full-data accuracy (the mean over repeats), and returns
+ * its id.  hitl.simulate checks the arguments and builds the query.
+ */
+Datum
+hitl_simulate_run(PG_FUNCTION_ARGS)
+{
+	Oid			caller = GetUserId();
+	char	   *query;
+	SimParams	p;
+	SimRows		rows;
+	SimSink		sink;
+	RunOut		out;
+	SimError	err;
+	int64		id;
+	int			i;
+
+	params_args(fcinfo, &p);
+	for (i = 11; i < 16; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("the arguments of a simulation may not be null")));
+	if (strcmp(text_to_cstring(PG_GETARG_TEXT_PP(14)), "naive_bayes") == 0)
+	{
+		p.algorithm = SIM_NAIVE_BAYES;
+		p.alpha = p.C;
+	}
+	query = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	SPI_connect();
+	id = store_simulation(fcinfo, caller);
+	hitl_progress_begin(psprintf("simulation " INT64_FORMAT, id), PG_GETARG_OID(11), caller);
+	hitl_progress_phase(HITL_PHASE_READING, 0);
+	read_rows(query, &rows);
+	check_data(&rows, &p);
+	hitl_progress_phase(HITL_PHASE_TRAINING,
+						(int64) p.repeats * p.nstrategies * sim_rounds(&p));
+	memset(&out, 0, sizeof(out));
+	out.p = &p;
+	out.capacity = 1024;
+	out.points = palloc_extended(sizeof(SimPoint) * out.capacity, MCXT_ALLOC_HUGE);
+	sink.point = run_point;
+	sink.full = run_full;
+	sink.arg = &out;
+	err = sim_run(&rows.data, &p, &sink);
+	if (err != SIM_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the model could not be fitted on the simulation's data"),
+				 errhint("Check the options C, max_iter and tol, or alpha.")));
+	hitl_progress_phase(HITL_PHASE_WRITING, out.npoints);
+	store_curves(id, &out);
+	SPI_finish();
+	hitl_progress_end();
+	PG_RETURN_INT64(id);
+}
+
+/*
+ * hitl._simulation_split(query, strategies, ..., seed, repeat): the split
+ * of one repeat (from 1), for comparing with another implementation: each
+ * row's number in the data's order (from 0), its part ('test', 'seed' or
+ * 'pool'), its label and features (a NULL element where missing).
+ */
+Datum
+hitl_simulation_split(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	SimParams	p;
+	SimRows		rows;
+	SimSplit	sp;
+	int			repeat = PG_ARGISNULL(11) ? 1 : PG_GETARG_INT32(11);
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	params_args(fcinfo, &p);
+	if (repeat < 1 || repeat > p.repeats)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("repeat must be from 1 to %d", p.repeats)));
+	SPI_connect();
+	read_rows(text_to_cstring(PG_GETARG_TEXT_PP(0)), &rows);
+	check_data(&rows, &p);
+	sim_split(&rows.data, &p, repeat - 1, &sp);
+	for (i = 0; i < sp.ntest + sp.npool; i++)
+	{
+		int			row = i < sp.ntest ? sp.test[i] : sp.pool[i - sp.ntest];
+		const char *part = i < sp.ntest ? "test" : (i - sp.ntest < sp.nseed) ? "seed" : "pool";
+		Datum	   *elems = palloc(sizeof(Datum) * Max(rows.data.d, 1));
+		bool	   *enulls = palloc(sizeof(bool) * Max(rows.data.d, 1));
+		int			dims[1] = {rows.data.d};
+		int			lbs[1] = {1};
+		Datum		v[4];
+		bool		nulls[4] = {false};
+		int			j;
+
+		for (j = 0; j < rows.data.d; j++)
+		{
+			size_t		at = (size_t) row * rows.data.d + j;
+
+			elems[j] = Float8GetDatum(rows.data.x[at]);
+			enulls[j] = rows.data.missing[at];
+		}
+		v[0] = Int32GetDatum(row);
+		v[1] = CStringGetTextDatum(part);
+		v[2] = CStringGetTextDatum(rows.classes[rows.data.y[row]]);
+		v[3] = PointerGetDatum(construct_md_array(elems, enulls, 1, dims, lbs, FLOAT8OID,
+												  8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * hitl.drop_simulation(simulation): deletes a simulation and its curves,
+ * for the members of the role that ran it (others: as if it did not
+ * exist), as the owner of hitl's tables.
+ */
+Datum
+hitl_drop_simulation(PG_FUNCTION_ARGS)
+{
+	int64		id = PG_GETARG_INT64(0);
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(id)};
+	HitlRoleScope scope;
+	bool		mine = false;
+
+	SPI_connect();
+	/* as the caller: row-level security shows the simulations it may see */
+	if (SPI_execute_with_args("SELECT pg_catalog.pg_has_role(s.role, 'USAGE')"
+							  " FROM hitl.simulations s WHERE s.id = $1"
+							  " AND EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname = s.role)",
+							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "hitl: could not read the simulation");
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+
+		mine = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+										  &isnull));
+	}
+	if (!mine)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("simulation " INT64_FORMAT " does not exist", id),
+				 errhint("A role sees the simulations of the roles it is a member of.")));
+	hitl_catalog_enter(&scope);
+	if (SPI_execute_with_args("DELETE FROM hitl.simulations WHERE id = $1", 1, types, values,
+							  NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "hitl: could not delete the simulation");
+	hitl_role_exit(&scope);
+	SPI_finish();
+	PG_RETURN_VOID();
+}

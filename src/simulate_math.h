@@ -1,0 +1,171 @@
+/*
+ * simulate_math.h
+ *		Replaying an active-learning campaign on fully labeled data: the
+ *		held-out split, the stratified seed labels, the batch picking of
+ *		each query strategy and the learning-curve loop.
+ *
+ * Plain C, no PostgreSQL types.  The data are n rows of d dense features
+ * (a missing mask beside them) with classes 0 .. k - 1.  For each repeat,
+ * a stratified share of every class is held out as the test set; the rest
+ * is the pool, whose labels are hidden except for the stratified seed.
+ * Each round the model (logistic regression fitted by logreg_solve on the
+ * standardized labeled rows, as the worker trains, or multinomial naive
+ * Bayes on the raw values) is evaluated on the test set, then the strategy picks the next batch of pool rows from the
+ * model's class probabilities on them, until the budget of labels.
+ *
+ * Everything is deterministic given the seed: the split, the seed labels
+ * and the random strategy draw from a splitmix64 generator whose stream
+ * depends on the seed and the repeat (and the strategy, for the random
+ * picks), so repeats differ and the same arguments give bit-identical
+ * curves.  Only the seconds of each round are not reproducible.
+ */
+#ifndef HITL_SIMULATE_MATH_H
+#define HITL_SIMULATE_MATH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * The query strategies.  Those after SIM_ENTROPY plug in here: a name in
+ * sim_strategy_from_name and a case in sim_pick.
+ */
+typedef enum SimStrategy
+{
+	SIM_RANDOM = 0,
+	SIM_MARGIN,
+	SIM_LEAST_CONFIDENCE,
+	SIM_ENTROPY,
+	SIM_N_STRATEGIES
+} SimStrategy;
+
+/* The names of the known strategies, for a hint: "random, margin, ..." */
+#define SIM_STRATEGY_NAMES "random, margin, least_confidence, entropy"
+
+/* The strategy of a name, -1 when unknown */
+extern int	sim_strategy_from_name(const char *name);
+extern const char *sim_strategy_name(SimStrategy s);
+
+/* A splitmix64 generator */
+typedef struct SimRng
+{
+	uint64_t	state;
+} SimRng;
+
+extern void sim_rng_seed(SimRng *rng, uint64_t seed, uint64_t stream);
+extern uint64_t sim_rng_next(SimRng *rng);
+/* Uniform in [0, n), n >= 1 */
+extern int	sim_rng_below(SimRng *rng, int n);
+
+/*
+ * Pick the next batch among npool pool rows: proba holds their class
+ * probabilities (npool x k, row-major), x their standardized features
+ * (npool x d, may be NULL for strategies that do not use them), rng the
+ * random stream.  Writes min(batch, npool) distinct positions in
+ * [0, npool) into out (best first) and returns their count.  The
+ * uncertainty strategies rank by uncertainty_score (metrics.h), ties going
+ * to the lower position.
+ */
+extern int	sim_pick(SimStrategy s, int npool, int k, const double *proba,
+					 const double *x, int d, int batch, SimRng *rng, int *out);
+
+/* The data */
+typedef struct SimData
+{
+	int			n;
+	int			d;
+	int			k;
+	const double *x;			/* n x d raw values */
+	const bool *missing;		/* n x d, true: missing (may be NULL) */
+	const int  *y;				/* n classes in [0, k) */
+} SimData;
+
+/* The model retrained each round */
+typedef enum SimAlgorithm
+{
+	SIM_LOGISTIC = 0,			/* standardized, logreg_solve (C, max_iter, tol) */
+	SIM_NAIVE_BAYES				/* raw values >= 0 (missing: 0), multinomial, alpha */
+} SimAlgorithm;
+
+/* The campaign */
+typedef struct SimParams
+{
+	SimAlgorithm algorithm;
+	double		alpha;
+	int			initial_labels;
+	int			batch_size;
+	int			budget;
+	int			repeats;
+	double		test_fraction;
+	double		C;
+	int			max_iter;
+	double		tol;
+	uint64_t	seed;
+	int			nstrategies;
+	const SimStrategy *strategies;
+} SimParams;
+
+/* What sim_check finds wrong */
+typedef enum SimError
+{
+	SIM_OK = 0,
+	SIM_ERR_ONE_CLASS,			/* fewer than 2 classes */
+	SIM_ERR_SMALL_CLASS,		/* a class has fewer than 2 rows */
+	SIM_ERR_SEED_BELOW_CLASSES, /* initial_labels < k */
+	SIM_ERR_SEED_BEYOND_POOL,	/* initial_labels > pool */
+	SIM_ERR_BUDGET_BEYOND_POOL, /* budget > pool */
+	SIM_ERR_FIT,				/* the solver refused the data */
+	SIM_ERR_NEGATIVE			/* naive Bayes: a value below 0 */
+} SimError;
+
+/* The held-out split and the seed of one repeat (row numbers of the data) */
+typedef struct SimSplit
+{
+	int			ntest;
+	int			npool;			/* pool rows, the seed rows first */
+	int			nseed;
+	int		   *test;
+	int		   *pool;
+} SimSplit;
+
+/* One point of a learning curve */
+typedef struct SimPoint
+{
+	int			strategy;		/* index into SimParams.strategies */
+	int			repeat;
+	int			round;
+	int			labels;
+	double		accuracy;
+	double		macro_f1;
+	double		log_loss;
+	double		ece;
+	double		seconds;		/* of this round: fit, evaluation and pick */
+} SimPoint;
+
+/* Receives each point, and each repeat's full-data accuracy */
+typedef struct SimSink
+{
+	void		(*point) (void *arg, const SimPoint *p);
+	void		(*full) (void *arg, int repeat, double accuracy);
+	void	   *arg;
+} SimSink;
+
+/* The test rows each class gives up (n_c rows): round(f n_c) within [1, n_c - 1] */
+extern int	sim_class_test_rows(int n_c, double test_fraction);
+
+/* Check the data against the campaign; SIM_OK when it can run */
+extern SimError sim_check(const SimData *data, const SimParams *p, int *pool_rows);
+
+/* The split of a repeat (arrays allocated by hitl_alloc) */
+extern void sim_split(const SimData *data, const SimParams *p, int repeat, SimSplit *out);
+extern void sim_split_free(SimSplit *s);
+
+/*
+ * Rounds of one curve: round 0 at initial_labels, each next adds a batch
+ * (the last one fewer to end on the budget).
+ */
+extern int	sim_rounds(const SimParams *p);
+
+/* Run every repeat and strategy; SIM_OK, or SIM_ERR_FIT */
+extern SimError sim_run(const SimData *data, const SimParams *p, const SimSink *sink);
+
+#endif
