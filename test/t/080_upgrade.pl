@@ -101,7 +101,7 @@ is(sql(q{SELECT string_agg(t, ',' ORDER BY t) FROM (
 			SELECT DISTINCT c.relname || ':' || a.privilege_type AS t
 			FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
 			WHERE c.relnamespace = 'hitl'::regnamespace AND c.relkind = 'r' AND a.grantee = 0) g}),
-	'answer_log:SELECT,answers:SELECT,audit:SELECT,auto_labels:SELECT,consensus:SELECT,consensus_fits:SELECT,label_confirmations:SELECT,label_log:SELECT,model_versions:SELECT,models:SELECT,oof_predictions:SELECT,queue:SELECT,reservations:SELECT,restored_logs:SELECT,skips:SELECT',
+	'answer_log:SELECT,answers:SELECT,audit:SELECT,auto_labels:SELECT,consensus:SELECT,consensus_fits:SELECT,label_confirmations:SELECT,label_log:SELECT,model_versions:SELECT,models:SELECT,oof_predictions:SELECT,queue:SELECT,reservations:SELECT,restored_logs:SELECT,simulation_curves:SELECT,simulations:SELECT,skips:SELECT',
 	'after the update PUBLIC holds SELECT alone on hitl\'s tables');
 is(sql(q{SELECT count(*) FROM pg_class c JOIN pg_attribute t ON t.attrelid = c.oid
 		 CROSS JOIN LATERAL aclexplode(t.attacl) a
