@@ -47,6 +47,7 @@ OBJS = \
 	src/logreg_solve.o \
 	src/lbfgs.o \
 	src/metrics.o \
+	src/strategy_math.o \
 	src/crossval.o \
 	src/crossval_sparse.o \
 	src/folds.o \
@@ -93,7 +94,8 @@ DATA_built = sql/$(EXTENSION)--0.1.0--0.2.0.sql
 EXTRA_CLEAN = sql/$(EXTENSION)--0.1.0--0.2.0.sql test/unit/test_numerics \
 	test/unit/test_sparse test/unit/test_text test/unit/test_train test/unit/test_folds \
 	test/unit/test_calibrate test/unit/test_oversight test/unit/test_solver \
-	test/unit/test_consensus test/unit/test_weights
+	test/unit/test_consensus test/unit/test_weights \
+	test/unit/test_strategy
 
 # pg_regress suites live in sql/ and expected/
 REGRESS = setup api errors queue numeric_fixture label_log text numbers explain oversight
@@ -141,10 +143,14 @@ test/unit/test_folds: test/unit/test_folds.c test/unit/tap.c src/folds.c src/met
 test/unit/test_consensus: test/unit/test_consensus.c test/unit/tap.c src/consensus.c src/agreement.c src/folds.c src/numeric_alloc.c
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -lm
 
+test/unit/test_strategy: test/unit/test_strategy.c test/unit/tap.c src/strategy_math.c src/numeric_alloc.c
+	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -lm
+
 .PHONY: unit
 unit: test/unit/test_numerics test/unit/test_sparse test/unit/test_text test/unit/test_train \
 	test/unit/test_folds test/unit/test_calibrate test/unit/test_oversight test/unit/test_solver \
-	test/unit/test_consensus test/unit/test_weights
+	test/unit/test_consensus test/unit/test_weights \
+	test/unit/test_strategy
 	./test/unit/test_numerics test/data test/fixtures
 	./test/unit/test_sparse test/fixtures
 	./test/unit/test_text
@@ -155,3 +161,4 @@ unit: test/unit/test_numerics test/unit/test_sparse test/unit/test_text test/uni
 	./test/unit/test_solver test/fixtures
 	./test/unit/test_consensus test/fixtures
 	./test/unit/test_weights test/fixtures
+	./test/unit/test_strategy
