@@ -48,6 +48,7 @@ OBJS = \
 	src/lbfgs.o \
 	src/metrics.o \
 	src/strategy_math.o \
+	src/queue_diverse.o \
 	src/crossval.o \
 	src/crossval_sparse.o \
 	src/folds.o \
