@@ -12,7 +12,7 @@
 -- Errors: unknown strategies, with a hint listing all.
 
 BEGIN;
-SELECT plan(22);
+SELECT plan(27);
 
 CREATE EXTENSION hitl;
 
@@ -136,10 +136,51 @@ SELECT is(pg_temp.bases_in_top('docs_diverse_review_queue', 10), 10::bigint,
 		  'text, diverse: the first 10 rows are 10 different rows');
 
 -- ------------------------------------------------------------------ density
-SELECT lives_ok($$SELECT hitl.create_model('emb_density', 'emb', 'label', '{v}',
+-- 20 labeled rows, a at dimension 1 = -3 and b at +3, dimensions 2 and 3
+-- the same in both classes; 100 unlabeled rows around dimension 1 = 0 with
+-- dimensions 2 and 3 at 1 (the pool's direction); one unlabeled outlier on
+-- the boundary, in the opposite direction (-10, -10).
+CREATE TABLE pool (id int PRIMARY KEY, v float8[], label text);
+INSERT INTO pool
+SELECT g, ARRAY[CASE WHEN g % 2 = 0 THEN -3 ELSE 3 END, g / 2 % 2, g / 4 % 2 - 0.5]::float8[],
+	   CASE WHEN g % 2 = 0 THEN 'a' ELSE 'b' END
+FROM generate_series(0, 19) g;
+INSERT INTO pool
+SELECT 100 + g, ARRAY[(g - 50) / 25.0, 1 + (g % 7) / 10.0, 1 + (g % 5) / 10.0]::float8[], NULL
+FROM generate_series(0, 99) g;
+INSERT INTO pool VALUES (999, '{0,-10,-10}', NULL);
+
+SELECT lives_ok($$SELECT hitl.create_model('pool_margin', 'pool', 'label', '{v}',
+							'm_p', 'm_c', 'm_u', options => '{"evaluation_rate": 0}')$$,
+			   'density: a margin model');
+SELECT lives_ok($$SELECT hitl.create_model('pool_density', 'pool', 'label', '{v}',
 							'y_p', 'y_c', 'y_u', strategy => 'density',
 							options => '{"evaluation_rate": 0}')$$,
-			   'numbers: a density model');
+			   'density: a density model');
+SELECT cmp_ok((SELECT rank FROM pool_margin_review_queue WHERE id = 999), '<=', 3,
+			  'margin: the outlier on the boundary is among the first 3');
+SELECT is((SELECT rank FROM pool_density_review_queue WHERE id = 999),
+		  (SELECT max(rank) FROM pool_density_review_queue),
+		  'density: the outlier comes last');
+SELECT is((SELECT y_u FROM pool WHERE id = 999), 0::float8,
+		  'density: the outlier, dissimilar to the pool, scores 0');
+
+-- the density, computed here: the features standardised as the version
+-- does, made unit; the pool's mean unit row; each row's dot product with it
+SELECT cmp_ok((
+	WITH mv AS (SELECT feature_means mu, feature_scales sc FROM hitl.model_versions
+				WHERE model = 'pool_density'),
+	z AS (SELECT p.id, p.label IS NULL AS unlabeled,
+				 ARRAY[(v[1] - mu[1]) / sc[1], (v[2] - mu[2]) / sc[2], (v[3] - mu[3]) / sc[3]] z
+		  FROM pool p, mv),
+	u AS (SELECT id, unlabeled, ARRAY[z[1] / n, z[2] / n, z[3] / n] x
+		  FROM (SELECT id, unlabeled, z, sqrt(z[1] ^ 2 + z[2] ^ 2 + z[3] ^ 2) n FROM z) t),
+	m AS (SELECT avg(x[1]) a, avg(x[2]) b, avg(x[3]) c FROM u WHERE unlabeled)
+	SELECT max(abs(p.y_u - p.m_u * greatest(0, u.x[1] * m.a + u.x[2] * m.b + u.x[3] * m.c)))
+	FROM u, m, pool p WHERE p.id = u.id), '<', 1e-9::float8,
+	'density: every row''s uncertainty column is margin x its mean cosine to the unlabeled pool');
+SELECT ok((SELECT bool_and(y_u <= m_u) AND bool_or(y_u < m_u) FROM pool),
+		  'density: never above margin, below it for some rows');
 
 -- ------------------------------------------------------------------- errors
 SELECT throws_ok($$SELECT hitl.create_model('bad', 'emb', 'label', '{v}', strategy => 'committe')$$,
