@@ -49,6 +49,7 @@ OBJS = \
 	src/metrics.o \
 	src/strategy_math.o \
 	src/queue_diverse.o \
+	src/score_committee.o \
 	src/crossval.o \
 	src/crossval_sparse.o \
 	src/folds.o \

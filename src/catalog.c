@@ -99,6 +99,7 @@ static const char *const strategy_names[] = {
 	[UNCERTAINTY_ENTROPY] = "entropy",
 	[UNCERTAINTY_DENSITY] = "density",
 	[UNCERTAINTY_DIVERSE] = "diverse",
+	[UNCERTAINTY_COMMITTEE] = "committee",
 };
 
 /* Index of name in names[n]; an error names what when it is not there */

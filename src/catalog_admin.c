@@ -39,14 +39,14 @@ required_arg(FunctionCallInfo fcinfo, int arg, const char *what)
 }
 
 /* The query strategies, as create_model's check (hitl._check_options) lists them */
-#define STRATEGY_LIST "margin, least_confidence, entropy, density, diverse"
+#define STRATEGY_LIST "margin, least_confidence, entropy, density, diverse, committee"
 
 /* Is name a query strategy? */
 static bool
 strategy_known(const char *name)
 {
 	static const char *const known[] = {
-		"margin", "least_confidence", "entropy", "density", "diverse"
+		"margin", "least_confidence", "entropy", "density", "diverse", "committee"
 	};
 	int			i;
 
@@ -283,6 +283,11 @@ hitl_alter_model(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown query strategy \"%s\"", strategy),
 					 errhint("Known strategies: %s.", STRATEGY_LIST)));
+		if (strcmp(strategy, "committee") == 0 && model_is_nbayes(model))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("strategy \"committee\" needs algorithm logistic"),
+					 errhint("Model \"%s\" is naive Bayes: use another strategy.", name)));
 	}
 	if (nulls[4] == ' ')
 	{

@@ -97,6 +97,7 @@ uncertainty_score(UncertaintyStrategy strategy, int k, const double *proba)
 		case UNCERTAINTY_MARGIN:
 		case UNCERTAINTY_DENSITY:
 		case UNCERTAINTY_DIVERSE:
+		case UNCERTAINTY_COMMITTEE:
 			for (c = 0; c < k; c++)
 			{
 				if (proba[c] > p1)

@@ -146,8 +146,14 @@ score_scan(ScoreState *s, ScoreScan *scan, RowList *changed)
 	scan->report = true;
 	hitl_progress_phase(HITL_PHASE_SCORING, score_estimate_rows(s->model->source));
 
-	/* density needs the whole pool before any row's score: two serial scans */
-	if (s->model->strategy == UNCERTAINTY_DENSITY || !score_scan_parallel(scan))
+	/*
+	 * density needs the whole pool before any row's score (two serial
+	 * scans); committee its members, fitted here, in this process
+	 */
+	if (s->model->strategy == UNCERTAINTY_COMMITTEE)
+		score_committee_fit(scan);
+	if (s->model->strategy == UNCERTAINTY_DENSITY ||
+		s->model->strategy == UNCERTAINTY_COMMITTEE || !score_scan_parallel(scan))
 	{
 		SPIPlanPtr	plan = score_scan_prepare(score_scan_sql(s, false), false);
 

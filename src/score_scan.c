@@ -224,6 +224,8 @@ score_row(Datum *values, bool *nulls, ScoreScan *sc)
 	if (sc->pool_sum != NULL)
 		row.uncertainty = strategy_density_score(row.uncertainty, row_density(sc),
 												 STRATEGY_DENSITY_BETA);
+	else if (sc->committee != NULL)
+		row.uncertainty = score_committee_uncertainty(sc);
 
 	if (nulls[2] || !prediction_is(s, values[2], row.cls) ||
 		moved(nulls[3], values[3], row.confidence, s->model->score_tolerance) ||

@@ -39,6 +39,9 @@ typedef struct ScoreScan
 	double		pool_n;
 	bool		pool_pass;
 
+	/* the committee strategy's members (score_committee.c), or NULL */
+	struct Committee *committee;
+
 	/* a row whose features cannot be read stops the scan: which, and why */
 	FeatureStatus bad_status;
 	int			bad_col;
@@ -85,6 +88,14 @@ extern void score_scan_run(ScoreScan *scan, SPIPlanPtr plan, Datum *params);
  * uses for each row's density.  Not in parallel scans.
  */
 extern void score_scan_pool(ScoreScan *scan, SPIPlanPtr plan);
+
+/*
+ * The committee strategy (score_committee.c): fit the members on bootstrap
+ * resamples of the labeled rows, before the scan (not in parallel scans);
+ * and the vote entropy of the row the scan's classifier just converted.
+ */
+extern void score_committee_fit(ScoreScan *scan);
+extern double score_committee_uncertainty(const ScoreScan *scan);
 
 /* Prepare the scan's SQL, planned without parallel workers */
 extern SPIPlanPtr score_scan_prepare(const char *sql, bool tid_range);
