@@ -40,6 +40,7 @@
 #include "spi_check.h"
 #include "strategy_math.h"
 #include "termcache.h"
+#include "train.h"
 
 /* The members of a committee, fitted for one scoring */
 typedef struct Committee
@@ -66,7 +67,6 @@ typedef struct LabeledSet
 } LabeledSet;
 
 static int	committee_size(const HitlModel *model);
-static int	class_index(const HitlVersion *v, const char *label);
 static void labeled_add(LabeledSet *ls, const Classifier *c, int dim, int y);
 static void read_labeled(ScoreState *s, LabeledSet *ls, int dim);
 static void fit_member(const ScoreState *s, Committee *cm, const LabeledSet *ls, int j);
@@ -88,18 +88,6 @@ committee_size(const HitlModel *model)
 	hitl_spi_check_rows(ret, SPI_OK_SELECT, 1, "reading the model's committee_size");
 	m = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	return Max(2, Min(m, 20));
-}
-
-/* The class of a label, or -1 when the version has no such class */
-static int
-class_index(const HitlVersion *v, const char *label)
-{
-	int			c;
-
-	for (c = 0; c < v->n_classes; c++)
-		if (strcmp(v->classes[c], label) == 0)
-			return c;
-	return -1;
 }
 
 /* Append the row the classifier just converted, of class y */
@@ -181,6 +169,7 @@ read_labeled(ScoreState *s, LabeledSet *ls, int dim)
 		for (r = 0; r < SPI_processed; r++)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[r];
+			Datum		label;
 			bool		isnull;
 			int			y;
 			int			j;
@@ -188,8 +177,8 @@ read_labeled(ScoreState *s, LabeledSet *ls, int dim)
 			FeatureStatus st;
 
 			MemoryContextSwitchTo(rowcxt);
-			y = class_index(s->version, TextDatumGetCString(SPI_getbinval(tup, SPI_tuptable->tupdesc,
-																		  1, &isnull)));
+			label = SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull);
+			y = train_version_class(s->version, TextDatumGetCString(label));
 			for (j = 0; j < ncols; j++)
 				values[j] = SPI_getbinval(tup, SPI_tuptable->tupdesc, j + 2, &nulls[j]);
 			if (c->sparse)
@@ -232,34 +221,23 @@ fit_member(const ScoreState *s, Committee *cm, const LabeledSet *ls, int j)
 	cm->coef[j] = palloc0(sizeof(double) * logreg_ncoef(cm->dim, cm->k));
 	if (!cm->sparse)
 	{
-		LogregProblem p = {0};
+		LogregProblem p = {
+			.n = ls->n, .d = cm->dim, .k = cm->k, .x = ls->x, .y = ls->y,
+			.C = s->model->C, .max_iter = s->model->max_iter, .tol = s->model->tol,
+			.weight = weight
+		};
 
-		p.n = ls->n;
-		p.d = cm->dim;
-		p.k = cm->k;
-		p.x = ls->x;
-		p.y = ls->y;
-		p.C = s->model->C;
-		p.max_iter = s->model->max_iter;
-		p.tol = s->model->tol;
-		p.weight = weight;
 		st = logreg_solve(&p, cm->coef[j], 0, &res);
 	}
 	else
 	{
-		SparseLogregProblem p = {0};
+		SparseLogregProblem p = {
+			.x = {.n = ls->n, .d = cm->dim, .indptr = ls->indptr, .indices = ls->indices,
+			.values = ls->values},
+			.k = cm->k, .y = ls->y, .C = s->model->C, .max_iter = s->model->max_iter,
+			.tol = s->model->tol, .weight = weight
+		};
 
-		p.x.n = ls->n;
-		p.x.d = cm->dim;
-		p.x.indptr = ls->indptr;
-		p.x.indices = ls->indices;
-		p.x.values = ls->values;
-		p.k = cm->k;
-		p.y = ls->y;
-		p.C = s->model->C;
-		p.max_iter = s->model->max_iter;
-		p.tol = s->model->tol;
-		p.weight = weight;
 		st = sparse_logreg_fit(&p, cm->coef[j], 0, &res);
 	}
 	if (st != LOGREG_OK && st != LOGREG_NOT_CONVERGED)
