@@ -14,7 +14,7 @@
 -- Errors: unknown strategies, with a hint listing all.
 
 BEGIN;
-SELECT plan(44);
+SELECT plan(52);
 
 CREATE EXTENSION hitl;
 
@@ -138,6 +138,13 @@ SELECT cmp_ok(pg_temp.bases_in_top('docs_margin_review_queue', 10), '<=', 2::big
 SELECT is(pg_temp.bases_in_top('docs_diverse_review_queue', 10), 10::bigint,
 		  'text, diverse: the first 10 rows are 10 different rows');
 
+SELECT lives_ok($$SELECT hitl.create_model('docs_density', 'docs', 'label', '{body}',
+							'y_p', 'y_c', 'y_u', strategy => 'density',
+							options => '{"evaluation_rate": 0}')$$,
+			   'text: a density model');
+SELECT ok((SELECT bool_and(y_u <= m_u) AND bool_or(y_u > 0) AND bool_or(y_u < m_u) FROM docs),
+		  'text, density: never above margin, below it for some rows, above 0 for some');
+
 -- ------------------------------------------------------------------ density
 -- 20 labeled rows, a at dimension 1 = -3 and b at +3, dimensions 2 and 3
 -- the same in both classes; 100 unlabeled rows around dimension 1 = 0 with
@@ -234,6 +241,16 @@ SELECT lives_ok($$SELECT hitl.create_model('docs_nb', 'docs', 'label', '{body}',
 SELECT throws_ok($$SELECT hitl.alter_model('docs_nb', strategy => 'committee')$$,
 				 '22023', 'strategy "committee" needs algorithm logistic',
 				 'alter_model: no committee for naive Bayes');
+
+-- naive Bayes: diverse and density on its own features (term counts)
+SELECT lives_ok($$SELECT hitl.alter_model('docs_nb', strategy => 'diverse')$$, 'naive Bayes: diverse');
+SELECT ok(hitl.score('docs_nb') >= 0, 'scored again');
+SELECT is(pg_temp.bases_in_top('docs_nb_review_queue', 10), 10::bigint,
+		  'text, naive Bayes, diverse: the first 10 rows are 10 different rows');
+SELECT lives_ok($$SELECT hitl.alter_model('docs_nb', strategy => 'density')$$, 'naive Bayes: density');
+SELECT ok(hitl.score('docs_nb') >= 0, 'scored again');
+SELECT ok((SELECT bool_and(n_u BETWEEN 0 AND 1) AND bool_or(n_u > 0) FROM docs),
+		  'text, naive Bayes, density: scores in [0, 1], some above 0');
 
 -- ------------------------------------------------------------------- errors
 SELECT throws_ok($$SELECT hitl.create_model('bad', 'emb', 'label', '{v}', strategy => 'committe')$$,
