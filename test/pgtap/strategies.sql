@@ -14,7 +14,7 @@
 -- Errors: unknown strategies, with a hint listing all.
 
 BEGIN;
-SELECT plan(52);
+SELECT plan(54);
 
 CREATE EXTENSION hitl;
 
@@ -232,6 +232,11 @@ SELECT ok((SELECT bool_and(abs(q_u) < 1e-12 OR abs(q_u - 0.811278124459133) < 1e
 SELECT is((SELECT count(*) FROM docs WHERE id >= 3000 AND q_u <> 0), 0::bigint,
 		  'text, committee: the members agree on the confident rows');
 
+SELECT throws_ok($$SELECT hitl.create_model('bad', 'emb', 'label', '{v}', strategy => 'committee',
+											options => '{"committee_size": 1}')$$,
+				 '22023', NULL, 'create_model: committee_size 1 is out of range');
+SELECT throws_ok($$SELECT hitl.alter_model('emb_committee', options => '{"committee_size": 21}')$$,
+				 '22023', NULL, 'alter_model: committee_size 21 is out of range');
 SELECT throws_ok($$SELECT hitl.create_model('bad', 'docs', 'label', '{body}', algorithm => 'naive_bayes',
 											strategy => 'committee')$$,
 				 '22023', 'strategy "committee" needs algorithm logistic',
