@@ -14,7 +14,7 @@
 -- Errors: unknown strategies, with a hint listing all.
 
 BEGIN;
-SELECT plan(54);
+SELECT plan(58);
 
 CREATE EXTENSION hitl;
 
@@ -89,6 +89,22 @@ SELECT is((SELECT array_agg(id ORDER BY id) FROM (SELECT id FROM emb_diverse_rev
 		  'numbers, diverse: the most uncertain row comes first, as with margin');
 SELECT is((SELECT count(*) FROM emb_diverse_review_queue), (SELECT count(*) FROM emb_margin_review_queue),
 		  'numbers, diverse: the queue holds the same number of rows');
+
+-- with evaluation rows (evaluation_rate 0.2): they keep their places, at
+-- ranks round(j x 240 / 49) of the 240 (the j-th of 48), the others in
+-- diverse order around them
+SELECT lives_ok($$SELECT hitl.create_model('emb_diverse_e', 'emb', 'label', '{v}',
+							'e_p', 'e_c', 'e_u', strategy => 'diverse',
+							options => '{"evaluation_rate": 0.2}')$$,
+			   'numbers: a diverse model with evaluation rows');
+SELECT is((SELECT count(*) FILTER (WHERE evaluation) FROM hitl.queue WHERE model = 'emb_diverse_e'), 48::bigint,
+		  'diverse, evaluation rows: 48 of the 240');
+SELECT is((SELECT array_agg(rank ORDER BY rank) FROM hitl.queue WHERE model = 'emb_diverse_e' AND evaluation),
+		  (SELECT array_agg(round(j * 240 / 49.0)::int ORDER BY j) FROM generate_series(1, 48) j),
+		  'diverse, evaluation rows: at their evenly spread ranks');
+SELECT is((SELECT count(DISTINCT base) FROM (SELECT base FROM emb_diverse_e_review_queue
+											 WHERE NOT evaluation ORDER BY rank LIMIT 10) t),
+		  10::bigint, 'diverse, evaluation rows: the first 10 others are 10 different rows');
 
 -- alter_model to diverse, scored again: the margin model's queue spreads
 SELECT lives_ok($$SELECT hitl.alter_model('emb_margin', strategy => 'diverse')$$,
