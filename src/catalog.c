@@ -97,6 +97,9 @@ static const char *const strategy_names[] = {
 	[UNCERTAINTY_MARGIN] = "margin",
 	[UNCERTAINTY_LEAST_CONFIDENCE] = "least_confidence",
 	[UNCERTAINTY_ENTROPY] = "entropy",
+	[UNCERTAINTY_DENSITY] = "density",
+	[UNCERTAINTY_DIVERSE] = "diverse",
+	[UNCERTAINTY_COMMITTEE] = "committee",
 };
 
 /* Index of name in names[n]; an error names what when it is not there */

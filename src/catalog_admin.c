@@ -38,6 +38,24 @@ required_arg(FunctionCallInfo fcinfo, int arg, const char *what)
 	return PG_GETARG_DATUM(arg);
 }
 
+/* The query strategies, as create_model's check (hitl._check_options) lists them */
+#define STRATEGY_LIST "margin, least_confidence, entropy, density, diverse, committee"
+
+/* Is name a query strategy? */
+static bool
+strategy_known(const char *name)
+{
+	static const char *const known[] = {
+		"margin", "least_confidence", "entropy", "density", "diverse", "committee"
+	};
+	int			i;
+
+	for (i = 0; i < (int) lengthof(known); i++)
+		if (strcmp(name, known[i]) == 0)
+			return true;
+	return false;
+}
+
 /* Oid of a role by name, InvalidOid when there is none */
 static Oid
 role_oid_or_invalid(const char *role)
@@ -280,12 +298,16 @@ hitl_alter_model(PG_FUNCTION_ARGS)
 	{
 		char	   *strategy = TextDatumGetCString(values[2]);
 
-		if (strcmp(strategy, "margin") != 0 && strcmp(strategy, "least_confidence") != 0 &&
-			strcmp(strategy, "entropy") != 0)
+		if (!strategy_known(strategy))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown query strategy \"%s\"", strategy),
-					 errhint("Known strategies: margin, least_confidence, entropy.")));
+					 errhint("Known strategies: %s.", STRATEGY_LIST)));
+		if (strcmp(strategy, "committee") == 0 && model_is_nbayes(model))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("strategy \"committee\" needs algorithm logistic"),
+					 errhint("Model \"%s\" is naive Bayes: use another strategy.", name)));
 	}
 	if (nulls[4] == ' ')
 	{

@@ -95,6 +95,9 @@ uncertainty_score(UncertaintyStrategy strategy, int k, const double *proba)
 	switch (strategy)
 	{
 		case UNCERTAINTY_MARGIN:
+		case UNCERTAINTY_DENSITY:
+		case UNCERTAINTY_DIVERSE:
+		case UNCERTAINTY_COMMITTEE:
 			for (c = 0; c < k; c++)
 			{
 				if (proba[c] > p1)

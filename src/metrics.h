@@ -13,7 +13,12 @@ typedef enum UncertaintyStrategy
 {
 	UNCERTAINTY_MARGIN = 0,		/* 1 - (p1 - p2), p1 >= p2 the two largest */
 	UNCERTAINTY_LEAST_CONFIDENCE,	/* 1 - p1 */
-	UNCERTAINTY_ENTROPY			/* -sum p log p / log k, in [0, 1] */
+	UNCERTAINTY_ENTROPY,		/* -sum p log p / log k, in [0, 1] */
+	UNCERTAINTY_DENSITY,		/* margin x density (strategy_math.h), by
+								 * the scoring; here margin */
+	UNCERTAINTY_DIVERSE,		/* margin, the queue in diverse order */
+	UNCERTAINTY_COMMITTEE		/* vote entropy of a committee, by the
+								 * scoring; here margin */
 } UncertaintyStrategy;
 
 /*

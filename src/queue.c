@@ -337,11 +337,16 @@ merge_sample(CandidateHeap *heap)
 	pfree(at);
 }
 
-/* Rank the queue: the candidates strongest first, the sample among them */
+/*
+ * Rank the queue: the candidates strongest first (diverse: in diverse
+ * order), the sample among them
+ */
 void
-candidates_rank(CandidateHeap *heap)
+candidates_rank(ScoreState *s, CandidateHeap *heap)
 {
 	qsort(heap->items, heap->n, sizeof(Candidate), candidate_rank_cmp);
+	if (s->model->strategy == UNCERTAINTY_DIVERSE)
+		candidates_diversify(s, heap);
 	if (heap->nsample > 0)
 		merge_sample(heap);
 }

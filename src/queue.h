@@ -61,10 +61,18 @@ extern void candidates_offer(const ScoreState *s, CandidateHeap *heap,
 extern int	candidates_seq_cmp(const void *a, const void *b);
 
 /*
- * Rank the queue: the heap's candidates strongest first, the evaluation
- * rows spread evenly among them (a row in both is an evaluation row)
+ * Rank the queue: the heap's candidates strongest first (for the diverse
+ * strategy, in diverse order: candidates_diversify), the evaluation rows
+ * spread evenly among them (a row in both is an evaluation row)
  */
-extern void candidates_rank(CandidateHeap *heap);
+extern void candidates_rank(ScoreState *s, CandidateHeap *heap);
+
+/*
+ * The diverse strategy: put the first candidates, ranked, in an order where
+ * near-copies do not come together (queue_diverse.c).  Reads their features
+ * by ctid: before any write.
+ */
+extern void candidates_diversify(ScoreState *s, CandidateHeap *heap);
 
 /*
  * Replace the model's queue with the ranked candidates.  Runs before any

@@ -146,10 +146,19 @@ score_scan(ScoreState *s, ScoreScan *scan, RowList *changed)
 	scan->report = true;
 	hitl_progress_phase(HITL_PHASE_SCORING, score_estimate_rows(s->model->source));
 
-	if (!score_scan_parallel(scan))
+	/*
+	 * density needs the whole pool before any row's score (two serial
+	 * scans); committee its members, fitted here, in this process
+	 */
+	if (s->model->strategy == UNCERTAINTY_COMMITTEE)
+		score_committee_fit(scan);
+	if (s->model->strategy == UNCERTAINTY_DENSITY ||
+		s->model->strategy == UNCERTAINTY_COMMITTEE || !score_scan_parallel(scan))
 	{
 		SPIPlanPtr	plan = score_scan_prepare(score_scan_sql(s, false), false);
 
+		if (s->model->strategy == UNCERTAINTY_DENSITY)
+			score_scan_pool(scan, plan);
 		score_scan_run(scan, plan, NULL);
 		SPI_freeplan(plan);
 	}
@@ -264,7 +273,7 @@ score_pass(ScoreState *s)
 	score_scan(s, &scan, &changed);
 
 	/* the review candidates, ranked, before any write moves a row */
-	candidates_rank(&scan.heap);
+	candidates_rank(s, &scan.heap);
 	queue_store(s, &scan.heap);
 	batch_done(s);
 	if (s->restart)

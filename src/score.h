@@ -8,6 +8,8 @@
  *	score_write.c	writing the scores in batches, without waiting on users
  *	queue.c			ranking the review candidates and storing the queue
  *					(declared in queue.h)
+ *	queue_diverse.c	the diverse strategy's order of the queue (queue.h)
+ *	score_committee.c	the committee strategy's members (score_scan.h)
  *
  * The calls go one way: score.c calls the others; queue.c and score_write.c
  * call score_rows.c; score_rows.c calls none of them.  What they share is

@@ -27,6 +27,7 @@
 #include "progress.h"
 #include "rowkey.h"
 #include "score_scan.h"
+#include "strategy_math.h"
 #include "termcache.h"
 
 /* The scan's columns before the key columns: see score_scan_sql */
@@ -50,6 +51,8 @@ typedef struct ScanReceiver
 static bool prediction_is(const ScoreState *s, Datum current, int k);
 static bool moved(bool isnull, Datum current, double value, double tolerance);
 static void prepare_state(ScoreState *s);
+static void pool_add(ScoreScan *sc);
+static double row_density(const ScoreScan *sc);
 static bool score_row(Datum *values, bool *nulls, ScoreScan *sc);
 static bool scan_receive(TupleTableSlot *slot, DestReceiver *self);
 static void scan_startup(DestReceiver *self, int operation, TupleDesc desc);
@@ -151,6 +154,31 @@ score_load(ScoreState *s)
 	prepare_state(s);
 }
 
+/* Add the feature vector of the row just scored to the pool's sum */
+static void
+pool_add(ScoreScan *sc)
+{
+	const Classifier *c = &sc->s->classifier;
+
+	if (c->sparse)
+		strategy_pool_add_sparse(sc->pool_sum, c->row.nnz, c->row.idx, c->row.val);
+	else
+		strategy_pool_add(sc->pool_dim, sc->pool_sum, c->x);
+	sc->pool_n += 1.0;
+}
+
+/* The density of the row just scored: its mean cosine to the pool */
+static double
+row_density(const ScoreScan *sc)
+{
+	const Classifier *c = &sc->s->classifier;
+
+	if (c->sparse)
+		return strategy_density_sparse(c->row.nnz, c->row.idx, c->row.val,
+									   sc->pool_sum, sc->pool_n);
+	return strategy_density(sc->pool_dim, c->x, sc->pool_sum, sc->pool_n);
+}
+
 /*
  * One row of the scan (the columns of score_scan_sql).  Score it; keep it
  * (with its key) when its scores moved, offer it to the queue when
@@ -184,8 +212,20 @@ score_row(Datum *values, bool *nulls, ScoreScan *sc)
 		sc->bad_tid = row.tid;
 		return false;
 	}
+	if (sc->pool_pass)
+	{
+		if (DatumGetBool(values[1]))
+			pool_add(sc);
+		sc->met++;
+		return true;
+	}
 	row.cls = proba_argmax(k, sc->proba, &row.confidence);
 	row.uncertainty = uncertainty_score(s->model->strategy, k, sc->proba);
+	if (sc->pool_sum != NULL)
+		row.uncertainty = strategy_density_score(row.uncertainty, row_density(sc),
+												 STRATEGY_DENSITY_BETA);
+	else if (sc->committee != NULL)
+		row.uncertainty = score_committee_uncertainty(sc);
 
 	if (nulls[2] || !prediction_is(s, values[2], row.cls) ||
 		moved(nulls[3], values[3], row.confidence, s->model->score_tolerance) ||
@@ -267,6 +307,21 @@ score_scan_sql(const ScoreState *s, bool tid_range)
 	if (tid_range)
 		appendStringInfoString(&sql, " WHERE t.ctid >= $1 AND t.ctid < $2");
 	return sql.data;
+}
+
+void
+score_scan_pool(ScoreScan *scan, SPIPlanPtr plan)
+{
+	const HitlVersion *v = scan->s->version;
+
+	scan->pool_dim = scan->s->classifier.sparse ? v->d + v->n_vocabulary : v->d;
+	scan->pool_sum = palloc_extended(sizeof(double) * Max(scan->pool_dim, 1),
+									 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	scan->pool_n = 0.0;
+	scan->pool_pass = true;
+	score_scan_run(scan, plan, NULL);
+	scan->pool_pass = false;
+	scan->met = 0;
 }
 
 /*

@@ -29,6 +29,19 @@ typedef struct ScoreScan
 	void		(*poll) (struct ScoreScan *scan, void *arg);
 	void	   *poll_arg;
 
+	/*
+	 * The density strategy: the sum of the unlabeled rows' unit feature
+	 * vectors (pool_dim values, NULL for other strategies), made by a first
+	 * scan that only sums (pool_pass), and how many rows it summed
+	 */
+	double	   *pool_sum;
+	int			pool_dim;
+	double		pool_n;
+	bool		pool_pass;
+
+	/* the committee strategy's members (score_committee.c), or NULL */
+	struct Committee *committee;
+
 	/* a row whose features cannot be read stops the scan: which, and why */
 	FeatureStatus bad_status;
 	int			bad_col;
@@ -68,6 +81,21 @@ extern char *score_scan_sql(const ScoreState *s, bool tid_range);
  * raises its error after the query.
  */
 extern void score_scan_run(ScoreScan *scan, SPIPlanPtr plan, Datum *params);
+
+/*
+ * The density strategy's first scan with plan (the whole table): the sum
+ * of the unlabeled rows' unit feature vectors, which the scan that follows
+ * uses for each row's density.  Not in parallel scans.
+ */
+extern void score_scan_pool(ScoreScan *scan, SPIPlanPtr plan);
+
+/*
+ * The committee strategy (score_committee.c): fit the members on bootstrap
+ * resamples of the labeled rows, before the scan (not in parallel scans);
+ * and the vote entropy of the row the scan's classifier just converted.
+ */
+extern void score_committee_fit(ScoreScan *scan);
+extern double score_committee_uncertainty(const ScoreScan *scan);
 
 /* Prepare the scan's SQL, planned without parallel workers */
 extern SPIPlanPtr score_scan_prepare(const char *sql, bool tid_range);
