@@ -264,7 +264,8 @@ extern bool train_stands(TrainRun *run, bool same);
  * Record version v with its metrics (a jsonb text); returns its number.  A
  * deferred cross-validation (run->cv_deferred) records the base's figures
  * and "cv_pending"; TRAIN_CV_ONLY records no version but puts the figures of
- * metrics into the current one.
+ * metrics into the current one.  A new version gets its stopping signal
+ * (train_stop_signal), the current one its out-of-fold trend.
  */
 extern int	train_record(TrainRun *run, HitlVersion *v, const char *metrics);
 
@@ -424,6 +425,27 @@ extern bool train_sparse_read(TrainRun *run, SparseTraining *t);
 /* Open the metrics of a sparse version (nnz < 0: not reported) */
 extern void train_sparse_metrics(StringInfo buf, const HitlVersion *v, int64 nnz,
 								 bool incremental);
+
+
+/* train_stopping.c: the stopping signal of a version */
+
+/*
+ * Compare the predictions of version (just recorded) with those the
+ * model's table holds, the previous version's, on a fixed sample of the
+ * unlabeled rows; record the kappa and the mean uncertainty in its
+ * metrics, with the out-of-fold trend, and hitl.models.stop_suggested.
+ */
+extern void train_stop_signal(const HitlModel *model, int version);
+
+/*
+ * catalog_versions.c: merge signal (a jsonb object's text) into the
+ * version's metrics with "stop_kappa_version" (the model's scored version)
+ * and the out-of-fold trend (hitl._stop_cv_trend), and set
+ * hitl.models.stop_suggested.  With signal NULL (figures of a deferred
+ * cross-validation just recorded), the trend alone.
+ */
+extern void catalog_record_stop_signal(const HitlModel *model, int version,
+									   const char *signal);
 
 
 /* train_nbayes.c: what the incremental update shares */

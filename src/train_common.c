@@ -450,6 +450,8 @@ train_stands(TrainRun *run, bool same)
 int
 train_record(TrainRun *run, HitlVersion *v, const char *metrics)
 {
+	int			version;
+
 	if (run->cv_when == TRAIN_CV_ONLY)
 	{
 		double		t = catalog_replace_cv_figures(run->model, run->prev->version, metrics,
@@ -457,6 +459,9 @@ train_record(TrainRun *run, HitlVersion *v, const char *metrics)
 												   &run->cv_recorded);
 
 		run->recalibrated = run->cv_recorded && t != run->prev->temperature;
+		/* the version has figures of its own now: its out-of-fold trend */
+		if (run->cv_recorded)
+			catalog_record_stop_signal(run->model, run->prev->version, NULL);
 		return run->prev->version;
 	}
 	if (run->cv_deferred)
@@ -467,5 +472,7 @@ train_record(TrainRun *run, HitlVersion *v, const char *metrics)
 		metrics = psprintf("%.*s, \"cv_pending\": true}", (int) len - 1, metrics);
 		metrics = catalog_with_base_figures(run->model, run->model->current_version, metrics);
 	}
-	return catalog_store_version(run->model, v, metrics, run_ms(run));
+	version = catalog_store_version(run->model, v, metrics, run_ms(run));
+	train_stop_signal(run->model, version);
+	return version;
 }
