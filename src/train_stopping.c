@@ -13,11 +13,11 @@
  * the scoring that follows writes them.
  *
  * The comparison reads at most STOP_SAMPLE_ROWS unlabeled rows, those of
- * smallest hash of their key: a sample that stays the same from version to
- * version but for the rows labeled meanwhile, and costs a scan of the
- * table's keys rather than the scoring of every row at each training (see
- * the figures in the README).  The kappa itself is agreement.c's, the
- * two versions taken as two annotators of each row.
+ * smallest hash of their key among a fixed share of the table's pages (see
+ * stop_pass_sql): a sample that stays about the same from version to
+ * version, and costs a small part of scoring every row at each training
+ * (test/bench/stopping.sh).  The kappa itself is agreement.c's, the two
+ * versions taken as two annotators of each row.
  *
  * The figures go into the version's metrics ("stop_*", see
  * sql/0.2.0/79-stopping.sql), with the out-of-fold accuracy trend and
@@ -27,13 +27,19 @@
 
 #include <math.h>
 
+#include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "portability/instr_time.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
 
 #include "agreement.h"
 #include "classifier.h"
@@ -41,8 +47,18 @@
 #include "termcache.h"
 #include "train.h"
 
-/* The unlabeled rows a version's predictions are compared on, at most */
-#define STOP_SAMPLE_ROWS 10000
+/*
+ * The unlabeled rows a version's predictions are compared on, at most; 0
+ * compares them all (how test/bench/stopping.sh measures a full pass,
+ * built with -DHITL_STOP_SAMPLE_ROWS=0)
+ */
+#ifndef HITL_STOP_SAMPLE_ROWS
+#define HITL_STOP_SAMPLE_ROWS 10000
+#endif
+#define STOP_SAMPLE_ROWS HITL_STOP_SAMPLE_ROWS
+
+/* The unlabeled rows the sampled pages hold, as a multiple of the limit */
+#define STOP_SAMPLE_MARGIN 1.25
 
 /* The comparison under way */
 typedef struct StopPass
@@ -57,34 +73,99 @@ typedef struct StopPass
 	AnnotatorAnswer *answers;	/* 2 per row: the previous version (annotator
 								 * 0) and this one (1) */
 	int			n;				/* rows compared */
+	int			capacity;		/* rows answers has room for */
 	double		uncertainty_sum;
 	MemoryContext cxt;			/* the pass's memory */
 } StopPass;
 
-static char *stop_pass_sql(const HitlModel *model, int limit);
+static char *stop_key_hash_sql(const HitlModel *model);
+static char *stop_pass_sql(const HitlModel *model, int n_labeled, int limit);
+static double stop_estimate_rows(Oid relid, char *relkind);
 static int	stop_class_of(StopPass *p, const char *name);
 static void stop_row(Datum *values, bool *nulls, void *arg);
 static void stop_json_number(StringInfo buf, const char *key, double value);
 static void stop_json(StringInfo buf, const StopPass *p, double ms);
 
 /*
- * The query of the comparison: the previous prediction as text, the
- * feature columns and the term cache's column of the unlabeled rows that
- * have a prediction, the limit of smallest hash of their key.
+ * The SQL of a row's key hash, from the key columns of the table aliased t:
+ * hash_record_extended of them when each has an extended hash function
+ * (integer, text and uuid keys: cheaper than the other), else the hash
+ * of their text.
  */
 static char *
-stop_pass_sql(const HitlModel *model, int limit)
+stop_key_hash_sql(const HitlModel *model)
 {
 	char	   *keys = rowkey_columns_sql(model, "t");
+	int			i;
 
-	return psprintf("SELECT t.%s::pg_catalog.text, %s%s FROM %s t"
-					" WHERE t.%s IS NULL AND t.%s IS NOT NULL"
-					" ORDER BY pg_catalog.hashtextextended(ROW(%s)::pg_catalog.text, 0), %s"
-					" LIMIT %d",
+	for (i = 0; i < model->n_key_columns; i++)
+	{
+		AttrNumber	att = get_attnum(model->source, model->key_columns[i]);
+		TypeCacheEntry *tc;
+
+		if (att == InvalidAttrNumber)
+			break;
+		tc = lookup_type_cache(getBaseType(get_atttype(model->source, att)),
+							   TYPECACHE_HASH_EXTENDED_PROC);
+		if (!OidIsValid(tc->hash_extended_proc))
+			break;
+	}
+	if (i == model->n_key_columns)
+		return psprintf("pg_catalog.hash_record_extended(ROW(%s), 0)", keys);
+	return psprintf("pg_catalog.hashtextextended(ROW(%s)::pg_catalog.text, 0)", keys);
+}
+
+/*
+ * The query of the comparison: the previous prediction as text, the
+ * feature columns and the term cache's column of the unlabeled rows that
+ * have a prediction; with a limit, those of smallest hash of their key.
+ *
+ * Reading every row to sort their hashes costs about as much as scoring
+ * them all (a cursor's scan is not parallel), so a plain table whose
+ * unlabeled rows (pg_class.reltuples less the version's labeled rows) are
+ * more than STOP_SAMPLE_MARGIN times the limit is read through
+ * TABLESAMPLE SYSTEM: a fixed share of its pages (REPEATABLE: the same
+ * pages from version to version, and a larger share takes a superset)
+ * holding about that many unlabeled rows, among which those of smallest
+ * key hash are taken.  A row that an update moved to another page may
+ * leave the sample or enter it: the sample is stable but for them.
+ */
+static char *
+stop_pass_sql(const HitlModel *model, int n_labeled, int limit)
+{
+	char		relkind;
+	double		rows = stop_estimate_rows(model->source, &relkind) - n_labeled;
+	char	   *sample = "";
+
+	if (limit > 0 && rows > STOP_SAMPLE_MARGIN * limit && relkind == RELKIND_RELATION)
+		sample = psprintf(" TABLESAMPLE SYSTEM (%.6f) REPEATABLE (0)",
+						  100.0 * STOP_SAMPLE_MARGIN * limit / rows);
+	return psprintf("SELECT t.%s::pg_catalog.text, %s%s FROM %s t%s"
+					" WHERE t.%s IS NULL AND t.%s IS NOT NULL%s",
 					quote_identifier(model->prediction_column),
 					features_select_list(model, "t"), termcache_select(model, "t"),
-					model->source_text, quote_identifier(model->label_column),
-					quote_identifier(model->prediction_column), keys, keys, limit);
+					model->source_text, sample, quote_identifier(model->label_column),
+					quote_identifier(model->prediction_column),
+					limit <= 0 ? "" :
+					psprintf(" ORDER BY %s, %s LIMIT %d", stop_key_hash_sql(model),
+							 rowkey_columns_sql(model, "t"), limit));
+}
+
+/* The rows of a table as pg_class says (0 when it does not know), its kind */
+static double
+stop_estimate_rows(Oid relid, char *relkind)
+{
+	HeapTuple	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	double		rows = 0.0;
+
+	*relkind = '\0';
+	if (HeapTupleIsValid(tp))
+	{
+		rows = Max(((Form_pg_class) GETSTRUCT(tp))->reltuples, 0.0);
+		*relkind = ((Form_pg_class) GETSTRUCT(tp))->relkind;
+		ReleaseSysCache(tp);
+	}
+	return rows;
 }
 
 /*
@@ -125,7 +206,7 @@ stop_row(Datum *values, bool *nulls, void *arg)
 	int			prev;
 	int			cls;
 
-	if (p->n >= STOP_SAMPLE_ROWS)
+	if (p->n >= PG_INT32_MAX / 2)
 		return;
 	if (p->classifier.sparse)
 	{
@@ -135,6 +216,11 @@ stop_row(Datum *values, bool *nulls, void *arg)
 	if (classifier_proba(&p->classifier, values + 1, nulls + 1, p->proba, &bad_col) !=
 		FEATURE_OK)
 		return;
+	if (p->n == p->capacity)
+	{
+		p->capacity *= 2;
+		p->answers = repalloc_huge(p->answers, sizeof(AnnotatorAnswer) * 2 * p->capacity);
+	}
 	cls = proba_argmax(k, p->proba, NULL);
 	prev = stop_class_of(p, TextDatumGetCString(values[0]));
 	p->answers[2 * p->n] = (AnnotatorAnswer)
@@ -172,7 +258,7 @@ stop_json(StringInfo buf, const StopPass *p, double ms)
 								 0, 1, 0, &kappa, &common);
 	stop_json_number(buf, "stop_kappa_previous", kappa);
 	train_json_number(buf, "stop_kappa_rows", p->n);
-	train_json_number(buf, "stop_sample_rows", STOP_SAMPLE_ROWS);
+	stop_json_number(buf, "stop_sample_rows", STOP_SAMPLE_ROWS > 0 ? STOP_SAMPLE_ROWS : NAN);
 	stop_json_number(buf, "stop_mean_uncertainty",
 					 p->n > 0 ? p->uncertainty_sum / p->n : NAN);
 	train_json_number(buf, "stop_ms", round(ms * 10.0) / 10.0);
@@ -193,6 +279,8 @@ train_stop_signal(const HitlModel *model, int version)
 	StringInfoData buf;
 	instr_time	start;
 	instr_time	duration;
+	Portal		portal;
+	int			level;
 
 	INSTR_TIME_SET_CURRENT(start);
 	/* the version just recorded, read back: its row must be visible */
@@ -209,8 +297,15 @@ train_stop_signal(const HitlModel *model, int version)
 	p.layout = layout;
 	classifier_init(&p.classifier, model, layout, p.v);
 	p.proba = palloc(sizeof(double) * p.v->n_classes);
-	p.answers = palloc(sizeof(AnnotatorAnswer) * 2 * STOP_SAMPLE_ROWS);
-	dataset_scan(dataset_open_cursor(stop_pass_sql(model, STOP_SAMPLE_ROWS)), stop_row, &p);
+	p.capacity = STOP_SAMPLE_ROWS > 0 ? STOP_SAMPLE_ROWS : 65536;
+	p.answers = palloc_extended(sizeof(AnnotatorAnswer) * 2 * p.capacity, MCXT_ALLOC_HUGE);
+	/* as the training's reads: compiling the query costs more than it saves */
+	level = NewGUCNestLevel();
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	portal = dataset_open_cursor(stop_pass_sql(model, p.v->n_labeled, STOP_SAMPLE_ROWS));
+	AtEOXact_GUC(true, level);
+	dataset_scan(portal, stop_row, &p);
 	PopActiveSnapshot();
 
 	INSTR_TIME_SET_CURRENT(duration);
