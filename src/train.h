@@ -12,7 +12,10 @@
  *		train_incremental.c	naive Bayes, the label changes since a version
  *
  * train_crossval.c cross-validates every kind: the folds (folds.c), the
- * out-of-fold probabilities, and the figures they give.
+ * out-of-fold probabilities, and the figures they give.  train_stopping.c
+ * compares each new version's predictions with the previous version's
+ * (the stopping signal): train.c calls it once the kind recorded the
+ * version.
  *
  * The text and naive Bayes trainings read their labeled rows as sparse
  * vectors through train_sparseset.c; what every kind shares (classes,
@@ -264,8 +267,8 @@ extern bool train_stands(TrainRun *run, bool same);
  * Record version v with its metrics (a jsonb text); returns its number.  A
  * deferred cross-validation (run->cv_deferred) records the base's figures
  * and "cv_pending"; TRAIN_CV_ONLY records no version but puts the figures of
- * metrics into the current one.  A new version gets its stopping signal
- * (train_stop_signal), the current one its out-of-fold trend.
+ * metrics into the current one and records its out-of-fold trend (a new
+ * version's stopping signal is train.c's: train_stop_signal).
  */
 extern int	train_record(TrainRun *run, HitlVersion *v, const char *metrics);
 

@@ -450,8 +450,6 @@ train_stands(TrainRun *run, bool same)
 int
 train_record(TrainRun *run, HitlVersion *v, const char *metrics)
 {
-	int			version;
-
 	if (run->cv_when == TRAIN_CV_ONLY)
 	{
 		double		t = catalog_replace_cv_figures(run->model, run->prev->version, metrics,
@@ -472,7 +470,5 @@ train_record(TrainRun *run, HitlVersion *v, const char *metrics)
 		metrics = psprintf("%.*s, \"cv_pending\": true}", (int) len - 1, metrics);
 		metrics = catalog_with_base_figures(run->model, run->model->current_version, metrics);
 	}
-	version = catalog_store_version(run->model, v, metrics, run_ms(run));
-	train_stop_signal(run->model, version);
-	return version;
+	return catalog_store_version(run->model, v, metrics, run_ms(run));
 }
