@@ -20,8 +20,8 @@
  *							version
  *	stop_mean_uncertainty	the new version's mean uncertainty (the model's
  *							strategy) on the same rows
- *	stop_ms					the milliseconds the comparison took (not in
- *							train_ms)
+ * (the time the comparison took is not in the metrics, which the same
+ * data must give again, nor in train_ms: a DEBUG1 message says it)
  * and, once the version has its own cross-validated figures (at once, or
  * when its deferred cross-validation comes), the out-of-fold trend:
  *	stop_cv_accuracy_change	its cv_accuracy minus that of stop_cv_base

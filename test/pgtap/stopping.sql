@@ -31,7 +31,6 @@ CREATE FUNCTION stop(model text, version int) RETURNS jsonb LANGUAGE sql AS $$
 	SELECT jsonb_object_agg(e.key, e.value)
 	FROM hitl.model_versions v, jsonb_each(v.metrics) e
 	WHERE v.model = stop.model AND v.version = stop.version AND e.key LIKE 'stop\_%'
-	  AND e.key <> 'stop_ms'
 $$;
 
 -- 1. A hand-computed kappa.  Rows at x < 0 are 'a', at x > 0 'b'.
