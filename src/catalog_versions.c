@@ -20,6 +20,7 @@
 #include <limits.h>
 #include <math.h>
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/array.h"
@@ -822,6 +823,19 @@ catalog_current_version_summary(const char *name, VersionSummary *s)
 }
 
 /*
+ * Has the database's hitl the stopping signal (sql/0.2.0/79-stopping.sql)?
+ * Not before its update to 0.2.0, which this library may run under.
+ */
+bool
+catalog_stop_signal_installed(void)
+{
+	Oid			nsp = get_namespace_oid("hitl", true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid("models", nsp) : InvalidOid;
+
+	return OidIsValid(relid) && get_attnum(relid, "stop_suggested") != InvalidAttrNumber;
+}
+
+/*
  * Merge a version's stopping signal into its metrics, with the version
  * whose predictions it was compared with (the model's scored version) and
  * its out-of-fold trend, and set the model's stop_suggested; signal NULL:
@@ -834,6 +848,8 @@ catalog_record_stop_signal(const HitlModel *model, int version, const char *sign
 	Datum		values[3];
 	char		nulls[3] = {' ', ' ', ' '};
 
+	if (!catalog_stop_signal_installed())
+		return;
 	values[0] = CStringGetTextDatum(model->name);
 	values[1] = Int32GetDatum(version);
 	if (signal != NULL)

@@ -87,8 +87,8 @@ train_run(const char *name, bool incremental, TrainCvWhen when, TrainRun *run,
 	}
 	if (version == 0)
 		version = pick_family(run->model) (run);
-	/* a new version: its stopping signal */
-	if (version > run->model->current_version)
+	/* a new version: its stopping signal (from 0.2.0's SQL on) */
+	if (version > run->model->current_version && catalog_stop_signal_installed())
 		train_stop_signal(run->model, version);
 	hitl_progress_end();
 	return version;

@@ -450,6 +450,9 @@ extern void train_stop_signal(const HitlModel *model, int version);
 extern void catalog_record_stop_signal(const HitlModel *model, int version,
 									   const char *signal);
 
+/* catalog_versions.c: has the database's hitl the stopping signal yet? */
+extern bool catalog_stop_signal_installed(void);
+
 
 /* train_nbayes.c: what the incremental update shares */
 
