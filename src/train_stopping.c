@@ -49,8 +49,8 @@
 
 /*
  * The unlabeled rows a version's predictions are compared on, at most; 0
- * compares them all (how test/bench/stopping.sh measures a full pass,
- * built with -DHITL_STOP_SAMPLE_ROWS=0)
+ * compares them all (a build with -DHITL_STOP_SAMPLE_ROWS=0 measures what
+ * that costs: see test/bench/stopping.sh)
  */
 #ifndef HITL_STOP_SAMPLE_ROWS
 #define HITL_STOP_SAMPLE_ROWS 10000

@@ -15,9 +15,11 @@
  *	stop_kappa_version		the version whose predictions the table held
  *							(hitl.models.scored_version; null when its
  *							scoring had not finished)
- *	stop_sample_rows		the bound of the sample: the rows of smallest
- *							hash of their key, the same from version to
- *							version
+ *	stop_sample_rows		the bound of the sample (10000): on a larger
+ *							table, the rows of smallest hash of their key
+ *							among a fixed share of its pages (TABLESAMPLE
+ *							SYSTEM, REPEATABLE), the same from version to
+ *							version but for rows an update moved
  *	stop_mean_uncertainty	the new version's mean uncertainty (the model's
  *							strategy) on the same rows
  * (the time the comparison took is not in the metrics, which the same
