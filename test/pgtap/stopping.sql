@@ -9,7 +9,7 @@
 -- committed since its version (the database is dropped after the file).
 -- The models are disabled so that the worker leaves them alone.
 
-SELECT plan(34);
+SELECT plan(38);
 
 CREATE EXTENSION hitl;
 
@@ -186,5 +186,24 @@ SELECT is((stop('nb', 2) ->> 'stop_kappa_rows')::int, (SELECT count(*)::int FROM
 		  'incremental: the unlabeled rows with a prediction compared');
 SELECT ok(abs((stop('nb', 2) ->> 'stop_kappa_previous')::float8 - sql_kappa()) < 1e-9,
 		  'incremental: the kappa of the previous predictions and those the scoring wrote');
+
+-- 4. A table of more unlabeled rows than the sample takes: those of a
+-- share of its pages, at most 10000
+CREATE TABLE big (id int PRIMARY KEY, x float8, label text);
+INSERT INTO big SELECT g, (g * 7919 % 30011) - 15005.5,
+	CASE WHEN g % 500 = 0 THEN CASE WHEN (g * 7919 % 30011) < 15005 THEN 'a' ELSE 'b' END END
+FROM generate_series(1, 30000) g;
+ANALYZE big;
+BEGIN;
+SELECT is(hitl.create_model('big', 'big', 'label', '{x}', options => '{"cv_folds": 0}'), 1,
+		  'big: version 1');
+UPDATE hitl.models SET enabled = false WHERE name = 'big';
+COMMIT;
+UPDATE big SET label = 'a' WHERE id = 1;
+SELECT is(hitl.train('big'), 2, 'big: version 2');
+SELECT is((stop('big', 2) ->> 'stop_kappa_rows')::int, 10000,
+		  '10000 of the 29,939 unlabeled rows compared');
+SELECT ok((stop('big', 2) ->> 'stop_kappa_previous')::float8 BETWEEN 0.95 AND 1,
+		  'one more label far from the boundary: a kappa near 1 on them');
 
 SELECT * FROM finish();
