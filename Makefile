@@ -18,6 +18,7 @@ OBJS = \
 	src/train_text.o \
 	src/train_nbayes.o \
 	src/train_incremental.o \
+	src/train_stopping.o \
 	src/score.o \
 	src/score_scan.o \
 	src/score_parallel.o \

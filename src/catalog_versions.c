@@ -20,6 +20,7 @@
 #include <limits.h>
 #include <math.h>
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/array.h"
@@ -34,6 +35,7 @@
 #include "logreg.h"
 #include "security.h"
 #include "spi_check.h"
+#include "train.h"
 
 /* The columns of a version, as read_version_row() reads them */
 #define VERSION_COLUMNS \
@@ -818,4 +820,59 @@ catalog_current_version_summary(const char *name, VersionSummary *s)
 	d = spi_value(tup, 6, &isnull);
 	s->cv_deferred_ms = isnull ? get_float8_nan() : DatumGetFloat8(d);
 	return true;
+}
+
+/*
+ * Has the database's hitl the stopping signal (sql/0.2.0/79-stopping.sql)?
+ * Not before its update to 0.2.0, which this library may run under.
+ */
+bool
+catalog_stop_signal_installed(void)
+{
+	Oid			nsp = get_namespace_oid("hitl", true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid("models", nsp) : InvalidOid;
+
+	return OidIsValid(relid) && get_attnum(relid, "stop_suggested") != InvalidAttrNumber;
+}
+
+/*
+ * Merge a version's stopping signal into its metrics, with the version
+ * whose predictions it was compared with (the model's scored version) and
+ * its out-of-fold trend, and set the model's stop_suggested; signal NULL:
+ * the trend alone (see train.h).  Written as the owner of hitl's tables.
+ */
+void
+catalog_record_stop_signal(const HitlModel *model, int version, const char *signal)
+{
+	Oid			argtypes[3] = {TEXTOID, INT4OID, TEXTOID};
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', ' '};
+
+	if (!catalog_stop_signal_installed())
+		return;
+	values[0] = CStringGetTextDatum(model->name);
+	values[1] = Int32GetDatum(version);
+	if (signal != NULL)
+		values[2] = CStringGetTextDatum(signal);
+	else
+		nulls[2] = 'n';
+	(void) catalog_execute(CATALOG_AS_OWNER,
+						   "UPDATE hitl.model_versions v SET metrics = v.metrics"
+						   " OPERATOR(pg_catalog.||) coalesce($3::pg_catalog.jsonb"
+						   "   OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object("
+						   "   'stop_kappa_version', m.scored_version), '{}')"
+						   " OPERATOR(pg_catalog.||) hitl._stop_cv_trend(v.model, v.version, v.metrics)"
+						   " FROM hitl.models m"
+						   " WHERE m.name OPERATOR(pg_catalog.=) $1"
+						   " AND v.model OPERATOR(pg_catalog.=) $1 AND v.version OPERATOR(pg_catalog.=) $2",
+						   3, argtypes, values, nulls, false,
+						   SPI_OK_UPDATE, "recording the stopping signal");
+	if (signal == NULL)
+		return;
+	(void) catalog_execute(CATALOG_AS_OWNER,
+						   "UPDATE hitl.models m SET stop_suggested ="
+						   " hitl._stop_suggested(m.name, m.current_version, m.options)"
+						   " WHERE m.name OPERATOR(pg_catalog.=) $1",
+						   1, argtypes, values, NULL, false,
+						   SPI_OK_UPDATE, "recording whether labeling may stop");
 }

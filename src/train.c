@@ -19,6 +19,9 @@
  * The worker defers cross-validation (TrainCvWhen in train.h): the version
  * it trains scores first, and train_crossvalidate_current() gives it its
  * own figures after.
+ *
+ * Every new version, whichever way it was trained, gets its stopping
+ * signal (train_stopping.c) once recorded.
  */
 #include "postgres.h"
 
@@ -84,6 +87,9 @@ train_run(const char *name, bool incremental, TrainCvWhen when, TrainRun *run,
 	}
 	if (version == 0)
 		version = pick_family(run->model) (run);
+	/* a new version: its stopping signal (from 0.2.0's SQL on) */
+	if (version > run->model->current_version && catalog_stop_signal_installed())
+		train_stop_signal(run->model, version);
 	hitl_progress_end();
 	return version;
 }

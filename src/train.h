@@ -12,7 +12,10 @@
  *		train_incremental.c	naive Bayes, the label changes since a version
  *
  * train_crossval.c cross-validates every kind: the folds (folds.c), the
- * out-of-fold probabilities, and the figures they give.
+ * out-of-fold probabilities, and the figures they give.  train_stopping.c
+ * compares each new version's predictions with the previous version's
+ * (the stopping signal): train.c calls it once the kind recorded the
+ * version.
  *
  * The text and naive Bayes trainings read their labeled rows as sparse
  * vectors through train_sparseset.c; what every kind shares (classes,
@@ -264,7 +267,8 @@ extern bool train_stands(TrainRun *run, bool same);
  * Record version v with its metrics (a jsonb text); returns its number.  A
  * deferred cross-validation (run->cv_deferred) records the base's figures
  * and "cv_pending"; TRAIN_CV_ONLY records no version but puts the figures of
- * metrics into the current one.
+ * metrics into the current one and records its out-of-fold trend (a new
+ * version's stopping signal is train.c's: train_stop_signal).
  */
 extern int	train_record(TrainRun *run, HitlVersion *v, const char *metrics);
 
@@ -424,6 +428,30 @@ extern bool train_sparse_read(TrainRun *run, SparseTraining *t);
 /* Open the metrics of a sparse version (nnz < 0: not reported) */
 extern void train_sparse_metrics(StringInfo buf, const HitlVersion *v, int64 nnz,
 								 bool incremental);
+
+
+/* train_stopping.c: the stopping signal of a version */
+
+/*
+ * Compare the predictions of version (just recorded) with those the
+ * model's table holds, the previous version's, on a fixed sample of the
+ * unlabeled rows; record the kappa and the mean uncertainty in its
+ * metrics, with the out-of-fold trend, and hitl.models.stop_suggested.
+ */
+extern void train_stop_signal(const HitlModel *model, int version);
+
+/*
+ * catalog_versions.c: merge signal (a jsonb object's text) into the
+ * version's metrics with "stop_kappa_version" (the model's scored version)
+ * and the out-of-fold trend (hitl._stop_cv_trend), and set
+ * hitl.models.stop_suggested.  With signal NULL (figures of a deferred
+ * cross-validation just recorded), the trend alone.
+ */
+extern void catalog_record_stop_signal(const HitlModel *model, int version,
+									   const char *signal);
+
+/* catalog_versions.c: has the database's hitl the stopping signal yet? */
+extern bool catalog_stop_signal_installed(void);
 
 
 /* train_nbayes.c: what the incremental update shares */
