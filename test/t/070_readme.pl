@@ -1,8 +1,9 @@
-# The README's Getting Started, Oversight and Text sections run as written: every SQL
-# block of those two sections, in order, in an empty database of a cluster
-# with hitl preloaded (hitl.wait needs the worker).  A block that fails, or
-# a section whose blocks went missing, fails the test, so the documentation
-# cannot drift from the code.
+# The README's Getting Started, Oversight, Teams of annotators, Simulating a
+# campaign and Text sections run as written: every SQL block of those
+# sections, in order, in an empty database of a cluster with hitl preloaded
+# (hitl.wait needs the worker).  A block that fails, or a section whose
+# blocks went missing, fails the test, so the documentation cannot drift
+# from the code.
 
 use strict;
 use warnings;
@@ -50,10 +51,12 @@ my @getting_started = sql_blocks('Getting Started');
 my @oversight = sql_blocks('Oversight');
 my @text = sql_blocks('Text');
 my @teams = sql_blocks('Teams of annotators');
+my @simulate = sql_blocks('Simulating a campaign');
 cmp_ok(scalar @getting_started, '>=', 9, 'Getting Started has its SQL blocks');
 cmp_ok(scalar @oversight, '>=', 5, 'Oversight has its SQL blocks');
 cmp_ok(scalar @text, '>=', 8, 'Text has its SQL blocks');
 cmp_ok(scalar @teams, '>=', 4, 'Teams of annotators has its SQL blocks');
+cmp_ok(scalar @simulate, '>=', 1, 'Simulating a campaign has its SQL blocks');
 
 my $node = PostgreSQL::Test::Cluster->new('readme');
 $node->init;
@@ -117,6 +120,11 @@ is(scalar(grep { $ann_rows{$_} } @bob_rows), 0, 'none of Ann\'s rows go to Bob')
 my ($skips) = grep { $teams[$_] =~ /FROM hitl\.skips/ } 0 .. $#teams;
 like($tm[$skips], qr/^\{"id": \d+\}\|ann\|two issues in one ticket$/m, 'Ann\'s skip is logged')
   or diag($tm[$skips]);
+
+# Simulating a campaign replays the labeled tickets
+my @sm = run_blocks('Simulating a campaign', @simulate);
+like($sm[0], qr/^margin\|/m, 'the simulation summarizes margin') or diag($sm[0]);
+like($sm[0], qr/\nt$/, 'and draws its curves') or diag($sm[0]);
 
 my @tx = run_blocks('Text', @text);
 ($create) = grep { $text[$_] =~ /hitl\.create_model\('inbox',/ } 0 .. $#text;
