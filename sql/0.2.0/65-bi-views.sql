@@ -22,6 +22,11 @@
  * row-level security applies to the reader as when the tables are read.
  * ------------------------------------------------------------------------ */
 
+/* hitl.models.stop_suggested (79-stopping.sql sets it), shown by hitl.model_overview */
+ALTER TABLE hitl.models ADD COLUMN stop_suggested boolean;
+COMMENT ON COLUMN hitl.models.stop_suggested IS
+	'true when the predictions of the last three versions each agreed with their previous version''s beyond option stop_kappa (Cohen''s kappa, default 0.99): labeling more changes little; false when one did not; NULL before three versions have a kappa';
+
 CREATE VIEW hitl.model_overview WITH (security_invoker = true) AS
 	SELECT m.name::varchar(50) AS model,
 		   n.nspname::varchar(63) AS table_schema,
@@ -64,14 +69,20 @@ CREATE VIEW hitl.model_overview WITH (security_invoker = true) AS
 		   o.bigrams,
 		   o.buckets::integer AS buckets,
 		   o.max_text_bytes::integer AS max_text_bytes,
-		   m.options::text AS options_text
+		   m.options::text AS options_text,
+		   m.stop_suggested,
+		   coalesce(o.stop_kappa, 0.99) AS stop_kappa,
+		   (cv.metrics ->> 'stop_kappa_previous')::float8 AS stop_kappa_previous,
+		   (cv.metrics ->> 'stop_mean_uncertainty')::float8 AS stop_mean_uncertainty
 	FROM hitl.models m
 	LEFT JOIN pg_catalog.pg_class c ON c.oid = m.source::oid
 	LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+	LEFT JOIN hitl.model_versions cv ON cv.model = m.name AND cv.version = m.current_version
 	CROSS JOIN LATERAL jsonb_to_record(m.options) AS o(
 		min_labels numeric, cv_folds numeric, queue_size numeric, batch_size numeric,
 		score_tolerance float8, "C" float8, max_iter numeric, tol float8, alpha float8,
-		text_config text, bigrams boolean, buckets numeric, max_text_bytes numeric);
+		text_config text, bigrams boolean, buckets numeric, max_text_bytes numeric,
+		stop_kappa float8);
 COMMENT ON VIEW hitl.model_overview IS
 	'hitl.models in plain columns (text, boolean, integer, float8, timestamptz) for clients and BI tools, one row per model the reader sees';
 COMMENT ON COLUMN hitl.model_overview.model IS 'the model';
@@ -125,6 +136,14 @@ COMMENT ON COLUMN hitl.model_overview.bigrams IS 'option bigrams of models with 
 COMMENT ON COLUMN hitl.model_overview.buckets IS 'option buckets of models with text: hash buckets';
 COMMENT ON COLUMN hitl.model_overview.max_text_bytes IS 'option max_text_bytes of models with text';
 COMMENT ON COLUMN hitl.model_overview.options_text IS 'every option, as the text of a JSON object';
+COMMENT ON COLUMN hitl.model_overview.stop_suggested IS
+	'true when the last three versions'' predictions each agreed with the previous version''s beyond stop_kappa: labeling may stop; NULL before three versions have a kappa';
+COMMENT ON COLUMN hitl.model_overview.stop_kappa IS
+	'option stop_kappa: the kappa above which stop_suggested turns true (0.99 when absent)';
+COMMENT ON COLUMN hitl.model_overview.stop_kappa_previous IS
+	'the current version''s kappa against the predictions of the version before it on the unlabeled rows';
+COMMENT ON COLUMN hitl.model_overview.stop_mean_uncertainty IS
+	'the current version''s mean uncertainty on the unlabeled rows it was compared on';
 GRANT SELECT ON hitl.model_overview TO PUBLIC;
 
 CREATE VIEW hitl.model_metrics WITH (security_invoker = true) AS
@@ -167,7 +186,13 @@ CREATE VIEW hitl.model_metrics WITH (security_invoker = true) AS
 		   x.base_version,
 		   x.changes,
 		   x.fallback,
-		   v.metrics::text AS metrics_text
+		   v.metrics::text AS metrics_text,
+		   x.stop_kappa_previous,
+		   x.stop_kappa_rows,
+		   x.stop_kappa_version,
+		   x.stop_mean_uncertainty,
+		   x.stop_cv_accuracy_change,
+		   x.stop_cv_base
 	FROM hitl.model_versions v
 	JOIN hitl.models m ON m.name = v.model
 	CROSS JOIN LATERAL jsonb_to_record(v.metrics) AS x(
@@ -176,7 +201,9 @@ CREATE VIEW hitl.model_metrics WITH (security_invoker = true) AS
 		warm_start boolean, objective float8, train_accuracy float8, train_macro_f1 float8,
 		train_log_loss float8, cv_folds integer, cv_accuracy float8, cv_macro_f1 float8,
 		cv_log_loss float8, ece float8, ece_uncalibrated float8, brier float8, alpha float8,
-		incremental boolean, base_version integer, changes bigint, fallback text);
+		incremental boolean, base_version integer, changes bigint, fallback text,
+		stop_kappa_previous float8, stop_kappa_rows bigint, stop_kappa_version integer,
+		stop_mean_uncertainty float8, stop_cv_accuracy_change float8, stop_cv_base integer);
 COMMENT ON VIEW hitl.model_metrics IS
 	'every trained version of the models the reader sees, with its metrics in plain columns (NULL where a metric does not apply), for clients and BI tools';
 COMMENT ON COLUMN hitl.model_metrics.model IS 'the model';
@@ -229,6 +256,18 @@ COMMENT ON COLUMN hitl.model_metrics.changes IS 'label log entries an incrementa
 COMMENT ON COLUMN hitl.model_metrics.fallback IS
 	'why a training asked to be incremental trained from scratch (naive Bayes)';
 COMMENT ON COLUMN hitl.model_metrics.metrics_text IS 'every metric, as the text of a JSON object';
+COMMENT ON COLUMN hitl.model_metrics.stop_kappa_previous IS
+	'Cohen''s kappa between this version''s predictions and those the table held (the previous version''s) on the unlabeled rows compared; NULL when fewer than 2 were, or both predicted one class';
+COMMENT ON COLUMN hitl.model_metrics.stop_kappa_rows IS
+	'unlabeled rows compared: those with a prediction, at most a fixed sample (stop_sample_rows in the metrics)';
+COMMENT ON COLUMN hitl.model_metrics.stop_kappa_version IS
+	'the version whose predictions the table held (NULL when its scoring had not finished)';
+COMMENT ON COLUMN hitl.model_metrics.stop_mean_uncertainty IS
+	'this version''s mean uncertainty on the unlabeled rows compared';
+COMMENT ON COLUMN hitl.model_metrics.stop_cv_accuracy_change IS
+	'out-of-fold accuracy trend: cv_accuracy minus that of version stop_cv_base';
+COMMENT ON COLUMN hitl.model_metrics.stop_cv_base IS
+	'the latest earlier version with cross-validated figures of its own';
 GRANT SELECT ON hitl.model_metrics TO PUBLIC;
 
 CREATE VIEW hitl.review_candidates WITH (security_invoker = true) AS
