@@ -865,10 +865,16 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Known algorithms: logistic, naive_bayes.';
 	END IF;
-	IF strategy IS NULL OR strategy NOT IN ('margin', 'least_confidence', 'entropy') THEN
+	IF strategy IS NULL OR strategy NOT IN ('margin', 'least_confidence', 'entropy',
+											'density', 'diverse', 'committee') THEN
 		RAISE EXCEPTION 'unknown query strategy "%"', strategy
 			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Known strategies: margin, least_confidence, entropy.';
+				  HINT = 'Known strategies: margin, least_confidence, entropy, density, diverse, committee.';
+	END IF;
+	IF strategy = 'committee' AND algorithm = 'naive_bayes' THEN
+		RAISE EXCEPTION 'strategy "committee" needs algorithm logistic'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Naive Bayes models have no committee: use another strategy.';
 	END IF;
 	RETURN hitl._resolve_options(options, algorithm, has_text);
 END

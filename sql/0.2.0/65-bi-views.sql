@@ -102,7 +102,8 @@ COMMENT ON COLUMN hitl.model_overview.uncertainty_column IS 'the column the unce
 COMMENT ON COLUMN hitl.model_overview.added_columns IS
 	'the output columns create_model added to the table, separated by a comma and a space';
 COMMENT ON COLUMN hitl.model_overview.algorithm IS 'logistic or naive_bayes';
-COMMENT ON COLUMN hitl.model_overview.strategy IS 'margin, least_confidence or entropy';
+COMMENT ON COLUMN hitl.model_overview.strategy IS
+	'margin, least_confidence, entropy, density, diverse or committee';
 COMMENT ON COLUMN hitl.model_overview.owner IS 'the role that owns the model';
 COMMENT ON COLUMN hitl.model_overview.enabled IS 'false: the worker leaves the model alone';
 COMMENT ON COLUMN hitl.model_overview.status IS
