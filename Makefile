@@ -104,7 +104,8 @@ EXTRA_CLEAN = sql/$(EXTENSION)--0.1.0--0.2.0.sql test/unit/test_numerics \
 	test/unit/test_simulate test/unit/test_strategy
 
 # pg_regress suites live in sql/ and expected/
-REGRESS = setup api errors queue numeric_fixture label_log text numbers explain oversight
+REGRESS = setup api errors queue numeric_fixture label_log text numbers explain oversight \
+	simulate
 REGRESS_OPTS = --inputdir=. --load-extension=hitl
 
 SHLIB_LINK += -llapack -lblas -lm

@@ -42,37 +42,6 @@ sim_strategy_name(SimStrategy s)
 	return (s >= 0 && s < SIM_N_STRATEGIES) ? strategy_names[s] : "?";
 }
 
-/* ---- random numbers ---- */
-
-void
-sim_rng_seed(SimRng *rng, uint64_t seed, uint64_t stream)
-{
-	rng->state = seed * UINT64_C(0x9E3779B97F4A7C15) ^ (stream + 1) * UINT64_C(0xD1B54A32D192ED03);
-	(void) sim_rng_next(rng);
-}
-
-uint64_t
-sim_rng_next(SimRng *rng)
-{
-	uint64_t	z = (rng->state += UINT64_C(0x9E3779B97F4A7C15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-	return z ^ (z >> 31);
-}
-
-int
-sim_rng_below(SimRng *rng, int n)
-{
-	uint64_t	limit = UINT64_MAX - UINT64_MAX % (uint64_t) n;
-	uint64_t	r;
-
-	do
-		r = sim_rng_next(rng);
-	while (r >= limit);
-	return (int) (r % (uint64_t) n);
-}
-
 /* Shuffle m ints in place (Fisher-Yates) */
 static void
 shuffle(SimRng *rng, int *a, int m)

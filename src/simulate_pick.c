@@ -4,7 +4,8 @@
  *		with the review queue's math (strategy_math.h), the committee of
  *		the committee strategy, and the kappa of the stopping signal.
  *
- * Plain C, no PostgreSQL types.
+ * Plain C, no PostgreSQL types.  The random numbers of the campaign are
+ * here too, so that simulate_math.c depends on this file and not back.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -16,6 +17,39 @@
 #include "numeric_alloc.h"
 #include "simulate_math.h"
 #include "strategy_math.h"
+
+/* ---- random numbers ---- */
+
+void
+sim_rng_seed(SimRng *rng, uint64_t seed, uint64_t stream)
+{
+	rng->state = seed * UINT64_C(0x9E3779B97F4A7C15) ^ (stream + 1) * UINT64_C(0xD1B54A32D192ED03);
+	(void) sim_rng_next(rng);
+}
+
+uint64_t
+sim_rng_next(SimRng *rng)
+{
+	uint64_t	z = (rng->state += UINT64_C(0x9E3779B97F4A7C15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+	return z ^ (z >> 31);
+}
+
+int
+sim_rng_below(SimRng *rng, int n)
+{
+	uint64_t	limit = UINT64_MAX - UINT64_MAX % (uint64_t) n;
+	uint64_t	r;
+
+	do
+		r = sim_rng_next(rng);
+	while (r >= limit);
+	return (int) (r % (uint64_t) n);
+}
+
+/* ---- picking ---- */
 
 typedef struct Ranked
 {
