@@ -13,11 +13,17 @@
  * Bayes on the raw values) is evaluated on the test set, then the strategy picks the next batch of pool rows from the
  * model's class probabilities on them, until the budget of labels.
  *
- * Everything is deterministic given the seed: the split, the seed labels
- * and the random strategy draw from a splitmix64 generator whose stream
- * depends on the seed and the repeat (and the strategy, for the random
- * picks), so repeats differ and the same arguments give bit-identical
- * curves.  Only the seconds of each round are not reproducible.
+ * Everything is deterministic given the seed: the split, the seed labels,
+ * the random strategy and the committee's bootstrap resamples draw from a
+ * splitmix64 generator whose stream depends on the seed and the repeat
+ * (and the strategy, for the picks), so repeats differ and the same
+ * arguments give bit-identical curves.  Only the seconds of each round
+ * are not reproducible.
+ *
+ * Each round also compares the model's predictions on the pool rows still
+ * unlabeled with the previous round's (Cohen's kappa): the stopping signal
+ * of train_stopping.c, from which hitl.simulation_summary says where the
+ * stopping rule would have stopped.
  */
 #ifndef HITL_SIMULATE_MATH_H
 #define HITL_SIMULATE_MATH_H
@@ -26,8 +32,8 @@
 #include <stdint.h>
 
 /*
- * The query strategies.  Those after SIM_ENTROPY plug in here: a name in
- * sim_strategy_from_name and a case in sim_pick.
+ * The query strategies: a name in sim_strategy_from_name and a case in
+ * sim_pick (simulate_pick.c) each.
  */
 typedef enum SimStrategy
 {

@@ -90,9 +90,9 @@ pick_random(int npool, int m, SimRng *rng, int *out)
 	hitl_free(all);
 }
 
-/* Density scores: margin x max(0, mean cosine to the pool) */
+/* Density scores: the margins in r times max(0, mean cosine to the pool) */
 static void
-density_scores(int npool, int k, const double *proba, const double *x, int d, Ranked *r)
+density_scores(int npool, const double *x, int d, Ranked *r)
 {
 	double	   *sum = hitl_alloc(sizeof(double) * (d > 0 ? d : 1));
 	int			i;
@@ -103,8 +103,6 @@ density_scores(int npool, int k, const double *proba, const double *x, int d, Ra
 		r[i].score = strategy_density_score(r[i].score,
 											strategy_density(d, x + (size_t) i * d, sum, npool),
 											STRATEGY_DENSITY_BETA);
-	(void) k;
-	(void) proba;
 	hitl_free(sum);
 }
 
@@ -164,7 +162,7 @@ sim_pick(SimStrategy s, int npool, int k, const double *proba,
 		r[i].pos = i;
 	}
 	if (s == SIM_DENSITY)
-		density_scores(npool, k, proba, x, d, r);
+		density_scores(npool, x, d, r);
 	qsort(r, npool, sizeof(Ranked), ranked_cmp);
 	if (s == SIM_DIVERSE)
 		pick_diverse(r, x, d, npool < SIM_DIVERSE_CANDIDATES ? npool : SIM_DIVERSE_CANDIDATES,
