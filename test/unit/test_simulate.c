@@ -389,6 +389,10 @@ test_committee(void)
 	sim_rng_seed(&rng, 3, 1);
 	okfit = sim_committee_uncertainty(n, 2, 2, x, y, 3, xp, 9, 1.0, 100, 1e-8, &rng, u);
 	ok(okfit && (u[0] > 0 || u[1] > 0 || u[2] > 0), "committee: noise splits the votes");
+	/* two labeled rows: some resamples hold one class only, and still fit */
+	sim_rng_seed(&rng, 5, 1);
+	okfit = sim_committee_uncertainty(2, 2, 2, x, y, 3, xp, 20, 1.0, 100, 1e-8, &rng, u);
+	ok(okfit && u[0] >= 0 && u[0] <= 1, "committee: resamples of one class fit (%.3f)", u[0]);
 	ok(sim_pick(SIM_COMMITTEE, 3, 2, xp, xp, 2, pick_u, 2, NULL, out) == 2 &&
 	   out[0] == 1 && out[1] == 2, "committee: ranks by the vote entropy");
 	free(x);
