@@ -273,6 +273,11 @@ check_data(const SimRows *rows, const SimParams *p)
 
 	if (err == SIM_OK)
 		return;
+	if (err == SIM_ERR_COMMITTEE_NBAYES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("strategy \"committee\" needs algorithm logistic"),
+				 errhint("Naive Bayes models have no committee: use another strategy.")));
 	if (err == SIM_ERR_NEGATIVE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -366,8 +371,8 @@ store_simulation(FunctionCallInfo fcinfo, Oid caller)
 static void
 store_curves(int64 id, const RunOut *o)
 {
-	Oid			types[10] = {INT8OID, TEXTOID, INT4OID, INT4OID, INT4OID, FLOAT8OID, FLOAT8OID,
-		FLOAT8OID, FLOAT8OID, FLOAT8OID};
+	Oid			types[11] = {INT8OID, TEXTOID, INT4OID, INT4OID, INT4OID, FLOAT8OID, FLOAT8OID,
+		FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID};
 	Oid			ftypes[2] = {INT8OID, FLOAT8OID};
 	Datum		fvalues[2];
 	HitlRoleScope scope;
@@ -375,14 +380,16 @@ store_curves(int64 id, const RunOut *o)
 	int			i;
 
 	hitl_catalog_enter(&scope);
-	plan = SPI_prepare("INSERT INTO hitl.simulation_curves VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
-					   " $9, $10)", 10, types);
+	plan = SPI_prepare("INSERT INTO hitl.simulation_curves (simulation, strategy, repeat, round,"
+					   " labels, accuracy, macro_f1, log_loss, ece, seconds, kappa)"
+					   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", 11, types);
 	if (plan == NULL)
 		elog(ERROR, "hitl: could not prepare the simulation's curves");
 	for (i = 0; i < o->npoints; i++)
 	{
 		const SimPoint *pt = &o->points[i];
-		Datum		v[10];
+		Datum		v[11];
+		char		nulls[11];
 
 		CHECK_FOR_INTERRUPTS();
 		v[0] = Int64GetDatum(id);
@@ -395,7 +402,10 @@ store_curves(int64 id, const RunOut *o)
 		v[7] = Float8GetDatum(pt->log_loss);
 		v[8] = Float8GetDatum(pt->ece);
 		v[9] = Float8GetDatum(pt->seconds);
-		if (SPI_execute_plan(plan, v, NULL, false, 0) != SPI_OK_INSERT)
+		v[10] = Float8GetDatum(isnan(pt->kappa) ? 0.0 : pt->kappa);
+		memset(nulls, ' ', sizeof(nulls));
+		nulls[10] = isnan(pt->kappa) ? 'n' : ' ';
+		if (SPI_execute_plan(plan, v, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "hitl: could not store the simulation's curves");
 		pfree(DatumGetPointer(v[1]));
 	}
@@ -411,7 +421,7 @@ store_curves(int64 id, const RunOut *o)
 /*
  * hitl._simulate_run(query, strategies, initial_labels, batch_size, budget,
  * repeats, test_fraction, C, max_iter, tol, seed, source, label_column,
- * feature_columns, algorithm, options): runs the query as the caller
+ * feature_columns, algorithm, options, committee_size): runs the query as the caller
  * (C is naive Bayes's alpha with algorithm 'naive_bayes'),
  * records the simulation in the caller's name with its arguments (the
  * last five and those of the campaign), replays the campaign, stores its
@@ -432,7 +442,7 @@ hitl_simulate_run(PG_FUNCTION_ARGS)
 	int			i;
 
 	params_args(fcinfo, &p);
-	for (i = 11; i < 16; i++)
+	for (i = 11; i < 17; i++)
 		if (PG_ARGISNULL(i))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -442,6 +452,9 @@ hitl_simulate_run(PG_FUNCTION_ARGS)
 		p.algorithm = SIM_NAIVE_BAYES;
 		p.alpha = p.C;
 	}
+	p.committee_size = PG_GETARG_INT32(16);
+	if (p.committee_size < 2 || p.committee_size > 20)
+		elog(ERROR, "hitl: simulation arguments out of range");
 	query = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	SPI_connect();
 	id = store_simulation(fcinfo, caller);

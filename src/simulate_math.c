@@ -22,7 +22,7 @@
 #include "simulate_math.h"
 
 static const char *const strategy_names[SIM_N_STRATEGIES] = {
-	"random", "margin", "least_confidence", "entropy"
+	"random", "margin", "least_confidence", "entropy", "density", "diverse", "committee"
 };
 
 int
@@ -42,37 +42,6 @@ sim_strategy_name(SimStrategy s)
 	return (s >= 0 && s < SIM_N_STRATEGIES) ? strategy_names[s] : "?";
 }
 
-/* ---- random numbers ---- */
-
-void
-sim_rng_seed(SimRng *rng, uint64_t seed, uint64_t stream)
-{
-	rng->state = seed * UINT64_C(0x9E3779B97F4A7C15) ^ (stream + 1) * UINT64_C(0xD1B54A32D192ED03);
-	(void) sim_rng_next(rng);
-}
-
-uint64_t
-sim_rng_next(SimRng *rng)
-{
-	uint64_t	z = (rng->state += UINT64_C(0x9E3779B97F4A7C15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-	return z ^ (z >> 31);
-}
-
-int
-sim_rng_below(SimRng *rng, int n)
-{
-	uint64_t	limit = UINT64_MAX - UINT64_MAX % (uint64_t) n;
-	uint64_t	r;
-
-	do
-		r = sim_rng_next(rng);
-	while (r >= limit);
-	return (int) (r % (uint64_t) n);
-}
-
 /* Shuffle m ints in place (Fisher-Yates) */
 static void
 shuffle(SimRng *rng, int *a, int m)
@@ -86,76 +55,6 @@ shuffle(SimRng *rng, int *a, int m)
 
 		a[i] = a[j];
 		a[j] = t;
-	}
-}
-
-/* ---- picking ---- */
-
-typedef struct Ranked
-{
-	double		score;
-	int			pos;
-} Ranked;
-
-/* Higher score first, then the lower position */
-static int
-ranked_cmp(const void *a, const void *b)
-{
-	const Ranked *ra = a;
-	const Ranked *rb = b;
-
-	if (ra->score != rb->score)
-		return ra->score > rb->score ? -1 : 1;
-	return ra->pos - rb->pos;
-}
-
-int
-sim_pick(SimStrategy s, int npool, int k, const double *proba,
-		 const double *x, int d, int batch, SimRng *rng, int *out)
-{
-	int			m = batch < npool ? batch : npool;
-	int			i;
-
-	(void) x;
-	(void) d;
-	if (m <= 0)
-		return 0;
-	if (s == SIM_RANDOM)
-	{
-		int		   *all = hitl_alloc(sizeof(int) * npool);
-
-		for (i = 0; i < npool; i++)
-			all[i] = i;
-		/* a partial Fisher-Yates: the first m of a shuffle */
-		for (i = 0; i < m; i++)
-		{
-			int			j = i + sim_rng_below(rng, npool - i);
-			int			t = all[i];
-
-			all[i] = all[j];
-			all[j] = t;
-			out[i] = all[i];
-		}
-		hitl_free(all);
-		return m;
-	}
-	else
-	{
-		Ranked	   *r = hitl_alloc(sizeof(Ranked) * npool);
-		UncertaintyStrategy u = (s == SIM_MARGIN) ? UNCERTAINTY_MARGIN
-			: (s == SIM_LEAST_CONFIDENCE) ? UNCERTAINTY_LEAST_CONFIDENCE
-			: UNCERTAINTY_ENTROPY;
-
-		for (i = 0; i < npool; i++)
-		{
-			r[i].score = uncertainty_score(u, k, proba + (size_t) i * k);
-			r[i].pos = i;
-		}
-		qsort(r, npool, sizeof(Ranked), ranked_cmp);
-		for (i = 0; i < m; i++)
-			out[i] = r[i].pos;
-		hitl_free(r);
-		return m;
 	}
 }
 
@@ -214,6 +113,10 @@ sim_check(const SimData *data, const SimParams *p, int *pool_rows)
 	if (p->algorithm == SIM_NAIVE_BAYES)
 	{
 		size_t		i;
+
+		for (i = 0; i < (size_t) p->nstrategies; i++)
+			if (p->strategies[i] == SIM_COMMITTEE)
+				return SIM_ERR_COMMITTEE_NBAYES;
 
 		for (i = 0; i < (size_t) data->n * data->d; i++)
 			if (data->x[i] < 0 && !(data->missing && data->missing[i]))
@@ -533,6 +436,62 @@ evaluate(SimWork *w, const SimSplit *sp, SimPoint *pt)
 	pt->ece = calib_ece(sp->ntest, w->k, w->proba, w->yo, 1.0, NULL, NULL);
 }
 
+/*
+ * The predictions of the model on the na unlabeled rows avail (their
+ * probabilities in w->proba): the kappa with the previous round's
+ * predictions of the same rows (pred, by row number; NaN when first),
+ * which then become them
+ */
+static double
+round_kappa(SimWork *w, const int *avail, int na, bool first, int *pred, int *prev, int *cur)
+{
+	int			i;
+
+	for (i = 0; i < na; i++)
+	{
+		const double *pr = w->proba + (size_t) i * w->k;
+		int			c,
+					best = 0;
+
+		for (c = 1; c < w->k; c++)
+			if (pr[c] > pr[best])
+				best = c;
+		prev[i] = pred[avail[i]];
+		cur[i] = best;
+		pred[avail[i]] = best;
+	}
+	return first ? NAN : sim_kappa(na, w->k, prev, cur);
+}
+
+/*
+ * The next batch (at most want rows) from the na unlabeled rows avail,
+ * predicted (w->proba, w->xo), the labeled ones fitted (w->xl, w->yl);
+ * positions into picked, their count returned; -1 when the committee
+ * could not be fitted
+ */
+static int
+pick_batch(SimWork *w, SimStrategy s, int nl, int na, int want, SimRng *rng, int *picked)
+{
+	const SimParams *p = w->p;
+	double	   *u = NULL;
+	int			m;
+
+	if (s == SIM_COMMITTEE)
+	{
+		u = hitl_alloc(sizeof(double) * na);
+		if (!sim_committee_uncertainty(nl, w->d, w->k, w->xl, w->yl, na, w->xo,
+									   p->committee_size, p->C, p->max_iter, p->tol, rng, u))
+		{
+			hitl_free(u);
+			return -1;
+		}
+	}
+	m = sim_pick(s, na, w->k, w->proba, w->xo, w->d, u, want, rng, picked);
+	if (u)
+		hitl_free(u);
+	return m;
+}
+
 /* One learning curve: strategy si of the params, in repeat r */
 static SimError
 run_curve(SimWork *w, const SimSplit *sp, int si, int r, const SimSink *sink)
@@ -543,6 +502,9 @@ run_curve(SimWork *w, const SimSplit *sp, int si, int r, const SimSink *sink)
 	int		   *avail = hitl_alloc(sizeof(int) * sp->npool);
 	int		   *picked = hitl_alloc(sizeof(int) * (p->batch_size + 1));
 	bool	   *taken = hitl_alloc(sizeof(bool) * sp->npool);
+	int		   *pred = hitl_alloc(sizeof(int) * w->data->n);
+	int		   *prev = hitl_alloc(sizeof(int) * sp->npool);
+	int		   *cur = hitl_alloc(sizeof(int) * sp->npool);
 	int			nl = sp->nseed;
 	int			na = sp->npool - sp->nseed;
 	int			round;
@@ -566,22 +528,32 @@ run_curve(SimWork *w, const SimSplit *sp, int si, int r, const SimSink *sink)
 		pt.repeat = r;
 		pt.round = round;
 		pt.labels = nl;
+		pt.kappa = NAN;
 		if (!fit(w, lab, nl))
 		{
 			err = SIM_ERR_FIT;
 			break;
 		}
 		evaluate(w, sp, &pt);
+		if (na > 0)
+		{
+			predict(w, avail, na);
+			pt.kappa = round_kappa(w, avail, na, round == 0, pred, prev, cur);
+		}
 		if (nl >= p->budget || na == 0)
 		{
 			pt.seconds = now_seconds() - t0;
 			sink->point(sink->arg, &pt);
 			break;
 		}
-		predict(w, avail, na);
-		m = sim_pick(s, na, w->k, w->proba, w->xo, w->d,
-					 p->budget - nl < p->batch_size ? p->budget - nl : p->batch_size,
-					 &rng, picked);
+		m = pick_batch(w, s, nl, na,
+					   p->budget - nl < p->batch_size ? p->budget - nl : p->batch_size,
+					   &rng, picked);
+		if (m < 0)
+		{
+			err = SIM_ERR_FIT;
+			break;
+		}
 		memset(taken, 0, sizeof(bool) * na);
 		for (i = 0; i < m; i++)
 		{
@@ -599,6 +571,9 @@ run_curve(SimWork *w, const SimSplit *sp, int si, int r, const SimSink *sink)
 	hitl_free(avail);
 	hitl_free(picked);
 	hitl_free(taken);
+	hitl_free(pred);
+	hitl_free(prev);
+	hitl_free(cur);
 	return err;
 }
 

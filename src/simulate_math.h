@@ -13,11 +13,17 @@
  * Bayes on the raw values) is evaluated on the test set, then the strategy picks the next batch of pool rows from the
  * model's class probabilities on them, until the budget of labels.
  *
- * Everything is deterministic given the seed: the split, the seed labels
- * and the random strategy draw from a splitmix64 generator whose stream
- * depends on the seed and the repeat (and the strategy, for the random
- * picks), so repeats differ and the same arguments give bit-identical
- * curves.  Only the seconds of each round are not reproducible.
+ * Everything is deterministic given the seed: the split, the seed labels,
+ * the random strategy and the committee's bootstrap resamples draw from a
+ * splitmix64 generator whose stream depends on the seed and the repeat
+ * (and the strategy, for the picks), so repeats differ and the same
+ * arguments give bit-identical curves.  Only the seconds of each round
+ * are not reproducible.
+ *
+ * Each round also compares the model's predictions on the pool rows still
+ * unlabeled with the previous round's (Cohen's kappa): the stopping signal
+ * of train_stopping.c, from which hitl.simulation_summary says where the
+ * stopping rule would have stopped.
  */
 #ifndef HITL_SIMULATE_MATH_H
 #define HITL_SIMULATE_MATH_H
@@ -26,8 +32,8 @@
 #include <stdint.h>
 
 /*
- * The query strategies.  Those after SIM_ENTROPY plug in here: a name in
- * sim_strategy_from_name and a case in sim_pick.
+ * The query strategies: a name in sim_strategy_from_name and a case in
+ * sim_pick (simulate_pick.c) each.
  */
 typedef enum SimStrategy
 {
@@ -35,11 +41,14 @@ typedef enum SimStrategy
 	SIM_MARGIN,
 	SIM_LEAST_CONFIDENCE,
 	SIM_ENTROPY,
+	SIM_DENSITY,				/* margin x mean cosine to the pool */
+	SIM_DIVERSE,				/* the diverse order of the top candidates */
+	SIM_COMMITTEE,				/* vote entropy of a bootstrap committee */
 	SIM_N_STRATEGIES
 } SimStrategy;
 
 /* The names of the known strategies, for a hint: "random, margin, ..." */
-#define SIM_STRATEGY_NAMES "random, margin, least_confidence, entropy"
+#define SIM_STRATEGY_NAMES "random, margin, least_confidence, entropy, density, diverse, committee"
 
 /* The strategy of a name, -1 when unknown */
 extern int	sim_strategy_from_name(const char *name);
@@ -57,16 +66,46 @@ extern uint64_t sim_rng_next(SimRng *rng);
 extern int	sim_rng_below(SimRng *rng, int n);
 
 /*
+ * The candidates of the diverse strategy: the top of the pool by margin,
+ * as many as the review queue puts in diverse order (queue_diverse.c)
+ */
+#define SIM_DIVERSE_CANDIDATES 1000
+
+/*
  * Pick the next batch among npool pool rows: proba holds their class
  * probabilities (npool x k, row-major), x their standardized features
- * (npool x d, may be NULL for strategies that do not use them), rng the
- * random stream.  Writes min(batch, npool) distinct positions in
- * [0, npool) into out (best first) and returns their count.  The
- * uncertainty strategies rank by uncertainty_score (metrics.h), ties going
- * to the lower position.
+ * (npool x d, may be NULL for strategies that do not use them), u the
+ * committee's vote entropies (npool values, SIM_COMMITTEE only; NULL
+ * otherwise), rng the random stream.  Writes min(batch, npool) distinct
+ * positions in [0, npool) into out (best first) and returns their count.
+ * As the review queue ranks (strategy_math.h), ties going to the lower
+ * position: the uncertainty strategies by uncertainty_score (metrics.h);
+ * density by strategy_density_score of the margin and the mean cosine to
+ * the npool rows; diverse takes the first batch of strategy_diverse_order
+ * over the SIM_DIVERSE_CANDIDATES rows of highest margin uncertainty
+ * (unit vectors of x); committee by u.
  */
 extern int	sim_pick(SimStrategy s, int npool, int k, const double *proba,
-					 const double *x, int d, int batch, SimRng *rng, int *out);
+					 const double *x, int d, const double *u, int batch, SimRng *rng,
+					 int *out);
+
+/*
+ * The committee strategy's uncertainty of npool rows (standardized xp,
+ * npool x d): m logistic regressions (C, max_iter, tol), member j fitted
+ * on a bootstrap resample of the nl labeled rows (xl standardized, yl),
+ * nl draws with replacement from rng, a row weighing how often it is
+ * drawn; u receives each row's vote entropy (strategy_vote_entropy).
+ * False when the solver refuses a member.
+ */
+extern bool sim_committee_uncertainty(int nl, int d, int k, const double *xl, const int *yl,
+									  int npool, const double *xp, int m, double C,
+									  int max_iter, double tol, SimRng *rng, double *u);
+
+/*
+ * Cohen's kappa of two predictions a and b of n rows (classes in [0, k)):
+ * (p_o - p_e) / (1 - p_e); NaN when n < 2 or p_e = 1, as agreement.h.
+ */
+extern double sim_kappa(int n, int k, const int *a, const int *b);
 
 /* The data */
 typedef struct SimData
@@ -100,6 +139,7 @@ typedef struct SimParams
 	int			max_iter;
 	double		tol;
 	uint64_t	seed;
+	int			committee_size; /* members of the committee strategy */
 	int			nstrategies;
 	const SimStrategy *strategies;
 } SimParams;
@@ -114,7 +154,8 @@ typedef enum SimError
 	SIM_ERR_SEED_BEYOND_POOL,	/* initial_labels > pool */
 	SIM_ERR_BUDGET_BEYOND_POOL, /* budget > pool */
 	SIM_ERR_FIT,				/* the solver refused the data */
-	SIM_ERR_NEGATIVE			/* naive Bayes: a value below 0 */
+	SIM_ERR_NEGATIVE,			/* naive Bayes: a value below 0 */
+	SIM_ERR_COMMITTEE_NBAYES	/* naive Bayes has no committee */
 } SimError;
 
 /* The held-out split and the seed of one repeat (row numbers of the data) */
@@ -138,6 +179,13 @@ typedef struct SimPoint
 	double		macro_f1;
 	double		log_loss;
 	double		ece;
+	/*
+	 * Cohen's kappa of this round's and the previous round's predictions
+	 * on the rows still unlabeled (the pool less the labeled): the
+	 * stopping signal (train_stopping.c); NaN at round 0, or when
+	 * undefined
+	 */
+	double		kappa;
 	double		seconds;		/* of this round: fit, evaluation and pick */
 } SimPoint;
 

@@ -57,6 +57,7 @@ CREATE TABLE hitl.simulation_curves (
 	log_loss			double precision NOT NULL,
 	ece					double precision NOT NULL,
 	seconds				double precision NOT NULL,
+	kappa				double precision,
 	PRIMARY KEY (simulation, strategy, repeat, round)
 );
 COMMENT ON TABLE hitl.simulation_curves IS
@@ -64,6 +65,8 @@ COMMENT ON TABLE hitl.simulation_curves IS
 COMMENT ON COLUMN hitl.simulation_curves.ece IS 'expected calibration error, 15 bins';
 COMMENT ON COLUMN hitl.simulation_curves.seconds IS
 	'time of the round: training, evaluation and picking the next batch';
+COMMENT ON COLUMN hitl.simulation_curves.kappa IS
+	'the stopping signal: Cohen''s kappa between this round''s and the previous round''s predictions on the pool rows still unlabeled; NULL at round 0 (or when undefined: both predict one class)';
 
 SELECT pg_catalog.pg_extension_config_dump('hitl.simulations', '');
 SELECT pg_catalog.pg_extension_config_dump('hitl.simulations_id_seq', '');
@@ -88,13 +91,13 @@ CREATE FUNCTION hitl._simulate_run(query text, strategies text[], initial_labels
 								   test_fraction double precision, c double precision,
 								   max_iter integer, tol double precision, seed integer,
 								   source regclass, label_column name, feature_columns name[],
-								   algorithm text, options jsonb)
+								   algorithm text, options jsonb, committee_size integer)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'hitl_simulate_run' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION hitl._simulate_run(text, text[], integer, integer, integer, integer,
 									   double precision, double precision, integer,
 									   double precision, integer, regclass, name, name[], text,
-									   jsonb) IS
+									   jsonb, integer) IS
 	'internal: runs a simulation''s query as the caller, replays the campaign and records it in the caller''s name (as the owner of hitl''s tables); returns its id.  Its progress is shown as model ''simulation <id>''';
 
 CREATE FUNCTION hitl._simulation_split(query text, strategies text[], initial_labels integer,
@@ -202,6 +205,11 @@ BEGIN
 		RAISE EXCEPTION 'test_fraction must be above 0 and below 1'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	IF 'committee' = ANY (strategies) AND algorithm = 'naive_bayes' THEN
+		RAISE EXCEPTION 'strategy "committee" needs algorithm logistic'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Naive Bayes models have no committee: use another strategy.';
+	END IF;
 	opts := hitl._resolve_options(coalesce(options, '{}'), algorithm);
 	q := hitl._simulation_query(source, label_column, feature_columns);
 
@@ -210,7 +218,8 @@ BEGIN
 							  test_fraction, coalesce(opts->>'C', opts->>'alpha')::float8,
 							  coalesce((opts->>'max_iter')::integer, 100),
 							  coalesce((opts->>'tol')::float8, 1e-8), seed, source, label_column,
-							  feature_columns, algorithm, opts);
+							  feature_columns, algorithm, opts,
+							  coalesce((opts->>'committee_size')::integer, 5));
 END
 $$;
 COMMENT ON FUNCTION hitl.simulate(regclass, name, name[], text[], text, integer, integer,
@@ -239,31 +248,57 @@ GRANT SELECT ON hitl.simulation_progress TO PUBLIC;
  * campaign), the labels at which a repeat first reaches 95% and 99% of
  * the full-data accuracy (the mean over the repeats that reach it, NULL
  * when none does, and how many do), and the final accuracy.
+ *
+ * Where the stopping rule would have stopped (as hitl.models.stop_suggested
+ * turns true): a repeat stops at the first round whose kappa and the two
+ * before it are all above the option stop_kappa (absent: 0.99);
+ * stop_labels and stop_accuracy are the means over the repeats that stop
+ * (stopped of them), accuracy_given_up the mean of their final accuracy
+ * at the budget less their accuracy at the stop.
  */
 CREATE VIEW hitl.simulation_summary WITH (security_invoker = true) AS
 WITH points AS (
-	SELECT c.*, lag(c.labels) OVER w AS prev_labels, lag(c.accuracy) OVER w AS prev_accuracy
+	SELECT c.*, lag(c.labels) OVER w AS prev_labels, lag(c.accuracy) OVER w AS prev_accuracy,
+		   lag(c.kappa, 1) OVER w AS kappa_1, lag(c.kappa, 2) OVER w AS kappa_2
 	FROM hitl.simulation_curves c
 	WINDOW w AS (PARTITION BY c.simulation, c.strategy, c.repeat ORDER BY c.round)
+), stops AS (
+	SELECT p.*, s.full_accuracy,
+		   coalesce(least(p.kappa, p.kappa_1, p.kappa_2)
+					> coalesce((s.options ->> 'stop_kappa')::float8, 0.99)
+					AND p.kappa_2 IS NOT NULL AND p.kappa_1 IS NOT NULL AND p.kappa IS NOT NULL,
+					false) AS stop
+	FROM points p JOIN hitl.simulations s ON s.id = p.simulation
 ), per_repeat AS (
 	SELECT p.simulation, p.strategy, p.repeat,
 		   coalesce(sum((p.labels - p.prev_labels) * (p.accuracy + p.prev_accuracy) / 2)
 					/ nullif(max(p.labels) - min(p.labels), 0), avg(p.accuracy)) AS aulc,
-		   min(p.labels) FILTER (WHERE p.accuracy >= 0.95 * s.full_accuracy) AS labels_95,
-		   min(p.labels) FILTER (WHERE p.accuracy >= 0.99 * s.full_accuracy) AS labels_99,
-		   (array_agg(p.accuracy ORDER BY p.round DESC))[1] AS final_accuracy
-	FROM points p JOIN hitl.simulations s ON s.id = p.simulation
+		   min(p.labels) FILTER (WHERE p.accuracy >= 0.95 * p.full_accuracy) AS labels_95,
+		   min(p.labels) FILTER (WHERE p.accuracy >= 0.99 * p.full_accuracy) AS labels_99,
+		   (array_agg(p.accuracy ORDER BY p.round DESC))[1] AS final_accuracy,
+		   (array_agg(p.labels ORDER BY p.round) FILTER (WHERE p.stop))[1] AS stop_labels,
+		   (array_agg(p.accuracy ORDER BY p.round) FILTER (WHERE p.stop))[1] AS stop_accuracy
+	FROM stops p
 	GROUP BY p.simulation, p.strategy, p.repeat
 )
 SELECT simulation, strategy, count(*)::integer AS repeats,
 	   avg(aulc) AS aulc, stddev_samp(aulc) AS aulc_stddev,
 	   avg(labels_95)::double precision AS labels_95, count(labels_95)::integer AS reached_95,
 	   avg(labels_99)::double precision AS labels_99, count(labels_99)::integer AS reached_99,
-	   avg(final_accuracy) AS final_accuracy, stddev_samp(final_accuracy) AS final_accuracy_stddev
+	   avg(final_accuracy) AS final_accuracy, stddev_samp(final_accuracy) AS final_accuracy_stddev,
+	   avg(stop_labels)::double precision AS stop_labels, count(stop_labels)::integer AS stopped,
+	   avg(stop_accuracy) AS stop_accuracy, avg(final_accuracy - stop_accuracy) AS accuracy_given_up
 FROM per_repeat
 GROUP BY simulation, strategy;
 COMMENT ON VIEW hitl.simulation_summary IS
-	'per simulation and strategy, over its repeats: area under the learning curve (mean and standard deviation), labels needed to reach 95% and 99% of the full-data accuracy (mean over the repeats that reach it, and their count), final accuracy';
+	'per simulation and strategy, over its repeats: area under the learning curve (mean and standard deviation), labels needed to reach 95% and 99% of the full-data accuracy (mean over the repeats that reach it, and their count), final accuracy; where the stopping rule (kappa above stop_kappa three rounds in a row) would have stopped: labels and accuracy there (mean over the repeats that stop, and their count) and the accuracy given up against the budget';
+COMMENT ON COLUMN hitl.simulation_summary.stop_labels IS
+	'labels at the first round whose kappa and the two before it are above option stop_kappa (0.99 when absent), the mean over the repeats that stop';
+COMMENT ON COLUMN hitl.simulation_summary.stopped IS 'the repeats in which the stopping rule stops';
+COMMENT ON COLUMN hitl.simulation_summary.stop_accuracy IS
+	'held-out accuracy at the stop, the mean over the repeats that stop';
+COMMENT ON COLUMN hitl.simulation_summary.accuracy_given_up IS
+	'final accuracy at the budget less the accuracy at the stop, the mean over the repeats that stop';
 GRANT SELECT ON hitl.simulation_summary TO PUBLIC;
 
 /* Text for an SVG document: &, < and > escaped */

@@ -24,6 +24,17 @@
 #                  scikit-learn loop's (the same rounds: scaling, fit,
 #                  metrics, picking), and their AULC as in (a).  Target:
 #                  hitl within 10x.
+#   (c) strategies hitl alone, every strategy (random, margin,
+#                  least_confidence, entropy, density, diverse, committee)
+#                  on digits and on vehicle (846 rows, 18 features, 4
+#                  classes): initial 20, batch 10, budget 300,
+#                  SIM_ALL_REPEATS repeats (default 5), seed 0.  Per
+#                  strategy: AULC (mean and spread over repeats), its
+#                  ratio to random's AULC, labels to reach 95% of the
+#                  full-data accuracy, where the stopping rule (kappa above
+#                  0.99 three rounds in a row) stops, the accuracy there
+#                  and the accuracy given up against the budget, and the
+#                  seconds of the strategy's rounds (fit, evaluation, pick).
 #
 # Usage: PG_BIN=... bash test/bench/simulate.sh    (a few minutes on 2 cores)
 
@@ -86,5 +97,51 @@ echo "$out"
 hitl_s=$(awk '/^hitl.simulate:/ { print $2 }' <<<"$out")
 sk_s=$(awk '$1 ~ /^(random|margin|entropy)$/ { s += $NF } END { print s }' <<<"$out")
 echo "time: hitl $hitl_s s, scikit-learn $sk_s s, ratio hitl / scikit-learn $(awk "BEGIN { printf \"%.2f\", $hitl_s / $sk_s }")"
+
+# every strategy on a table, hitl alone: the summary per strategy
+all_strategies() {
+	local table=$1 id
+	id="$(bench_sql "SELECT hitl.simulate('$table', 'label', ARRAY['x'],
+				strategies => '{random,margin,least_confidence,entropy,density,diverse,committee}',
+				initial_labels => 20, batch_size => 10, budget => 300,
+				repeats => ${SIM_ALL_REPEATS:-5}, seed => 0)")"
+	printf '%-16s %7s %7s %9s %9s %7s %9s %8s %9s %8s %8s\n' strategy AULC "+-sd" "/random" labels_95 \
+		stopped stop_lab stop_acc given_up final seconds
+	bench_sql "SELECT format('%-16s %7s %7s %9s %9s %7s %9s %8s %9s %8s %8s', s.strategy,
+					 to_char(s.aulc, 'FM0.0000'), to_char(s.aulc_stddev, 'FM0.0000'),
+					 to_char(s.aulc / r.aulc, 'FM0.0000'), coalesce(round(s.labels_95)::text, '-'),
+					 s.stopped || '/' || s.repeats, coalesce(round(s.stop_labels)::text, '-'),
+					 coalesce(to_char(s.stop_accuracy, 'FM0.000'), '-'),
+					 coalesce(to_char(s.accuracy_given_up, 'FM0.000'), '-'),
+					 to_char(s.final_accuracy, 'FM0.000'),
+					 (SELECT to_char(sum(c.seconds), 'FM990.00') FROM hitl.simulation_curves c
+					  WHERE c.simulation = s.simulation AND c.strategy = s.strategy))
+				FROM hitl.simulation_summary s
+				JOIN hitl.simulation_summary r ON r.simulation = s.simulation AND r.strategy = 'random'
+				WHERE s.simulation = $id
+				ORDER BY array_position('{random,margin,least_confidence,entropy,density,diverse,committee}'::text[],
+										s.strategy)"
+	echo "full-data accuracy: $(bench_sql "SELECT to_char(full_accuracy, 'FM0.000') FROM hitl.simulations WHERE id = $id")"
+}
+
+bench_sql "DROP TABLE IF EXISTS vehicle_raw, s_vehicle" \
+	"CREATE TABLE vehicle_raw (comp int, circ int, d_circ int, rad_ra int, pr_axis_ra int,
+		max_l_ra int, scat_ra int, elong int, pr_axis_rect int, max_l_rect int, sc_var_maxis int,
+		sc_var_minis int, ra_gyr int, skew_maxis int, skew_minis int, kurt_minis int,
+		kurt_maxis int, holl_ra int, class text)" >/dev/null
+hitl_psql -c "\\copy vehicle_raw FROM pstdin WITH (FORMAT csv, HEADER true)" <"$HITL_REPO_ROOT/test/data/vehicle.csv"
+bench_sql "CREATE TABLE s_vehicle AS
+	SELECT row_number() OVER () AS id,
+		   ARRAY[comp, circ, d_circ, rad_ra, pr_axis_ra, max_l_ra, scat_ra, elong, pr_axis_rect,
+				 max_l_rect, sc_var_maxis, sc_var_minis, ra_gyr, skew_maxis, skew_minis,
+				 kurt_minis, kurt_maxis, holl_ra]::float8[] AS x, class AS label
+	FROM vehicle_raw" >/dev/null
+
+echo
+echo "(c) every strategy, hitl alone: initial 20, batch 10, budget 300, ${SIM_ALL_REPEATS:-5} repeats"
+echo "digits (10 classes):"
+all_strategies s_digits
+echo "vehicle (4 classes):"
+all_strategies s_vehicle
 
 bench_done

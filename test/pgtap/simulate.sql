@@ -1,9 +1,11 @@
 -- hitl.simulate: the API and its results, the errors and their SQLSTATEs,
 -- determinism with a seed, row-level security of the results and of the
--- source, no write to the source, margin against random, the SVG plot.
+-- source, no write to the source, margin against random, the SVG plot;
+-- the strategies density, diverse and committee; the kappa of each round
+-- and where the stopping rule stops.
 
 BEGIN;
-SELECT plan(64);
+SELECT plan(82);
 
 CREATE EXTENSION hitl;
 
@@ -147,7 +149,7 @@ SELECT is((SELECT count(*) FROM pts p JOIN xmins x USING (id) WHERE p.xmin::text
 SELECT throws_ok($$SELECT hitl.simulate('pts', 'lab', ARRAY['a'], strategies => '{margin,committee_x}')$$,
 				 '22023', 'unknown strategy "committee_x"', 'an unknown strategy is refused');
 SELECT is(pg_temp.hint_of($$SELECT hitl.simulate('pts', 'lab', ARRAY['a'], strategies => '{bogus}')$$),
-		  '22023: Known strategies: random, margin, least_confidence, entropy.',
+		  '22023: Known strategies: random, margin, least_confidence, entropy, density, diverse, committee.',
 		  'its hint lists the known strategies');
 SELECT throws_ok($$SELECT hitl.simulate('pts', 'lab', ARRAY['a'], strategies => '{}')$$,
 				 '22023', 'strategies must name at least one strategy', 'no strategy');
@@ -280,6 +282,127 @@ SELECT is(pg_temp.canceled($$SELECT hitl.simulate('pts', 'lab', ARRAY['a', 'b', 
 											  batch_size => 1, repeats => 1000)$$),
 		  '57014', 'statement_timeout stops a long simulation');
 RESET statement_timeout;
+
+---------------------------------------------------------------- density, diverse, committee
+SELECT ok(hitl.simulate('pts', 'lab', ARRAY['a', 'b', 'n', 'e'],
+						strategies => '{density,diverse,committee}',
+						initial_labels => 6, batch_size => 4, budget => 50, repeats => 3,
+						seed => 7) > 0, 'density, diverse and committee simulate');
+SELECT results_eq(
+	$$SELECT c.strategy, count(*), count(DISTINCT c.repeat), max(c.labels)
+	  FROM hitl.simulation_curves c WHERE c.simulation = (SELECT max(id) FROM hitl.simulations)
+	  GROUP BY c.strategy ORDER BY c.strategy$$,
+	$$VALUES ('committee', 36::bigint, 3::bigint, 50), ('density', 36, 3, 50), ('diverse', 36, 3, 50)$$,
+	'each: 3 repeats x 12 rounds up to the budget');
+SELECT results_eq(
+	$$SELECT strategy, final_accuracy > 0.8, aulc > 0.7 FROM hitl.simulation_summary
+	  WHERE simulation = (SELECT max(id) FROM hitl.simulations) ORDER BY strategy$$,
+	$$VALUES ('committee', true, true), ('density', true, true), ('diverse', true, true)$$,
+	'each learns the separable classes');
+CREATE TEMP VIEW curve_kappa AS
+	SELECT simulation, string_agg(format('%s %s %s %s %s %s', strategy, repeat, round, labels,
+										 accuracy, coalesce(kappa::text, '-')), ';'
+								  ORDER BY strategy, repeat, round) AS t
+	FROM hitl.simulation_curves GROUP BY simulation;
+SELECT ok(hitl.simulate('pts', 'lab', ARRAY['a', 'b', 'n', 'e'],
+						strategies => '{density,diverse,committee}',
+						initial_labels => 6, batch_size => 4, budget => 50, repeats => 3,
+						seed => 7) > 0, 'the same simulation again');
+SELECT is((SELECT t FROM curve_kappa WHERE simulation = (SELECT max(id) FROM hitl.simulations)),
+		  (SELECT t FROM curve_kappa WHERE simulation = (SELECT max(id) - 1 FROM hitl.simulations)),
+		  'the same seed gives the same curves and kappas, committee included');
+SELECT ok(hitl.simulate('pts', 'lab', ARRAY['a', 'b', 'n', 'e'], strategies => '{committee}',
+						initial_labels => 6, batch_size => 4, budget => 50, repeats => 3,
+						seed => 7, options => '{"committee_size": 3}') > 0,
+		  'committee_size 3');
+SELECT isnt((SELECT t FROM curve_kappa WHERE simulation = (SELECT max(id) FROM hitl.simulations)),
+			(SELECT string_agg(x, ';') FROM (
+				SELECT format('%s %s %s %s %s %s', strategy, repeat, round, labels, accuracy,
+							  coalesce(kappa::text, '-')) AS x
+				FROM hitl.simulation_curves
+				WHERE simulation = (SELECT max(id) - 1 FROM hitl.simulations) AND strategy = 'committee'
+				ORDER BY strategy, repeat, round) q),
+			'another committee_size picks other rows');
+SELECT throws_ok($$SELECT hitl.simulate('pts', 'lab', ARRAY['b', 'n'], algorithm => 'naive_bayes',
+										strategies => '{margin,committee}')$$,
+				 '22023', 'strategy "committee" needs algorithm logistic',
+				 'naive_bayes has no committee, as in create_model');
+SELECT throws_ok($$SELECT hitl.simulate('pts', 'lab', ARRAY['a'], strategies => '{committee}',
+										options => '{"committee_size": 21}')$$,
+				 '22023', NULL, 'a committee_size out of range');
+
+---------------------------------------------------------------- kappa and the stop
+SELECT is((SELECT count(*) FROM hitl.simulation_curves
+		   WHERE (round = 0 AND kappa IS NOT NULL) OR kappa NOT BETWEEN -1 AND 1),
+		  0::bigint, 'kappa: NULL at round 0, in [-1, 1] after');
+SELECT cmp_ok((SELECT count(kappa)::float8 / count(*) FROM hitl.simulation_curves
+			   WHERE round > 0 AND simulation IN (SELECT id FROM hitl.simulations WHERE algorithm = 'logistic')),
+			  '>', 0.95::float8,
+			  'kappa: NULL after round 0 only when undefined (both rounds predict one class)');
+RESET ROLE;
+-- two classes far apart: every model predicts every pool row right, so
+-- consecutive rounds agree, kappa 1
+CREATE TABLE far (id int PRIMARY KEY, a float8, lab text);
+INSERT INTO far SELECT i, CASE WHEN i % 2 = 0 THEN 10 ELSE -10 END + sin(i), (i % 2)::text
+FROM generate_series(1, 200) i;
+GRANT SELECT ON far TO tap_sim_a;
+SET ROLE tap_sim_a;
+SELECT ok(hitl.simulate('far', 'lab', ARRAY['a'], strategies => '{random,diverse}',
+						initial_labels => 4, batch_size => 10, budget => 84, repeats => 2,
+						seed => 1) > 0, 'a simulation on classes far apart');
+SELECT results_eq(
+	$$SELECT round, count(*), min(kappa), max(kappa) FROM hitl.simulation_curves
+	  WHERE simulation = (SELECT max(id) FROM hitl.simulations) AND round IN (1, 5, 8)
+	  GROUP BY round ORDER BY round$$,
+	$$VALUES (1, 4::bigint, 1::float8, 1::float8), (5, 4, 1, 1), (8, 4, 1, 1)$$,
+	'kappa: the recomputed agreement of predictions all right, 1');
+SELECT results_eq(
+	$$SELECT strategy, stop_labels, stopped, stop_accuracy, accuracy_given_up
+	  FROM hitl.simulation_summary WHERE simulation = (SELECT max(id) FROM hitl.simulations)
+	  ORDER BY strategy$$,
+	$$VALUES ('diverse', 34::float8, 2, 1::float8, 0::float8), ('random', 34, 2, 1, 0)$$,
+	'the stop: kappa above 0.99 at rounds 1, 2 and 3, so at 34 labels, nothing given up');
+SELECT ok(hitl.simulate('far', 'lab', ARRAY['a'], strategies => '{random}',
+						initial_labels => 4, batch_size => 10, budget => 84, repeats => 2,
+						seed => 1, options => '{"stop_kappa": 1}') > 0, 'stop_kappa 1');
+SELECT results_eq(
+	$$SELECT stop_labels, stopped, stop_accuracy, accuracy_given_up
+	  FROM hitl.simulation_summary WHERE simulation = (SELECT max(id) FROM hitl.simulations)$$,
+	$$VALUES (NULL::float8, 0, NULL::float8, NULL::float8)$$,
+	'no kappa is above stop_kappa 1: no repeat stops');
+-- the summary's stop columns against a recomputation from the curves
+SELECT is((SELECT count(*) FROM (
+			  SELECT s.simulation, s.strategy, s.stop_labels, s.stopped, s.stop_accuracy,
+					 s.accuracy_given_up, r.labels, r.n, r.acc, r.given
+			  FROM hitl.simulation_summary s
+			  LEFT JOIN (
+				  SELECT f.simulation, f.strategy, avg(f.labels)::float8 AS labels,
+						 count(*)::integer AS n, avg(f.accuracy) AS acc,
+						 avg(l.accuracy - f.accuracy) AS given
+				  FROM (SELECT DISTINCT ON (c.simulation, c.strategy, c.repeat) c.*
+						FROM hitl.simulation_curves c
+						JOIN hitl.simulations m ON m.id = c.simulation
+						JOIN hitl.simulation_curves c1 ON (c1.simulation, c1.strategy, c1.repeat, c1.round)
+							 = (c.simulation, c.strategy, c.repeat, c.round - 1)
+						JOIN hitl.simulation_curves c2 ON (c2.simulation, c2.strategy, c2.repeat, c2.round)
+							 = (c.simulation, c.strategy, c.repeat, c.round - 2)
+						WHERE c.kappa > coalesce((m.options->>'stop_kappa')::float8, 0.99)
+						  AND c1.kappa > coalesce((m.options->>'stop_kappa')::float8, 0.99)
+						  AND c2.kappa > coalesce((m.options->>'stop_kappa')::float8, 0.99)
+						ORDER BY c.simulation, c.strategy, c.repeat, c.round) f
+				  JOIN LATERAL (SELECT e.accuracy FROM hitl.simulation_curves e
+								WHERE (e.simulation, e.strategy, e.repeat)
+									  = (f.simulation, f.strategy, f.repeat)
+								ORDER BY e.round DESC LIMIT 1) l ON true
+				  GROUP BY f.simulation, f.strategy) r USING (simulation, strategy)
+			  WHERE s.stopped <> coalesce(r.n, 0)
+				 OR s.stop_labels IS DISTINCT FROM r.labels
+				 OR abs(s.stop_accuracy - r.acc) > 1e-12
+				 OR abs(s.accuracy_given_up - r.given) > 1e-12
+				 OR (s.stopped > 0) <> (r.n IS NOT NULL)) bad), 0::bigint,
+		  'stop_labels, stopped, stop_accuracy and accuracy_given_up as recomputed from the curves');
+SELECT cmp_ok((SELECT count(*) FROM hitl.simulation_summary WHERE stopped > 0), '>=', 3::bigint,
+			  'several strategies stop');
 RESET ROLE;
 
 SELECT * FROM finish();

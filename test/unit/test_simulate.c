@@ -77,15 +77,15 @@ test_pick(void)
 				distinct = 1;
 	SimRng		rng;
 
-	m = sim_pick(SIM_MARGIN, 5, 2, proba, NULL, 0, 2, NULL, out);
+	m = sim_pick(SIM_MARGIN, 5, 2, proba, NULL, 0, NULL, 2, NULL, out);
 	ok(m == 2 && out[0] == 2 && out[1] == 4, "margin picks the closest calls first (%d, %d)",
 	   out[0], out[1]);
-	m = sim_pick(SIM_ENTROPY, 5, 2, proba, NULL, 0, 3, NULL, out);
+	m = sim_pick(SIM_ENTROPY, 5, 2, proba, NULL, 0, NULL, 3, NULL, out);
 	ok(m == 3 && out[0] == 2 && out[1] == 4 && out[2] == 1, "entropy ranks the same on two classes");
-	m = sim_pick(SIM_LEAST_CONFIDENCE, 5, 2, proba, NULL, 0, 10, NULL, out);
+	m = sim_pick(SIM_LEAST_CONFIDENCE, 5, 2, proba, NULL, 0, NULL, 10, NULL, out);
 	ok(m == 5 && out[4] == 3, "a batch beyond the pool takes the whole pool, most confident last");
 	sim_rng_seed(&rng, 1, 0);
-	m = sim_pick(SIM_RANDOM, 5, 2, proba, NULL, 0, 5, &rng, out);
+	m = sim_pick(SIM_RANDOM, 5, 2, proba, NULL, 0, NULL, 5, &rng, out);
 	for (i = 0; i < 5; i++)
 	{
 		int			j;
@@ -98,11 +98,11 @@ test_pick(void)
 	{
 		double		tie[6] = {0.5, 0.5, 0.5, 0.5, 0.5, 0.5};
 
-		m = sim_pick(SIM_MARGIN, 3, 2, tie, NULL, 0, 2, NULL, out);
+		m = sim_pick(SIM_MARGIN, 3, 2, tie, NULL, 0, NULL, 2, NULL, out);
 		ok(out[0] == 0 && out[1] == 1, "ties go to the lower position");
 	}
 	ok(sim_strategy_from_name("margin") == SIM_MARGIN &&
-	   sim_strategy_from_name("committee") == -1, "strategy names");
+	   sim_strategy_from_name("hybrid") == -1, "strategy names");
 }
 
 /*
@@ -144,6 +144,7 @@ campaign(SimParams *p, int initial, int batch, int budget, int repeats, uint64_t
 	p->max_iter = 100;
 	p->tol = 1e-8;
 	p->seed = seed;
+	p->committee_size = 5;
 	p->nstrategies = nstrategies;
 	p->strategies = strategies;
 }
@@ -314,13 +315,165 @@ test_nbayes(void)
 	free(y);
 }
 
+/* Density: of rows as uncertain, the typical go before the outlier */
+static void
+test_density(void)
+{
+	/* equal margins; rows 0-2 close together, row 3 apart */
+	double		proba[8] = {0.6, 0.4, 0.6, 0.4, 0.6, 0.4, 0.6, 0.4};
+	double		x[8] = {1, 0, 0.9, 0.1, 1, 0.05, -1, 0.2};
+	int			out[4];
+	int			m;
+
+	m = sim_pick(SIM_DENSITY, 4, 2, proba, x, 2, NULL, 4, NULL, out);
+	ok(m == 4 && out[3] == 3, "density: the outlier comes last (%d)", out[3]);
+	proba[6] = 0.5;
+	proba[7] = 0.5;
+	m = sim_pick(SIM_MARGIN, 4, 2, proba, x, 2, NULL, 1, NULL, out);
+	ok(m == 1 && out[0] == 3, "margin: the outlier, most uncertain, first");
+	proba[6] = 0.99;
+	proba[7] = 0.01;
+	proba[0] = 0.55;
+	proba[1] = 0.45;
+	m = sim_pick(SIM_DENSITY, 4, 2, proba, x, 2, NULL, 1, NULL, out);
+	ok(m == 1 && out[0] == 0, "density: the more uncertain of typical rows first");
+}
+
+/* Diverse: near-copies of the top row do not follow it */
+static void
+test_diverse(void)
+{
+	/* margin uncertainties 0.9, 0.9, 0.9, 0.8, 0.7, 0.85 */
+	double		proba[12] = {0.55, 0.45, 0.55, 0.45, 0.55, 0.45, 0.6, 0.4, 0.65, 0.35,
+		0.575, 0.425};
+	double		x[12] = {1, 0, 1, 0, 1, 0, 0, 1, -1, 0, 2, 0};
+	int			out[6];
+	int			m;
+
+	m = sim_pick(SIM_MARGIN, 6, 2, proba, x, 2, NULL, 3, NULL, out);
+	ok(m == 3 && out[0] == 0 && out[1] == 1 && out[2] == 2, "margin: three copies of a row");
+	m = sim_pick(SIM_DIVERSE, 6, 2, proba, x, 2, NULL, 3, NULL, out);
+	ok(m == 3 && out[0] == 0 && out[1] == 4 && out[2] == 3,
+	   "diverse: three different rows, the opposite one second (%d %d %d)", out[0], out[1], out[2]);
+	m = sim_pick(SIM_DIVERSE, 6, 2, proba, x, 2, NULL, 10, NULL, out);
+	ok(m == 6, "diverse: at most the pool (%d)", m);
+}
+
+/* The committee: agreement far from the boundary, reproducible */
+static void
+test_committee(void)
+{
+	int			n = 60,
+				i;
+	double	   *x = xmalloc(sizeof(double) * n * 2);
+	int		   *y = xmalloc(sizeof(int) * n);
+	double		xp[6] = {-3, 0, 3, 0, 0.02, 0};
+	double		u[3],
+				v[3];
+	SimRng		rng;
+	bool		okfit;
+	double		pick_u[3] = {0.1, 0.7, 0.4};
+	int			out[2];
+
+	blobs(n, 1.0, x, y);
+	sim_rng_seed(&rng, 3, 1);
+	okfit = sim_committee_uncertainty(n, 2, 2, x, y, 3, xp, 5, 1.0, 100, 1e-8, &rng, u);
+	ok(okfit && u[0] == 0 && u[1] == 0, "committee: all vote alike far from the boundary");
+	ok(u[2] >= 0 && u[2] <= 1, "committee: vote entropy in [0, 1] (%.3f)", u[2]);
+	sim_rng_seed(&rng, 3, 1);
+	sim_committee_uncertainty(n, 2, 2, x, y, 3, xp, 5, 1.0, 100, 1e-8, &rng, v);
+	ok(u[0] == v[0] && u[1] == v[1] && u[2] == v[2], "committee: the same seed, the same votes");
+	/* members that disagree: labels that are noise */
+	for (i = 0; i < n; i++)
+		y[i] = (i * 7 / 3) % 2;
+	sim_rng_seed(&rng, 3, 1);
+	okfit = sim_committee_uncertainty(n, 2, 2, x, y, 3, xp, 9, 1.0, 100, 1e-8, &rng, u);
+	ok(okfit && (u[0] > 0 || u[1] > 0 || u[2] > 0), "committee: noise splits the votes");
+	/* two labeled rows: some resamples hold one class only, and still fit */
+	sim_rng_seed(&rng, 5, 1);
+	okfit = sim_committee_uncertainty(2, 2, 2, x, y, 3, xp, 20, 1.0, 100, 1e-8, &rng, u);
+	ok(okfit && u[0] >= 0 && u[0] <= 1, "committee: resamples of one class fit (%.3f)", u[0]);
+	ok(sim_pick(SIM_COMMITTEE, 3, 2, xp, xp, 2, pick_u, 2, NULL, out) == 2 &&
+	   out[0] == 1 && out[1] == 2, "committee: ranks by the vote entropy");
+	free(x);
+	free(y);
+}
+
+static void
+test_kappa(void)
+{
+	int			a[4] = {0, 0, 1, 1};
+	int			b[4] = {0, 1, 1, 1};
+	int			c[4] = {1, 1, 1, 1};
+
+	ok(fabs(sim_kappa(4, 2, a, b) - 0.5) < 1e-12, "kappa: p_o 0.75, p_e 0.5: 0.5");
+	ok(sim_kappa(4, 2, a, a) == 1.0, "kappa: the same predictions: 1");
+	ok(isnan(sim_kappa(4, 2, c, c)), "kappa: one class in both: NaN");
+	ok(isnan(sim_kappa(1, 2, a, b)), "kappa: one row: NaN");
+}
+
+/* Every strategy runs, reproducibly, with a kappa from round 1 */
+static void
+test_all_strategies(void)
+{
+	int			n = 400;
+	double	   *x = xmalloc(sizeof(double) * n * 2);
+	int		   *y = xmalloc(sizeof(int) * n);
+	SimData		d = {n, 2, 2, x, NULL, y};
+	SimStrategy st[7] = {SIM_RANDOM, SIM_MARGIN, SIM_LEAST_CONFIDENCE, SIM_ENTROPY,
+	SIM_DENSITY, SIM_DIVERSE, SIM_COMMITTEE};
+	SimParams	p;
+	Curves	   *a = xmalloc(sizeof(Curves));
+	Curves	   *b = xmalloc(sizeof(Curves));
+	SimSink		sa = {collect, collect_full, a};
+	SimSink		sb = {collect, collect_full, b};
+	int			i,
+				pool,
+				same = 1,
+				kappas = 1;
+
+	blobs(n, 0.8, x, y);
+	campaign(&p, 4, 5, 44, 2, 9, 7, st);
+	ok(sim_run(&d, &p, &sa) == SIM_OK && a->n == 2 * 7 * 9,
+	   "7 strategies x 2 repeats x 9 rounds (%d)", a->n);
+	sim_run(&d, &p, &sb);
+	for (i = 0; i < a->n; i++)
+	{
+		if (a->p[i].accuracy != b->p[i].accuracy ||
+			memcmp(&a->p[i].kappa, &b->p[i].kappa, sizeof(double)) != 0)
+			same = 0;
+		if (a->p[i].round == 0 ? !isnan(a->p[i].kappa)
+			: !(a->p[i].kappa >= -1 && a->p[i].kappa <= 1))
+			kappas = 0;
+	}
+	ok(same, "every strategy: the same seed gives the same curves and kappas");
+	ok(kappas, "kappa: NaN at round 0, in [-1, 1] after");
+	for (i = 4; i < 7; i++)
+		ok(mean_accuracy(a, i) > 0.8, "%s learns the blobs (%.3f)",
+		   sim_strategy_name(st[i]), mean_accuracy(a, i));
+	p.algorithm = SIM_NAIVE_BAYES;
+	ok(sim_check(&d, &p, &pool) == SIM_ERR_COMMITTEE_NBAYES, "naive Bayes has no committee");
+	ok(sim_strategy_from_name("committee") == SIM_COMMITTEE &&
+	   sim_strategy_from_name("diverse") == SIM_DIVERSE &&
+	   sim_strategy_from_name("density") == SIM_DENSITY, "the new strategies' names");
+	free(a);
+	free(b);
+	free(x);
+	free(y);
+}
+
 int
 main(void)
 {
 	test_nbayes();
 	test_rng();
 	test_pick();
+	test_density();
+	test_diverse();
+	test_committee();
+	test_kappa();
 	test_split();
 	test_run();
+	test_all_strategies();
 	return tap_finish();
 }
