@@ -131,16 +131,16 @@ read_options(const HitlModel *model, AssignOptions *o)
 }
 
 /*
- * The rows no candidate may be, those role holds, and those others have
- * started (answered), read as the owner of hitl's tables: they only narrow
- * and order what the caller sees.  A row is out when role skipped it or
+ * Of the queue's rows (*checked), those no candidate may be, those role
+ * holds, and those others have started (answered), read as the owner of
+ * hitl's tables: they only narrow and order what the caller sees.  A row is out when role skipped it or
  * skip_limit roles did, when role answered it, or when its answers and the
  * running reservations of the roles that have not answered it reach
  * annotators_per_row (1: a row one other role holds).
  */
 static void
 read_exclusions(const HitlModel *model, Datum role, const AssignOptions *o,
-				Datum *excluded, Datum *mine, Datum *started)
+				Datum *excluded, Datum *mine, Datum *started, Datum *checked)
 {
 	Oid			argtypes[4] = {TEXTOID, NAMEOID, INT4OID, INT4OID};
 	Datum		values[4];
@@ -175,7 +175,8 @@ read_exclusions(const HitlModel *model, Datum role, const AssignOptions *o,
 						   " SELECT coalesce(pg_catalog.array_agg(q.row_key) FILTER (WHERE s.me OR s.n OPERATOR(pg_catalog.>=) $3"
 						   "  OR a.me OR coalesce(a.n, 0) OPERATOR(pg_catalog.+) coalesce(r.held, 0) OPERATOR(pg_catalog.>=) $4), '{}'),"
 						   " coalesce(pg_catalog.array_agg(q.row_key) FILTER (WHERE r.me), '{}'),"
-						   " coalesce(pg_catalog.array_agg(q.row_key) FILTER (WHERE a.n OPERATOR(pg_catalog.>) 0), '{}')"
+						   " coalesce(pg_catalog.array_agg(q.row_key) FILTER (WHERE a.n OPERATOR(pg_catalog.>) 0), '{}'),"
+						   " coalesce(pg_catalog.array_agg(q.row_key), '{}')"
 						   " FROM q LEFT JOIN a ON a.row_key OPERATOR(pg_catalog.=) q.row_key"
 						   " LEFT JOIN r ON r.row_key OPERATOR(pg_catalog.=) q.row_key"
 						   " LEFT JOIN s ON s.row_key OPERATOR(pg_catalog.=) q.row_key",
@@ -186,6 +187,8 @@ read_exclusions(const HitlModel *model, Datum role, const AssignOptions *o,
 	*mine = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2,
 											&isnull), false, -1);
 	*started = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3,
+											   &isnull), false, -1);
+	*checked = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4,
 											   &isnull), false, -1);
 	SPI_freetuptable(SPI_tuptable);
 }
@@ -252,13 +255,14 @@ static void
 read_candidates(const HitlModel *model, Datum role, const AssignOptions *o, int limit,
 				Candidates *c)
 {
-	Oid			argtypes[5] = {TEXTOID, JSONBARRAYOID, JSONBARRAYOID, JSONBARRAYOID, INT4OID};
-	Datum		values[5];
+	Oid			argtypes[6] = {TEXTOID, JSONBARRAYOID, JSONBARRAYOID, JSONBARRAYOID, INT4OID,
+		JSONBARRAYOID};
+	Datum		values[6];
 	int			fetch = limit * 2 + 50;
 	int			i;
 
 	values[0] = CStringGetTextDatum(model->name);
-	read_exclusions(model, role, o, &values[1], &values[2], &values[3]);
+	read_exclusions(model, role, o, &values[1], &values[2], &values[3], &values[5]);
 	for (;;)
 	{
 		int			got;
@@ -272,12 +276,18 @@ read_candidates(const HitlModel *model, Datum role, const AssignOptions *o, int 
 									" ON mine.k OPERATOR(pg_catalog.=) q.row_key"
 									" LEFT JOIN (SELECT DISTINCT s.k FROM pg_catalog.unnest($4) s (k)) started"
 									" ON started.k OPERATOR(pg_catalog.=) q.row_key"
+									/*
+									 * only rows the exclusions looked at: a
+									 * scoring may have replaced the queue since
+									 */
+									" JOIN (SELECT DISTINCT c.k FROM pg_catalog.unnest($6) c (k)) checked"
+									" ON checked.k OPERATOR(pg_catalog.=) q.row_key"
 									" WHERE q.model OPERATOR(pg_catalog.=) $1"
 									" AND NOT EXISTS (SELECT FROM pg_catalog.unnest($2) e (k)"
 									" WHERE e.k OPERATOR(pg_catalog.=) q.row_key)"
 									" ORDER BY mine.k IS NOT NULL DESC, started.k IS NOT NULL DESC, q.rank"
 									" LIMIT $5",
-									5, argtypes, values, NULL, false, SPI_OK_SELECT,
+									6, argtypes, values, NULL, false, SPI_OK_SELECT,
 									"reading the rows to offer");
 		c->n = got;
 		c->key = palloc(sizeof(Datum) * Max(c->n, 1));
