@@ -48,8 +48,27 @@
 
 #define ADJUDICATOR_ROLE "hitl_adjudicator"
 
+/* the table whose label writes are hitl's own, and how deep (0: none) */
+static Oid	suspended_rel = InvalidOid;
 static int	suspended = 0;
+static Oid	consensus_rel = InvalidOid;
 static int	consensus_writes = 0;
+
+/* Enter or leave a scope of writes to relid; nested scopes name one table */
+static void
+scope_of(Oid *rel, int *depth, Oid relid, bool on)
+{
+	if (on)
+	{
+		if (*depth > 0 && *rel != relid)
+			elog(ERROR, "hitl: label writes to two tables at once");
+		*rel = relid;
+		(*depth)++;
+	}
+	else if (--(*depth) == 0)
+		*rel = InvalidOid;
+	Assert(*depth >= 0);
+}
 
 /* One row's answer, and what the row's answers say after it */
 typedef struct Answer
@@ -65,24 +84,22 @@ typedef struct Answer
 
 /* hitl's own label writes do not go through answers (nesting allowed) */
 void
-label_answers_suspend(bool on)
+label_answers_suspend(Oid relid, bool on)
 {
-	suspended += on ? 1 : -1;
-	Assert(suspended >= 0);
+	scope_of(&suspended_rel, &suspended, relid, on);
 }
 
 /* The consensus refresh's label writes: logged with source 'consensus' */
 void
-label_consensus_writing(bool on)
+label_consensus_writing(Oid relid, bool on)
 {
-	consensus_writes += on ? 1 : -1;
-	Assert(consensus_writes >= 0);
+	scope_of(&consensus_rel, &consensus_writes, relid, on);
 }
 
 bool
-label_consensus_written(void)
+label_consensus_written(Oid relid)
 {
-	return consensus_writes > 0;
+	return consensus_writes > 0 && relid == consensus_rel;
 }
 
 /* May the current role adjudicate the model's rows? */
@@ -276,7 +293,12 @@ label_answer(TriggerData *trigdata, const char *model)
 	bool		isnull;
 	int			attnum;
 
-	if (!info->usable || info->annotators <= 1 || suspended > 0)
+	/*
+	 * hitl's own writes to this table only: a trigger that writes another
+	 * table meanwhile answers there as anyone does
+	 */
+	if (!info->usable || info->annotators <= 1 ||
+		(suspended > 0 && RelationGetRelid(rel) == suspended_rel))
 		return newtup;
 	for (i = 0; i < info->nkeys; i++)
 		keys[i] = heap_getattr(newtup, info->keys[i].attnum, desc, &key_nulls[i]);

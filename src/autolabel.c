@@ -294,11 +294,11 @@ draw_audited(const HitlModel *model, uint64 n, double fraction)
  * annotator's answers (answer.c), whatever the model's annotators_per_row.
  */
 static uint64
-write_machine_labels(const char *sql, Oid *argtypes, Datum *values)
+write_machine_labels(Oid relid, const char *sql, Oid *argtypes, Datum *values)
 {
 	volatile uint64 got = 0;
 
-	label_answers_suspend(true);
+	label_answers_suspend(relid, true);
 	PG_TRY();
 	{
 		got = catalog_execute(CATALOG_AS_CALLER, sql, 3, argtypes, values, NULL, false,
@@ -306,7 +306,7 @@ write_machine_labels(const char *sql, Oid *argtypes, Datum *values)
 	}
 	PG_FINALLY();
 	{
-		label_answers_suspend(false);
+		label_answers_suspend(relid, false);
 	}
 	PG_END_TRY();
 	return got;
@@ -355,7 +355,7 @@ write_batches(const HitlModel *model, const char *candidate_sql, double threshol
 		CHECK_FOR_INTERRUPTS();
 		values[1] = PointerGetDatum(b == 0 ? &first : &bounds[b]);
 		values[2] = PointerGetDatum(b == nbatches - 1 ? &end : &bounds[b + 1]);
-		got = write_machine_labels(sql.data, argtypes, values);
+		got = write_machine_labels(model->source, sql.data, argtypes, values);
 		if (n + got > cap)
 		{
 			cap = Max(cap * 2, n + got);

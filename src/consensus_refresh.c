@@ -418,8 +418,8 @@ write_labels(const HitlModel *model, uint64 n)
 					 format_type_with_typemod(typid, typmod),
 					 rowaccess_key_match(model, "t", "v.row_key"));
 	hitl_role_enter(&scope, model->owner);
-	label_answers_suspend(true);
-	label_consensus_writing(true);
+	label_answers_suspend(model->source, true);
+	label_consensus_writing(model->source, true);
 	PG_TRY();
 	{
 		written = catalog_execute(CATALOG_AS_CALLER, sql.data, 3, argtypes, values, NULL, false,
@@ -427,8 +427,8 @@ write_labels(const HitlModel *model, uint64 n)
 	}
 	PG_FINALLY();
 	{
-		label_consensus_writing(false);
-		label_answers_suspend(false);
+		label_consensus_writing(model->source, false);
+		label_answers_suspend(model->source, false);
 	}
 	PG_END_TRY();
 	hitl_role_exit(&scope);

@@ -147,7 +147,7 @@ label_log_open(const char *model)
 	w->source_att = get_attnum(w->table->relid, "source");
 	w->decided_att = get_attnum(w->table->relid, "decided_version");
 	w->machine = autolabel_writing(&w->decided_version);
-	w->consensus = label_consensus_written();
+	w->consensus = false;
 	w->model_name = pstrdup(model);
 	w->forget = !w->machine && w->source_att != InvalidAttrNumber &&
 		catalog_auto_labels_any(model);
@@ -406,6 +406,8 @@ label_log_change(LabelLogWriter *w, LabelInfo *info, const Datum *keys,
 		new_label = label_text(&info->label_text, new_label);
 	if (!prediction_null)
 		prediction = label_text(&info->prediction_text, prediction);
+	/* a consensus refit's write of this table, not a trigger's elsewhere */
+	w->consensus = label_consensus_written(info->key.relid);
 	writer_add(w, key, old_null ? NULL : &old_label, new_null ? NULL : &new_label,
 			   prediction_null ? NULL : &prediction,
 			   confidence_null ? NULL : &confidence);

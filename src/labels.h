@@ -32,17 +32,18 @@
 extern Datum hitl_label_trigger(PG_FUNCTION_ARGS);
 
 /*
- * answer.c: hitl's own label writes (hitl.auto_label) are not annotators'
- * answers; true suspends, false resumes (calls nest).
+ * answer.c: hitl's own label writes (hitl.auto_label) to table relid are
+ * not annotators' answers; true suspends, false resumes (calls nest, for
+ * one table).  Writes to other tables meanwhile (a trigger's) answer.
  */
-extern void label_answers_suspend(bool on);
+extern void label_answers_suspend(Oid relid, bool on);
 
 /*
  * answer.c: the label writes of a consensus refresh (consensus_refresh.c),
  * logged with source 'consensus'; true starts, false ends (calls nest).
  */
-extern void label_consensus_writing(bool on);
-extern bool label_consensus_written(void);
+extern void label_consensus_writing(Oid relid, bool on);
+extern bool label_consensus_written(Oid relid);
 
 /*
  * hitl._attach_label_triggers(model): the missing label triggers of a

@@ -30,6 +30,9 @@
 #include "security.h"
 #include "simulate_math.h"
 
+/* At most this many feature values per row (numbers and array elements) */
+#define SIM_MAX_FEATURES 1000000
+
 PG_FUNCTION_INFO_V1(hitl_simulate_run);
 PG_FUNCTION_INFO_V1(hitl_simulation_split);
 PG_FUNCTION_INFO_V1(hitl_drop_simulation);
@@ -162,10 +165,21 @@ read_rows(const char *query, SimRows *rows)
 		elog(ERROR, "hitl: the simulation's query failed");
 	tt = SPI_tuptable;
 	desc = tt->tupdesc;
+	if (desc->natts < 2 || SPI_gettypeid(desc, 1) != TEXTOID)
+		elog(ERROR, "hitl: the simulation's query must return a text label and features");
 	ncols = desc->natts - 1;
 	width = column_widths(tt, ncols);
 	for (c = 0; c < ncols; c++)
-		d += width[c];
+	{
+		/* in 64 bits: a few wide arrays of NULLs must not wrap around */
+		int64		wide = (int64) d + width[c];
+
+		if (wide > SIM_MAX_FEATURES)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many features to simulate on: more than %d", SIM_MAX_FEATURES)));
+		d = (int) wide;
+	}
 	if (tt->numvals > (uint64) (MaxAllocHugeSize / sizeof(double) / Max(d, 1)))
 		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						errmsg("too many rows to simulate on")));
@@ -181,6 +195,10 @@ read_rows(const char *query, SimRows *rows)
 		char	   *label = SPI_getvalue(tt->vals[i], desc, 1);
 
 		CHECK_FOR_INTERRUPTS();
+		if (label == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("the simulation's rows must all be labeled")));
 		if (prev == NULL || strcmp(prev, label) != 0)
 			rows->classes[data->k++] = prev = label;
 		y[i] = data->k - 1;

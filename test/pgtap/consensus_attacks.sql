@@ -1,0 +1,100 @@
+-- Attacks on the consensus refit and on hitl.simulate's data reading, from a
+-- review: each check failed (or crashed the server) before its fix.
+--
+-- 1. hitl's own label writes (a consensus refit, auto-labeling) suspend the
+--    answer trigger of the table they write only: a trigger of that table
+--    that writes another model's table meanwhile answers there as anyone
+--    does, so an annotator owning one model cannot write another model's
+--    labels past its annotators_per_row rule.
+-- 2. hitl._simulation_split / hitl._simulate_run, open to every role, take
+--    any query: a NULL label, or feature arrays whose widths add up past
+--    2^31, are errors, not a crash of the server.
+--
+-- The file runs outside a transaction block; its roles are dropped at the end.
+
+SELECT plan(9);
+
+CREATE EXTENSION hitl;
+SET client_min_messages = warning;
+
+CREATE ROLE tap_eve;
+CREATE ROLE tap_alice;
+CREATE ROLE tap_a1;
+CREATE ROLE tap_a2;
+CREATE ROLE tap_a3;
+GRANT CREATE ON SCHEMA public TO tap_eve, tap_alice;
+
+-- alice's model kb: three answers per row; eve may answer it
+SET ROLE tap_alice;
+CREATE TABLE tb (id int PRIMARY KEY, x float8, lab text);
+INSERT INTO tb SELECT i, i, NULL FROM generate_series(1, 50) i;
+SELECT hitl.create_model('kb', 'tb', 'lab', '{x}', options => '{"annotators_per_row": 3}');
+GRANT SELECT, UPDATE (lab) ON tb TO tap_eve;
+RESET ROLE;
+
+-- eve's model kc, with a trigger that writes alice's table
+SET ROLE tap_eve;
+CREATE TABLE tc (id int PRIMARY KEY, x float8, y float8, lab text);
+INSERT INTO tc SELECT i, i % 10, (i * 3) % 11, NULL FROM generate_series(1, 60) i;
+SELECT hitl.create_model('kc', 'tc', 'lab', '{x,y}',
+						 options => '{"annotators_per_row": 3, "consensus": "dawid_skene"}');
+GRANT SELECT, UPDATE (lab) ON tc TO tap_a1, tap_a2, tap_a3;
+CREATE FUNCTION tc_evil() RETURNS trigger LANGUAGE plpgsql AS
+	$$BEGIN UPDATE public.tb SET lab = 'evil' WHERE id <= 5; RETURN NULL; END$$;
+CREATE TRIGGER zz_evil AFTER UPDATE ON tc FOR EACH STATEMENT EXECUTE FUNCTION tc_evil();
+RESET ROLE;
+-- the trigger stays quiet while the annotators answer
+ALTER TABLE tc DISABLE TRIGGER zz_evil;
+SET ROLE tap_a1;
+UPDATE tc SET lab = (ARRAY['a', 'b', 'c'])[1 + id % 3] WHERE id <= 40;
+SET ROLE tap_a2;
+UPDATE tc SET lab = CASE WHEN id % 5 IN (0, 1) THEN (ARRAY['b', 'c', 'a'])[1 + id % 3]
+						 ELSE (ARRAY['a', 'b', 'c'])[1 + id % 3] END WHERE id <= 40;
+SET ROLE tap_a3;
+UPDATE tc SET lab = CASE WHEN id % 5 IN (0, 2) THEN (ARRAY['b', 'c', 'a'])[1 + id % 3]
+						 ELSE (ARRAY['a', 'b', 'c'])[1 + id % 3] END WHERE id <= 40;
+RESET ROLE;
+ALTER TABLE tc ENABLE TRIGGER zz_evil;
+
+SET ROLE tap_eve;
+SELECT cmp_ok(hitl.refresh_consensus('kc'), '>', 0::bigint, 'eve''s refit writes labels of her table');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM tb WHERE lab IS NOT NULL), 0::bigint,
+		  'her trigger''s UPDATE of alice''s table set no label: it was an answer');
+SELECT is((SELECT count(*) FROM hitl.answers WHERE model = 'kb' AND role = 'tap_eve'), 5::bigint,
+		  'five answers of eve in alice''s model');
+SELECT is((SELECT count(*) FROM hitl.label_log WHERE model = 'kb' AND source = 'consensus'), 0::bigint,
+		  'and no consensus write in alice''s label log');
+SELECT is((SELECT count(*) FROM hitl.label_log WHERE model = 'kc' AND source = 'consensus'),
+		  (SELECT count(*) FROM hitl.label_log WHERE model = 'kc' AND role = 'tap_eve'),
+		  'eve''s own table: her refit''s writes are consensus writes');
+
+-- 2. the simulation's data reading
+SET ROLE tap_eve;
+SELECT throws_ok($$SELECT count(*) FROM hitl._simulation_split(
+	'SELECT * FROM (VALUES (''a'', 1::float8), (''a'', 2), (''b'', 3), (''b'', 4), (NULL, 5)) v',
+	'{random}', 2, 1, 3, 1, 0.2, 1, 100, 1e-8, 0, 1)$$,
+	'22004', 'the simulation''s rows must all be labeled', 'a NULL label: 22004, no crash');
+SELECT throws_ok($$SELECT count(*) FROM hitl._simulation_split(
+	'SELECT 1::float8, ''a''::text',
+	'{random}', 2, 1, 3, 1, 0.2, 1, 100, 1e-8, 0, 1)$$,
+	'XX000', NULL, 'a query whose first column is no text label: an error');
+SELECT throws_ok($$SELECT count(*) FROM hitl._simulation_split(
+	'SELECT l, a FROM (SELECT (ARRAY[''x'', ''y''])[1 + g % 2] AS l,
+	 array_fill(NULL::float8, ARRAY[1000001]) AS a FROM generate_series(1, 4) g) v',
+	'{random}', 2, 1, 3, 1, 0.2, 1, 100, 1e-8, 0, 1)$$,
+	'54000', 'too many features to simulate on: more than 1000000', 'more than 1,000,000 features: 54000');
+SELECT lives_ok($$SELECT count(*) FROM hitl._simulation_split(
+	'SELECT l, a FROM (SELECT (ARRAY[''x'', ''y''])[1 + g % 2] AS l, ARRAY[g, g * 2]::float8[] AS a
+	 FROM generate_series(1, 8) g) v ORDER BY 1',
+	'{random}', 2, 1, 3, 1, 0.2, 1, 100, 1e-8, 0, 1)$$, 'a plain query still works');
+RESET ROLE;
+
+SELECT * FROM finish();
+
+SELECT hitl.drop_model('kc');
+SELECT hitl.drop_model('kb');
+DROP TABLE tc, tb;
+DROP FUNCTION tc_evil();
+REVOKE CREATE ON SCHEMA public FROM tap_eve, tap_alice;
+DROP ROLE tap_eve, tap_alice, tap_a1, tap_a2, tap_a3;
