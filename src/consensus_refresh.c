@@ -23,6 +23,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -144,6 +145,8 @@ read_answers(const char *model, AnswerTable *t)
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		int			item = DatumGetInt32(SPI_getbinval(row, desc, 1, &isnull)) - 1;
 		RoleAnswer *a = &t->answers[i];
+
+		CHECK_FOR_INTERRUPTS();
 
 		if (item == t->nrows)
 		{
@@ -316,6 +319,7 @@ decide_all(const AnswerTable *t, const ConsensusRule *rule, Decisions *d)
 		int			n = t->row_start[row + 1] - first;
 		RowConsensus c;
 
+		CHECK_FOR_INTERRUPTS();
 		if (!consensus_decide(rule, n, t->answers + first, &c))
 			continue;
 		d->row_key[d->n] = t->row_key[row];

@@ -166,7 +166,10 @@ read_rows(const char *query, SimRows *rows)
 	tt = SPI_tuptable;
 	desc = tt->tupdesc;
 	if (desc->natts < 2 || SPI_gettypeid(desc, 1) != TEXTOID)
-		elog(ERROR, "hitl: the simulation's query must return a text label and features");
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("the simulation's query must return a text label and features"),
+				 errhint("hitl.simulate builds such a query; call it rather than hitl._simulation_split.")));
 	ncols = desc->natts - 1;
 	width = column_widths(tt, ncols);
 	for (c = 0; c < ncols; c++)

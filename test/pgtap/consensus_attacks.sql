@@ -78,7 +78,8 @@ SELECT throws_ok($$SELECT count(*) FROM hitl._simulation_split(
 SELECT throws_ok($$SELECT count(*) FROM hitl._simulation_split(
 	'SELECT 1::float8, ''a''::text',
 	'{random}', 2, 1, 3, 1, 0.2, 1, 100, 1e-8, 0, 1)$$,
-	'XX000', NULL, 'a query whose first column is no text label: an error');
+	'42804', 'the simulation''s query must return a text label and features',
+	'a query whose first column is no text label: 42804');
 SELECT throws_ok($$SELECT count(*) FROM hitl._simulation_split(
 	'SELECT l, a FROM (SELECT (ARRAY[''x'', ''y''])[1 + g % 2] AS l,
 	 array_fill(NULL::float8, ARRAY[1000001]) AS a FROM generate_series(1, 4) g) v',
