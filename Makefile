@@ -90,6 +90,8 @@ OBJS = \
 	src/slice_sql.o \
 	src/simulate_math.o \
 	src/simulate_pick.o \
+	src/simulate_sparse.o \
+	src/simulate_text.o \
 	src/simulate.o
 
 # Released install scripts are frozen; each later version is an upgrade
@@ -150,7 +152,7 @@ test/unit/test_folds: test/unit/test_folds.c test/unit/tap.c src/folds.c src/met
 test/unit/test_consensus: test/unit/test_consensus.c test/unit/tap.c src/consensus.c src/agreement.c src/folds.c src/numeric_alloc.c
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -lm
 
-test/unit/test_simulate: test/unit/test_simulate.c test/unit/tap.c src/simulate_math.c src/simulate_pick.c src/strategy_math.c src/nbayes.c src/calibrate.c src/scaler.c src/logreg_solve.c src/logreg_lbfgs.c src/lbfgs.c src/logreg.c src/metrics.c src/numeric_alloc.c
+test/unit/test_simulate: test/unit/test_simulate.c test/unit/tap.c src/simulate_math.c src/simulate_pick.c src/simulate_sparse.c src/sparse_logreg.c src/strategy_math.c src/nbayes.c src/calibrate.c src/scaler.c src/logreg_solve.c src/logreg_lbfgs.c src/lbfgs.c src/logreg.c src/metrics.c src/numeric_alloc.c
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -llapack -lblas -lm
 
 test/unit/test_strategy: test/unit/test_strategy.c test/unit/tap.c src/strategy_math.c src/numeric_alloc.c

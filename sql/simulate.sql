@@ -3,12 +3,16 @@
 -- SQLSTATE, message, detail and hint.  Figures are shown as counts and
 -- truths, not floats.
 
--- two classes either side of a = 0; an embedding; a text column
-CREATE TABLE sim (id int PRIMARY KEY, a float8, b int, e float8[], note text, lab text);
+-- two classes either side of a = 0; an embedding; a text column whose
+-- words tell the class on 9 rows in 10; a column of no type a simulation
+-- takes
+CREATE TABLE sim (id int PRIMARY KEY, a float8, b int, e float8[], note text, lab text,
+				  flag boolean DEFAULT true);
 INSERT INTO sim
 SELECT i, (CASE WHEN i % 2 = 0 THEN 1 ELSE -1 END) * (0.2 + abs(sin(i * 12.9898)) * 2)
 		  + 0.5 * sin(i * 78.233),
-	   (i * 13) % 7, ARRAY[cos(i * 3.1), sin(i * 5.7)], 'row ' || i,
+	   (i * 13) % 7, ARRAY[cos(i * 3.1), sin(i * 5.7)],
+	   'row ' || i || CASE WHEN (i % 2 = 0) <> (i % 10 = 5) THEN ' sunny and bright' ELSE ' rainy, dark' END,
 	   CASE WHEN i % 2 = 0 THEN 'pos' ELSE 'neg' END
 FROM generate_series(1, 200) i;
 INSERT INTO sim SELECT i, 0, 0, NULL, NULL, NULL FROM generate_series(201, 210) i;
@@ -40,6 +44,34 @@ SELECT options->>'committee_size' AS committee_size, options->>'stop_kappa' AS s
 FROM hitl.simulations ORDER BY id DESC LIMIT 1;
 SELECT hitl.drop_simulation(max(id)) FROM hitl.simulations;
 SELECT count(*) FROM hitl.simulations;
+
+-- text: every strategy on the text column alone, then with the numbers;
+-- naive Bayes; the text options recorded
+SELECT hitl.simulate('sim', 'lab', ARRAY['note'],
+					 strategies => '{random,margin,least_confidence,entropy,density,diverse,committee}',
+					 initial_labels => 6, batch_size => 4, budget => 30, repeats => 2, seed => 3) AS text_sim
+\gset
+SELECT strategy, count(*) AS points, min(labels), max(labels), count(kappa) AS kappas
+FROM hitl.simulation_curves WHERE simulation = :text_sim GROUP BY strategy ORDER BY strategy;
+SELECT full_accuracy >= 0.85 AS words_tell_the_class, options->>'text_config' AS text_config,
+	   options->>'buckets' AS buckets, options->>'max_iter' AS max_iter
+FROM hitl.simulations WHERE id = :text_sim;
+SELECT hitl.simulate('sim', 'lab', ARRAY['a', 'note', 'e'], strategies => '{margin,density}',
+					 initial_labels => 6, batch_size => 8, budget => 30, repeats => 1,
+					 options => '{"bigrams": true, "buckets": 1024}') > 0 AS mixed;
+SELECT hitl.simulate('sim', 'lab', ARRAY['b', 'note'], algorithm => 'naive_bayes',
+					 strategies => '{entropy,diverse}', initial_labels => 6, batch_size => 8,
+					 budget => 30, repeats => 1) > 0 AS naive_bayes;
+SELECT s.algorithm, s.options->>'bigrams' AS bigrams, count(*) AS points
+FROM hitl.simulations s JOIN hitl.simulation_curves c ON c.simulation = s.id
+WHERE s.id > :text_sim GROUP BY s.id, s.algorithm, s.options ORDER BY s.id;
+SELECT * FROM err($$SELECT hitl.simulate('sim', 'lab', ARRAY['a'], options => '{"buckets": 1024}')$$);
+SELECT * FROM err($$SELECT hitl.simulate('sim', 'lab', ARRAY['note'], options => '{"text_config": "nope"}')$$);
+-- a batch beyond the budget is the budget: one round after the seed
+SELECT hitl.simulate('sim', 'lab', ARRAY['a'], batch_size => 2147483647, initial_labels => 4,
+					 budget => 20, repeats => 1) AS big_batch \gset
+SELECT count(*) AS rounds, max(labels) FROM hitl.simulation_curves WHERE simulation = :big_batch;
+SELECT hitl.drop_simulation(id) FROM hitl.simulations WHERE id >= :text_sim;
 
 -- the strategies
 SELECT * FROM err($$SELECT hitl.simulate('sim', 'lab', ARRAY['a'], strategies => '{margin,bogus}')$$);
@@ -75,7 +107,7 @@ SELECT * FROM err($$SELECT hitl.simulate('sim', 'lab', ARRAY['a'], algorithm => 
 SELECT * FROM err($$SELECT hitl.simulate('sim', 'lab', ARRAY['a'], seed => NULL)$$);
 SELECT * FROM err($$SELECT hitl.simulate(NULL, 'lab', ARRAY['a'])$$);
 -- the columns
-SELECT * FROM err($$SELECT hitl.simulate('sim', 'lab', ARRAY['a', 'note'])$$);
+SELECT * FROM err($$SELECT hitl.simulate('sim', 'lab', ARRAY['a', 'flag'])$$);
 SELECT * FROM err($$SELECT hitl.simulate('sim', 'lab', ARRAY['a', 'nope'])$$);
 SELECT * FROM err($$SELECT hitl.simulate('sim', 'nope', ARRAY['a'])$$);
 SELECT * FROM err($$SELECT hitl.simulate('sim', 'lab', ARRAY['lab'])$$);

@@ -15,20 +15,25 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
 #include <math.h>
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "catalog/namespace.h"
+#include "utils/regproc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/jsonb.h"
 
+#include "compat.h"
 #include "progress.h"
 #include "security.h"
 #include "simulate_math.h"
+#include "simulate_text.h"
 
 /* At most this many feature values per row (numbers and array elements) */
 #define SIM_MAX_FEATURES 1000000
@@ -44,7 +49,17 @@ typedef struct SimRows
 	char	  **classes;
 } SimRows;
 
-/* The width of each feature column of the query's result (1: a number) */
+/* Is a feature column (from 2) of the query's result text? */
+static bool
+is_text_column(TupleDesc desc, int col)
+{
+	return SPI_gettypeid(desc, col) == TEXTOID;
+}
+
+/*
+ * The width of each dense feature column of the query's result (1: a
+ * number, 0: a text column, which is not dense)
+ */
 static int *
 column_widths(SPITupleTable *tt, int ncols)
 {
@@ -57,9 +72,9 @@ column_widths(SPITupleTable *tt, int ncols)
 	{
 		Oid			typ = SPI_gettypeid(desc, c + 2);
 
-		if (typ == FLOAT8OID)
+		if (typ == FLOAT8OID || typ == TEXTOID)
 		{
-			width[c] = 1;
+			width[c] = typ == FLOAT8OID ? 1 : 0;
 			continue;
 		}
 		if (typ != FLOAT8ARRAYOID)
@@ -103,7 +118,7 @@ finite_value(double v, TupleDesc desc, int col)
 	return v;
 }
 
-/* One row's features into x and mask */
+/* One row's dense features into x and mask */
 static void
 read_features(HeapTuple tup, TupleDesc desc, int ncols, const int *width,
 			  double *x, bool *mask)
@@ -114,8 +129,11 @@ read_features(HeapTuple tup, TupleDesc desc, int ncols, const int *width,
 	for (c = 0; c < ncols; c++)
 	{
 		bool		isnull;
-		Datum		v = SPI_getbinval(tup, desc, c + 2, &isnull);
+		Datum		v;
 
+		if (is_text_column(desc, c + 2))
+			continue;
+		v = SPI_getbinval(tup, desc, c + 2, &isnull);
 		if (isnull)
 		{
 			memset(mask + off, true, sizeof(bool) * width[c]);
@@ -144,19 +162,67 @@ read_features(HeapTuple tup, TupleDesc desc, int ncols, const int *width,
 	}
 }
 
+/* A row's label (its type's output), and its place in the query's result */
+typedef struct LabeledRow
+{
+	char	   *label;
+	uint64		at;
+} LabeledRow;
+
+static int
+labeled_row_cmp(const void *a, const void *b)
+{
+	const LabeledRow *x = a;
+	const LabeledRow *y = b;
+	int			c = strcmp(x->label, y->label);
+
+	if (c != 0)
+		return c;
+	return (x->at > y->at) - (x->at < y->at);
+}
+
+/*
+ * The rows of the query's result ordered by their label's text (its
+ * bytes; the type's output function, never a cast, makes it), then in the
+ * query's order
+ */
+static LabeledRow *
+rows_by_label(SPITupleTable *tt)
+{
+	LabeledRow *lr = palloc_extended(sizeof(LabeledRow) * Max(tt->numvals, 1), MCXT_ALLOC_HUGE);
+	uint64		i;
+
+	for (i = 0; i < tt->numvals; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		lr[i].label = SPI_getvalue(tt->vals[i], tt->tupdesc, 1);
+		lr[i].at = i;
+		if (lr[i].label == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("the simulation's rows must all be labeled")));
+	}
+	qsort(lr, tt->numvals, sizeof(LabeledRow), labeled_row_cmp);
+	return lr;
+}
+
 /* Run the query (as the caller, read-only) and read its rows */
 static void
-read_rows(const char *query, SimRows *rows)
+read_rows(const char *query, const TextOptions *topts, SimRows *rows)
 {
 	SPITupleTable *tt;
 	TupleDesc	desc;
 	int			ncols,
 				d = 0,
-				c;
+				c,
+				ntext = 0;
 	int		   *width;
+	int		   *textcols;
 	uint64		i;
 	char	   *prev = NULL;
 	SimData    *data = &rows->data;
+	LabeledRow *lr;
+	int		   *order;
 	double	   *x;
 	bool	   *mask;
 	int		   *y;
@@ -165,18 +231,19 @@ read_rows(const char *query, SimRows *rows)
 		elog(ERROR, "hitl: the simulation's query failed");
 	tt = SPI_tuptable;
 	desc = tt->tupdesc;
-	if (desc->natts < 2 || SPI_gettypeid(desc, 1) != TEXTOID)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("the simulation's query must return a text label and features"),
-				 errhint("hitl.simulate builds such a query; call it rather than hitl._simulation_split.")));
+	if (tt->numvals > (uint64) (INT_MAX - 1))
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						errmsg("too many rows to simulate on")));
 	ncols = desc->natts - 1;
 	width = column_widths(tt, ncols);
+	textcols = palloc(sizeof(int) * Max(ncols, 1));
 	for (c = 0; c < ncols; c++)
 	{
 		/* in 64 bits: a few wide arrays of NULLs must not wrap around */
 		int64		wide = (int64) d + width[c];
 
+		if (is_text_column(desc, c + 2))
+			textcols[ntext++] = c + 2;
 		if (wide > SIM_MAX_FEATURES)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -193,25 +260,29 @@ read_rows(const char *query, SimRows *rows)
 	y = palloc0(sizeof(int) * Max(tt->numvals, 1));
 	rows->classes = palloc0(sizeof(char *) * Max(tt->numvals, 1));
 	memset(data, 0, sizeof(*data));
+	lr = rows_by_label(tt);
+	order = palloc(sizeof(int) * Max(tt->numvals, 1));
 	for (i = 0; i < tt->numvals; i++)
 	{
-		char	   *label = SPI_getvalue(tt->vals[i], desc, 1);
-
 		CHECK_FOR_INTERRUPTS();
-		if (label == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("the simulation's rows must all be labeled")));
-		if (prev == NULL || strcmp(prev, label) != 0)
-			rows->classes[data->k++] = prev = label;
+		if (prev == NULL || strcmp(prev, lr[i].label) != 0)
+			rows->classes[data->k++] = prev = lr[i].label;
 		y[i] = data->k - 1;
-		read_features(tt->vals[i], desc, ncols, width, x + i * d, mask + i * d);
+		order[i] = (int) lr[i].at;
+		read_features(tt->vals[lr[i].at], desc, ncols, width, x + i * d, mask + i * d);
 	}
 	data->n = (int) tt->numvals;
 	data->d = d;
 	data->x = x;
 	data->missing = mask;
 	data->y = y;
+	if (ntext > 0)
+	{
+		SparseMatrix *t = palloc0(sizeof(SparseMatrix));
+
+		simulate_text_rows(tt, textcols, ntext, order, data->n, topts, t);
+		data->text = t;
+	}
 }
 
 /* The strategies of a text[] argument, checked */
@@ -253,36 +324,111 @@ strategies_arg(ArrayType *arr, int *n)
 	return out;
 }
 
+/* An integer argument below lo or above hi: 22023 */
+static int
+int_arg(FunctionCallInfo fcinfo, int arg, const char *name, int lo, int hi)
+{
+	int			v = PG_GETARG_INT32(arg);
+
+	if (v < lo || v > hi)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be from %d to %d", name, lo, hi)));
+	return v;
+}
+
 /*
- * The campaign from the arguments shared by both functions: (query,
- * strategies, initial_labels, batch_size, budget, repeats, test_fraction,
- * C, max_iter, tol, seed); hitl.simulate checked their ranges.
+ * The campaign from the arguments shared by both functions: (source,
+ * label_column, feature_columns, strategies, algorithm, initial_labels,
+ * batch_size, budget, repeats, test_fraction, options, seed), checked;
+ * the query reading the data and the options resolved
+ * (hitl._simulation_plan, as the caller), into plan's query and p, the
+ * text options into text.  SPI connected.
  */
 static void
-params_args(FunctionCallInfo fcinfo, SimParams *p)
+params_args(FunctionCallInfo fcinfo, SimParams *p, char **query, Datum *resolved,
+			TextOptions *topts)
 {
+	Oid			plan_types[5] = {REGCLASSOID, NAMEOID, NAMEARRAYOID, TEXTOID, JSONBOID};
+	Datum		plan_values[5];
+	Oid			opt_types[1] = {JSONBOID};
+	Datum		opt_values[1];
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	char	   *algorithm;
 	int			i;
 
-	for (i = 0; i < 11; i++)
+	for (i = 0; i < 12; i++)
 		if (PG_ARGISNULL(i))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("the arguments of a simulation may not be null")));
 	memset(p, 0, sizeof(*p));
-	p->strategies = strategies_arg(PG_GETARG_ARRAYTYPE_P(1), &p->nstrategies);
-	p->initial_labels = PG_GETARG_INT32(2);
-	p->batch_size = PG_GETARG_INT32(3);
-	p->budget = PG_GETARG_INT32(4);
-	p->repeats = PG_GETARG_INT32(5);
-	p->test_fraction = PG_GETARG_FLOAT8(6);
-	p->C = PG_GETARG_FLOAT8(7);
-	p->max_iter = PG_GETARG_INT32(8);
-	p->tol = PG_GETARG_FLOAT8(9);
-	p->seed = (uint64) (uint32) PG_GETARG_INT32(10);
-	if (p->initial_labels < 2 || p->batch_size < 1 || p->repeats < 1 ||
-		p->budget < p->initial_labels || !(p->test_fraction > 0 && p->test_fraction < 1) ||
-		!(p->C > 0) || p->max_iter < 1 || !(p->tol > 0))
-		elog(ERROR, "hitl: simulation arguments out of range");
+	memset(topts, 0, sizeof(*topts));
+	p->strategies = strategies_arg(PG_GETARG_ARRAYTYPE_P(3), &p->nstrategies);
+	algorithm = text_to_cstring(PG_GETARG_TEXT_PP(4));
+	p->algorithm = strcmp(algorithm, "naive_bayes") == 0 ? SIM_NAIVE_BAYES : SIM_LOGISTIC;
+	p->initial_labels = int_arg(fcinfo, 5, "initial_labels", 2, INT_MAX);
+	p->batch_size = int_arg(fcinfo, 6, "batch_size", 1, INT_MAX);
+	p->budget = int_arg(fcinfo, 7, "budget", p->initial_labels, INT_MAX);
+	/* a batch beyond the budget is the budget: no count below overflows */
+	p->batch_size = Min(p->batch_size, p->budget);
+	p->repeats = int_arg(fcinfo, 8, "repeats", 1, 1000);
+	p->test_fraction = PG_GETARG_FLOAT8(9);
+	if (!(p->test_fraction > 0 && p->test_fraction < 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("test_fraction must be above 0 and below 1")));
+	p->seed = (uint64) (uint32) PG_GETARG_INT32(11);
+
+	/* the query and the options (hitl._simulation_plan checks the algorithm) */
+	for (i = 0; i < 3; i++)
+		plan_values[i] = PG_GETARG_DATUM(i);
+	plan_values[3] = PG_GETARG_DATUM(4);
+	plan_values[4] = PG_GETARG_DATUM(10);
+	if (SPI_execute_with_args("SELECT p.query, p.resolved FROM hitl._simulation_plan($1, $2, $3, $4, $5) p",
+							  5, plan_types, plan_values, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "hitl: could not plan the simulation");
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	*query = SPI_getvalue(tup, desc, 1);
+	*resolved = SPI_datumTransfer(SPI_getbinval(tup, desc, 2, &isnull), false, -1);
+	opt_values[0] = *resolved;
+	if (SPI_execute_with_args("SELECT coalesce($1->>'C', $1->>'alpha')::pg_catalog.float8,"
+							  " coalesce(($1->>'max_iter')::pg_catalog.int4, 100),"
+							  " coalesce(($1->>'tol')::pg_catalog.float8, 1e-8),"
+							  " coalesce(($1->>'committee_size')::pg_catalog.int4, 5),"
+							  " $1->>'text_config', coalesce(($1->>'bigrams')::pg_catalog.bool, false),"
+							  " coalesce(($1->>'buckets')::pg_catalog.int4, 262144),"
+							  " coalesce(($1->>'max_text_bytes')::pg_catalog.int4, 1048576)",
+							  1, opt_types, opt_values, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "hitl: could not read the simulation's options");
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	p->C = DatumGetFloat8(SPI_getbinval(tup, desc, 1, &isnull));
+	if (isnull || !(p->C > 0))
+		elog(ERROR, "hitl: the simulation's options lack C or alpha");
+	p->alpha = p->C;
+	p->max_iter = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+	p->tol = DatumGetFloat8(SPI_getbinval(tup, desc, 3, &isnull));
+	p->committee_size = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
+	if (p->max_iter < 1 || !(p->tol > 0) || p->committee_size < 2 || p->committee_size > 20)
+		elog(ERROR, "hitl: simulation options out of range");
+	if (SPI_getvalue(tup, desc, 5) != NULL)
+	{
+		topts->config = get_ts_config_oid(hitl_qualified_name_list(SPI_getvalue(tup, desc, 5)),
+										 false);
+		topts->bigrams = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
+		topts->buckets = DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull));
+		topts->max_bytes = DatumGetInt32(SPI_getbinval(tup, desc, 8, &isnull));
+		topts->sign = p->algorithm == SIM_LOGISTIC;
+		if (topts->buckets < 16 || (topts->buckets & (topts->buckets - 1)) != 0 ||
+			topts->max_bytes < 1024)
+			elog(ERROR, "hitl: simulation text options out of range");
+	}
 }
 
 /* Refuse data the campaign cannot run on */
@@ -304,6 +450,14 @@ check_data(const SimRows *rows, const SimParams *p)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a feature of a labeled row is negative"),
 				 errhint("naive_bayes takes features of zero or more; use algorithm 'logistic'.")));
+	if (err == SIM_ERR_TOO_LARGE)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the simulation's data are too large: %d rows, %d classes, %d features",
+						rows->data.n, rows->data.k,
+						rows->data.d + (rows->data.text ? rows->data.text->d : 0)),
+				 errhint("A simulation holds at most %d class probabilities (rows x classes) and as many parameters of a model.",
+						 SIM_MAX_COEFFICIENTS)));
 	if (err == SIM_ERR_BUDGET_BEYOND_POOL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -357,10 +511,11 @@ run_full(void *arg, int repeat, double accuracy)
 
 /*
  * Record the simulation (as the owner of hitl's tables, in the calling
- * role's name) from hitl._simulate_run's arguments; returns its id.
+ * role's name) from hitl._simulate_run's arguments, with the options
+ * resolved; returns its id.
  */
 static int64
-store_simulation(FunctionCallInfo fcinfo, Oid caller)
+store_simulation(FunctionCallInfo fcinfo, Oid caller, Datum resolved)
 {
 	static const char *sql =
 		"INSERT INTO hitl.simulations (role, source, label_column, feature_columns, strategies,"
@@ -370,16 +525,16 @@ store_simulation(FunctionCallInfo fcinfo, Oid caller)
 	Oid			types[13] = {NAMEOID, REGCLASSOID, NAMEOID, NAMEARRAYOID, TEXTARRAYOID, TEXTOID,
 		INT4OID, INT4OID, INT4OID, INT4OID, FLOAT8OID, JSONBOID, INT4OID};
 	Datum		values[13];
-	int			args[11] = {11, 12, 13, 1, 14, 2, 3, 4, 5, 6, 15};
 	HitlRoleScope scope;
 	bool		isnull;
 	int64		id;
 	int			i;
 
 	values[0] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(caller, false)));
-	for (i = 0; i < 11; i++)
-		values[i + 1] = PG_GETARG_DATUM(args[i]);
-	values[12] = PG_GETARG_DATUM(10);
+	for (i = 0; i < 10; i++)
+		values[i + 1] = PG_GETARG_DATUM(i);
+	values[11] = resolved;
+	values[12] = PG_GETARG_DATUM(11);
 	hitl_catalog_enter(&scope);
 	if (SPI_execute_with_args(sql, 13, types, values, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "hitl: could not record the simulation");
@@ -440,48 +595,35 @@ store_curves(int64 id, const RunOut *o)
 }
 
 /*
- * hitl._simulate_run(query, strategies, initial_labels, batch_size, budget,
- * repeats, test_fraction, C, max_iter, tol, seed, source, label_column,
- * feature_columns, algorithm, options, committee_size): runs the query as the caller
- * (C is naive Bayes's alpha with algorithm 'naive_bayes'),
- * records the simulation in the caller's name with its arguments (the
- * last five and those of the campaign), replays the campaign, stores its
- * curves and the full-data accuracy (the mean over repeats), and returns
- * its id.  hitl.simulate checks the arguments and builds the query.
+ * hitl._simulate_run(source, label_column, feature_columns, strategies,
+ * algorithm, initial_labels, batch_size, budget, repeats, test_fraction,
+ * options, seed): reads the table's labeled rows as the caller through
+ * hitl._simulation_plan's query, records the simulation in the caller's
+ * name with its arguments (the options resolved), replays the campaign,
+ * stores its curves and the full-data accuracy (the mean over repeats),
+ * and returns its id.  hitl.simulate checks the arguments with friendlier
+ * messages first; this checks them again, as anyone may call it.
  */
 Datum
 hitl_simulate_run(PG_FUNCTION_ARGS)
 {
 	Oid			caller = GetUserId();
 	char	   *query;
+	Datum		resolved;
+	TextOptions topts;
 	SimParams	p;
 	SimRows		rows;
 	SimSink		sink;
 	RunOut		out;
 	SimError	err;
 	int64		id;
-	int			i;
 
-	params_args(fcinfo, &p);
-	for (i = 11; i < 17; i++)
-		if (PG_ARGISNULL(i))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("the arguments of a simulation may not be null")));
-	if (strcmp(text_to_cstring(PG_GETARG_TEXT_PP(14)), "naive_bayes") == 0)
-	{
-		p.algorithm = SIM_NAIVE_BAYES;
-		p.alpha = p.C;
-	}
-	p.committee_size = PG_GETARG_INT32(16);
-	if (p.committee_size < 2 || p.committee_size > 20)
-		elog(ERROR, "hitl: simulation arguments out of range");
-	query = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	SPI_connect();
-	id = store_simulation(fcinfo, caller);
-	hitl_progress_begin(psprintf("simulation " INT64_FORMAT, id), PG_GETARG_OID(11), caller);
+	params_args(fcinfo, &p, &query, &resolved, &topts);
+	id = store_simulation(fcinfo, caller, resolved);
+	hitl_progress_begin(psprintf("simulation " INT64_FORMAT, id), PG_GETARG_OID(0), caller);
 	hitl_progress_phase(HITL_PHASE_READING, 0);
-	read_rows(query, &rows);
+	read_rows(query, &topts, &rows);
 	check_data(&rows, &p);
 	hitl_progress_phase(HITL_PHASE_TRAINING,
 						(int64) p.repeats * p.nstrategies * sim_rounds(&p));
@@ -506,29 +648,38 @@ hitl_simulate_run(PG_FUNCTION_ARGS)
 }
 
 /*
- * hitl._simulation_split(query, strategies, ..., seed, repeat): the split
- * of one repeat (from 1), for comparing with another implementation: each
- * row's number in the data's order (from 0), its part ('test', 'seed' or
- * 'pool'), its label and features (a NULL element where missing).
+ * hitl._simulation_split(source, ..., seed, repeat): the split of one
+ * repeat (from 1), for comparing with another implementation: each row's
+ * number in the data's order (from 0), its part ('test', 'seed' or
+ * 'pool'), its label and features (a NULL element where missing).  Numbers
+ * and embeddings only.
  */
 Datum
 hitl_simulation_split(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *query;
+	Datum		resolved;
+	TextOptions topts;
 	SimParams	p;
 	SimRows		rows;
 	SimSplit	sp;
-	int			repeat = PG_ARGISNULL(11) ? 1 : PG_GETARG_INT32(11);
+	int			repeat;
 	int			i;
 
 	InitMaterializedSRF(fcinfo, 0);
-	params_args(fcinfo, &p);
+	SPI_connect();
+	params_args(fcinfo, &p, &query, &resolved, &topts);
+	repeat = PG_ARGISNULL(12) ? 1 : PG_GETARG_INT32(12);
 	if (repeat < 1 || repeat > p.repeats)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("repeat must be from 1 to %d", p.repeats)));
-	SPI_connect();
-	read_rows(text_to_cstring(PG_GETARG_TEXT_PP(0)), &rows);
+	read_rows(query, &topts, &rows);
+	if (rows.data.text != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("hitl._simulation_split exports numbers and embeddings, not text columns")));
 	check_data(&rows, &p);
 	sim_split(&rows.data, &p, repeat - 1, &sp);
 	for (i = 0; i < sp.ntest + sp.npool; i++)

@@ -20,6 +20,7 @@
 #include "numeric_alloc.h"
 #include "scaler.h"
 #include "simulate_math.h"
+#include "simulate_sparse.h"
 
 static const char *const strategy_names[SIM_N_STRATEGIES] = {
 	"random", "margin", "least_confidence", "entropy", "density", "diverse", "committee"
@@ -110,6 +111,13 @@ sim_check(const SimData *data, const SimParams *p, int *pool_rows)
 		return SIM_ERR_SEED_BEYOND_POOL;
 	if (p->budget > pool)
 		return SIM_ERR_BUDGET_BEYOND_POOL;
+	/* the class probabilities of every row, and the model's parameters */
+	if ((int64_t) data->n * data->k > SIM_MAX_COEFFICIENTS ||
+		(data->text != NULL &&
+		 (int64_t) data->k * ((int64_t) data->d + data->text->d) > SIM_MAX_COEFFICIENTS) ||
+		(data->text == NULL && p->algorithm == SIM_LOGISTIC &&
+		 (int64_t) logreg_nvec(data->k) * ((int64_t) data->d + 1) > LOGREG_DENSE_MAX_COEF))
+		return SIM_ERR_TOO_LARGE;
 	if (p->algorithm == SIM_NAIVE_BAYES)
 	{
 		size_t		i;
@@ -267,6 +275,8 @@ typedef struct SimWork
 	int		   *idx;			/* 0 .. d - 1, naive Bayes's positions */
 	NBayesModel nb;
 	bool		nb_built;
+	bool		sparse;			/* text: the model of simulate_sparse.h */
+	SimSparse	sp;
 } SimWork;
 
 static void
@@ -294,6 +304,9 @@ work_init(SimWork *w, const SimData *data, const SimParams *p)
 	for (j = 0; j < d; j++)
 		w->idx[j] = (int) j;
 	w->nb_built = false;
+	w->sparse = data->text != NULL;
+	if (w->sparse)
+		sim_sparse_init(&w->sp, data, p);
 }
 
 static void
@@ -312,6 +325,8 @@ work_free(SimWork *w)
 	hitl_free(w->idx);
 	if (w->nb_built)
 		nbayes_model_free(&w->nb);
+	if (w->sparse)
+		sim_sparse_free(&w->sp);
 }
 
 /* Copy m rows of the data (row numbers rows) into x, mask and y */
@@ -370,6 +385,8 @@ fit(SimWork *w, const int *rows, int m)
 	LogregStatus st;
 
 	gather(w->data, rows, m, w->xl, w->ml, w->yl);
+	if (w->sparse)
+		return sim_sparse_fit(&w->sp, rows, m);
 	if (w->p->algorithm == SIM_NAIVE_BAYES)
 		return fit_nbayes(w, m);
 	scaler_fit(m, w->d, w->xl, w->ml, w->mean, w->scale);
@@ -393,6 +410,11 @@ static void
 predict(SimWork *w, const int *rows, int m)
 {
 	gather(w->data, rows, m, w->xo, w->mo, w->yo);
+	if (w->sparse)
+	{
+		sim_sparse_predict(&w->sp, rows, m, w->proba);
+		return;
+	}
 	if (w->p->algorithm == SIM_NAIVE_BAYES)
 	{
 		int			i,
@@ -465,28 +487,42 @@ round_kappa(SimWork *w, const int *avail, int na, bool first, int *pred, int *pr
 
 /*
  * The next batch (at most want rows) from the na unlabeled rows avail,
- * predicted (w->proba, w->xo), the labeled ones fitted (w->xl, w->yl);
- * positions into picked, their count returned; -1 when the committee
- * could not be fitted
+ * predicted (w->proba, w->xo), the nl labeled ones lab fitted (w->xl,
+ * w->yl); positions into picked, their count returned; -1 when the
+ * committee could not be fitted
  */
 static int
-pick_batch(SimWork *w, SimStrategy s, int nl, int na, int want, SimRng *rng, int *picked)
+pick_batch(SimWork *w, SimStrategy s, const int *lab, int nl, const int *avail, int na,
+		   int want, SimRng *rng, int *picked)
 {
 	const SimParams *p = w->p;
 	double	   *u = NULL;
+	StrategyRows rows;
+	bool		ok = true;
 	int			m;
 
 	if (s == SIM_COMMITTEE)
 	{
 		u = hitl_alloc(sizeof(double) * na);
-		if (!sim_committee_uncertainty(nl, w->d, w->k, w->xl, w->yl, na, w->xo,
-									   p->committee_size, p->C, p->max_iter, p->tol, rng, u))
+		ok = w->sparse ? sim_sparse_committee(&w->sp, lab, nl, avail, na, rng, u)
+			: sim_committee_uncertainty(nl, w->d, w->k, w->xl, w->yl, na, w->xo,
+										p->committee_size, p->C, p->max_iter, p->tol, rng, u);
+		if (!ok)
 		{
 			hitl_free(u);
 			return -1;
 		}
 	}
-	m = sim_pick(s, na, w->k, w->proba, w->xo, w->d, u, want, rng, picked);
+	memset(&rows, 0, sizeof(rows));
+	if (w->sparse && (s == SIM_DENSITY || s == SIM_DIVERSE))
+		sim_sparse_rows(&w->sp, avail, na, &rows);
+	else
+	{
+		rows.n = na;
+		rows.d = w->d;
+		rows.dense = w->xo;
+	}
+	m = sim_pick(s, na, w->k, w->proba, &rows, u, want, rng, picked);
 	if (u)
 		hitl_free(u);
 	return m;
@@ -546,7 +582,7 @@ run_curve(SimWork *w, const SimSplit *sp, int si, int r, const SimSink *sink)
 			sink->point(sink->arg, &pt);
 			break;
 		}
-		m = pick_batch(w, s, nl, na,
+		m = pick_batch(w, s, lab, nl, avail, na,
 					   p->budget - nl < p->batch_size ? p->budget - nl : p->batch_size,
 					   &rng, picked);
 		if (m < 0)

@@ -31,6 +31,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sparse.h"
+#include "strategy_math.h"
+
 /*
  * The query strategies: a name in sim_strategy_from_name and a case in
  * sim_pick (simulate_pick.c) each.
@@ -73,9 +76,10 @@ extern int	sim_rng_below(SimRng *rng, int n);
 
 /*
  * Pick the next batch among npool pool rows: proba holds their class
- * probabilities (npool x k, row-major), x their standardized features
- * (npool x d, may be NULL for strategies that do not use them), u the
- * committee's vote entropies (npool values, SIM_COMMITTEE only; NULL
+ * probabilities (npool x k, row-major), rows their feature vectors (the
+ * standardized dense features, or the sparse vectors of a text model;
+ * used by density and diverse only, may be NULL for the others), u the
+ * committee's disagreements (npool values, SIM_COMMITTEE only; NULL
  * otherwise), rng the random stream.  Writes min(batch, npool) distinct
  * positions in [0, npool) into out (best first) and returns their count.
  * As the review queue ranks (strategy_math.h), ties going to the lower
@@ -83,10 +87,10 @@ extern int	sim_rng_below(SimRng *rng, int n);
  * density by strategy_density_score of the margin and the mean cosine to
  * the npool rows; diverse takes the first batch of strategy_diverse_order
  * over the SIM_DIVERSE_CANDIDATES rows of highest margin uncertainty
- * (unit vectors of x); committee by u.
+ * (unit vectors of the rows); committee by u.
  */
 extern int	sim_pick(SimStrategy s, int npool, int k, const double *proba,
-					 const double *x, int d, const double *u, int batch, SimRng *rng,
+					 const StrategyRows *rows, const double *u, int batch, SimRng *rng,
 					 int *out);
 
 /*
@@ -107,6 +111,13 @@ extern bool sim_committee_uncertainty(int nl, int d, int k, const double *xl, co
  */
 extern double sim_kappa(int n, int k, const int *a, const int *b);
 
+/*
+ * Most class probabilities of the data's rows (rows x classes), and most
+ * parameters of a text model (classes x (dense features + buckets)), a
+ * simulation holds: 512 MB of doubles
+ */
+#define SIM_MAX_COEFFICIENTS (64 * 1024 * 1024)
+
 /* The data */
 typedef struct SimData
 {
@@ -116,6 +127,13 @@ typedef struct SimData
 	const double *x;			/* n x d raw values */
 	const bool *missing;		/* n x d, true: missing (may be NULL) */
 	const int  *y;				/* n classes in [0, k) */
+
+	/*
+	 * Text features, or NULL: n rows over the buckets (text->d columns),
+	 * each row's buckets ascending with their tf-idf weights
+	 * (simulate_sparse.h)
+	 */
+	const SparseMatrix *text;
 } SimData;
 
 /* The model retrained each round */
@@ -155,7 +173,8 @@ typedef enum SimError
 	SIM_ERR_BUDGET_BEYOND_POOL, /* budget > pool */
 	SIM_ERR_FIT,				/* the solver refused the data */
 	SIM_ERR_NEGATIVE,			/* naive Bayes: a value below 0 */
-	SIM_ERR_COMMITTEE_NBAYES	/* naive Bayes has no committee */
+	SIM_ERR_COMMITTEE_NBAYES,	/* naive Bayes has no committee */
+	SIM_ERR_TOO_LARGE			/* more coefficients than a model may have */
 } SimError;
 
 /* The held-out split and the seed of one repeat (row numbers of the data) */

@@ -92,18 +92,86 @@ pick_random(int npool, int m, SimRng *rng, int *out)
 
 /* Density scores: the margins in r times max(0, mean cosine to the pool) */
 static void
-density_scores(int npool, const double *x, int d, Ranked *r)
+density_scores(const StrategyRows *rows, Ranked *r)
 {
-	double	   *sum = hitl_alloc(sizeof(double) * (d > 0 ? d : 1));
+	int			npool = rows->n;
+	double	   *sum = hitl_alloc(sizeof(double) * (rows->d > 0 ? rows->d : 1));
+	const SparseMatrix *c = &rows->csr;
 	int			i;
 
 	for (i = 0; i < npool; i++)
-		strategy_pool_add(d, sum, x + (size_t) i * d);
+		if (rows->sparse)
+			strategy_pool_add_sparse(sum, (int) (c->indptr[i + 1] - c->indptr[i]),
+									 c->indices + c->indptr[i], c->values + c->indptr[i]);
+		else
+			strategy_pool_add(rows->d, sum, rows->dense + (size_t) i * rows->d);
 	for (i = 0; i < npool; i++)
-		r[i].score = strategy_density_score(r[i].score,
-											strategy_density(d, x + (size_t) i * d, sum, npool),
-											STRATEGY_DENSITY_BETA);
+	{
+		double		density = rows->sparse ?
+			strategy_density_sparse((int) (c->indptr[i + 1] - c->indptr[i]),
+									c->indices + c->indptr[i], c->values + c->indptr[i],
+									sum, npool) :
+			strategy_density(rows->d, rows->dense + (size_t) i * rows->d, sum, npool);
+
+		r[i].score = strategy_density_score(r[i].score, density, STRATEGY_DENSITY_BETA);
+	}
 	hitl_free(sum);
+}
+
+/*
+ * The first nc rows of r as unit vectors into out (dense rows of d values,
+ * or sparse rows, whose arrays are allocated here)
+ */
+static void
+unit_candidates(const Ranked *r, const StrategyRows *rows, int nc, StrategyRows *out)
+{
+	int			d = rows->d;
+	int			i;
+
+	memset(out, 0, sizeof(*out));
+	out->n = nc;
+	out->d = d;
+	out->sparse = rows->sparse;
+	if (!rows->sparse)
+	{
+		double	   *unit = hitl_alloc(sizeof(double) * nc * (d > 0 ? d : 1));
+
+		for (i = 0; i < nc; i++)
+		{
+			memcpy(unit + (size_t) i * d, rows->dense + (size_t) r[i].pos * d,
+				   sizeof(double) * d);
+			(void) strategy_unit(d, unit + (size_t) i * d);
+		}
+		out->dense = unit;
+	}
+	else
+	{
+		const SparseMatrix *c = &rows->csr;
+		int64_t    *indptr = hitl_alloc(sizeof(int64_t) * (nc + 1));
+		int64_t		nnz = 0;
+		int		   *indices;
+		double	   *values;
+
+		for (i = 0; i < nc; i++)
+			nnz += c->indptr[r[i].pos + 1] - c->indptr[r[i].pos];
+		indices = hitl_alloc(sizeof(int) * (nnz > 0 ? nnz : 1));
+		values = hitl_alloc(sizeof(double) * (nnz > 0 ? nnz : 1));
+		for (i = 0; i < nc; i++)
+		{
+			int64_t		from = c->indptr[r[i].pos];
+			int			len = (int) (c->indptr[r[i].pos + 1] - from);
+
+			memcpy(indices + indptr[i], c->indices + from, sizeof(int) * len);
+			memcpy(values + indptr[i], c->values + from, sizeof(double) * len);
+			(void) strategy_unit(len, values + indptr[i]);
+			indptr[i + 1] = indptr[i] + len;
+		}
+		out->csr.n = nc;
+		out->csr.d = d;
+		out->csr.indptr = indptr;
+		out->csr.indices = indices;
+		out->csr.values = values;
+	}
 }
 
 /*
@@ -111,35 +179,34 @@ density_scores(int npool, const double *x, int d, Ranked *r)
  * diverse order, of which the first m are picked
  */
 static void
-pick_diverse(const Ranked *r, const double *x, int d, int nc, int m, int *out)
+pick_diverse(const Ranked *r, const StrategyRows *rows, int nc, int m, int *out)
 {
-	double	   *unit = hitl_alloc(sizeof(double) * nc * (d > 0 ? d : 1));
 	double	   *u = hitl_alloc(sizeof(double) * nc);
 	int		   *order = hitl_alloc(sizeof(int) * nc);
-	StrategyRows rows;
+	StrategyRows unit;
 	int			i;
 
+	unit_candidates(r, rows, nc, &unit);
 	for (i = 0; i < nc; i++)
-	{
-		memcpy(unit + (size_t) i * d, x + (size_t) r[i].pos * d, sizeof(double) * d);
-		(void) strategy_unit(d, unit + (size_t) i * d);
 		u[i] = r[i].score;
-	}
-	memset(&rows, 0, sizeof(rows));
-	rows.n = nc;
-	rows.d = d;
-	rows.dense = unit;
-	strategy_diverse_order(u, &rows, STRATEGY_DIVERSE_LAMBDA, order);
+	strategy_diverse_order(u, &unit, STRATEGY_DIVERSE_LAMBDA, order);
 	for (i = 0; i < m; i++)
 		out[i] = r[order[i]].pos;
-	hitl_free(unit);
+	if (unit.sparse)
+	{
+		hitl_free((void *) unit.csr.indptr);
+		hitl_free((void *) unit.csr.indices);
+		hitl_free((void *) unit.csr.values);
+	}
+	else
+		hitl_free((void *) unit.dense);
 	hitl_free(u);
 	hitl_free(order);
 }
 
 int
 sim_pick(SimStrategy s, int npool, int k, const double *proba,
-		 const double *x, int d, const double *u, int batch, SimRng *rng, int *out)
+		 const StrategyRows *rows, const double *u, int batch, SimRng *rng, int *out)
 {
 	int			m = batch < npool ? batch : npool;
 	Ranked	   *r;
@@ -162,10 +229,10 @@ sim_pick(SimStrategy s, int npool, int k, const double *proba,
 		r[i].pos = i;
 	}
 	if (s == SIM_DENSITY)
-		density_scores(npool, x, d, r);
+		density_scores(rows, r);
 	qsort(r, npool, sizeof(Ranked), ranked_cmp);
 	if (s == SIM_DIVERSE)
-		pick_diverse(r, x, d, npool < SIM_DIVERSE_CANDIDATES ? npool : SIM_DIVERSE_CANDIDATES,
+		pick_diverse(r, rows, npool < SIM_DIVERSE_CANDIDATES ? npool : SIM_DIVERSE_CANDIDATES,
 					 m, out);
 	else
 		for (i = 0; i < m; i++)

@@ -85,37 +85,14 @@ CREATE POLICY simulation_curves_read ON hitl.simulation_curves FOR SELECT
 	USING (simulation IN (SELECT s.id FROM hitl.simulations s));
 COMMENT ON POLICY simulation_curves_read ON hitl.simulation_curves IS
 	'the curves of the simulations the role sees';
-/* The engine (src/simulate.c): see there */
-CREATE FUNCTION hitl._simulate_run(query text, strategies text[], initial_labels integer,
-								   batch_size integer, budget integer, repeats integer,
-								   test_fraction double precision, c double precision,
-								   max_iter integer, tol double precision, seed integer,
-								   source regclass, label_column name, feature_columns name[],
-								   algorithm text, options jsonb, committee_size integer)
-RETURNS bigint
-AS 'MODULE_PATHNAME', 'hitl_simulate_run' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION hitl._simulate_run(text, text[], integer, integer, integer, integer,
-									   double precision, double precision, integer,
-									   double precision, integer, regclass, name, name[], text,
-									   jsonb, integer) IS
-	'internal: runs a simulation''s query as the caller, replays the campaign and records it in the caller''s name (as the owner of hitl''s tables); returns its id.  Its progress is shown as model ''simulation <id>''';
-
-CREATE FUNCTION hitl._simulation_split(query text, strategies text[], initial_labels integer,
-									   batch_size integer, budget integer, repeats integer,
-									   test_fraction double precision, c double precision,
-									   max_iter integer, tol double precision, seed integer,
-									   repeat integer)
-RETURNS TABLE (row_number integer, part text, label text, features double precision[])
-AS 'MODULE_PATHNAME', 'hitl_simulation_split' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION hitl._simulation_split(text, text[], integer, integer, integer, integer,
-										   double precision, double precision, integer,
-										   double precision, integer, integer) IS
-	'internal: the held-out test rows, seed rows and pool rows of one repeat of a simulation, for comparing with another implementation';
-
 /*
- * The query that reads a simulation's data, as the caller: the label as
- * text, ordered by its bytes, then each feature column as float8 (a
- * number) or float8[] (an embedding); the feature columns checked.
+ * The query that reads a simulation's data, as the caller: the label
+ * column as it is (the engine reads it through its type's output
+ * function and sorts the rows by that text's bytes, so no cast of the
+ * table owner's making runs), then each feature column as float8 (a
+ * number), float8[] (an embedding) or text in the "C" collation (a text
+ * column); the rows ordered by the features, so that a table gives the
+ * same data whatever its physical order.  The columns are checked.
  */
 CREATE FUNCTION hitl._simulation_query(source regclass, label_column name, feature_columns name[])
 RETURNS text LANGUAGE plpgsql STABLE
@@ -126,12 +103,17 @@ DECLARE
 										'double precision', 'numeric']::regtype[];
 	arrays constant regtype[] := ARRAY['smallint[]', 'integer[]', 'bigint[]', 'real[]',
 									   'double precision[]', 'numeric[]']::regtype[];
+	texts constant regtype[] := ARRAY['text', 'character varying']::regtype[];
 	cols text := '';
 	ord text := '';
 	col name;
 	typ regtype;
 	i integer := 1;
 BEGIN
+	IF source IS NULL OR label_column IS NULL THEN
+		RAISE EXCEPTION 'the arguments of hitl.simulate may not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 	IF hitl._column_type(source, label_column) IS NULL THEN
 		RAISE EXCEPTION 'column "%" of relation % does not exist', label_column, source
 			USING ERRCODE = 'undefined_column';
@@ -152,20 +134,77 @@ BEGIN
 			cols := cols || format(', %I::float8', col);
 		ELSIF typ = ANY (arrays) THEN
 			cols := cols || format(', %I::float8[]', col);
+		ELSIF typ = ANY (texts) THEN
+			cols := cols || format(', %I::text COLLATE "C"', col);
 		ELSE
 			RAISE EXCEPTION 'feature column "%" is of type %', col, typ
 				USING ERRCODE = 'datatype_mismatch',
-					  HINT = 'hitl.simulate takes numbers (smallint to numeric) and arrays of them (embeddings).';
+					  HINT = 'hitl.simulate takes numbers (smallint to numeric), arrays of them (embeddings), and text or varchar columns.';
 		END IF;
 		i := i + 1;
-		ord := ord || ', ' || i;
+		ord := ord || CASE WHEN i = 2 THEN ' ORDER BY ' ELSE ', ' END || i;
 	END LOOP;
-	RETURN format('SELECT %I::text%s FROM %s WHERE %I IS NOT NULL ORDER BY %I::text COLLATE "C"%s',
-				  label_column, cols, source, label_column, label_column, ord);
+	RETURN format('SELECT %I%s FROM %s WHERE %I IS NOT NULL%s',
+				  label_column, cols, source, label_column, ord);
 END
 $$;
 COMMENT ON FUNCTION hitl._simulation_query(regclass, name, name[]) IS
 	'internal: the query that reads a simulation''s labeled rows, its columns checked';
+
+/*
+ * What the engine needs besides the campaign's arguments: the query, and
+ * the model options resolved as hitl.create_model resolves them (with the
+ * text options, and the text defaults of max_iter and tol, when a feature
+ * column is text).
+ */
+CREATE FUNCTION hitl._simulation_plan(source regclass, label_column name, feature_columns name[],
+									  algorithm text, options jsonb,
+									  OUT query text, OUT resolved jsonb)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	col name;
+	has_text boolean := false;
+BEGIN
+	IF algorithm IS NULL OR algorithm NOT IN ('logistic', 'naive_bayes') THEN
+		RAISE EXCEPTION 'unknown algorithm "%"', algorithm
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Known algorithms: logistic, naive_bayes.';
+	END IF;
+	query := hitl._simulation_query(source, label_column, feature_columns);
+	FOREACH col IN ARRAY feature_columns LOOP
+		has_text := has_text OR hitl._base_type(hitl._column_type(source, col))
+			IN ('text'::regtype, 'character varying'::regtype);
+	END LOOP;
+	resolved := hitl._resolve_options(coalesce(options, '{}'), algorithm, has_text);
+END
+$$;
+COMMENT ON FUNCTION hitl._simulation_plan(regclass, name, name[], text, jsonb) IS
+	'internal: a simulation''s query and its model options, resolved';
+
+/* The engine (src/simulate.c): see there */
+CREATE FUNCTION hitl._simulate_run(source regclass, label_column name, feature_columns name[],
+								   strategies text[], algorithm text, initial_labels integer,
+								   batch_size integer, budget integer, repeats integer,
+								   test_fraction double precision, options jsonb, seed integer)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'hitl_simulate_run' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION hitl._simulate_run(regclass, name, name[], text[], text, integer, integer,
+									   integer, integer, double precision, jsonb, integer) IS
+	'internal: reads the table''s labeled rows as the caller (the query of hitl._simulation_plan), replays the campaign and records it in the caller''s name (as the owner of hitl''s tables); returns its id.  Its progress is shown as model ''simulation <id>''';
+
+CREATE FUNCTION hitl._simulation_split(source regclass, label_column name, feature_columns name[],
+									   strategies text[], algorithm text, initial_labels integer,
+									   batch_size integer, budget integer, repeats integer,
+									   test_fraction double precision, options jsonb,
+									   seed integer, repeat integer)
+RETURNS TABLE (row_number integer, part text, label text, features double precision[])
+AS 'MODULE_PATHNAME', 'hitl_simulation_split' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION hitl._simulation_split(regclass, name, name[], text[], text, integer,
+										   integer, integer, integer, double precision, jsonb,
+										   integer, integer) IS
+	'internal: the held-out test rows, seed rows and pool rows of one repeat of a simulation on numbers and embeddings, for comparing with another implementation';
 
 CREATE FUNCTION hitl.simulate(source regclass, label_column name, feature_columns name[],
 							  strategies text[] DEFAULT '{random,margin}',
@@ -177,9 +216,6 @@ CREATE FUNCTION hitl.simulate(source regclass, label_column name, feature_column
 RETURNS bigint LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-	opts jsonb;
-	q text;
 BEGIN
 	IF source IS NULL OR label_column IS NULL OR strategies IS NULL OR algorithm IS NULL
 	   OR initial_labels IS NULL OR batch_size IS NULL OR budget IS NULL OR repeats IS NULL
@@ -210,16 +246,9 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Naive Bayes models have no committee: use another strategy.';
 	END IF;
-	opts := hitl._resolve_options(coalesce(options, '{}'), algorithm);
-	q := hitl._simulation_query(source, label_column, feature_columns);
-
-	/* naive Bayes's alpha goes where logistic regression's C does */
-	RETURN hitl._simulate_run(q, strategies, initial_labels, batch_size, budget, repeats,
-							  test_fraction, coalesce(opts->>'C', opts->>'alpha')::float8,
-							  coalesce((opts->>'max_iter')::integer, 100),
-							  coalesce((opts->>'tol')::float8, 1e-8), seed, source, label_column,
-							  feature_columns, algorithm, opts,
-							  coalesce((opts->>'committee_size')::integer, 5));
+	RETURN hitl._simulate_run(source, label_column, feature_columns, strategies, algorithm,
+							  initial_labels, batch_size, budget, repeats, test_fraction,
+							  coalesce(options, '{}'), seed);
 END
 $$;
 COMMENT ON FUNCTION hitl.simulate(regclass, name, name[], text[], text, integer, integer,

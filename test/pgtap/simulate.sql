@@ -15,7 +15,7 @@ CREATE ROLE tap_sim_b;
 -- two classes on either side of a = 0, noisy near the line; an embedding of
 -- two more features, one of them informative
 CREATE TABLE pts (id int PRIMARY KEY, a float8, b integer, n numeric, e float8[], note text,
-				  lab text);
+				  lab text, flag boolean DEFAULT true);
 INSERT INTO pts
 SELECT i,
 	   (CASE WHEN i % 2 = 0 THEN 1 ELSE -1 END) * (0.15 + abs(sin(i * 12.9898)) * 2)
@@ -184,8 +184,8 @@ SELECT results_eq(
 	'its curves, with alpha in its options');
 SELECT throws_ok($$SELECT hitl.simulate('pts', 'lab', ARRAY['a'], options => '{"C": 0}')$$,
 				 '22023', NULL, 'a model option out of range (hitl._resolve_options)');
-SELECT throws_ok($$SELECT hitl.simulate('pts', 'lab', ARRAY['a', 'note'])$$,
-				 '42804', 'feature column "note" is of type text', 'a feature column of a wrong type');
+SELECT throws_ok($$SELECT hitl.simulate('pts', 'lab', ARRAY['a', 'flag'])$$,
+				 '42804', 'feature column "flag" is of type boolean', 'a feature column of a wrong type');
 SELECT throws_ok($$SELECT hitl.simulate('pts', 'lab', ARRAY['a', 'nope'])$$,
 				 '42703', 'column "nope" of relation public.pts does not exist', 'a feature column that does not exist');
 SELECT throws_ok($$SELECT hitl.simulate('pts', 'nope', ARRAY['a'])$$,

@@ -77,15 +77,15 @@ test_pick(void)
 				distinct = 1;
 	SimRng		rng;
 
-	m = sim_pick(SIM_MARGIN, 5, 2, proba, NULL, 0, NULL, 2, NULL, out);
+	m = sim_pick(SIM_MARGIN, 5, 2, proba, NULL, NULL, 2, NULL, out);
 	ok(m == 2 && out[0] == 2 && out[1] == 4, "margin picks the closest calls first (%d, %d)",
 	   out[0], out[1]);
-	m = sim_pick(SIM_ENTROPY, 5, 2, proba, NULL, 0, NULL, 3, NULL, out);
+	m = sim_pick(SIM_ENTROPY, 5, 2, proba, NULL, NULL, 3, NULL, out);
 	ok(m == 3 && out[0] == 2 && out[1] == 4 && out[2] == 1, "entropy ranks the same on two classes");
-	m = sim_pick(SIM_LEAST_CONFIDENCE, 5, 2, proba, NULL, 0, NULL, 10, NULL, out);
+	m = sim_pick(SIM_LEAST_CONFIDENCE, 5, 2, proba, NULL, NULL, 10, NULL, out);
 	ok(m == 5 && out[4] == 3, "a batch beyond the pool takes the whole pool, most confident last");
 	sim_rng_seed(&rng, 1, 0);
-	m = sim_pick(SIM_RANDOM, 5, 2, proba, NULL, 0, NULL, 5, &rng, out);
+	m = sim_pick(SIM_RANDOM, 5, 2, proba, NULL, NULL, 5, &rng, out);
 	for (i = 0; i < 5; i++)
 	{
 		int			j;
@@ -98,7 +98,7 @@ test_pick(void)
 	{
 		double		tie[6] = {0.5, 0.5, 0.5, 0.5, 0.5, 0.5};
 
-		m = sim_pick(SIM_MARGIN, 3, 2, tie, NULL, 0, NULL, 2, NULL, out);
+		m = sim_pick(SIM_MARGIN, 3, 2, tie, NULL, NULL, 2, NULL, out);
 		ok(out[0] == 0 && out[1] == 1, "ties go to the lower position");
 	}
 	ok(sim_strategy_from_name("margin") == SIM_MARGIN &&
@@ -155,7 +155,7 @@ test_split(void)
 	int			n = 100;
 	double	   *x = xmalloc(sizeof(double) * n * 2);
 	int		   *y = xmalloc(sizeof(int) * n);
-	SimData		d = {n, 2, 2, x, NULL, y};
+	SimData		d = {n, 2, 2, x, NULL, y, NULL};
 	SimParams	p;
 	SimSplit	a,
 				b;
@@ -232,7 +232,7 @@ test_run(void)
 	int			n = 600;
 	double	   *x = xmalloc(sizeof(double) * n * 2);
 	int		   *y = xmalloc(sizeof(int) * n);
-	SimData		d = {n, 2, 2, x, NULL, y};
+	SimData		d = {n, 2, 2, x, NULL, y, NULL};
 	SimStrategy st[2] = {SIM_RANDOM, SIM_MARGIN};
 	SimParams	p;
 	Curves	   *a = xmalloc(sizeof(Curves));
@@ -280,7 +280,7 @@ test_nbayes(void)
 				i;
 	double	   *x = xmalloc(sizeof(double) * n * 3);
 	int		   *y = xmalloc(sizeof(int) * n);
-	SimData		d = {n, 3, 2, x, NULL, y};
+	SimData		d = {n, 3, 2, x, NULL, y, NULL};
 	SimStrategy st[1] = {SIM_MARGIN};
 	SimParams	p;
 	Curves	   *a = xmalloc(sizeof(Curves));
@@ -322,20 +322,21 @@ test_density(void)
 	/* equal margins; rows 0-2 close together, row 3 apart */
 	double		proba[8] = {0.6, 0.4, 0.6, 0.4, 0.6, 0.4, 0.6, 0.4};
 	double		x[8] = {1, 0, 0.9, 0.1, 1, 0.05, -1, 0.2};
+	StrategyRows xr = {4, 2, false, x, {0, 0, NULL, NULL, NULL}};
 	int			out[4];
 	int			m;
 
-	m = sim_pick(SIM_DENSITY, 4, 2, proba, x, 2, NULL, 4, NULL, out);
+	m = sim_pick(SIM_DENSITY, 4, 2, proba, &xr, NULL, 4, NULL, out);
 	ok(m == 4 && out[3] == 3, "density: the outlier comes last (%d)", out[3]);
 	proba[6] = 0.5;
 	proba[7] = 0.5;
-	m = sim_pick(SIM_MARGIN, 4, 2, proba, x, 2, NULL, 1, NULL, out);
+	m = sim_pick(SIM_MARGIN, 4, 2, proba, &xr, NULL, 1, NULL, out);
 	ok(m == 1 && out[0] == 3, "margin: the outlier, most uncertain, first");
 	proba[6] = 0.99;
 	proba[7] = 0.01;
 	proba[0] = 0.55;
 	proba[1] = 0.45;
-	m = sim_pick(SIM_DENSITY, 4, 2, proba, x, 2, NULL, 1, NULL, out);
+	m = sim_pick(SIM_DENSITY, 4, 2, proba, &xr, NULL, 1, NULL, out);
 	ok(m == 1 && out[0] == 0, "density: the more uncertain of typical rows first");
 }
 
@@ -347,15 +348,16 @@ test_diverse(void)
 	double		proba[12] = {0.55, 0.45, 0.55, 0.45, 0.55, 0.45, 0.6, 0.4, 0.65, 0.35,
 		0.575, 0.425};
 	double		x[12] = {1, 0, 1, 0, 1, 0, 0, 1, -1, 0, 2, 0};
+	StrategyRows xr = {6, 2, false, x, {0, 0, NULL, NULL, NULL}};
 	int			out[6];
 	int			m;
 
-	m = sim_pick(SIM_MARGIN, 6, 2, proba, x, 2, NULL, 3, NULL, out);
+	m = sim_pick(SIM_MARGIN, 6, 2, proba, &xr, NULL, 3, NULL, out);
 	ok(m == 3 && out[0] == 0 && out[1] == 1 && out[2] == 2, "margin: three copies of a row");
-	m = sim_pick(SIM_DIVERSE, 6, 2, proba, x, 2, NULL, 3, NULL, out);
+	m = sim_pick(SIM_DIVERSE, 6, 2, proba, &xr, NULL, 3, NULL, out);
 	ok(m == 3 && out[0] == 0 && out[1] == 4 && out[2] == 3,
 	   "diverse: three different rows, the opposite one second (%d %d %d)", out[0], out[1], out[2]);
-	m = sim_pick(SIM_DIVERSE, 6, 2, proba, x, 2, NULL, 10, NULL, out);
+	m = sim_pick(SIM_DIVERSE, 6, 2, proba, &xr, NULL, 10, NULL, out);
 	ok(m == 6, "diverse: at most the pool (%d)", m);
 }
 
@@ -393,7 +395,7 @@ test_committee(void)
 	sim_rng_seed(&rng, 5, 1);
 	okfit = sim_committee_uncertainty(2, 2, 2, x, y, 3, xp, 20, 1.0, 100, 1e-8, &rng, u);
 	ok(okfit && u[0] >= 0 && u[0] <= 1, "committee: resamples of one class fit (%.3f)", u[0]);
-	ok(sim_pick(SIM_COMMITTEE, 3, 2, xp, xp, 2, pick_u, 2, NULL, out) == 2 &&
+	ok(sim_pick(SIM_COMMITTEE, 3, 2, xp, NULL, pick_u, 2, NULL, out) == 2 &&
 	   out[0] == 1 && out[1] == 2, "committee: ranks by the vote entropy");
 	free(x);
 	free(y);
@@ -419,7 +421,7 @@ test_all_strategies(void)
 	int			n = 400;
 	double	   *x = xmalloc(sizeof(double) * n * 2);
 	int		   *y = xmalloc(sizeof(int) * n);
-	SimData		d = {n, 2, 2, x, NULL, y};
+	SimData		d = {n, 2, 2, x, NULL, y, NULL};
 	SimStrategy st[7] = {SIM_RANDOM, SIM_MARGIN, SIM_LEAST_CONFIDENCE, SIM_ENTROPY,
 	SIM_DENSITY, SIM_DIVERSE, SIM_COMMITTEE};
 	SimParams	p;
