@@ -36,11 +36,13 @@ FROM hitl.simulation_summary ORDER BY strategy;
 SELECT attname FROM pg_attribute
 WHERE attrelid = 'hitl.simulation_summary'::regclass AND attnum > 0 ORDER BY attnum;
 SELECT hitl.simulation_svg(id) LIKE '<svg %committee (AULC %</svg>' AS svg FROM hitl.simulations;
--- options: committee_size and stop_kappa are kept with the others
+-- options: committee_size, stop_kappa and stop_window are kept with the others
 SELECT hitl.simulate('sim', 'lab', ARRAY['a'], strategies => '{committee}', initial_labels => 4,
-					 budget => 24, repeats => 1, options => '{"committee_size": 3, "stop_kappa": 0.5}') > 0
+					 budget => 24, repeats => 1,
+					 options => '{"committee_size": 3, "stop_kappa": 0.5, "stop_window": 20}') > 0
 	AS simulated;
-SELECT options->>'committee_size' AS committee_size, options->>'stop_kappa' AS stop_kappa
+SELECT options->>'committee_size' AS committee_size, options->>'stop_kappa' AS stop_kappa,
+	   options->>'stop_window' AS stop_window
 FROM hitl.simulations ORDER BY id DESC LIMIT 1;
 SELECT hitl.drop_simulation(max(id)) FROM hitl.simulations;
 SELECT count(*) FROM hitl.simulations;
@@ -89,6 +91,8 @@ SELECT * FROM err($$SELECT hitl.simulate('sim', 'lab', ARRAY['a'], strategies =>
 SELECT * FROM err($$SELECT hitl.simulate('sim', 'lab', ARRAY['a'], strategies => '{committee}',
 										 options => '{"committee_size": 2.5}')$$);
 SELECT * FROM err($$SELECT hitl.simulate('sim', 'lab', ARRAY['a'], options => '{"stop_kappa": 1.5}')$$);
+SELECT * FROM err($$SELECT hitl.simulate('sim', 'lab', ARRAY['a'], options => '{"stop_window": 0}')$$);
+SELECT * FROM err($$SELECT hitl.simulate('sim', 'lab', ARRAY['a'], options => '{"stop_window": 2.5}')$$);
 SELECT * FROM err($$SELECT hitl.simulate('sim', 'lab', ARRAY['a'], options => '{"C": -1}')$$);
 SELECT * FROM err($$SELECT hitl.simulate('sim', 'lab', ARRAY['a'], options => '{"bogus": 1}')$$);
 -- the campaign

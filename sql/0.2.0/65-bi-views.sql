@@ -25,7 +25,7 @@
 /* hitl.models.stop_suggested (79-stopping.sql sets it), shown by hitl.model_overview */
 ALTER TABLE hitl.models ADD COLUMN stop_suggested boolean;
 COMMENT ON COLUMN hitl.models.stop_suggested IS
-	'true when the predictions of the last three versions each agreed with their previous version''s beyond option stop_kappa (Cohen''s kappa, default 0.99): labeling more changes little; false when one did not; NULL before three versions have a kappa';
+	'true when the predictions of every version over the last stop_window labels (option, default 100) agreed with their previous version''s beyond option stop_kappa (Cohen''s kappa, default 0.99): labeling more changes little; false when one did not; NULL before stop_window labels since the first version, or when a kappa is missing';
 
 CREATE VIEW hitl.model_overview WITH (security_invoker = true) AS
 	SELECT m.name::varchar(50) AS model,
@@ -72,6 +72,7 @@ CREATE VIEW hitl.model_overview WITH (security_invoker = true) AS
 		   m.options::text AS options_text,
 		   m.stop_suggested,
 		   coalesce(o.stop_kappa, 0.99) AS stop_kappa,
+		   coalesce(o.stop_window, 100)::integer AS stop_window,
 		   (cv.metrics ->> 'stop_kappa_previous')::float8 AS stop_kappa_previous,
 		   (cv.metrics ->> 'stop_mean_uncertainty')::float8 AS stop_mean_uncertainty
 	FROM hitl.models m
@@ -82,7 +83,7 @@ CREATE VIEW hitl.model_overview WITH (security_invoker = true) AS
 		min_labels numeric, cv_folds numeric, queue_size numeric, batch_size numeric,
 		score_tolerance float8, "C" float8, max_iter numeric, tol float8, alpha float8,
 		text_config text, bigrams boolean, buckets numeric, max_text_bytes numeric,
-		stop_kappa float8);
+		stop_kappa float8, stop_window numeric);
 COMMENT ON VIEW hitl.model_overview IS
 	'hitl.models in plain columns (text, boolean, integer, float8, timestamptz) for clients and BI tools, one row per model the reader sees';
 COMMENT ON COLUMN hitl.model_overview.model IS 'the model';
@@ -138,9 +139,11 @@ COMMENT ON COLUMN hitl.model_overview.buckets IS 'option buckets of models with 
 COMMENT ON COLUMN hitl.model_overview.max_text_bytes IS 'option max_text_bytes of models with text';
 COMMENT ON COLUMN hitl.model_overview.options_text IS 'every option, as the text of a JSON object';
 COMMENT ON COLUMN hitl.model_overview.stop_suggested IS
-	'true when the last three versions'' predictions each agreed with the previous version''s beyond stop_kappa: labeling may stop; NULL before three versions have a kappa';
+	'true when the predictions of every version over the last stop_window labels agreed with the previous version''s beyond stop_kappa: labeling may stop; NULL before stop_window labels since the first version, or when a kappa is missing';
 COMMENT ON COLUMN hitl.model_overview.stop_kappa IS
 	'option stop_kappa: the kappa above which stop_suggested turns true (0.99 when absent)';
+COMMENT ON COLUMN hitl.model_overview.stop_window IS
+	'option stop_window: the labels over which every version''s kappa must be above stop_kappa (100 when absent)';
 COMMENT ON COLUMN hitl.model_overview.stop_kappa_previous IS
 	'the current version''s kappa against the predictions of the version before it on the unlabeled rows';
 COMMENT ON COLUMN hitl.model_overview.stop_mean_uncertainty IS

@@ -51,6 +51,9 @@
  *	stop_kappa				a number from 0 to 1 (absent: 0.99), the kappa
  *							between versions' predictions that suggests
  *							stopping
+ *	stop_window				an integer from 1 to 1000000000 (absent: 100),
+ *							the labels over which every version's kappa
+ *							must be above stop_kappa (77)
  *
  * The others, in the order of the object's keys, by the rules of
  * "rules": "algorithm" (absent: every algorithm), "text" (models with
@@ -71,7 +74,7 @@ DECLARE
 									   'cv_group_column', 'evaluation_rate',
 									   'reservation_timeout', 'skip_limit', 'annotators_per_row',
 									   'consensus', 'consensus_threshold', 'weight_by_consensus',
-									   'committee_size', 'stop_kappa'];
+									   'committee_size', 'stop_kappa', 'stop_window'];
 	booleans constant jsonb := $booleans${
 		"train_on_auto_labels": "train_on_auto_labels must be true or false (default false: training reads human labels only).",
 		"weight_by_consensus": "weight_by_consensus must be true or false (default false: every consensus label weighs 1 in training)."
@@ -90,7 +93,9 @@ DECLARE
 		"committee_size": {"min": 2, "max": 20, "whole": true,
 			"hint": "committee_size must be an integer from 2 to 20, the models of the committee strategy; null restores the default 5."},
 		"stop_kappa": {"min": 0, "max": 1,
-			"hint": "stop_kappa must be a number from 0 to 1, the agreement between versions' predictions above which labeling may stop; null restores the default 0.99."}
+			"hint": "stop_kappa must be a number from 0 to 1, the agreement between versions' predictions above which labeling may stop; null restores the default 0.99."},
+		"stop_window": {"min": 1, "max": 1000000000, "whole": true,
+			"hint": "stop_window must be an integer from 1 to 1000000000, the labels over which every version's predictions must agree with the previous version's beyond stop_kappa before labeling may stop; null restores the default 100."}
 	}$numbers$;
 	rules constant jsonb := $rules${
 		"min_labels": {"default": 10, "min": 2, "max": 1000000000, "whole": true,

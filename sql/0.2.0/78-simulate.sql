@@ -279,8 +279,10 @@ GRANT SELECT ON hitl.simulation_progress TO PUBLIC;
  * when none does, and how many do), and the final accuracy.
  *
  * Where the stopping rule would have stopped (as hitl.models.stop_suggested
- * turns true): a repeat stops at the first round whose kappa and the two
- * before it are all above the option stop_kappa (absent: 0.99);
+ * turns true; hitl._stop_rule, 77): a repeat stops at the first round
+ * whose kappa and those of every round over the last stop_window labels
+ * (option, absent: 100) are all above the option stop_kappa (absent:
+ * 0.99), the rounds' labels and kappas up to it given to the rule;
  * stop_labels and stop_accuracy are the means over the repeats that stop
  * (stopped of them), accuracy_given_up the mean of their final accuracy
  * at the budget less their accuracy at the stop.
@@ -288,15 +290,12 @@ GRANT SELECT ON hitl.simulation_progress TO PUBLIC;
 CREATE VIEW hitl.simulation_summary WITH (security_invoker = true) AS
 WITH points AS (
 	SELECT c.*, lag(c.labels) OVER w AS prev_labels, lag(c.accuracy) OVER w AS prev_accuracy,
-		   lag(c.kappa, 1) OVER w AS kappa_1, lag(c.kappa, 2) OVER w AS kappa_2
+		   array_agg(c.labels) OVER w AS labels_so_far, array_agg(c.kappa) OVER w AS kappas_so_far
 	FROM hitl.simulation_curves c
 	WINDOW w AS (PARTITION BY c.simulation, c.strategy, c.repeat ORDER BY c.round)
 ), stops AS (
 	SELECT p.*, s.full_accuracy,
-		   coalesce(least(p.kappa, p.kappa_1, p.kappa_2)
-					> coalesce((s.options ->> 'stop_kappa')::float8, 0.99)
-					AND p.kappa_2 IS NOT NULL AND p.kappa_1 IS NOT NULL AND p.kappa IS NOT NULL,
-					false) AS stop
+		   coalesce(hitl._stop_rule(p.labels_so_far, p.kappas_so_far, s.options), false) AS stop
 	FROM points p JOIN hitl.simulations s ON s.id = p.simulation
 ), per_repeat AS (
 	SELECT p.simulation, p.strategy, p.repeat,
@@ -320,9 +319,9 @@ SELECT simulation, strategy, count(*)::integer AS repeats,
 FROM per_repeat
 GROUP BY simulation, strategy;
 COMMENT ON VIEW hitl.simulation_summary IS
-	'per simulation and strategy, over its repeats: area under the learning curve (mean and standard deviation), labels needed to reach 95% and 99% of the full-data accuracy (mean over the repeats that reach it, and their count), final accuracy; where the stopping rule (kappa above stop_kappa three rounds in a row) would have stopped: labels and accuracy there (mean over the repeats that stop, and their count) and the accuracy given up against the budget';
+	'per simulation and strategy, over its repeats: area under the learning curve (mean and standard deviation), labels needed to reach 95% and 99% of the full-data accuracy (mean over the repeats that reach it, and their count), final accuracy; where the stopping rule (kappa above stop_kappa at every round over the last stop_window labels) would have stopped: labels and accuracy there (mean over the repeats that stop, and their count) and the accuracy given up against the budget';
 COMMENT ON COLUMN hitl.simulation_summary.stop_labels IS
-	'labels at the first round whose kappa and the two before it are above option stop_kappa (0.99 when absent), the mean over the repeats that stop';
+	'labels at the first round whose kappa and those of every round over the last stop_window labels (100 when absent) are above option stop_kappa (0.99 when absent), the mean over the repeats that stop';
 COMMENT ON COLUMN hitl.simulation_summary.stopped IS 'the repeats in which the stopping rule stops';
 COMMENT ON COLUMN hitl.simulation_summary.stop_accuracy IS
 	'held-out accuracy at the stop, the mean over the repeats that stop';

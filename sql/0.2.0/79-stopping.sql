@@ -30,35 +30,34 @@
  *	stop_cv_base			the latest earlier version with figures of its
  *							own
  *
- * hitl.models.stop_suggested says whether labeling may stop: true when
- * the last three versions up to the current one each have a kappa above
- * the option stop_kappa (absent: 0.99), false when one of them has one at
- * or below it, NULL otherwise (fewer than three versions, or a kappa
- * missing).  It follows the current version and the option (a trigger of
- * hitl.models) and each new version's signal (the training sets it).
+ * hitl.models.stop_suggested says whether labeling may stop, by the rule
+ * of 77 (hitl._stop_rule): true when every version trained over the last
+ * stop_window labels (option, absent: 100) up to the current one has a
+ * kappa above the option stop_kappa (absent: 0.99), false when one of
+ * them has one at or below it, NULL otherwise (fewer than stop_window
+ * labels since the first version, or a kappa missing).  The window is
+ * the versions after the latest one trained on at most stop_window labels
+ * fewer than the current one, by their n_labeled.  It follows the current
+ * version and the options (a trigger of hitl.models) and each new
+ * version's signal (the training sets it).
  * ------------------------------------------------------------------------ */
 
 /*
- * Whether labeling may stop at version (see above): the kappas of the
- * last three versions up to it, against the option stop_kappa of options.
+ * Whether labeling may stop at version (see above): the rule of 77 over
+ * the versions up to it, against the options stop_kappa and stop_window.
  */
 CREATE FUNCTION hitl._stop_suggested(model text, version integer, options jsonb)
 RETURNS boolean LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT CASE
-		WHEN count(*) < 3 THEN NULL
-		WHEN bool_or(l.kappa <= coalesce((options ->> 'stop_kappa')::float8, 0.99)) THEN false
-		WHEN count(l.kappa) = 3 THEN true
-		END
-	FROM (SELECT (v.metrics ->> 'stop_kappa_previous')::float8 AS kappa
-		  FROM hitl.model_versions v
-		  WHERE v.model = _stop_suggested.model AND v.version <= _stop_suggested.version
-		  ORDER BY v.version DESC
-		  LIMIT 3) l
+	SELECT hitl._stop_rule(array_agg(v.n_labeled ORDER BY v.version),
+						   array_agg((v.metrics ->> 'stop_kappa_previous')::float8 ORDER BY v.version),
+						   _stop_suggested.options)
+	FROM hitl.model_versions v
+	WHERE v.model = _stop_suggested.model AND v.version <= _stop_suggested.version
 $$;
 COMMENT ON FUNCTION hitl._stop_suggested(text, integer, jsonb) IS
-	'internal: hitl.models.stop_suggested at a version: the kappas of the last three versions against option stop_kappa';
+	'internal: hitl.models.stop_suggested at a version: the kappas of the versions over the last stop_window labels against option stop_kappa';
 REVOKE ALL ON FUNCTION hitl._stop_suggested(text, integer, jsonb) FROM PUBLIC;
 
 /*
@@ -89,21 +88,22 @@ COMMENT ON FUNCTION hitl._stop_cv_trend(text, integer, jsonb) IS
 	'internal: a version''s cv_accuracy minus that of the latest earlier version with figures of its own, as metrics keys';
 REVOKE ALL ON FUNCTION hitl._stop_cv_trend(text, integer, jsonb) FROM PUBLIC;
 
-/* hitl.models.stop_suggested follows the current version and the option */
+/* hitl.models.stop_suggested follows the current version and the options */
 CREATE FUNCTION hitl._set_stop_suggested() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	IF NEW.current_version IS DISTINCT FROM OLD.current_version
-	   OR NEW.options -> 'stop_kappa' IS DISTINCT FROM OLD.options -> 'stop_kappa' THEN
+	   OR NEW.options -> 'stop_kappa' IS DISTINCT FROM OLD.options -> 'stop_kappa'
+	   OR NEW.options -> 'stop_window' IS DISTINCT FROM OLD.options -> 'stop_window' THEN
 		NEW.stop_suggested := hitl._stop_suggested(NEW.name, NEW.current_version, NEW.options);
 	END IF;
 	RETURN NEW;
 END
 $$;
 COMMENT ON FUNCTION hitl._set_stop_suggested() IS
-	'internal: hitl.models.stop_suggested follows the current version and option stop_kappa';
+	'internal: hitl.models.stop_suggested follows the current version and options stop_kappa and stop_window';
 REVOKE ALL ON FUNCTION hitl._set_stop_suggested() FROM PUBLIC;
 
 /* after guard_model_update, which resolves the options of an update */

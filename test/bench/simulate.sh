@@ -31,8 +31,9 @@
 #                  SIM_ALL_REPEATS repeats (default 5), seed 0.  Per
 #                  strategy: AULC (mean and spread over repeats), its
 #                  ratio to random's AULC, labels to reach 95% of the
-#                  full-data accuracy, where the stopping rule (kappa above
-#                  0.99 three rounds in a row) stops, the accuracy there
+#                  full-data accuracy, where the stopping rule (every
+#                  kappa over the last 100 labels above 0.99: see
+#                  stopping_rule.sh) stops, the accuracy there
 #                  and the accuracy given up against the budget, and the
 #                  seconds of the strategy's rounds (fit, evaluation, pick).
 #

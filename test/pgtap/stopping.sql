@@ -1,15 +1,16 @@
 -- The stopping signal: each new version's Cohen's kappa against the
 -- predictions the table held (the previous version's) on the unlabeled
 -- rows, its mean uncertainty there, the out-of-fold trend, and
--- hitl.models.stop_suggested from the last three kappas and option
--- stop_kappa.
+-- hitl.models.stop_suggested from the kappas of the versions over the
+-- last stop_window labels and option stop_kappa (hitl._stop_rule, on
+-- hand-made histories too).
 --
 -- Like incremental_fallback.sql, this file runs outside a transaction
 -- block: the incremental update of naive Bayes reads the label changes
 -- committed since its version (the database is dropped after the file).
 -- The models are disabled so that the worker leaves them alone.
 
-SELECT plan(38);
+SELECT plan(57);
 
 CREATE EXTENSION hitl;
 
@@ -83,12 +84,14 @@ SELECT is(hitl.train('hand'), 3, 'hand: version 3');
 SELECT ok(abs((stop('hand', 3) ->> 'stop_kappa_previous')::float8 - 52.0 / 63) < 1e-9,
 		  'a previous class the version lacks counts as a disagreement');
 
--- 2. stop_suggested over a series of versions
+-- 2. stop_suggested over a series of versions, one label apart: a window
+-- of 3 labels (option stop_window) covers the last three versions
 CREATE TABLE pts (id int PRIMARY KEY, x float8, label text);
 INSERT INTO pts SELECT g, g - 50.5, CASE WHEN g % 5 = 0 THEN CASE WHEN g < 50 THEN 'a' ELSE 'b' END END
 FROM generate_series(1, 100) g;
 BEGIN;
-SELECT is(hitl.create_model('s', 'pts', 'label', '{x}', options => '{"cv_folds": 3}'), 1,
+SELECT is(hitl.create_model('s', 'pts', 'label', '{x}',
+							options => '{"cv_folds": 3, "stop_window": 3}'), 1,
 		  's: version 1');
 UPDATE hitl.models SET enabled = false WHERE name = 's';
 COMMIT;
@@ -114,13 +117,83 @@ SELECT is((stop('s', 2) ->> 'stop_kappa_rows')::int, 79, 'the 79 unlabeled rows 
 SELECT is(stop_suggested, NULL, 'two versions: stop_suggested is NULL')
 FROM hitl.models WHERE name = 's';
 SELECT is(step(2, 'a'), 3, 's: version 3');
-SELECT is(stop_suggested, NULL, 'three versions, the first without a kappa: still NULL')
+SELECT is(stop_suggested, NULL, 'three versions, 2 labels since the first: still NULL')
 FROM hitl.models WHERE name = 's';
 SELECT is(step(99, 'b'), 4, 's: version 4');
-SELECT is(stop_suggested, true, 'three kappas of 1 in a row: stop_suggested')
+SELECT is(stop_suggested, true, 'three kappas of 1 over the last 3 labels: stop_suggested')
 FROM hitl.models WHERE name = 's';
 SELECT is(stop_suggested, true, 'hitl.model_overview shows it')
 FROM hitl.model_overview WHERE model = 's';
+SELECT is(stop_window, 3, 'hitl.model_overview shows stop_window')
+FROM hitl.model_overview WHERE model = 's';
+
+-- option stop_window: the default window of 100 labels is not covered
+-- yet (3 labels since the first version), whatever the kappas
+SELECT hitl.alter_model('s', options => '{"stop_window": null}') \gset
+SELECT is(stop_suggested, NULL, 'stop_window back to its default 100: not yet covered, NULL')
+FROM hitl.models WHERE name = 's';
+SELECT is(stop_window, 100, 'hitl.model_overview: stop_window 100 when absent')
+FROM hitl.model_overview WHERE model = 's';
+SELECT hitl.alter_model('s', options => '{"stop_window": 2}') \gset
+SELECT is(stop_suggested, true, 'stop_window 2: the last two kappas, true')
+FROM hitl.models WHERE name = 's';
+SELECT hitl.alter_model('s', options => '{"stop_window": 3}') \gset
+SELECT throws_ok($$SELECT hitl.alter_model('s', options => '{"stop_window": 0}')$$, '22023',
+				 'invalid value 0 for option "stop_window"', 'stop_window 0 is refused');
+SELECT throws_ok($$SELECT hitl.alter_model('s', options => '{"stop_window": 2.5}')$$, '22023',
+				 'invalid value 2.5 for option "stop_window"', 'stop_window must be whole');
+
+-- the rule on hand-made histories (labels and kappas, oldest first): a
+-- version every 10 labels from 20, the first without a kappa
+CREATE FUNCTION hist(kappas float8[]) RETURNS int[] LANGUAGE sql AS $$
+	SELECT array_agg(20 + 10 * (i - 1) ORDER BY i)
+	FROM generate_series(1, cardinality(kappas)) i
+$$;
+-- what the rule was before: the last three kappas each above 0.99
+CREATE FUNCTION last_three(kappas float8[]) RETURNS boolean LANGUAGE sql AS $$
+	SELECT bool_and(k > 0.99) AND count(k) = 3
+	FROM unnest(kappas[cardinality(kappas) - 2:]) k
+$$;
+SELECT is(hitl._stop_rule(hist(k), k, '{}'), NULL,
+		  '90 labels since the first version: the window of 100 is not covered, NULL')
+FROM (SELECT '{NULL,1,1,1,1,1,1,1,1,1}'::float8[] AS k) h;
+SELECT is(hitl._stop_rule(hist(k), k, '{}'), true,
+		  '100 labels since the first version, every kappa above 0.99: true')
+FROM (SELECT '{NULL,1,1,1,1,1,1,1,1,1,1}'::float8[] AS k) h;
+-- the predictions moved 60 labels ago: the last three versions agree (the
+-- rule of three stops here) but not every version of the last 100 labels
+SELECT is(last_three(k), true, 'a history where the last three kappas are above 0.99')
+FROM (SELECT '{NULL,0.9,0.95,0.999,0.999,0.999,0.999,0.98,0.999,0.999,0.999,0.999,0.999,0.999}'::float8[] AS k) h;
+SELECT is(hitl._stop_rule(hist(k), k, '{}'), false,
+		  'and a kappa of 0.98 60 labels before: false over the window of 100 labels')
+FROM (SELECT '{NULL,0.9,0.95,0.999,0.999,0.999,0.999,0.98,0.999,0.999,0.999,0.999,0.999,0.999}'::float8[] AS k) h;
+SELECT is(hitl._stop_rule(hist(k), k, '{"stop_window": 50}'), true,
+		  'stop_window 50: the kappas after the 0.98 only, true')
+FROM (SELECT '{NULL,0.9,0.95,0.999,0.999,0.999,0.999,0.98,0.999,0.999,0.999,0.999,0.999,0.999}'::float8[] AS k) h;
+SELECT is(hitl._stop_rule(hist(k), k, '{"stop_window": 70}'), false,
+		  'stop_window 70: the 0.98 is the window''s first kappa, false')
+FROM (SELECT '{NULL,0.9,0.95,0.999,0.999,0.999,0.999,0.98,0.999,0.999,0.999,0.999,0.999,0.999}'::float8[] AS k) h;
+SELECT is(hitl._stop_rule(hist(k), k, '{}'), true,
+		  'four versions on, the 0.98 has left the window: true')
+FROM (SELECT '{NULL,0.9,0.95,0.999,0.999,0.999,0.999,0.98,0.999,0.999,0.999,0.999,0.999,0.999,0.999,0.999,0.999,0.999}'::float8[] AS k) h;
+SELECT is(hitl._stop_rule(hist(k), k, '{}'), false, 'a kappa of exactly 0.99 is not above it')
+FROM (SELECT '{NULL,1,1,1,1,0.99,1,1,1,1,1}'::float8[] AS k) h;
+SELECT is(hitl._stop_rule(hist(k), k, '{"stop_kappa": 0.98}'), true, 'stop_kappa 0.98: it is')
+FROM (SELECT '{NULL,1,1,1,1,0.99,1,1,1,1,1}'::float8[] AS k) h;
+SELECT is(hitl._stop_rule(hist(k), k, '{}'), NULL, 'a kappa missing in the window: NULL')
+FROM (SELECT '{NULL,1,1,1,1,NULL,1,1,1,1,1}'::float8[] AS k) h;
+SELECT is(hitl._stop_rule(hist(k), k, '{}'), false, 'a kappa missing and one below: false')
+FROM (SELECT '{NULL,1,1,1,1,NULL,1,1,0.5,1,1}'::float8[] AS k) h;
+-- versions one label apart (a worker training after each label): the
+-- window counts labels, not versions
+SELECT is(hitl._stop_rule(l, k, '{}'), r, d)
+FROM (SELECT array_agg(20 + i ORDER BY i) AS l,
+			 array_agg(CASE WHEN i > 0 THEN 0.999 END ORDER BY i)::float8[] AS k, n
+	  FROM (VALUES (99), (100)) v(n), generate_series(0, n) i GROUP BY n) h,
+	 LATERAL (VALUES (CASE WHEN n = 100 THEN true END,
+					  format('versions one label apart, %s labels since the first: %s', n,
+							 CASE WHEN n = 100 THEN 'true' ELSE 'NULL' END))) e(r, d)
+ORDER BY n;
 
 -- the out-of-fold trend: cv_accuracy minus that of the version before
 SELECT is((SELECT (stop('s', 4) ->> 'stop_cv_accuracy_change')::numeric

@@ -1,9 +1,9 @@
 # The stopping signal of the versions the worker trains: each compares its
 # predictions with those the previous version's scoring wrote (kappa, rows
 # compared, that version), gets its out-of-fold trend once its deferred
-# cross-validation comes, and hitl.models.stop_suggested follows: true
-# after three versions agreeing with their previous one, false once the
-# predictions move.
+# cross-validation comes, and hitl.models.stop_suggested follows: with
+# stop_window 3 (labels; a version a label), true after three versions
+# agreeing with their previous one, false once the predictions move.
 
 use strict;
 use warnings;
@@ -28,7 +28,8 @@ sql(q{CREATE TABLE pts (id int PRIMARY KEY, x float8, label text)});
 sql(q{INSERT INTO pts SELECT g, g - 500.5,
 		CASE WHEN g % 20 = 0 THEN CASE WHEN g < 500 THEN 'a' ELSE 'b' END END
 	  FROM generate_series(1, 1000) g});
-sql(q{SELECT hitl.create_model('w', 'pts', 'label', '{x}', options => '{"cv_folds": 3}')});
+sql(q{SELECT hitl.create_model('w', 'pts', 'label', '{x}',
+		options => '{"cv_folds": 3, "stop_window": 3}')});
 
 # a label far from the boundary: the worker trains and scores a version
 # whose predictions are the previous one's
