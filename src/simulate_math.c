@@ -20,6 +20,7 @@
 #include "numeric_alloc.h"
 #include "scaler.h"
 #include "simulate_math.h"
+#include "strategy_math.h"
 
 static const char *const strategy_names[SIM_N_STRATEGIES] = {
 	"random", "margin", "least_confidence", "entropy", "density", "diverse", "committee"
@@ -464,6 +465,58 @@ round_kappa(SimWork *w, const int *avail, int na, bool first, int *pred, int *pr
 }
 
 /*
+ * The committee of sim_committee_uncertainty (simulate_pick.c), its members
+ * drawn and fitted in the same way, measured by the KL disagreement
+ */
+bool
+sim_committee_kl(int nl, int d, int k, const double *xl, const int *yl,
+				 int npool, const double *xp, int m, double C,
+				 int max_iter, double tol, SimRng *rng, double *u)
+{
+	size_t		ncoef = logreg_ncoef(d, k);
+	double	   *coef = hitl_alloc(sizeof(double) * ncoef * m);
+	double	   *weight = hitl_alloc(sizeof(double) * (nl > 0 ? nl : 1));
+	double	   *proba = hitl_alloc(sizeof(double) * m * k);
+	bool		ok = true;
+	int			i,
+				j;
+
+	for (j = 0; j < m && ok; j++)
+	{
+		LogregProblem prob;
+		LogregResult res;
+		LogregStatus st;
+
+		memset(weight, 0, sizeof(double) * nl);
+		for (i = 0; i < nl; i++)
+			weight[sim_rng_below(rng, nl)] += 1.0;
+		memset(&prob, 0, sizeof(prob));
+		prob.n = nl;
+		prob.d = d;
+		prob.k = k;
+		prob.x = xl;
+		prob.y = yl;
+		prob.C = C;
+		prob.max_iter = max_iter;
+		prob.tol = tol;
+		prob.weight = weight;
+		st = logreg_solve(&prob, coef + ncoef * j, 0, &res);
+		ok = (st == LOGREG_OK || st == LOGREG_NOT_CONVERGED);
+		hitl_check_interrupts();
+	}
+	for (i = 0; i < npool && ok; i++)
+	{
+		for (j = 0; j < m; j++)
+			logreg_predict_proba(d, k, coef + ncoef * j, xp + (size_t) i * d, proba + (size_t) j * k);
+		u[i] = strategy_kl_consensus(m, k, proba);
+	}
+	hitl_free(coef);
+	hitl_free(weight);
+	hitl_free(proba);
+	return ok;
+}
+
+/*
  * The next batch (at most want rows) from the na unlabeled rows avail,
  * predicted (w->proba, w->xo), the labeled ones fitted (w->xl, w->yl);
  * positions into picked, their count returned; -1 when the committee
@@ -478,9 +531,17 @@ pick_batch(SimWork *w, SimStrategy s, int nl, int na, int want, SimRng *rng, int
 
 	if (s == SIM_COMMITTEE)
 	{
+		bool		fitted;
+
 		u = hitl_alloc(sizeof(double) * na);
-		if (!sim_committee_uncertainty(nl, w->d, w->k, w->xl, w->yl, na, w->xo,
-									   p->committee_size, p->C, p->max_iter, p->tol, rng, u))
+		if (p->committee_kl)
+			fitted = sim_committee_kl(nl, w->d, w->k, w->xl, w->yl, na, w->xo,
+									  p->committee_size, p->C, p->max_iter, p->tol, rng, u);
+		else
+			fitted = sim_committee_uncertainty(nl, w->d, w->k, w->xl, w->yl, na, w->xo,
+											   p->committee_size, p->C, p->max_iter, p->tol,
+											   rng, u);
+		if (!fitted)
 		{
 			hitl_free(u);
 			return -1;

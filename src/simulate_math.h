@@ -43,7 +43,8 @@ typedef enum SimStrategy
 	SIM_ENTROPY,
 	SIM_DENSITY,				/* margin x mean cosine to the pool */
 	SIM_DIVERSE,				/* the diverse order of the top candidates */
-	SIM_COMMITTEE,				/* vote entropy of a bootstrap committee */
+	SIM_COMMITTEE,				/* disagreement of a bootstrap committee:
+								 * vote entropy, or KL (committee_kl) */
 	SIM_N_STRATEGIES
 } SimStrategy;
 
@@ -75,7 +76,7 @@ extern int	sim_rng_below(SimRng *rng, int n);
  * Pick the next batch among npool pool rows: proba holds their class
  * probabilities (npool x k, row-major), x their standardized features
  * (npool x d, may be NULL for strategies that do not use them), u the
- * committee's vote entropies (npool values, SIM_COMMITTEE only; NULL
+ * committee's disagreements (npool values, SIM_COMMITTEE only; NULL
  * otherwise), rng the random stream.  Writes min(batch, npool) distinct
  * positions in [0, npool) into out (best first) and returns their count.
  * As the review queue ranks (strategy_math.h), ties going to the lower
@@ -100,6 +101,16 @@ extern int	sim_pick(SimStrategy s, int npool, int k, const double *proba,
 extern bool sim_committee_uncertainty(int nl, int d, int k, const double *xl, const int *yl,
 									  int npool, const double *xp, int m, double C,
 									  int max_iter, double tol, SimRng *rng, double *u);
+
+/*
+ * The same with the KL disagreement: the same members, fitted on the same
+ * resamples (the same draws from rng, in the same order), u receiving
+ * each row's mean KL divergence of the members to their mean
+ * probabilities (strategy_kl_consensus), in nats.
+ */
+extern bool sim_committee_kl(int nl, int d, int k, const double *xl, const int *yl,
+							 int npool, const double *xp, int m, double C,
+							 int max_iter, double tol, SimRng *rng, double *u);
 
 /*
  * Cohen's kappa of two predictions a and b of n rows (classes in [0, k)):
@@ -140,6 +151,7 @@ typedef struct SimParams
 	double		tol;
 	uint64_t	seed;
 	int			committee_size; /* members of the committee strategy */
+	bool		committee_kl;	/* its disagreement: KL, else vote entropy */
 	int			nstrategies;
 	const SimStrategy *strategies;
 } SimParams;
