@@ -25,9 +25,10 @@
  * prediction and confidence stay the version's.  With m members the vote
  * entropy takes few values: the rows it ties are ranked among themselves
  * as any tie of the queue, in table order.  Both options are read at each
- * scoring, so a change applies from the next one, as a change of strategy
- * does.  The scan that follows is by one process (the members are in this
- * one's memory).
+ * scoring, so a change of either applies from the next one (hitl.score, or
+ * the worker's next), as a change of strategy does; the version, and so
+ * the committee, stays.  The scan that follows is by one process (the
+ * members are in this one's memory).
  */
 #include "postgres.h"
 
