@@ -17,8 +17,9 @@ typedef enum UncertaintyStrategy
 	UNCERTAINTY_DENSITY,		/* margin x density (strategy_math.h), by
 								 * the scoring; here margin */
 	UNCERTAINTY_DIVERSE,		/* margin, the queue in diverse order */
-	UNCERTAINTY_COMMITTEE		/* vote entropy of a committee, by the
-								 * scoring; here margin */
+	UNCERTAINTY_COMMITTEE		/* a committee's disagreement (vote
+								 * entropy or KL), by the scoring; here
+								 * margin */
 } UncertaintyStrategy;
 
 /*

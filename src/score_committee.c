@@ -2,7 +2,9 @@
  * score_committee.c
  *		The committee strategy (query by committee): committee_size models
  *		fitted on bootstrap resamples of the labeled rows, and each row's
- *		uncertainty the entropy of their votes.
+ *		uncertainty their disagreement on it, by the model's
+ *		committee_measure: the entropy of their votes, or their mean KL
+ *		divergence to the committee's mean probabilities.
  *
  * The members are fitted by the scoring, before its scan, and kept only
  * for it: a version stores one model, and a committee is quick to fit
@@ -17,11 +19,16 @@
  * version.  C, max_iter and tol are the model's.  Naive Bayes models have
  * no committee (create_model and alter_model refuse it).
  *
- * The uncertainty column holds the vote entropy (strategy_math.h), in
- * [0, 1]; the prediction and confidence stay the version's.  With m
- * members the vote entropy takes few values: the rows it ties are ranked
- * among themselves as any tie of the queue, in table order.  The scan that
- * follows is by one process (the members are in this one's memory).
+ * The uncertainty column holds the vote entropy (strategy_vote_entropy,
+ * in [0, 1]) or, with committee_measure 'kl', the KL disagreement
+ * (strategy_kl_consensus, in nats, from 0 to log(min(m, k))); the
+ * prediction and confidence stay the version's.  With m members the vote
+ * entropy takes few values: the rows it ties are ranked among themselves
+ * as any tie of the queue, in table order.  Both options are read at each
+ * scoring, so a change of either applies from the next one (hitl.score, or
+ * the worker's next), as a change of strategy does; the version, and so
+ * the committee, stays.  The scan that follows is by one process (the
+ * members are in this one's memory).
  */
 #include "postgres.h"
 
@@ -47,6 +54,7 @@ typedef struct Committee
 {
 	int			m;
 	int			k;
+	bool		kl;				/* committee_measure 'kl', else vote entropy */
 	int			dim;			/* features: v->d, or v->d + n_vocabulary */
 	bool		sparse;
 	double	  **coef;			/* m x logreg_ncoef(dim, k) */
@@ -66,14 +74,17 @@ typedef struct LabeledSet
 	int64_t		nnz_cap;
 } LabeledSet;
 
-static int	committee_size(const HitlModel *model);
+static void committee_options(const HitlModel *model, Committee *cm);
 static void labeled_add(LabeledSet *ls, const Classifier *c, int dim, int y);
 static void read_labeled(ScoreState *s, LabeledSet *ls, int dim);
 static void fit_member(const ScoreState *s, Committee *cm, const LabeledSet *ls, int j);
 
-/* The model's committee_size option (its default when absent) */
-static int
-committee_size(const HitlModel *model)
+/*
+ * The model's committee_size and committee_measure options into cm->m and
+ * cm->kl (their defaults when absent: 5, vote entropy)
+ */
+static void
+committee_options(const HitlModel *model, Committee *cm)
 {
 	Oid			argtype = TEXTOID;
 	Datum		arg = CStringGetTextDatum(model->name);
@@ -82,12 +93,15 @@ committee_size(const HitlModel *model)
 	int			m;
 
 	ret = SPI_execute_with_args("SELECT COALESCE((options OPERATOR(pg_catalog.->>)"
-								" 'committee_size')::pg_catalog.int4, 5)"
+								" 'committee_size')::pg_catalog.int4, 5),"
+								" COALESCE(options OPERATOR(pg_catalog.->>) 'committee_measure'"
+								" OPERATOR(pg_catalog.=) 'kl', false)"
 								" FROM hitl.models WHERE name OPERATOR(pg_catalog.=) $1",
 								1, &argtype, &arg, NULL, true, 1);
-	hitl_spi_check_rows(ret, SPI_OK_SELECT, 1, "reading the model's committee_size");
+	hitl_spi_check_rows(ret, SPI_OK_SELECT, 1, "reading the model's committee options");
 	m = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	return Max(2, Min(m, 20));
+	cm->m = Max(2, Min(m, 20));
+	cm->kl = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 }
 
 /* Append the row the classifier just converted, of class y */
@@ -264,7 +278,7 @@ score_committee_fit(ScoreScan *scan)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("model \"%s\" is naive Bayes, which has no committee", s->model->name),
 				 errhint("Use another strategy, or a logistic model.")));
-	cm->m = committee_size(s->model);
+	committee_options(s->model, cm);
 	MemoryContextSwitchTo(cxt);
 	cm->k = v->n_classes;
 	cm->sparse = s->classifier.sparse;
@@ -309,5 +323,6 @@ score_committee_uncertainty(const ScoreScan *scan)
 		else
 			logreg_predict_proba(cm->dim, cm->k, cm->coef[j], c->x, cm->proba + (Size) j * cm->k);
 	}
-	return strategy_vote_entropy(cm->m, cm->k, cm->proba);
+	return cm->kl ? strategy_kl_consensus(cm->m, cm->k, cm->proba)
+		: strategy_vote_entropy(cm->m, cm->k, cm->proba);
 }

@@ -92,7 +92,8 @@ extern void score_scan_pool(ScoreScan *scan, SPIPlanPtr plan);
 /*
  * The committee strategy (score_committee.c): fit the members on bootstrap
  * resamples of the labeled rows, before the scan (not in parallel scans);
- * and the vote entropy of the row the scan's classifier just converted.
+ * and their disagreement on the row the scan's classifier just converted,
+ * by the model's committee_measure (vote entropy or KL).
  */
 extern void score_committee_fit(ScoreScan *scan);
 extern double score_committee_uncertainty(const ScoreScan *scan);

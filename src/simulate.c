@@ -402,7 +402,8 @@ params_args(FunctionCallInfo fcinfo, SimParams *p, char **query, Datum *resolved
 							  " coalesce(($1->>'committee_size')::pg_catalog.int4, 5),"
 							  " $1->>'text_config', coalesce(($1->>'bigrams')::pg_catalog.bool, false),"
 							  " coalesce(($1->>'buckets')::pg_catalog.int4, 262144),"
-							  " coalesce(($1->>'max_text_bytes')::pg_catalog.int4, 1048576)",
+							  " coalesce(($1->>'max_text_bytes')::pg_catalog.int4, 1048576),"
+							  " coalesce($1->>'committee_measure' = 'kl', false)",
 							  1, opt_types, opt_values, NULL, true, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "hitl: could not read the simulation's options");
@@ -415,6 +416,7 @@ params_args(FunctionCallInfo fcinfo, SimParams *p, char **query, Datum *resolved
 	p->max_iter = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
 	p->tol = DatumGetFloat8(SPI_getbinval(tup, desc, 3, &isnull));
 	p->committee_size = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
+	p->committee_kl = DatumGetBool(SPI_getbinval(tup, desc, 9, &isnull));
 	if (p->max_iter < 1 || !(p->tol > 0) || p->committee_size < 2 || p->committee_size > 20)
 		elog(ERROR, "hitl: simulation options out of range");
 	if (SPI_getvalue(tup, desc, 5) != NULL)

@@ -485,6 +485,7 @@ round_kappa(SimWork *w, const int *avail, int na, bool first, int *pred, int *pr
 	return first ? NAN : sim_kappa(na, w->k, prev, cur);
 }
 
+
 /*
  * The next batch (at most want rows) from the na unlabeled rows avail,
  * predicted (w->proba, w->xo), the nl labeled ones lab fitted (w->xl,
@@ -506,7 +507,8 @@ pick_batch(SimWork *w, SimStrategy s, const int *lab, int nl, const int *avail, 
 		u = hitl_alloc(sizeof(double) * na);
 		ok = w->sparse ? sim_sparse_committee(&w->sp, lab, nl, avail, na, rng, u)
 			: sim_committee_uncertainty(nl, w->d, w->k, w->xl, w->yl, na, w->xo,
-										p->committee_size, p->C, p->max_iter, p->tol, rng, u);
+										p->committee_size, p->committee_kl, p->C,
+										p->max_iter, p->tol, rng, u);
 		if (!ok)
 		{
 			hitl_free(u);

@@ -46,7 +46,8 @@ typedef enum SimStrategy
 	SIM_ENTROPY,
 	SIM_DENSITY,				/* margin x mean cosine to the pool */
 	SIM_DIVERSE,				/* the diverse order of the top candidates */
-	SIM_COMMITTEE,				/* vote entropy of a bootstrap committee */
+	SIM_COMMITTEE,				/* disagreement of a bootstrap committee:
+								 * vote entropy, or KL (committee_kl) */
 	SIM_N_STRATEGIES
 } SimStrategy;
 
@@ -98,11 +99,13 @@ extern int	sim_pick(SimStrategy s, int npool, int k, const double *proba,
  * npool x d): m logistic regressions (C, max_iter, tol), member j fitted
  * on a bootstrap resample of the nl labeled rows (xl standardized, yl),
  * nl draws with replacement from rng, a row weighing how often it is
- * drawn; u receives each row's vote entropy (strategy_vote_entropy).
- * False when the solver refuses a member.
+ * drawn; u receives each row's disagreement: the members' mean KL
+ * divergence to their mean (strategy_kl_consensus) when kl, else their
+ * vote entropy (strategy_vote_entropy).  False when the solver refuses a
+ * member.
  */
 extern bool sim_committee_uncertainty(int nl, int d, int k, const double *xl, const int *yl,
-									  int npool, const double *xp, int m, double C,
+									  int npool, const double *xp, int m, bool kl, double C,
 									  int max_iter, double tol, SimRng *rng, double *u);
 
 /*
@@ -158,6 +161,7 @@ typedef struct SimParams
 	double		tol;
 	uint64_t	seed;
 	int			committee_size; /* members of the committee strategy */
+	bool		committee_kl;	/* its disagreement: KL, else vote entropy */
 	int			nstrategies;
 	const SimStrategy *strategies;
 } SimParams;

@@ -243,7 +243,7 @@ sim_pick(SimStrategy s, int npool, int k, const double *proba,
 
 bool
 sim_committee_uncertainty(int nl, int d, int k, const double *xl, const int *yl,
-						  int npool, const double *xp, int m, double C,
+						  int npool, const double *xp, int m, bool kl, double C,
 						  int max_iter, double tol, SimRng *rng, double *u)
 {
 	size_t		ncoef = logreg_ncoef(d, k);
@@ -281,7 +281,7 @@ sim_committee_uncertainty(int nl, int d, int k, const double *xl, const int *yl,
 	{
 		for (j = 0; j < m; j++)
 			logreg_predict_proba(d, k, coef + ncoef * j, xp + (size_t) i * d, proba + (size_t) j * k);
-		u[i] = strategy_vote_entropy(m, k, proba);
+		u[i] = kl ? strategy_kl_consensus(m, k, proba) : strategy_vote_entropy(m, k, proba);
 	}
 	hitl_free(coef);
 	hitl_free(weight);

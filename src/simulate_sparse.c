@@ -325,7 +325,8 @@ sim_sparse_committee(SimSparse *s, const int *lab, int nl, const int *avail, int
 			sparse_logreg_predict_proba(dims, s->k, coef + ncoef * j, nnz,
 										s->indices + s->indptr[i], s->values + s->indptr[i],
 										proba + (size_t) j * s->k);
-		u[i] = strategy_vote_entropy(members, s->k, proba);
+		u[i] = s->p->committee_kl ? strategy_kl_consensus(members, s->k, proba)
+			: strategy_vote_entropy(members, s->k, proba);
 	}
 	hitl_free(coef);
 	hitl_free(weight);

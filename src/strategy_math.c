@@ -63,7 +63,7 @@ strategy_kl_consensus(int m, int k, const double *proba)
 	int			i;
 	int			c;
 
-	if (m < 1 || k < 1)
+	if (m < 2 || k < 2)
 		return 0.0;
 	mean = hitl_alloc(sizeof(double) * k);
 	for (i = 0; i < m; i++)

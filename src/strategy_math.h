@@ -9,7 +9,9 @@
  * probabilities.  Vote entropy is the entropy of the members' votes (each
  * votes its most probable class); the mean KL divergence to the consensus
  * is sum_i KL(p_i || pbar) / m with pbar the members' mean, which is 0
- * when they agree, whatever they agree on.
+ * when they agree, whatever they agree on.  Vote entropy sees only the
+ * votes; KL also sees members that vote alike with different certainty,
+ * and does not tie rows as the few values of m votes do.
  *
  * Information density: a row worth labeling is uncertain and typical of
  * the unlabeled pool, not an outlier.  Its density is its mean cosine
@@ -53,9 +55,12 @@
 extern double strategy_vote_entropy(int m, int k, const double *proba);
 
 /*
- * Mean KL divergence of m members' probabilities (m x k) to their mean, in
- * nats (0 <= it <= log m): 0 when they agree.  A member's zero
- * probabilities add nothing.
+ * Mean KL divergence of m members' probabilities (m x k) to their mean
+ * (McCallum and Nigam's KL disagreement), in nats, from 0 when they agree
+ * to at most log(min(m, k)) (certain members spread evenly over the
+ * classes).  A member's zero probabilities add nothing (0 log 0 = 0).  Of
+ * certain members (probabilities 0 and 1) it is the entropy of their votes.
+ * 0 when m < 2.
  */
 extern double strategy_kl_consensus(int m, int k, const double *proba);
 

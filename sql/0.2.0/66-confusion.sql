@@ -21,7 +21,7 @@
  * defaults, depend on the algorithm and on whether the model has text
  * feature columns.
  *
- * Twelve options have no default, and a JSON null removes them; they are
+ * Thirteen options have no default, and a JSON null removes them; they are
  * checked first, in this order:
  *	auto_label_precision	a number in (0.5, 1): the worker auto-labels at
  *							that target after each retraining (69b)
@@ -48,6 +48,9 @@
  *							row by its consensus confidence (76)
  *	committee_size			an integer from 2 to 20 (absent: 5), the models
  *							of the strategy 'committee'
+ *	committee_measure		'vote_entropy' or 'kl' (absent: vote_entropy),
+ *							how the strategy 'committee' measures the
+ *							members' disagreement (score_committee.c)
  *	stop_kappa				a number from 0 to 1 (absent: 0.99), the kappa
  *							between versions' predictions that suggests
  *							stopping
@@ -74,7 +77,8 @@ DECLARE
 									   'cv_group_column', 'evaluation_rate',
 									   'reservation_timeout', 'skip_limit', 'annotators_per_row',
 									   'consensus', 'consensus_threshold', 'weight_by_consensus',
-									   'committee_size', 'stop_kappa', 'stop_window'];
+									   'committee_size', 'committee_measure', 'stop_kappa',
+									   'stop_window'];
 	booleans constant jsonb := $booleans${
 		"train_on_auto_labels": "train_on_auto_labels must be true or false (default false: training reads human labels only).",
 		"weight_by_consensus": "weight_by_consensus must be true or false (default false: every consensus label weighs 1 in training)."
@@ -162,6 +166,13 @@ BEGIN
 		RAISE EXCEPTION 'invalid value % for option "consensus"', v
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'consensus must be "majority" or "dawid_skene"; null restores the default: Dawid-Skene once 20 rows have annotators_per_row answers, majority before.';
+	END IF;
+	v := options -> 'committee_measure';
+	IF jsonb_typeof(v) NOT IN ('string', 'null')
+	   OR (jsonb_typeof(v) = 'string' AND v #>> '{}' NOT IN ('vote_entropy', 'kl')) THEN
+		RAISE EXCEPTION 'invalid value % for option "committee_measure"', v
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'committee_measure must be "vote_entropy" (the entropy of the members'' votes) or "kl" (their mean KL divergence to the committee''s mean probabilities); null restores the default vote_entropy.';
 	END IF;
 	IF jsonb_typeof(options -> 'cv_group_column') NOT IN ('string', 'null') THEN
 		RAISE EXCEPTION 'option "cv_group_column" must be a column name'

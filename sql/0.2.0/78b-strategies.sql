@@ -9,8 +9,11 @@
  * and its near-copies do not come together: ranked batch-mode sampling)
  * or 'committee' (query by committee: committee_size logistic regressions
  * fitted on bootstrap resamples of the labeled rows; the uncertainty column
- * holds the entropy of their votes; not for naive Bayes).  The scoring
- * computes them (score_scan.c, queue_diverse.c, score_committee.c).
+ * holds their disagreement by the option committee_measure, the entropy of
+ * their votes or, with 'kl', their mean KL divergence to their mean
+ * probabilities; not for naive Bayes).  The scoring computes them
+ * (score_scan.c, queue_diverse.c, score_committee.c); the options are
+ * checked by hitl._resolve_options (66-confusion.sql).
  * ------------------------------------------------------------------------ */
 
 ALTER TABLE hitl.models DROP CONSTRAINT models_strategy_check;

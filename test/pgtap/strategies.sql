@@ -10,11 +10,13 @@
 -- the top under density, whose uncertainty column is margin x the mean
 -- cosine to the unlabeled pool (checked against that mean computed here).
 -- Committee: the uncertainty column holds the vote entropy of the members,
--- zero where they agree, the same at each scoring of a version.
+-- zero where they agree, the same at each scoring of a version; with
+-- committee_measure 'kl' their mean KL divergence to their mean, of the
+-- same members.
 -- Errors: unknown strategies, with a hint listing all.
 
 BEGIN;
-SELECT plan(58);
+SELECT plan(84);
 
 CREATE EXTENSION hitl;
 
@@ -262,6 +264,71 @@ SELECT lives_ok($$SELECT hitl.create_model('docs_nb', 'docs', 'label', '{body}',
 SELECT throws_ok($$SELECT hitl.alter_model('docs_nb', strategy => 'committee')$$,
 				 '22023', 'strategy "committee" needs algorithm logistic',
 				 'alter_model: no committee for naive Bayes');
+
+-- ------------------------------------------------------ committee_measure
+-- 'kl': the mean KL divergence of the members to their mean probabilities,
+-- in nats, from 0 to ln(min(m, k)) (ln 2 here).  The version does not
+-- change, so the committee does not either: the same members measured
+-- otherwise.  score_tolerance 0, so that every value is written.
+SELECT throws_ok($$SELECT hitl.create_model('bad', 'emb', 'label', '{v}', strategy => 'committee',
+											options => '{"committee_measure": "js"}')$$,
+				 '22023', 'invalid value "js" for option "committee_measure"',
+				 'create_model: an unknown committee_measure');
+SELECT is(pg_temp.error_hint($$SELECT hitl.alter_model('emb_committee', options => '{"committee_measure": 1}')$$),
+		  'committee_measure must be "vote_entropy" (the entropy of the members'' votes) or "kl" (their mean KL divergence to the committee''s mean probabilities); null restores the default vote_entropy.',
+		  'alter_model: a committee_measure that is not a string, and the hint');
+SELECT throws_ok($$SELECT hitl.alter_model('emb_committee', options => '{"committee_measure": "KL"}')$$,
+				 '22023', 'invalid value "KL" for option "committee_measure"',
+				 'alter_model: committee_measure is case-sensitive');
+SELECT lives_ok($$SELECT hitl.alter_model('emb_committee', options => '{"score_tolerance": 0}')$$,
+				'score_tolerance 0');
+SELECT ok(hitl.score('emb_committee') >= 0, 'scored again');
+CREATE TEMP TABLE committee_ve AS SELECT id, q_u FROM emb;
+CREATE TEMP TABLE committee_ve_first AS
+	SELECT id FROM emb_committee_review_queue ORDER BY rank LIMIT 1;
+SELECT lives_ok($$SELECT hitl.alter_model('emb_committee', options => '{"committee_measure": "kl"}')$$,
+				'committee_measure kl');
+SELECT is((SELECT options ->> 'committee_measure' FROM hitl.models WHERE name = 'emb_committee'), 'kl',
+		  'committee_measure is stored');
+SELECT ok(hitl.score('emb_committee') >= 0, 'scored again');
+SELECT ok((SELECT bool_and(q_u >= 0 AND q_u <= ln(2)) FROM emb),
+		  'numbers, committee kl: every uncertainty is in [0, ln 2]');
+SELECT ok((SELECT bool_and(e.q_u > 0) FROM emb e JOIN committee_ve v USING (id) WHERE v.q_u > 0),
+		  'numbers, committee kl: above 0 on every row whose votes split');
+SELECT cmp_ok((SELECT count(DISTINCT q_u) FROM emb WHERE label IS NULL), '>', 100::bigint,
+			  'numbers, committee kl: no longer the few values of 3 votes');
+SELECT is((SELECT count(*) FROM emb e JOIN committee_ve v USING (id) WHERE e.q_u IS NOT DISTINCT FROM v.q_u),
+		  0::bigint, 'numbers, committee kl: a change of committee_measure rescores every row');
+SELECT is((SELECT count(*) FROM emb_committee_review_queue a JOIN emb_committee_review_queue b
+		   ON a.rank < b.rank JOIN emb ea ON ea.id = a.id JOIN emb eb ON eb.id = b.id
+		   WHERE ea.q_u < eb.q_u), 0::bigint,
+		  'numbers, committee kl: the queue is in decreasing KL');
+SELECT ok((SELECT v.q_u > 0 AND q.id NOT IN (SELECT id FROM committee_ve_first)
+		   FROM (SELECT id FROM emb_committee_review_queue ORDER BY rank LIMIT 1) q
+		   JOIN committee_ve v USING (id)),
+		  'numbers, committee kl: the first row is one whose votes split, not vote entropy''s first of its tie');
+SELECT lives_ok($$SELECT hitl.alter_model('emb_committee', options => '{"committee_measure": "vote_entropy"}')$$,
+				'committee_measure vote_entropy');
+SELECT ok(hitl.score('emb_committee') >= 0, 'scored again');
+SELECT is((SELECT count(*) FROM emb e JOIN committee_ve v USING (id) WHERE e.q_u IS DISTINCT FROM v.q_u),
+		  0::bigint, 'numbers, committee vote_entropy: the vote entropies again, of the same committee');
+SELECT lives_ok($$SELECT hitl.alter_model('emb_committee', options => '{"committee_measure": "kl"}')$$,
+				'committee_measure kl again');
+SELECT ok(hitl.score('emb_committee') >= 0, 'scored again');
+SELECT lives_ok($$SELECT hitl.alter_model('emb_committee', options => '{"committee_measure": null}')$$,
+				'committee_measure null');
+SELECT ok((SELECT NOT options ? 'committee_measure' FROM hitl.models WHERE name = 'emb_committee'),
+		  'null removes committee_measure');
+SELECT ok(hitl.score('emb_committee') >= 0, 'scored again');
+SELECT is((SELECT count(*) FROM emb e JOIN committee_ve v USING (id) WHERE e.q_u IS DISTINCT FROM v.q_u),
+		  0::bigint, 'numbers, committee_measure absent: vote entropy, the default');
+
+-- text (sparse members), 4 members: at most ln 2 as well
+SELECT lives_ok($$SELECT hitl.alter_model('docs_committee', options => '{"committee_measure": "kl", "score_tolerance": 0}')$$,
+				'text: committee_measure kl');
+SELECT ok(hitl.score('docs_committee') >= 0, 'scored again');
+SELECT ok((SELECT bool_and(q_u >= 0 AND q_u <= ln(2)) AND count(DISTINCT q_u) > 4 FROM docs),
+		  'text, committee kl: every uncertainty is in [0, ln 2], more values than 4 votes take');
 
 -- naive Bayes: diverse and density on its own features (term counts)
 SELECT lives_ok($$SELECT hitl.alter_model('docs_nb', strategy => 'diverse')$$, 'naive Bayes: diverse');

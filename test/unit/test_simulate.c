@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "logreg.h"
+#include "logreg_solve.h"
 #include "simulate_math.h"
 #include "tap.h"
 
@@ -379,24 +381,156 @@ test_committee(void)
 
 	blobs(n, 1.0, x, y);
 	sim_rng_seed(&rng, 3, 1);
-	okfit = sim_committee_uncertainty(n, 2, 2, x, y, 3, xp, 5, 1.0, 100, 1e-8, &rng, u);
+	okfit = sim_committee_uncertainty(n, 2, 2, x, y, 3, xp, 5, false, 1.0, 100, 1e-8, &rng, u);
 	ok(okfit && u[0] == 0 && u[1] == 0, "committee: all vote alike far from the boundary");
 	ok(u[2] >= 0 && u[2] <= 1, "committee: vote entropy in [0, 1] (%.3f)", u[2]);
 	sim_rng_seed(&rng, 3, 1);
-	sim_committee_uncertainty(n, 2, 2, x, y, 3, xp, 5, 1.0, 100, 1e-8, &rng, v);
+	sim_committee_uncertainty(n, 2, 2, x, y, 3, xp, 5, false, 1.0, 100, 1e-8, &rng, v);
 	ok(u[0] == v[0] && u[1] == v[1] && u[2] == v[2], "committee: the same seed, the same votes");
 	/* members that disagree: labels that are noise */
 	for (i = 0; i < n; i++)
 		y[i] = (i * 7 / 3) % 2;
 	sim_rng_seed(&rng, 3, 1);
-	okfit = sim_committee_uncertainty(n, 2, 2, x, y, 3, xp, 9, 1.0, 100, 1e-8, &rng, u);
+	okfit = sim_committee_uncertainty(n, 2, 2, x, y, 3, xp, 9, false, 1.0, 100, 1e-8, &rng, u);
 	ok(okfit && (u[0] > 0 || u[1] > 0 || u[2] > 0), "committee: noise splits the votes");
 	/* two labeled rows: some resamples hold one class only, and still fit */
 	sim_rng_seed(&rng, 5, 1);
-	okfit = sim_committee_uncertainty(2, 2, 2, x, y, 3, xp, 20, 1.0, 100, 1e-8, &rng, u);
+	okfit = sim_committee_uncertainty(2, 2, 2, x, y, 3, xp, 20, false, 1.0, 100, 1e-8, &rng, u);
 	ok(okfit && u[0] >= 0 && u[0] <= 1, "committee: resamples of one class fit (%.3f)", u[0]);
 	ok(sim_pick(SIM_COMMITTEE, 3, 2, xp, NULL, pick_u, 2, NULL, out) == 2 &&
 	   out[0] == 1 && out[1] == 2, "committee: ranks by the vote entropy");
+	free(x);
+	free(y);
+}
+
+/*
+ * The committee's KL the slow way: m members fitted on resamples drawn
+ * from rng (n draws with replacement each), each row's mean KL divergence
+ * of their probabilities to their mean
+ */
+static void
+kl_reference(int n, const double *x, const int *y, int npool, const double *xp, int m,
+			 SimRng *rng, double *u)
+{
+	size_t		ncoef = logreg_ncoef(2, 2);
+	double	   *coef = xmalloc(sizeof(double) * ncoef * m);
+	double	   *weight = xmalloc(sizeof(double) * n);
+	double		proba[2 * 20];
+	int			i,
+				j;
+
+	for (j = 0; j < m; j++)
+	{
+		LogregProblem prob = {0};
+		LogregResult res;
+
+		memset(weight, 0, sizeof(double) * n);
+		for (i = 0; i < n; i++)
+			weight[sim_rng_below(rng, n)] += 1.0;
+		prob.n = n;
+		prob.d = 2;
+		prob.k = 2;
+		prob.x = x;
+		prob.y = y;
+		prob.C = 1.0;
+		prob.max_iter = 100;
+		prob.tol = 1e-8;
+		prob.weight = weight;
+		(void) logreg_solve(&prob, coef + ncoef * j, 0, &res);
+	}
+	for (i = 0; i < npool; i++)
+	{
+		double		mean[2] = {0, 0};
+
+		for (j = 0; j < m; j++)
+		{
+			logreg_predict_proba(2, 2, coef + ncoef * j, xp + 2 * i, proba + 2 * j);
+			mean[0] += proba[2 * j] / m;
+			mean[1] += proba[2 * j + 1] / m;
+		}
+		u[i] = 0;
+		for (j = 0; j < 2 * m; j++)
+			if (proba[j] > 0)
+				u[i] += proba[j] * log(proba[j] / mean[j % 2]) / m;
+	}
+	free(coef);
+	free(weight);
+}
+
+/*
+ * The committee measured by KL: the members of the vote entropy's (the same
+ * draws), their mean KL divergence to their mean, above 0 where their
+ * votes split; a campaign with it runs, reproducibly, and picks otherwise
+ */
+static void
+test_committee_kl(void)
+{
+	int			n = 60,
+				nrun = 400,
+				i,
+				same = 1,
+				differ = 0,
+				split = 1,
+				fitted;
+	double	   *x = xmalloc(sizeof(double) * nrun * 2);
+	int		   *y = xmalloc(sizeof(int) * nrun);
+	double		xp[12] = {-3, 0, 3, 0, 0.02, 0, -0.3, 1, 0.3, -1, 0.1, 0.1};
+	double		u[6],
+				v[6],
+				w[6];
+	SimRng		ra,
+				rb;
+	bool		okfit;
+	SimStrategy st[1] = {SIM_COMMITTEE};
+	SimData		d = {nrun, 2, 2, x, NULL, y, NULL};
+	SimParams	p;
+	Curves	   *a = xmalloc(sizeof(Curves));
+	Curves	   *b = xmalloc(sizeof(Curves));
+	Curves	   *c = xmalloc(sizeof(Curves));
+	SimSink		sa = {collect, collect_full, a};
+	SimSink		sb = {collect, collect_full, b};
+	SimSink		sc = {collect, collect_full, c};
+
+	blobs(n, 1.0, x, y);
+	sim_rng_seed(&ra, 3, 1);
+	sim_rng_seed(&rb, 3, 1);
+	okfit = sim_committee_uncertainty(n, 2, 2, x, y, 6, xp, 5, true, 1.0, 100, 1e-8, &ra, u);
+	(void) sim_committee_uncertainty(n, 2, 2, x, y, 6, xp, 5, false, 1.0, 100, 1e-8, &rb, v);
+	ok(okfit && ra.state == rb.state, "committee, KL: the resamples draw as vote entropy's do");
+	sim_rng_seed(&rb, 3, 1);
+	kl_reference(n, x, y, 6, xp, 5, &rb, w);
+	for (i = 0; i < 6; i++)
+		same = same && fabs(u[i] - w[i]) < 1e-12;
+	ok(same, "committee, KL: each row's mean KL of the members to their mean (%.2e ... %.2e)",
+	   u[0], u[5]);
+	for (i = 0; i < 6; i++)
+		split = split && u[i] >= 0 && u[i] <= log(2.0) && (v[i] == 0 || u[i] > 0);
+	ok(split && v[2] > 0, "committee, KL: in [0, ln 2], above 0 where the votes split (%.3f: %.2e)",
+	   v[2], u[2]);
+	sim_rng_seed(&ra, 3, 1);
+	sim_committee_uncertainty(n, 2, 2, x, y, 6, xp, 5, true, 1.0, 100, 1e-8, &ra, w);
+	ok(memcmp(u, w, sizeof(u)) == 0, "committee, KL: the same seed, the same values");
+
+	blobs(nrun, 0.8, x, y);
+	campaign(&p, 4, 5, 44, 2, 9, 1, st);
+	p.committee_kl = true;
+	fitted = sim_run(&d, &p, &sa) == SIM_OK;
+	ok(fitted && a->n == 2 * 9, "committee, KL: a campaign runs (%d points)", a->n);
+	sim_run(&d, &p, &sb);
+	p.committee_kl = false;
+	sim_run(&d, &p, &sc);
+	same = 1;
+	for (i = 0; i < a->n; i++)
+	{
+		same = same && a->p[i].accuracy == b->p[i].accuracy && a->p[i].log_loss == b->p[i].log_loss;
+		differ = differ || a->p[i].log_loss != c->p[i].log_loss;
+	}
+	ok(same, "committee, KL: the same seed gives the same curve");
+	ok(differ, "committee, KL: picks other rows than vote entropy");
+	ok(mean_accuracy(a, 0) > 0.8, "committee, KL: learns the blobs (%.3f)", mean_accuracy(a, 0));
+	free(a);
+	free(b);
+	free(c);
 	free(x);
 	free(y);
 }
@@ -473,6 +607,7 @@ main(void)
 	test_density();
 	test_diverse();
 	test_committee();
+	test_committee_kl();
 	test_kappa();
 	test_split();
 	test_run();

@@ -82,6 +82,93 @@ test_committee(void)
 	   "KL sees disagreement in probabilities that vote entropy does not");
 }
 
+/*
+ * The mean KL divergence to the consensus the other way: it equals the
+ * entropy of the mean less the mean of the entropies (the generalised
+ * Jensen-Shannon divergence), 0 log 0 = 0
+ */
+static double
+kl_by_entropies(int m, int k, const double *proba)
+{
+	double		h_mean = 0.0;
+	double		mean_h = 0.0;
+	int			i;
+	int			c;
+
+	for (c = 0; c < k; c++)
+	{
+		double		pbar = 0.0;
+
+		for (i = 0; i < m; i++)
+			pbar += proba[i * k + c] / m;
+		if (pbar > 0)
+			h_mean -= pbar * log(pbar);
+	}
+	for (i = 0; i < m; i++)
+		for (c = 0; c < k; c++)
+			if (proba[i * k + c] > 0)
+				mean_h -= proba[i * k + c] * log(proba[i * k + c]) / m;
+	return h_mean - mean_h;
+}
+
+/* The KL disagreement of McCallum and Nigam, on cases worked out by hand */
+static void
+test_kl(void)
+{
+	/*
+	 * (0.6,0.3,0.1), (0.2,0.5,0.3), (0.1,0.1,0.8); mean (0.3,0.3,0.4):
+	 * 0.6 ln 2 + 0.1 ln(1/4) = 0.2772589; 0.2 ln(2/3) + 0.5 ln(5/3) + 0.3
+	 * ln(3/4) = 0.0880150; 0.2 ln(1/3) + 0.8 ln 2 = 0.3347954; mean 0.2333564
+	 */
+	double		three[] = {0.6, 0.3, 0.1, 0.2, 0.5, 0.3, 0.1, 0.1, 0.8};
+	/* the same members in another order, and the classes permuted */
+	double		three_members[] = {0.1, 0.1, 0.8, 0.6, 0.3, 0.1, 0.2, 0.5, 0.3};
+	double		three_classes[] = {0.1, 0.6, 0.3, 0.3, 0.2, 0.5, 0.8, 0.1, 0.1};
+	/* zeros: (1/2,1/2,0), (0,1/2,1/2), mean (1/4,1/2,1/4): (1/2) ln 2 each */
+	double		zeros[] = {0.5, 0.5, 0.0, 0.0, 0.5, 0.5};
+	/* a certain member: (1,0), (1/2,1/2), mean (3/4,1/4): ln(4/3), (1/2) ln(4/3) */
+	double		certain[] = {1.0, 0.0, 0.5, 0.5};
+	/* mirror images (0.7,0.3), (0.3,0.7): 0.7 ln 1.4 + 0.3 ln 0.6 each */
+	double		mirror[] = {0.7, 0.3, 0.3, 0.7};
+	double		mirror_swapped[] = {0.3, 0.7, 0.7, 0.3};
+	/* votes 2/1 of certain members: the entropy of the votes, ln 3 - (2/3) ln 2 */
+	double		votes[] = {1, 0, 1, 0, 0, 1};
+	/* three certain members on three classes: the most, ln 3 */
+	double		apart[] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
+	/* five members, four classes, with zeros, against the entropies' identity */
+	double		five[] = {0.25, 0.25, 0.25, 0.25, 0.7, 0.0, 0.3, 0.0, 0.0, 0.0, 0.1, 0.9,
+	0.4, 0.4, 0.2, 0.0, 0.05, 0.15, 0.3, 0.5};
+	double		unanimous[] = {0.2, 0.3, 0.5, 0.2, 0.3, 0.5, 0.2, 0.3, 0.5, 0.2, 0.3, 0.5};
+
+	ok(near(strategy_kl_consensus(3, 3, three), 0.23335644248804685, 1e-12),
+	   "KL of three members of three classes is 0.2333564 (%.10f)",
+	   strategy_kl_consensus(3, 3, three));
+	ok(near(strategy_kl_consensus(3, 3, three_members), strategy_kl_consensus(3, 3, three), 1e-15),
+	   "KL: the members' order does not matter");
+	ok(near(strategy_kl_consensus(3, 3, three_classes), strategy_kl_consensus(3, 3, three), 1e-15),
+	   "KL: the classes' order does not matter");
+	ok(near(strategy_kl_consensus(2, 3, zeros), 0.5 * log(2.0), 1e-15),
+	   "KL of (1/2,1/2,0) and (0,1/2,1/2) is (1/2) ln 2, zeros adding nothing");
+	ok(near(strategy_kl_consensus(2, 2, certain), 0.75 * log(4.0 / 3.0), 1e-15),
+	   "KL of (1,0) and (1/2,1/2) is (3/4) ln(4/3) (%.10f)",
+	   strategy_kl_consensus(2, 2, certain));
+	ok(near(strategy_kl_consensus(2, 2, mirror), 0.7 * log(1.4) + 0.3 * log(0.6), 1e-15) &&
+	   near(strategy_kl_consensus(2, 2, mirror_swapped), strategy_kl_consensus(2, 2, mirror), 1e-15),
+	   "KL of mirror images (0.7,0.3), (0.3,0.7) is 0.7 ln 1.4 + 0.3 ln 0.6, either way round");
+	ok(near(strategy_kl_consensus(3, 2, votes), log(3.0) - 2.0 / 3.0 * log(2.0), 1e-15),
+	   "KL of certain members voting 2/1 is the entropy of their votes");
+	ok(near(strategy_kl_consensus(3, 3, apart), log(3.0), 1e-15),
+	   "KL of three certain members on three classes is ln 3, its most");
+	ok(near(strategy_kl_consensus(5, 4, five), kl_by_entropies(5, 4, five), 1e-12) &&
+	   strategy_kl_consensus(5, 4, five) <= log(4.0),
+	   "KL of five members of four classes is H(mean) - mean H, at most ln 4 (%.10f)",
+	   strategy_kl_consensus(5, 4, five));
+	ok(near(strategy_kl_consensus(4, 3, unanimous), 0.0, 1e-15),
+	   "KL of members with the same probabilities is 0");
+	ok(strategy_kl_consensus(1, 3, three) == 0.0 && strategy_kl_consensus(0, 3, three) == 0.0,
+	   "KL of one member, or none, is 0");
+}
+
 /* The mean cosine of x to the rows of pool (n x d), the slow way */
 static double
 mean_cosine(int d, const double *x, int n, const double *pool)
@@ -313,6 +400,7 @@ int
 main(void)
 {
 	test_committee();
+	test_kl();
 	test_density();
 	test_diverse();
 	test_trade();
