@@ -54,7 +54,7 @@ py="$BENCH_DIR/simulate_sklearn.py"
 # seconds then the comparison lines
 run() {
 	local name=$1 table=$2 strategies=$3 initial=$4 batch=$5 budget=$6 reps=$7
-	local dir="$BENCH_WORK/$name" id q r
+	local dir="$BENCH_WORK/$name" id r
 	mkdir -p "$dir"
 	chmod 777 "$dir"
 	bench_time "SELECT hitl.simulate('$table', 'label', ARRAY['x'], strategies => '{$strategies}',
@@ -62,9 +62,8 @@ run() {
 				repeats => $reps, seed => 0)"
 	id=$BENCH_OUT
 	echo "hitl.simulate: $(awk "BEGIN { printf \"%.2f\", $BENCH_MS / 1000 }") s (simulation $id)"
-	q="$(bench_sql "SELECT hitl._simulation_query('$table', 'label', ARRAY['x'])")"
 	for ((r = 1; r <= reps; r++)); do
-		hitl_psql -c "\\copy (SELECT * FROM hitl._simulation_split(\$q\$$q\$q\$, '{$strategies}', $initial, $batch, $budget, $reps, 0.2, 1.0, 100, 1e-8, 0, $r)) TO '$dir/split_$r.csv' WITH (FORMAT csv)" >/dev/null
+		hitl_psql -c "\\copy (SELECT * FROM hitl._simulation_split('$table', 'label', ARRAY['x'], '{$strategies}', 'logistic', $initial, $batch, $budget, $reps, 0.2, '{}', 0, $r)) TO '$dir/split_$r.csv' WITH (FORMAT csv)" >/dev/null
 	done
 	hitl_psql -c "\\copy (SELECT strategy, repeat, round, labels, accuracy FROM hitl.simulation_curves WHERE simulation = $id) TO '$dir/curves.csv' WITH (FORMAT csv)" >/dev/null
 	printf '%-10s %7s %10s %10s %8s %10s %10s %8s\n' strategy repeats "hitl AULC" "sk AULC" delta \
