@@ -38,6 +38,7 @@ OBJS = \
 	src/launcher.o \
 	src/give_way.o \
 	src/worker.o \
+	src/worker_version.o \
 	src/wait.o \
 	src/subxact.o \
 	src/security.o \

@@ -837,16 +837,18 @@ catalog_stop_signal_installed(void)
 
 /*
  * Merge a version's stopping signal into its metrics, with the version
- * whose predictions it was compared with (the model's scored version) and
- * its out-of-fold trend, and set the model's stop_suggested; signal NULL:
- * the trend alone (see train.h).  Written as the owner of hitl's tables.
+ * whose predictions it was compared with (compared, or with compared < 0
+ * the model's scored version; 0: none) and its out-of-fold trend, and set
+ * the model's stop_suggested; signal NULL: the trend alone (see train.h).
+ * Written as the owner of hitl's tables.
  */
 void
-catalog_record_stop_signal(const HitlModel *model, int version, const char *signal)
+catalog_record_stop_signal(const HitlModel *model, int version, const char *signal,
+						   int compared)
 {
-	Oid			argtypes[3] = {TEXTOID, INT4OID, TEXTOID};
-	Datum		values[3];
-	char		nulls[3] = {' ', ' ', ' '};
+	Oid			argtypes[4] = {TEXTOID, INT4OID, TEXTOID, INT4OID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
 
 	if (!catalog_stop_signal_installed())
 		return;
@@ -856,16 +858,18 @@ catalog_record_stop_signal(const HitlModel *model, int version, const char *sign
 		values[2] = CStringGetTextDatum(signal);
 	else
 		nulls[2] = 'n';
+	values[3] = Int32GetDatum(compared);
 	(void) catalog_execute(CATALOG_AS_OWNER,
 						   "UPDATE hitl.model_versions v SET metrics = v.metrics"
 						   " OPERATOR(pg_catalog.||) coalesce($3::pg_catalog.jsonb"
 						   "   OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object("
-						   "   'stop_kappa_version', m.scored_version), '{}')"
+						   "   'stop_kappa_version', CASE WHEN $4 OPERATOR(pg_catalog.<) 0"
+						   "   THEN m.scored_version ELSE NULLIF($4, 0) END), '{}')"
 						   " OPERATOR(pg_catalog.||) hitl._stop_cv_trend(v.model, v.version, v.metrics)"
 						   " FROM hitl.models m"
 						   " WHERE m.name OPERATOR(pg_catalog.=) $1"
 						   " AND v.model OPERATOR(pg_catalog.=) $1 AND v.version OPERATOR(pg_catalog.=) $2",
-						   3, argtypes, values, nulls, false,
+						   4, argtypes, values, nulls, false,
 						   SPI_OK_UPDATE, "recording the stopping signal");
 	if (signal == NULL)
 		return;

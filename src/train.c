@@ -21,7 +21,8 @@
  * own figures after.
  *
  * Every new version, whichever way it was trained, gets its stopping
- * signal (train_stopping.c) once recorded.
+ * signal (train_stopping.c) once recorded; the worker's, once scored, so
+ * that the fresh queue does not wait for it.
  */
 #include "postgres.h"
 
@@ -87,9 +88,13 @@ train_run(const char *name, bool incremental, TrainCvWhen when, TrainRun *run,
 	}
 	if (version == 0)
 		version = pick_family(run->model) (run);
-	/* a new version: its stopping signal (from 0.2.0's SQL on) */
-	if (version > run->model->current_version && catalog_stop_signal_installed())
-		train_stop_signal(run->model, version);
+	/*
+	 * a new version: its stopping signal (from 0.2.0's SQL on); the
+	 * worker's, after the version's scoring (train_stop_signal_after)
+	 */
+	if (version > run->model->current_version && when != TRAIN_CV_DEFER &&
+		catalog_stop_signal_installed())
+		train_stop_signal(run->model, version, -1);
 	hitl_progress_end();
 	return version;
 }
@@ -146,6 +151,25 @@ train_crossvalidate_current(const char *name, bool *recorded, bool *recalibrated
 	*recorded = out.cv_recorded;
 	*recalibrated = out.recalibrated;
 	return out.prev_version != 0 && out.version != out.prev_version;
+}
+
+bool
+train_stop_signal_after(const char *name, int version, int compared)
+{
+	ModelProgress p;
+	MemoryContext cxt;
+	MemoryContext old;
+
+	if (!catalog_stop_signal_installed() || !catalog_read_progress(name, false, false, &p) ||
+		version > p.current_version || compared >= version)
+		return false;
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "hitl stop signal after",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	train_stop_signal(catalog_load_model(name, cxt), version, Max(compared, 0));
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	return true;
 }
 
 PG_FUNCTION_INFO_V1(hitl_train);

@@ -433,22 +433,32 @@ extern void train_sparse_metrics(StringInfo buf, const HitlVersion *v, int64 nnz
 /* train_stopping.c: the stopping signal of a version */
 
 /*
- * Compare the predictions of version (just recorded) with those the
- * model's table holds, the previous version's, on a fixed sample of the
- * unlabeled rows; record the kappa and the mean uncertainty in its
- * metrics, with the out-of-fold trend, and hitl.models.stop_suggested.
+ * Compare the predictions of version (just recorded) with the previous
+ * version's, on a fixed sample of the unlabeled rows: with compared < 0
+ * those the model's table holds (before the version's scoring), else those
+ * of version compared, computed (after it; 0: none); record the kappa and
+ * the mean uncertainty in its metrics, with the out-of-fold trend, and
+ * hitl.models.stop_suggested.  The worker's trainings (TRAIN_CV_DEFER)
+ * leave it to the worker, after the scoring: train_stop_signal_after.
  */
-extern void train_stop_signal(const HitlModel *model, int version);
+extern void train_stop_signal(const HitlModel *model, int version, int compared);
+
+/*
+ * train.c: the stopping signal of the named model's version, compared
+ * with version compared (see train_stop_signal), after the scoring; false
+ * when the model or the version is gone, or hitl has no stopping signal.
+ */
+extern bool train_stop_signal_after(const char *name, int version, int compared);
 
 /*
  * catalog_versions.c: merge signal (a jsonb object's text) into the
- * version's metrics with "stop_kappa_version" (the model's scored version)
- * and the out-of-fold trend (hitl._stop_cv_trend), and set
- * hitl.models.stop_suggested.  With signal NULL (figures of a deferred
- * cross-validation just recorded), the trend alone.
+ * version's metrics with "stop_kappa_version" (compared; when negative the
+ * model's scored version) and the out-of-fold trend (hitl._stop_cv_trend),
+ * and set hitl.models.stop_suggested.  With signal NULL (figures of a
+ * deferred cross-validation just recorded), the trend alone.
  */
 extern void catalog_record_stop_signal(const HitlModel *model, int version,
-									   const char *signal);
+									   const char *signal, int compared);
 
 /* catalog_versions.c: has the database's hitl the stopping signal yet? */
 extern bool catalog_stop_signal_installed(void);

@@ -459,7 +459,7 @@ train_record(TrainRun *run, HitlVersion *v, const char *metrics)
 		run->recalibrated = run->cv_recorded && t != run->prev->temperature;
 		/* the version has figures of its own now: its out-of-fold trend */
 		if (run->cv_recorded)
-			catalog_record_stop_signal(run->model, run->prev->version, NULL);
+			catalog_record_stop_signal(run->model, run->prev->version, NULL, -1);
 		return run->prev->version;
 	}
 	if (run->cv_deferred)

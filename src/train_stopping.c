@@ -12,6 +12,12 @@
  * reads it: the same classifier, the same calibration), and not written:
  * the scoring that follows writes them.
  *
+ * The worker computes the signal after the new version's scoring instead,
+ * so that it is not between a label and the fresh queue: the table then
+ * holds the new version's predictions, and the previous ones are computed
+ * from the version that had scored the table when the new one was trained
+ * (the same argmax its scoring wrote), on the same sample.
+ *
  * The comparison reads at most STOP_SAMPLE_ROWS unlabeled rows, those of
  * smallest hash of their key among a fixed share of the table's pages (see
  * stop_pass_sql): a sample that stays about the same from version to
@@ -68,6 +74,10 @@ typedef struct StopPass
 	const FeatureLayout *layout;
 	Classifier	classifier;
 	double	   *proba;			/* k: one row's probabilities */
+	const HitlVersion *prev_v;	/* the version compared with, computed (after
+								 * the scoring), or NULL: the table's */
+	Classifier	prev_classifier;	/* ... its classifier */
+	double	   *prev_proba;		/* ... one row's probabilities */
 	int			n_extra;		/* previous predictions of classes v has not */
 	char	  **extra;			/* ... their names (index k + i) */
 	AnnotatorAnswer *answers;	/* 2 per row: the previous version (annotator
@@ -85,6 +95,7 @@ static int	stop_class_of(StopPass *p, const char *name);
 static void stop_row(Datum *values, bool *nulls, void *arg);
 static void stop_json_number(StringInfo buf, const char *key, double value);
 static void stop_json(StringInfo buf, const StopPass *p);
+static void stop_prev_init(StopPass *p, int compared);
 
 /*
  * The SQL of a row's key hash, from the key columns of the table aliased t:
@@ -222,7 +233,21 @@ stop_row(Datum *values, bool *nulls, void *arg)
 		p->answers = repalloc_huge(p->answers, sizeof(AnnotatorAnswer) * 2 * p->capacity);
 	}
 	cls = proba_argmax(k, p->proba, NULL);
-	prev = stop_class_of(p, TextDatumGetCString(values[0]));
+	if (p->prev_v != NULL)
+	{
+		if (p->prev_classifier.sparse)
+		{
+			p->prev_classifier.row.cache = values[1 + ncols];
+			p->prev_classifier.row.cache_null = nulls[1 + ncols];
+		}
+		if (classifier_proba(&p->prev_classifier, values + 1, nulls + 1, p->prev_proba,
+							 &bad_col) != FEATURE_OK)
+			return;
+		prev = stop_class_of(p, p->prev_v->classes[proba_argmax(p->prev_v->n_classes,
+																p->prev_proba, NULL)]);
+	}
+	else
+		prev = stop_class_of(p, TextDatumGetCString(values[0]));
 	p->answers[2 * p->n] = (AnnotatorAnswer)
 	{
 		p->n, 0, prev
@@ -264,11 +289,31 @@ stop_json(StringInfo buf, const StopPass *p)
 }
 
 /*
+ * The version compared with, computed: its classifier in p, on a layout of
+ * its own dims (a text model's may differ from the new version's).
+ */
+static void
+stop_prev_init(StopPass *p, int compared)
+{
+	FeatureLayout *layout;
+
+	p->prev_v = catalog_load_version(p->model, compared, p->cxt);
+	MemoryContextSwitchTo(p->cxt);
+	layout = features_resolve(p->model);
+	features_set_dims(layout, p->prev_v->feature_dims);
+	classifier_init(&p->prev_classifier, p->model, layout, p->prev_v);
+	p->prev_proba = palloc(sizeof(double) * p->prev_v->n_classes);
+}
+
+/*
  * Compare the predictions of the model's version (just recorded) with the
- * previous ones the table holds, and record the signal.
+ * previous ones, and record the signal.  compared < 0: those the table
+ * holds (the version was just trained, its scoring still to come);
+ * otherwise those of version compared, computed (the table already holds
+ * the new version's; 0: there was none, no row is compared).
  */
 void
-train_stop_signal(const HitlModel *model, int version)
+train_stop_signal(const HitlModel *model, int version, int compared)
 {
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "hitl stop signal",
 											  ALLOCSET_DEFAULT_SIZES);
@@ -298,26 +343,32 @@ train_stop_signal(const HitlModel *model, int version)
 	p.proba = palloc(sizeof(double) * p.v->n_classes);
 	p.capacity = STOP_SAMPLE_ROWS > 0 ? STOP_SAMPLE_ROWS : 65536;
 	p.answers = palloc_extended(sizeof(AnnotatorAnswer) * 2 * p.capacity, MCXT_ALLOC_HUGE);
-	/* as the training's reads: compiling the query costs more than it saves */
-	level = NewGUCNestLevel();
-	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	portal = dataset_open_cursor(stop_pass_sql(model, p.v->n_labeled, STOP_SAMPLE_ROWS));
-	AtEOXact_GUC(true, level);
-	dataset_scan(portal, stop_row, &p);
+	if (compared > 0)
+		stop_prev_init(&p, compared);
+	if (compared != 0)
+	{
+		/* as the training's reads: compiling the query costs more than it saves */
+		level = NewGUCNestLevel();
+		(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		portal = dataset_open_cursor(stop_pass_sql(model, p.v->n_labeled, STOP_SAMPLE_ROWS));
+		AtEOXact_GUC(true, level);
+		dataset_scan(portal, stop_row, &p);
+	}
 	PopActiveSnapshot();
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
 	stop_json(&buf, &p);
 	appendStringInfoChar(&buf, '}');
-	catalog_record_stop_signal(model, version, buf.data);
+	catalog_record_stop_signal(model, version, buf.data, compared);
 	/* its time is not in the metrics: the same data gives the same metrics */
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);
 	ereport(DEBUG1,
-			(errmsg_internal("hitl: model \"%s\": stopping signal of version %d on %d rows in %.1f ms",
-							 model->name, version, p.n, INSTR_TIME_GET_MILLISEC(duration))));
+			(errmsg_internal("hitl: model \"%s\": stopping signal of version %d on %d rows in %.1f ms%s",
+							 model->name, version, p.n, INSTR_TIME_GET_MILLISEC(duration),
+							 compared < 0 ? "" : " (after its scoring)")));
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
 }

@@ -76,6 +76,7 @@
 #include "spi_check.h"
 #include "subxact.h"
 #include "train.h"
+#include "worker_version.h"
 
 PGDLLEXPORT void hitl_worker_main(Datum arg);
 
@@ -117,7 +118,6 @@ static void commit_between_batches(void *arg);
 static List *list_models(void);
 static void leave_if_hitl_absent(void);
 static void train_named_model(void *name);
-static void log_new_version(const char *name, int previous, bool crossvalidated);
 static bool retrain_if_labels_moved(HitlModelEntry *m, bool *rescore);
 static void work_on_model(HitlModelEntry *m, bool rescore);
 static long record_failure(HitlModelEntry *m, ErrorData *edata);
@@ -227,14 +227,24 @@ leave_if_hitl_absent(void)
 	proc_exit(0);
 }
 
+/* A training of the worker: the model, and the version it gave */
+typedef struct WorkerTraining
+{
+	const char *name;
+	int			version;
+} WorkerTraining;
+
 /*
  * train_model() for run_in_subtransaction: the worker scores a version
- * before it cross-validates it (see crossvalidate_when_idle)
+ * before it cross-validates it (see crossvalidate_when_idle) and computes
+ * its stopping signal (worker_version.c)
  */
 static void
-train_named_model(void *name)
+train_named_model(void *arg)
 {
-	(void) train_model((const char *) name, true, TRAIN_CV_DEFER);
+	WorkerTraining *t = (WorkerTraining *) arg;
+
+	t->version = train_model(t->name, true, TRAIN_CV_DEFER);
 }
 
 /* The deferred cross-validation's outcome, for run_in_subtransaction */
@@ -260,46 +270,6 @@ crossvalidate_named_model(void *arg)
 		(void) score_model(cv->name, CurrentMemoryContext, NULL, NULL);
 }
 /*
- * One LOG line per version the worker trained (nothing per row): model,
- * database, version, labels, training time and cross-validated accuracy;
- * with cross-validation after scoring, a second line when it is done
- * (crossvalidated: previous is then the version before the cross-validation).
- */
-static void
-log_new_version(const char *name, int previous, bool crossvalidated)
-{
-	VersionSummary v;
-	char		accuracy[64];
-
-	if (!catalog_current_version_summary(name, &v))
-		return;
-	if (crossvalidated)
-	{
-		if (v.version != previous)
-			return;
-		if (isnan(v.cv_accuracy))
-			strlcpy(accuracy, "not cross-validated (too few rows)", sizeof(accuracy));
-		else
-			snprintf(accuracy, sizeof(accuracy), "cv accuracy %.4f", v.cv_accuracy);
-		ereport(LOG,
-				(errmsg("hitl: model \"%s\" of database \"%s\": version %d cross-validated after its scoring in %.0f ms, %s",
-						name, my_database(), v.version, v.cv_deferred_ms, accuracy)));
-		return;
-	}
-	if (v.version <= previous)
-		return;					/* no new version (nothing it learns changed) */
-	if (v.cv_pending)
-		strlcpy(accuracy, "cross-validated after its scoring", sizeof(accuracy));
-	else if (isnan(v.cv_accuracy))
-		strlcpy(accuracy, "not cross-validated", sizeof(accuracy));
-	else
-		snprintf(accuracy, sizeof(accuracy), "cv accuracy %.4f", v.cv_accuracy);
-	ereport(LOG,
-			(errmsg("hitl: model \"%s\" of database \"%s\": version %d trained on %d labels in %.0f ms, %s",
-					name, my_database(), v.version, v.n_labeled, v.train_ms, accuracy)));
-}
-
-/*
  * In the current unit of work: retrain a model when its label log has
  * entries its last training did not see (or it has no version), and record
  * how many that training saw.  *rescore is set when a new version came.
@@ -313,6 +283,7 @@ retrain_if_labels_moved(HitlModelEntry *m, bool *rescore)
 	HitlRoleScope scope;
 	char		activity[NAMEDATALEN + 32];
 	bool		trained;
+	WorkerTraining t = {m->name, 0};
 
 	if (!catalog_read_progress(m->name, true, false, &p))
 		return false;			/* dropped meanwhile */
@@ -328,12 +299,14 @@ retrain_if_labels_moved(HitlModelEntry *m, bool *rescore)
 
 	/* too few labels is a state, not a failure: train in a subtransaction */
 	hitl_role_enter(&scope, m->owner);
-	trained = run_in_subtransaction(train_named_model, m->name,
+	trained = run_in_subtransaction(train_named_model, &t,
 									ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE);
 	hitl_role_exit(&scope);
 	catalog_record_labels_seen(m->name, p.logged, trained);
 	if (trained)
-		log_new_version(m->name, p.current_version, false);
+		worker_log_new_version(m->name, my_database(), p.current_version, false);
+	if (trained && t.version > p.current_version)
+		worker_stop_signal_later(m->name, t.version, p.scored_version);
 	if (!trained && p.current_version == 0)
 		return false;
 	*rescore = *rescore || trained || p.scored_version != p.current_version;
@@ -375,7 +348,7 @@ crossvalidate_when_idle(HitlModelEntry *m, bool *pending, bool *recorded)
 	/* recorded in place, or a new version trained (not pending either) */
 	*pending = !cv.recorded && !cv.rescore;
 	*recorded = cv.recorded;
-	log_new_version(m->name, p.current_version, cv.recorded);
+	worker_log_new_version(m->name, my_database(), p.current_version, cv.recorded);
 	return cv.rescore;
 }
 
@@ -396,7 +369,8 @@ rescore_model(HitlModelEntry *m)
 
 /*
  * Retrain a model when its label log moved, then rescore it, so that the
- * review queue is fresh; only then cross-validate the new version (and,
+ * review queue is fresh; only then compute the new version's stopping
+ * signal and cross-validate it (and,
  * in the same transaction, rewrite the confidences when its calibration
  * moved), then auto-label.  Training and
  * scoring run as the model's owner; the reads and writes of hitl.models
@@ -424,6 +398,18 @@ work_on_model(HitlModelEntry *m, bool rescore)
 	/* 2. rescore, a batch per transaction: when woken, or the version moved */
 	if (rescore)
 		rescore_model(m);
+
+	/* 2b. the stopping signal of the versions trained, now that they scored */
+	if (worker_stop_signal_waits(m->name))
+	{
+		HitlRoleScope scope;
+
+		begin_work();
+		hitl_role_enter(&scope, m->owner);
+		worker_stop_signal_now(m->name);
+		hitl_role_exit(&scope);
+		end_work();
+	}
 
 	/*
 	 * 3. the current version's cross-validation, now that the queue is

@@ -35,7 +35,9 @@
 # label's commit timestamp), to train (that commit -> the start of the
 # training: wake-up, hitl.retrain_delay, reading the label log), train
 # (train_ms), score (the new version's commit -> hitl.wait returns), rows
-# written (rows whose xmin is newer than the label), and the path the
+# written (rows whose xmin is newer than the label; the version's stopping
+# signal, which the worker computes after the scoring, is not in any of
+# them), and the path the
 # worker took, from the version's metrics: "incremental" (a naive Bayes
 # update from the label log, metrics->>'incremental'), "full" (a full
 # training; a logistic text model always trains so, warm-started), or
