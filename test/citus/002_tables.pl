@@ -59,7 +59,7 @@ foreach my $case (['items', 'distributed'], ['refs', 'reference'], ['locals', 'l
 	isnt($rc, 0, "create_model on the $kind table $table fails");
 	like(
 		$stderr,
-		qr/ERROR:  0A000: table $table is a Citus $kind table: hitl does not support distributed tables yet/,
+		qr/ERROR:  0A000: table public\.$table is a Citus $kind table: hitl does not support distributed tables yet/,
 		"$table: 0A000, naming Citus and the kind of table");
 	like(
 		$stderr,
