@@ -67,6 +67,21 @@ foreach my $case (['items', 'distributed'], ['refs', 'reference'], ['locals', 'l
 		"$table: the hint");
 }
 
+# also where Citus would let the label triggers onto the shards
+{
+	my ($stdout, $stderr);
+	$coord->psql(
+		'postgres',
+		"\\set VERBOSITY verbose\nSET citus.enable_unsafe_triggers = on;\n"
+		  . "SELECT hitl.create_model('m_items', 'items', 'lab', ARRAY['x1', 'x2'])",
+		stdout => \$stdout,
+		stderr => \$stderr);
+	like(
+		$stderr,
+		qr/ERROR:  0A000: table public\.items is a Citus distributed table/,
+		'items: 0A000 with citus.enable_unsafe_triggers on too');
+}
+
 # nothing was left behind: no model, no output column, no trigger, no view
 is($coord->safe_psql('postgres', q{SELECT count(*) FROM hitl.models}),
 	'0', 'no model was registered');
