@@ -12,11 +12,13 @@
 # have_createdb_privilege, which Citus 13.2.2 defines too.
 #
 # Servers: only the system's PostgreSQL 15 for now (Citus 13.2.2, patched).
-# Citus 14.0.1 supports 17 and 18 but is not built yet: the suite on 17 runs
-# inside a Debian trixie tree (test/lib/trixie.sh) and on 18 from a server
-# built into the cache (test/lib/servers.sh), and neither of those runs
-# passes --citus through; the suite's clusters would also need the
-# PostgreSQL::Test modules of that server and hitl built for it there.
+# Citus 14.0.1 (in the same directory) supports 17 and 18 but is not built
+# yet. The test command runs 17 inside a Debian trixie tree
+# (test/lib/trixie.sh), where Citus would be built against trixie's headers
+# with trixie's build packages. It runs 18 from a server built into the
+# cache (test/lib/servers.sh). Neither of those runs takes --citus yet:
+# `--pg all` would have to run the Citus suite on each server, after that
+# server's own suites.
 #
 # Source cluster.sh and servers.sh first (this file uses their helpers):
 #
@@ -35,9 +37,9 @@
 #                        the cache unless it is there: unpack, patch (15.18
 #                        and later), configure, make (without LLVM bitcode),
 #                        and `make install` with DESTDIR into a staging tree
-#                        of the cache; then write the stamp. Installs the Debian packages it needs
-#                        (HITL_CITUS_PACKAGES) as root. Log: the build
-#                        directory's .log beside it.
+#                        of the cache; then write the stamp. Installs the
+#                        Debian packages it needs (HITL_CITUS_PACKAGES) as
+#                        root. Log: the build directory's name with .log.
 #   hitl_citus_install PG_CONFIG
 #                        Copy the module and extension files of that staging
 #                        tree (not Citus' headers) into the server's
@@ -49,7 +51,8 @@
 # KEY is a checksum of the server's bin directory and full version: a minor
 # release of the server, or another install of it, builds again. A build
 # counts as done once its stamp file (.hitl-stamp, written last) exists;
-# concurrent calls wait for each other (flock). About a minute on 2 cores.
+# concurrent calls wait for each other (flock). It takes about 70 s on 2
+# cores (twice that when other builds share them).
 #
 # Settings: HITL_CITUS_SOURCES (the directory of the tarballs and the patch),
 # HITL_PG_CACHE, HITL_BUILD_JOBS.
