@@ -25,6 +25,7 @@
 #include "access/htup_details.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -348,6 +349,31 @@ catalog_load_model(const char *name, MemoryContext mcxt)
 }
 
 /*
+ * What Citus makes of a table: "distributed", "reference" or "local"
+ * (hitl._citus_table_kind), or NULL.  Without the citus extension in the
+ * database this is one syscache lookup; Citus' catalog is read only when
+ * it is there.
+ */
+static char *
+catalog_citus_kind(Oid relid)
+{
+	Oid			argtypes[1] = {REGCLASSOID};
+	Datum		values[1];
+	Datum		kind;
+	bool		isnull;
+
+	if (!OidIsValid(get_extension_oid("citus", true)))
+		return NULL;
+	values[0] = ObjectIdGetDatum(relid);
+	if (catalog_execute(CATALOG_AS_OWNER, "SELECT hitl._citus_table_kind($1)", 1, argtypes,
+						values, NULL, true, SPI_OK_SELECT,
+						"looking the model's table up in Citus' metadata") != 1)
+		return NULL;
+	kind = spi_value(SPI_tuptable->vals[0], 1, &isnull);
+	return isnull ? NULL : TextDatumGetCString(kind);
+}
+
+/*
  * May the current role change the model (train it, score it, record what
  * it did)?  Its owner's members may, and so may the roles that can update
  * its table.  Raises 42501 otherwise.  No role trains or scores a model
@@ -358,12 +384,15 @@ catalog_load_model(const char *name, MemoryContext mcxt)
  * their rows would be read with the table's, though no label trigger of
  * theirs logs their labels, and their positions (ctid) are those of other
  * files, which the scoring's writes by position would mistake for the
- * table's.
+ * table's.  Nor is one whose table Citus distributed after the model was
+ * made (0A000): its rows are in shards on other nodes, where the label
+ * triggers would fire and no ctid of the table's is.
  */
 void
 catalog_check_may_change(const HitlModel *model, const char *action)
 {
 	Oid			role = GetUserId();
+	char	   *citus_kind;
 
 	if (strcmp(action, "alter") != 0 &&
 		find_inheritance_children(model->source, AccessShareLock) != NIL)
@@ -374,6 +403,15 @@ catalog_check_may_change(const HitlModel *model, const char *action)
 				 errdetail("hitl reads and writes the rows of one table; its children's labels are not logged."),
 				 errhint("Detach the children (ALTER TABLE ... NO INHERIT %s), or build a model on each table.",
 						 model->source_text)));
+
+	citus_kind = strcmp(action, "alter") != 0 ? catalog_citus_kind(model->source) : NULL;
+	if (citus_kind != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("table %s of model \"%s\" is a Citus %s table: hitl does not support distributed tables yet",
+						model->source_text, model->name, citus_kind),
+				 errdetail("Its rows are in shards, where the label triggers would fire on other nodes and a row's ctid is the shard's."),
+				 errhint("Drop the model (with citus.enable_unsafe_triggers on, for its label triggers) and build it on a plain table.")));
 
 	if (strcmp(action, "alter") != 0 &&
 		check_enable_rls(model->source, InvalidOid, true) == RLS_ENABLED)

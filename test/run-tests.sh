@@ -9,6 +9,7 @@
 #                                         # then the across step
 #     bash test/run-tests.sh --across     # the across step alone, on the
 #                                         # installs already there
+#     bash test/run-tests.sh --citus      # the Citus suite alone (15)
 #
 # Servers: 15 is the system's (/usr/lib/postgresql/15/bin, or PG_BIN when it
 # holds a 15). 18 is built from Debian's sources with pgTAP, once, into a
@@ -31,6 +32,15 @@
 # cache. `--across` runs this step alone, building and installing nothing; it
 # counts 1 failed when an install is not there or holds no hitl. Set
 # HITL_OLD_INSTALL and HITL_NEW_INSTALL to choose other installs.
+#
+# Citus suite (`--citus`, on 15 only; .ci/run runs it after `--pg all`):
+# builds and installs hitl as below, builds Citus once into the cache and
+# installs it into the same server (test/lib/citus.sh: Citus 13.2.2 from
+# ../shared/citus, patched), then runs each test/citus/*.pl with prove as
+# the test user, counted like the Perl TAP suite ("-- citus: ..."). Each
+# file starts its own coordinator and two worker nodes
+# (test/t/lib/HitlCitus.pm). A Citus that cannot be built or installed
+# counts 1 failed.
 #
 # Steps: install missing Debian packages (as root), get the server, copy the
 # working tree to a temp dir owned by the test user, build it with warnings as
@@ -71,12 +81,13 @@ HITL_SERVERS=(15 17 18)
 HITL_ALL_SERVERS=(15 17 18)
 
 usage() {
-	printf 'usage: bash test/run-tests.sh [--pg 15|17|18|all | --across]\n'
+	printf 'usage: bash test/run-tests.sh [--pg 15|17|18|all | --across | --citus]\n'
 }
 
 # Which server to test on: "" (the default, 15), a major version, or "all".
 PG_CHOICE=""
 ACROSS_ONLY=0
+CITUS_ONLY=0
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--pg)
@@ -95,6 +106,10 @@ while [[ $# -gt 0 ]]; do
 		ACROSS_ONLY=1
 		shift
 		;;
+	--citus)
+		CITUS_ONLY=1
+		shift
+		;;
 	-h | --help)
 		usage
 		exit 0
@@ -105,8 +120,13 @@ while [[ $# -gt 0 ]]; do
 		;;
 	esac
 done
-if [[ $ACROSS_ONLY == 1 && -n $PG_CHOICE ]]; then
+if [[ $ACROSS_ONLY == 1 && -n $PG_CHOICE ]] || [[ $CITUS_ONLY == 1 && $ACROSS_ONLY == 1 ]]; then
 	usage >&2
+	exit 2
+fi
+# Citus is built for 15 alone for now (test/lib/citus.sh says why)
+if [[ $CITUS_ONLY == 1 && -n $PG_CHOICE && $PG_CHOICE != 15 ]]; then
+	printf 'run-tests.sh: the Citus suite runs on PostgreSQL 15 only\n' >&2
 	exit 2
 fi
 case $PG_CHOICE in
@@ -150,6 +170,8 @@ source "$REPO_ROOT/test/lib/cluster.sh"
 source "$REPO_ROOT/test/lib/servers.sh"
 # shellcheck source=test/lib/trixie.sh
 source "$REPO_ROOT/test/lib/trixie.sh"
+# shellcheck source=test/lib/citus.sh
+source "$REPO_ROOT/test/lib/citus.sh"
 if [[ $HITL_PG_MAJOR != 15 && $PG_BIN_GIVEN == 0 ]]; then
 	PG_BIN="$(hitl_server_prefix "$HITL_PG_MAJOR")/bin"
 	PATH="$PG_BIN:$PATH"
@@ -412,6 +434,58 @@ suite_perl() {
 	record perl "$passed" "$failed"
 }
 
+# suite_citus: each test/citus/*.pl with prove, as the Perl TAP suite runs
+# test/t (Citus and hitl installed into the server already).
+suite_citus() {
+	local files=() f passed=0 failed=0 pgxs
+	shopt -s nullglob
+	files=("$HITL_SRC_DIR"/test/citus/*.pl)
+	shopt -u nullglob
+	if [[ ${#files[@]} -eq 0 ]]; then
+		record citus 0 0 "no test/citus/*.pl yet"
+		return 0
+	fi
+	pgxs=$("$PG_CONFIG" --pgxs)
+	pgxs=$(dirname "$(dirname "$(dirname "$pgxs")")")
+	say "== citus: prove, ${#files[@]} files"
+	mkdir -p "$HITL_LOG_DIR/citus"
+	hitl_as_user mkdir -p "$HITL_SRC_DIR/tmp_check/log"
+	for f in "${files[@]}"; do
+		prove_file test/citus "$(basename "$f" .pl)" "$pgxs" "$PG_CONFIG" "$HITL_LOG_DIR/citus" 400
+	done
+	record citus "$passed" "$failed"
+}
+
+# The Citus suite alone (--citus): hitl and Citus built and installed into
+# the server of 15, then suite_citus.
+run_citus() {
+	say "== dependencies"
+	# shellcheck disable=SC2119 # no benchmark packages needed
+	if ! hitl_ensure_deps; then
+		record dependencies 0 1 "missing packages"
+		finish
+	fi
+	hitl_setup_user
+	say "== PostgreSQL 15: $PG_BIN ($("$PG_BIN/postgres" --version 2>/dev/null || echo 'no server there'))"
+	hitl_workdir_init
+	say "== running as $HITL_USER in $HITL_TMPDIR"
+	hitl_copy_src
+	say "== build and install"
+	if ! hitl_build_install; then
+		record build 0 1 "the Citus suite skipped"
+		finish
+	fi
+	say "== Citus $(hitl_citus_version "$PG_CONFIG" 2>/dev/null || echo '(none)'): build once into the cache, install"
+	if ! hitl_citus_ensure "$PG_CONFIG" || ! hitl_citus_install "$PG_CONFIG"; then
+		record citus 0 1 "Citus could not be built or installed"
+		finish
+	fi
+	cd "$HITL_SRC_DIR"
+	DEADLINE=$(($(date +%s) + ${HITL_TEST_BUDGET:-1500}))
+	suite_citus
+	finish
+}
+
 # suite_package: the Debian package and the PGXN metadata (test/package/).
 # meta.pl checks META.json against the PGXN meta spec (any user). deb.sh, as
 # root only ("needs root" otherwise), builds postgresql-15-hitl from its own
@@ -562,6 +636,9 @@ main() {
 	if [[ $ACROSS_ONLY == 1 ]]; then
 		suite_across
 		finish
+	fi
+	if [[ $CITUS_ONLY == 1 ]]; then
+		run_citus
 	fi
 	# 17 runs in a Debian trixie tree, with trixie's packages
 	if [[ $HITL_PG_MAJOR == 17 && $PG_BIN_GIVEN == 0 ]]; then

@@ -10,6 +10,8 @@
  *	10 tables			columns that change, new tables (and what had to be
  *						dropped for the change)
  *	20 C functions		the module's functions, public and internal
+ *	29 Citus			which tables Citus distributes (create_model
+ *						refuses them)
  *	30 internal			hitl._* in SQL and PL/pgSQL: helpers, trigger
  *						functions, the steps of hitl.create_model
  *	40 policies/grants	row-level security and privileges of hitl's tables

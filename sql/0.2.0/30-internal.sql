@@ -626,7 +626,8 @@ COMMENT ON FUNCTION hitl._check_name_free(text) IS
 
 /*
  * The table: an ordinary table the caller may read and update, in a
- * schema where it may create the review view.  Returns that schema.
+ * schema where it may create the review view, and not one of Citus (see
+ * hitl._citus_table_kind).  Returns that schema.
  */
 CREATE FUNCTION hitl._check_table(source regclass) RETURNS name
 LANGUAGE plpgsql STABLE
@@ -634,6 +635,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	rel record;
+	citus_kind text;
 BEGIN
 	SELECT c.relkind, c.relnamespace, n.nspname INTO rel
 	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -642,6 +644,13 @@ BEGIN
 		RAISE EXCEPTION '"%" is not an ordinary table', source
 			USING ERRCODE = 'wrong_object_type',
 				  DETAIL = 'hitl models are built on ordinary tables (not views, partitioned or foreign tables).';
+	END IF;
+	citus_kind := hitl._citus_table_kind(source);
+	IF citus_kind IS NOT NULL THEN
+		RAISE EXCEPTION 'table % is a Citus % table: hitl does not support distributed tables yet', source, citus_kind
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = 'The label triggers of a model would fire on the shards, on the worker nodes, and rows are scored and queued by ctid, which identifies a row within one shard only.',
+				  HINT = 'Build the model on a plain table (undistribute_table() makes one of it); hitl.simulate reads distributed tables.';
 	END IF;
 	IF EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhparent = source) THEN
 		RAISE EXCEPTION 'table % has inheritance children', source
@@ -666,7 +675,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION hitl._check_table(regclass) IS
-	'internal: create_model''s check of the table (ordinary, without inheritance children, readable and updatable, its schema open to CREATE); returns its schema';
+	'internal: create_model''s check of the table (ordinary, not Citus'', without inheritance children, readable and updatable, its schema open to CREATE); returns its schema';
 
 /*
  * The table's primary key, whose columns identify rows in hitl's tables.

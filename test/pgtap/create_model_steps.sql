@@ -7,7 +7,7 @@
 -- failure after the output columns were added leaves nothing behind.
 
 BEGIN;
-SELECT plan(27);
+SELECT plan(29);
 
 -- roles of this transaction only, with names no other run uses
 SELECT 'hitl_cms_owner_' || pg_backend_pid() AS owner_role,
@@ -79,6 +79,11 @@ SELECT i, i % 7, ARRAY[i, i % 3]::float8[], 'word ' || i,
 FROM generate_series(1, 40) i;
 
 SELECT is(hitl._check_table('public.st_items'), 'public'::name, '_check_table: the table''s schema');
+SELECT is(hitl._citus_table_kind('public.st_items'), NULL,
+		  '_citus_table_kind: NULL without Citus in the database');
+SELECT ok(NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')
+		  AND to_regclass('pg_catalog.pg_dist_partition') IS NULL,
+		  'and Citus'' catalog was not needed for it');
 SELECT is(hitl._check_key('public.st_items'), ARRAY['id']::name[], '_check_key: the key columns');
 SELECT is(hitl._check_label_column('public.st_items', 'lab'), 'text'::regtype,
 		  '_check_label_column: the label''s type');
