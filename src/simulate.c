@@ -78,7 +78,10 @@ column_widths(SPITupleTable *tt, int ncols)
 			continue;
 		}
 		if (typ != FLOAT8ARRAYOID)
-			elog(ERROR, "hitl: simulation column %d is of type %u", c + 2, typ);
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("the simulation's query returns column \"%s\" of type %s",
+							SPI_fname(desc, c + 2), format_type_be(typ))));
 		width[c] = -1;
 		for (i = 0; i < tt->numvals; i++)
 		{
@@ -87,10 +90,13 @@ column_widths(SPITupleTable *tt, int ncols)
 			ArrayType  *a;
 			int			len;
 
+			CHECK_FOR_INTERRUPTS();
 			if (isnull)
 				continue;
 			a = DatumGetArrayTypeP(v);
 			len = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+			if ((Pointer) a != DatumGetPointer(v))
+				pfree(a);
 			if (width[c] < 0)
 				width[c] = len;
 			else if (len != width[c])
@@ -157,6 +163,10 @@ read_features(HeapTuple tup, TupleDesc desc, int ncols, const int *width,
 				else
 					x[off + e] = finite_value(DatumGetFloat8(elems[e]), desc, c + 2);
 			}
+			pfree(elems);
+			pfree(enulls);
+			if ((Pointer) a != DatumGetPointer(v))
+				pfree(a);
 		}
 		off += width[c];
 	}
@@ -250,9 +260,14 @@ read_rows(const char *query, const TextOptions *topts, SimRows *rows)
 					 errmsg("too many features to simulate on: more than %d", SIM_MAX_FEATURES)));
 		d = (int) wide;
 	}
-	if (tt->numvals > (uint64) (MaxAllocHugeSize / sizeof(double) / Max(d, 1)))
-		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-						errmsg("too many rows to simulate on")));
+	/* before any buffer of rows x features */
+	if ((int64) tt->numvals * d > SIM_MAX_DENSE_VALUES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the simulation's data are too large: " UINT64_FORMAT " rows of %d features",
+						tt->numvals, d),
+				 errhint("A simulation holds at most %d feature values (rows x features); simulate on a sample of the rows.",
+						 SIM_MAX_DENSE_VALUES)));
 	x = palloc_extended(sizeof(double) * Max(tt->numvals, 1) * Max(d, 1),
 						MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	mask = palloc_extended(sizeof(bool) * Max(tt->numvals, 1) * Max(d, 1),
@@ -522,7 +537,7 @@ store_simulation(FunctionCallInfo fcinfo, Oid caller, Datum resolved)
 	static const char *sql =
 		"INSERT INTO hitl.simulations (role, source, label_column, feature_columns, strategies,"
 		" algorithm, initial_labels, batch_size, budget, repeats, test_fraction, options, seed)"
-		" VALUES ($1, $2::pg_catalog.regclass::pg_catalog.text, $3, $4, $5, $6, $7, $8, $9, $10,"
+		" VALUES ($1, hitl._simulation_source_name($2), $3, $4, $5, $6, $7, $8, $9, $10,"
 		" $11, $12, $13) RETURNING id";
 	Oid			types[13] = {NAMEOID, REGCLASSOID, NAMEOID, NAMEARRAYOID, TEXTARRAYOID, TEXTOID,
 		INT4OID, INT4OID, INT4OID, INT4OID, FLOAT8OID, JSONBOID, INT4OID};
@@ -709,6 +724,11 @@ hitl_simulation_split(PG_FUNCTION_ARGS)
 		v[3] = PointerGetDatum(construct_md_array(elems, enulls, 1, dims, lbs, FLOAT8OID,
 												  8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+		pfree(elems);
+		pfree(enulls);
+		pfree(DatumGetPointer(v[1]));
+		pfree(DatumGetPointer(v[2]));
+		pfree(DatumGetPointer(v[3]));
 	}
 	SPI_finish();
 	return (Datum) 0;

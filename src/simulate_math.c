@@ -84,6 +84,54 @@ class_counts(const SimData *data)
 	return cnt;
 }
 
+/* The buckets some row of the text uses */
+static int64_t
+text_buckets_used(const SparseMatrix *t)
+{
+	bool	   *seen = hitl_alloc(sizeof(bool) * (t->d > 0 ? t->d : 1));
+	int64_t		used = 0;
+	int64_t		e;
+
+	for (e = 0; e < t->indptr[t->n]; e++)
+		if (!seen[t->indices[e]])
+		{
+			seen[t->indices[e]] = true;
+			used++;
+		}
+	hitl_free(seen);
+	return used;
+}
+
+/*
+ * Whether the campaign needs more memory than a simulation may take: the
+ * rows' dense values and class probabilities, and the parameters of its
+ * models (a committee's members each have theirs)
+ */
+static bool
+too_large(const SimData *data, const SimParams *p)
+{
+	int64_t		members = 1;
+	int64_t		dims;
+	size_t		i;
+
+	for (i = 0; i < (size_t) p->nstrategies; i++)
+		if (p->strategies[i] == SIM_COMMITTEE)
+			members = p->committee_size > 1 ? p->committee_size : 1;
+	if ((int64_t) data->n * data->d > SIM_MAX_DENSE_VALUES ||
+		(int64_t) data->n * data->k > SIM_MAX_COEFFICIENTS)
+		return true;
+	if (data->text != NULL)
+	{
+		dims = (int64_t) data->d + text_buckets_used(data->text) + 1;
+		return (int64_t) data->k * dims * members > SIM_MAX_COEFFICIENTS;
+	}
+	dims = (int64_t) data->d + 1;
+	if (p->algorithm == SIM_NAIVE_BAYES)
+		return (int64_t) data->k * dims > SIM_MAX_COEFFICIENTS;
+	return (int64_t) logreg_nvec(data->k) * dims > LOGREG_DENSE_MAX_COEF ||
+		(int64_t) logreg_nvec(data->k) * dims * members > SIM_MAX_COEFFICIENTS;
+}
+
 SimError
 sim_check(const SimData *data, const SimParams *p, int *pool_rows)
 {
@@ -111,12 +159,7 @@ sim_check(const SimData *data, const SimParams *p, int *pool_rows)
 		return SIM_ERR_SEED_BEYOND_POOL;
 	if (p->budget > pool)
 		return SIM_ERR_BUDGET_BEYOND_POOL;
-	/* the class probabilities of every row, and the model's parameters */
-	if ((int64_t) data->n * data->k > SIM_MAX_COEFFICIENTS ||
-		(data->text != NULL &&
-		 (int64_t) data->k * ((int64_t) data->d + data->text->d) > SIM_MAX_COEFFICIENTS) ||
-		(data->text == NULL && p->algorithm == SIM_LOGISTIC &&
-		 (int64_t) logreg_nvec(data->k) * ((int64_t) data->d + 1) > LOGREG_DENSE_MAX_COEF))
+	if (too_large(data, p))
 		return SIM_ERR_TOO_LARGE;
 	if (p->algorithm == SIM_NAIVE_BAYES)
 	{

@@ -121,6 +121,12 @@ extern double sim_kappa(int n, int k, const int *a, const int *b);
  */
 #define SIM_MAX_COEFFICIENTS (64 * 1024 * 1024)
 
+/*
+ * Most dense feature values (rows x features) a simulation reads: 128 MB
+ * of doubles, of which the engine keeps a few copies
+ */
+#define SIM_MAX_DENSE_VALUES (16 * 1024 * 1024)
+
 /* The data */
 typedef struct SimData
 {

@@ -54,6 +54,11 @@ for_each_term(Oid config, bool bigrams, char *buf, int len, TermFn fn, void *arg
 	int			i;
 
 	prs.lenwords = Max(len / 6, 2);
+	if ((Size) prs.lenwords > MaxAllocSize / sizeof(ParsedWord))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a text value of %d bytes is too long to split into terms", len),
+				 errhint("Lower the option max_text_bytes: the rest of a longer text is ignored.")));
 	prs.curwords = 0;
 	prs.pos = 0;
 	prs.words = palloc(sizeof(ParsedWord) * prs.lenwords);
@@ -142,8 +147,15 @@ termbag_reserve(TermBag *bag, int n)
 		return;
 	if (bag->capacity == 0)
 		bag->capacity = 256;
+	if ((Size) n > MaxAllocSize / sizeof(double))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a row has too many terms: more than %d",
+						(int) (MaxAllocSize / sizeof(double))),
+				 errhint("Lower the option max_text_bytes, or use fewer text columns.")));
 	while (bag->capacity < n)
-		bag->capacity *= 2;
+		bag->capacity = (Size) bag->capacity * 2 > MaxAllocSize / sizeof(double) ?
+			(int) (MaxAllocSize / sizeof(double)) : bag->capacity * 2;
 	if (bag->bucket == NULL)
 	{
 		bag->bucket = palloc(sizeof(int) * bag->capacity);

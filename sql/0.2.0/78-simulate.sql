@@ -85,6 +85,65 @@ CREATE POLICY simulation_curves_read ON hitl.simulation_curves FOR SELECT
 	USING (simulation IN (SELECT s.id FROM hitl.simulations s));
 COMMENT ON POLICY simulation_curves_read ON hitl.simulation_curves IS
 	'the curves of the simulations the role sees';
+/* A relation's name, qualified by its schema, whatever the search_path */
+CREATE FUNCTION hitl._simulation_source_name(source regclass) RETURNS text
+LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+	FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+	WHERE c.oid = source
+$$;
+COMMENT ON FUNCTION hitl._simulation_source_name(regclass) IS
+	'internal: a relation''s name qualified by its schema';
+
+/*
+ * Whether reading source as the caller runs no code of a role the caller
+ * does not trust: a role trusts itself, the roles it is a member of, and
+ * superusers.  A plain SELECT of a table runs only built-in code but for
+ * the functions of its row-level security policies; a view runs whatever
+ * its query calls.  So the source must be a table, partitioned table or
+ * materialized view, or belong to a role the caller trusts; and when
+ * row-level security applies to the caller, no policy it is subject to may
+ * use a function, an operator or another relation of a role it does not
+ * trust.  (A superuser bypasses row-level security.)
+ */
+CREATE FUNCTION hitl._simulation_trusts(source regclass) RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH rel AS (
+		SELECT c.relkind, c.relowner FROM pg_catalog.pg_class c WHERE c.oid = source
+	), trusted AS (
+		SELECT r.oid FROM pg_catalog.pg_roles r
+		WHERE r.rolsuper OR pg_catalog.pg_has_role(r.oid, 'USAGE')
+	)
+	SELECT CASE
+		WHEN rel.relowner IN (SELECT oid FROM trusted) THEN true
+		WHEN rel.relkind NOT IN ('r', 'p', 'm') THEN false
+		WHEN NOT pg_catalog.row_security_active(source) THEN true
+		ELSE NOT EXISTS (
+			SELECT FROM pg_catalog.pg_policy p
+			JOIN pg_catalog.pg_depend d
+				ON d.classid = 'pg_catalog.pg_policy'::pg_catalog.regclass AND d.objid = p.oid
+			LEFT JOIN pg_catalog.pg_proc f
+				ON d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND f.oid = d.refobjid
+			LEFT JOIN pg_catalog.pg_operator o
+				ON d.refclassid = 'pg_catalog.pg_operator'::pg_catalog.regclass AND o.oid = d.refobjid
+			LEFT JOIN pg_catalog.pg_class c
+				ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND c.oid = d.refobjid
+				AND c.oid <> source
+			WHERE p.polrelid = source AND p.polcmd IN ('r', '*')
+			  AND (0::pg_catalog.oid = ANY (p.polroles)
+				   OR EXISTS (SELECT FROM pg_catalog.unnest(p.polroles) pr (oid)
+							  WHERE pg_catalog.pg_has_role(pr.oid, 'USAGE')))
+			  AND coalesce(f.proowner, o.oprowner, c.relowner) NOT IN (SELECT oid FROM trusted))
+	END
+	FROM rel
+$$;
+COMMENT ON FUNCTION hitl._simulation_trusts(regclass) IS
+	'internal: whether reading a simulation''s source as the caller runs only code of roles it trusts (itself, its roles, superusers): a table whose applicable row-level security policies use only such code, or a relation of such a role';
+
 /*
  * The query that reads a simulation's data, as the caller: the label
  * column as it is (the engine reads it through its type's output
@@ -92,7 +151,10 @@ COMMENT ON POLICY simulation_curves_read ON hitl.simulation_curves IS
  * table owner's making runs), then each feature column as float8 (a
  * number), float8[] (an embedding) or text in the "C" collation (a text
  * column); the rows ordered by the features, so that a table gives the
- * same data whatever its physical order.  The columns are checked.
+ * same data whatever its physical order.  Every name is qualified, so the
+ * query reads the same relation with the same types whatever the
+ * caller's search_path.  The columns are checked, and the source must be
+ * one the caller trusts (hitl._simulation_trusts).
  */
 CREATE FUNCTION hitl._simulation_query(source regclass, label_column name, feature_columns name[])
 RETURNS text LANGUAGE plpgsql STABLE
@@ -114,12 +176,21 @@ BEGIN
 		RAISE EXCEPTION 'the arguments of hitl.simulate may not be null'
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
+	IF NOT hitl._simulation_trusts(source) THEN
+		RAISE EXCEPTION 'hitl.simulate does not read % as you: it would run code of a role you do not trust', source
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'A view, or a table whose row-level security policies call functions or operators, runs their code as the role reading it.  Simulate on a table of your own (CREATE TABLE ... AS SELECT), or as a member of the role that owns them.';
+	END IF;
 	IF hitl._column_type(source, label_column) IS NULL THEN
 		RAISE EXCEPTION 'column "%" of relation % does not exist', label_column, source
 			USING ERRCODE = 'undefined_column';
 	END IF;
 	IF coalesce(cardinality(feature_columns), 0) = 0 THEN
 		RAISE EXCEPTION 'feature_columns must name at least one column'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF (SELECT count(DISTINCT c) <> count(*) FROM unnest(feature_columns) c) THEN
+		RAISE EXCEPTION 'feature_columns names a column twice'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	FOREACH col IN ARRAY feature_columns LOOP
@@ -131,11 +202,11 @@ BEGIN
 			RAISE EXCEPTION 'the label column "%" cannot be a feature column', col
 				USING ERRCODE = 'invalid_parameter_value';
 		ELSIF typ = ANY (numbers) THEN
-			cols := cols || format(', %I::float8', col);
+			cols := cols || format(', %I::pg_catalog.float8', col);
 		ELSIF typ = ANY (arrays) THEN
-			cols := cols || format(', %I::float8[]', col);
+			cols := cols || format(', %I::pg_catalog.float8[]', col);
 		ELSIF typ = ANY (texts) THEN
-			cols := cols || format(', %I::text COLLATE "C"', col);
+			cols := cols || format(', %I::pg_catalog.text COLLATE pg_catalog."C"', col);
 		ELSE
 			RAISE EXCEPTION 'feature column "%" is of type %', col, typ
 				USING ERRCODE = 'datatype_mismatch',
@@ -145,7 +216,7 @@ BEGIN
 		ord := ord || CASE WHEN i = 2 THEN ' ORDER BY ' ELSE ', ' END || i;
 	END LOOP;
 	RETURN format('SELECT %I%s FROM %s WHERE %I IS NOT NULL%s',
-				  label_column, cols, source, label_column, ord);
+				  label_column, cols, hitl._simulation_source_name(source), label_column, ord);
 END
 $$;
 COMMENT ON FUNCTION hitl._simulation_query(regclass, name, name[]) IS

@@ -13,7 +13,7 @@
 --
 -- The file runs outside a transaction block; its roles are dropped at the end.
 
-SELECT plan(16);
+SELECT plan(20);
 
 CREATE EXTENSION hitl;
 SET client_min_messages = warning;
@@ -122,11 +122,35 @@ SELECT throws_ok($$SELECT hitl.simulate('wide', 'lab', ARRAY['big'], initial_lab
 										repeats => 1)$$,
 				 '54000', 'too many features to simulate on: more than 1000000',
 				 'more than 1,000,000 features: 54000');
+-- rows x features beyond 16,777,216 values: refused before any buffer of that size
+CREATE TABLE wide_rows (id int PRIMARY KEY, e float8[], lab text);
+INSERT INTO wide_rows SELECT g, CASE WHEN g = 1 THEN array_fill(0::float8, ARRAY[1000000]) END,
+							 (g % 2)::text
+FROM generate_series(1, 20) g;
+SELECT throws_ok($$SELECT hitl.simulate('wide_rows', 'lab', ARRAY['e'], algorithm => 'naive_bayes',
+										initial_labels => 2, budget => 4, repeats => 1)$$,
+				 '54000', 'the simulation''s data are too large: 20 rows of 1000000 features',
+				 '20 rows of a million features: 54000 before the buffers');
+-- a view is read as the caller: its owner may simulate on it, others may not
+CREATE VIEW moods_view AS SELECT id, x * 2 AS x, m FROM moods;
+GRANT SELECT ON moods_view TO tap_sim_victim;
+SELECT lives_ok($$SELECT hitl.simulate('moods_view', 'm', ARRAY['x'], initial_labels => 4,
+									   budget => 20, repeats => 1)$$,
+				'the owner of a view simulates on it');
+RESET ROLE;
+SET ROLE tap_sim_victim;
+SELECT throws_ok($$SELECT hitl.simulate('moods_view', 'm', ARRAY['x'], initial_labels => 4,
+										budget => 20, repeats => 1)$$,
+				 '42501', 'hitl.simulate does not read public.moods_view as you: it would run code of a role you do not trust',
+				 'another role''s view: 42501');
+SELECT throws_ok($$SELECT hitl.simulate('moods', 'm', ARRAY['x', 'x'])$$,
+				 '22023', 'feature_columns names a column twice', 'a feature column named twice: 22023');
 RESET ROLE;
 
 SELECT * FROM finish();
 
-DROP TABLE moods, cast_calls, wide, big_batch;
+DROP VIEW moods_view;
+DROP TABLE moods, cast_calls, wide, wide_rows, big_batch;
 DROP CAST (mood AS text);
 DROP FUNCTION mood_text(mood);
 DROP TYPE mood;
