@@ -99,7 +99,8 @@ COMMENT ON FUNCTION hitl._simulation_source_name(regclass) IS
 
 /*
  * Whether reading source as the caller runs no code of a role the caller
- * does not trust: a role trusts itself, the roles it is a member of, and
+ * does not trust: a role trusts itself, the roles it is granted (by
+ * membership: a superuser trusts only its own grants, and superusers), and
  * superusers.  A plain SELECT of a table runs only built-in code but for
  * the functions of its row-level security policies; a view runs whatever
  * its query calls.  So the source must be a table, partitioned table or
@@ -112,11 +113,18 @@ CREATE FUNCTION hitl._simulation_trusts(source regclass) RETURNS boolean
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	WITH rel AS (
+	WITH RECURSIVE rel AS (
 		SELECT c.relkind, c.relowner FROM pg_catalog.pg_class c WHERE c.oid = source
+	), mine (oid) AS (
+		/* the caller and the roles it is granted, by membership (not by
+		 * being a superuser, to whom pg_has_role says yes for every role) */
+		SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER
+		UNION
+		SELECT a.roleid FROM pg_catalog.pg_auth_members a JOIN mine ON a.member = mine.oid
 	), trusted AS (
-		SELECT r.oid FROM pg_catalog.pg_roles r
-		WHERE r.rolsuper OR pg_catalog.pg_has_role(r.oid, 'USAGE')
+		SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolsuper
+		UNION
+		SELECT oid FROM mine
 	)
 	SELECT CASE
 		WHEN rel.relowner IN (SELECT oid FROM trusted) THEN true
@@ -136,7 +144,7 @@ AS $$
 			WHERE p.polrelid = source AND p.polcmd IN ('r', '*')
 			  AND (0::pg_catalog.oid = ANY (p.polroles)
 				   OR EXISTS (SELECT FROM pg_catalog.unnest(p.polroles) pr (oid)
-							  WHERE pg_catalog.pg_has_role(pr.oid, 'USAGE')))
+							  WHERE pr.oid IN (SELECT oid FROM mine)))
 			  AND coalesce(f.proowner, o.oprowner, c.relowner) NOT IN (SELECT oid FROM trusted))
 	END
 	FROM rel

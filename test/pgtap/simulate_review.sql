@@ -14,7 +14,7 @@
 --
 -- The file runs outside a transaction block; its roles are dropped at the end.
 
-SELECT plan(6);
+SELECT plan(8);
 
 CREATE EXTENSION hitl;
 SET client_min_messages = warning;
@@ -77,6 +77,13 @@ SELECT is((SELECT count(*) FROM rev_calls WHERE who = 'tap_rev_victim' AND via =
 		  'a function of the owner''s view never runs as the role that simulates');
 SELECT is((SELECT count(*) FROM rev_calls WHERE who = 'tap_rev_victim' AND via = 'policy'), 0::bigint,
 		  'a function of the owner''s row-level security policy never runs as the role that simulates');
+
+-- a superuser is not trapped either: it is a member of no role by being a superuser
+SELECT throws_ok($$SELECT hitl.simulate('rev_view', 'lab', ARRAY['x'], '{random}', initial_labels => 4,
+										budget => 8, repeats => 1)$$,
+				 '42501', NULL, 'a superuser does not read another role''s view through hitl.simulate');
+SELECT is((SELECT count(*) FROM rev_calls WHERE who = current_user), 0::bigint,
+		  'and the view''s function never ran as the superuser');
 
 -- 2. a feature column named twice
 SET ROLE tap_rev_victim;
