@@ -93,7 +93,11 @@ OBJS = \
 	src/simulate_pick.o \
 	src/simulate_sparse.o \
 	src/simulate_text.o \
-	src/simulate.o
+	src/simulate.o \
+	src/agg_math.o \
+	src/agg_state.o \
+	src/agg_nbayes.o \
+	src/agg_logreg.o
 
 # Released install scripts are frozen; each later version is an upgrade
 # script, built from the topic files of sql/<version>/.  CREATE EXTENSION
