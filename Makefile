@@ -93,7 +93,11 @@ OBJS = \
 	src/simulate_pick.o \
 	src/simulate_sparse.o \
 	src/simulate_text.o \
-	src/simulate.o
+	src/simulate.o \
+	src/agg_math.o \
+	src/agg_state.o \
+	src/agg_nbayes.o \
+	src/agg_logreg.o
 
 # Released install scripts are frozen; each later version is an upgrade
 # script, built from the topic files of sql/<version>/.  CREATE EXTENSION
@@ -104,7 +108,7 @@ EXTRA_CLEAN = sql/$(EXTENSION)--0.1.0--0.2.0.sql test/unit/test_numerics \
 	test/unit/test_sparse test/unit/test_text test/unit/test_train test/unit/test_folds \
 	test/unit/test_calibrate test/unit/test_oversight test/unit/test_solver \
 	test/unit/test_consensus test/unit/test_weights \
-	test/unit/test_simulate test/unit/test_simulate_text test/unit/test_strategy
+	test/unit/test_simulate test/unit/test_simulate_text test/unit/test_strategy test/unit/test_aggregates
 
 # pg_regress suites live in sql/ and expected/
 REGRESS = setup api errors queue numeric_fixture label_log text numbers explain oversight \
@@ -162,11 +166,15 @@ test/unit/test_simulate_text: test/unit/test_simulate_text.c test/unit/tap.c src
 test/unit/test_strategy: test/unit/test_strategy.c test/unit/tap.c src/strategy_math.c src/numeric_alloc.c
 	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -lm
 
+test/unit/test_aggregates: test/unit/test_aggregates.c test/unit/tap.c src/agg_math.c src/nbayes.c src/logreg_lbfgs.c src/lbfgs.c src/logreg.c src/metrics.c src/numeric_alloc.c
+	$(CC) -O2 -Wall -Wextra -Werror -DHITL_STANDALONE -Isrc -Itest/unit -o $@ $^ -llapack -lblas -lm
+
 .PHONY: unit
 unit: test/unit/test_numerics test/unit/test_sparse test/unit/test_text test/unit/test_train \
 	test/unit/test_folds test/unit/test_calibrate test/unit/test_oversight test/unit/test_solver \
 	test/unit/test_consensus test/unit/test_weights \
-	test/unit/test_simulate test/unit/test_simulate_text test/unit/test_strategy
+	test/unit/test_simulate test/unit/test_simulate_text test/unit/test_strategy \
+	test/unit/test_aggregates
 	./test/unit/test_numerics test/data test/fixtures
 	./test/unit/test_sparse test/fixtures
 	./test/unit/test_text
@@ -180,3 +188,4 @@ unit: test/unit/test_numerics test/unit/test_sparse test/unit/test_text test/uni
 	./test/unit/test_simulate
 	./test/unit/test_simulate_text
 	./test/unit/test_strategy
+	./test/unit/test_aggregates

@@ -126,8 +126,8 @@ centre_intercepts(const DenseWork *w, double *v)
  * precision near 0, and max z - z_label + log S otherwise.  The label's
  * residual -others / S avoids the cancellation of p - 1.
  */
-static double
-row_residuals(int nvec, double *z, int label)
+double
+logreg_row_residuals(int nvec, double *z, int label)
 {
 	double		zmax;
 	double		zlabel;
@@ -299,10 +299,10 @@ dense_objective(DenseWork *w, const double *coef, double *grad)
 
 			if (p->weight == NULL)
 			{
-				loss += row_residuals(nvec, zi, p->y[i0 + i]);
+				loss += logreg_row_residuals(nvec, zi, p->y[i0 + i]);
 				continue;
 			}
-			loss += p->weight[i0 + i] * row_residuals(nvec, zi, p->y[i0 + i]);
+			loss += p->weight[i0 + i] * logreg_row_residuals(nvec, zi, p->y[i0 + i]);
 			for (a = 0; a < nvec; a++)
 				zi[a] *= p->weight[i0 + i];
 		}
@@ -320,6 +320,18 @@ static double
 lbfgs_objective(void *arg, const double *coef, double *grad)
 {
 	return dense_objective((DenseWork *) arg, coef, grad);
+}
+
+double
+logreg_dense_objective(const LogregProblem *p, const double *coef, double *grad)
+{
+	DenseWork	w;
+	double		f;
+
+	work_init(&w, p);
+	f = dense_objective(&w, coef, grad);
+	work_free(&w);
+	return f;
 }
 
 /* logreg_lbfgs_fit (flat 0) and logreg_lbfgs_fit_flat */

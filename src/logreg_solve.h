@@ -80,6 +80,22 @@ extern LogregStatus logreg_lbfgs_fit_flat(const LogregProblem *p, double *coef,
 										  LogregResult *res);
 
 /*
+ * The residuals of a row of class label (logreg_lbfgs.c): its nvec scores
+ * z (weights times the row plus intercepts; nvec = logreg_nvec(k)) are
+ * replaced by probability minus target (the sigmoid's one for nvec == 1),
+ * and its log-loss is returned.  What every dense pass adds up per row,
+ * shared with the aggregates of agg_math.c.
+ */
+extern double logreg_row_residuals(int nvec, double *z, int label);
+
+/*
+ * The objective of p at coef, and its gradient into grad (ncoef doubles;
+ * with k > 2 its intercept part centred), as L-BFGS sees them.
+ */
+extern double logreg_dense_objective(const LogregProblem *p, const double *coef,
+									 double *grad);
+
+/*
  * Fit by the solver logreg_choose_solver picks (for L-BFGS with max_iter *
  * LOGREG_LBFGS_ITER_FACTOR iterations, to tol * LOGREG_LBFGS_TOL_FACTOR or
  * a flat objective, relative steps of LOGREG_LBFGS_FLAT times that).
