@@ -69,7 +69,11 @@ agg_transition_state(FunctionCallInfo fcinfo, AggKind kind, int k, int d, AggSta
 	int64		len;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		elog(ERROR, "%s transition function called outside an aggregate", kind_name(kind));
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s's transition function can only be called by the aggregate",
+						kind_name(kind)),
+				 errhint("Call %s itself.", kind_name(kind))));
 	if (!PG_ARGISNULL(0))
 	{
 		agg_state_arg(fcinfo, 0, kind, st);
@@ -212,5 +216,9 @@ hitl_agg_combine(PG_FUNCTION_ARGS)
 				 errmsg("the states to combine differ in kind, classes or features"),
 				 errhint("Pass the same number of classes and features on every row.")));
 	agg_combine(a.s, b.s, a.len);
+	if (!agg_sums_finite(a.s, a.len))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("the combined sums of %s are not finite", kind_name(a.kind))));
 	PG_RETURN_ARRAYTYPE_P(a.array);
 }
