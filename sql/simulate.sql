@@ -47,6 +47,20 @@ FROM hitl.simulations ORDER BY id DESC LIMIT 1;
 SELECT hitl.drop_simulation(max(id)) FROM hitl.simulations;
 SELECT count(*) FROM hitl.simulations;
 
+-- committee_measure: the same committee ranked by KL picks other rows than by vote entropy
+SELECT hitl.simulate('sim', 'lab', ARRAY['a', 'b', 'e'], strategies => '{committee}',
+					 initial_labels => 6, batch_size => 4, budget => 30, repeats => 2, seed => 3) AS ve_sim
+\gset
+SELECT hitl.simulate('sim', 'lab', ARRAY['a', 'b', 'e'], strategies => '{committee}',
+					 initial_labels => 6, batch_size => 4, budget => 30, repeats => 2, seed => 3,
+					 options => '{"committee_measure": "kl"}') AS kl_sim \gset
+SELECT (SELECT string_agg(accuracy::text || '/' || log_loss::text, ',' ORDER BY repeat, round)
+		FROM hitl.simulation_curves WHERE simulation = :ve_sim)
+	   <> (SELECT string_agg(accuracy::text || '/' || log_loss::text, ',' ORDER BY repeat, round)
+		   FROM hitl.simulation_curves WHERE simulation = :kl_sim) AS kl_curves_differ,
+	   (SELECT options->>'committee_measure' FROM hitl.simulations WHERE id = :kl_sim) AS measure;
+SELECT hitl.drop_simulation(id) FROM hitl.simulations WHERE id IN (:ve_sim, :kl_sim);
+
 -- text: every strategy on the text column alone, then with the numbers;
 -- naive Bayes; the text options recorded
 SELECT hitl.simulate('sim', 'lab', ARRAY['note'],
