@@ -56,6 +56,7 @@
 #   HITL_BENCH_TEXT_LATENCY_SIZES (default "100000 1000000"),
 #   HITL_BENCH_TEXT_LATENCY_LABELS (default 20),
 #   HITL_BENCH_TEXT_LATENCY_ALGORITHMS (default "naive_bayes logistic"),
+#   HITL_BENCH_TEXT_LATENCY_OPTIONS (the model's options, default '{}'),
 #   HITL_BENCH_STRICT=1 to exit 1 when a target is missed.
 
 set -euo pipefail
@@ -63,6 +64,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 LABELS=${HITL_BENCH_TEXT_LATENCY_LABELS:-20}
+# model options, for trying others than the defaults (e.g. '{"score_tolerance": 0.01}')
+OPTIONS=${HITL_BENCH_TEXT_LATENCY_OPTIONS:-'{}'}
 read -r -a SIZES <<<"${HITL_BENCH_TEXT_LATENCY_SIZES:-100000 1000000}"
 read -r -a ALGORITHMS <<<"${HITL_BENCH_TEXT_LATENCY_ALGORITHMS:-naive_bayes logistic}"
 TABLE=bench_text_latency
@@ -97,8 +100,8 @@ fresh_model() {
 	bench_sql "SELECT hitl.drop_model(name, drop_columns => true) FROM hitl.models WHERE name = '$MODEL'" \
 		"UPDATE $TABLE SET label = NULL WHERE label IS NOT NULL AND id % 100 <> 0" \
 		"VACUUM FULL $TABLE" "ANALYZE $TABLE" >/dev/null || bench_die "could not reset $TABLE"
-	bench_time "SELECT hitl.create_model('$MODEL', '$TABLE', 'label', ARRAY['body'], algorithm => '$algorithm')"
-	echo "create_model ($algorithm, default options): $BENCH_MS ms (fills the term cache, trains, scores)"
+	bench_time "SELECT hitl.create_model('$MODEL', '$TABLE', 'label', ARRAY['body'], algorithm => '$algorithm', options => '$OPTIONS')"
+	echo "create_model ($algorithm, options $OPTIONS): $BENCH_MS ms (fills the term cache, trains, scores)"
 	bench_sql "VACUUM (FREEZE, ANALYZE) $TABLE" "SELECT hitl.wait('$MODEL', '600 s')" >/dev/null ||
 		bench_die "hitl.wait('$MODEL') failed"
 	stop_worker
