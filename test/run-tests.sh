@@ -10,6 +10,7 @@
 #     bash test/run-tests.sh --across     # the across step alone, on the
 #                                         # installs already there
 #     bash test/run-tests.sh --citus      # the Citus suite alone (15)
+#     bash test/run-tests.sh --citus --pg 18   # the Citus suite on 18
 #
 # Servers: 15 is the system's (/usr/lib/postgresql/15/bin, or PG_BIN when it
 # holds a 15). 18 is built from Debian's sources with pgTAP, once, into a
@@ -33,14 +34,16 @@
 # counts 1 failed when an install is not there or holds no hitl. Set
 # HITL_OLD_INSTALL and HITL_NEW_INSTALL to choose other installs.
 #
-# Citus suite (`--citus`, on 15 only; .ci/run runs it after `--pg all`):
-# builds and installs hitl as below, builds Citus once into the cache and
-# installs it into the same server (test/lib/citus.sh: Citus 13.2.2 from
-# ../shared/citus, patched), then runs each test/citus/*.pl with prove as
-# the test user, counted like the Perl TAP suite ("-- citus: ..."). Each
-# file starts its own coordinator and two worker nodes
-# (test/t/lib/HitlCitus.pm). A Citus that cannot be built or installed
-# counts 1 failed.
+# Citus suite (`--citus`, on 15, or `--citus --pg 18`; .ci/run runs both
+# after `--pg all`): gets the server as below (18 from the cache), builds
+# and installs hitl as below, builds Citus once per server into the cache
+# and installs it into the same server (test/lib/citus.sh: from
+# ../shared/citus, Citus 13.2.2, patched, on 15; Citus 14.0.1 on 18), then
+# runs each test/citus/*.pl with prove as the test user, counted like the
+# Perl TAP suite ("-- citus: ..."). Each file starts its own coordinator and
+# two worker nodes (test/t/lib/HitlCitus.pm). A Citus that cannot be built
+# or installed counts 1 failed. Not on 17, which runs in a Debian trixie
+# tree (test/lib/citus.sh says why), nor with `--pg all`.
 #
 # Steps: install missing Debian packages (as root), get the server, copy the
 # working tree to a temp dir owned by the test user, build it with warnings as
@@ -81,7 +84,7 @@ HITL_SERVERS=(15 17 18)
 HITL_ALL_SERVERS=(15 17 18)
 
 usage() {
-	printf 'usage: bash test/run-tests.sh [--pg 15|17|18|all | --across | --citus]\n'
+	printf 'usage: bash test/run-tests.sh [--pg 15|17|18|all | --across | --citus [--pg 15|18]]\n'
 }
 
 # Which server to test on: "" (the default, 15), a major version, or "all".
@@ -124,9 +127,9 @@ if [[ $ACROSS_ONLY == 1 && -n $PG_CHOICE ]] || [[ $CITUS_ONLY == 1 && $ACROSS_ON
 	usage >&2
 	exit 2
 fi
-# Citus is built for 15 alone for now (test/lib/citus.sh says why)
-if [[ $CITUS_ONLY == 1 && -n $PG_CHOICE && $PG_CHOICE != 15 ]]; then
-	printf 'run-tests.sh: the Citus suite runs on PostgreSQL 15 only\n' >&2
+# Citus is built for 15 and 18 (test/lib/citus.sh says why not for 17)
+if [[ $CITUS_ONLY == 1 && -n $PG_CHOICE && $PG_CHOICE != 15 && $PG_CHOICE != 18 ]]; then
+	printf 'run-tests.sh: the Citus suite runs on PostgreSQL 15 or 18 (--citus --pg 18)\n' >&2
 	exit 2
 fi
 case $PG_CHOICE in
@@ -456,8 +459,8 @@ suite_citus() {
 	record citus "$passed" "$failed"
 }
 
-# The Citus suite alone (--citus): hitl and Citus built and installed into
-# the server of 15, then suite_citus.
+# The Citus suite alone (--citus [--pg 18]): hitl and Citus built and
+# installed into the server of 15 (or 18, from the cache), then suite_citus.
 run_citus() {
 	say "== dependencies"
 	# shellcheck disable=SC2119 # no benchmark packages needed
@@ -466,7 +469,14 @@ run_citus() {
 		finish
 	fi
 	hitl_setup_user
-	say "== PostgreSQL 15: $PG_BIN ($("$PG_BIN/postgres" --version 2>/dev/null || echo 'no server there'))"
+	if [[ $HITL_PG_MAJOR != 15 && $PG_BIN_GIVEN == 0 ]]; then
+		say "== server: PostgreSQL $HITL_PG_MAJOR"
+		if ! hitl_server_ensure "$HITL_PG_MAJOR"; then
+			record server 0 1 "PostgreSQL $HITL_PG_MAJOR could not be built"
+			finish
+		fi
+	fi
+	say "== PostgreSQL $HITL_PG_MAJOR: $PG_BIN ($("$PG_BIN/postgres" --version 2>/dev/null || echo 'no server there'))"
 	hitl_workdir_init
 	say "== running as $HITL_USER in $HITL_TMPDIR"
 	hitl_copy_src

@@ -2,7 +2,7 @@
 #
 # test/lib/citus.sh: build Citus once into the cache and install it into the
 # PostgreSQL the tests run on, for the Citus suite (test/citus/*.pl, run by
-# `bash test/run-tests.sh --citus`).
+# `bash test/run-tests.sh --citus` on 15, `--citus --pg 18` on 18).
 #
 # hitl neither links nor ships Citus (AGPL-3.0): the suite builds it to check
 # hitl on distributed tables. The release tarballs are not downloaded: they
@@ -11,14 +11,14 @@
 # patch for PostgreSQL 15.18 and later minor releases, whose headers export
 # have_createdb_privilege, which Citus 13.2.2 defines too.
 #
-# Servers: only the system's PostgreSQL 15 for now (Citus 13.2.2, patched).
-# Citus 14.0.1 (in the same directory) supports 17 and 18 but is not built
-# yet. The test command runs 17 inside a Debian trixie tree
-# (test/lib/trixie.sh), where Citus would be built against trixie's headers
-# with trixie's build packages. It runs 18 from a server built into the
-# cache (test/lib/servers.sh). Neither of those runs takes --citus yet:
-# `--pg all` would have to run the Citus suite on each server, after that
-# server's own suites.
+# Servers: the system's PostgreSQL 15 (Citus 13.2.2, patched) and the 18
+# the test command builds into the cache (test/lib/servers.sh; Citus 14.0.1,
+# unpatched), each built against its own server's pg_config into a cache
+# directory of its own. Not 17: the test command runs 17 from Debian
+# trixie's binary packages inside a trixie tree (test/lib/trixie.sh), where
+# Citus would have to be built against trixie's headers with trixie's build
+# packages, inside that tree, and be kept in a cache that tree can see.
+# Citus 14.0.1 supports 16, 17 and 18; 13.2.2 supports 15, 16 and 17.
 #
 # Source cluster.sh and servers.sh first (this file uses their helpers):
 #
@@ -31,7 +31,8 @@
 #
 #   hitl_citus_version PG_CONFIG
 #                        Print the Citus release built for that server
-#                        (13.2.2 for 15); fail for a server without one.
+#                        (13.2.2 for 15, 14.0.1 for 18); fail for a server
+#                        without one.
 #   hitl_citus_ensure PG_CONFIG
 #                        Build that release for the server of PG_CONFIG into
 #                        the cache unless it is there: unpack, patch (15.18
@@ -96,8 +97,13 @@ hitl_citus_version() {
 	read -r major minor < <(hitl__citus_pg_version "$1") || return 1
 	case $major in
 	15) echo 13.2.2 ;;
+	18) echo 14.0.1 ;;
+	17)
+		hitl__err "no Citus build for PostgreSQL 17: it runs in a Debian trixie tree (see test/lib/citus.sh)"
+		return 1
+		;;
 	*)
-		hitl__err "no Citus build for PostgreSQL $major yet (15 only: Citus 13.2.2)"
+		hitl__err "no Citus build for PostgreSQL $major (15: Citus 13.2.2, 18: Citus 14.0.1)"
 		return 1
 		;;
 	esac

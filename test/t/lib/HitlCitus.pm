@@ -9,7 +9,20 @@ use warnings;
 
 use Exporter 'import';
 use PostgreSQL::Test::Cluster;
-our @EXPORT_OK = qw(citus_cluster);
+our @EXPORT_OK = qw(citus_cluster citus_extversion);
+
+# The Citus release test/lib/citus.sh builds for each server major version,
+# as the extversion of its extension: 13.2.2 for 15, 14.0.1 for 18.
+my %citus_extversion = (15 => '13.2-1', 18 => '14.0-1');
+
+# The extversion citus should have on $node's server (undef for a server
+# the suite builds no Citus for, which fails the comparison).
+sub citus_extversion
+{
+	my ($node) = @_;
+	my $major = $node->pg_version->major(separator => '.');
+	return $citus_extversion{$major};
+}
 
 # A started node named $name with citus and hitl preloaded, citus and hitl
 # created in database postgres.  Citus sends no statistics anywhere, and the
