@@ -415,48 +415,37 @@ prove_file() {
 	fi
 }
 
-suite_perl() {
-	local files=() f passed=0 failed=0 pgxs
+# suite_prove DIR NAME: each DIR/*.pl with prove as the test user, counted as
+# the suite NAME (the Perl TAP suite test/t, the Citus suite test/citus, with
+# Citus and hitl installed into the server already)
+suite_prove() {
+	local dir=$1 name=$2 files=() f passed=0 failed=0 pgxs
 	shopt -s nullglob
-	files=("$HITL_SRC_DIR"/test/t/*.pl)
+	files=("$HITL_SRC_DIR"/"$dir"/*.pl)
 	shopt -u nullglob
 	if [[ ${#files[@]} -eq 0 ]]; then
-		record perl 0 0 "no test/t/*.pl yet"
+		record "$name" 0 0 "no $dir/*.pl yet"
 		return 0
 	fi
 	# .../lib/pgxs/src/makefiles/pgxs.mk -> .../lib/pgxs
 	pgxs=$("$PG_CONFIG" --pgxs)
 	pgxs=$(dirname "$(dirname "$(dirname "$pgxs")")")
-	say "== perl: prove, ${#files[@]} files"
-	mkdir -p "$HITL_LOG_DIR/perl"
+	say "== $name: prove, ${#files[@]} files"
+	mkdir -p "$HITL_LOG_DIR/$name"
 	hitl_as_user mkdir -p "$HITL_SRC_DIR/tmp_check/log"
 	# every suite runs from the source copy (main changes to it)
 	for f in "${files[@]}"; do
-		prove_file test/t "$(basename "$f" .pl)" "$pgxs" "$PG_CONFIG" "$HITL_LOG_DIR/perl" 400
+		prove_file "$dir" "$(basename "$f" .pl)" "$pgxs" "$PG_CONFIG" "$HITL_LOG_DIR/$name" 400
 	done
-	record perl "$passed" "$failed"
+	record "$name" "$passed" "$failed"
 }
 
-# suite_citus: each test/citus/*.pl with prove, as the Perl TAP suite runs
-# test/t (Citus and hitl installed into the server already).
+suite_perl() {
+	suite_prove test/t perl
+}
+
 suite_citus() {
-	local files=() f passed=0 failed=0 pgxs
-	shopt -s nullglob
-	files=("$HITL_SRC_DIR"/test/citus/*.pl)
-	shopt -u nullglob
-	if [[ ${#files[@]} -eq 0 ]]; then
-		record citus 0 0 "no test/citus/*.pl yet"
-		return 0
-	fi
-	pgxs=$("$PG_CONFIG" --pgxs)
-	pgxs=$(dirname "$(dirname "$(dirname "$pgxs")")")
-	say "== citus: prove, ${#files[@]} files"
-	mkdir -p "$HITL_LOG_DIR/citus"
-	hitl_as_user mkdir -p "$HITL_SRC_DIR/tmp_check/log"
-	for f in "${files[@]}"; do
-		prove_file test/citus "$(basename "$f" .pl)" "$pgxs" "$PG_CONFIG" "$HITL_LOG_DIR/citus" 400
-	done
-	record citus "$passed" "$failed"
+	suite_prove test/citus citus
 }
 
 # The Citus suite alone (--citus [--pg 18]): hitl and Citus built and
