@@ -151,6 +151,8 @@ make_rows(SimSparse *s, const int *rows, int m, bool by_position)
 		double		mass = 0;
 		int64_t		e;
 
+		if ((i & 1023) == 0)
+			hitl_check_interrupts();
 		for (j = 0; j < s->d; j++)
 		{
 			if (!logistic)

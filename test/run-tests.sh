@@ -448,9 +448,10 @@ suite_citus() {
 	suite_prove test/citus citus
 }
 
-# The Citus suite alone (--citus [--pg 18]): hitl and Citus built and
-# installed into the server of 15 (or 18, from the cache), then suite_citus.
-run_citus() {
+# prepare_run: what every run does first: the missing packages, the test
+# user, the server (built into the cache when it is not the system's), the
+# work directory and the copy of the sources the test user builds
+prepare_run() {
 	say "== dependencies"
 	# shellcheck disable=SC2119 # no benchmark packages needed
 	if ! hitl_ensure_deps; then
@@ -469,6 +470,12 @@ run_citus() {
 	hitl_workdir_init
 	say "== running as $HITL_USER in $HITL_TMPDIR"
 	hitl_copy_src
+}
+
+# The Citus suite alone (--citus [--pg 18]): hitl and Citus built and
+# installed into the server of 15 (or 18, from the cache), then suite_citus.
+run_citus() {
+	prepare_run
 	say "== build and install"
 	if ! hitl_build_install; then
 		record build 0 1 "the Citus suite skipped"
@@ -650,24 +657,7 @@ main() {
 		fi
 		exit "$rc"
 	fi
-	say "== dependencies"
-	# shellcheck disable=SC2119 # no benchmark packages needed
-	if ! hitl_ensure_deps; then
-		record dependencies 0 1 "missing packages"
-		finish
-	fi
-	hitl_setup_user
-	if [[ $HITL_PG_MAJOR != 15 && $PG_BIN_GIVEN == 0 ]]; then
-		say "== server: PostgreSQL $HITL_PG_MAJOR"
-		if ! hitl_server_ensure "$HITL_PG_MAJOR"; then
-			record server 0 1 "PostgreSQL $HITL_PG_MAJOR could not be built"
-			finish
-		fi
-	fi
-	say "== PostgreSQL $HITL_PG_MAJOR: $PG_BIN ($("$PG_BIN/postgres" --version 2>/dev/null || echo 'no server there'))"
-	hitl_workdir_init
-	say "== running as $HITL_USER in $HITL_TMPDIR"
-	hitl_copy_src
+	prepare_run
 
 	local built=1
 	say "== build and install"
