@@ -48,7 +48,7 @@ settings_define(void)
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("hitl.retrain_delay",
 							"Time a woken worker waits for more label changes before retraining.",
-							"Bursts of labels within this delay make one retraining.",
+							"A worker woken within this delay of its last round waits for the burst of labels to end, so a burst makes one retraining; woken after a quiet spell, it starts at once.",
 							&hitl_retrain_delay, 200, 0, 60000, PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("hitl.work_timeout",

@@ -3,9 +3,11 @@
  *		The database worker: retrains and rescores the models of one
  *		database when their labels or rows change, then leaves.
  *
- * The launcher starts it when its database has work (see launcher.c).  It
- * waits hitl.retrain_delay for the burst of label commits to end, and then,
- * model by model:
+ * The launcher starts it when its database has work (see launcher.c).
+ * Woken after a quiet spell (no round for hitl.retrain_delay), it starts at
+ * once, so that a lone label reaches the queue without waiting; woken within
+ * hitl.retrain_delay of its last round, while labels keep coming, it waits
+ * for the burst of label commits to end.  Then, model by model:
  *
  *	- refits the consensus of a model with several annotators per row when
  *	  answers came (consensus_refresh.c);
@@ -109,6 +111,9 @@ static volatile sig_atomic_t work_timed_out = false;
 
 /* the worker is in a round of work on its models */
 static volatile bool in_round = false;
+
+/* when the last round ended (0: none yet), for hitl.retrain_delay */
+static TimestampTz last_round_end = 0;
 
 static void worker_detach(int code, Datum arg);
 static const char *my_database(void);
@@ -721,7 +726,8 @@ worker_start(Oid dboid, TimestampTz *retry_at)
 
 /*
  * A round of work: after a burst of label commits settled (unless every
- * model is to be looked at), retrain the models whose labels changed and
+ * model is to be looked at, or the last round ended more than
+ * hitl.retrain_delay ago: a wake after a quiet spell starts at once), retrain the models whose labels changed and
  * rescore those whose table changed, and all of them at a first look, to
  * finish what a restart interrupted.  Returns how soon (ms) a retry is
  * due, or -1.
@@ -734,7 +740,9 @@ run_round(bool work, bool look_all)
 	bool		all;
 	long		next_retry;
 
-	if (work && !look_all && hitl_retrain_delay > 0)
+	if (work && !look_all && hitl_retrain_delay > 0 && last_round_end != 0 &&
+		!TimestampDifferenceExceeds(last_round_end, GetCurrentTimestamp(),
+									hitl_retrain_delay))
 		let_burst_settle();
 
 	/* the tables whose rows changed since the last look */
@@ -877,7 +885,7 @@ hitl_worker_main(Datum arg)
 			next_retry = round_failed();
 		}
 		PG_END_TRY();
-		last_work = GetCurrentTimestamp();
+		last_work = last_round_end = GetCurrentTimestamp();
 		retry_at = next_retry >= 0 ?
 			TimestampTzPlusMilliseconds(last_work, next_retry) : 0;
 		/* others waiting for a worker: leave after the round */

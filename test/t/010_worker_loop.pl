@@ -325,6 +325,32 @@ $v = sql(q{SELECT hitl.wait('m')});
 is(sql(qq{SELECT n_labeled FROM hitl.model_versions WHERE model = 'm' AND version = $v}),
 	'220', 'after the stream, the last version has all its labels');
 
+# a lone label after a quiet spell (no round for hitl.retrain_delay) is
+# trained at once, without waiting the delay for a burst; a label that comes
+# within the delay of the round it started waits for the burst to end.  The
+# delay is far longer than such a round of this small table takes.
+sql(q{ALTER SYSTEM SET hitl.retrain_delay = '10s'});
+sql(q{SELECT pg_reload_conf()});
+ok($node->poll_query_until('loop', 'SHOW hitl.retrain_delay', '10s'), 'hitl.retrain_delay is 10s');
+ok(wait_until_quiet('loop', 10.3), 'the worker is asleep, its last round over 10s ago');
+sql(q{UPDATE t SET lab = 'a' WHERE id = 1971});
+my $rc;
+($rc, $out, $err) = $node->psql('loop', q{SELECT hitl.wait('m', interval '8 s')});
+is($rc, 0, 'a lone label after a quiet spell is trained without waiting hitl.retrain_delay')
+  or diag($err);
+is($out, $v + 1, 'one new version for it');
+$v++;
+sql(q{UPDATE t SET lab = 'b' WHERE id = 1972});
+($rc, $out, $err) = $node->psql('loop', q{SELECT hitl.wait('m', interval '1 s')});
+like($err, qr/timed out waiting for model "m"/,
+	'a label right after a round waits for the burst to end');
+sql(q{ALTER SYSTEM SET hitl.retrain_delay = '200ms'});
+sql(q{SELECT pg_reload_conf()});
+is(sql(q{SELECT hitl.wait('m')}), $v + 1, 'and is trained once the delay is over');
+$v++;
+is(sql(qq{SELECT n_labeled FROM hitl.model_versions WHERE model = 'm' AND version = $v}),
+	'222', 'the version has both labels');
+
 sql(q{ALTER SYSTEM RESET hitl.retrain_delay});
 sql(q{SELECT pg_reload_conf()});
 ok($node->poll_query_until('loop', 'SHOW hitl.retrain_delay', '200ms'),
