@@ -8,8 +8,9 @@
  * lowest calibrated confidence t such that the out-of-fold predictions of
  * confidence at least t have a one-sided 95% Wilson lower bound of their
  * precision of at least the target (proportion.c precision_threshold).
- * The unlabeled rows whose confidence column (the calibrated confidence the
- * current version wrote) reaches it get their prediction as label, run as
+ * The unlabeled rows whose confidence (the calibrated confidence of the
+ * current version: the confidence column, computed again within
+ * score_tolerance of the threshold) reaches it get their prediction as label, run as
  * the calling role (who needs UPDATE on the label column; row-level
  * security applies).
  *
@@ -393,13 +394,33 @@ label_rows(const HitlModel *model, double threshold, double fraction)
 	Datum	   *keys;
 	Datum	   *labels;
 
-	/* a candidate: unlabeled, predicted, confidence at least $1 */
+	/*
+	 * A candidate: unlabeled, predicted, its confidence at least $1.  A
+	 * stored confidence is within score_tolerance of the current version's
+	 * (scoring rewrites it only when it moved by more), so it decides alone
+	 * outside the band of score_tolerance around $1; in the band, the
+	 * version's confidence is computed again (hitl.predict_proba, calibrated
+	 * as scoring is), so that no row below the threshold is labeled.
+	 */
 	initStringInfo(&candidate);
 	appendStringInfo(&candidate,
-					 "t.%s IS NULL AND t.%s IS NOT NULL AND t.%s OPERATOR(pg_catalog.>=) $1",
+					 "t.%1$s IS NULL AND t.%2$s IS NOT NULL"
+					 " AND t.%3$s OPERATOR(pg_catalog.>=)"
+					 " ($1 OPERATOR(pg_catalog.-) '%4$.17g'::pg_catalog.float8)",
 					 quote_identifier(model->label_column),
 					 quote_identifier(model->prediction_column),
-					 quote_identifier(model->confidence_column));
+					 quote_identifier(model->confidence_column),
+					 model->score_tolerance);
+	if (model->score_tolerance > 0)
+		appendStringInfo(&candidate,
+						 " AND (t.%1$s OPERATOR(pg_catalog.>=)"
+						 " ($1 OPERATOR(pg_catalog.+) '%2$.17g'::pg_catalog.float8)"
+						 " OR ((hitl.predict_proba(%3$s, t) OPERATOR(pg_catalog.->>) t.%4$s::pg_catalog.text)"
+						 "::pg_catalog.float8 OPERATOR(pg_catalog.>=) $1))",
+						 quote_identifier(model->confidence_column),
+						 model->score_tolerance,
+						 quote_literal_cstr(model->name),
+						 quote_identifier(model->prediction_column));
 	nbatches = batch_bounds(model, candidate.data, threshold, &bounds);
 	if (nbatches == 0)
 		return 0;

@@ -9,7 +9,7 @@
 --
 -- The file runs outside a transaction block; its role is dropped at the end.
 
-SELECT plan(58);
+SELECT plan(61);
 
 CREATE EXTENSION hitl;
 SET client_min_messages = warning;
@@ -251,6 +251,26 @@ SELECT 10000 + g, 0, 0, NULL, 'a', 'a', 0.01, 0.99 FROM generate_series(1, 5000)
 SELECT cmp_ok(hitl.auto_label('pm2', 0.6), '>', 0::bigint, 'the parent''s candidates are labeled');
 SELECT is((SELECT count(*) FROM ONLY pts2_child WHERE label IS NOT NULL), 0::bigint,
 		  'no row of the child, whose confidence is below the threshold, is labeled');
+
+-- a stored confidence within score_tolerance of the threshold does not
+-- decide alone, the version's own confidence does: scoring leaves a
+-- confidence that moved by less than score_tolerance as it was
+DROP TABLE pts2_child;
+UPDATE pts2 SET label = NULL WHERE id > 300;
+UPDATE hitl.models SET options = options || '{"score_tolerance": 0.3}' WHERE name = 'pm2';
+SELECT hitl._auto_label_threshold('pm2', 0.6) AS th2 \gset
+CREATE TEMP TABLE band AS
+SELECT id, (hitl.predict_proba('pm2', p) ->> label_prediction)::float8 AS c FROM pts2 p WHERE label IS NULL;
+SELECT id AS below_id FROM band WHERE c < :th2 AND c > :th2 - 0.25 ORDER BY c DESC LIMIT 1 \gset
+SELECT id AS above_id FROM band WHERE c >= :th2 AND c < :th2 + 0.25 ORDER BY c LIMIT 1 \gset
+UPDATE pts2 SET label_confidence = :th2 + 0.02 WHERE id = :below_id;
+UPDATE pts2 SET label_confidence = :th2 - 0.02 WHERE id = :above_id;
+SELECT is(hitl.auto_label('pm2', 0.6), (SELECT count(*) FROM band WHERE c >= :th2),
+		  'with score_tolerance 0.3, auto_label labels the rows whose confidence reaches the threshold');
+SELECT is((SELECT label FROM pts2 WHERE id = :below_id), NULL,
+		  'a row stored above the threshold, within score_tolerance, whose confidence is below it is not labeled');
+SELECT is((SELECT label FROM pts2 WHERE id = :above_id), (SELECT label_prediction FROM pts2 WHERE id = :above_id),
+		  'a row stored below the threshold, within score_tolerance, whose confidence reaches it is labeled');
 
 -- deleting a model any way empties its out-of-fold store
 SELECT cmp_ok((SELECT count(*) FROM hitl.oof_predictions WHERE model = 'pm2'), '>', 0::bigint,
