@@ -47,7 +47,9 @@
 #                         read it.
 #   bench_quiesce MODEL   Wait until MODEL is fresh (hitl.wait) and the
 #                         database's worker is idle (or gone), so nothing runs behind
-#                         what is timed next.
+#                         what is timed next, and has been idle for longer
+#                         than hitl.retrain_delay (a label timed next comes
+#                         after a quiet spell, not in a burst).
 #   bench_label_table TABLE N
 #                         The labeling table of the worker benchmarks:
 #                         id bigint primary key, x1..x5 float8 on different
@@ -250,6 +252,13 @@ bench_quiesce() {
 	while state=$(bench_worker_state) && [[ -n $state && $state != idle* ]]; do
 		((++tries < 6000)) || bench_die "the hitl worker stayed busy for 10 minutes"
 		sleep 0.1
+	done
+	# and idle for longer than hitl.retrain_delay: the next label comes after
+	# a quiet spell, as a person's next label does, not in a burst
+	while state=$(bench_sql "SELECT now() - state_change <= interval '$delay_ms ms' FROM pg_stat_activity WHERE backend_type = 'hitl worker' AND datname = current_database()") &&
+		[[ $state == t ]]; do
+		((++tries < 6000)) || bench_die "the hitl worker did not stay idle"
+		sleep 0.05
 	done
 }
 
