@@ -108,7 +108,7 @@ DECLARE
 			"hint": "cv_folds must be 0 (no cross-validation) or an integer from 2 to 20."},
 		"queue_size": {"default": 1000, "min": 1, "max": 100000, "whole": true,
 			"hint": "queue_size must be an integer from 1 to 100000."},
-		"score_tolerance": {"default": 0.001, "min": 0, "max": 1, "max_open": true,
+		"score_tolerance": {"default": 0.01, "min": 0, "max": 1, "max_open": true,
 			"hint": "score_tolerance must be at least 0 and below 1."},
 		"batch_size": {"min": 100, "max": 1000000, "whole": true,
 			"hint": "batch_size must be an integer from 100 to 1000000."},

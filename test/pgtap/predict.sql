@@ -139,7 +139,8 @@ SELECT cmp_ok(hitl.score('vm'), '>', 200::bigint, 'hitl.score rewrites the rows 
 SELECT is((SELECT count(*) FROM vehicle v WHERE hitl.predict('vm', v) IS DISTINCT FROM v.class_prediction),
 		  0::bigint, 'after rescoring, predict() = stored prediction again');
 SELECT is((SELECT count(*) FROM vehicle v
-		   WHERE abs((hitl.predict_proba('vm', v)->>v.class_prediction)::float8 - v.class_confidence) > 0.001),
+		   WHERE abs((hitl.predict_proba('vm', v)->>v.class_prediction)::float8 - v.class_confidence)
+				 > (SELECT (options->>'score_tolerance')::float8 FROM hitl.models WHERE name = 'vm') + 1e-12),
 		  0::bigint, 'and predict_proba() = stored confidence (within score_tolerance)');
 SELECT is((SELECT count(*) FROM vehicle v
 		   WHERE v.class_prediction IN ('van', 'bus') AND v.class_prediction =

@@ -110,7 +110,7 @@ SELECT is((SELECT options->>'text_config' FROM hitl.models WHERE name = 'canon')
 		  'text_config is stored by its canonical name');
 SELECT is((SELECT options - 'text_config' FROM hitl.models WHERE name = 'canon'),
 		  '{"C": 1.0, "tol": 1e-6, "bigrams": false, "buckets": 262144, "cv_folds": 0, "max_iter": 1000,
-			"min_labels": 10, "queue_size": 1000, "max_text_bytes": 1048576, "score_tolerance": 0.001}'::jsonb,
+			"min_labels": 10, "queue_size": 1000, "max_text_bytes": 1048576, "score_tolerance": 0.01}'::jsonb,
 		  'a logistic text model''s defaults: max_iter 1000, tol 1e-6 and the text options');
 SELECT hitl.drop_model('canon', drop_columns => true) \gset
 

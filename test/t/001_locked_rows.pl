@@ -47,7 +47,8 @@ SELECT hitl.train('m');
 my $stale_rows = q{
 SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM leads t
 WHERE t.lab_prediction IS DISTINCT FROM hitl.predict('m', t)
-   OR abs(t.lab_confidence - (hitl.predict_proba('m', t) ->> hitl.predict('m', t))::float8) > 1e-4
+   OR abs(t.lab_confidence - (hitl.predict_proba('m', t) ->> hitl.predict('m', t))::float8)
+	  > (SELECT (options->>'score_tolerance')::float8 FROM hitl.models WHERE name = 'm') + 1e-12
 };
 
 # The scores of one row

@@ -9,7 +9,8 @@
 # views' definitions, event triggers, the schema's ACL and the extension's
 # members.  Then the same models made under 0.2.0 in the fresh database
 # look like those carried over: label triggers, review views (definition,
-# owner, grants), output columns and the models' rows.
+# owner, grants), output columns and the models' rows (but their
+# score_tolerance: 0.2.0's default is 0.01, models made by 0.1.0 keep 0.001).
 
 use strict;
 use warnings;
@@ -118,7 +119,10 @@ SELECT 'model', concat_ws(' ', m.name, m.owner, m.source::regclass, m.label_colu
 						  m.feature_columns, m.key_columns, m.prediction_column,
 						  m.confidence_column, m.uncertainty_column, m.added_columns,
 						  m.review_view, m.view_schema, m.view_name, m.algorithm, m.strategy,
-						  m.options, m.enabled, m.status)
+						  m.options - 'score_tolerance', m.enabled, m.status)
+FROM hitl.models m
+UNION ALL
+SELECT 'score_tolerance', m.name || ' ' || (m.options->>'score_tolerance')
 FROM hitl.models m
 ) s ORDER BY kind COLLATE "C", line COLLATE "C"
 };
@@ -223,7 +227,13 @@ same_lines('label triggers of a model made under 0.2.0 and of one carried over',
 same_lines('review views (definition, owner, grants)',
 	$made->{'review view'} // [], $carried->{'review view'} // []);
 same_lines('columns of the models\' tables', $made->{'table column'} // [], $carried->{'table column'} // []);
-same_lines('rows of hitl.models', $made->{model} // [], $carried->{model} // []);
+same_lines('rows of hitl.models (but score_tolerance)', $made->{model} // [], $carried->{model} // []);
+# the default score_tolerance is 0.01 from 0.2.0 on; models made by 0.1.0,
+# whose options hold its default 0.001, keep it
+is(join(',', @{ $made->{score_tolerance} // [] }), 'nm 0.01,pm 0.01',
+	'models made under 0.2.0 have score_tolerance 0.01');
+is(join(',', @{ $carried->{score_tolerance} // [] }), 'nm 0.001,pm 0.001',
+	'models carried over keep the score_tolerance 0.001 they were made with');
 
 $node->stop;
 done_testing();

@@ -69,7 +69,8 @@ CREATE TRIGGER no_writes BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION no_wri
 my $stale = q{
 SELECT count(*) FROM t
 WHERE t.lab_prediction IS DISTINCT FROM hitl.predict('m', t)
-   OR abs(t.lab_confidence - (hitl.predict_proba('m', t) ->> hitl.predict('m', t))::float8) > 0.001 + 1e-12};
+   OR abs(t.lab_confidence - (hitl.predict_proba('m', t) ->> hitl.predict('m', t))::float8)
+	  > (SELECT (options->>'score_tolerance')::float8 FROM hitl.models WHERE name = 'm') + 1e-12};
 
 # the lock goes: the worker cross-validates version 2
 $locker->query_safe('COMMIT');
