@@ -25,7 +25,8 @@
 # process, whose peak memory is that of this configuration alone.  One warm-up label, then
 # LABELS measured ones; each labels the top row of the review view with its
 # truth, as a person working through the queue, and the script waits until
-# the worker is idle before the next one:
+# the worker has been idle for longer than hitl.retrain_delay before the next
+# one (a lone label, which the worker takes at once):
 #
 #   BEGIN; UPDATE t SET label = <truth> WHERE id = <top of the queue>;
 #   SELECT pg_current_xact_id(); COMMIT;
@@ -33,7 +34,8 @@
 #
 # Per label: latency (clock_timestamp() when hitl.wait returned - the
 # label's commit timestamp), to train (that commit -> the start of the
-# training: wake-up, hitl.retrain_delay, reading the label log), train
+# training: wake-up, reading the label log; hitl.retrain_delay only for a
+# label within the delay of the worker's last round), train
 # (train_ms), score (the new version's commit -> hitl.wait returns), rows
 # written (rows whose xmin is newer than the label; the version's stopping
 # signal, which the worker computes after the scoring, is not in any of
@@ -292,7 +294,7 @@ for config in "${DONE[@]}"; do
 		"$(cat "$BENCH_WORK/${config/ /-}.rescore")" "$(cat "$BENCH_WORK/${config/ /-}.memory")"
 done
 echo "(latency: label COMMIT -> new version trained, table rescored and hitl.wait returned; default options"
-echo " (cv_folds 5) and hitl.retrain_delay 200ms; to train = wake-up + retrain_delay + reading the label log)"
+echo " (cv_folds 5) and hitl.retrain_delay 200ms; to train = wake-up + reading the label log (+ retrain_delay for a label within it of the last round))"
 
 bench_done
 if [[ $missed == 1 && ${HITL_BENCH_STRICT:-0} == 1 ]]; then
