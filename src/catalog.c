@@ -288,6 +288,12 @@ catalog_load_model(const char *name, MemoryContext mcxt)
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("permission denied for model \"%s\"", name),
 					 errhint("A model can be used by its owner and by roles that can read its table.")));
+		if (catalog_citus_worker_node())
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("model \"%s\" is not on this Citus worker node", name),
+					 errdetail("hitl's models are on the coordinator; Citus ran this call on a worker node, as it does with a function of a distributed table's rows."),
+					 errhint("hitl does not support distributed tables yet: use the model on the rows of a plain table.")));
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%s\" does not exist", name),
@@ -371,6 +377,49 @@ catalog_citus_kind(Oid relid)
 		return NULL;
 	kind = spi_value(SPI_tuptable->vals[0], 1, &isnull);
 	return isnull ? NULL : TextDatumGetCString(kind);
+}
+
+/*
+ * Is the relation a shard of a Citus table on this node
+ * (hitl._citus_shard)?  Without the citus extension, one syscache lookup.
+ * Callable without an SPI connection (the label triggers): it makes its own.
+ */
+bool
+catalog_citus_shard(Oid relid)
+{
+	Oid			argtypes[1] = {REGCLASSOID};
+	Datum		values[1];
+	bool		isnull = true;
+	bool		shard = false;
+
+	if (!OidIsValid(get_extension_oid("citus", true)))
+		return false;
+	values[0] = ObjectIdGetDatum(relid);
+	hitl_spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
+	if (catalog_execute(CATALOG_AS_OWNER, "SELECT hitl._citus_shard($1)", 1, argtypes,
+						values, NULL, true, SPI_OK_SELECT,
+						"looking the table up in Citus' metadata") == 1)
+		shard = DatumGetBool(spi_value(SPI_tuptable->vals[0], 1, &isnull));
+	SPI_finish();
+	return shard && !isnull;
+}
+
+/*
+ * Is this database a Citus worker node (hitl._citus_worker_node)?  Without
+ * the citus extension, one syscache lookup.
+ */
+bool
+catalog_citus_worker_node(void)
+{
+	bool		isnull;
+
+	if (!OidIsValid(get_extension_oid("citus", true)))
+		return false;
+	if (catalog_execute(CATALOG_AS_OWNER, "SELECT hitl._citus_worker_node()", 0, NULL,
+						NULL, NULL, true, SPI_OK_SELECT,
+						"looking this node up in Citus' metadata") != 1)
+		return false;
+	return DatumGetBool(spi_value(SPI_tuptable->vals[0], 1, &isnull)) && !isnull;
 }
 
 /*

@@ -176,6 +176,13 @@ extern HitlModel *catalog_load_model(const char *name, MemoryContext mcxt);
  */
 extern void catalog_check_may_change(const HitlModel *model, const char *action);
 
+/*
+ * Citus: is the relation a shard of a Citus table on this node, and is
+ * this database a Citus worker node?  Both false without Citus.
+ */
+extern bool catalog_citus_shard(Oid relid);
+extern bool catalog_citus_worker_node(void);
+
 /* Lock a model for training; raises an error when the role may not change it */
 extern void catalog_lock_model(const HitlModel *model);
 

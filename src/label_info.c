@@ -11,7 +11,9 @@
  * sends an invalidation), the table or everything changed: the relcache
  * callback here only flags the cache as stale, and the next lookup builds
  * it anew.  A model that is missing, broken or whose columns no longer fit
- * is cached as unusable: its triggers log nothing.
+ * is cached as unusable: its triggers log nothing; but on a shard of a Citus
+ * table, where the model is missing because it is on the coordinator, the
+ * change is refused.
  *
  * Labels are logged as text, as hitl.train() casts them, and row keys as
  * jsonb_build_object makes them for hitl.queue: both are called here as
@@ -201,8 +203,23 @@ info_load(LabelInfo *info, Relation rel)
 
 	info->usable = false;
 	if (!catalog_label_model(info->key.model, &row, info_cxt) ||
-		row.source != RelationGetRelid(rel) || row.status == MODEL_BROKEN ||
-		row.nkeys < 1 || row.nkeys > INDEX_MAX_KEYS)
+		row.source != RelationGetRelid(rel))
+	{
+		/*
+		 * A shard of a table Citus distributed after its model was made: the
+		 * model is on the coordinator, and a change left out of its label
+		 * log would be lost to it
+		 */
+		if (catalog_citus_shard(RelationGetRelid(rel)))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("hitl model \"%s\" cannot log changes to Citus shard %s",
+							info->key.model, RelationGetRelationName(rel)),
+					 errdetail("Citus distributed the model's table, or is distributing it, after the model was made: its label triggers went with the shards, to nodes where hitl has no model, and the change would be missing from the label log."),
+					 errhint("hitl does not support distributed tables yet: drop the model on the coordinator before distributing its table (with citus.enable_unsafe_triggers on, for its label triggers, once it is distributed), or undistribute the table.")));
+		return;
+	}
+	if (row.status == MODEL_BROKEN || row.nkeys < 1 || row.nkeys > INDEX_MAX_KEYS)
 		return;
 	info->nkeys = row.nkeys;
 	for (i = 0; i < row.nkeys; i++)

@@ -43,3 +43,53 @@ END
 $$;
 COMMENT ON FUNCTION hitl._citus_table_kind(regclass) IS
 	'internal: ''distributed'', ''reference'' or ''local'' for a table in Citus'' metadata, NULL otherwise (and without Citus)';
+
+/*
+ * Is the relation a shard of a Citus table, on this node?  A model's label
+ * triggers go with its table's shards when Citus distributes the table
+ * (citus.enable_unsafe_triggers on), and fire there, where hitl.models has
+ * no row of the model: they refuse the change (0A000) instead of leaving it
+ * out of the label log.
+ */
+CREATE FUNCTION hitl._citus_shard(rel regclass) RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	known boolean;
+BEGIN
+	IF rel IS NULL
+	   OR NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')
+	   OR to_regprocedure('pg_catalog.relation_is_a_known_shard(pg_catalog.regclass)') IS NULL THEN
+		RETURN false;
+	END IF;
+	EXECUTE 'SELECT pg_catalog.relation_is_a_known_shard($1)' INTO known USING rel;
+	RETURN coalesce(known, false);
+END
+$$;
+COMMENT ON FUNCTION hitl._citus_shard(regclass) IS
+	'internal: true for a shard of a Citus table on this node (pg_catalog.relation_is_a_known_shard), false otherwise (and without Citus)';
+
+/*
+ * Is this database a Citus worker node (its group is not the
+ * coordinator's)?  Citus runs a function of a distributed table's rows on
+ * the worker nodes, where hitl has no models: hitl.predict and the like
+ * then say so (0A000) rather than that the model does not exist.
+ */
+CREATE FUNCTION hitl._citus_worker_node() RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	worker boolean;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')
+	   OR to_regclass('pg_catalog.pg_dist_local_group') IS NULL THEN
+		RETURN false;
+	END IF;
+	EXECUTE 'SELECT groupid <> 0 FROM pg_catalog.pg_dist_local_group' INTO worker;
+	RETURN coalesce(worker, false);
+END
+$$;
+COMMENT ON FUNCTION hitl._citus_worker_node() IS
+	'internal: true on a Citus worker node (pg_dist_local_group''s group is not 0), false otherwise (and without Citus)';

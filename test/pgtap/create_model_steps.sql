@@ -7,7 +7,7 @@
 -- failure after the output columns were added leaves nothing behind.
 
 BEGIN;
-SELECT plan(29);
+SELECT plan(31);
 
 -- roles of this transaction only, with names no other run uses
 SELECT 'hitl_cms_owner_' || pg_backend_pid() AS owner_role,
@@ -84,6 +84,8 @@ SELECT is(hitl._citus_table_kind('public.st_items'), NULL,
 SELECT ok(NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')
 		  AND to_regclass('pg_catalog.pg_dist_partition') IS NULL,
 		  'and Citus'' catalog was not needed for it');
+SELECT is(hitl._citus_shard('public.st_items'), false, '_citus_shard: false without Citus');
+SELECT is(hitl._citus_worker_node(), false, '_citus_worker_node: false without Citus');
 SELECT is(hitl._check_key('public.st_items'), ARRAY['id']::name[], '_check_key: the key columns');
 SELECT is(hitl._check_label_column('public.st_items', 'lab'), 'text'::regtype,
 		  '_check_label_column: the label''s type');
