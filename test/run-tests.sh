@@ -485,7 +485,11 @@ run_citus() {
 		record build 0 1 "the Citus suite skipped"
 		finish
 	fi
-	say "== Citus $(hitl_citus_version "$PG_CONFIG" 2>/dev/null || echo '(none)'): build once into the cache, install"
+	local where=""
+	# in the trixie tree the cache's paths are the tree's: the host sees them
+	# under its own cache's trixie/
+	[[ ${HITL_IN_TRIXIE:-0} == 1 ]] && where=" (the trixie tree's own, in trixie/ of the host's)"
+	say "== Citus $(hitl_citus_version "$PG_CONFIG" 2>/dev/null || echo '(none)'): build once into the cache$where, install"
 	if ! hitl_citus_ensure "$PG_CONFIG" || ! hitl_citus_install "$PG_CONFIG"; then
 		record citus 0 1 "Citus could not be built or installed"
 		finish

@@ -68,14 +68,16 @@
 
 # Debian packages the Citus build needs besides the server's headers (whose
 # libpq/libpq-be.h includes gssapi/gssapi.h, of libkrb5-dev, for a server
-# built with GSSAPI as Debian's is). The same names in Debian 12 and in
-# trixie.
+# built with GSSAPI as Debian's is, and whose utils/pg_locale.h includes
+# unicode/ucol.h, of libicu-dev, for a server built with ICU, as Debian's 15
+# and trixie's 17 are). The same names in Debian 12 and in trixie.
 HITL_CITUS_PACKAGES=(
 	build-essential
 	liblz4-dev
 	libzstd-dev
 	libcurl4-openssl-dev
 	libkrb5-dev
+	libicu-dev
 )
 
 hitl__citus_sources() {
