@@ -61,7 +61,8 @@
 # counts as done once its stamp file (.hitl-stamp, written last) exists;
 # concurrent calls wait for each other (flock). It takes about 70 s on 2
 # cores for 13.2.2 on 15 and 50 s for 14.0.1 on 18 (twice that when other
-# builds share them); on 17, in the tree, @PG17TIME@.
+# builds share them); 95 s for 14.0.1 on 17, in the trixie tree, with the
+# machine busy with other work (a load of about 4 on its 2 cores).
 #
 # Settings: HITL_CITUS_SOURCES (the directory of the tarballs and the patch),
 # HITL_PG_CACHE, HITL_BUILD_JOBS.

@@ -17,7 +17,10 @@
 # PostgreSQL::Test modules they ship, pgTAP, the build tools, the drivers),
 # builds hitl with warnings as errors, and runs every suite as a non-root
 # user. The tree is made once and reused while its stamp file is there;
-# packages installed into it stay for the next run.
+# packages installed into it stay for the next run. The Citus suite
+# (`--citus --pg 17`) runs there the same way, with Citus built in the tree
+# against trixie's headers and kept in the tree's own cache
+# (test/lib/citus.sh).
 #
 # Source cluster.sh and servers.sh first (this file uses their helpers):
 #
