@@ -10,6 +10,7 @@
 #     bash test/run-tests.sh --across     # the across step alone, on the
 #                                         # installs already there
 #     bash test/run-tests.sh --citus      # the Citus suite alone (15)
+#     bash test/run-tests.sh --citus --pg 17   # the Citus suite on 17
 #     bash test/run-tests.sh --citus --pg 18   # the Citus suite on 18
 #
 # Servers: 15 is the system's (/usr/lib/postgresql/15/bin, or PG_BIN when it
@@ -34,16 +35,18 @@
 # counts 1 failed when an install is not there or holds no hitl. Set
 # HITL_OLD_INSTALL and HITL_NEW_INSTALL to choose other installs.
 #
-# Citus suite (`--citus`, on 15, or `--citus --pg 18`; .ci/run runs both
-# after `--pg all`): gets the server as below (18 from the cache), builds
-# and installs hitl as below, builds Citus once per server into the cache
-# and installs it into the same server (test/lib/citus.sh: from
-# ../shared/citus, Citus 13.2.2, patched, on 15; Citus 14.0.1 on 18), then
-# runs each test/citus/*.pl with prove as the test user, counted like the
-# Perl TAP suite ("-- citus: ..."). Each file starts its own coordinator and
-# two worker nodes (test/t/lib/HitlCitus.pm). A Citus that cannot be built
-# or installed counts 1 failed. Not on 17, which runs in a Debian trixie
-# tree (test/lib/citus.sh says why), nor with `--pg all`.
+# Citus suite (`--citus`, on 15, or `--citus --pg 17|18`; .ci/run runs all
+# three after `--pg all`): gets the server as below (18 from the cache),
+# builds and installs hitl as below, builds Citus once per server into the
+# cache and installs it into the same server (test/lib/citus.sh: from
+# ../shared/citus, Citus 13.2.2, patched, on 15; Citus 14.0.1 on 17 and
+# 18), then runs each test/citus/*.pl with prove as the test user, counted
+# like the Perl TAP suite ("-- citus: ..."). Each file starts its own
+# coordinator and two worker nodes (test/t/lib/HitlCitus.pm). On 17 all of
+# this happens inside the Debian trixie tree, as the whole run on 17 does
+# (below): the tarballs are mounted into it read-only, and Citus is built
+# against trixie's headers into the tree's own cache. A Citus that cannot
+# be built or installed counts 1 failed. Not with `--pg all`.
 #
 # Steps: install missing Debian packages (as root), get the server, copy the
 # working tree to a temp dir owned by the test user, build it with warnings as
@@ -84,7 +87,7 @@ HITL_SERVERS=(15 17 18)
 HITL_ALL_SERVERS=(15 17 18)
 
 usage() {
-	printf 'usage: bash test/run-tests.sh [--pg 15|17|18|all | --across | --citus [--pg 15|18]]\n'
+	printf 'usage: bash test/run-tests.sh [--pg 15|17|18|all | --across | --citus [--pg 15|17|18]]\n'
 }
 
 # Which server to test on: "" (the default, 15), a major version, or "all".
@@ -127,9 +130,9 @@ if [[ $ACROSS_ONLY == 1 && -n $PG_CHOICE ]] || [[ $CITUS_ONLY == 1 && $ACROSS_ON
 	usage >&2
 	exit 2
 fi
-# Citus is built for 15 and 18 (test/lib/citus.sh says why not for 17)
-if [[ $CITUS_ONLY == 1 && -n $PG_CHOICE && $PG_CHOICE != 15 && $PG_CHOICE != 18 ]]; then
-	printf 'run-tests.sh: the Citus suite runs on PostgreSQL 15 or 18 (--citus --pg 18)\n' >&2
+# Citus is built for one server at a time
+if [[ $CITUS_ONLY == 1 && $PG_CHOICE == all ]]; then
+	printf 'run-tests.sh: the Citus suite runs on one server at a time (--citus --pg 15|17|18)\n' >&2
 	exit 2
 fi
 case $PG_CHOICE in
@@ -472,8 +475,9 @@ prepare_run() {
 	hitl_copy_src
 }
 
-# The Citus suite alone (--citus [--pg 18]): hitl and Citus built and
-# installed into the server of 15 (or 18, from the cache), then suite_citus.
+# The Citus suite alone (--citus [--pg 17|18]): hitl and Citus built and
+# installed into the server of 15 (18 from the cache; 17 in the trixie tree,
+# where this runs again), then suite_citus.
 run_citus() {
 	prepare_run
 	say "== build and install"
@@ -481,7 +485,11 @@ run_citus() {
 		record build 0 1 "the Citus suite skipped"
 		finish
 	fi
-	say "== Citus $(hitl_citus_version "$PG_CONFIG" 2>/dev/null || echo '(none)'): build once into the cache, install"
+	local where=""
+	# in the trixie tree the cache's paths are the tree's: the host sees them
+	# under its own cache's trixie/
+	[[ ${HITL_IN_TRIXIE:-0} == 1 ]] && where=" (the trixie tree's own, in trixie/ of the host's)"
+	say "== Citus $(hitl_citus_version "$PG_CONFIG" 2>/dev/null || echo '(none)'): build once into the cache$where, install"
 	if ! hitl_citus_ensure "$PG_CONFIG" || ! hitl_citus_install "$PG_CONFIG"; then
 		record citus 0 1 "Citus could not be built or installed"
 		finish
@@ -490,6 +498,27 @@ run_citus() {
 	DEADLINE=$(($(date +%s) + ${HITL_TEST_BUDGET:-1500}))
 	suite_citus
 	finish
+}
+
+# run_trixie: this run (--pg 17, or --citus --pg 17) again, whole, inside
+# the Debian trixie tree (test/lib/trixie.sh), with the Citus tarballs
+# mounted there for --citus. Its own output and last line are this run's.
+run_trixie() {
+	local rc=0 sources args=(--pg 17)
+	say "== PostgreSQL 17: Debian trixie's packages, in a trixie tree (test/lib/trixie.sh)"
+	if [[ $CITUS_ONLY == 1 ]]; then
+		if ! sources=$(hitl__citus_sources); then
+			record citus 0 1 "no Citus sources"
+			finish
+		fi
+		args=(--citus-sources "$sources" --citus --pg 17)
+	fi
+	hitl_trixie_run "${args[@]}" || rc=$?
+	if [[ $rc -ne 0 && $rc -ne 1 ]]; then
+		record server 0 1 "the run in the trixie tree ended with status $rc"
+		finish
+	fi
+	exit "$rc"
 }
 
 # suite_package: the Debian package and the PGXN metadata (test/package/).
@@ -643,19 +672,12 @@ main() {
 		suite_across
 		finish
 	fi
-	if [[ $CITUS_ONLY == 1 ]]; then
-		run_citus
-	fi
 	# 17 runs in a Debian trixie tree, with trixie's packages
 	if [[ $HITL_PG_MAJOR == 17 && $PG_BIN_GIVEN == 0 ]]; then
-		say "== PostgreSQL 17: Debian trixie's packages, in a trixie tree (test/lib/trixie.sh)"
-		local rc=0
-		hitl_trixie_run --pg 17 || rc=$?
-		if [[ $rc -ne 0 && $rc -ne 1 ]]; then
-			record server 0 1 "the run in the trixie tree ended with status $rc"
-			finish
-		fi
-		exit "$rc"
+		run_trixie
+	fi
+	if [[ $CITUS_ONLY == 1 ]]; then
+		run_citus
 	fi
 	prepare_run
 

@@ -2,7 +2,8 @@
 #
 # test/lib/citus.sh: build Citus once into the cache and install it into the
 # PostgreSQL the tests run on, for the Citus suite (test/citus/*.pl, run by
-# `bash test/run-tests.sh --citus` on 15, `--citus --pg 18` on 18).
+# `bash test/run-tests.sh --citus` on 15, `--citus --pg 17` on 17 and
+# `--citus --pg 18` on 18).
 #
 # hitl neither links nor ships Citus (AGPL-3.0): the suite builds it to check
 # hitl on distributed tables. The release tarballs are not downloaded: they
@@ -11,14 +12,20 @@
 # patch for PostgreSQL 15.18 and later minor releases, whose headers export
 # have_createdb_privilege, which Citus 13.2.2 defines too.
 #
-# Servers: the system's PostgreSQL 15 (Citus 13.2.2, patched) and the 18
-# the test command builds into the cache (test/lib/servers.sh; Citus 14.0.1,
-# unpatched), each built against its own server's pg_config into a cache
-# directory of its own. Not 17: the test command runs 17 from Debian
-# trixie's binary packages inside a trixie tree (test/lib/trixie.sh), where
-# Citus would have to be built against trixie's headers with trixie's build
-# packages, inside that tree, and be kept in a cache that tree can see.
+# Servers: the system's PostgreSQL 15 (Citus 13.2.2, patched), the 18 the
+# test command builds into the cache (test/lib/servers.sh; Citus 14.0.1,
+# unpatched), and Debian trixie's 17 (Citus 14.0.1, unpatched), each built
+# against its own server's pg_config into a cache directory of its own.
 # Citus 14.0.1 supports 16, 17 and 18; 13.2.2 supports 15, 16 and 17.
+#
+# 17 runs inside the Debian trixie tree of test/lib/trixie.sh, and so does
+# its Citus build: the test command, run again in the tree, calls these same
+# functions there, which install trixie's build packages with the tree's apt
+# and build against trixie's postgresql-server-dev-17. Its cache is the
+# tree's own /var/cache/hitl-test (the tree's root user's cache), that is
+# trixie/var/cache/hitl-test under the host's cache, which stays with the
+# tree from one run to the next. The tarballs reach the tree by a read-only
+# bind mount (hitl_trixie_run --citus-sources).
 #
 # Source cluster.sh and servers.sh first (this file uses their helpers):
 #
@@ -31,8 +38,8 @@
 #
 #   hitl_citus_version PG_CONFIG
 #                        Print the Citus release built for that server
-#                        (13.2.2 for 15, 14.0.1 for 18); fail for a server
-#                        without one.
+#                        (13.2.2 for 15, 14.0.1 for 17 and 18); fail for a
+#                        server without one.
 #   hitl_citus_ensure PG_CONFIG
 #                        Build that release for the server of PG_CONFIG into
 #                        the cache unless it is there: unpack, patch (15.18
@@ -54,20 +61,24 @@
 # counts as done once its stamp file (.hitl-stamp, written last) exists;
 # concurrent calls wait for each other (flock). It takes about 70 s on 2
 # cores for 13.2.2 on 15 and 50 s for 14.0.1 on 18 (twice that when other
-# builds share them).
+# builds share them); 95 s for 14.0.1 on 17, in the trixie tree, with the
+# machine busy with other work (a load of about 4 on its 2 cores).
 #
 # Settings: HITL_CITUS_SOURCES (the directory of the tarballs and the patch),
 # HITL_PG_CACHE, HITL_BUILD_JOBS.
 
 # Debian packages the Citus build needs besides the server's headers (whose
 # libpq/libpq-be.h includes gssapi/gssapi.h, of libkrb5-dev, for a server
-# built with GSSAPI as Debian's is).
+# built with GSSAPI as Debian's is, and whose utils/pg_locale.h includes
+# unicode/ucol.h, of libicu-dev, for a server built with ICU, as Debian's 15
+# and trixie's 17 are). The same names in Debian 12 and in trixie.
 HITL_CITUS_PACKAGES=(
 	build-essential
 	liblz4-dev
 	libzstd-dev
 	libcurl4-openssl-dev
 	libkrb5-dev
+	libicu-dev
 )
 
 hitl__citus_sources() {
@@ -98,13 +109,9 @@ hitl_citus_version() {
 	read -r major minor < <(hitl__citus_pg_version "$1") || return 1
 	case $major in
 	15) echo 13.2.2 ;;
-	18) echo 14.0.1 ;;
-	17)
-		hitl__err "no Citus build for PostgreSQL 17: it runs in a Debian trixie tree (see test/lib/citus.sh)"
-		return 1
-		;;
+	17 | 18) echo 14.0.1 ;;
 	*)
-		hitl__err "no Citus build for PostgreSQL $major (15: Citus 13.2.2, 18: Citus 14.0.1)"
+		hitl__err "no Citus build for PostgreSQL $major (15: Citus 13.2.2, 17 and 18: Citus 14.0.1)"
 		return 1
 		;;
 	esac

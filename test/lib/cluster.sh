@@ -198,7 +198,9 @@ hitl_ensure_deps() {
 		}
 		HITL__APT_UPDATED=1
 	fi
-	apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 || {
+	# another run installing into the same system (or trixie tree) holds
+	# dpkg's lock for a while: wait for it rather than fail
+	apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}" >&2 || {
 		hitl__err "apt-get install failed for: ${missing[*]}"
 		return 1
 	}

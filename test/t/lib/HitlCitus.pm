@@ -12,8 +12,8 @@ use PostgreSQL::Test::Cluster;
 our @EXPORT_OK = qw(citus_cluster citus_extversion);
 
 # The Citus release test/lib/citus.sh builds for each server major version,
-# as the extversion of its extension: 13.2.2 for 15, 14.0.1 for 18.
-my %citus_extversion = (15 => '13.2-1', 18 => '14.0-1');
+# as the extversion of its extension: 13.2.2 for 15, 14.0.1 for 17 and 18.
+my %citus_extversion = (15 => '13.2-1', 17 => '14.0-1', 18 => '14.0-1');
 
 # The extversion citus should have on $node's server (undef for a server
 # the suite builds no Citus for, which fails the comparison).
