@@ -124,6 +124,9 @@ extern void rowlist_add(RowList *list, const ScoredRow *row);
 /* qsort/bsearch comparison of two ItemPointers (or of structs led by one) */
 extern int	score_tid_cmp(const void *a, const void *b);
 
+/* Sort rows[0..n-1] by ctid */
+extern void rows_sort_by_tid(ScoredRow *rows, int n);
+
 /* The ctids of rows[0..n-1] as a tid[] */
 extern Datum rows_tid_array(const ScoredRow *rows, int n);
 

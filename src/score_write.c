@@ -415,9 +415,32 @@ typedef struct PickPair
 
 static PickCache *pick_cache_build(FunctionCallInfo fcinfo);
 
+/* Are two ctids the same? (ItemPointerEquals, inlined) */
+static inline bool
+tid_equal(const ItemPointerData *a, const ItemPointerData *b)
+{
+	return a->ip_posid == b->ip_posid &&
+		a->ip_blkid.bi_lo == b->ip_blkid.bi_lo &&
+		a->ip_blkid.bi_hi == b->ip_blkid.bi_hi;
+}
+
+/* Are tids[0..n-1] in increasing order? */
+static bool
+tids_sorted(const ItemPointerData *tids, int n)
+{
+	int			i;
+
+	for (i = 1; i < n; i++)
+		if (ItemPointerCompare((ItemPointer) &tids[i - 1], (ItemPointer) &tids[i]) >= 0)
+			return false;
+	return true;
+}
+
 /*
  * The pairs of hitl._pick()'s arrays, sorted by tid, in the function's
- * memory context (where they last as long as the query).
+ * memory context (where they last as long as the query).  The arrays'
+ * elements are copied as they lie; a scoring's batches come sorted by tid
+ * (score.c), and only arrays that are not get sorted here.
  */
 static PickCache *
 pick_cache_build(FunctionCallInfo fcinfo)
@@ -426,43 +449,45 @@ pick_cache_build(FunctionCallInfo fcinfo)
 	ArrayType  *ta = PG_GETARG_ARRAYTYPE_P(0);
 	ArrayType  *va = PG_GETARG_ARRAYTYPE_P(1);
 	PickCache  *cache;
-	Datum	   *tids;
-	Datum	   *vals;
-	bool	   *tnulls;
-	bool	   *vnulls;
-	PickPair   *pairs;
-	int			nt;
-	int			nv;
+	int			nt = ArrayGetNItems(ARR_NDIM(ta), ARR_DIMS(ta));
+	int			nv = ArrayGetNItems(ARR_NDIM(va), ARR_DIMS(va));
 	int			i;
 
-	deconstruct_array(ta, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT,
-					  &tids, &tnulls, &nt);
-	deconstruct_array(va, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
-					  &vals, &vnulls, &nv);
+	if (ARR_ELEMTYPE(ta) != TIDOID || ARR_ELEMTYPE(va) != FLOAT8OID)
+		elog(ERROR, "hitl._pick: unexpected array element types");
 	if (nt != nv)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("hitl._pick needs arrays of the same length")));
-	pairs = palloc(sizeof(PickPair) * Max(nt, 1));
-	for (i = 0; i < nt; i++)
-	{
-		if (tnulls[i] || vnulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("hitl._pick arrays must not contain nulls")));
-		pairs[i].tid = *DatumGetItemPointer(tids[i]);
-		pairs[i].value = DatumGetFloat8(vals[i]);
-	}
-	qsort(pairs, nt, sizeof(PickPair), score_tid_cmp);
+	if (ARR_HASNULL(ta) || ARR_HASNULL(va))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("hitl._pick arrays must not contain nulls")));
+	/* without nulls, a tid[] or float8[] is a C array of its elements */
+	StaticAssertStmt(sizeof(ItemPointerData) == 6, "a tid takes 6 bytes");
 	cache = palloc(sizeof(PickCache));
 	cache->n = nt;
 	cache->next = 0;
 	cache->tids = palloc(sizeof(ItemPointerData) * Max(nt, 1));
 	cache->values = palloc(sizeof(double) * Max(nt, 1));
-	for (i = 0; i < nt; i++)
+	memcpy(cache->tids, (char *) ta + ARR_OVERHEAD_NONULLS(ARR_NDIM(ta)), sizeof(ItemPointerData) * nt);
+	memcpy(cache->values, (char *) va + ARR_OVERHEAD_NONULLS(ARR_NDIM(va)), sizeof(double) * nt);
+	if (!tids_sorted(cache->tids, nt))
 	{
-		cache->tids[i] = pairs[i].tid;
-		cache->values[i] = pairs[i].value;
+		PickPair   *pairs = palloc(sizeof(PickPair) * Max(nt, 1));
+
+		for (i = 0; i < nt; i++)
+		{
+			pairs[i].tid = cache->tids[i];
+			pairs[i].value = cache->values[i];
+		}
+		qsort(pairs, nt, sizeof(PickPair), score_tid_cmp);
+		for (i = 0; i < nt; i++)
+		{
+			cache->tids[i] = pairs[i].tid;
+			cache->values[i] = pairs[i].value;
+		}
+		pfree(pairs);
 	}
 	MemoryContextSwitchTo(old);
 	return cache;
@@ -490,7 +515,7 @@ hitl_pick(PG_FUNCTION_ARGS)
 		fcinfo->flinfo->fn_extra = cache = pick_cache_build(fcinfo);
 
 	/* a TID scan visits the rows in tid order: try the next pair first */
-	if (cache->next < cache->n && ItemPointerEquals(&cache->tids[cache->next], key))
+	if (cache->next < cache->n && tid_equal(&cache->tids[cache->next], key))
 		found = &cache->tids[cache->next];
 	else
 		found = bsearch(key, cache->tids, cache->n, sizeof(ItemPointerData), score_tid_cmp);
