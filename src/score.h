@@ -95,6 +95,10 @@ typedef struct ScoreState
 	SPIPlanPtr	update_plan;	/* generic plan: planning a batch's tid
 								 * array as a constant costs more than the
 								 * batch's writes */
+	char	   *update_range_sql_text;	/* the same over a range of ctids */
+	SPIPlanPtr	update_range_plan;
+	double		rows_per_page;	/* the table's, when scanned (0: unknown) */
+	Oid			prediction_array_type;	/* array of the label's type */
 	char	   *lock_sql;
 	char	   *visible_sql;
 	char	   *key_check_sql;	/* does row t hold the key scored at its ctid? */
