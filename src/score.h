@@ -99,6 +99,8 @@ typedef struct ScoreState
 	SPIPlanPtr	update_range_plan;
 	double		rows_per_page;	/* the table's, when scanned (0: unknown) */
 	Oid			prediction_array_type;	/* array of the label's type */
+	bool		pick_any;		/* hitl._pick_any() is there (not before
+								 * the update from 0.1.0) */
 	char	   *lock_sql;
 	char	   *visible_sql;
 	char	   *key_check_sql;	/* does row t hold the key scored at its ctid? */

@@ -25,6 +25,9 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "nodes/makefuncs.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -67,6 +70,8 @@ typedef struct BatchCall
 	RowList    *skipped;
 } BatchCall;
 
+static void update_sql(ScoreState *s);
+static bool pick_any_installed(void);
 static double table_rows_per_page(Oid relid);
 static bool batch_is_dense(const ScoreState *s, const ScoredRow *rows, int n,
 						   ItemPointerData *first, ItemPointerData *last);
@@ -74,6 +79,8 @@ static Datum float8_array(Datum *d, int n);
 static void batch_params(const ScoreState *s, const ScoredRow *rows, int n,
 						 const ItemPointerData *first, const ItemPointerData *last,
 						 Oid *argtypes, Datum *values);
+static void batch_params_positions(const ScoreState *s, const ScoredRow *rows, int n,
+								   Oid *argtypes, Datum *values);
 static SPIPlanPtr update_plan(ScoreState *s, bool range, int nparams, Oid *argtypes);
 static int64 update_rows(ScoreState *s, const ScoredRow *rows, int n);
 static void write_all(ScoreState *s, const ScoredRow *rows, int n, RowList *skipped);
@@ -102,11 +109,16 @@ score_write_prepare(ScoreState *s)
 	 * at the row's ctid (NULL for a ctid not in the batch: the row is not
 	 * written).  The arrays are of the base types: the column's value (of a
 	 * domain, say) is compared as its base type, and nothing is cast to a
-	 * domain or to a type of the user's.
+	 * domain or to a type of the user's.  Before the update from 0.1.0 (no
+	 * hitl._pick_any), the key is found by its position in the batch:
+	 * ($7)[hitl._pick($1, $6, t.ctid)::int4].
 	 */
+	s->pick_any = pick_any_installed();
 	initStringInfo(&sql);
 	for (i = 0; i < s->nkeys; i++)
-		appendStringInfo(&sql, "%st.%s %s hitl._pick_any($1, $%d, t.ctid)",
+		appendStringInfo(&sql,
+						 s->pick_any ? "%st.%s %s hitl._pick_any($1, $%d, t.ctid)" :
+						 "%st.%s %s ($%d)[hitl._pick($1, $6, t.ctid)::pg_catalog.int4]",
 						 i > 0 ? " AND " : "", quote_identifier(m->key_columns[i]),
 						 s->key_eq[i], BATCH_FIXED_PARAMS + 1 + i);
 	s->key_check_sql = sql.data;
@@ -118,29 +130,7 @@ score_write_prepare(ScoreState *s)
 					 m->source_text, s->key_check_sql);
 	s->moved_sql = sql.data;
 
-	/*
-	 * The prediction comes as a value of the label's type (the classes were
-	 * read with its input function): no cast in the UPDATE.
-	 */
-	s->prediction_array_type = get_array_type(s->label_type);
-	if (!OidIsValid(s->prediction_array_type))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("the label type %s of model \"%s\" has no array type",
-						s->label_type_sql, m->name)));
-	initStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "UPDATE %s t SET %s = hitl._pick_any($1, $2, t.ctid),"
-					 " %s = hitl._pick($1, $3, t.ctid), %s = hitl._pick($1, $4, t.ctid)"
-					 " WHERE ",
-					 m->source_text, quote_identifier(m->prediction_column),
-					 quote_identifier(m->confidence_column),
-					 quote_identifier(m->uncertainty_column));
-	s->update_range_sql_text = psprintf("%st.ctid >= $5 AND t.ctid <= $6 AND %s",
-										sql.data, s->key_check_sql);
-	appendStringInfo(&sql, "t.ctid = ANY ($1) AND %s", s->key_check_sql);
-	s->update_sql_text = sql.data;
-	s->rows_per_page = table_rows_per_page(m->source);
+	update_sql(s);
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
@@ -152,6 +142,56 @@ score_write_prepare(ScoreState *s)
 	appendStringInfo(&sql, "SELECT t.ctid FROM %s t WHERE t.ctid = ANY ($1)",
 					 m->source_text);
 	s->visible_sql = sql.data;
+}
+
+/*
+ * The batch UPDATE, over a list of ctids and over a range of them.  The
+ * prediction comes as a value of the label's type (the classes were read
+ * with its input function): no cast in the UPDATE.  Before the update from
+ * 0.1.0, it is the class's position in $5, the classes as text, cast once
+ * per batch; and there is no range form.
+ */
+static void
+update_sql(ScoreState *s)
+{
+	HitlModel  *m = s->model;
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "UPDATE %s t SET %s = ", m->source_text,
+					 quote_identifier(m->prediction_column));
+	if (s->pick_any)
+	{
+		s->prediction_array_type = get_array_type(s->label_type);
+		if (!OidIsValid(s->prediction_array_type))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("the label type %s of model \"%s\" has no array type",
+							s->label_type_sql, m->name)));
+		appendStringInfoString(&sql, "hitl._pick_any($1, $2, t.ctid)");
+	}
+	else
+		appendStringInfo(&sql, "(SELECT $5::%s[])[hitl._pick($1, $2, t.ctid)::int4]",
+						 s->label_type_sql);
+	appendStringInfo(&sql, ", %s = hitl._pick($1, $3, t.ctid), %s = hitl._pick($1, $4, t.ctid)"
+					 " WHERE ",
+					 quote_identifier(m->confidence_column),
+					 quote_identifier(m->uncertainty_column));
+	s->update_range_sql_text = psprintf("%st.ctid >= $5 AND t.ctid <= $6 AND %s",
+										sql.data, s->key_check_sql);
+	appendStringInfo(&sql, "t.ctid = ANY ($1) AND %s", s->key_check_sql);
+	s->update_sql_text = sql.data;
+	s->rows_per_page = s->pick_any ? table_rows_per_page(m->source) : 0.0;
+}
+
+/* Is hitl._pick_any() there (not before the update from 0.1.0)? */
+static bool
+pick_any_installed(void)
+{
+	Oid			args[3] = {TIDARRAYOID, ANYARRAYOID, TIDOID};
+
+	return OidIsValid(LookupFuncName(list_make2(makeString("hitl"), makeString("_pick_any")),
+									 3, args, true));
 }
 
 /*
@@ -244,23 +284,56 @@ batch_params(const ScoreState *s, const ScoredRow *rows, int n,
 		c[i] = Float8GetDatum(rows[i].confidence);
 		u[i] = Float8GetDatum(rows[i].uncertainty);
 	}
-	get_typlenbyvalalign(s->label_type, &typlen, &typbyval, &typalign);
 	argtypes[0] = TIDARRAYOID;
-	argtypes[1] = s->prediction_array_type;
 	argtypes[2] = argtypes[3] = FLOAT8ARRAYOID;
-	argtypes[4] = argtypes[5] = TIDOID;
 	values[0] = rows_tid_array(rows, n);
-	values[1] = PointerGetDatum(construct_array(p, n, s->label_type, typlen, typbyval,
-												typalign));
 	values[2] = float8_array(c, n);
 	values[3] = float8_array(u, n);
-	values[4] = ItemPointerGetDatum(first);
-	values[5] = ItemPointerGetDatum(last);
+	if (s->pick_any)
+	{
+		get_typlenbyvalalign(s->label_type, &typlen, &typbyval, &typalign);
+		argtypes[1] = s->prediction_array_type;
+		argtypes[4] = argtypes[5] = TIDOID;
+		values[1] = PointerGetDatum(construct_array(p, n, s->label_type, typlen,
+													typbyval, typalign));
+		values[4] = ItemPointerGetDatum(first);
+		values[5] = ItemPointerGetDatum(last);
+	}
+	else
+		batch_params_positions(s, rows, n, argtypes, values);
 	for (i = 0; i < s->nkeys; i++)
 	{
 		argtypes[BATCH_FIXED_PARAMS + i] = s->key_array_types[i];
 		values[BATCH_FIXED_PARAMS + i] = rowkey_array(s, rows, n, i);
 	}
+}
+
+/*
+ * Before the update from 0.1.0: $2 the rows' class numbers (1-based), $5
+ * the classes as text, $6 the positions 1..n, as floats for hitl._pick().
+ */
+static void
+batch_params_positions(const ScoreState *s, const ScoredRow *rows, int n,
+					   Oid *argtypes, Datum *values)
+{
+	Datum	   *k = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *pos = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *cls = palloc(sizeof(Datum) * s->version->n_classes);
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		k[i] = Float8GetDatum((double) (rows[i].cls + 1));
+		pos[i] = Float8GetDatum((double) (i + 1));
+	}
+	for (i = 0; i < s->version->n_classes; i++)
+		cls[i] = CStringGetTextDatum(s->version->classes[i]);
+	argtypes[1] = argtypes[5] = FLOAT8ARRAYOID;
+	argtypes[4] = TEXTARRAYOID;
+	values[1] = float8_array(k, n);
+	values[4] = PointerGetDatum(construct_array(cls, s->version->n_classes, TEXTOID, -1,
+												false, TYPALIGN_INT));
+	values[5] = float8_array(pos, n);
 }
 
 /* The plan of the batch UPDATE, over a list of ctids or over a range */
