@@ -2,14 +2,18 @@
  * score_write.c
  *		Writing a scoring's rows in batches, without waiting on users.
  *
- * A batch is one UPDATE joining the table by ctid to arrays of new values:
- * a single TID scan over ctid = ANY(tids), each row finding its values with
- * hitl._pick() (a binary search in the batch's arrays, sorted once).  Only
+ * A batch is one UPDATE of the table's rows at the batch's ctids, each row
+ * finding its values in the batch's arrays with hitl._pick() and
+ * hitl._pick_any() (the arrays come sorted by ctid, as the scan visits the
+ * rows: each row costs a comparison).  A batch that fills most of its range
+ * of ctids (a full rescoring's) is read by a TID range scan, each page once;
+ * a sparse one by a TID scan over ctid = ANY(tids), a fetch per row.  Only
  * the three output columns are set, so the label (and anything else a user
  * changes meanwhile) is never overwritten, and with no index on the output
  * columns the updates are HOT.  The UPDATE writes a row only when the row
- * at the ctid still has the primary key that was scored (see score_rows.c):
- * a rewrite of the table can never give a row another row's scores.
+ * at the ctid holds the primary key that was scored there (see
+ * score_rows.c): a ctid the batch does not hold finds no key, and a rewrite
+ * of the table can never give a row another row's scores.
  *
  * A batch first tries its UPDATE under a short lock_timeout, in a
  * subtransaction; when a user holds a lock on one of its rows, the batch is
