@@ -68,6 +68,7 @@ static void merge_sample(CandidateHeap *heap);
 static void queue_params(const ScoreState *s, const CandidateHeap *heap,
 						 Oid *argtypes, Datum *values);
 static char *queue_keyed_sql(const ScoreState *s);
+static int	uint64_cmp(const void *a, const void *b);
 
 /* Is candidate a weaker than b: less uncertain, or as uncertain and met later? */
 static bool
@@ -489,6 +490,24 @@ queue_store(ScoreState *s, const CandidateHeap *heap)
 					   keyed[2], keyed[3], keyed[4], keyed[5], (int64) heap->n);
 }
 
+/* A ctid as one integer, in the ctids' order */
+static inline uint64
+tid_key(const ItemPointerData *tid)
+{
+	return ((uint64) ItemPointerGetBlockNumberNoCheck(tid) << 16) |
+		ItemPointerGetOffsetNumberNoCheck(tid);
+}
+
+/* qsort comparison of two uint64 */
+static int
+uint64_cmp(const void *a, const void *b)
+{
+	uint64		x = *(const uint64 *) a;
+	uint64		y = *(const uint64 *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
 /*
  * Mark the rows of changed that are among the candidates (in_queue), which
  * the scoring writes first.
@@ -496,16 +515,30 @@ queue_store(ScoreState *s, const CandidateHeap *heap)
 void
 queue_mark_members(const CandidateHeap *heap, RowList *changed)
 {
-	ItemPointerData *tids = palloc(sizeof(ItemPointerData) * Max(heap->n, 1));
+	uint64	   *keys = palloc(sizeof(uint64) * Max(heap->n, 1));
 	int64		i;
 	int			k;
 
+	/* a ctid as one integer (block, then line pointer): compared inline */
 	for (k = 0; k < heap->n; k++)
-		tids[k] = heap->items[k].row.tid;
-	qsort(tids, heap->n, sizeof(ItemPointerData), score_tid_cmp);
+		keys[k] = tid_key(&heap->items[k].row.tid);
+	qsort(keys, heap->n, sizeof(uint64), uint64_cmp);
 	for (i = 0; i < changed->n; i++)
-		changed->rows[i].in_queue =
-			bsearch(&changed->rows[i].tid, tids, heap->n,
-					sizeof(ItemPointerData), score_tid_cmp) != NULL;
-	pfree(tids);
+	{
+		uint64		key = tid_key(&changed->rows[i].tid);
+		int			lo = 0;
+		int			hi = heap->n;
+
+		while (lo < hi)
+		{
+			int			mid = lo + (hi - lo) / 2;
+
+			if (keys[mid] < key)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		changed->rows[i].in_queue = lo < heap->n && keys[lo] == key;
+	}
+	pfree(keys);
 }

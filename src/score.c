@@ -215,13 +215,17 @@ write_rows(ScoreState *s, const RowList *changed, bool in_queue, RowList *skippe
 		batch[nbatch++] = changed->rows[i];
 		if (nbatch == s->model->batch_size)
 		{
+			rows_sort_by_tid(batch, nbatch);
 			write_and_commit(s, batch, nbatch, skipped, bcxt);
 			nbatch = 0;
 			CHECK_FOR_INTERRUPTS();
 		}
 	}
 	if (!s->restart)
+	{
+		rows_sort_by_tid(batch, nbatch);
 		write_and_commit(s, batch, nbatch, skipped, bcxt);
+	}
 	MemoryContextDelete(bcxt);
 	pfree(batch);
 }

@@ -95,6 +95,12 @@ typedef struct ScoreState
 	SPIPlanPtr	update_plan;	/* generic plan: planning a batch's tid
 								 * array as a constant costs more than the
 								 * batch's writes */
+	char	   *update_range_sql_text;	/* the same over a range of ctids */
+	SPIPlanPtr	update_range_plan;
+	double		rows_per_page;	/* the table's, when scanned (0: unknown) */
+	Oid			prediction_array_type;	/* array of the label's type */
+	bool		pick_any;		/* hitl._pick_any() is there (not before
+								 * the update from 0.1.0) */
 	char	   *lock_sql;
 	char	   *visible_sql;
 	char	   *key_check_sql;	/* does row t hold the key scored at its ctid? */
@@ -123,6 +129,9 @@ extern void rowlist_add(RowList *list, const ScoredRow *row);
 
 /* qsort/bsearch comparison of two ItemPointers (or of structs led by one) */
 extern int	score_tid_cmp(const void *a, const void *b);
+
+/* Sort rows[0..n-1] by ctid */
+extern void rows_sort_by_tid(ScoredRow *rows, int n);
 
 /* The ctids of rows[0..n-1] as a tid[] */
 extern Datum rows_tid_array(const ScoredRow *rows, int n);

@@ -56,6 +56,39 @@ rowlist_add(RowList *list, const ScoredRow *row)
 	list->rows[list->n++] = *row;
 }
 
+/*
+ * The order of two ctids as a single integer comparison: block, then line
+ * pointer.
+ */
+static inline uint64
+tid_order(const ItemPointerData *tid)
+{
+	return ((uint64) ItemPointerGetBlockNumberNoCheck(tid) << 16) |
+		ItemPointerGetOffsetNumberNoCheck(tid);
+}
+
+#define ST_SORT sort_rows_by_tid
+#define ST_ELEMENT_TYPE ScoredRow
+#define ST_COMPARE(a, b) \
+	(tid_order(&(a)->tid) < tid_order(&(b)->tid) ? -1 : \
+	 tid_order(&(a)->tid) > tid_order(&(b)->tid) ? 1 : 0)
+#define ST_SCOPE static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+/*
+ * Sort rows[0..n-1] by ctid, the order a TID scan visits them in: a batch
+ * sorted so costs its UPDATE no sort of its own (qsort's check for sorted
+ * input), and hitl._pick() finds each row at the next place.  Comparisons
+ * are inlined; input already sorted (a serial scan's) costs one pass.
+ */
+void
+rows_sort_by_tid(ScoredRow *rows, int n)
+{
+	sort_rows_by_tid(rows, n);
+}
+
 /* Compare two ItemPointers, for qsort and bsearch */
 int
 score_tid_cmp(const void *a, const void *b)

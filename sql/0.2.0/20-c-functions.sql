@@ -37,6 +37,13 @@ CREATE FUNCTION hitl._model_delete(name text) RETURNS void
 COMMENT ON FUNCTION hitl._model_delete(text) IS
 	'internal: deletes a model (its versions, queue and log with it) and removes its label triggers; for its owner''s members only';
 
+/* The scoring's batch writes: hitl._pick() for keys and predictions of any type */
+
+CREATE FUNCTION hitl._pick_any(tids tid[], vals anyarray, key tid) RETURNS anyelement
+	AS 'MODULE_PATHNAME', 'hitl_pick_any' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION hitl._pick_any(tid[], anyarray, tid) IS
+	'internal: the value paired with a tid in a scoring batch, of any type';
+
 /* replaces 0.1.0's hitl._output_columns(regclass), dropped in section 30 */
 CREATE FUNCTION hitl._output_column_model(source regclass, output_column name) RETURNS text
 	AS 'MODULE_PATHNAME', 'hitl_output_column_model' LANGUAGE C STRICT STABLE
