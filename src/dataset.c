@@ -111,6 +111,10 @@ features_resolve(const HitlModel *model)
 		l->attnums[i] = att;
 		l->types[i] = type;
 	}
+	l->all_float8 = true;
+	for (i = 0; i < n; i++)
+		if (l->types[i] != FLOAT8OID)
+			l->all_float8 = false;
 	return l;
 }
 
@@ -275,6 +279,23 @@ features_from_datums(const FeatureLayout *layout, const Datum *values,
 {
 	int			i;
 
+	/* the common case, in one simple loop: the same numbers */
+	if (layout->all_float8)
+	{
+		for (i = 0; i < layout->ncols; i++)
+		{
+			double		v = isnull[i] ? 0.0 : DatumGetFloat8(values[i]);
+
+			if (!isfinite(v))
+			{
+				*bad_col = i;
+				return FEATURE_NOT_FINITE;
+			}
+			x[i] = v;
+			missing[i] = isnull[i];
+		}
+		return FEATURE_OK;
+	}
 	for (i = 0; i < layout->ncols; i++)
 	{
 		int			off = layout->offsets[i];
