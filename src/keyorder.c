@@ -60,8 +60,8 @@ key_order_add(KeyOrder *ko, Datum key)
 {
 	if (ko->n == ko->capacity)
 	{
-		ko->capacity *= 2;
-		ko->keys = repalloc_huge(ko->keys, sizeof(Datum) * ko->capacity);
+		ko->capacity = (ko->capacity > PG_INT32_MAX / 2) ? PG_INT32_MAX : ko->capacity * 2;
+		ko->keys = repalloc_huge(ko->keys, sizeof(Datum) * (Size) ko->capacity);
 	}
 	ko->keys[ko->n++] = key;
 }
