@@ -11,6 +11,7 @@ OBJS = \
 	src/catalog_admin.o \
 	src/rowkey.o \
 	src/dataset.o \
+	src/keyorder.o \
 	src/train.o \
 	src/train_common.o \
 	src/train_dense.o \

@@ -10,7 +10,9 @@
  * dataset_read_labeled (dense training) scans the rows in the table's
  * order, streams them from the executor to the caller through a
  * DestReceiver, and sorts only their keys (with each row's number) as
- * ORDER BY would; the caller moves its rows into that order.  The cursors
+ * ORDER BY would -- one key column passed by value, an integer primary
+ * key, without a tuplesort: keyorder.c merges the runs of keys the scan
+ * meets -- and the caller moves its rows into that order.  The cursors
  * of dataset_open_labeled (text training) are planned with JIT off.  With
  * weight_by_consensus both queries join hitl.consensus on its primary key
  * for each row's weight (weight_join): one join, which the planner makes a
@@ -38,6 +40,7 @@
 
 #include "autolabel.h"
 #include "dataset.h"
+#include "keyorder.h"
 #include "progress.h"
 #include "rowkey.h"
 #include "spi_check.h"
@@ -108,6 +111,10 @@ features_resolve(const HitlModel *model)
 		l->attnums[i] = att;
 		l->types[i] = type;
 	}
+	l->all_float8 = true;
+	for (i = 0; i < n; i++)
+		if (l->types[i] != FLOAT8OID)
+			l->all_float8 = false;
 	return l;
 }
 
@@ -272,6 +279,23 @@ features_from_datums(const FeatureLayout *layout, const Datum *values,
 {
 	int			i;
 
+	/* the common case, in one simple loop: the same numbers */
+	if (layout->all_float8)
+	{
+		for (i = 0; i < layout->ncols; i++)
+		{
+			double		v = isnull[i] ? 0.0 : DatumGetFloat8(values[i]);
+
+			if (!isfinite(v))
+			{
+				*bad_col = i;
+				return FEATURE_NOT_FINITE;
+			}
+			x[i] = v;
+			missing[i] = isnull[i];
+		}
+		return FEATURE_OK;
+	}
 	for (i = 0; i < layout->ncols; i++)
 	{
 		int			off = layout->offsets[i];
@@ -548,8 +572,48 @@ typedef struct RowReceiver
 	Tuplesortstate *sort;		/* the keys and row numbers */
 	TupleTableSlot *keyslot;	/* one row's keys and number, to sort */
 	TupleTableSlot *sortedslot; /* the same, sorted */
+	KeyOrder   *ko;				/* one key passed by value: no sort above */
 	int64		nread;
 } RowReceiver;
+
+/* Put the keys of row number row into the sort, with that number */
+static void
+key_sort_put(RowReceiver *r, const Datum *keys, const bool *nulls, int row)
+{
+	TupleTableSlot *ks = r->keyslot;
+	int			j;
+
+	ExecClearTuple(ks);
+	for (j = 0; j < r->nkeys; j++)
+	{
+		ks->tts_values[j] = keys[j];
+		ks->tts_isnull[j] = nulls[j];
+	}
+	ks->tts_values[r->nkeys] = Int32GetDatum((int32) row);
+	ks->tts_isnull[r->nkeys] = false;
+	ExecStoreVirtualTuple(ks);
+	tuplesort_puttupleslot(r->sort, ks);
+}
+
+/*
+ * Give up the key order of keyorder.c (a NULL key, or two equal): the keys
+ * it holds go to the sort, in the order they came, as they would have.
+ */
+static void
+key_order_to_sort(RowReceiver *r)
+{
+	bool		isnull = false;
+	int			i;
+
+	for (i = 0; i < key_order_count(r->ko); i++)
+	{
+		Datum		key = key_order_key(r->ko, i);
+
+		key_sort_put(r, &key, &isnull, i);
+	}
+	key_order_end(r->ko);
+	r->ko = NULL;
+}
 
 /*
  * One row, as the executor made it: its values are read in place (no copy
@@ -560,10 +624,8 @@ static bool
 row_receive(TupleTableSlot *slot, DestReceiver *self)
 {
 	RowReceiver *r = (RowReceiver *) self;
-	TupleTableSlot *ks = r->keyslot;
 	int			first = slot->tts_tupleDescriptor->natts - r->nkeys;
 	MemoryContext old;
-	int			j;
 
 	if (r->nread >= PG_INT32_MAX)
 		ereport(ERROR,
@@ -573,16 +635,12 @@ row_receive(TupleTableSlot *slot, DestReceiver *self)
 	old = MemoryContextSwitchTo(r->rowcxt);
 	r->fn((int) r->nread, slot->tts_values, slot->tts_isnull, r->arg);
 	MemoryContextSwitchTo(old);
-	ExecClearTuple(ks);
-	for (j = 0; j < r->nkeys; j++)
-	{
-		ks->tts_values[j] = slot->tts_values[first + j];
-		ks->tts_isnull[j] = slot->tts_isnull[first + j];
-	}
-	ks->tts_values[r->nkeys] = Int32GetDatum((int32) r->nread);
-	ks->tts_isnull[r->nkeys] = false;
-	ExecStoreVirtualTuple(ks);
-	tuplesort_puttupleslot(r->sort, ks);
+	if (r->ko != NULL && slot->tts_isnull[first])
+		key_order_to_sort(r);
+	if (r->ko != NULL)
+		key_order_add(r->ko, slot->tts_values[first]);
+	else
+		key_sort_put(r, slot->tts_values + first, slot->tts_isnull + first, (int) r->nread);
 	MemoryContextReset(r->rowcxt);
 	if (++r->nread % SCAN_PROGRESS_ROWS == 0)
 		hitl_progress_done(r->nread);
@@ -672,6 +730,7 @@ dataset_read_labeled(const HitlModel *model, bool with_key, bool weighted,
 									 ALLOCSET_DEFAULT_SIZES);
 	r.nkeys = model->n_key_columns;
 	r.sort = key_sort_begin(model, &r.keyslot, &r.sortedslot);
+	r.ko = key_order_begin(model);
 	initStringInfo(&keys);
 	appendStringInfo(&keys, ", %s", rowkey_columns_sql(model, "t"));
 	memset(&opt, 0, sizeof(opt));
@@ -683,9 +742,12 @@ dataset_read_labeled(const HitlModel *model, bool with_key, bool weighted,
 	hitl_spi_check(ret, SPI_OK_SELECT, "reading the labeled rows");
 	hitl_progress_done(r.nread);
 
-	tuplesort_performsort(r.sort);
 	*order = palloc_extended(sizeof(int) * Max(r.nread, 1), MCXT_ALLOC_HUGE);
-	for (i = 0; i < r.nread; i++)
+	if (r.ko != NULL && !key_order_finish(r.ko, *order))
+		key_order_to_sort(&r);
+	if (r.ko == NULL)
+		tuplesort_performsort(r.sort);
+	for (i = 0; r.ko == NULL && i < r.nread; i++)
 	{
 		bool		isnull;
 
@@ -693,6 +755,8 @@ dataset_read_labeled(const HitlModel *model, bool with_key, bool weighted,
 			elog(ERROR, "hitl: the sort of the labeled rows lost a row");
 		(*order)[i] = DatumGetInt32(slot_getattr(r.sortedslot, r.nkeys + 1, &isnull));
 	}
+	if (r.ko != NULL)
+		key_order_end(r.ko);
 	tuplesort_end(r.sort);
 	ExecDropSingleTupleTableSlot(r.keyslot);
 	ExecDropSingleTupleTableSlot(r.sortedslot);

@@ -35,6 +35,7 @@ typedef struct FeatureLayout
 	int		   *dims;			/* 0 for scalars; array length (-1: unknown) */
 	int		   *offsets;		/* first expanded index of each column */
 	int			d;				/* expanded features (valid once dims known) */
+	bool		all_float8;		/* every column a float8 scalar: feature i is column i */
 } FeatureLayout;
 
 typedef enum FeatureStatus

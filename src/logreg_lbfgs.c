@@ -139,15 +139,16 @@ logreg_row_residuals(int nvec, double *z, int label)
 
 	if (nvec == 1)
 	{
-		double		s = z[0];
+		/*
+		 * sigmoid(t) and softplus(t) of logreg.c from one exp(-|t|), t the
+		 * score signed against the label: the same numbers, one exp fewer
+		 */
+		double		t = (label == 1) ? -z[0] : z[0];
+		double		e = exp(-fabs(t));
+		double		sig = (t >= 0.0) ? 1.0 / (1.0 + e) : e / (1.0 + e);
 
-		if (label == 1)
-		{
-			z[0] = -logreg_sigmoid(-s);
-			return logreg_softplus(-s);
-		}
-		z[0] = logreg_sigmoid(s);
-		return logreg_softplus(s);
+		z[0] = (label == 1) ? -sig : sig;
+		return (t > 0.0) ? t + log1p(e) : log1p(e);
 	}
 
 	zlabel = z[label];

@@ -31,6 +31,17 @@ ALTER TABLE hitl.label_log ADD COLUMN evaluation boolean NOT NULL DEFAULT false;
 COMMENT ON COLUMN hitl.label_log.evaluation IS
 	'the row was an evaluation row of the model''s queue when its label changed: prediction is what the model said before seeing the label';
 
+/*
+ * Each training reads a model's evaluation entries of the log
+ * (src/catalog_evaluation.c): a few rows, found here without reading every
+ * label change of the model (20,000 entries for 20,000 labels, a few
+ * milliseconds).  The label triggers add an entry only for an evaluation
+ * row's label.
+ */
+CREATE INDEX label_log_evaluation ON hitl.label_log (model) WHERE evaluation;
+COMMENT ON INDEX hitl.label_log_evaluation IS
+	'the evaluation entries of a model''s label log, which each training reads';
+
 ALTER TABLE hitl.models ADD COLUMN evaluation_accuracy float8;
 COMMENT ON COLUMN hitl.models.evaluation_accuracy IS
 	'accuracy of the current version''s model on the evaluation rows labeled (metrics->''evaluation''); NULL when none was';

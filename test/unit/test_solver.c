@@ -439,6 +439,10 @@ test_choice(void)
 {
 	ok(logreg_choose_solver(200, 4, 2) == LOGREG_SOLVER_NEWTON,
 	   "a small problem is solved by Newton");
+	ok(logreg_choose_solver(20000, 10, 2) == LOGREG_SOLVER_LBFGS,
+	   "2 classes x 10 features on 20,000 rows by L-BFGS (twice as fast as Newton)");
+	ok(logreg_choose_solver(1000, 10, 2) == LOGREG_SOLVER_NEWTON,
+	   "2 classes x 10 features on 1,000 rows by Newton (under a millisecond)");
 	ok(logreg_choose_solver(16000, 16, 26) == LOGREG_SOLVER_LBFGS,
 	   "26 classes x 16 features on 16,000 rows (442 coefficients) by L-BFGS");
 	ok(logreg_choose_solver(1000, 5000, 2) == LOGREG_SOLVER_LBFGS,
