@@ -460,6 +460,7 @@ auto_label(const char *name, double target, double fraction, bool worker)
 	AutoThreshold t;
 
 	check_model(model);
+	catalog_check_not_citus(model);
 	/* no scoring may move the predictions while the batches read them */
 	score_lock(model->name);
 	if (!check_scored(model, !worker))

@@ -423,6 +423,26 @@ catalog_citus_worker_node(void)
 }
 
 /*
+ * Raise 0A000 when Citus distributed the model's table after the model was
+ * made (or made it a reference or Citus local table): its rows are in
+ * shards, where the label triggers fire on other nodes and no ctid is the
+ * table's.
+ */
+void
+catalog_check_not_citus(const HitlModel *model)
+{
+	char	   *citus_kind = catalog_citus_kind(model->source);
+
+	if (citus_kind != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("table %s of model \"%s\" is a Citus %s table: hitl does not support distributed tables yet",
+						model->source_text, model->name, citus_kind),
+				 errdetail("Its rows are in shards, where the label triggers would fire on other nodes and a row's ctid is the shard's."),
+				 errhint("Drop the model (with citus.enable_unsafe_triggers on, for its label triggers) and build it on a plain table.")));
+}
+
+/*
  * May the current role change the model (train it, score it, record what
  * it did)?  Its owner's members may, and so may the roles that can update
  * its table.  Raises 42501 otherwise.  No role trains or scores a model
@@ -441,7 +461,6 @@ void
 catalog_check_may_change(const HitlModel *model, const char *action)
 {
 	Oid			role = GetUserId();
-	char	   *citus_kind;
 
 	if (strcmp(action, "alter") != 0 &&
 		find_inheritance_children(model->source, AccessShareLock) != NIL)
@@ -453,14 +472,8 @@ catalog_check_may_change(const HitlModel *model, const char *action)
 				 errhint("Detach the children (ALTER TABLE ... NO INHERIT %s), or build a model on each table.",
 						 model->source_text)));
 
-	citus_kind = strcmp(action, "alter") != 0 ? catalog_citus_kind(model->source) : NULL;
-	if (citus_kind != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("table %s of model \"%s\" is a Citus %s table: hitl does not support distributed tables yet",
-						model->source_text, model->name, citus_kind),
-				 errdetail("Its rows are in shards, where the label triggers would fire on other nodes and a row's ctid is the shard's."),
-				 errhint("Drop the model (with citus.enable_unsafe_triggers on, for its label triggers) and build it on a plain table.")));
+	if (strcmp(action, "alter") != 0)
+		catalog_check_not_citus(model);
 
 	if (strcmp(action, "alter") != 0 &&
 		check_enable_rls(model->source, InvalidOid, true) == RLS_ENABLED)

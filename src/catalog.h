@@ -181,6 +181,9 @@ extern void catalog_check_may_change(const HitlModel *model, const char *action)
  * this database a Citus worker node?  Both false without Citus.
  */
 extern bool catalog_citus_shard(Oid relid);
+
+/* Raise 0A000 when the model's table is one Citus manages */
+extern void catalog_check_not_citus(const HitlModel *model);
 extern bool catalog_citus_worker_node(void);
 
 /* Lock a model for training; raises an error when the role may not change it */

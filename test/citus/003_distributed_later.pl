@@ -68,7 +68,7 @@ SELECT run_command_on_shards('items', 'ALTER TABLE %s ENABLE TRIGGER USER');
 is($coord->safe_psql('postgres', q{SELECT hitl._citus_table_kind('items') || ' ' || count(*) FROM items}),
 	'distributed 1000', 'an empty table is distributed, and its rows loaded again');
 
-foreach my $call ('hitl.train', 'hitl.score')
+foreach my $call ('hitl.train', 'hitl.score', 'hitl.auto_label')
 {
 	$err = error_of("SELECT $call('m')");
 	like(
