@@ -36,6 +36,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/syscache.h"
 
 #include "compat.h"
@@ -568,6 +569,9 @@ write_batch_skip_locked(ScoreState *s, const ScoredRow *rows, int n, RowList *sk
 /* A batch's values, sorted by tid, for hitl._pick() and hitl._pick_any() */
 typedef struct PickCache
 {
+	MemoryContext cxt;			/* holds it all; NULL: built for one call */
+	Datum		tids_arg;		/* the arguments it was built from */
+	Datum		vals_arg;
 	int			n;
 	int			next;			/* where the previous lookup's successor is */
 	ItemPointerData *tids;
@@ -582,7 +586,8 @@ typedef struct PickPair
 } PickPair;
 
 static bool tids_sorted(const ItemPointerData *tids, int n);
-static PickCache *pick_cache_build(FunctionCallInfo fcinfo);
+static PickCache *pick_cache_build(FunctionCallInfo fcinfo, MemoryContext cxt);
+static bool pick_args_stable(FunctionCallInfo fcinfo);
 static int	pick_find(PickCache *cache, ItemPointer key);
 static Datum pick_value(FunctionCallInfo fcinfo);
 
@@ -609,14 +614,13 @@ tids_sorted(const ItemPointerData *tids, int n)
 
 /*
  * The pairs of the arrays of hitl._pick() or hitl._pick_any() (arguments 0
- * and 1), sorted by tid, in the function's memory context (where they last
- * as long as the query).  A scoring's batches come sorted by tid (score.c):
- * only arrays that are not get sorted here.
+ * and 1), sorted by tid, in cxt.  A scoring's batches come sorted by tid
+ * (score.c): only arrays that are not get sorted here.
  */
 static PickCache *
-pick_cache_build(FunctionCallInfo fcinfo)
+pick_cache_build(FunctionCallInfo fcinfo, MemoryContext cxt)
 {
-	MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
 	ArrayType  *ta = PG_GETARG_ARRAYTYPE_P(0);
 	ArrayType  *va = PG_GETARG_ARRAYTYPE_P_COPY(1);
 	PickCache  *cache = palloc(sizeof(PickCache));
@@ -641,6 +645,9 @@ pick_cache_build(FunctionCallInfo fcinfo)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("hitl._pick arrays must not contain nulls")));
+	cache->cxt = NULL;
+	cache->tids_arg = PG_GETARG_DATUM(0);
+	cache->vals_arg = PG_GETARG_DATUM(1);
 	cache->array = va;
 	cache->n = nt;
 	cache->next = 0;
@@ -689,15 +696,56 @@ pick_find(PickCache *cache, ItemPointer key)
 	return found - cache->tids;
 }
 
-/* The value paired with argument 2 in the arrays of arguments 0 and 1 */
+/*
+ * May a pick cache built from this call's arrays serve the expression's
+ * later calls?  Only when both arrays are constants or parameters of the
+ * query (a batch UPDATE's are), the same for each of its rows; not when
+ * they are computed per row (a join, VALUES), nor expanded arrays, which
+ * PL/pgSQL changes in place.
+ */
+static bool
+pick_args_stable(FunctionCallInfo fcinfo)
+{
+	int			i;
+
+	for (i = 0; i < 2; i++)
+		if (!get_fn_expr_arg_stable(fcinfo->flinfo, i) ||
+			VARATT_IS_EXTERNAL_EXPANDED(DatumGetPointer(PG_GETARG_DATUM(i))))
+			return false;
+	return true;
+}
+
+/*
+ * The value paired with argument 2 in the arrays of arguments 0 and 1.  The
+ * arrays are read once into fn_extra when they are stable (see above); a
+ * PL/pgSQL expression keeps its fn_extra from one evaluation to the next,
+ * so the cache serves only the arguments it was built from.  Other arrays
+ * are read at each call, into the call's memory context.
+ */
 static Datum
 pick_value(FunctionCallInfo fcinfo)
 {
 	PickCache  *cache = (PickCache *) fcinfo->flinfo->fn_extra;
 	int			i;
 
-	if (cache == NULL)
-		fcinfo->flinfo->fn_extra = cache = pick_cache_build(fcinfo);
+	if (cache != NULL && (cache->tids_arg != PG_GETARG_DATUM(0) ||
+						  cache->vals_arg != PG_GETARG_DATUM(1)))
+	{
+		MemoryContextDelete(cache->cxt);
+		fcinfo->flinfo->fn_extra = cache = NULL;
+	}
+	if (cache == NULL && pick_args_stable(fcinfo))
+	{
+		MemoryContext cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt,
+												  "hitl pick cache",
+												  ALLOCSET_DEFAULT_SIZES);
+
+		cache = pick_cache_build(fcinfo, cxt);
+		cache->cxt = cxt;
+		fcinfo->flinfo->fn_extra = cache;
+	}
+	else if (cache == NULL)
+		cache = pick_cache_build(fcinfo, CurrentMemoryContext);
 	i = pick_find(cache, PG_GETARG_ITEMPOINTER(2));
 	if (i < 0)
 		PG_RETURN_NULL();
