@@ -101,11 +101,15 @@ OBJS = \
 	src/agg_logreg.o
 
 # Released install scripts are frozen; each later version is an upgrade
-# script, built from the topic files of sql/<version>/.  CREATE EXTENSION
-# runs hitl--0.1.0.sql, then the upgrade scripts up to default_version.
+# script, built from the topic files of sql/<version>/.  The install script
+# of the current version, which CREATE EXTENSION runs, is the 0.1.0 script
+# and the upgrade in one file, but for 0.1.0's write grant on hitl's tables
+# to PUBLIC, which the upgrade revokes: it grants SELECT alone, so that no
+# new install ever holds the grant (the same objects and privileges as
+# 0.1.0 updated: test/t/081_upgrade_same_objects.pl).
 DATA = sql/$(EXTENSION)--0.1.0.sql
-DATA_built = sql/$(EXTENSION)--0.1.0--0.2.0.sql
-EXTRA_CLEAN = sql/$(EXTENSION)--0.1.0--0.2.0.sql test/unit/test_numerics \
+DATA_built = sql/$(EXTENSION)--0.1.0--0.2.0.sql sql/$(EXTENSION)--0.2.0.sql
+EXTRA_CLEAN = sql/$(EXTENSION)--0.1.0--0.2.0.sql sql/$(EXTENSION)--0.2.0.sql test/unit/test_numerics \
 	test/unit/test_sparse test/unit/test_text test/unit/test_train test/unit/test_folds \
 	test/unit/test_calibrate test/unit/test_oversight test/unit/test_solver \
 	test/unit/test_consensus test/unit/test_weights \
@@ -125,6 +129,14 @@ include $(PGXS)
 
 sql/$(EXTENSION)--0.1.0--0.2.0.sql: $(sort $(wildcard sql/0.2.0/*.sql))
 	cat $^ > $@
+
+PUBLIC_WRITE_GRANT = GRANT SELECT, INSERT, UPDATE, DELETE ON hitl.models, hitl.model_versions, hitl.queue TO PUBLIC;
+sql/$(EXTENSION)--0.2.0.sql: sql/$(EXTENSION)--0.1.0.sql sql/$(EXTENSION)--0.1.0--0.2.0.sql
+	test "$$(grep -cxF '$(PUBLIC_WRITE_GRANT)' $<)" = 1
+	sed 's/^GRANT SELECT, INSERT, UPDATE, DELETE ON \(hitl\.models, hitl\.model_versions, hitl\.queue\) TO PUBLIC;$$/GRANT SELECT ON \1 TO PUBLIC;/' $< > $@.tmp
+	! grep -qF '$(PUBLIC_WRITE_GRANT)' $@.tmp
+	cat sql/$(EXTENSION)--0.1.0--0.2.0.sql >> $@.tmp
+	mv $@.tmp $@
 
 # Plain-C tests of the numerics (no server involved)
 NUMERIC_SRCS = src/scaler.c src/logreg.c src/logreg_lbfgs.c src/logreg_solve.c src/lbfgs.c src/metrics.c src/crossval.c src/numeric_alloc.c

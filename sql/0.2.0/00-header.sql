@@ -2,9 +2,10 @@
  * hitl 0.1.0 -> 0.2.0
  *
  * Built from the files of sql/0.2.0/, in the order of their names.  A
- * fresh CREATE EXTENSION hitl runs hitl--0.1.0.sql and then this script;
- * ALTER EXTENSION hitl UPDATE runs this script on a database holding 0.1.0
- * and its models.  Each file is one section, and each section uses only
+ * fresh CREATE EXTENSION hitl runs hitl--0.2.0.sql: hitl--0.1.0.sql, with
+ * its write grant on hitl's tables to PUBLIC cut to SELECT, and then this
+ * script (see the Makefile); ALTER EXTENSION hitl UPDATE runs this script
+ * on a database holding 0.1.0 and its models.  Each file is one section, and each section uses only
  * what comes before it:
  *
  *	10 tables			columns that change, new tables (and what had to be

@@ -5,7 +5,7 @@
 -- grants of rebuilt review views, CREATE on the table's schema.
 
 BEGIN;
-SELECT plan(196);
+SELECT plan(200);
 
 -- roles of this transaction only, with names no other run uses
 SELECT 'hitl_hm_owner_' || pg_backend_pid() AS owner_role,
@@ -386,9 +386,25 @@ FROM good_version g WHERE v.model = 'emb' AND v.version = g.version;
 SELECT is((SELECT hitl.predict('emb', t) FROM hm.emb t WHERE id = 1),
 		  (SELECT y FROM hm.emb WHERE id = 1), 'the restored version predicts again');
 
--- after CREATE EXTENSION (0.1.0's script, then the upgrade, whose REVOKEs
--- take back 0.1.0's grants): PUBLIC holds SELECT alone on hitl's tables,
--- and nothing on any of their columns
+-- CREATE EXTENSION runs the install script of the current version, which
+-- never grants PUBLIC more than SELECT on hitl's tables: 0.1.0's script
+-- (frozen, with its write grant) followed by the upgrade would grant it,
+-- then revoke it
+SELECT is((SELECT default_version FROM pg_available_extensions WHERE name = 'hitl'), '0.2.0',
+		  'the current version is 0.2.0');
+SELECT is((SELECT count(*) FROM pg_available_extension_versions WHERE name = 'hitl' AND version = '0.2.0'),
+		  1::bigint, 'it has an install script of its own');
+SELECT is((SELECT pg_read_file(setting || '/extension/hitl--0.2.0.sql')
+				  ~ 'GRANT[^;]*(INSERT|UPDATE|DELETE)[^;]*ON hitl\.(models|model_versions|queue)\M[^;]*TO PUBLIC'
+		   FROM pg_config WHERE name = 'SHAREDIR'),
+		  false, 'which grants PUBLIC no write on hitl.models, hitl.model_versions or hitl.queue');
+SELECT is((SELECT pg_read_file(setting || '/extension/hitl--0.1.0.sql')
+				  ~ 'GRANT[^;]*(INSERT|UPDATE|DELETE)[^;]*ON hitl\.(models|model_versions|queue)\M[^;]*TO PUBLIC'
+		   FROM pg_config WHERE name = 'SHAREDIR'),
+		  true, 'as 0.1.0''s frozen script does (the pattern finds it)');
+
+-- after CREATE EXTENSION: PUBLIC holds SELECT alone on hitl's tables, and
+-- nothing on any of their columns
 SELECT is((SELECT string_agg(t, ',' ORDER BY t) FROM (
 			SELECT DISTINCT c.relname || ':' || a.privilege_type AS t
 			FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
