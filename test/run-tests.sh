@@ -212,6 +212,16 @@ record() {
 	say "-- $suite: passed $passed, failed $failed${note:+ ($note)}"
 }
 
+# failure_summary NAME LOG: the lines of a TAP log that say what failed
+# (failed tests with their diagnostics, timeouts, deaths), last, so that a
+# reader of the output's tail sees them below the logs.
+failure_summary() {
+	local name=$1 log=$2
+	say "----- what failed in $name"
+	grep -E '^(not ok |#   Failed test|#   at |#          got|#     expected|# Looks like|# poll_query_until|# Tests were run|Dubious|\*\*\* timed out)' "$log" |
+		head -n 40 || true
+}
+
 # Print a file, or its first MAX lines.
 show() {
 	local file=$1 max=${2:-300} n
@@ -415,6 +425,7 @@ prove_file() {
 	if [[ $COUNT_FAILED -gt 0 ]]; then
 		show "$log"
 		show "$PWD/tmp_check/log/regress_log_$name" 200
+		failure_summary "$dir/$name.pl" "$log"
 	fi
 }
 

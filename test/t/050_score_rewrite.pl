@@ -9,11 +9,22 @@
 # takes its lock (hitl._hold_scoring takes the same) again at the start of
 # every transaction, so a session that waits for that lock gets it at the
 # next commit, and the scoring waits, holding no lock on the table, until
-# that session's transaction ends.  Each round lets a few batches
-# through, rewrites the table meanwhile, then lets the scoring finish.
+# that session's transaction ends.  Two sessions hold the lock in turn:
+# the one that does not hold it queues for it behind the waiting scoring
+# before the other lets go, so each release lets exactly one unit of work
+# through however slowly this script runs (a release followed by a new
+# request of the same session let the scoring run ahead through many
+# batches on a loaded machine).  Each round lets a few batches through,
+# rewrites the table meanwhile, then lets the scoring finish.
 #
 # Both paths that commit between batches: CALL hitl.score_in_batches, and
-# the background worker (hitl preloaded) with hitl.wait.
+# the background worker (hitl preloaded) with hitl.wait.  The worker waits
+# for a lock for 500 ms at most, then starts its work over a second later:
+# a round may see it start its scoring over rather than go on.  Every
+# round ends right either way but one: a scoring started over while every
+# row is deleted finishes as soon as it is let through, before the rows
+# come back without triggers, so the round of DELETE and reload runs on
+# CALL alone.
 
 use strict;
 use warnings;
@@ -22,9 +33,10 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-# hold the scoring's lock in a transaction of $holder, and let it go
+# hold the scoring's lock in a transaction of a holder, and let it go
 my $HOLD = q{BEGIN; SELECT hitl._hold_scoring('m')};
 my $RELEASE = q{COMMIT};
+my $SCORE_LOCK = q{locktype = 'advisory' AND classid = 1751741548};
 my $NROWS = 20000;
 
 # A table of 20,000 rows inserted in a scrambled order.  x decides the
@@ -107,17 +119,17 @@ my @rewrites = (
 	],
 );
 
-# Run a round's statements in a session of their own, while $holder holds
-# the scoring's lock
+# Run a round's statements in a session of their own, while the holders
+# hold the scoring's lock
 sub run_rewrite
 {
-	my ($node, $db, $holder, $pid, $sqls) = @_;
+	my ($node, $db, $holders, $pid, $sqls) = @_;
 	my $rewriter = $node->background_psql($db);
 	for my $sql (@$sqls)
 	{
 		if ($sql eq 'NEXT')
 		{
-			let_through($node, $db, $holder, $pid, 1);
+			let_through($node, $db, $holders, $pid, 1);
 		}
 		else
 		{
@@ -128,31 +140,65 @@ sub run_rewrite
 	return;
 }
 
-# The scoring's backend once it waits for its lock, which $holder holds
+# Two holders: sessions of $db with their backends' pids; the first holds
+# the scoring's lock from the start of a round
+sub holders
+{
+	my ($node, $db) = @_;
+	my @h;
+	for (1 .. 2)
+	{
+		my $s = $node->background_psql($db);
+		my $pid = $s->query_safe('SELECT pg_backend_pid()');
+		$pid =~ s/\s+//g;
+		push @h, { session => $s, pid => $pid };
+	}
+	return \@h;
+}
+
+sub holders_quit
+{
+	my ($holders) = @_;
+	$_->{session}->quit for @$holders;
+	return;
+}
+
+# The scoring's backend once it waits for its lock, which a holder holds
 sub scorer_waiting
 {
 	my ($node, $db) = @_;
-	my $q = q{SELECT pid FROM pg_locks
-		WHERE locktype = 'advisory' AND classid = 1751741548 AND NOT granted};
+	my $q = "SELECT pid FROM pg_locks WHERE $SCORE_LOCK AND NOT granted";
 	$node->poll_query_until($db, "SELECT EXISTS ($q)") or die 'no scoring waits for its lock';
 	return $node->safe_psql($db, $q);
 }
 
-# The scoring of backend $pid waits for its lock, held by $holder: let it
-# go through $units units of work (the scan and the queue, then one batch
-# each), taking the lock back each time at its next commit.  Returns with
-# the scoring waiting between two units, holding no lock on the table.
+# The scoring of backend $pid waits for its lock, held by the first of
+# $holders: let it go through $units units of work (the scan and the
+# queue, then one batch each).  For each, the other holder queues for the
+# lock behind the scoring before the first lets go, so it gets the lock at
+# the scoring's next commit, and the holders swap.  Returns with the
+# scoring waiting between two units, holding no lock on the table.
 sub let_through
 {
-	my ($node, $db, $holder, $pid, $units) = @_;
+	my ($node, $db, $holders, $pid, $units) = @_;
 	for my $i (1 .. $units)
 	{
-		$holder->query_safe($RELEASE);
-		$holder->query_safe($HOLD);
+		my ($cur, $next) = @$holders;
+		$next->{session}->query_until(qr/queued/, "\\echo queued\n$HOLD;\n");
 		$node->poll_query_until(
 			$db, qq{SELECT EXISTS (SELECT 1 FROM pg_locks
-				WHERE pid = $pid AND locktype = 'advisory' AND classid = 1751741548 AND NOT granted)})
+				WHERE pid = $next->{pid} AND $SCORE_LOCK AND NOT granted)})
+		  or die 'the next holder does not queue for the lock';
+		$cur->{session}->query_safe($RELEASE);
+		$node->poll_query_until(
+			$db, qq{SELECT EXISTS (SELECT 1 FROM pg_locks
+					WHERE pid = $next->{pid} AND $SCORE_LOCK AND granted)
+				AND EXISTS (SELECT 1 FROM pg_locks
+					WHERE pid = $pid AND $SCORE_LOCK AND NOT granted)})
 		  or die 'the scoring stopped';
+		# the end of the HOLD sent above
+		$next->{session}->query_safe('SELECT 1');
+		@$holders = ($next, $cur);
 	}
 	return;
 }
@@ -181,7 +227,7 @@ is( $node->safe_psql(
 	'1', 'model m trained on 4,000 labels of 20,000 rows');
 is($node->safe_psql('postgres', $wrong_rows), '0', 'create_model scored every row');
 
-my $holder = $node->background_psql('postgres');
+my $holders = holders($node, 'postgres');
 my $version = 1;
 for my $r (@rewrites)
 {
@@ -191,17 +237,17 @@ for my $r (@rewrites)
 	is($node->safe_psql('postgres', "$swap; SELECT hitl.train('m')"),
 		$version, "$what: version $version predicts the other class");
 
-	$holder->query_safe($HOLD);
+	$holders->[0]{session}->query_safe($HOLD);
 	my $scorer = $node->background_psql('postgres', on_error_stop => 0);
 	$scorer->query_until(qr/started/, "\\echo started\nCALL hitl.score_in_batches('m');\n\\echo finished\n");
 	my $pid = scorer_waiting($node, 'postgres');
 
 	# the scan and the queue, then 5 batches
-	let_through($node, 'postgres', $holder, $pid, 6);
+	let_through($node, 'postgres', $holders, $pid, 6);
 	my $done = rows_scored($node, 'postgres');
 	ok($done > 0 && $done < $NROWS, "$what: paused with $done rows of $NROWS written");
-	run_rewrite($node, 'postgres', $holder, $pid, $sqls);
-	$holder->query_safe($RELEASE);
+	run_rewrite($node, 'postgres', $holders, $pid, $sqls);
+	$holders->[0]{session}->query_safe($RELEASE);
 
 	my $out = $scorer->query_until(qr/finished/, '');
 	like($out, qr/^\(?\d+\)?$/m, "$what: the scoring finished");
@@ -219,7 +265,7 @@ for my $r (@rewrites)
 			'postgres', q{SELECT status, current_version, scored_version FROM hitl.models WHERE name = 'm'}),
 		"scored|$version|$version", "$what: the model is scored with version $version");
 }
-$holder->quit;
+holders_quit($holders);
 
 # a rewrite without a scoring under way changes nothing
 is($node->safe_psql('postgres', 'CALL hitl.score_in_batches(\'m\')'), '0',
@@ -245,23 +291,23 @@ is( $wnode->safe_psql(
 $version = $wnode->safe_psql('w', q{SELECT hitl.wait('m')});
 is($wnode->safe_psql('w', $wrong_rows), '0', 'worker: every row scored');
 
-$holder = $wnode->background_psql('w');
-for my $r (@rewrites[ 0 .. 2, 5 ])
+$holders = holders($wnode, 'w');
+for my $r (@rewrites[ 0 .. 2 ])
 {
 	my ($what, $sqls, $setup) = @$r;
 	$wnode->safe_psql('w', $_) for @{ $setup // [] };
 
 	# the label change wakes the worker: it trains a version, then rescores
-	$holder->query_safe($HOLD);
+	$holders->[0]{session}->query_safe($HOLD);
 	$wnode->safe_psql('w', $swap);
 	my $pid = scorer_waiting($wnode, 'w');
 	is($wnode->safe_psql('w', "SELECT backend_type FROM pg_stat_activity WHERE pid = $pid"),
 		'hitl worker', "worker, $what: the worker is scoring");
-	let_through($wnode, 'w', $holder, $pid, 6);
+	let_through($wnode, 'w', $holders, $pid, 6);
 	my $done = rows_scored($wnode, 'w');
 	ok($done > 0 && $done < $NROWS, "worker, $what: paused with $done rows of $NROWS written");
-	run_rewrite($wnode, 'w', $holder, $pid, $sqls);
-	$holder->query_safe($RELEASE);
+	run_rewrite($wnode, 'w', $holders, $pid, $sqls);
+	$holders->[0]{session}->query_safe($RELEASE);
 
 	my $v = $wnode->safe_psql('w', q{SELECT hitl.wait('m', '120 s')});
 	cmp_ok($v, '>', $version, "worker, $what: hitl.wait returns a newer version ($v)");
@@ -273,7 +319,7 @@ for my $r (@rewrites[ 0 .. 2, 5 ])
 			'w', q{SELECT status, current_version, scored_version FROM hitl.models WHERE name = 'm'}),
 		"scored|$version|$version", "worker, $what: the model is scored with version $version");
 }
-$holder->quit;
+holders_quit($holders);
 $wnode->stop;
 
 done_testing();
