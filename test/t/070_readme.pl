@@ -107,7 +107,9 @@ like($ov[$audit], qr/^6\|bug\|billing\|[0-9.]+\|1\n3\|bug\|billing\|[0-9.]+\|2$/
 	'the audit queue shows the two flipped labels, with the label the model would give')
   or diag($ov[$audit]);
 my ($auto) = grep { $oversight[$_] =~ /hitl\.auto_label\(/ } 0 .. $#oversight;
-like($ov[$auto], qr/^\d+\n/, 'hitl.auto_label labels rows') or diag($ov[$auto]);
+my ($promised) = $oversight[$auto] =~ /-- (\d+) rows labeled/;
+like($ov[$auto], qr/^$promised\n/, "hitl.auto_label labels the $promised rows the README says")
+  or diag($ov[$auto]);
 
 # Teams of annotators goes on with the same tickets
 my @tm = run_blocks('Teams of annotators', @teams);
