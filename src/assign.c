@@ -79,6 +79,8 @@ load_for_caller(FunctionCallInfo fcinfo, const char *what, const char *doing)
 
 	model = catalog_load_model(text_to_cstring(PG_GETARG_TEXT_PP(0)), CurrentMemoryContext);
 	rowaccess_check_update(model, what, doing);
+	/* its rows are in Citus' shards, where no label of them can be logged */
+	catalog_check_not_citus(model);
 	return model;
 }
 

@@ -442,6 +442,25 @@ catalog_check_not_citus(const HitlModel *model)
 				 errhint("Drop the model (with citus.enable_unsafe_triggers on, for its label triggers) and build it on a plain table.")));
 }
 
+PG_FUNCTION_INFO_V1(hitl_check_not_citus);
+
+/*
+ * hitl._check_not_citus(model text) returns void: catalog_check_not_citus
+ * for the functions written in SQL (after their own checks of the model:
+ * this one loads it as the caller, 42704 or 42501 when it may not)
+ */
+Datum
+hitl_check_not_citus(PG_FUNCTION_ARGS)
+{
+	HitlModel  *model;
+
+	hitl_spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
+	model = catalog_load_model(text_to_cstring(PG_GETARG_TEXT_PP(0)), CurrentMemoryContext);
+	catalog_check_not_citus(model);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
 /*
  * May the current role change the model (train it, score it, record what
  * it did)?  Its owner's members may, and so may the roles that can update

@@ -93,3 +93,15 @@ END
 $$;
 COMMENT ON FUNCTION hitl._citus_worker_node() IS
 	'internal: true on a Citus worker node (pg_dist_local_group''s group is not 0), false otherwise (and without Citus)';
+
+/*
+ * Raise 0A000 (the message of hitl.train's) for a model whose table Citus
+ * distributed after the model was made: for the functions written in SQL
+ * that would read or write its rows (hitl.slice_metrics,
+ * hitl.refresh_term_cache), as the C ones check it themselves.
+ */
+CREATE FUNCTION hitl._check_not_citus(model text) RETURNS void
+AS 'MODULE_PATHNAME', 'hitl_check_not_citus'
+LANGUAGE C STRICT STABLE;
+COMMENT ON FUNCTION hitl._check_not_citus(text) IS
+	'internal: raise 0A000 when Citus distributed the table of the model after it was made';

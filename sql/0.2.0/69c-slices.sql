@@ -60,6 +60,8 @@ BEGIN
 			HINT = CASE WHEN hidden THEN 'A model can be used by its owner and by roles that can read its table.'
 					ELSE 'See hitl.models for the models you can use.' END;
 	END IF;
+	/* its rows are in Citus' shards, which the query below cannot join with hitl's tables */
+	PERFORM hitl._check_not_citus(model);
 	/* the out-of-fold store is that of a cross-validated current version */
 	SELECT v.metrics ? 'cv_accuracy' INTO cv
 	FROM hitl.model_versions v WHERE v.model = m.name AND v.version = m.current_version;

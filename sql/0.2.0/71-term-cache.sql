@@ -136,6 +136,7 @@ BEGIN
 			USING ERRCODE = 'undefined_object',
 				  HINT = 'See hitl.models for the models you can use.';
 	END IF;
+	PERFORM hitl._check_not_citus(model);
 	IF NOT hitl._has_term_cache(model, m.source) THEN
 		IF m.options->>'text_config' IS NULL
 			OR NOT pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = m.source), 'USAGE') THEN

@@ -2,8 +2,11 @@
 # Citus refuses to distribute a table with hitl's label triggers unless
 # citus.enable_unsafe_triggers is on; with it on, the label triggers of the
 # shards refuse the rows Citus copies into them.  When it was distributed
-# empty and its rows loaded without the shards' triggers, hitl.train and
-# hitl.score refuse the model with 0A000 (its rows are in shards), the label
+# empty and its rows loaded without the shards' triggers, hitl.train,
+# hitl.score, hitl.auto_label, the annotators' functions (hitl.next_rows,
+# hitl.skip, hitl.confirm_label), hitl.slice_metrics and
+# hitl.refresh_term_cache refuse the model with 0A000 (its rows are in
+# shards), hitl.alter_model still works, the label
 # triggers, which went with the shards, refuse the changes they would log
 # (0A000) rather than lose them, hitl.predict on the worker nodes says the
 # model is not there (0A000), and hitl.drop_model drops it with that
@@ -82,6 +85,32 @@ foreach my $call ('hitl.train', 'hitl.score', 'hitl.auto_label')
 }
 is( $coord->safe_psql('postgres', q{SELECT current_version FROM hitl.models WHERE name = 'm'}),
 	'1', 'no version was recorded');
+
+# so do the functions of annotators, and those in SQL that read or write
+# the table's rows: no row is handed out whose label could not be logged
+# (before, hitl.next_rows gave the rows of the last queue, hitl.skip and
+# hitl.confirm_label recorded, and hitl.slice_metrics failed with Citus'
+# own error about joins with local tables)
+foreach my $call (
+	q{SELECT * FROM hitl.next_rows('m', 3)},
+	q{SELECT hitl.skip('m', '{"id": 400}', 'unsure')},
+	q{SELECT hitl.confirm_label('m', '{"id": 3}')},
+	q{SELECT * FROM hitl.slice_metrics('m', 'x2')},
+	q{SELECT hitl.refresh_term_cache('m')})
+{
+	like(
+		error_of($call),
+		qr/ERROR:  0A000: table public\.items of model "m" is a Citus distributed table: hitl does not support distributed tables yet/,
+		"$call: 0A000 naming Citus");
+}
+is( $coord->safe_psql(
+		'postgres',
+		q{SELECT (SELECT count(*) FROM hitl.reservations) || '|' || (SELECT count(*) FROM hitl.skips)
+				 || '|' || (SELECT count(*) FROM hitl.label_confirmations)}),
+	'0|0|0', 'nothing was reserved, skipped or confirmed');
+$coord->safe_psql('postgres', q{SELECT hitl.alter_model('m', options => '{"queue_size": 20}')});
+is( $coord->safe_psql('postgres', q{SELECT options->>'queue_size' FROM hitl.models WHERE name = 'm'}),
+	'20', 'hitl.alter_model still changes the model\'s options');
 
 # the label triggers went with the shards, to nodes where hitl has no
 # model: a change they would log is refused there, not left out of the
