@@ -22,7 +22,8 @@
  * integers and read back as the very doubles termbag_finish made.  A row's
  * buckets lie about buckets / n apart and most counts are 1: an entry takes
  * about 3 bytes, where two int32 took 8, and the table a scoring reads is
- * that much smaller.
+ * that much smaller.  The entries are read by termcache_next, in
+ * termcache.h so that a scan's loop reads them inline.
  */
 #include "postgres.h"
 
