@@ -18,6 +18,9 @@
 /* log-loss clipping, as class_metrics does */
 #define CALIB_EPS 1e-15
 
+/* calib_apply keeps the scaled logs of at most this many classes */
+#define CALIB_LOCAL_CLASSES 64
+
 /* the most steps of the search for a temperature (it needs about ten) */
 #define CALIB_NEWTON_STEPS 100
 
@@ -42,9 +45,17 @@ row_counts(const int *fold, int skip_fold, int i)
 	return fold == NULL || skip_fold < 0 || fold[i] != skip_fold;
 }
 
+/*
+ * Each class's log(p) / t is computed once: with up to CALIB_LOCAL_CLASSES
+ * classes into an array on the stack, beyond that again where it is used
+ * (the same doubles either way).  A scoring calls this for every row, and
+ * log is most of its cost.
+ */
 void
 calib_apply(int k, double *proba, double t)
 {
+	double		z[CALIB_LOCAL_CLASSES];
+	bool		keep = k <= CALIB_LOCAL_CLASSES;
 	double		top = -HUGE_VAL;
 	double		sum = 0.0;
 	int			c;
@@ -52,13 +63,20 @@ calib_apply(int k, double *proba, double t)
 	if (t == 1.0)
 		return;
 	for (c = 0; c < k; c++)
-		if (proba[c] > 0.0 && log(proba[c]) / t > top)
-			top = log(proba[c]) / t;
+		if (proba[c] > 0.0)
+		{
+			double		zc = log(proba[c]) / t;
+
+			if (keep)
+				z[c] = zc;
+			if (zc > top)
+				top = zc;
+		}
 	if (top == -HUGE_VAL)
 		return;					/* no positive probability: nothing to scale */
 	for (c = 0; c < k; c++)
 	{
-		proba[c] = proba[c] > 0.0 ? exp(log(proba[c]) / t - top) : 0.0;
+		proba[c] = proba[c] > 0.0 ? exp((keep ? z[c] : log(proba[c]) / t) - top) : 0.0;
 		sum += proba[c];
 	}
 	for (c = 0; c < k; c++)

@@ -71,7 +71,8 @@ nb_dense_table(const NBayesModel *nb)
 }
 
 /*
- * Naive Bayes' class probabilities of a row through nb_dense: the same
+ * Naive Bayes' class probabilities of a row through nb_dense (whose rows
+ * of the row's text terms sparserow_convert had fetched): the same
  * joint log-likelihoods as nbayes_predict_proba's, the same products added
  * in the same order (the table's zeros add a zero, which changes no sum
  * but the sign of a zero one, which the softmax does not see), and the
@@ -89,11 +90,6 @@ nb_dense_proba(const Classifier *c, int nnz, const int *idx, const double *val,
 
 	if (mass < 0.0)
 		return false;
-#ifdef __GNUC__
-	/* the terms' rows are far apart: have their memory read at once */
-	for (i = 0; i < nnz; i++)
-		__builtin_prefetch(c->nb_dense + (int64) idx[i] * k);
-#endif
 	for (cls = 0; cls < k; cls++)
 		proba[cls] = nb->log_prior[cls] - mass * nb->log_denom[cls];
 	for (i = 0; i < nnz; i++)
@@ -156,6 +152,11 @@ classifier_init(Classifier *c, const HitlModel *model, const FeatureLayout *layo
 						version->version, model->name)));
 	if (model_is_nbayes(model))
 		c->nb_dense = nb_dense_table(&c->nb);
+	if (c->nb_dense != NULL)
+	{
+		c->row.param_base = (const char *) c->nb_dense;
+		c->row.param_stride = sizeof(double) * c->nb.k;
+	}
 }
 
 /*

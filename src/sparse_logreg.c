@@ -448,6 +448,19 @@ sparse_logreg_fit(const SparseLogregProblem *p, double *coef, int warm_start,
 }
 
 /*
+ * z[c] += v * w[c * dim] for each class c: a term's column of the
+ * coefficients, scaled, added to the scores (z apart from w)
+ */
+static void
+add_column(int k, size_t dim, const double *w, double v, double *restrict z)
+{
+	int			c;
+
+	for (c = 0; c < k; c++)
+		z[c] += w[c * dim] * v;
+}
+
+/*
  * Compute the class probabilities of one sparse row: a sigmoid of the single
  * score for k == 2, a softmax shifted by the largest score otherwise.
  * Entries whose column lies outside [0, d) are ignored.
@@ -472,15 +485,15 @@ sparse_logreg_predict_proba(int d, int k, const double *coef, int nnz,
 		return;
 	}
 
+	/*
+	 * Term by term, each class's score added to in the order of the terms
+	 * as a class-by-class loop adds them (the same sums), but each term's
+	 * column and value read once
+	 */
 	for (c = 0; c < k; c++)
-	{
-		const double *wc = coef + c * dim;
-		double		z = wc[d];
-
-		for (t = 0; t < nnz; t++)
-			if (idx[t] >= 0 && idx[t] < d)
-				z += wc[idx[t]] * val[t];
-		proba[c] = z;
-	}
+		proba[c] = coef[c * dim + d];
+	for (t = 0; t < nnz; t++)
+		if (idx[t] >= 0 && idx[t] < d)
+			add_column(k, dim, coef + idx[t], val[t], proba);
 	proba_softmax(k, proba);
 }

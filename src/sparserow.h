@@ -60,9 +60,23 @@ typedef struct SparseRow
 	int			map_shift;
 	bool		map_vocab;		/* the vocabulary is in the map */
 	double		unseen_idf;		/* of a bucket no row had at training */
-	double	   *tf;				/* tf of the counts 0..SPARSEROW_TF_TABLE */
+	double	   *tf;				/* tf of the counts -SPARSEROW_TF_TABLE ..
+								 * SPARSEROW_TF_TABLE, at SPARSEROW_TF_TABLE
+								 * + count */
 	int		   *bag_pos;		/* scratch: vocabulary position of each term */
-	int			bag_pos_capacity;
+	int32	   *bag_whole;		/* scratch: each term's count, read from the
+								 * cache as the whole number it is */
+	int			bag_scratch_capacity;	/* of bag_pos and bag_whole */
+
+	/*
+	 * Where the evaluation that follows a conversion reads the parameters
+	 * of a position (optional, set by the caller): position j's at
+	 * param_base + j * param_stride.  Each text term's are fetched into
+	 * the cache as soon as its position is known, so that they have
+	 * arrived when the evaluation reads them.
+	 */
+	const char *param_base;
+	Size		param_stride;
 
 	/* the last row converted */
 	TermBag		bag;			/* its text: buckets and weights */

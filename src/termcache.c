@@ -22,7 +22,8 @@
  * integers and read back as the very doubles termbag_finish made.  A row's
  * buckets lie about buckets / n apart and most counts are 1: an entry takes
  * about 3 bytes, where two int32 took 8, and the table a scoring reads is
- * that much smaller.
+ * that much smaller.  The entries are read by termcache_next, in
+ * termcache.h so that a scan's loop reads them inline.
  */
 #include "postgres.h"
 
@@ -49,7 +50,6 @@
 #define VARINT_MAX_BYTES 5
 
 static char *put_varint(char *p, uint32 v);
-static const char *get_varint(const char *p, const char *end, uint32 *v);
 
 static void fingerprint_dictionary(StringInfo buf, Oid dict);
 
@@ -204,35 +204,6 @@ put_varint(char *p, uint32 v)
 	return p;
 }
 
-/*
- * Read a variable-length integer at p, not past end, into *v; returns the
- * byte after it, or NULL when it runs past end or past 32 bits
- */
-static const char *
-get_varint(const char *p, const char *end, uint32 *v)
-{
-	uint32		result = 0;
-	int			shift = 0;
-
-	while (p < end)
-	{
-		uint32		b = (unsigned char) *p++;
-
-		if (shift == 28 && b > 0x0f)
-			return NULL;
-		result |= (b & 0x7f) << shift;
-		if (b < 0x80)
-		{
-			*v = result;
-			return p;
-		}
-		shift += 7;
-		if (shift > 28)
-			return NULL;
-	}
-	return NULL;
-}
-
 bytea *
 termcache_encode(uint64 fingerprint, uint64 text_hash, const TermBag *bag)
 {
@@ -264,21 +235,16 @@ termcache_encode(uint64 fingerprint, uint64 text_hash, const TermBag *bag)
 }
 
 bool
-termcache_decode(Datum value, uint64 fingerprint, uint64 text_hash, int buckets,
-				 TermBag *bag)
+termcache_open(Datum value, uint64 fingerprint, int buckets, TermCacheReader *rd)
 {
 	bytea	   *v = DatumGetByteaPP(value);
 	const char *p = VARDATA_ANY(v);
 	Size		size = VARSIZE_ANY_EXHDR(v);
-	const char *end = p + size;
 	uint32		magic;
 	int32		n;
 	uint64		fp;
 	uint64		th;
-	int64		bucket = 0;
-	int			i;
 
-	bag->n = 0;
 	if (size < TERMCACHE_HEADER)
 		return false;
 	memcpy(&magic, p, sizeof(magic));
@@ -286,29 +252,41 @@ termcache_decode(Datum value, uint64 fingerprint, uint64 text_hash, int buckets,
 	memcpy(&fp, p + 8, sizeof(fp));
 	memcpy(&th, p + 16, sizeof(th));
 	/* an entry takes two bytes at least */
-	if (magic != TERMCACHE_MAGIC || fp != fingerprint || th != text_hash || n < 0 ||
+	if (magic != TERMCACHE_MAGIC || fp != fingerprint || n < 0 ||
 		(Size) n > (size - TERMCACHE_HEADER) / 2)
 		return false;
-	termbag_reserve(bag, n);
-	p += TERMCACHE_HEADER;
-	for (i = 0; i < n; i++)
+	rd->p = p + TERMCACHE_HEADER;
+	rd->end = p + size;
+	rd->text_hash = th;
+	rd->n = n;
+	rd->buckets = buckets;
+	rd->bucket = -1;
+	return true;
+}
+
+bool
+termcache_decode(Datum value, uint64 fingerprint, uint64 text_hash, int buckets,
+				 TermBag *bag)
+{
+	TermCacheReader rd;
+	int			i;
+
+	bag->n = 0;
+	if (!termcache_open(value, fingerprint, buckets, &rd) || rd.text_hash != text_hash)
+		return false;
+	termbag_reserve(bag, rd.n);
+	for (i = 0; i < rd.n; i++)
 	{
-		uint32		delta;
-		uint32		zz;
+		int32		bucket;
 		int32		c;
 
-		if ((p = get_varint(p, end, &delta)) == NULL ||
-			(p = get_varint(p, end, &zz)) == NULL)
+		if (!termcache_next(&rd, &bucket, &c))
 			return false;
-		c = (int32) (zz >> 1) ^ -(int32) (zz & 1);
-		bucket += delta;
-		if ((i > 0 && delta == 0) || bucket >= buckets || c == 0)
-			return false;
-		bag->bucket[i] = (int) bucket;
+		bag->bucket[i] = bucket;
 		bag->count[i] = (double) c;
 	}
-	if (p != end)
+	if (!termcache_done(&rd))
 		return false;
-	bag->n = n;
+	bag->n = rd.n;
 	return true;
 }

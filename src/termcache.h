@@ -94,6 +94,115 @@ extern bool termcache_decode(Datum value, uint64 fingerprint, uint64 text_hash,
 							 int buckets, TermBag *bag);
 
 /*
+ * Reading a value entry by entry, for a scan that puts each entry straight
+ * where it is used (sparserow.c): termcache_open checks the header (false
+ * when the fingerprint does not match or the size cannot hold n entries),
+ * then termcache_next gives the n entries in order, each checked as
+ * termcache_decode checks it (false: a damaged value, to be parsed
+ * again), then termcache_done says whether the value ended there.  The
+ * caller compares text_hash with the row's text's hash itself, before or
+ * after the entries: the value is the row's only when both match.  The
+ * entries are read inline: a call per entry cost a scan more than the
+ * reading itself.
+ */
+typedef struct TermCacheReader
+{
+	const char *p;				/* the next entry */
+	const char *end;
+	uint64		text_hash;		/* the hash of the text the value was made of */
+	int32		n;				/* entries */
+	int32		buckets;		/* the model's buckets, the bound of each */
+	int64		bucket;			/* the last entry's bucket, -1 before the first */
+} TermCacheReader;
+
+extern bool termcache_open(Datum value, uint64 fingerprint, int buckets,
+						   TermCacheReader *rd);
+
+/*
+ * A variable-length integer at p, not past end, into *v (see termcache.c
+ * for the format); returns the byte after it, or NULL when it runs past
+ * end or past 32 bits.  Nearly all take one to three bytes (a count, a
+ * bucket's distance from the previous one): those are read first.
+ */
+static inline const char *
+termcache_varint(const char *p, const char *end, uint32 *v)
+{
+	uint32		result = 0;
+	int			shift = 0;
+
+	if (end - p >= 3)
+	{
+		uint32		b0 = (unsigned char) p[0];
+		uint32		b1 = (unsigned char) p[1];
+		uint32		b2 = (unsigned char) p[2];
+
+		if (b0 < 0x80)
+		{
+			*v = b0;
+			return p + 1;
+		}
+		if (b1 < 0x80)
+		{
+			*v = (b0 & 0x7f) | (b1 << 7);
+			return p + 2;
+		}
+		if (b2 < 0x80)
+		{
+			*v = (b0 & 0x7f) | ((b1 & 0x7f) << 7) | (b2 << 14);
+			return p + 3;
+		}
+	}
+	while (p < end)
+	{
+		uint32		b = (unsigned char) *p++;
+
+		if (shift == 28 && b > 0x0f)
+			return NULL;
+		result |= (b & 0x7f) << shift;
+		if (b < 0x80)
+		{
+			*v = result;
+			return p;
+		}
+		shift += 7;
+		if (shift > 28)
+			return NULL;
+	}
+	return NULL;
+}
+
+/*
+ * The next entry of rd: its bucket and its count (a whole number, never
+ * zero); false when it is damaged (past the value's end, a bucket not
+ * above the previous one or out of range, a zero count)
+ */
+static inline bool
+termcache_next(TermCacheReader *rd, int32 *bucket, int32 *count)
+{
+	uint32		delta;
+	uint32		zz;
+
+	if ((rd->p = termcache_varint(rd->p, rd->end, &delta)) == NULL ||
+		(rd->p = termcache_varint(rd->p, rd->end, &zz)) == NULL)
+		return false;
+	*count = (int32) (zz >> 1) ^ -(int32) (zz & 1);
+	if (rd->bucket >= 0 && delta == 0)
+		return false;
+	rd->bucket = Max(rd->bucket, 0) + delta;
+	if (rd->bucket >= rd->buckets || *count == 0)
+		return false;
+	*bucket = (int32) rd->bucket;
+	return true;
+}
+
+/* Did the entries end at the value's end? */
+static inline bool
+termcache_done(const TermCacheReader *rd)
+{
+	return rd->p == rd->end;
+}
+
+/*
  * Note how many rows of the last scan read their counts from the cache
  * (hits) and how many were parsed (misses); hitl._term_cache_last()
  * returns them

@@ -22,6 +22,12 @@ tfidf_idf(int64_t n_documents, int64_t df)
 	return log((1.0 + (double) n_documents) / (1.0 + (double) df)) + 1.0;
 }
 
+double
+tfidf_scale(double ss)
+{
+	return ss <= 0.0 ? 1.0 : 1.0 / sqrt(ss);
+}
+
 void
 tfidf_normalise(int nnz, double *values)
 {
@@ -33,7 +39,7 @@ tfidf_normalise(int nnz, double *values)
 		ss += values[i] * values[i];
 	if (ss <= 0.0)
 		return;
-	scale = 1.0 / sqrt(ss);
+	scale = tfidf_scale(ss);
 	for (i = 0; i < nnz; i++)
 		values[i] *= scale;
 }

@@ -23,4 +23,10 @@ extern double tfidf_idf(int64_t n_documents, int64_t df);
 /* Scale values[0..nnz-1] to unit Euclidean norm (all zeros stay zeros) */
 extern void tfidf_normalise(int nnz, double *values);
 
+/*
+ * The factor by which tfidf_normalise multiplies values whose squares sum
+ * to ss (summed in their order): 1 when it leaves them as they are
+ */
+extern double tfidf_scale(double ss);
+
 #endif

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "calibrate.h"
 #include "metrics.h"
@@ -57,6 +58,9 @@ make_rows(int n, int k, double t_model, double *proba, int *y)
 	}
 }
 
+static void apply_reference(int k, double *proba, double t);
+static void test_apply_many(void);
+
 static void
 test_apply(void)
 {
@@ -85,6 +89,65 @@ test_apply(void)
 			r[1] > r[2] && r[2] > r[3] && r[3] > r[0];
 	}
 	ok(same, "no temperature changes the order of the classes");
+	test_apply_many();
+}
+
+/*
+ * calib_apply as it computed each log three times, for the comparison
+ * below: the same doubles are expected, bit for bit
+ */
+static void
+apply_reference(int k, double *proba, double t)
+{
+	double		top = -HUGE_VAL;
+	double		sum = 0.0;
+	int			c;
+
+	for (c = 0; c < k; c++)
+		if (proba[c] > 0.0 && log(proba[c]) / t > top)
+			top = log(proba[c]) / t;
+	if (top == -HUGE_VAL)
+		return;
+	for (c = 0; c < k; c++)
+	{
+		proba[c] = proba[c] > 0.0 ? exp(log(proba[c]) / t - top) : 0.0;
+		sum += proba[c];
+	}
+	for (c = 0; c < k; c++)
+		proba[c] /= sum;
+}
+
+/* 8 and 70 classes (kept on the stack, and not), some of them zero */
+static void
+test_apply_many(void)
+{
+	int			ks[2] = {8, 70};
+	int			i;
+
+	for (i = 0; i < 2; i++)
+	{
+		double		a[70];
+		double		b[70];
+		double		sum = 0.0;
+		bool		same = true;
+		int			c;
+
+		for (c = 0; c < ks[i]; c++)
+			sum += (a[c] = c % 5 == 3 ? 0.0 : 1.0 / (1.0 + c * 0.37));
+		for (c = 0; c < ks[i]; c++)
+			b[c] = a[c] /= sum;
+		calib_apply(ks[i], a, 0.731);
+		apply_reference(ks[i], b, 0.731);
+		for (c = 0; c < ks[i]; c++)
+			same = same && memcmp(&a[c], &b[c], sizeof(double)) == 0;
+		ok(same, "%d classes: the very doubles of three logs a class", ks[i]);
+	}
+	{
+		double		z[3] = {0.0, 0.0, 0.0};
+
+		calib_apply(3, z, 0.5);
+		ok(z[0] == 0.0 && z[1] == 0.0 && z[2] == 0.0, "no positive probability: left as it is");
+	}
 }
 
 static void

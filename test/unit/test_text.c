@@ -95,6 +95,20 @@ test_tfidf(void)
 	v[0] = v[1] = v[2] = 0.0;
 	tfidf_normalise(3, v);
 	ok(v[0] == 0.0 && v[1] == 0.0 && v[2] == 0.0, "an all-zero row stays zero");
+	ok(tfidf_scale(25.0) == 1.0 / sqrt(25.0) && tfidf_scale(2.0) == 1.0 / sqrt(2.0),
+	   "the scale of squares summing to ss is 1 / sqrt(ss), as tfidf_normalise's");
+	ok(tfidf_scale(0.0) == 1.0, "a row of zeros has scale 1: it is left as it is");
+	v[0] = 0.1;
+	v[1] = -0.7;
+	v[2] = 3.3;
+	{
+		double		ss = v[0] * v[0] + v[1] * v[1] + v[2] * v[2];
+		double		w[3] = {v[0] * tfidf_scale(ss), v[1] * tfidf_scale(ss), v[2] * tfidf_scale(ss)};
+
+		tfidf_normalise(3, v);
+		ok(v[0] == w[0] && v[1] == w[1] && v[2] == w[2],
+		   "multiplying by tfidf_scale gives tfidf_normalise's very doubles");
+	}
 }
 
 /* the dense 5 x 4 example, as sparse rows */
