@@ -9,7 +9,7 @@
 -- removes what create_model added.
 
 BEGIN;
-SELECT plan(57);
+SELECT plan(61);
 
 CREATE EXTENSION hitl;
 
@@ -131,6 +131,36 @@ SELECT is(hitl.refresh_term_cache('nb', true), 119::bigint, 'and with all_rows e
 SELECT is(hitl.score('nb'), 0::bigint, 'then scoring writes nothing');
 SELECT is((SELECT (cached, parsed) FROM hitl._term_cache_last()), (119::bigint, 0::bigint),
 		  'and reads every row from the cache');
+
+-- values whose header is right (the row's own fingerprint and text hash)
+-- and whose entries are damaged, as a role that may write the column can
+-- make them: parsed, never read
+ALTER TABLE docs DISABLE TRIGGER hitl_terms_nb;
+CREATE TEMP TABLE forged AS
+SELECT id, hitl_terms_nb AS v, substr(hitl_terms_nb, 1, 24) AS h FROM docs WHERE id BETWEEN 31 AND 38;
+UPDATE docs d SET label_prediction = NULL, label_confidence = NULL,
+	hitl_terms_nb = CASE d.id
+		-- the last entry cut short; a byte after the entries
+		WHEN 31 THEN substr(f.v, 1, length(f.v) - 1)
+		WHEN 32 THEN f.v || '\x00'::bytea
+		-- more entries than the value has bytes for; a negative number of them
+		WHEN 33 THEN overlay(f.v PLACING '\xffffff7f'::bytea FROM 5 FOR 4)
+		WHEN 34 THEN overlay(f.v PLACING '\xffffffff'::bytea FROM 5 FOR 4)
+		-- one entry: a bucket past the model's; a number past 32 bits; a zero count
+		WHEN 35 THEN overlay(f.h PLACING '\x01000000'::bytea FROM 5 FOR 4) || '\xffffffff0f02'::bytea
+		WHEN 36 THEN overlay(f.h PLACING '\x01000000'::bytea FROM 5 FOR 4) || '\x80808080800102'::bytea
+		WHEN 37 THEN overlay(f.h PLACING '\x01000000'::bytea FROM 5 FOR 4) || '\x0500'::bytea
+		-- two entries of the same bucket
+		WHEN 38 THEN overlay(f.h PLACING '\x02000000'::bytea FROM 5 FOR 4) || '\x05020002'::bytea
+	END
+FROM forged f WHERE f.id = d.id;
+ALTER TABLE docs ENABLE TRIGGER hitl_terms_nb;
+SELECT is(hitl.score('nb'), 8::bigint, 'the rows whose values have damaged entries are scored');
+SELECT is((SELECT (cached, parsed) FROM hitl._term_cache_last()), (111::bigint, 8::bigint),
+		  'each damaged value is parsed, never read');
+SELECT is(pg_temp.differing_scores('nb'), 0::bigint, 'so their scores are the uncached path''s');
+UPDATE docs SET hitl_terms_nb = NULL WHERE id BETWEEN 31 AND 38;
+SELECT is(pg_temp.stale_rows('nb'), 0::bigint, 'an update of their column makes their values again');
 
 -- the text search configuration changes: every value is refused
 ALTER TEXT SEARCH CONFIGURATION public.tc_config ALTER MAPPING FOR asciiword WITH english_stem;
