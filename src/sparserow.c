@@ -173,12 +173,13 @@ tf_of(const double *tf, double count)
 
 /*
  * tf_of of a count known to be a whole number (read from the cache): the
- * same double, without the checks that it is one
+ * same double, without the checks that it is one.  The range test adds in
+ * unsigned arithmetic: a count near PG_INT32_MAX does not overflow.
  */
 static inline double
 tf_of_whole(const double *tf, int32 count)
 {
-	if ((uint32) (count + SPARSEROW_TF_TABLE) <= 2 * SPARSEROW_TF_TABLE)
+	if ((uint32) count + SPARSEROW_TF_TABLE <= 2 * SPARSEROW_TF_TABLE)
 		return tf[SPARSEROW_TF_TABLE + count];
 	return tfidf_tf((double) count);
 }

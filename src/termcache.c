@@ -251,8 +251,11 @@ termcache_open(Datum value, uint64 fingerprint, int buckets, TermCacheReader *rd
 	memcpy(&n, p + 4, sizeof(n));
 	memcpy(&fp, p + 8, sizeof(fp));
 	memcpy(&th, p + 16, sizeof(th));
-	/* an entry takes two bytes at least */
-	if (magic != TERMCACHE_MAGIC || fp != fingerprint || n < 0 ||
+	/*
+	 * An entry takes two bytes at least, and has a bucket of its own: a
+	 * value claiming more entries is refused before room is made for them
+	 */
+	if (magic != TERMCACHE_MAGIC || fp != fingerprint || n < 0 || n > buckets ||
 		(Size) n > (size - TERMCACHE_HEADER) / 2)
 		return false;
 	rd->p = p + TERMCACHE_HEADER;

@@ -96,10 +96,11 @@ extern bool termcache_decode(Datum value, uint64 fingerprint, uint64 text_hash,
 /*
  * Reading a value entry by entry, for a scan that puts each entry straight
  * where it is used (sparserow.c): termcache_open checks the header (false
- * when the fingerprint does not match or the size cannot hold n entries),
- * then termcache_next gives the n entries in order, each checked as
- * termcache_decode checks it (false: a damaged value, to be parsed
- * again), then termcache_done says whether the value ended there.  The
+ * when the fingerprint does not match, or n is more than the model's
+ * buckets or than the size can hold), then termcache_next gives the n
+ * entries in order, each checked as termcache_decode checks it (false: a
+ * damaged value, to be parsed again), then termcache_done says whether
+ * the value ended there.  The
  * caller compares text_hash with the row's text's hash itself, before or
  * after the entries: the value is the row's only when both match.  The
  * entries are read inline: a call per entry cost a scan more than the

@@ -9,7 +9,7 @@
 -- removes what create_model added.
 
 BEGIN;
-SELECT plan(61);
+SELECT plan(64);
 
 CREATE EXTENSION hitl;
 
@@ -161,6 +161,22 @@ SELECT is((SELECT (cached, parsed) FROM hitl._term_cache_last()), (111::bigint, 
 SELECT is(pg_temp.differing_scores('nb'), 0::bigint, 'so their scores are the uncached path''s');
 UPDATE docs SET hitl_terms_nb = NULL WHERE id BETWEEN 31 AND 38;
 SELECT is(pg_temp.stale_rows('nb'), 0::bigint, 'an update of their column makes their values again');
+
+-- a value with the row's own header claiming 2^27 entries, more than the
+-- model has buckets (each entry has one of its own), followed by 2^28
+-- bytes of entries that compress to 3 MB: refused before room is made for
+-- that many terms (which is more than a bag may hold)
+ALTER TABLE docs DISABLE TRIGGER hitl_terms_nb;
+UPDATE docs SET label_prediction = NULL, label_confidence = NULL,
+	hitl_terms_nb = overlay(substr(hitl_terms_nb, 1, 24) PLACING '\x00000008'::bytea FROM 5 FOR 4)
+		|| convert_to(repeat(chr(1), 268435456), 'UTF8')
+WHERE id = 39;
+ALTER TABLE docs ENABLE TRIGGER hitl_terms_nb;
+SELECT is(hitl.score('nb'), 1::bigint, 'a row whose value claims more entries than buckets is scored');
+SELECT is((SELECT (cached, parsed) FROM hitl._term_cache_last()), (118::bigint, 1::bigint),
+		  'its value is parsed, never read');
+SELECT is(pg_temp.differing_scores('nb'), 0::bigint, 'so its score is the uncached path''s');
+UPDATE docs SET hitl_terms_nb = NULL WHERE id = 39;
 
 -- the text search configuration changes: every value is refused
 ALTER TEXT SEARCH CONFIGURATION public.tc_config ALTER MAPPING FOR asciiword WITH english_stem;
