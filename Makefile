@@ -107,7 +107,13 @@ OBJS = \
 # to PUBLIC, which the upgrade revokes: it grants SELECT alone, so that no
 # new install ever holds the grant (the same objects and privileges as
 # 0.1.0 updated: test/t/081_upgrade_same_objects.pl).
-DATA = sql/$(EXTENSION)--0.1.0.sql
+#
+# The 0.1.0 install script itself is not installed, so that no server can
+# make a database at 0.1.0 (CREATE EXTENSION hitl VERSION '0.1.0') with that
+# grant: a database already at 0.1.0 needs only the upgrade script, and a
+# dump of one is restored under the current version (hitl.upgrade_models).
+# The upgrade tests make 0.1.0 databases from it: `make install-0.1.0`
+# installs it for them (test/run-tests.sh does; the package does not).
 DATA_built = sql/$(EXTENSION)--0.1.0--0.2.0.sql sql/$(EXTENSION)--0.2.0.sql
 EXTRA_CLEAN = sql/$(EXTENSION)--0.1.0--0.2.0.sql sql/$(EXTENSION)--0.2.0.sql test/unit/test_numerics \
 	test/unit/test_sparse test/unit/test_text test/unit/test_train test/unit/test_folds \
@@ -130,13 +136,21 @@ include $(PGXS)
 sql/$(EXTENSION)--0.1.0--0.2.0.sql: $(sort $(wildcard sql/0.2.0/*.sql))
 	cat $^ > $@
 
-PUBLIC_WRITE_GRANT = GRANT SELECT, INSERT, UPDATE, DELETE ON hitl.models, hitl.model_versions, hitl.queue TO PUBLIC;
+# a GRANT to PUBLIC of any privilege to write (0.1.0 has exactly one)
+PUBLIC_WRITE_GRANT = ^GRANT [A-Z, ]*(INSERT|UPDATE|DELETE|TRUNCATE)[A-Z, ]* ON (.*) TO PUBLIC;$$
 sql/$(EXTENSION)--0.2.0.sql: sql/$(EXTENSION)--0.1.0.sql sql/$(EXTENSION)--0.1.0--0.2.0.sql
-	test "$$(grep -cxF '$(PUBLIC_WRITE_GRANT)' $<)" = 1
-	sed 's/^GRANT SELECT, INSERT, UPDATE, DELETE ON \(hitl\.models, hitl\.model_versions, hitl\.queue\) TO PUBLIC;$$/GRANT SELECT ON \1 TO PUBLIC;/' $< > $@.tmp
-	! grep -qF '$(PUBLIC_WRITE_GRANT)' $@.tmp
+	test "$$(grep -cE '$(PUBLIC_WRITE_GRANT)' $<)" = 1
+	sed -E 's/$(PUBLIC_WRITE_GRANT)/GRANT SELECT ON \2 TO PUBLIC;/' $< > $@.tmp
 	cat sql/$(EXTENSION)--0.1.0--0.2.0.sql >> $@.tmp
+	! grep -qE '$(PUBLIC_WRITE_GRANT)' $@.tmp
 	mv $@.tmp $@
+
+# the frozen 0.1.0 install script, for the upgrade tests alone (see DATA_built)
+.PHONY: install-0.1.0
+install-0.1.0:
+	$(MKDIR_P) '$(DESTDIR)$(datadir)/$(datamoduledir)'
+	$(INSTALL_DATA) sql/$(EXTENSION)--0.1.0.sql '$(DESTDIR)$(datadir)/$(datamoduledir)/'
+
 
 # Plain-C tests of the numerics (no server involved)
 NUMERIC_SRCS = src/scaler.c src/logreg.c src/logreg_lbfgs.c src/logreg_solve.c src/lbfgs.c src/metrics.c src/crossval.c src/numeric_alloc.c

@@ -45,9 +45,12 @@
 #   hitl_copy_src               Copy the working tree (without .git) to
 #                               $HITL_SRC_DIR, owned by HITL_USER, and clean it.
 #   hitl_build_install          In that copy: `make COPT=-Werror` as HITL_USER
-#                               (warnings are errors), then `make install` as
-#                               root (directly, or through sudo when not root).
-#                               Log: $HITL_LOG_DIR/build.log.
+#                               (warnings are errors), then `make install
+#                               install-0.1.0` as root (directly, or through
+#                               sudo when not root): the frozen 0.1.0 install
+#                               script too, which the package leaves out and
+#                               the upgrade tests need. Log:
+#                               $HITL_LOG_DIR/build.log.
 #   hitl_start_cluster          initdb + pg_ctl start in $HITL_PGDATA, listening
 #                               only on a Unix socket in $HITL_TMPDIR; exports
 #                               the PG* variables below.
@@ -396,7 +399,7 @@ hitl_build_install() {
 		tail -n 60 "$log" >&2
 		return 1
 	fi
-	local install=(make -C "$HITL_SRC_DIR" PG_CONFIG="$PG_CONFIG" install)
+	local install=(make -C "$HITL_SRC_DIR" PG_CONFIG="$PG_CONFIG" install install-0.1.0)
 	local rc=0
 	if hitl__is_root || hitl__install_dirs_writable; then
 		"${install[@]}" >>"$log" 2>&1 || rc=$?

@@ -43,7 +43,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/../lib/cluster.sh"
 
 PACKAGE=postgresql-15-hitl
-PLAN=17
+PLAN=18
 TEST_NO=0
 FAILED=0
 DPKG_TOUCHED=0
@@ -158,7 +158,7 @@ rc=0
 tap "$rc" "lintian finds no error and no warning in it"
 [[ $rc -eq 0 ]] || diag_log "$HITL_LOG_DIR/lintian.log"
 
-# 4-5: the package holds what `make install` installs (same paths; the SQL
+# 4-6: the package holds what `make install` installs (same paths; the SQL
 # scripts and the control file byte for byte)
 make_dir="$HITL_TMPDIR/make-install"
 rc=0
@@ -185,8 +185,23 @@ for f in "$make_dir"/usr/share/postgresql/15/extension/*; do
 done
 [[ $n -ge 3 ]] || rc=1
 tap "$rc" "its control file and SQL scripts are those of make install"
+# no server it is installed on can make a database whose scripts grant
+# PUBLIC a write on hitl's tables: the frozen 0.1.0 install script, which
+# does, is left out (the upgrade from it is there), and no script it ships
+# grants one
+rc=0
+scripts=$(find "$extract/usr/share/postgresql/15/extension" -name 'hitl--*.sql' -printf '%f\n' | LC_ALL=C sort)
+[[ $scripts == $'hitl--0.1.0--0.2.0.sql\nhitl--0.2.0.sql' ]] || {
+	diag "scripts: $(tr '\n' ' ' <<<"$scripts")"
+	rc=1
+}
+if grep -lE '^GRANT [A-Z, ]*(INSERT|UPDATE|DELETE|TRUNCATE)[A-Z, ]* ON .* TO PUBLIC;' \
+	"$extract"/usr/share/postgresql/15/extension/hitl--*.sql; then
+	rc=1
+fi
+tap "$rc" "it ships the 0.2.0 install script and the upgrade from 0.1.0, none granting PUBLIC a write"
 
-# 6-7: install it with dpkg
+# 7-8: install it with dpkg
 before=$(hitl_manifest)
 # kept where only root writes: the test user owns HITL_TMPDIR, and root
 # unpacks this archive into /
@@ -207,7 +222,7 @@ tap "$rc" "dpkg -i installs it"
 is "$(dpkg-query -S /usr/lib/postgresql/15/lib/hitl.so 2>/dev/null | cut -d: -f1)" "$PACKAGE" \
 	"hitl.so of the system's PostgreSQL 15 belongs to $PACKAGE"
 
-# 8-14: a private cluster of the system's server, run by the test user
+# 9-15: a private cluster of the system's server, run by the test user
 if ! hitl_start_cluster 2>"$HITL_LOG_DIR/start.err"; then
 	diag_log "$HITL_LOG_DIR/start.err"
 	bail "the private cluster did not start"
@@ -242,7 +257,7 @@ is "$(sql -c "INSERT INTO points VALUES (100, 5.5, 2, NULL), (101, -4.5, 1, NULL
 	"right,left" "predict gives right for x = 5.5 and left for x = -4.5"
 hitl_stop_cluster || diag "could not stop the cluster"
 
-# 15-17: remove it; the system's files are as they were
+# 16-18: remove it; the system's files are as they were
 rc=0
 dpkg --purge "$PACKAGE" >>"$HITL_LOG_DIR/dpkg.log" 2>&1 || rc=$?
 [[ $rc -ne 0 ]] || DPKG_TOUCHED=0
