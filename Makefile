@@ -18,6 +18,7 @@ OBJS = \
 	src/train_sparseset.o \
 	src/train_text.o \
 	src/train_nbayes.o \
+	src/train_nbsums.o \
 	src/train_incremental.o \
 	src/train_stopping.o \
 	src/score.o \
@@ -98,6 +99,7 @@ OBJS = \
 	src/agg_math.o \
 	src/agg_state.o \
 	src/agg_nbayes.o \
+	src/agg_nbtrain.o \
 	src/agg_logreg.o
 
 # Released install scripts are frozen; each later version is an upgrade

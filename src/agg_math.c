@@ -24,9 +24,18 @@ agg_state_length(AggKind kind, int k, int d)
 {
 	int64_t		len;
 
+	if (kind == AGG_KIND_NBSUMS)
+	{
+		if (k != 1 || d < 0 || d > AGG_MAX_FEATURES)
+			return -1;
+		len = AGG_NBSUMS_SUMS + (int64_t) d;
+		return (len <= AGG_MAX_LENGTH) ? len : -1;
+	}
 	if (k < 2 || k > AGG_MAX_CLASSES || d < 0 || d > AGG_MAX_FEATURES)
 		return -1;
-	if (kind == AGG_KIND_NBAYES)
+	if (kind == AGG_KIND_NBEVAL)
+		len = (d == 0) ? AGG_NBEVAL_CONFUSION + (int64_t) k * k : -1;
+	else if (kind == AGG_KIND_NBAYES)
 		len = AGG_HEADER + (int64_t) k + (int64_t) k * d;
 	else if (kind == AGG_KIND_LOGREG)
 		len = AGG_LOGREG_GRAD + (int64_t) logreg_nvec(k) * (d + 1);
@@ -61,10 +70,10 @@ agg_state_valid(const double *s, int64_t len, AggKind *kind, int *k, int *d)
 
 	if (len < AGG_HEADER)
 		return 0;
-	kd = header_int(s[0], AGG_KIND_NBAYES, AGG_KIND_LOGREG);
-	kk = header_int(s[1], 2, AGG_MAX_CLASSES);
+	kd = header_int(s[0], AGG_KIND_NBAYES, AGG_KIND_NBEVAL);
+	kk = header_int(s[1], 1, AGG_MAX_CLASSES);
 	dd = header_int(s[2], 0, AGG_MAX_FEATURES);
-	if (kd < AGG_KIND_NBAYES || kk < 2 || dd < 0)
+	if (kd < AGG_KIND_NBAYES || kk < 1 || dd < 0)
 		return 0;
 	if (agg_state_length((AggKind) kd, kk, dd) != len)
 		return 0;
@@ -130,6 +139,92 @@ agg_nbayes_add(double *s, int cls, const double *x)
 	s[AGG_HEADER + cls] += 1.0;
 	for (j = 0; j < d; j++)
 		row[j] += x[j];
+}
+
+/* splitmix64's finaliser: every bit of v moves about half of the result's */
+static uint64_t
+mix64(uint64_t v)
+{
+	v ^= v >> 30;
+	v *= UINT64_C(0xbf58476d1ce4e5b9);
+	v ^= v >> 27;
+	v *= UINT64_C(0x94d049bb133111eb);
+	v ^= v >> 31;
+	return v;
+}
+
+/*
+ * The row's hash chains its seed through its values' bits, each mixed with
+ * its position
+ */
+uint64_t
+agg_nbsums_row_hash(const double *x, int d, uint64_t h)
+{
+	int			j;
+
+	for (j = 0; j < d; j++)
+	{
+		double		v = x[j];
+		uint64_t	bits = 0;
+
+		if (v != 0.0)
+			memcpy(&bits, &v, sizeof(bits));
+		h = mix64(h ^ bits ^ ((uint64_t) j << 53));
+	}
+	return mix64(h + (uint64_t) d);
+}
+
+/* The rows' hashes are added up in four 16-bit limbs, so that no sum loses a bit */
+void
+agg_nbsums_add(double *s, const double *x, uint64_t seed)
+{
+	int			d = (int) s[2];
+	double	   *sums = s + AGG_NBSUMS_SUMS;
+	double		nnz = 0.0;
+	uint64_t	h = agg_nbsums_row_hash(x, d, seed);
+	int			j;
+
+	for (j = 0; j < d; j++)
+	{
+		nnz += (x[j] != 0.0);
+		sums[j] += x[j];
+	}
+	s[AGG_NBSUMS_ROWS] += 1.0;
+	s[AGG_NBSUMS_NNZ] += nnz;
+	for (j = 0; j < 4; j++)
+		s[AGG_NBSUMS_HASH + j] += (double) ((h >> (16 * j)) & 0xffff);
+}
+
+uint64_t
+agg_nbsums_hash(const double *s)
+{
+	uint64_t	h = 0;
+	int			j;
+
+	/* each limb's sum is a whole number below 2^53: exact as a uint64 */
+	for (j = 0; j < 4; j++)
+		h += (uint64_t) s[AGG_NBSUMS_HASH + j] << (16 * j);
+	return h;
+}
+
+void
+agg_nbeval_add(double *s, int cls, const double *proba)
+{
+	int			k = (int) s[1];
+	int			pred = 0;
+	double		p = proba[cls];
+	int			c;
+
+	for (c = 1; c < k; c++)
+		if (proba[c] > proba[pred])
+			pred = c;
+	if (!(p >= 1e-15))			/* also catches NaN */
+		p = 1e-15;
+	if (p > 1.0 - 1e-15)
+		p = 1.0 - 1e-15;
+	s[AGG_NBEVAL_ROWS] += 1.0;
+	s[AGG_NBEVAL_LOSS] -= log(p);
+	s[AGG_NBEVAL_CONFUSION + (size_t) cls * k + pred] += 1.0;
 }
 
 /*

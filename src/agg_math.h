@@ -26,6 +26,20 @@
  * of their log-losses and the sum of the loss's gradients (ncoef doubles):
  * the data part of the objective, before C and the penalty, which
  * agg_logreg_finish adds as logreg_dense_objective does.
+ *
+ * Naive Bayes by class (AGG_KIND_NBSUMS, k = 1: the query groups the rows
+ * by label): the number of rows, their non-zero values, four 16-bit limbs
+ * of the sum of the rows' 64-bit hashes (agg_nbsums_row_hash), then the d
+ * feature sums.  Each
+ * limb's sum is a whole number below 2^53 for up to 2^37 rows, so it is
+ * exact in any grouping, and so is the sum of the hashes modulo 2^64 it
+ * gives (agg_nbsums_hash): a fingerprint of the rows that does not depend
+ * on their order.
+ *
+ * Naive Bayes' figures on its training rows (AGG_KIND_NBEVAL, d = 0): the
+ * number of rows, the sum of their log-losses, then the k x k confusion
+ * counts (true class-major), from which class_metrics_counts gives what
+ * class_metrics gives over the same rows.
  */
 #ifndef HITL_AGG_MATH_H
 #define HITL_AGG_MATH_H
@@ -36,7 +50,9 @@
 typedef enum AggKind
 {
 	AGG_KIND_NBAYES = 1,
-	AGG_KIND_LOGREG = 2
+	AGG_KIND_LOGREG = 2,
+	AGG_KIND_NBSUMS = 3,
+	AGG_KIND_NBEVAL = 4
 } AggKind;
 
 /* Elements before the sums: kind, k, d */
@@ -46,6 +62,17 @@ typedef enum AggKind
 #define AGG_LOGREG_ROWS AGG_HEADER
 #define AGG_LOGREG_LOSS (AGG_HEADER + 1)
 #define AGG_LOGREG_GRAD (AGG_HEADER + 2)
+
+/* The positions of the naive Bayes by class state's sums */
+#define AGG_NBSUMS_ROWS AGG_HEADER
+#define AGG_NBSUMS_NNZ (AGG_HEADER + 1)
+#define AGG_NBSUMS_HASH (AGG_HEADER + 2)	/* 4 limbs, lowest first */
+#define AGG_NBSUMS_SUMS (AGG_HEADER + 6)
+
+/* The positions of the naive Bayes figures state's sums */
+#define AGG_NBEVAL_ROWS AGG_HEADER
+#define AGG_NBEVAL_LOSS (AGG_HEADER + 1)
+#define AGG_NBEVAL_CONFUSION (AGG_HEADER + 2)
 
 /* Limits on k, d and a state's length (elements) */
 #define AGG_MAX_CLASSES 100000
@@ -63,7 +90,8 @@ typedef enum AggRowStatus
 /*
  * The length of a state of kind for k classes and d features, or -1 when k
  * or d is out of range (k < 2 or above AGG_MAX_CLASSES, d < 0 or above
- * AGG_MAX_FEATURES) or the length would exceed AGG_MAX_LENGTH.
+ * AGG_MAX_FEATURES; for AGG_KIND_NBSUMS k = 1, for AGG_KIND_NBEVAL d = 0)
+ * or the length would exceed AGG_MAX_LENGTH.
  */
 extern int64_t agg_state_length(AggKind kind, int k, int d);
 
@@ -90,6 +118,29 @@ extern int	agg_sums_finite(const double *s, int64_t len);
 
 /* Naive Bayes: add a row of class cls (in [0, k)) with features x (d) */
 extern void agg_nbayes_add(double *s, int cls, const double *x);
+
+/*
+ * A row's hash: its features x (d), a zero of either sign hashing as +0,
+ * chained from seed (its group's hash, or 0)
+ */
+extern uint64_t agg_nbsums_row_hash(const double *x, int d, uint64_t seed);
+
+/*
+ * Naive Bayes by class: add a row with features x (d, zero or more) and
+ * seed (see agg_nbsums_row_hash)
+ */
+extern void agg_nbsums_add(double *s, const double *x, uint64_t seed);
+
+/* The sum modulo 2^64 of the row hashes of a naive Bayes by class state */
+extern uint64_t agg_nbsums_hash(const double *s);
+
+/*
+ * Naive Bayes' figures: add a row of class cls whose predicted
+ * probabilities are proba (k); its log-loss is -ln(p of cls) with p
+ * clipped to [1e-15, 1 - 1e-15] and its prediction the first class of
+ * highest probability, as class_metrics counts them.
+ */
+extern void agg_nbeval_add(double *s, int cls, const double *proba);
 
 /*
  * Logistic regression: add a row of class cls (in [0, k)) with features x

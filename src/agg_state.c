@@ -27,7 +27,18 @@ static const char *kind_name(AggKind kind);
 static const char *
 kind_name(AggKind kind)
 {
-	return (kind == AGG_KIND_NBAYES) ? "hitl._nb_stats" : "hitl._logreg_grad";
+	switch (kind)
+	{
+		case AGG_KIND_NBAYES:
+			return "hitl._nb_stats";
+		case AGG_KIND_LOGREG:
+			return "hitl._logreg_grad";
+		case AGG_KIND_NBSUMS:
+			return "hitl._nb_sums";
+		case AGG_KIND_NBEVAL:
+			return "hitl._nb_eval";
+	}
+	return "a training aggregate";
 }
 
 static void

@@ -22,6 +22,9 @@ extern void catalog_auto_labels_add(const char *model, int version, Datum keys,
 									Datum labels, Datum audited);
 extern bool catalog_auto_labels_any(const char *model);
 extern bool catalog_trains_on_auto_labels(const char *model);
+
+/* Does hitl hold that table (a database not yet updated from 0.1.0 does not)? */
+extern bool hitl_table_exists(const char *name);
 extern void catalog_auto_labels_forget(const char *model, int n, Datum *keys);
 extern void catalog_auto_labels_confirmed(const char *model, Datum row_key);
 extern char *autolabel_exclusion_sql(const HitlModel *model, const char *key_sql);

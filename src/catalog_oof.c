@@ -28,7 +28,7 @@
 
 
 /* Does hitl hold that table (a database not yet updated from 0.1.0 does not)? */
-static bool
+bool
 hitl_table_exists(const char *name)
 {
 	Oid			nsp = get_namespace_oid("hitl", true);

@@ -528,8 +528,8 @@ labeled_sql(const HitlModel *model, const char *extra, bool with_key, bool weigh
  * columns) costs more than it saves.  The plan keeps the setting it was
  * made with; leave the level with AtEOXact_GUC(true, level).
  */
-static int
-no_jit_enter(void)
+int
+dataset_no_jit_enter(void)
 {
 	int			level = NewGUCNestLevel();
 
@@ -554,7 +554,7 @@ dataset_open_labeled(const HitlModel *model)
 Portal
 dataset_open_labeled_with(const HitlModel *model, const char *extra, bool weighted)
 {
-	int			level = no_jit_enter();
+	int			level = dataset_no_jit_enter();
 	Portal		portal = dataset_open_cursor(labeled_sql(model, extra, true, weighted, true));
 
 	AtEOXact_GUC(true, level);
@@ -736,7 +736,7 @@ dataset_read_labeled(const HitlModel *model, bool with_key, bool weighted,
 	memset(&opt, 0, sizeof(opt));
 	opt.read_only = true;
 	opt.dest = &r.pub;
-	level = no_jit_enter();
+	level = dataset_no_jit_enter();
 	ret = SPI_execute_extended(labeled_sql(model, keys.data, with_key, weighted, false), &opt);
 	AtEOXact_GUC(true, level);
 	hitl_spi_check(ret, SPI_OK_SELECT, "reading the labeled rows");

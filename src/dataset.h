@@ -147,4 +147,10 @@ extern void dataset_permute(void *base, size_t size, int n, const int *order);
 /* Open a read-only cursor on a query (no parameters) */
 extern Portal dataset_open_cursor(const char *sql);
 
+/*
+ * Enter a GUC nesting level with JIT compilation off (queries planned
+ * meanwhile keep it off); leave it with AtEOXact_GUC(true, level)
+ */
+extern int	dataset_no_jit_enter(void);
+
 #endif

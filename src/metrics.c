@@ -227,6 +227,49 @@ class_metrics(int n, int k, const double *proba, const int *y,
 
 /* See metrics.h */
 void
+class_metrics_counts(int n, int k, double loss_sum, const double *confusion,
+					 ClassMetrics *out)
+{
+	double		correct = 0.0;
+	double		f1_sum = 0.0;
+	int			present = 0;
+	int			c;
+	int			t;
+
+	out->n = n;
+	out->accuracy = 0.0;
+	out->macro_f1 = 0.0;
+	out->log_loss = 0.0;
+	if (n <= 0 || k <= 0)
+		return;
+	for (c = 0; c < k; c++)
+	{
+		double		tp = confusion[(size_t) c * k + c];
+		double		fp = 0.0;
+		double		fn = 0.0;
+		double		denom;
+
+		for (t = 0; t < k; t++)
+			if (t != c)
+			{
+				fp += confusion[(size_t) t * k + c];
+				fn += confusion[(size_t) c * k + t];
+			}
+		correct += tp;
+		denom = 2.0 * tp + fp + fn;
+		if (denom > 0.0)
+		{
+			f1_sum += 2.0 * tp / denom;
+			present++;
+		}
+	}
+	out->accuracy = correct / n;
+	out->macro_f1 = present > 0 ? f1_sum / present : 0.0;
+	out->log_loss = loss_sum / n;
+}
+
+/* See metrics.h */
+void
 confusion_count(int n, int k, const double *proba, const int *y, int64_t *counts)
 {
 	int			i;

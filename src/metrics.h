@@ -56,6 +56,15 @@ extern void class_metrics(int n, int k, const double *proba, const int *y,
 						  ClassMetrics *out);
 
 /*
+ * class_metrics of n rows from their sums: the sum of their log-losses
+ * (clipped as class_metrics clips them) and their k x k confusion counts
+ * (true class-major, rows outside [0, k) not counted).  The figures are
+ * class_metrics' of the same rows, up to the order of the log-losses' sum.
+ */
+extern void class_metrics_counts(int n, int k, double loss_sum, const double *confusion,
+								 ClassMetrics *out);
+
+/*
  * The confusion matrix of n predictions: counts (k x k, row-major) gets, at
  * [t * k + p], the rows of true class t whose argmax is p.  Rows whose
  * label is outside [0, k) are not counted.

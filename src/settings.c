@@ -24,6 +24,7 @@ int			hitl_batch_size = 10000;
 int			hitl_max_workers = 2;
 int			hitl_work_timeout = 600000;
 int			hitl_max_parallel_scoring = 2;
+bool		hitl_train_by_aggregates = true;
 
 /*
  * Define the settings, all under the hitl. prefix (called by _PG_init).
@@ -66,5 +67,10 @@ settings_define(void)
 							"A table of at least min_parallel_table_scan_size is scanned and scored by block ranges in parallel; the workers come from max_parallel_workers. 0 scores in one process.",
 							&hitl_max_parallel_scoring, 2, 0, MAX_PARALLEL_WORKER_LIMIT, PGC_USERSET, 0,
 							NULL, NULL, NULL);
+	DefineCustomBoolVariable("hitl.train_by_aggregates",
+							 "Trains naive Bayes models without text columns by aggregates, in parallel.",
+							 "A training from scratch that does not cross-validate at once sums the labeled rows by parallel aggregates instead of reading them into one process. Off reads them as before.",
+							 &hitl_train_by_aggregates, true, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("hitl");
 }

@@ -21,6 +21,14 @@
 bool
 run_in_subtransaction(void (*fn) (void *arg), void *arg, int expected_sqlerrcode)
 {
+	return run_in_subtransaction_matching(fn, arg, expected_sqlerrcode, false);
+}
+
+/* See subxact.h */
+bool
+run_in_subtransaction_matching(void (*fn) (void *arg), void *arg, int expected,
+							   bool category)
+{
 	MemoryContext oldcontext = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
 	volatile bool done = true;
@@ -44,7 +52,8 @@ run_in_subtransaction(void (*fn) (void *arg), void *arg, int expected_sqlerrcode
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcontext);
 		CurrentResourceOwner = oldowner;
-		if (edata->sqlerrcode != expected_sqlerrcode)
+		if ((category ? ERRCODE_TO_CATEGORY(edata->sqlerrcode) : edata->sqlerrcode) !=
+			expected)
 			ReThrowError(edata);
 		FreeErrorData(edata);
 		done = false;

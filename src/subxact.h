@@ -16,4 +16,12 @@
 extern bool run_in_subtransaction(void (*fn) (void *arg), void *arg,
 								  int expected_sqlerrcode);
 
+/*
+ * run_in_subtransaction, expecting the SQLSTATE expected or, with
+ * category, any of its class (expected is then a class, such as
+ * ERRCODE_DATA_EXCEPTION)
+ */
+extern bool run_in_subtransaction_matching(void (*fn) (void *arg), void *arg, int expected,
+										   bool category);
+
 #endif

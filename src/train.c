@@ -86,7 +86,10 @@ train_run(const char *name, bool incremental, TrainCvWhen when, TrainRun *run,
 				 version == run->prev->version)
 			version = 0;
 	}
-	if (version == 0)
+	/* naive Bayes from scratch: by aggregates when it can be */
+	if (version == 0 && model_is_nbayes(run->model))
+		version = train_nbayes_sums(run);
+	if (version <= 0)
 		version = pick_family(run->model) (run);
 	/*
 	 * a new version: its stopping signal (from 0.2.0's SQL on); the

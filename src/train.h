@@ -134,6 +134,13 @@ extern int	train_nbayes(TrainRun *run);
 extern int	train_incremental(TrainRun *run);
 
 /*
+ * A naive Bayes training from scratch by aggregates (train_nbsums.c):
+ * returns the version, or -1 when this run must read the rows instead
+ * (train_nbayes).
+ */
+extern int	train_nbayes_sums(TrainRun *run);
+
+/*
  * Train a new version of the named model and record it; returns the version
  * number.  With incremental, a naive Bayes model applies only the label
  * changes since its current version when it can; when says when it
@@ -199,6 +206,22 @@ extern uint64 train_hash_more(uint64 h, const void *data, size_t n);
 
 /* The options of the fit folded into a hash, and the hash as 16 hex digits */
 extern char *train_hash_finish(uint64 h, const HitlModel *model);
+
+/*
+ * Does a naive Bayes training of run fingerprint its rows by the sums of
+ * their hashes, a sum per class (agg_math.h's AGG_KIND_NBSUMS), whichever
+ * way it reads them: a model without text, unweighted.  A row's hash is
+ * agg_nbsums_row_hash of its features from the seed train_row_seed_sql
+ * gives it (its group's hash with cv_group_column, else 0); the version's
+ * data hash is train_nb_rowsum_hash's, from the classes (in their order)
+ * and their rows' hash sums, with n and the options.  Reading the rows in
+ * key order (train_sparseset.c) or adding them up by aggregates
+ * (train_nbsums.c) gives the same hash.
+ */
+extern bool train_nb_rowsum(const TrainRun *run);
+extern char *train_row_seed_sql(const HitlModel *model, const char *alias);
+extern char *train_nb_rowsum_hash(const HitlModel *model, const HitlVersion *v, int64 n,
+								  const uint64 *class_hash);
 
 /* Raise 54000 when count (parameters of the model) is above limit */
 extern void train_check_size(const HitlModel *model, int n_classes, int d, int64 count,
@@ -368,6 +391,12 @@ typedef struct TrainCv
 extern int	train_crossval(TrainRun *run, const TrainCvInput *in, TrainCv *out);
 
 /*
+ * Would train_crossval cross-validate in's rows now (not deferred, and
+ * with folds and rows enough)?  Only in->n, in->k and in->classes are read.
+ */
+extern bool train_crossval_now(const TrainRun *run, const TrainCvInput *in);
+
+/*
  * audit.c: replace the model's audit store with the suspect labels that
  * cv's out-of-fold probabilities find (confident learning), or empty it
  * when cv was not done.  Runs in the training's SPI connection.
@@ -416,6 +445,8 @@ typedef struct SparseTraining
 	int		   *indices;
 	double	   *values;
 	char	   *hash;			/* what the training learns from */
+	uint64	   *class_hash;		/* train_nb_rowsum: per class, the sum of its
+								 * rows' hashes */
 } SparseTraining;
 
 /*
@@ -424,6 +455,13 @@ typedef struct SparseTraining
  * was trained on the same data and stands: then nothing is to be recorded.
  */
 extern bool train_sparse_read(TrainRun *run, SparseTraining *t);
+
+/*
+ * Does the current version stand, having learned from data of this hash?
+ * has_snapshot: the new version would record a label snapshot (naive
+ * Bayes, unweighted).
+ */
+extern bool train_sparse_stands(TrainRun *run, bool has_snapshot, const char *hash);
 
 /* Open the metrics of a sparse version (nnz < 0: not reported) */
 extern void train_sparse_metrics(StringInfo buf, const HitlVersion *v, int64 nnz,

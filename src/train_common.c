@@ -255,6 +255,42 @@ train_hash_finish(uint64 h, const HitlModel *model)
 	return psprintf("%016llx", (unsigned long long) h);
 }
 
+/* See train.h */
+bool
+train_nb_rowsum(const TrainRun *run)
+{
+	return model_is_nbayes(run->model) && run->layout->n_text == 0 && !run->weighted;
+}
+
+/* See train.h */
+char *
+train_row_seed_sql(const HitlModel *model, const char *alias)
+{
+	if (model->cv_group_column == NULL)
+		return "0::pg_catalog.int8";
+	return psprintf("COALESCE(pg_catalog.hashtextextended(%s.%s::pg_catalog.text, 0), 1)",
+					alias, quote_identifier(model->cv_group_column));
+}
+
+/* See train.h */
+char *
+train_nb_rowsum_hash(const HitlModel *model, const HitlVersion *v, int64 n,
+					 const uint64 *class_hash)
+{
+	uint64		h = 0x6e627375;	/* any seed */
+	int64		shape[3] = {n, v->d, v->n_classes};
+	int			i;
+
+	h = train_hash_more(h, shape, sizeof(shape));
+	for (i = 0; i < v->n_classes; i++)
+	{
+		h = train_hash_more(h, v->classes[i], strlen(v->classes[i]) + 1);
+		h = train_hash_more(h, &class_hash[i], sizeof(uint64));
+	}
+	h = train_hash_more(h, v->feature_dims, sizeof(int) * v->n_feature_columns);
+	return train_hash_finish(h, model);
+}
+
 /*
  * Is weight_by_consensus on?  Read from the model's options as the owner
  * of hitl's tables, like the model itself; off in a database whose hitl

@@ -230,6 +230,16 @@ can_defer(const TrainRun *run, const TrainCvInput *in)
 	return true;
 }
 
+bool
+train_crossval_now(const TrainRun *run, const TrainCvInput *in)
+{
+	const HitlModel *model = run->model;
+
+	if (model->cv_folds < 2 || in->n < 2 * model->cv_folds)
+		return false;
+	return !(run->cv_when == TRAIN_CV_DEFER && can_defer(run, in));
+}
+
 int
 train_crossval(TrainRun *run, const TrainCvInput *in, TrainCv *out)
 {

@@ -23,6 +23,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "agg_math.h"
 #include "compat.h"
 #include "rowkey.h"
 #include "spi_check.h"
@@ -53,6 +54,10 @@ typedef struct LabeledScan
 	MemoryContext cxt;			/* where the set lives */
 	bool		nbayes;
 	bool		weighted;		/* read each row's weight into s->w */
+	uint64	   *class_hash;		/* train_nb_rowsum: per class (in the order
+								 * met), its rows' hashes added up, else NULL */
+	int			hash_capacity;	/* ... classes it has room for */
+	double	   *x0;				/* ... and a row's features, NULL as 0 */
 } LabeledScan;
 
 static void set_grow_rows(SparseSet *s, bool weighted);
@@ -61,10 +66,9 @@ static void idf_row(Datum *values, bool *nulls, void *arg);
 static void compute_idf(const HitlModel *model, const FeatureLayout *layout, SparseRow *r,
 						HitlVersion *v);
 static void labeled_row(Datum *values, bool *nulls, void *arg);
-static void read_labeled(const TrainRun *run, SparseRow *r, SparseSet *s);
+static uint64 *read_labeled(const TrainRun *run, SparseRow *r, SparseSet *s);
 static void lay_out(const HitlModel *model, const FeatureLayout *layout, SparseTraining *t);
 static char *sparse_training_hash(TrainRun *run, const SparseTraining *t);
-static bool current_stands(TrainRun *run, const SparseTraining *t);
 
 /* Room for twice the rows (1024 at first), and their weights when weighted */
 static void
@@ -260,6 +264,23 @@ labeled_row(Datum *values, bool *nulls, void *arg)
 									 nulls[TRAIN_WEIGHT_COLUMN(st->model, layout)]);
 	if (layout->n_text > 0)
 		set_add_terms(s, &st->r->bag);
+	if (st->class_hash != NULL)
+	{
+		int			c = TRAIN_EXTRA_COLUMN(st->model, layout) + 1;
+		int			cls = s->y[s->n];
+		int			j;
+
+		if (cls >= st->hash_capacity)
+		{
+			st->class_hash = repalloc(st->class_hash, sizeof(uint64) * st->hash_capacity * 2);
+			memset(st->class_hash + st->hash_capacity, 0, sizeof(uint64) * st->hash_capacity);
+			st->hash_capacity *= 2;
+		}
+		for (j = 0; j < s->d; j++)
+			st->x0[j] = missing[j] ? 0.0 : x[j];
+		st->class_hash[cls] += agg_nbsums_row_hash(st->x0, s->d,
+												   (uint64) DatumGetInt64(values[c]));
+	}
 	s->n++;
 	s->tptr[s->n] = s->tnnz;
 	MemoryContextSwitchTo(rowcxt);
@@ -268,23 +289,50 @@ labeled_row(Datum *values, bool *nulls, void *arg)
 /*
  * Pass 2: the labeled rows in primary-key order, dense values raw and text
  * weighted with the version's idf, with the rows' weights when the run is
- * weighted.
+ * weighted.  Returns, when train_nb_rowsum, the sum of the rows' hashes
+ * of each class (in the classes' order), else NULL.
  */
-static void
+static uint64 *
 read_labeled(const TrainRun *run, SparseRow *r, SparseSet *s)
 {
 	const HitlModel *model = run->model;
 	const FeatureLayout *layout = run->layout;
 	LabeledScan st = {model, layout, r, s, CurrentMemoryContext, model_is_nbayes(model),
-	run->weighted};
+	run->weighted, NULL, 0, NULL};
+	char	   *extra = termcache_select(model, "t");
+	uint64	   *sums = NULL;
+	char	  **met;
+	int			i;
 
 	memset(s, 0, sizeof(*s));
 	s->d = layout->d;
 	set_grow_rows(s, run->weighted);
-	dataset_scan(dataset_open_labeled_with(model, termcache_select(model, "t"), run->weighted),
-				 labeled_row, &st);
+	if (train_nb_rowsum(run))
+	{
+		st.hash_capacity = 16;
+		st.class_hash = palloc0(sizeof(uint64) * st.hash_capacity);
+		st.x0 = palloc(sizeof(double) * Max(layout->d, 1));
+		extra = psprintf("%s, %s", extra, train_row_seed_sql(model, "t"));
+	}
+	dataset_scan(dataset_open_labeled_with(model, extra, run->weighted), labeled_row, &st);
 	termcache_note(r->cache_hits, r->cache_misses);
+	/* the classes in the order met, to carry their hash sums into the order given */
+	met = palloc(sizeof(char *) * Max(s->labels.n_classes, 1));
+	memcpy(met, s->labels.classes, sizeof(char *) * s->labels.n_classes);
 	train_order_classes(model, &s->labels, s->n, s->y);
+	if (st.class_hash != NULL)
+	{
+		sums = palloc0(sizeof(uint64) * Max(s->labels.n_classes, 1));
+		for (i = 0; i < s->labels.n_classes; i++)
+		{
+			int			old;
+
+			for (old = 0; met[old] != s->labels.classes[i]; old++)
+				;
+			sums[i] = st.class_hash[old];
+		}
+	}
+	return sums;
 }
 
 /*
@@ -356,6 +404,9 @@ sparse_training_hash(TrainRun *run, const SparseTraining *t)
 	int64		shape[4] = {X->n, X->d, v->n_classes, v->n_documents};
 	int			i;
 
+	if (train_nb_rowsum(run))
+		return train_nb_rowsum_hash(model, v, X->n, t->class_hash);
+
 	h = train_hash_more(h, shape, sizeof(shape));
 	h = train_hash_more(h, t->indptr, sizeof(int64) * ((size_t) X->n + 1));
 	h = train_hash_more(h, t->indices, sizeof(int) * (size_t) t->indptr[X->n]);
@@ -384,8 +435,8 @@ sparse_training_hash(TrainRun *run, const SparseTraining *t)
  * Otherwise this training records a new one, unless it could not do better
  * (it runs in a labeling transaction too, and gets no snapshot either).
  */
-static bool
-current_stands(TrainRun *run, const SparseTraining *t)
+bool
+train_sparse_stands(TrainRun *run, bool has_snapshot, const char *hash)
 {
 	const HitlVersion *prev = run->prev;
 	bool		reusable;
@@ -397,9 +448,9 @@ current_stands(TrainRun *run, const SparseTraining *t)
 	else if (prev->label_snapshot != NULL)
 		reusable = !catalog_restored_since(run->model, prev);
 	else
-		reusable = t->v.label_snapshot == NULL;
+		reusable = !has_snapshot;
 	return train_stands(run, reusable && prev->data_hash != NULL &&
-						strcmp(prev->data_hash, t->hash) == 0);
+						strcmp(prev->data_hash, hash) == 0);
 }
 
 /*
@@ -421,11 +472,11 @@ train_sparse_read(TrainRun *run, SparseTraining *t)
 	/* weighted sums are no start for an update (train_incremental.c) */
 	if (model_is_nbayes(model) && !run->weighted)
 		t->v.label_snapshot = catalog_label_snapshot(model, CurrentMemoryContext);
-	read_labeled(run, &r, &t->s);
+	t->class_hash = read_labeled(run, &r, &t->s);
 	train_check_labels(model, t->s.n, &t->s.labels);
 	lay_out(model, layout, t);
 	t->hash = sparse_training_hash(run, t);
-	if (current_stands(run, t))
+	if (train_sparse_stands(run, t->v.label_snapshot != NULL, t->hash))
 		return false;
 	if (t->s.tbucket != NULL)
 	{

@@ -70,3 +70,43 @@ CREATE AGGREGATE hitl._logreg_grad(class integer, features float8[], coef float8
 );
 COMMENT ON AGGREGATE hitl._logreg_grad(integer, float8[], float8[], integer) IS
 	'internal: the data part of logistic regression''s objective at coef over the labeled rows (class in [0, k), NULL: skipped; features standardized): [rows, sum of log-losses, their gradient in the coefficients'' layout]';
+
+/*
+ * Naive Bayes trained from scratch (src/train_nbsums.c): per label, the
+ * rows, their non-zero values, the sum of their hashes and their feature
+ * sums; then the figures of the model those sums make on the same rows.
+ * Both return their state, [kind, classes, features, sums...].
+ */
+
+CREATE FUNCTION hitl._nb_sums_step(state float8[], features float8[], seed bigint)
+RETURNS float8[]
+	AS 'MODULE_PATHNAME', 'hitl_nb_sums_step'
+	LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION hitl._nb_sums_step(float8[], float8[], bigint) IS
+	'internal: adds a labeled row to a state of hitl._nb_sums (its transition function)';
+
+CREATE AGGREGATE hitl._nb_sums(features float8[], seed bigint) (
+	SFUNC = hitl._nb_sums_step,
+	STYPE = float8[],
+	COMBINEFUNC = hitl._agg_combine,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE hitl._nb_sums(float8[], bigint) IS
+	'internal: naive Bayes sums of a group of labeled rows (features zero or more, as many on every row; seed: where the row''s hash starts, its group''s hash or 0): [3, 1, features, rows, non-zero values, 4 limbs of the sum of the row hashes, feature sums]';
+
+CREATE FUNCTION hitl._nb_eval_step(state float8[], class integer, features float8[],
+								   model float8[])
+RETURNS float8[]
+	AS 'MODULE_PATHNAME', 'hitl_nb_eval_step'
+	LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION hitl._nb_eval_step(float8[], integer, float8[], float8[]) IS
+	'internal: adds a labeled row''s log-loss and prediction to a state of hitl._nb_eval (its transition function)';
+
+CREATE AGGREGATE hitl._nb_eval(class integer, features float8[], model float8[]) (
+	SFUNC = hitl._nb_eval_step,
+	STYPE = float8[],
+	COMBINEFUNC = hitl._agg_combine,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE hitl._nb_eval(integer, float8[], float8[]) IS
+	'internal: the figures of a naive Bayes model ([classes, features, alpha, dimension, rows per class, sums per class and feature]) on labeled rows (class in [0, classes), NULL: skipped): [4, classes, 0, rows, sum of log-losses, confusion counts true class-major]';
