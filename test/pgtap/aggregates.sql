@@ -200,8 +200,8 @@ SELECT is((SELECT array_agg(a.aggfnoid::text ORDER BY a.aggfnoid::text) FROM pg_
 		   JOIN pg_proc p ON p.oid = a.aggfnoid
 		   WHERE p.pronamespace = 'hitl'::regnamespace AND p.proparallel = 's'
 			 AND a.aggcombinefn = 'hitl._agg_combine'::regproc AND a.aggtranstype = 'float8[]'::regtype),
-		  '{hitl._logreg_grad,hitl._nb_stats}'::text[],
-		  'both aggregates are parallel safe, with a float8[] state and a combine function');
+		  '{hitl._logreg_grad,hitl._nb_eval,hitl._nb_stats,hitl._nb_sums}'::text[],
+		  'every training aggregate is parallel safe, with a float8[] state and a combine function');
 SELECT ok(has_function_privilege('public', 'hitl._nb_stats(integer, float8[], integer)', 'EXECUTE')
 		  AND has_function_privilege('public', 'hitl._logreg_grad(integer, float8[], float8[], integer)', 'EXECUTE')
 		  AND obj_description('hitl._nb_stats(integer, float8[], integer)'::regprocedure, 'pg_proc') IS NOT NULL
