@@ -317,6 +317,12 @@ train_nbayes_sums(TrainRun *run)
 		n += (int64) q.state[i][AGG_NBSUMS_ROWS];
 		nnz += q.state[i][AGG_NBSUMS_NNZ];
 	}
+	/* hitl._nb_eval's confusion counts (k x k) must fit in its state */
+	if (agg_state_length(AGG_KIND_NBEVAL, Max(ls.n_classes, 2), 0) < 0)
+	{
+		AtEOXact_GUC(true, level);
+		return -1;
+	}
 	if (n > INT_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),

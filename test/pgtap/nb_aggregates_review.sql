@@ -13,7 +13,7 @@ DROP ROLE IF EXISTS nbrv_owner;
 CREATE ROLE nbrv_owner;
 DO $$ BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO nbrv_owner', current_database()); END $$;
 
-SELECT plan(14);
+SELECT plan(15);
 
 SET ROLE nbrv_owner;
 CREATE SCHEMA nbrv;
@@ -82,12 +82,21 @@ SELECT throws_ok($$SELECT hitl._nb_eval(0, '{1}', '{2,1,1,1,1,1,NaN,1}')$$, '220
 SELECT is(hitl._nb_eval(0, '{1}', '{2,1,1,1,1,1,1,1}'), '{4,2,0,1,0.6931471805599453,1,0,0,0}'::float8[],
 		  '_nb_eval: a valid model scores the row');
 
+-- more classes than _nb_eval's confusion counts hold (4,096 x 4,096 at most):
+-- the rows are read instead
+CREATE TABLE nbrv.many (id int PRIMARY KEY, label text, x1 float8);
+INSERT INTO nbrv.many SELECT i, 'c' || (i % 4100), i % 7 FROM generate_series(1, 8200) i;
+SELECT is(hitl.create_model('nbrv_many', 'nbrv.many', 'label', ARRAY['x1']::name[],
+							algorithm => 'naive_bayes', options => '{"cv_folds": 0}'), 1,
+		  'a model of 4,100 classes is trained by reading its rows');
+
 SELECT * FROM finish();
 
 RESET ROLE;
 SET client_min_messages = warning;
 SELECT hitl.drop_model('nbrv_ci');
 SELECT hitl.drop_model('nbrv_enum');
+SELECT hitl.drop_model('nbrv_many');
 DROP SCHEMA nbrv CASCADE;
 DROP OWNED BY nbrv_owner;
 DO $$ BEGIN EXECUTE format('REVOKE CREATE ON DATABASE %I FROM nbrv_owner', current_database()); END $$;
