@@ -85,6 +85,7 @@ eval_model(FunctionCallInfo fcinfo, int argno)
 	double		dd;
 	int			k;
 	int			d;
+	int			bad;
 
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
@@ -111,6 +112,12 @@ eval_model(FunctionCallInfo fcinfo, int argno)
 				 errdetail("A model is [classes, features, alpha, dimension, rows per class, sums per class and feature].")));
 	k = (int) kk;
 	d = (int) dd;
+	/* alpha, dimension and sums finite (a NaN sum would be read as 0) */
+	if (agg_check_row(v + 2, (int) (len - 2), 0, &bad) != AGG_ROW_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("element %d of the naive Bayes model of hitl._nb_eval is NaN or infinite",
+						bad + 3)));
 
 	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 	if (em != NULL)

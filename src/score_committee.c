@@ -192,7 +192,7 @@ read_labeled(ScoreState *s, LabeledSet *ls, int dim)
 
 			MemoryContextSwitchTo(rowcxt);
 			label = SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull);
-			y = train_version_class(s->version, TextDatumGetCString(label));
+			y = train_version_class(s->version, train_label_text(s->model, label, isnull));
 			for (j = 0; j < ncols; j++)
 				values[j] = SPI_getbinval(tup, SPI_tuptable->tupdesc, j + 2, &nulls[j]);
 			if (c->sparse)

@@ -178,6 +178,13 @@ extern int	train_class_of(LabelSet *ls, const char *label, MemoryContext cxt);
 /* Index of a label among a version's classes, or -1 */
 extern int	train_version_class(const HitlVersion *v, const char *label);
 
+/*
+ * A non-NULL label read as text (the query's cast): the text as a C
+ * string, or 22004 when the cast gave NULL (a cast to text of the label
+ * type's owner may)
+ */
+extern char *train_label_text(const HitlModel *model, Datum label, bool isnull);
+
 /* Raise the error when there are too few labels or fewer than two classes */
 extern void train_check_labels(const HitlModel *model, int n, const LabelSet *ls);
 

@@ -93,6 +93,20 @@ train_version_class(const HitlVersion *v, const char *label)
 	return -1;
 }
 
+/* See train.h */
+char *
+train_label_text(const HitlModel *model, Datum label, bool isnull)
+{
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a label of model \"%s\" is NULL as text", model->name),
+				 errdetail("The value of column \"%s\" is not NULL, but its type's cast to text made it NULL.",
+						   model->label_column),
+				 errhint("Make the cast return a text for every value, or drop it.")));
+	return TextDatumGetCString(label);
+}
+
 /*
  * Enough labels, of at least two classes, to train?  Raises the error
  * otherwise.

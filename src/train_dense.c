@@ -166,6 +166,8 @@ training_row(int row, Datum *values, bool *nulls, void *arg)
 		b->col = bad_col;
 		ItemPointerCopy(DatumGetItemPointer(values[0]), &b->tid);
 	}
+	if (nulls[st->layout->ncols + 1])
+		(void) train_label_text(st->model, (Datum) 0, true);
 	ts->y[row] = training_class(st, values[st->layout->ncols + 1]);
 	if (st->model->cv_group_column != NULL)
 		train_groups_add(&ts->groups, row, values[st->layout->ncols + 2],

@@ -156,10 +156,15 @@ run_sums(void *arg)
 	char	   *sql;
 	uint64		i;
 
-	sql = psprintf("SELECT t.%s::pg_catalog.text, hitl._nb_sums(%s, %s)%s GROUP BY t.%s",
+	/*
+	 * grouped by the label's text, byte for byte, as reading the rows tells
+	 * classes apart: not by the label type's equality, nor the column's
+	 * collation (a case-insensitive one would merge classes)
+	 */
+	sql = psprintf("SELECT t.%s::pg_catalog.text COLLATE pg_catalog.\"C\","
+				   " hitl._nb_sums(%s, %s)%s GROUP BY 1",
 				   quote_identifier(model->label_column), q->features,
-				   train_row_seed_sql(model, "t"), q->from,
-				   quote_identifier(model->label_column));
+				   train_row_seed_sql(model, "t"), q->from);
 	hitl_spi_check(SPI_execute(sql, true, 0), SPI_OK_SELECT, "adding up the labeled rows");
 	q->ngroups = (int) SPI_processed;
 	q->labels = palloc(sizeof(char *) * Max(q->ngroups, 1));
@@ -170,17 +175,23 @@ run_sums(void *arg)
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		bool		isnull;
 		Datum		label = SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull);
-		ArrayType  *a = DatumGetArrayTypeP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+		bool		state_null;
+		Datum		state = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &state_null);
+		ArrayType  *a;
 		AggKind		kind;
 		int			k;
 		int			d;
-		int64		len = ARR_NDIM(a) == 1 ? ARR_DIMS(a)[0] : 0;
+		int64		len;
 
+		if (state_null)
+			elog(ERROR, "hitl: hitl._nb_sums gave no state of its kind");
+		a = DatumGetArrayTypeP(state);
+		len = ARR_NDIM(a) == 1 ? ARR_DIMS(a)[0] : 0;
 		if (ARR_HASNULL(a) ||
 			!agg_state_valid(STATE_VALUES(a), len, &kind, &k, &d) ||
 			kind != AGG_KIND_NBSUMS)
 			elog(ERROR, "hitl: hitl._nb_sums gave no state of its kind");
-		q->labels[i] = TextDatumGetCString(label);
+		q->labels[i] = train_label_text(model, label, isnull);
 		q->state[i] = palloc(sizeof(double) * len);
 		memcpy(q->state[i], STATE_VALUES(a), sizeof(double) * len);
 		q->d[i] = d;
@@ -226,8 +237,8 @@ figures(const NbSums *q, const NBayesCounts *c, double dimension, char **classes
 	values[1] = PointerGetDatum(construct_array(model_arg, (int) len, FLOAT8OID,
 												sizeof(float8), FLOAT8PASSBYVAL,
 												TYPALIGN_DOUBLE));
-	sql = psprintf("SELECT hitl._nb_eval(pg_catalog.array_position($1, t.%s::pg_catalog.text)"
-				   " OPERATOR(pg_catalog.-) 1, %s, $2)%s",
+	sql = psprintf("SELECT hitl._nb_eval(pg_catalog.array_position($1 COLLATE pg_catalog.\"C\","
+				   " t.%s::pg_catalog.text COLLATE pg_catalog.\"C\") OPERATOR(pg_catalog.-) 1, %s, $2)%s",
 				   quote_identifier(model->label_column), q->features, q->from);
 	hitl_spi_check_rows(SPI_execute_with_args(sql, 2, argtypes, values, NULL, true, 0),
 						SPI_OK_SELECT, 1, "scoring the labeled rows");
@@ -305,6 +316,12 @@ train_nbayes_sums(TrainRun *run)
 		y[i] = train_class_of(&ls, q.labels[i], CurrentMemoryContext);
 		n += (int64) q.state[i][AGG_NBSUMS_ROWS];
 		nnz += q.state[i][AGG_NBSUMS_NNZ];
+	}
+	/* hitl._nb_eval's confusion counts (k x k) must fit in its state */
+	if (agg_state_length(AGG_KIND_NBEVAL, Max(ls.n_classes, 2), 0) < 0)
+	{
+		AtEOXact_GUC(true, level);
+		return -1;
 	}
 	if (n > INT_MAX)
 		ereport(ERROR,

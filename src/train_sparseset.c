@@ -252,7 +252,7 @@ labeled_row(Datum *values, bool *nulls, void *arg)
 		st->r->cache_null = nulls[c];
 		sparserow_text(st->r, values + 1, nulls + 1);
 	}
-	label = TextDatumGetCString(values[layout->ncols + 1]);
+	label = train_label_text(st->model, values[layout->ncols + 1], nulls[layout->ncols + 1]);
 	rowcxt = MemoryContextSwitchTo(st->cxt);
 	s->y[s->n] = train_class_of(&s->labels, label, st->cxt);
 	if (st->model->cv_group_column != NULL)

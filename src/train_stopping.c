@@ -247,7 +247,7 @@ stop_row(Datum *values, bool *nulls, void *arg)
 																p->prev_proba, NULL)]);
 	}
 	else
-		prev = stop_class_of(p, TextDatumGetCString(values[0]));
+		prev = stop_class_of(p, train_label_text(p->model, values[0], nulls[0]));
 	p->answers[2 * p->n] = (AnnotatorAnswer)
 	{
 		p->n, 0, prev
