@@ -3,7 +3,8 @@
 -- training reading the rows (hitl.train_by_aggregates off): the same
 -- classes, sums, figures and data hash, so that a training on unchanged
 -- data by the other way stands; the same scores; classes in the label
--- type's order; the rows that are no feature vector, reported as reading
+-- type's order (a label of a nondeterministic collation keeps the classes
+-- that reading keeps apart); the rows that are no feature vector, reported as reading
 -- reports them; the models it does not serve; machine labels; the groups
 -- of cv_group_column in the data hash; and the aggregates themselves,
 -- against states worked out by hand, in parallel plans, with their errors.
