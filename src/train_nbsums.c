@@ -13,12 +13,12 @@
  * ten times as much at a million rows.
  *
  * It serves models without text, unweighted, whose training does not
- * cross-validate at once: cv_folds 0 (or too few rows for the folds), or
- * the worker's trainings, which leave the cross-validation for after the
- * scoring (it reads the rows in key order then, and finds the same data
- * hash: train_nb_rowsum).  Otherwise, with hitl.train_by_aggregates off,
- * or when a row cannot be read as a feature vector (a value below zero,
- * NaN, a numeric beyond double precision, an array of another length: any
+ * cross-validate at once: cv_folds 0, or the worker's trainings, which
+ * leave the cross-validation for after the scoring (it reads the rows in
+ * key order then, and finds the same data hash: train_nb_rowsum).
+ * Otherwise, with hitl.train_by_aggregates off, or when a row cannot be
+ * read as a feature vector (a value below zero,
+ * NaN, a numeric beyond double precision, an array of another shape: any
  * error of class 22 in the sums' query, rolled back), the training reads
  * the rows as before, which reports what is wrong with the row's key.
  *
@@ -93,11 +93,16 @@ features_sql(const HitlModel *model, const FeatureLayout *layout)
 			if (in_scalars)
 				appendStringInfoString(&buf, "]::pg_catalog.float8[]");
 			in_scalars = false;
-			appendStringInfo(&buf, "%s(COALESCE(pg_catalog.array_replace(t.%s::pg_catalog.float8[],"
-							 " NULL::pg_catalog.float8, 0::pg_catalog.float8),"
-							 " pg_catalog.array_fill(0::pg_catalog.float8, ARRAY[%d])))",
+			/* an array of another shape gets a NULL, which _nb_sums refuses */
+			appendStringInfo(&buf, "%s(CASE WHEN t.%s IS NULL"
+							 " THEN pg_catalog.array_fill(0::pg_catalog.float8, ARRAY[%d])"
+							 " WHEN pg_catalog.array_ndims(t.%s) OPERATOR(pg_catalog.=) 1"
+							 " AND pg_catalog.array_length(t.%s, 1) OPERATOR(pg_catalog.=) %d"
+							 " THEN pg_catalog.array_replace(t.%s::pg_catalog.float8[],"
+							 " NULL::pg_catalog.float8, 0::pg_catalog.float8)"
+							 " ELSE ARRAY[NULL::pg_catalog.float8] END)",
 							 parts++ > 0 ? " OPERATOR(pg_catalog.||) " : "", name,
-							 Max(layout->dims[col], 0));
+							 Max(layout->dims[col], 0), name, name, layout->dims[col], name);
 			continue;
 		}
 		if (!in_scalars)
