@@ -765,17 +765,40 @@ dataset_read_labeled(const HitlModel *model, bool with_key, bool weighted,
 }
 
 /*
- * Put element order[i] of base (n elements of size bytes) at i, in place:
- * each cycle of the permutation moves through one element's copy.
+ * Arrays up to this size are put in order through a copy: a row read from
+ * anywhere, written in sequence.  Following the permutation's cycles in
+ * place reads and writes rows at random, which costs several times more
+ * once the rows came in another order than their keys' (a table whose
+ * scores were rewritten holds its rows in the order of the writes).
+ */
+#define PERMUTE_COPY_MAX_BYTES ((size_t) 512 * 1024 * 1024)
+
+/*
+ * Put element order[i] of base (n elements of size bytes) at i: through a
+ * copy when it is at most PERMUTE_COPY_MAX_BYTES, else in place, each cycle
+ * of the permutation moving through one element's copy.
  */
 void
 dataset_permute(void *base, size_t size, int n, const int *order)
 {
 	char	   *b = (char *) base;
-	char	   *saved = palloc(Max(size, 1));
-	bool	   *done = palloc_extended(Max(n, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	char	   *saved;
+	bool	   *done;
 	int			start;
 
+	if ((size_t) Max(n, 1) * size <= PERMUTE_COPY_MAX_BYTES)
+	{
+		char	   *copy = palloc_extended(Max((size_t) n * size, 1), MCXT_ALLOC_HUGE);
+		int			i;
+
+		for (i = 0; i < n; i++)
+			memcpy(copy + (size_t) i * size, b + (size_t) order[i] * size, size);
+		memcpy(b, copy, (size_t) n * size);
+		pfree(copy);
+		return;
+	}
+	saved = palloc(Max(size, 1));
+	done = palloc_extended(Max(n, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	for (start = 0; start < n; start++)
 	{
 		int			i = start;

@@ -141,7 +141,10 @@ typedef void (*DatasetRowAtFn) (int row, Datum *values, bool *nulls, void *arg);
 extern int	dataset_read_labeled(const HitlModel *model, bool with_key, bool weighted,
 								 DatasetRowAtFn fn, void *arg, int **order);
 
-/* Put element order[i] of base (n elements of size bytes) at i, in place */
+/*
+ * Put element order[i] of base (n elements of size bytes) at i (through a
+ * copy up to 512 MB, in place beyond)
+ */
 extern void dataset_permute(void *base, size_t size, int n, const int *order);
 
 /* Open a read-only cursor on a query (no parameters) */
