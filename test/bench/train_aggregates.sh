@@ -123,6 +123,8 @@ plans="$(hitl_psql -At -c "LOAD 'auto_explain'" -c "SET auto_explain.log_min_dur
 launched="$(printf '%s\n' "$plans" | sed -n 's/.*Workers Launched: \([0-9]*\).*/\1/p' | tr '\n' ' ')"
 echo "# warm-up (on-2): workers launched by the parallel queries of the training: ${launched:-none}"
 
+# mb KB: in MB, rounded
+mb() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 declare -A wall=() tms=() rest=() hwm=() shm=() priv=()
 bad=0
 printf '%-6s %-5s %8s %10s %10s %10s %10s %10s %s\n' round conf version "wall ms" "train_ms" "rest ms" "VmHWM MB" "shmem MB" aggregates
@@ -151,13 +153,12 @@ for ((r = 0; r < REPS; r++)); do
 		shm[$conf]+="$T_SHMEM "
 		priv[$conf]+="$((T_HWM - T_SHMEM)) "
 		printf '%-6s %-5s %8s %10.1f %10.1f %10s %10s %10s %s\n' "$((r + 1))" "$conf" "$T_VERSION" \
-			"$T_WALL" "$train_ms" "$rest_ms" "$((T_HWM / 1024))" "$((T_SHMEM / 1024))" "$agg${ok:+ $ok}"
+			"$T_WALL" "$train_ms" "$rest_ms" "$(mb "$T_HWM")" "$(mb "$T_SHMEM")" "$agg${ok:+ $ok}"
 	done
 done
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 declare -A mw=() mt=()
-mb() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 echo
 echo "== train_aggregates: summary (ms, medians of $REPS; $ROWS rows, all labeled, 16 features, 3 classes; ratios measured side by side in this run) =="
 printf '%-6s %10s %10s %10s %10s %10s %12s\n' conf "wall ms" "train_ms" "rest ms" "VmHWM MB" "shmem MB" "private MB"
