@@ -6,13 +6,14 @@
 #     bash test/bench/run.sh                       # all of them
 #     bash test/bench/run.sh score queue latency   # some of them
 #
-# train, score, queue and text time hitl's functions called from SQL: they
-# run on a private cluster without hitl in shared_preload_libraries (no
-# background worker retraining behind their timed statements).  latency,
-# trigger, bulk and warm measure the background worker and the label
-# triggers: they run afterwards on a second private cluster, started with
-# shared_preload_libraries = 'hitl' and track_commit_timestamp = on (the
-# first one is stopped first; both have the settings of lib.sh).
+# train, train_aggregates, score, queue and text time hitl's functions called
+# from SQL: they run on a private cluster without hitl in
+# shared_preload_libraries (no background worker retraining behind their
+# timed statements).  latency, trigger, bulk and warm measure the background
+# worker and the label triggers: they run afterwards on a second private
+# cluster, started with shared_preload_libraries = 'hitl' and
+# track_commit_timestamp = on (the first one is stopped first; both have the
+# settings of lib.sh).
 #
 # Installs what is missing (as root), builds and installs hitl, starts the
 # clusters as a non-root user, and gives each benchmark a database of its
@@ -29,7 +30,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 benches=("$@")
 if [[ ${#benches[@]} -eq 0 ]]; then
-	benches=(train score queue text latency trigger bulk warm)
+	benches=(train train_aggregates score queue text latency trigger bulk warm)
 fi
 plain=()
 worker=()
@@ -108,7 +109,7 @@ echo "# reproduce: bash test/bench/run.sh"
 echo "################################################################"
 for b in "${benches[@]}"; do
 	echo
-	sed -n '/^== [a-z]*: summary/,$p' "$logs/$b.log"
+	sed -n '/^== [a-z_]*: summary/,$p' "$logs/$b.log"
 done
 if [[ ${#failed[@]} -gt 0 ]]; then
 	echo
