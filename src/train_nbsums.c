@@ -10,7 +10,8 @@
  * (and Citus could among its nodes); a second, hitl._nb_eval, scores them
  * with the model those sums make, for its figures on its training rows.
  * Reading the rows into one process in key order (train_nbayes.c) costs
- * ten times as much at a million rows.
+ * twice as much as the aggregates in one process, three times as much as
+ * with two parallel workers, at a million rows (test/bench/train_aggregates.sh).
  *
  * It serves models without text, unweighted, whose training does not
  * cross-validate at once: cv_folds 0, or the worker's trainings, which
