@@ -18,6 +18,7 @@
 #include "agg_math.h"
 #include "logreg.h"
 #include "logreg_solve.h"
+#include "metrics.h"
 
 int64_t
 agg_state_length(AggKind kind, int k, int d)
@@ -211,19 +212,10 @@ void
 agg_nbeval_add(double *s, int cls, const double *proba)
 {
 	int			k = (int) s[1];
-	int			pred = 0;
-	double		p = proba[cls];
-	int			c;
+	int			pred = proba_argmax(k, proba, NULL);
 
-	for (c = 1; c < k; c++)
-		if (proba[c] > proba[pred])
-			pred = c;
-	if (!(p >= 1e-15))			/* also catches NaN */
-		p = 1e-15;
-	if (p > 1.0 - 1e-15)
-		p = 1.0 - 1e-15;
 	s[AGG_NBEVAL_ROWS] += 1.0;
-	s[AGG_NBEVAL_LOSS] -= log(p);
+	s[AGG_NBEVAL_LOSS] += metrics_row_loss(proba[cls]);
 	s[AGG_NBEVAL_CONFUSION + (size_t) cls * k + pred] += 1.0;
 }
 

@@ -137,6 +137,45 @@ uncertainty_score(UncertaintyStrategy strategy, int k, const double *proba)
 	return score;
 }
 
+/* See metrics.h */
+double
+metrics_row_loss(double p)
+{
+	if (!(p >= LOGLOSS_EPS))	/* also catches NaN */
+		p = LOGLOSS_EPS;
+	if (p > 1.0 - LOGLOSS_EPS)
+		p = 1.0 - LOGLOSS_EPS;
+	return -log(p);
+}
+
+/*
+ * The figures of n rows (n > 0) from their correct predictions, summed
+ * log-losses and per-class true positives, false positives and false
+ * negatives: macro-F1 over the classes that occur
+ */
+static void
+metrics_finish(int n, int k, double correct, double loss, const double *tp,
+			   const double *fp, const double *fn, ClassMetrics *out)
+{
+	double		f1_sum = 0.0;
+	int			present = 0;
+	int			c;
+
+	for (c = 0; c < k; c++)
+	{
+		double		denom = 2.0 * tp[c] + fp[c] + fn[c];
+
+		if (denom > 0.0)
+		{
+			f1_sum += 2.0 * tp[c] / denom;
+			present++;
+		}
+	}
+	out->accuracy = correct / n;
+	out->macro_f1 = present > 0 ? f1_sum / present : 0.0;
+	out->log_loss = loss / n;
+}
+
 /*
  * Compute accuracy, macro-F1 and mean log-loss of n rows of predicted
  * probabilities (n x k, row-major) against the true classes y.
@@ -156,10 +195,7 @@ class_metrics(int n, int k, const double *proba, const int *y,
 	double	   *fn;
 	double		correct = 0.0;
 	double		loss = 0.0;
-	double		f1_sum = 0.0;
-	int			present = 0;
 	int			i;
-	int			c;
 
 	out->n = n;
 	out->accuracy = 0.0;
@@ -183,14 +219,8 @@ class_metrics(int n, int k, const double *proba, const int *y,
 			hitl_check_interrupts();
 
 		if (label >= 0 && label < k)
-		{
 			p = row[label];
-			if (!(p >= LOGLOSS_EPS))	/* also catches NaN */
-				p = LOGLOSS_EPS;
-			if (p > 1.0 - LOGLOSS_EPS)
-				p = 1.0 - LOGLOSS_EPS;
-		}
-		loss -= log(p);
+		loss += metrics_row_loss(p);
 
 		if (pred == label)
 		{
@@ -205,21 +235,7 @@ class_metrics(int n, int k, const double *proba, const int *y,
 		}
 	}
 
-	for (c = 0; c < k; c++)
-	{
-		double		denom = 2.0 * tp[c] + fp[c] + fn[c];
-
-		if (denom > 0.0)
-		{
-			f1_sum += 2.0 * tp[c] / denom;
-			present++;
-		}
-	}
-
-	out->accuracy = correct / n;
-	out->macro_f1 = present > 0 ? f1_sum / present : 0.0;
-	out->log_loss = loss / n;
-
+	metrics_finish(n, k, correct, loss, tp, fp, fn, out);
 	hitl_free(tp);
 	hitl_free(fp);
 	hitl_free(fn);
@@ -230,9 +246,10 @@ void
 class_metrics_counts(int n, int k, double loss_sum, const double *confusion,
 					 ClassMetrics *out)
 {
+	double	   *tp;
+	double	   *fp;
+	double	   *fn;
 	double		correct = 0.0;
-	double		f1_sum = 0.0;
-	int			present = 0;
 	int			c;
 	int			t;
 
@@ -242,30 +259,29 @@ class_metrics_counts(int n, int k, double loss_sum, const double *confusion,
 	out->log_loss = 0.0;
 	if (n <= 0 || k <= 0)
 		return;
-	for (c = 0; c < k; c++)
-	{
-		double		tp = confusion[(size_t) c * k + c];
-		double		fp = 0.0;
-		double		fn = 0.0;
-		double		denom;
-
-		for (t = 0; t < k; t++)
-			if (t != c)
-			{
-				fp += confusion[(size_t) t * k + c];
-				fn += confusion[(size_t) c * k + t];
-			}
-		correct += tp;
-		denom = 2.0 * tp + fp + fn;
-		if (denom > 0.0)
+	tp = hitl_alloc(sizeof(double) * k);
+	fp = hitl_alloc(sizeof(double) * k);
+	fn = hitl_alloc(sizeof(double) * k);
+	for (t = 0; t < k; t++)
+		for (c = 0; c < k; c++)
 		{
-			f1_sum += 2.0 * tp / denom;
-			present++;
+			double		count = confusion[(size_t) t * k + c];
+
+			if (c == t)
+			{
+				correct += count;
+				tp[c] += count;
+			}
+			else
+			{
+				fp[c] += count;
+				fn[t] += count;
+			}
 		}
-	}
-	out->accuracy = correct / n;
-	out->macro_f1 = present > 0 ? f1_sum / present : 0.0;
-	out->log_loss = loss_sum / n;
+	metrics_finish(n, k, correct, loss_sum, tp, fp, fn, out);
+	hitl_free(tp);
+	hitl_free(fp);
+	hitl_free(fn);
 }
 
 /* See metrics.h */

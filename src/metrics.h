@@ -55,6 +55,9 @@ typedef struct ClassMetrics
 extern void class_metrics(int n, int k, const double *proba, const int *y,
 						  ClassMetrics *out);
 
+/* A row's log-loss, -ln p with p clipped to [1e-15, 1 - 1e-15] (NaN as 1e-15) */
+extern double metrics_row_loss(double p);
+
 /*
  * class_metrics of n rows from their sums: the sum of their log-losses
  * (clipped as class_metrics clips them) and their k x k confusion counts

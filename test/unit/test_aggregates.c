@@ -11,7 +11,11 @@
  * L-BFGS solver's) to 1e-12 relative (the largest difference over the
  * largest magnitude), binary and multinomial, also when combined from
  * parts.  Only the order of the sums differs (the solver's passes use
- * BLAS a chunk at a time).  The data are pseudo-random, from a fixed seed.
+ * BLAS a chunk at a time).  Naive Bayes by class: the row hashes add up to
+ * the same sum in any order, and a -0 hashes as 0; naive Bayes' figures
+ * from confusion counts (agg_nbeval_add, class_metrics_counts) are
+ * class_metrics' over the rows.  The data are pseudo-random, from a fixed
+ * seed.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -23,6 +27,7 @@
 #include "agg_math.h"
 #include "logreg.h"
 #include "logreg_solve.h"
+#include "metrics.h"
 #include "nbayes.h"
 #include "tap.h"
 
@@ -215,10 +220,101 @@ test_states(void)
 	   "row checks: NaN, negative for naive Bayes only");
 }
 
+/* Naive Bayes by class: the sums and the order-free hash of the rows */
+static void
+test_nbsums(void)
+{
+	enum
+	{
+		N = 200, D = 5
+	};
+	double		x[N][D];
+	int64_t		len = agg_state_length(AGG_KIND_NBSUMS, 1, D);
+	double	   *fwd = new_state(AGG_KIND_NBSUMS, 1, D, &len);
+	double	   *back = new_state(AGG_KIND_NBSUMS, 1, D, &len);
+	double	   *half = new_state(AGG_KIND_NBSUMS, 1, D, &len);
+	double		zero[2] = {0.0, 1.0};
+	double		negzero[2] = {-0.0, 1.0};
+	double		sums_ok = 1;
+	int			i;
+	int			j;
+
+	for (i = 0; i < N; i++)
+		for (j = 0; j < D; j++)
+			x[i][j] = (double) (int) (5 * uniform());
+	for (i = 0; i < N; i++)
+		agg_nbsums_add(fwd, x[i], 7);
+	for (i = N - 1; i >= 0; i--)
+		agg_nbsums_add(i < N / 2 ? half : back, x[i], 7);
+	agg_combine(back, half, len);
+	ok(len == AGG_NBSUMS_SUMS + D && fwd[AGG_NBSUMS_ROWS] == N,
+	   "naive Bayes by class: a state of rows, non-zeros, 4 limbs and the sums");
+	for (j = 0; j < D; j++)
+	{
+		double		sum = 0.0;
+
+		for (i = 0; i < N; i++)
+			sum += x[i][j];
+		sums_ok = sums_ok && fwd[AGG_NBSUMS_SUMS + j] == sum;
+	}
+	ok(sums_ok, "naive Bayes by class: the feature sums");
+	ok(memcmp(fwd, back, sizeof(double) * (size_t) len) == 0 &&
+	   agg_nbsums_hash(fwd) == agg_nbsums_hash(back),
+	   "naive Bayes by class: the rows backwards, in two parts combined, give the same state and hash");
+	ok(agg_nbsums_row_hash(zero, 2, 7) == agg_nbsums_row_hash(negzero, 2, 7) &&
+	   agg_nbsums_row_hash(zero, 2, 7) != agg_nbsums_row_hash(zero, 2, 8) &&
+	   agg_nbsums_row_hash(zero, 2, 7) != agg_nbsums_row_hash(zero + 1, 1, 7),
+	   "a row's hash: -0 as 0, another seed or other values another hash");
+	free(fwd);
+	free(back);
+	free(half);
+}
+
+/* Naive Bayes' figures from counts are class_metrics' over the rows */
+static void
+test_nbeval(void)
+{
+	enum
+	{
+		N = 300, K = 4
+	};
+	double		proba[N * K];
+	int			y[N];
+	int64_t		len;
+	double	   *s = new_state(AGG_KIND_NBEVAL, K, 0, &len);
+	ClassMetrics direct;
+	ClassMetrics counted;
+	int			i;
+	int			c;
+
+	for (i = 0; i < N; i++)
+	{
+		double		sum = 0.0;
+
+		for (c = 0; c < K; c++)
+			sum += (proba[i * K + c] = (i % 17 == 0 && c == 1) ? 0.0 : uniform());
+		for (c = 0; c < K; c++)
+			proba[i * K + c] /= sum;
+		y[i] = (i % 5 == 0) ? 3 : (int) (3 * uniform());
+		agg_nbeval_add(s, y[i], proba + i * K);
+	}
+	class_metrics(N, K, proba, y, &direct);
+	class_metrics_counts((int) s[AGG_NBEVAL_ROWS], K, s[AGG_NBEVAL_LOSS],
+						 s + AGG_NBEVAL_CONFUSION, &counted);
+	ok(counted.n == N && counted.accuracy == direct.accuracy &&
+	   counted.macro_f1 == direct.macro_f1,
+	   "naive Bayes' figures: accuracy and macro-F1 from the confusion counts are class_metrics'");
+	ok(fabs(counted.log_loss - direct.log_loss) <= REL_TOL * direct.log_loss,
+	   "naive Bayes' figures: the log-loss to 1e-12 relative");
+	free(s);
+}
+
 int
 main(void)
 {
 	test_states();
+	test_nbsums();
+	test_nbeval();
 	test_nbayes(true);
 	test_nbayes(false);
 	test_logreg(2);
