@@ -3,9 +3,9 @@
 # nodes compute partial states, worker_partial_agg) and combines the parts
 # on the coordinator (coord_combine_agg) with hitl._agg_combine.  The
 # results equal those over a plain copy of the same rows (naive Bayes' sums
-# of whole numbers exactly, a gradient to 1e-12), and what the coordinator
-# receives from the nodes does not grow with the rows: twice the rows move
-# as many bytes, where reading the rows moves twice as many.
+# of whole numbers exactly, a gradient to 1e-12), and what the shards send
+# the coordinator does not grow with the rows: twice the rows move about as
+# many bytes, where reading the rows moves twice as many.
 
 use strict;
 use warnings;
@@ -100,27 +100,48 @@ like($plan, qr/worker_partial_agg\(.*hitl\._nb_sums/s,
 	'each shard computes a partial state of hitl._nb_sums');
 like($plan, qr/coord_combine_agg/, 'the coordinator combines the states');
 
-# Bytes the coordinator receives from the nodes (EXPLAIN ANALYZE's "Tuple
-# data received from nodes"), for 4,000 and 8,000 rows
-sub bytes_received
+# What the shards send the coordinator: the text of each shard's partial
+# states (what worker_partial_agg returns), against the text of the rows a
+# training that reads them would fetch, measured on every shard with
+# run_command_on_shards, for 4,000 and 8,000 rows.  (EXPLAIN ANALYZE's
+# count of the bytes received fails on a custom aggregate's partial state,
+# a cstring, in the Citus releases tested.)
+sub bytes_from_shards
 {
-	my ($sql) = @_;
-	my $out = $coord->safe_psql('postgres', "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) $sql");
-	return $out =~ /Tuple data received from nodes: (\d+) bytes/ ? $1 : -1;
+	my ($table, $select) = @_;
+	return $coord->safe_psql('postgres',
+		"SELECT sum(result::bigint) FROM run_command_on_shards('$table', \$\$$select\$\$)");
+}
+
+# a gradient's state without its final function, on every node, for the
+# shards to compute theirs
+foreach my $node ($coord, @workers)
+{
+	$node->safe_psql('postgres', q{
+SET citus.enable_ddl_propagation = off;
+CREATE AGGREGATE public.lr_state(integer, float8[], float8[], integer)
+	(SFUNC = hitl._logreg_grad_step, STYPE = float8[]);
+});
 }
 
 my %bytes;
 foreach my $t ('dist', 'dist2')
 {
-	$bytes{$t}{sums} = bytes_received(qq{SELECT lab, hitl._nb_sums(x, 0) FROM $t WHERE lab IS NOT NULL GROUP BY lab});
-	$bytes{$t}{grad} = bytes_received(qq{SELECT hitl._logreg_grad(c, x, $coef, 3) FROM $t});
-	$bytes{$t}{rows} = bytes_received(qq{SELECT lab, x FROM $t WHERE lab IS NOT NULL});
+	$bytes{$t}{sums} = bytes_from_shards($t,
+		q{SELECT sum(octet_length(lab) + octet_length(s::text)) FROM (SELECT lab, hitl._nb_sums(x, 0) s FROM %s WHERE lab IS NOT NULL GROUP BY lab) q});
+	$bytes{$t}{grad} = bytes_from_shards($t,
+		qq{SELECT octet_length(public.lr_state(c, x, $coef, 3)::text) FROM %s});
+	$bytes{$t}{rows} = bytes_from_shards($t,
+		q{SELECT sum(octet_length(lab) + octet_length(x::text)) FROM %s WHERE lab IS NOT NULL});
 }
 note(sprintf('bytes from the nodes (4,000 / 8,000 rows): naive Bayes sums %d / %d, a gradient %d / %d, the rows %d / %d',
 		map { ($bytes{dist}{$_}, $bytes{dist2}{$_}) } qw(sums grad rows)));
+# as many values either way, whose larger sums may take a digit more
 cmp_ok($bytes{dist}{sums}, '>', 0, 'the sums move some bytes');
-is($bytes{dist2}{sums}, $bytes{dist}{sums}, 'naive Bayes sums: twice the rows move as many bytes');
-is($bytes{dist2}{grad}, $bytes{dist}{grad}, 'a gradient: twice the rows move as many bytes');
+cmp_ok($bytes{dist2}{sums}, '<=', 1.15 * $bytes{dist}{sums},
+	'naive Bayes sums: twice the rows move about as many bytes');
+cmp_ok($bytes{dist2}{grad}, '<=', 1.15 * $bytes{dist}{grad},
+	'a gradient: twice the rows move about as many bytes');
 cmp_ok($bytes{dist2}{rows}, '>=', 1.9 * $bytes{dist}{rows}, 'reading the rows moves twice as many');
 cmp_ok($bytes{dist}{sums} * 10, '<', $bytes{dist}{rows}, 'the sums move a tenth of what the rows do, or less');
 
