@@ -235,22 +235,69 @@ train_load_current(const HitlModel *model, MemoryContext cxt)
 	return cv.version;
 }
 
-/* Fold n bytes into a running 64-bit hash */
+/* A 64-bit finaliser (splitmix64's): every bit of v moves about half of the result's */
+static inline uint64
+hash_mix(uint64 v)
+{
+	v ^= v >> 30;
+	v *= UINT64CONST(0xbf58476d1ce4e5b9);
+	v ^= v >> 27;
+	v *= UINT64CONST(0x94d049bb133111eb);
+	v ^= v >> 31;
+	return v;
+}
+
+/* One word into a lane: a multiply by an odd number and a shift, each one to one */
+#define HASH_LANE(l, w) \
+	do { \
+		(l) = ((l) ^ (w)) * UINT64CONST(0x9e3779b97f4a7c15); \
+		(l) ^= (l) >> 29; \
+	} while (0)
+
+/*
+ * Fold n bytes into a running 64-bit hash.  Training hashes every labeled
+ * row's values (hundreds of megabytes at a million rows), so the bytes go
+ * eight at a time into four independent lanes, word i into lane i % 4,
+ * each step one to one: a change of any one word changes its lane's end
+ * and so the result.  The last bytes (fewer than eight) and the length go
+ * through hash_bytes_extended.  Several times faster than
+ * hash_bytes_extended over the whole.
+ */
 uint64
 train_hash_more(uint64 h, const void *data, size_t n)
 {
 	const unsigned char *p = data;
+	size_t		words = n / 8;
+	uint64		lane[4];
+	size_t		i;
 
-	/* hash_bytes_extended() takes an int length: feed it in slices */
-	while (n > 0)
+	lane[0] = h ^ UINT64CONST(0x243f6a8885a308d3);
+	lane[1] = h ^ UINT64CONST(0x13198a2e03707344);
+	lane[2] = h ^ UINT64CONST(0xa4093822299f31d0);
+	lane[3] = h ^ UINT64CONST(0x082efa98ec4e6c89);
+	for (i = 0; i + 4 <= words; i += 4)
 	{
-		int			len = (int) Min(n, (size_t) (1 << 30));
+		uint64		w[4];
 
-		h = hash_bytes_extended(p, len, h);
-		p += len;
-		n -= len;
+		memcpy(w, p + i * 8, sizeof(w));
+		HASH_LANE(lane[0], w[0]);
+		HASH_LANE(lane[1], w[1]);
+		HASH_LANE(lane[2], w[2]);
+		HASH_LANE(lane[3], w[3]);
 	}
-	return h;
+	for (; i < words; i++)
+	{
+		uint64		w;
+
+		memcpy(&w, p + i * 8, sizeof(w));
+		HASH_LANE(lane[i % 4], w);
+	}
+	h = hash_mix(lane[0]) ^
+		(hash_mix(lane[1]) << 16 | hash_mix(lane[1]) >> 48) ^
+		(hash_mix(lane[2]) << 32 | hash_mix(lane[2]) >> 32) ^
+		(hash_mix(lane[3]) << 48 | hash_mix(lane[3]) >> 16);
+	h = hash_bytes_extended(p + words * 8, (int) (n % 8), h ^ (uint64) n);
+	return hash_mix(h);
 }
 
 /*
