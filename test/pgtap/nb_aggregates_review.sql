@@ -19,7 +19,10 @@ SET ROLE nbrv_owner;
 CREATE SCHEMA nbrv;
 
 -- a label column under a case-insensitive collation: 'Spam' and 'spam' are
--- two classes when the rows are read
+-- two classes when the rows are read (nondeterministic collations need a
+-- server built with ICU: skipped without)
+SELECT EXISTS (SELECT FROM pg_collation WHERE collprovider = 'i') AS has_icu \gset
+\if :has_icu
 CREATE COLLATION nbrv.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
 CREATE TABLE nbrv.ci_rows (id int PRIMARY KEY, label text COLLATE nbrv.ci, x1 float8, x2 int);
 INSERT INTO nbrv.ci_rows
@@ -37,6 +40,9 @@ SELECT is((SELECT class_counts FROM hitl.model_versions WHERE model = 'nbrv_ci' 
 SET hitl.train_by_aggregates = off;
 SELECT is(hitl.train('nbrv_ci'), 1, 'reading the rows finds the same data: the version stands');
 RESET hitl.train_by_aggregates;
+\else
+SELECT skip('a nondeterministic collation needs a server built with ICU', 5);
+\endif
 
 -- an enum whose cast to text (its owner's) gives two values one text
 CREATE TYPE nbrv.lbl AS ENUM ('a', 'b', 'c');
@@ -94,7 +100,7 @@ SELECT * FROM finish();
 
 RESET ROLE;
 SET client_min_messages = warning;
-SELECT hitl.drop_model('nbrv_ci');
+SELECT hitl.drop_model(name) FROM hitl.models WHERE name = 'nbrv_ci';
 SELECT hitl.drop_model('nbrv_enum');
 SELECT hitl.drop_model('nbrv_many');
 DROP SCHEMA nbrv CASCADE;
