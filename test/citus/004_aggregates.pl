@@ -1,7 +1,9 @@
 # Training statistics where the rows are: hitl's training aggregates on a
 # distributed table.  Citus pushes each one down to the shards (the worker
-# nodes compute partial states, worker_partial_agg) and combines the parts
-# on the coordinator (coord_combine_agg) with hitl._agg_combine.  The
+# nodes compute partial states, worker_partial_agg, or
+# worker_binary_partial_agg in Citus 14) and combines the parts on the
+# coordinator (coord_combine_agg, coord_binary_combine_agg) with
+# hitl._agg_combine.  The
 # results equal those over a plain copy of the same rows (naive Bayes' sums
 # of whole numbers exactly, a gradient to 1e-12), and what the shards send
 # the coordinator does not grow with the rows: twice the rows move about as
@@ -96,9 +98,9 @@ cmp_ok($grad_diff, '<=', 1e-12, 'logreg_grad: the gradient over the shards is th
 my $plan = $coord->safe_psql('postgres',
 	q{EXPLAIN (VERBOSE, COSTS OFF) SELECT lab, hitl._nb_sums(x, 0) FROM dist WHERE lab IS NOT NULL GROUP BY lab});
 like($plan, qr/Task Count: 4/, 'the plan has a task per shard');
-like($plan, qr/worker_partial_agg\(.*hitl\._nb_sums/s,
+like($plan, qr/worker_(binary_)?partial_agg\(.*hitl\._nb_sums/s,
 	'each shard computes a partial state of hitl._nb_sums');
-like($plan, qr/coord_combine_agg/, 'the coordinator combines the states');
+like($plan, qr/coord_(binary_)?combine_agg/, 'the coordinator combines the states');
 
 # What the shards send the coordinator: the text of each shard's partial
 # states (what worker_partial_agg returns), against the text of the rows a
