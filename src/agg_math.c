@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "agg_math.h"
+#include "hashmix.h"
 #include "logreg.h"
 #include "logreg_solve.h"
 #include "metrics.h"
@@ -142,18 +143,6 @@ agg_nbayes_add(double *s, int cls, const double *x)
 		row[j] += x[j];
 }
 
-/* splitmix64's finaliser: every bit of v moves about half of the result's */
-static uint64_t
-mix64(uint64_t v)
-{
-	v ^= v >> 30;
-	v *= UINT64_C(0xbf58476d1ce4e5b9);
-	v ^= v >> 27;
-	v *= UINT64_C(0x94d049bb133111eb);
-	v ^= v >> 31;
-	return v;
-}
-
 /*
  * The row's hash chains its seed through its values' bits, each mixed with
  * its position
@@ -170,9 +159,9 @@ agg_nbsums_row_hash(const double *x, int d, uint64_t h)
 
 		if (v != 0.0)
 			memcpy(&bits, &v, sizeof(bits));
-		h = mix64(h ^ bits ^ ((uint64_t) j << 53));
+		h = hash_mix64(h ^ bits ^ ((uint64_t) j << 53));
 	}
-	return mix64(h + (uint64_t) d);
+	return hash_mix64(h + (uint64_t) d);
 }
 
 /* The rows' hashes are added up in four 16-bit limbs, so that no sum loses a bit */

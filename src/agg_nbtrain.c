@@ -18,6 +18,7 @@
 
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "nodes/primnodes.h"
 #include "utils/array.h"
 #include "utils/memutils.h"
 
@@ -36,6 +37,8 @@ PG_FUNCTION_INFO_V1(hitl_nb_eval_step);
  */
 typedef struct EvalModel
 {
+	bool		stable;			/* the argument is a constant or a query
+								 * parameter: the same on every row */
 	int64		len;			/* the argument's values, and a copy of them */
 	double	   *arg;
 	NBayesModel nb;
@@ -45,6 +48,27 @@ typedef struct EvalModel
 } EvalModel;
 
 static EvalModel *eval_model(FunctionCallInfo fcinfo, int argno);
+static bool arg_is_stable(FunctionCallInfo fcinfo, int argno);
+
+/*
+ * Is argument argno of the transition function (argno - 1 of the
+ * aggregate) a constant or a parameter of the query, the same on every row
+ * of one execution?  Read from the aggregate's call (AggGetAggref), so not
+ * when the transition function is called another way (Citus' partial
+ * aggregation): then the argument is compared on every row.
+ */
+static bool
+arg_is_stable(FunctionCallInfo fcinfo, int argno)
+{
+	Aggref	   *aggref = AggGetAggref(fcinfo);
+	TargetEntry *tle;
+
+	if (aggref == NULL || list_length(aggref->args) < argno)
+		return false;
+	tle = list_nth_node(TargetEntry, aggref->args, argno - 1);
+	return IsA(tle->expr, Const) ||
+		(IsA(tle->expr, Param) && ((Param *) tle->expr)->paramkind == PARAM_EXTERN);
+}
 
 /*
  * hitl._nb_sums_step(state, features, seed): add a labeled row, its
@@ -96,6 +120,9 @@ eval_model(FunctionCallInfo fcinfo, int argno)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the model must be a one-dimensional float8[] without NULLs")));
+	/* a constant or parameter needs no comparison on every row */
+	if (em != NULL && em->stable)
+		return em;
 	len = ARR_DIMS(a)[0];
 	v = AGG_ARRAY_VALUES(a);
 	if (em != NULL && em->len == len && memcmp(em->arg, v, sizeof(double) * len) == 0)
@@ -147,6 +174,7 @@ eval_model(FunctionCallInfo fcinfo, int argno)
 	em->val = palloc(sizeof(double) * Max(d, 1));
 	em->proba = palloc(sizeof(double) * k);
 	MemoryContextSwitchTo(old);
+	em->stable = arg_is_stable(fcinfo, argno);
 	fcinfo->flinfo->fn_extra = em;
 	return em;
 }

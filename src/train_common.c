@@ -19,6 +19,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
+#include "hashmix.h"
 #include "logreg.h"
 #include "spi_check.h"
 #include "subxact.h"
@@ -235,18 +236,6 @@ train_load_current(const HitlModel *model, MemoryContext cxt)
 	return cv.version;
 }
 
-/* A 64-bit finaliser (splitmix64's): every bit of v moves about half of the result's */
-static inline uint64
-hash_mix(uint64 v)
-{
-	v ^= v >> 30;
-	v *= UINT64CONST(0xbf58476d1ce4e5b9);
-	v ^= v >> 27;
-	v *= UINT64CONST(0x94d049bb133111eb);
-	v ^= v >> 31;
-	return v;
-}
-
 /* One word into a lane: a multiply by an odd number and a shift, each one to one */
 #define HASH_LANE(l, w) \
 	do { \
@@ -292,12 +281,16 @@ train_hash_more(uint64 h, const void *data, size_t n)
 		memcpy(&w, p + i * 8, sizeof(w));
 		HASH_LANE(lane[i % 4], w);
 	}
-	h = hash_mix(lane[0]) ^
-		(hash_mix(lane[1]) << 16 | hash_mix(lane[1]) >> 48) ^
-		(hash_mix(lane[2]) << 32 | hash_mix(lane[2]) >> 32) ^
-		(hash_mix(lane[3]) << 48 | hash_mix(lane[3]) >> 16);
+	/* each lane's end, rotated by a quarter more than the last's */
+	h = 0;
+	for (i = 0; i < 4; i++)
+	{
+		uint64		e = hash_mix64(lane[i]);
+
+		h ^= (i == 0) ? e : (e << (16 * i) | e >> (64 - 16 * i));
+	}
 	h = hash_bytes_extended(p + words * 8, (int) (n % 8), h ^ (uint64) n);
-	return hash_mix(h);
+	return hash_mix64(h);
 }
 
 /*

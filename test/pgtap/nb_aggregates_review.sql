@@ -13,7 +13,7 @@ DROP ROLE IF EXISTS nbrv_owner;
 CREATE ROLE nbrv_owner;
 DO $$ BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO nbrv_owner', current_database()); END $$;
 
-SELECT plan(15);
+SELECT plan(17);
 
 SET ROLE nbrv_owner;
 CREATE SCHEMA nbrv;
@@ -90,6 +90,26 @@ SELECT throws_ok($$SELECT hitl._nb_eval(0, '{1}', '{2,1,1,1,1,1,NaN,1}')$$, '220
 				 '_nb_eval: a NaN sum is refused, not read as 0');
 SELECT is(hitl._nb_eval(0, '{1}', '{2,1,1,1,1,1,1,1}'), '{4,2,0,1,0.6931471805599453,1,0,0,0}'::float8[],
 		  '_nb_eval: a valid model scores the row');
+
+-- a model given as a parameter is built once per execution, not once per
+-- plan: the same statement run again with another model scores with it
+CREATE FUNCTION pg_temp.eval_two(model float8[]) RETURNS float8[] LANGUAGE plpgsql AS $$
+DECLARE
+	r float8[];
+BEGIN
+	SELECT hitl._nb_eval(c, x, model) INTO r
+	FROM (VALUES (0, '{1}'::float8[]), (1, '{0}'::float8[])) v(c, x);
+	RETURN r;
+END
+$$;
+SELECT is(pg_temp.eval_two('{2,1,1,1,1,1,1,1}'),
+		  (SELECT hitl._nb_eval(c, x, '{2,1,1,1,1,1,1,1}')
+		   FROM (VALUES (0, '{1}'::float8[]), (1, '{0}'::float8[])) v(c, x)),
+		  '_nb_eval: a model passed as a parameter scores as the constant does');
+SELECT is(pg_temp.eval_two('{2,1,1,1,5,1,9,1}'),
+		  (SELECT hitl._nb_eval(c, x, '{2,1,1,1,5,1,9,1}')
+		   FROM (VALUES (0, '{1}'::float8[]), (1, '{0}'::float8[])) v(c, x)),
+		  '_nb_eval: the same statement with another model parameter scores with that model');
 
 -- more classes than _nb_eval's confusion counts hold (4,096 x 4,096 at most):
 -- the rows are read instead
