@@ -22,6 +22,7 @@ OBJS = \
 	src/train_incremental.o \
 	src/train_stopping.o \
 	src/score.o \
+	src/score_dist.o \
 	src/score_scan.o \
 	src/score_parallel.o \
 	src/score_rows.o \
@@ -88,6 +89,7 @@ OBJS = \
 	src/sparserow.o \
 	src/classifier.o \
 	src/catalog_changes.o \
+	src/catalog_citus.o \
 	src/explain.o \
 	src/explain_math.o \
 	src/slice_sql.o \

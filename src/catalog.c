@@ -436,10 +436,28 @@ catalog_check_not_citus(const HitlModel *model)
 	if (citus_kind != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("table %s of model \"%s\" is a Citus %s table: hitl does not support distributed tables yet",
+				 errmsg("table %s of model \"%s\" is a Citus %s table: hitl does not support this there yet",
 						model->source_text, model->name, citus_kind),
-				 errdetail("Its rows are in shards, where the label triggers would fire on other nodes and a row's ctid is the shard's."),
-				 errhint("Drop the model (with citus.enable_unsafe_triggers on, for its label triggers) and build it on a plain table.")));
+				 errdetail("On a hash-distributed table a model is trained, scored and queued, and its labels are logged; audits, auto-labeling, assignments, slices and term caches need a plain table, and so does every use of a reference or Citus local table."),
+				 errhint("Build the model on a plain table (undistribute_table() makes one of it) to use this.")));
+}
+
+/*
+ * A model on a hash-distributed table is trained and scored on the
+ * coordinator; the worker nodes hold only its mirror (0A000 there).  Any
+ * other table of Citus' is refused (catalog_check_not_citus).
+ */
+static void
+check_citus_may_change(const HitlModel *model)
+{
+	if (!catalog_citus_distributed(model->source))
+		catalog_check_not_citus(model);
+	else if (catalog_citus_worker_node())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("model \"%s\" is a mirror on this Citus worker node", model->name),
+				 errdetail("The coordinator sends a model on a distributed table to the worker nodes, for its label triggers and its scoring there."),
+				 errhint("Train and score the model on the coordinator.")));
 }
 
 PG_FUNCTION_INFO_V1(hitl_check_not_citus);
@@ -492,7 +510,7 @@ catalog_check_may_change(const HitlModel *model, const char *action)
 						 model->source_text)));
 
 	if (strcmp(action, "alter") != 0)
-		catalog_check_not_citus(model);
+		check_citus_may_change(model);
 
 	if (strcmp(action, "alter") != 0 &&
 		check_enable_rls(model->source, InvalidOid, true) == RLS_ENABLED)

@@ -186,6 +186,18 @@ extern bool catalog_citus_shard(Oid relid);
 extern void catalog_check_not_citus(const HitlModel *model);
 extern bool catalog_citus_worker_node(void);
 
+/*
+ * Models on hash-distributed tables (catalog_citus.c): is a table one, the
+ * table of a shard on this node, the model's mirror on the worker nodes,
+ * the label changes the worker nodes logged, and whether the database has
+ * such a model.
+ */
+extern bool catalog_citus_distributed(Oid relid);
+extern Oid	catalog_citus_shard_parent(Oid relid);
+extern void catalog_citus_mirror(const HitlModel *model);
+extern int64 catalog_citus_pull_labels(const char *model);
+extern bool catalog_citus_any_distributed_model(void);
+
 /* Lock a model for training; raises an error when the role may not change it */
 extern void catalog_lock_model(const HitlModel *model);
 

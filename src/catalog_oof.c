@@ -284,7 +284,11 @@ autolabel_exclusion_sql(const HitlModel *model, const char *key_sql)
 {
 	StringInfoData buf;
 
-	if (!hitl_table_exists("auto_labels"))
+	/*
+	 * a distributed table has no machine labels (hitl.auto_label refuses
+	 * it), and Citus joins none of its rows to a table of the coordinator's
+	 */
+	if (!hitl_table_exists("auto_labels") || catalog_citus_distributed(model->source))
 		return "";
 	initStringInfo(&buf);
 	appendStringInfo(&buf,

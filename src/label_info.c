@@ -199,24 +199,35 @@ info_load(LabelInfo *info, Relation rel)
 {
 	LabelModelRow row;
 	Oid			types[INDEX_MAX_KEYS];
+	bool		found;
 	int			i;
 
 	info->usable = false;
-	if (!catalog_label_model(info->key.model, &row, info_cxt) ||
-		row.source != RelationGetRelid(rel))
+	found = catalog_label_model(info->key.model, &row, info_cxt);
+	/*
+	 * A shard of the model's distributed table: the triggers fire there, on
+	 * the node that holds it, and log into that node's label log, from
+	 * where the coordinator takes the entries (catalog_citus.c).  The
+	 * node knows the model by its mirror.
+	 */
+	if (found && row.source != RelationGetRelid(rel) &&
+		catalog_citus_shard_parent(RelationGetRelid(rel)) != row.source)
+		found = false;
+	if (!found)
 	{
 		/*
-		 * A shard of a table Citus distributed after its model was made: the
-		 * model is on the coordinator, and a change left out of its label
-		 * log would be lost to it
+		 * A shard of a table whose model this node does not know: Citus
+		 * distributed the table after its model was made (the model has no
+		 * mirror until it is scored), and a change left out of a label log
+		 * would be lost to the model
 		 */
 		if (catalog_citus_shard(RelationGetRelid(rel)))
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("hitl model \"%s\" cannot log changes to Citus shard %s",
 							info->key.model, RelationGetRelationName(rel)),
-					 errdetail("Citus distributed the model's table, or is distributing it, after the model was made: its label triggers went with the shards, to nodes where hitl has no model, and the change would be missing from the label log."),
-					 errhint("hitl does not support distributed tables yet: drop the model on the coordinator before distributing its table (with citus.enable_unsafe_triggers on, for its label triggers, once it is distributed), or undistribute the table.")));
+					 errdetail("This node has no mirror of the model: Citus distributed the model's table after the model was made, and the coordinator sends the model to the worker nodes when it scores it."),
+					 errhint("Score the model on the coordinator (hitl.score), then change its labels.")));
 		return;
 	}
 	if (row.status == MODEL_BROKEN || row.nkeys < 1 || row.nkeys > INDEX_MAX_KEYS)

@@ -115,6 +115,8 @@ cache_load(CachedModel *entry, const char *name, MemoryContext loadcxt)
 	entry->version = version;
 	entry->layout = layout;
 	entry->rowtype = get_rel_type_id(model->source);
+	entry->shard_rowtype = InvalidOid;
+	entry->shard_attnums = NULL;
 	entry->values = palloc(sizeof(Datum) * Max(layout->ncols, 1));
 	entry->nulls = palloc(sizeof(bool) * Max(layout->ncols, 1));
 	classifier_init(&entry->classifier, model, layout, version);

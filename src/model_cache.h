@@ -37,6 +37,9 @@ typedef struct CachedModel
 	HitlVersion *version;
 	FeatureLayout *layout;
 	Oid			rowtype;		/* the source table's row type */
+	/* a Citus shard's row type met last, and its feature columns' numbers */
+	Oid			shard_rowtype;
+	AttrNumber *shard_attnums;
 
 	Classifier	classifier;
 

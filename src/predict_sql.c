@@ -12,12 +12,58 @@
 #include "access/htup_details.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "parser/parse_type.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/json.h"
 #include "utils/typcache.h"
 
+#include "catalog.h"
 #include "metrics.h"
 #include "model_cache.h"
+
+/*
+ * The feature columns' numbers in a row of another type than the model's
+ * table: a row of one of its Citus shards, which Citus passes when it runs
+ * a function of the table's rows on the node that holds them.  A shard has
+ * the table's columns, not necessarily at the same numbers (a shard made
+ * after a column was dropped has no gap), so they are found by name, once
+ * per row type.  Any other row type: 42804.
+ */
+static AttrNumber *
+shard_attnums(CachedModel *cm, Oid rowtype, const char *caller)
+{
+	Oid			relid = typeidTypeRelid(rowtype);
+	AttrNumber *attnums;
+	int			i;
+
+	if (rowtype == cm->shard_rowtype)
+		return cm->shard_attnums;
+	if (!OidIsValid(relid) || catalog_citus_shard_parent(relid) != cm->model->source)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("row is of type %s, not of the type of table %s",
+						format_type_be(rowtype), cm->model->source_text),
+				 errhint("Pass a whole row of the model's table, as in SELECT %s('%s', t) FROM %s t.",
+						 caller, cm->model->name, cm->model->source_text)));
+	attnums = MemoryContextAlloc(GetMemoryChunkContext(cm->values),
+								 sizeof(AttrNumber) * Max(cm->layout->ncols, 1));
+	for (i = 0; i < cm->layout->ncols; i++)
+	{
+		attnums[i] = get_attnum(relid, cm->model->feature_columns[i]);
+		if (attnums[i] == InvalidAttrNumber ||
+			get_atttype(relid, attnums[i]) != cm->layout->types[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("shard %s of table %s has no column \"%s\" of type %s",
+							get_rel_name(relid), cm->model->source_text,
+							cm->model->feature_columns[i], format_type_be(cm->layout->types[i]))));
+	}
+	cm->shard_attnums = attnums;
+	cm->shard_rowtype = rowtype;
+	return attnums;
+}
 
 /*
  * Class probabilities of a row under a cached model, into cm->proba; the
@@ -35,13 +81,10 @@ predict_row_proba(CachedModel *cm, HeapTupleHeader row, const char *caller)
 	int			bad_col;
 	int			i;
 
+	AttrNumber *attnums = l->attnums;
+
 	if (rowtype != cm->rowtype)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("row is of type %s, not of the type of table %s",
-						format_type_be(rowtype), cm->model->source_text),
-				 errhint("Pass a whole row of the model's table, as in SELECT %s('%s', t) FROM %s t.",
-						 caller, cm->model->name, cm->model->source_text)));
+		attnums = shard_attnums(cm, rowtype, caller);
 
 	desc = lookup_rowtype_tupdesc(rowtype, HeapTupleHeaderGetTypMod(row));
 	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
@@ -49,7 +92,7 @@ predict_row_proba(CachedModel *cm, HeapTupleHeader row, const char *caller)
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = row;
 	for (i = 0; i < l->ncols; i++)
-		cm->values[i] = heap_getattr(&tuple, l->attnums[i], desc, &cm->nulls[i]);
+		cm->values[i] = heap_getattr(&tuple, attnums[i], desc, &cm->nulls[i]);
 	ReleaseTupleDesc(desc);
 
 	st = classifier_proba(&cm->classifier, cm->values, cm->nulls, cm->proba, &bad_col);

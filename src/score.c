@@ -58,6 +58,7 @@
 #include "queue.h"
 #include "rowkey.h"
 #include "score.h"
+#include "score_dist.h"
 #include "score_parallel.h"
 #include "score_scan.h"
 #include "termcache.h"
@@ -406,6 +407,16 @@ score_model(const char *name, MemoryContext parent, ScoreCommitFn commit,
 
 	/* one scoring of a model at a time */
 	score_lock(name);
+
+	/* a distributed table is scored where its rows are */
+	if (catalog_citus_distributed(model->source))
+	{
+		written = score_distributed(model);
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(cxt);
+		return written;
+	}
+
 	hitl_progress_begin(name, model->source, model->owner);
 	pushed_snapshot = score_take_snapshot(name, cxt, commit, commit_arg);
 

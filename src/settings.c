@@ -18,6 +18,7 @@
 #include "shared.h"
 
 bool		hitl_enabled = true;
+int			hitl_citus_poll_interval = 1000;
 int			hitl_naptime = 60;
 int			hitl_retrain_delay = 200;
 int			hitl_batch_size = 10000;
@@ -72,5 +73,10 @@ settings_define(void)
 							 "A training from scratch that does not cross-validate at once sums the labeled rows by parallel aggregates instead of reading them into one process. Off reads them as before.",
 							 &hitl_train_by_aggregates, true, PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+	DefineCustomIntVariable("hitl.citus_poll_interval",
+							"Time between two looks of a worker for labels on Citus worker nodes.",
+							"While its database has a model on a distributed table, its worker stays and takes that model's label changes from the worker nodes, where the label triggers log them, at this interval.",
+							&hitl_citus_poll_interval, 1000, 100, 3600000, PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("hitl");
 }

@@ -7,6 +7,7 @@
 
 extern bool hitl_enabled;
 extern int	hitl_naptime;		/* seconds */
+extern int	hitl_citus_poll_interval;	/* milliseconds */
 extern int	hitl_retrain_delay; /* milliseconds */
 extern int	hitl_batch_size;
 extern int	hitl_work_timeout;	/* milliseconds, 0: none */

@@ -124,7 +124,7 @@ static List *list_models(void);
 static void leave_if_hitl_absent(void);
 static void train_named_model(void *name);
 static bool retrain_if_labels_moved(HitlModelEntry *m, bool *rescore);
-static void work_on_model(HitlModelEntry *m, bool rescore);
+static bool work_on_model(HitlModelEntry *m, bool rescore);
 static long record_failure(HitlModelEntry *m, ErrorData *edata);
 static void work_timeout_handler(void);
 static void start_work_budget(void);
@@ -379,15 +379,33 @@ rescore_model(HitlModelEntry *m)
  * in the same transaction, rewrite the confidences when its calibration
  * moved), then auto-label.  Training and
  * scoring run as the model's owner; the reads and writes of hitl.models
- * around them as the owner of hitl's tables.
+ * around them as the owner of hitl's tables.  Returns true for a model on
+ * a distributed table (on the coordinator), whose labels are looked for
+ * again every hitl.citus_poll_interval.
  */
-static void
+static bool
 work_on_model(HitlModelEntry *m, bool rescore)
 {
 	bool		go_on;
 	bool		again;
 	bool		pending;
 	bool		recorded;
+	bool		distributed;
+	bool		mirror;
+
+	/*
+	 * 0a. a model on a distributed table: on the coordinator, take the label
+	 * changes the worker nodes logged; on a worker node it is a mirror, which
+	 * the coordinator trains and scores
+	 */
+	begin_work();
+	distributed = catalog_citus_distributed(m->source);
+	mirror = distributed && catalog_citus_worker_node();
+	if (distributed && !mirror)
+		(void) catalog_citus_pull_labels(m->name);
+	end_work();
+	if (mirror)
+		return false;
 
 	/* 0. refit the consensus of several annotators when answers came */
 	begin_work();
@@ -398,7 +416,7 @@ work_on_model(HitlModelEntry *m, bool rescore)
 	go_on = retrain_if_labels_moved(m, &rescore);
 	end_work();
 	if (!go_on)
-		return;
+		return distributed;
 
 	/* 2. rescore, a batch per transaction: when woken, or the version moved */
 	if (rescore)
@@ -432,10 +450,11 @@ work_on_model(HitlModelEntry *m, bool rescore)
 	 * cross-validation is pending
 	 */
 	if ((!rescore && !again && !recorded) || pending)
-		return;
+		return distributed;
 	begin_work();
 	autolabel_for_worker(m->name, m->owner);
 	end_work();
+	return distributed;
 }
 
 /*
@@ -610,7 +629,9 @@ work_on_one(HitlModelEntry *m, bool rescore_all, const Oid *changed,
 		for (i = 0; i < nchanged && !rescore; i++)
 			rescore = changed[i] == m->source;
 		start_work_budget();
-		work_on_model(m, rescore);
+		/* a model on a distributed table: look for its labels again soon */
+		if (work_on_model(m, rescore))
+			soonest(next_retry, hitl_citus_poll_interval);
 		end_work_budget();
 		/* a budget that ran out just as the work ended cancels nothing */
 		if (work_timed_out)

@@ -105,3 +105,372 @@ AS 'MODULE_PATHNAME', 'hitl_check_not_citus'
 LANGUAGE C STRICT STABLE;
 COMMENT ON FUNCTION hitl._check_not_citus(text) IS
 	'internal: raise 0A000 when Citus distributed the table of the model after it was made';
+
+/* ------------------------------------------------------------------------
+ * Models on distributed tables
+ *
+ * A model can be built on a hash-distributed table.  The model is on the
+ * coordinator; its table's rows are in shards on the worker nodes, and
+ * Citus creates the model's label triggers on every shard, where they fire
+ * (citus.enable_unsafe_triggers, which hitl sets for its own statements).
+ * So that they, and the scoring that runs where the rows are, know the
+ * model, each worker node holds a mirror of it: the row of hitl.models and
+ * the version being scored, sent by the coordinator when the model is
+ * made and before each scoring (hitl._citus_mirror).  A worker node's
+ * hitl worker leaves mirrors alone.
+ *
+ * The label triggers on a shard write the worker node's hitl.label_log.
+ * The coordinator takes those entries into its own log
+ * (hitl._citus_pull_labels): its hitl worker does so every
+ * hitl.citus_poll_interval while a distributed model exists, and
+ * hitl.wait before it waits.  The worker node deletes an entry once the
+ * coordinator has committed it (hitl.citus_label_pulls keeps what each
+ * node gave, until the next pull), so that no entry is lost or taken
+ * twice when a pull fails halfway.
+ * ------------------------------------------------------------------------ */
+
+/*
+ * The distribution column of a hash-distributed table, or NULL (another
+ * kind of Citus table, or a plain table, or no Citus).
+ */
+CREATE FUNCTION hitl._citus_distribution_column(source regclass) RETURNS name
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	col name;
+BEGIN
+	IF source IS NULL
+	   OR NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')
+	   OR to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+		RETURN NULL;
+	END IF;
+	EXECUTE $q$
+		SELECT pg_catalog.column_to_column_name(p.logicalrelid, p.partkey)
+		FROM pg_catalog.pg_dist_partition p
+		WHERE p.logicalrelid = $1 AND p.partmethod = 'h'$q$
+		INTO col USING source;
+	RETURN col;
+END
+$$;
+COMMENT ON FUNCTION hitl._citus_distribution_column(regclass) IS
+	'internal: the distribution column of a hash-distributed Citus table, NULL for any other table (and without Citus)';
+
+/*
+ * The distributed table of which the relation is a shard on this node, or
+ * NULL.  A shard is named <table>_<shard id> (the table's name shortened
+ * when that is too long), in the table's schema.
+ */
+CREATE FUNCTION hitl._citus_shard_parent(rel regclass) RETURNS regclass
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	parent regclass;
+	shard bigint;
+BEGIN
+	IF NOT hitl._citus_shard(rel) THEN
+		RETURN NULL;
+	END IF;
+	shard := substring((SELECT c.relname FROM pg_class c WHERE c.oid = rel) FROM '_([0-9]+)$')::bigint;
+	EXECUTE $q$
+		SELECT s.logicalrelid FROM pg_catalog.pg_dist_shard s
+		JOIN pg_catalog.pg_class p ON p.oid = s.logicalrelid
+		JOIN pg_catalog.pg_class c ON c.oid = $2
+		WHERE s.shardid = $1 AND c.relnamespace = p.relnamespace$q$
+		INTO parent USING shard, rel;
+	RETURN parent;
+END
+$$;
+COMMENT ON FUNCTION hitl._citus_shard_parent(regclass) IS
+	'internal: the Citus table of which the relation is a shard on this node, or NULL';
+
+/*
+ * Is the calling session's role allowed to keep the model's mirror on this
+ * worker node?  The coordinator connects as the role that trains or
+ * scores the model: a member of its owner, or a role that may update its
+ * table.  session_user, as these functions are SECURITY DEFINER.
+ */
+CREATE FUNCTION hitl._citus_may_mirror(owner name, source regclass) RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_has_role(session_user, owner, 'USAGE')
+		OR has_table_privilege(session_user, source, 'UPDATE')
+$$;
+COMMENT ON FUNCTION hitl._citus_may_mirror(name, regclass) IS
+	'internal: may the session''s role keep a model''s mirror on a worker node (a member of its owner, or a role that may update its table)';
+
+/*
+ * On a worker node: make the mirror of a model what the coordinator sent,
+ * its row of hitl.models and its current version (or none), replacing what
+ * was there.  Rows are copied as they are (no trigger of hitl's tables
+ * fires), and the backends' model caches are invalidated after.
+ */
+CREATE FUNCTION hitl._citus_mirror_receive(model jsonb, version jsonb) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	m hitl.models;
+	v hitl.model_versions;
+BEGIN
+	IF NOT hitl._citus_worker_node() THEN
+		RAISE EXCEPTION 'hitl._citus_mirror_receive() runs on Citus worker nodes only'
+			USING ERRCODE = 'feature_not_supported';
+	END IF;
+	m := jsonb_populate_record(NULL::hitl.models, model);
+	IF hitl._citus_distribution_column(m.source) IS NULL THEN
+		RAISE EXCEPTION 'table % of model "%" is not a distributed table on this node', m.source, m.name
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	IF NOT hitl._citus_may_mirror(m.owner, m.source) THEN
+		RAISE EXCEPTION 'permission denied for model "%"', m.name
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF version IS NOT NULL THEN
+		v := jsonb_populate_record(NULL::hitl.model_versions, version);
+		IF v.model IS DISTINCT FROM m.name THEN
+			RAISE EXCEPTION 'version of model "%" sent with model "%"', v.model, m.name
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+	END IF;
+	PERFORM set_config('session_replication_role', 'replica', true);
+	DELETE FROM hitl.model_versions mv WHERE mv.model = m.name;
+	DELETE FROM hitl.models mm WHERE mm.name = m.name;
+	INSERT INTO hitl.models SELECT (m).*;
+	IF version IS NOT NULL THEN
+		INSERT INTO hitl.model_versions SELECT (v).*;
+	END IF;
+	PERFORM set_config('session_replication_role', 'origin', true);
+	/* the statement triggers that invalidate the model caches */
+	UPDATE hitl.models mm SET name = mm.name WHERE false;
+	UPDATE hitl.model_versions mv SET model = mv.model WHERE false;
+END
+$$;
+COMMENT ON FUNCTION hitl._citus_mirror_receive(jsonb, jsonb) IS
+	'internal: on a Citus worker node, replaces the mirror of a model (its row and current version) with what the coordinator sent';
+
+/*
+ * On the coordinator: send the model's row and its current version to every
+ * worker node, as the calling role (Citus connects as it).  Raises the
+ * first node's error when one fails.
+ */
+CREATE FUNCTION hitl._citus_mirror(model text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	m jsonb;
+	v jsonb;
+	failed record;
+BEGIN
+	SELECT to_jsonb(mm) INTO m FROM hitl.models mm WHERE mm.name = model;
+	IF m IS NULL THEN
+		RAISE EXCEPTION 'model "%" does not exist', model USING ERRCODE = 'undefined_object';
+	END IF;
+	SELECT to_jsonb(mv) INTO v FROM hitl.model_versions mv
+	WHERE mv.model = _citus_mirror.model AND mv.version = (m ->> 'current_version')::integer;
+	EXECUTE $q$
+		SELECT r.nodename, r.nodeport, r.result
+		FROM pg_catalog.run_command_on_workers($1) r
+		WHERE NOT r.success ORDER BY r.nodename, r.nodeport LIMIT 1$q$
+		INTO failed
+		USING format('SELECT hitl._citus_mirror_receive(%L::jsonb, %L::jsonb)', m, v);
+	IF failed IS NOT NULL THEN
+		RAISE EXCEPTION 'could not send model "%" to Citus worker node %:%', model, failed.nodename, failed.nodeport
+			USING ERRCODE = 'connection_failure', DETAIL = failed.result;
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION hitl._citus_mirror(text) IS
+	'internal: sends a model on a distributed table (its row and current version) to every Citus worker node';
+
+/*
+ * What each worker node gave at the last pull of a model's label entries,
+ * by node group: the node deletes them at the next pull, once this row
+ * (written with the entries, in one transaction) says they are in the
+ * coordinator's log.
+ */
+CREATE TABLE hitl.citus_label_pulls (
+	model				text NOT NULL,
+	node_group			integer NOT NULL,
+	taken				bigint[] NOT NULL,
+	PRIMARY KEY (model, node_group)
+);
+COMMENT ON TABLE hitl.citus_label_pulls IS
+	'the label log entries each Citus worker node gave at the last pull of a model''s entries (deleted there at the next pull)';
+REVOKE ALL ON hitl.citus_label_pulls FROM PUBLIC;
+
+/*
+ * On a worker node: delete the model's entries that the coordinator has
+ * committed (done, by node group), and return the next ones, at most
+ * max_entries, leaving out those it took earlier in the same pull (skip),
+ * as {"group": <node group>, "entries": [...]}.  With count_only, only
+ * {"group", "count"} of the entries not done, deleting nothing.
+ */
+CREATE FUNCTION hitl._citus_take_labels(model text, done jsonb, skip jsonb, max_entries integer,
+										count_only boolean DEFAULT false) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	m hitl.models;
+	grp integer;
+	mine bigint[];
+	skipped bigint[];
+	entries jsonb;
+	n bigint;
+BEGIN
+	IF NOT hitl._citus_worker_node() THEN
+		RAISE EXCEPTION 'hitl._citus_take_labels() runs on Citus worker nodes only'
+			USING ERRCODE = 'feature_not_supported';
+	END IF;
+	EXECUTE 'SELECT groupid FROM pg_catalog.pg_dist_local_group' INTO grp;
+	SELECT * INTO m FROM hitl.models mm WHERE mm.name = model;
+	IF NOT FOUND THEN
+		RETURN jsonb_build_object('group', grp, 'entries', '[]'::jsonb, 'count', 0)::text;
+	END IF;
+	IF NOT hitl._citus_may_mirror(m.owner, m.source) THEN
+		RAISE EXCEPTION 'permission denied for model "%"', model
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	mine := ARRAY(SELECT jsonb_array_elements_text(coalesce(done -> grp::text, '[]'))::bigint);
+	skipped := ARRAY(SELECT jsonb_array_elements_text(coalesce(skip -> grp::text, '[]'))::bigint);
+	IF count_only THEN
+		SELECT count(*) INTO n FROM hitl.label_log l
+		WHERE l.model = _citus_take_labels.model AND l.id <> ALL (mine);
+		RETURN jsonb_build_object('group', grp, 'count', n)::text;
+	END IF;
+	DELETE FROM hitl.label_log l WHERE l.model = _citus_take_labels.model AND l.id = ANY (mine);
+	SELECT coalesce(jsonb_agg(to_jsonb(e) ORDER BY e.id), '[]') INTO entries
+	FROM (SELECT * FROM hitl.label_log l
+		  WHERE l.model = _citus_take_labels.model AND l.id <> ALL (skipped)
+		  ORDER BY l.id LIMIT max_entries) e;
+	RETURN jsonb_build_object('group', grp, 'entries', entries)::text;
+END
+$$;
+COMMENT ON FUNCTION hitl._citus_take_labels(text, jsonb, jsonb, integer, boolean) IS
+	'internal: on a Citus worker node, deletes the label log entries of a model the coordinator has and returns the next ones';
+
+/*
+ * On the coordinator: take the label log entries of a model from the
+ * worker nodes into hitl.label_log, in batches of 10,000 per node, and
+ * return how many came.  A node deletes the entries of the last pull that
+ * committed, and only those: a pull that fails leaves its entries there
+ * for the next one.  Pulls of one model are serialised (an advisory lock
+ * of the transaction).  It runs as the owner of hitl's tables, who alone
+ * writes the log, and Citus connects to the nodes as that role.
+ */
+CREATE FUNCTION hitl._citus_pull_labels(model text) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	done jsonb;
+	skip jsonb := '{}';
+	answer record;
+	got jsonb;
+	grp text;
+	n bigint;
+	total bigint := 0;
+	cols text;
+BEGIN
+	IF hitl._citus_distribution_column((SELECT mm.source FROM hitl.models mm WHERE mm.name = model)) IS NULL THEN
+		RETURN 0;
+	END IF;
+	PERFORM pg_advisory_xact_lock(hashtext('hitl._citus_pull_labels'), hashtext(model));
+	SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
+	FROM pg_attribute a
+	WHERE a.attrelid = 'hitl.label_log'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+	  AND a.attname NOT IN ('id', 'txid');
+	SELECT coalesce(jsonb_object_agg(p.node_group::text, to_jsonb(p.taken)), '{}') INTO done
+	FROM hitl.citus_label_pulls p WHERE p.model = _citus_pull_labels.model;
+	PERFORM set_config('hitl_citus.pulling_labels', 'on', true);
+	LOOP
+		n := 0;
+		FOR answer IN
+			EXECUTE 'SELECT r.nodename, r.nodeport, r.success, r.result FROM pg_catalog.run_command_on_workers($1) r'
+			USING format('SELECT hitl._citus_take_labels(%L, %L::jsonb, %L::jsonb, 10000)', model, done, skip)
+		LOOP
+			IF NOT answer.success THEN
+				RAISE EXCEPTION 'could not take the labels of model "%" from Citus worker node %:%',
+								model, answer.nodename, answer.nodeport
+					USING ERRCODE = 'connection_failure', DETAIL = answer.result;
+			END IF;
+			got := answer.result::jsonb;
+			grp := got ->> 'group';
+			CONTINUE WHEN jsonb_array_length(got -> 'entries') = 0;
+			EXECUTE format('INSERT INTO hitl.label_log (%s) SELECT %s FROM jsonb_populate_recordset(NULL::hitl.label_log, $1) ORDER BY id',
+						   cols, cols)
+				USING got -> 'entries';
+			skip := jsonb_set(skip, ARRAY[grp],
+							  coalesce(skip -> grp, '[]') || (SELECT jsonb_agg(e -> 'id') FROM jsonb_array_elements(got -> 'entries') e));
+			n := n + jsonb_array_length(got -> 'entries');
+		END LOOP;
+		total := total + n;
+		EXIT WHEN n = 0;
+	END LOOP;
+	/* what was done is deleted now on the nodes that answered; what was taken, next time */
+	DELETE FROM hitl.citus_label_pulls p WHERE p.model = _citus_pull_labels.model;
+	INSERT INTO hitl.citus_label_pulls (model, node_group, taken)
+	SELECT model, k::integer, ARRAY(SELECT jsonb_array_elements_text(v)::bigint)
+	FROM jsonb_each(skip) AS s(k, v);
+	PERFORM set_config('hitl_citus.pulling_labels', 'off', true);
+	RETURN total;
+END
+$$;
+COMMENT ON FUNCTION hitl._citus_pull_labels(text) IS
+	'internal: takes the label log entries of a model on a distributed table from the Citus worker nodes into hitl.label_log; returns how many came';
+REVOKE ALL ON FUNCTION hitl._citus_pull_labels(text) FROM PUBLIC;
+
+/*
+ * A row's scores under a version of a model, as the scoring of a
+ * distributed table writes them: Citus runs hitl._score_row on the node
+ * that holds the row, in the UPDATE it sends to each shard.  It is
+ * IMMUTABLE, which Citus asks of a function of a row in an UPDATE: for a
+ * model and a version the scores depend only on the row (a version never
+ * changes), and a node whose mirror holds another version raises 55000
+ * instead of scoring with it.
+ */
+CREATE TYPE hitl.row_score AS (prediction text, confidence float8, uncertainty float8);
+COMMENT ON TYPE hitl.row_score IS
+	'internal: the scores of one row (hitl._score_row)';
+
+CREATE FUNCTION hitl._score_row(model text, version integer, "row" record) RETURNS hitl.row_score
+	AS 'MODULE_PATHNAME', 'hitl_score_row' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION hitl._score_row(text, integer, record) IS
+	'internal: prediction, confidence and uncertainty of a row of a model''s table under a version, on the node that holds the row';
+
+/*
+ * create_model's check of what a model on a distributed table can be:
+ * number and array features, one annotator per row, and a strategy that
+ * ranks rows by their own scores (the queue is the merge of the shards'
+ * most uncertain rows).  Nothing for another table.
+ */
+CREATE FUNCTION hitl._citus_check_model(source regclass, has_text boolean, strategy text,
+										options jsonb) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	what text;
+BEGIN
+	IF hitl._citus_distribution_column(source) IS NULL THEN
+		RETURN;
+	END IF;
+	what := CASE
+		WHEN has_text THEN 'text features'
+		WHEN strategy NOT IN ('margin', 'least_confidence', 'entropy') THEN format('strategy %L', strategy)
+		WHEN coalesce((options ->> 'annotators_per_row')::integer, 1) > 1 THEN 'several annotators per row'
+		END;
+	IF what IS NOT NULL THEN
+		RAISE EXCEPTION 'a model on distributed table % cannot have %', source, what
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = 'On a distributed table, hitl scores rows where they are, with number and array features, one annotator per row, and the strategies margin, least_confidence and entropy.',
+				  HINT = 'Build this model on a plain table (undistribute_table() makes one of it).';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION hitl._citus_check_model(regclass, boolean, text, jsonb) IS
+	'internal: create_model''s check of a model on a distributed table (no text features, one annotator per row, a strategy of the rows'' own scores)';

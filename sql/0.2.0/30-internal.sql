@@ -230,6 +230,10 @@ DECLARE
 	seq text := pg_get_serial_sequence('hitl.label_log', 'id');
 	last bigint;
 BEGIN
+	/* entries taken from Citus worker nodes (section 29) were not restored */
+	IF current_setting('hitl_citus.pulling_labels', true) = 'on' THEN
+		RETURN NULL;
+	END IF;
 	INSERT INTO hitl.restored_logs (model, txid, restored_at)
 	SELECT DISTINCT n.model, pg_current_xact_id(), now() FROM restored n
 	UNION
@@ -327,6 +331,10 @@ BEGIN
 	IF NOT FOUND OR m.status = 'broken'
 		OR NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = m.source) THEN
 		RETURN;
+	END IF;
+	/* on a distributed table, Citus creates them on the shards (section 29) */
+	IF hitl._citus_distribution_column(m.source) IS NOT NULL THEN
+		PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
 	END IF;
 	FOREACH kind IN ARRAY ARRAY['ins', 'del', 'row', 'upd', 'trunc', 'ans'] LOOP
 		CONTINUE WHEN EXISTS (SELECT 1 FROM pg_trigger t
@@ -472,6 +480,28 @@ BEGIN
 	rank_column := hitl._review_column_name(m.source, 'rank');
 	/* last: an existing view gains it with CREATE OR REPLACE */
 	evaluation_column := hitl._review_column_name(m.source, 'evaluation');
+	/*
+	 * A distributed table (section 29): Citus joins its shards to the
+	 * queue's rows, read first on the coordinator, on each node; one
+	 * annotator per row.  The join is materialised on the coordinator and
+	 * ordered there: Citus would send a LIMIT of the view's reader to the
+	 * shards without the view's order.
+	 */
+	IF hitl._citus_distribution_column(m.source) IS NOT NULL THEN
+		EXECUTE format($v$
+			CREATE OR REPLACE VIEW %1$I.%2$I AS
+			WITH candidates AS MATERIALIZED (
+				SELECT t.*, q.rank AS %3$I, q.evaluation AS %4$I
+				FROM (SELECT q.rank, q.evaluation, q.row_key FROM hitl.queue q
+					  WHERE q.model OPERATOR(pg_catalog.=) %8$L::pg_catalog.text OFFSET 0) q
+				JOIN %5$s t ON %6$s AND t.%7$I IS NULL)
+			SELECT * FROM candidates ORDER BY %3$I$v$,
+			m.view_schema, m.view_name, rank_column, evaluation_column, m.source,
+			hitl._key_match(m.source, m.key_columns, 't', 'q.row_key'), m.label_column, m.name);
+		EXECUTE format('COMMENT ON VIEW %I.%I IS %L', m.view_schema, m.view_name,
+					   format('hitl review queue of model %s: unlabeled rows, most uncertain first', m.name));
+		RETURN;
+	END IF;
 	/*
 	 * With several annotators per row (section 74), each reader sees the
 	 * rows it has not answered that still lack answers, those others
@@ -646,11 +676,13 @@ BEGIN
 				  DETAIL = 'hitl models are built on ordinary tables (not views, partitioned or foreign tables).';
 	END IF;
 	citus_kind := hitl._citus_table_kind(source);
-	IF citus_kind IS NOT NULL THEN
-		RAISE EXCEPTION 'table % is a Citus % table: hitl does not support distributed tables yet', source, citus_kind
+	IF citus_kind IS NOT NULL AND hitl._citus_distribution_column(source) IS NULL THEN
+		RAISE EXCEPTION 'table % is a Citus % table: hitl does not support it', source,
+						CASE citus_kind WHEN 'distributed' THEN 'distributed table without a distribution column, or not hash-distributed,'
+										ELSE citus_kind END
 			USING ERRCODE = 'feature_not_supported',
-				  DETAIL = 'The label triggers of a model would fire on the shards, on the worker nodes, and rows are scored and queued by ctid, which identifies a row within one shard only.',
-				  HINT = 'Build the model on a plain table (undistribute_table() makes one of it); hitl.simulate reads distributed tables.';
+				  DETAIL = 'hitl builds models on plain tables and on tables Citus distributes by hash of a column.',
+				  HINT = 'Build the model on a plain table (undistribute_table() makes one of it) or on a hash-distributed one; hitl.simulate reads any table.';
 	END IF;
 	IF EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhparent = source) THEN
 		RAISE EXCEPTION 'table % has inheritance children', source

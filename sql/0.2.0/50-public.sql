@@ -58,6 +58,7 @@ BEGIN
 										out_cols, out_types);
 
 	resolved := hitl._check_options(algorithm, strategy, options, has_text);
+	PERFORM hitl._citus_check_model(source, has_text, strategy, resolved);
 
 	/* everything checked: create (as the calling role, who owns what is made) */
 	FOR i IN 1 .. 3 LOOP
@@ -73,6 +74,12 @@ BEGIN
 							   added, algorithm, strategy, resolved);
 	PERFORM hitl._create_review_view(name);
 	PERFORM hitl._create_audit_view(name);
+	/* a distributed table: the worker nodes learn of the model before its triggers fire there */
+	IF hitl._citus_distribution_column(source) IS NOT NULL THEN
+		PERFORM hitl._citus_mirror(name);
+		/* the worker takes its labels from the worker nodes from now on */
+		PERFORM hitl._wake();
+	END IF;
 	PERFORM hitl._attach_label_triggers(name);
 	/* text: the cached term counts (section 71), filled before the first scoring */
 	PERFORM hitl._create_term_cache(name);
