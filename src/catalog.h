@@ -196,6 +196,7 @@ extern bool catalog_citus_distributed(Oid relid);
 extern Oid	catalog_citus_shard_parent(Oid relid);
 extern void catalog_citus_mirror(const HitlModel *model);
 extern int64 catalog_citus_pull_labels(const char *model);
+extern int64 catalog_citus_wait_target(const char *model);
 extern bool catalog_citus_any_distributed_model(void);
 
 /* Lock a model for training; raises an error when the role may not change it */

@@ -145,3 +145,24 @@ catalog_citus_any_distributed_model(void)
 	any = first_value(&isnull);
 	return !isnull && DatumGetBool(any);
 }
+
+/*
+ * The label log entries of a model on a distributed table that hitl.wait
+ * waits for: the coordinator's and those the worker nodes hold that it
+ * has not taken (hitl._citus_wait_target).  Runs inside an SPI connection.
+ */
+int64
+catalog_citus_wait_target(const char *model)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	Datum		n;
+	bool		isnull;
+
+	values[0] = CStringGetTextDatum(model);
+	catalog_execute(CATALOG_AS_OWNER, "SELECT hitl._citus_wait_target($1)", 1, argtypes,
+					values, NULL, false, SPI_OK_SELECT,
+					"counting the label changes on the Citus worker nodes");
+	n = first_value(&isnull);
+	return isnull ? 0 : DatumGetInt64(n);
+}

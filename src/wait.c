@@ -111,6 +111,8 @@ hitl_wait(PG_FUNCTION_ARGS)
 	ModelProgress p;
 	bool		first_look = true;
 	bool		cross_validated = PG_NARGS() > 2 && PG_GETARG_BOOL(2);
+	HitlModel  *model;
+	bool		distributed;
 
 	if (!hitl_shared_available())
 		ereport(ERROR,
@@ -125,7 +127,8 @@ hitl_wait(PG_FUNCTION_ARGS)
 	deadline = wait_deadline(PG_GETARG_INTERVAL_P(1));
 
 	hitl_spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
-	(void) catalog_load_model(name, CurrentMemoryContext);	/* exists, visible */
+	model = catalog_load_model(name, CurrentMemoryContext);	/* exists, visible */
+	distributed = catalog_citus_distributed(model->source);
 
 	/*
 	 * The labels committed before this call: all of them, as the worker
@@ -143,7 +146,11 @@ hitl_wait(PG_FUNCTION_ARGS)
 		read_progress(name, first_look, &p);
 		if (first_look)
 		{
-			target = p.logged;
+			/*
+			 * a distributed table: also the entries the worker nodes logged,
+			 * which the worker takes from them
+			 */
+			target = distributed ? catalog_citus_wait_target(name) : p.logged;
 			if (p.processed_labels < target || p.scored_version != p.current_version ||
 				(cross_validated && p.cv_pending))
 				hitl_ensure_worker(MyDatabaseId);

@@ -474,3 +474,41 @@ END
 $$;
 COMMENT ON FUNCTION hitl._citus_check_model(regclass, boolean, text, jsonb) IS
 	'internal: create_model''s check of a model on a distributed table (no text features, one annotator per row, a strategy of the rows'' own scores)';
+
+/*
+ * What hitl.wait waits for on a model of a distributed table: the entries
+ * of the coordinator's log and those the worker nodes hold that it has not
+ * taken yet.  The log is counted, and what each node gave at the last pull
+ * read, in one snapshot, so that a pull committing meanwhile is counted
+ * once.
+ */
+CREATE FUNCTION hitl._citus_wait_target(model text) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	logged bigint;
+	done jsonb;
+	answer record;
+BEGIN
+	SELECT (SELECT count(*) FROM hitl.label_log l WHERE l.model = _citus_wait_target.model),
+		   (SELECT coalesce(jsonb_object_agg(p.node_group::text, to_jsonb(p.taken)), '{}')
+			FROM hitl.citus_label_pulls p WHERE p.model = _citus_wait_target.model)
+	INTO logged, done;
+	FOR answer IN
+		EXECUTE 'SELECT r.nodename, r.nodeport, r.success, r.result FROM pg_catalog.run_command_on_workers($1) r'
+		USING format('SELECT hitl._citus_take_labels(%L, %L::jsonb, ''{}''::jsonb, 0, true)', model, done)
+	LOOP
+		IF NOT answer.success THEN
+			RAISE EXCEPTION 'could not count the labels of model "%" on Citus worker node %:%',
+							model, answer.nodename, answer.nodeport
+				USING ERRCODE = 'connection_failure', DETAIL = answer.result;
+		END IF;
+		logged := logged + (answer.result::jsonb ->> 'count')::bigint;
+	END LOOP;
+	RETURN logged;
+END
+$$;
+COMMENT ON FUNCTION hitl._citus_wait_target(text) IS
+	'internal: the label log entries of a model on a distributed table, on the coordinator and not yet taken from the worker nodes';
+REVOKE ALL ON FUNCTION hitl._citus_wait_target(text) FROM PUBLIC;
