@@ -86,8 +86,9 @@ catalog_citus_shard_parent(Oid relid)
 
 /*
  * Send the model's row and current version to every worker node, as the
- * current role (Citus connects to the nodes as it).  Runs inside an SPI
- * connection.
+ * current role (Citus connects to the nodes as it), and make its review
+ * view one for a distributed table when it is not yet (its table was
+ * distributed after the model was made).  Runs inside an SPI connection.
  */
 void
 catalog_citus_mirror(const HitlModel *model)
@@ -99,6 +100,9 @@ catalog_citus_mirror(const HitlModel *model)
 	catalog_execute(CATALOG_AS_CALLER, "SELECT hitl._citus_mirror($1)", 1, argtypes,
 					values, NULL, false, SPI_OK_SELECT,
 					"sending the model to the Citus worker nodes");
+	catalog_execute(CATALOG_AS_CALLER, "SELECT hitl._citus_adopt_review_view($1)", 1,
+					argtypes, values, NULL, false, SPI_OK_SELECT,
+					"making the review view for the distributed table");
 }
 
 /*

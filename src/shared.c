@@ -325,6 +325,34 @@ hitl_wake_at_commit(Oid relid)
 		pending_rels[npending++] = relid;
 }
 
+/*
+ * Remember to wake the worker at commit for a round of work that rescores
+ * no table unless its models ask for it (their labels moved, their
+ * version is not scored)
+ */
+void
+hitl_wake_work_at_commit(void)
+{
+	if (hitl_shared == NULL)
+		return;
+	register_xact_callback();
+	wake_pending = true;
+}
+
+PG_FUNCTION_INFO_V1(hitl_wake_work);
+
+/*
+ * hitl._wake_work(): hitl_wake_work_at_commit, for a model on a
+ * distributed table once its worker nodes know it: the worker then takes
+ * its labels from them (section 29 of the SQL)
+ */
+Datum
+hitl_wake_work(PG_FUNCTION_ARGS)
+{
+	hitl_wake_work_at_commit();
+	PG_RETURN_VOID();
+}
+
 PG_FUNCTION_INFO_V1(hitl_wake);
 
 /*

@@ -96,6 +96,9 @@ extern bool hitl_slot_wants_worker(HitlDatabaseSlot *slot, TimestampTz now);
  */
 extern void hitl_wake_at_commit(Oid relid);
 
+/* Wake it at commit for a round that rescores only the models that ask */
+extern void hitl_wake_work_at_commit(void);
+
 /*
  * Wake a database's worker now, or have the launcher start one, telling it
  * which tables changed (rels, n of them; all: every table).

@@ -251,6 +251,12 @@ $$;
 COMMENT ON FUNCTION hitl._citus_mirror_receive(jsonb, jsonb) IS
 	'internal: on a Citus worker node, replaces the mirror of a model (its row and current version) with what the coordinator sent';
 
+/* Wake the database's worker at commit, for a round that rescores no table unasked */
+CREATE FUNCTION hitl._wake_work() RETURNS void
+	AS 'MODULE_PATHNAME', 'hitl_wake_work' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION hitl._wake_work() IS
+	'internal: wakes this database''s hitl worker at commit, for a round that rescores only the models that ask for it';
+
 /*
  * On the coordinator: send the model's row and its current version to every
  * worker node, as the calling role (Citus connects as it).  Raises the
@@ -281,6 +287,8 @@ BEGIN
 		RAISE EXCEPTION 'could not send model "%" to Citus worker node %:%', model, failed.nodename, failed.nodeport
 			USING ERRCODE = 'connection_failure', DETAIL = failed.result;
 	END IF;
+	/* the database's worker takes the model's labels from the nodes from now on */
+	PERFORM hitl._wake_work();
 END
 $$;
 COMMENT ON FUNCTION hitl._citus_mirror(text) IS
@@ -512,3 +520,100 @@ $$;
 COMMENT ON FUNCTION hitl._citus_wait_target(text) IS
 	'internal: the label log entries of a model on a distributed table, on the coordinator and not yet taken from the worker nodes';
 REVOKE ALL ON FUNCTION hitl._citus_wait_target(text) FROM PUBLIC;
+
+/*
+ * On a worker node: remove the mirror of a model dropped on the
+ * coordinator, with the label log entries its triggers left there.
+ */
+CREATE FUNCTION hitl._citus_forget_receive(model text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	m hitl.models;
+BEGIN
+	IF NOT hitl._citus_worker_node() THEN
+		RAISE EXCEPTION 'hitl._citus_forget_receive() runs on Citus worker nodes only'
+			USING ERRCODE = 'feature_not_supported';
+	END IF;
+	SELECT * INTO m FROM hitl.models mm WHERE mm.name = model;
+	IF NOT FOUND THEN
+		RETURN;
+	END IF;
+	IF NOT hitl._citus_may_mirror(m.owner, m.source) THEN
+		RAISE EXCEPTION 'permission denied for model "%"', model
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	PERFORM set_config('session_replication_role', 'replica', true);
+	DELETE FROM hitl.label_log l WHERE l.model = m.name;
+	DELETE FROM hitl.model_versions mv WHERE mv.model = m.name;
+	DELETE FROM hitl.models mm WHERE mm.name = m.name;
+	PERFORM set_config('session_replication_role', 'origin', true);
+	UPDATE hitl.models mm SET name = mm.name WHERE false;
+END
+$$;
+COMMENT ON FUNCTION hitl._citus_forget_receive(text) IS
+	'internal: on a Citus worker node, removes the mirror of a dropped model and its label log entries';
+
+/*
+ * On the coordinator, for a model being dropped (the trigger of
+ * hitl.models that deletes its log): remove its mirrors from the worker
+ * nodes, and what the last pull took.  The worker nodes are told at once,
+ * not at commit: should the drop roll back, the model gets its mirrors
+ * again at its next scoring, and until then its label triggers refuse
+ * changes (0A000) rather than lose them.
+ */
+CREATE FUNCTION hitl._citus_forget(model text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	failed record;
+BEGIN
+	DELETE FROM hitl.citus_label_pulls p WHERE p.model = _citus_forget.model;
+	EXECUTE $q$
+		SELECT r.nodename, r.nodeport, r.result
+		FROM pg_catalog.run_command_on_workers($1) r
+		WHERE NOT r.success ORDER BY r.nodename, r.nodeport LIMIT 1$q$
+		INTO failed
+		USING format('SELECT hitl._citus_forget_receive(%L)', model);
+	IF failed IS NOT NULL THEN
+		RAISE WARNING 'the mirror of model "%" stays on Citus worker node %:%', model, failed.nodename, failed.nodeport
+			USING DETAIL = failed.result,
+				  HINT = 'It is harmless: no trigger uses it.  Run SELECT hitl._citus_forget_receive(...) there to remove it.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION hitl._citus_forget(text) IS
+	'internal: removes the mirrors of a dropped model from the Citus worker nodes';
+REVOKE ALL ON FUNCTION hitl._citus_forget(text) FROM PUBLIC;
+
+/*
+ * The review view of a model whose table Citus distributed after the model
+ * was made joins the queue to the table row by row, which Citus refuses:
+ * before the first scoring on the distributed table it is made again in
+ * the form for distributed tables (same columns, so its owner and grants
+ * stay), and its audit views are dropped, as the caller, who must be
+ * allowed to (a member of the model's or the table's owner).
+ */
+CREATE FUNCTION hitl._citus_adopt_review_view(model text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	view_oid oid;
+	view_schema name;
+BEGIN
+	SELECT to_regclass(format('%I.%I', m.view_schema, m.view_name)), m.view_schema
+	INTO view_oid, view_schema
+	FROM hitl.models m WHERE m.name = model;
+	IF view_oid IS NOT NULL
+	   AND position('candidates AS MATERIALIZED' IN pg_get_viewdef(view_oid)) = 0 THEN
+		PERFORM hitl._create_review_view(model);
+		/* and the audit views go: no audit on a distributed table */
+		PERFORM hitl._drop_audit_view(view_schema, model);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION hitl._citus_adopt_review_view(text) IS
+	'internal: makes the review view of a model again in the form for distributed tables when Citus distributed its table after the model was made';

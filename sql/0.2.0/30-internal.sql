@@ -284,6 +284,9 @@ BEGIN
 	DELETE FROM hitl.restored_logs r USING dropped_models d WHERE r.model = d.name;
 	/* the out-of-fold store has no foreign key (69b-auto-label.sql) */
 	DELETE FROM hitl.oof_predictions o USING dropped_models d WHERE o.model = d.name;
+	/* a model on a distributed table: its mirrors and their logs (section 29) */
+	PERFORM hitl._citus_forget(d.name) FROM dropped_models d
+	WHERE hitl._citus_distribution_column(d.source) IS NOT NULL;
 	RETURN NULL;
 END
 $$;
@@ -321,6 +324,8 @@ REVOKE ALL ON FUNCTION hitl._drop_label_log() FROM PUBLIC;
 CREATE FUNCTION hitl._create_label_triggers(model text) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+/* on a distributed table, Citus creates them on the shards too (section 29) */
+SET citus.enable_unsafe_triggers = on
 AS $$
 DECLARE
 	m hitl.models;
@@ -331,10 +336,6 @@ BEGIN
 	IF NOT FOUND OR m.status = 'broken'
 		OR NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = m.source) THEN
 		RETURN;
-	END IF;
-	/* on a distributed table, Citus creates them on the shards (section 29) */
-	IF hitl._citus_distribution_column(m.source) IS NOT NULL THEN
-		PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
 	END IF;
 	FOREACH kind IN ARRAY ARRAY['ins', 'del', 'row', 'upd', 'trunc', 'ans'] LOOP
 		CONTINUE WHEN EXISTS (SELECT 1 FROM pg_trigger t
@@ -367,6 +368,8 @@ REVOKE ALL ON FUNCTION hitl._create_label_triggers(text) FROM PUBLIC;
 CREATE OR REPLACE FUNCTION hitl._detach_label_triggers(model text, source regclass) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+/* Citus drops a table's triggers, and its shards', with this on (section 29) */
+SET citus.enable_unsafe_triggers = on
 AS $$
 DECLARE
 	trigger_name name;
@@ -677,9 +680,9 @@ BEGIN
 	END IF;
 	citus_kind := hitl._citus_table_kind(source);
 	IF citus_kind IS NOT NULL AND hitl._citus_distribution_column(source) IS NULL THEN
-		RAISE EXCEPTION 'table % is a Citus % table: hitl does not support it', source,
-						CASE citus_kind WHEN 'distributed' THEN 'distributed table without a distribution column, or not hash-distributed,'
-										ELSE citus_kind END
+		RAISE EXCEPTION '%', CASE citus_kind
+				WHEN 'distributed' THEN format('table %s is distributed by Citus without a hash distribution column: hitl does not support it', source)
+				ELSE format('table %s is a Citus %s table: hitl does not support it', source, citus_kind) END
 			USING ERRCODE = 'feature_not_supported',
 				  DETAIL = 'hitl builds models on plain tables and on tables Citus distributes by hash of a column.',
 				  HINT = 'Build the model on a plain table (undistribute_table() makes one of it) or on a hash-distributed one; hitl.simulate reads any table.';

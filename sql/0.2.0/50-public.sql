@@ -77,8 +77,6 @@ BEGIN
 	/* a distributed table: the worker nodes learn of the model before its triggers fire there */
 	IF hitl._citus_distribution_column(source) IS NOT NULL THEN
 		PERFORM hitl._citus_mirror(name);
-		/* the worker takes its labels from the worker nodes from now on */
-		PERFORM hitl._wake();
 	END IF;
 	PERFORM hitl._attach_label_triggers(name);
 	/* text: the cached term counts (section 71), filled before the first scoring */

@@ -1,16 +1,16 @@
 # A model made on a plain table whose table Citus distributes afterwards.
 # Citus refuses to distribute a table with hitl's label triggers unless
 # citus.enable_unsafe_triggers is on; with it on, the label triggers of the
-# shards refuse the rows Citus copies into them.  When it was distributed
-# empty and its rows loaded without the shards' triggers, hitl.train,
-# hitl.score, hitl.auto_label, the annotators' functions (hitl.next_rows,
-# hitl.skip, hitl.confirm_label), hitl.slice_metrics and
-# hitl.refresh_term_cache refuse the model with 0A000 (its rows are in
-# shards), hitl.alter_model still works, the label
-# triggers, which went with the shards, refuse the changes they would log
-# (0A000) rather than lose them, hitl.predict on the worker nodes says the
-# model is not there (0A000), and hitl.drop_model drops it with that
-# setting on.
+# shards refuse the rows Citus copies into them, as the worker nodes do not
+# know the model yet.  When it was distributed empty and its rows loaded
+# without the shards' triggers, the label triggers refuse changes (0A000)
+# until the model is scored on the coordinator, which sends it to the
+# worker nodes and makes its review view one for a distributed table;
+# from then on it works as a model made on the distributed table: labels
+# reach the model through the worker, hitl.predict runs on the worker
+# nodes.  hitl.auto_label, the annotators' functions, hitl.slice_metrics
+# and hitl.refresh_term_cache refuse it with 0A000, hitl.alter_model works,
+# and hitl.drop_model drops it, its label triggers and its mirrors.
 
 use strict;
 use warnings;
@@ -71,50 +71,8 @@ SELECT run_command_on_shards('items', 'ALTER TABLE %s ENABLE TRIGGER USER');
 is($coord->safe_psql('postgres', q{SELECT hitl._citus_table_kind('items') || ' ' || count(*) FROM items}),
 	'distributed 1000', 'an empty table is distributed, and its rows loaded again');
 
-foreach my $call ('hitl.train', 'hitl.score', 'hitl.auto_label')
-{
-	$err = error_of("SELECT $call('m')");
-	like(
-		$err,
-		qr/ERROR:  0A000: table public\.items of model "m" is a Citus distributed table: hitl does not support distributed tables yet/,
-		"$call: 0A000 naming Citus");
-	like(
-		$err,
-		qr/HINT:  Drop the model \(with citus\.enable_unsafe_triggers on, for its label triggers\) and build it on a plain table\./,
-		"$call: the hint");
-}
-is( $coord->safe_psql('postgres', q{SELECT current_version FROM hitl.models WHERE name = 'm'}),
-	'1', 'no version was recorded');
-
-# so do the functions of annotators, and those in SQL that read or write
-# the table's rows: no row is handed out whose label could not be logged
-# (before, hitl.next_rows gave the rows of the last queue, hitl.skip and
-# hitl.confirm_label recorded, and hitl.slice_metrics failed with Citus'
-# own error about joins with local tables)
-foreach my $call (
-	q{SELECT * FROM hitl.next_rows('m', 3)},
-	q{SELECT hitl.skip('m', '{"id": 400}', 'unsure')},
-	q{SELECT hitl.confirm_label('m', '{"id": 3}')},
-	q{SELECT * FROM hitl.slice_metrics('m', 'x2')},
-	q{SELECT hitl.refresh_term_cache('m')})
-{
-	like(
-		error_of($call),
-		qr/ERROR:  0A000: table public\.items of model "m" is a Citus distributed table: hitl does not support distributed tables yet/,
-		"$call: 0A000 naming Citus");
-}
-is( $coord->safe_psql(
-		'postgres',
-		q{SELECT (SELECT count(*) FROM hitl.reservations) || '|' || (SELECT count(*) FROM hitl.skips)
-				 || '|' || (SELECT count(*) FROM hitl.label_confirmations)}),
-	'0|0|0', 'nothing was reserved, skipped or confirmed');
-$coord->safe_psql('postgres', q{SELECT hitl.alter_model('m', options => '{"queue_size": 20}')});
-is( $coord->safe_psql('postgres', q{SELECT options->>'queue_size' FROM hitl.models WHERE name = 'm'}),
-	'20', 'hitl.alter_model still changes the model\'s options');
-
-# the label triggers went with the shards, to nodes where hitl has no
-# model: a change they would log is refused there, not left out of the
-# label log; an update of other columns goes through
+# before the model is scored on the distributed table, its label triggers
+# refuse the changes they would log: the worker nodes do not know it
 my $logged = $coord->safe_psql('postgres', q{SELECT count(*) FROM hitl.label_log});
 foreach my $change (
 	[ 'a label UPDATE', q{UPDATE items SET lab = 'a' WHERE id = 500} ],
@@ -125,10 +83,9 @@ foreach my $change (
 	$err = error_of($sql);
 	like(
 		$err,
-		qr/ERROR:  0A000: hitl model "m" cannot log changes to Citus shard items_\d+/,
-		"$what on the distributed table: 0A000 from the shard's label trigger");
-	like($err, qr/HINT:  hitl does not support distributed tables yet: drop the model on the coordinator/,
-		"$what: the hint");
+		qr/ERROR:  (?:0A000|XX000): hitl model "m" cannot log changes to Citus shard items_\d+/,
+		"$what on the distributed table: refused by the shard's label trigger");
+	like($err, qr/This node has no mirror of the model/, "$what: it says why");
 }
 is( $coord->safe_psql(
 		'postgres',
@@ -141,27 +98,76 @@ is($coord->safe_psql('postgres', q{UPDATE items SET x1 = x1 + 1 WHERE id = 500 R
 	$coord->safe_psql('postgres', q{SELECT x1 FROM items WHERE id = 500}),
 	'an UPDATE of another column goes through');
 
-# a function of the distributed table's rows runs on the worker nodes,
-# where hitl has no model
-foreach my $call ('hitl.predict', 'hitl.predict_proba')
+# the functions that need a plain table refuse it
+foreach my $call (
+	q{SELECT hitl.auto_label('m')},
+	q{SELECT * FROM hitl.next_rows('m', 3)},
+	q{SELECT hitl.skip('m', '{"id": 400}', 'unsure')},
+	q{SELECT hitl.confirm_label('m', '{"id": 3}')},
+	q{SELECT * FROM hitl.slice_metrics('m', 'x2')},
+	q{SELECT hitl.refresh_term_cache('m')})
 {
-	$err = error_of("SELECT $call('m', i) FROM items i WHERE id = 3");
-	like($err, qr/ERROR:  0A000: model "m" is not on this Citus worker node/,
-		"$call on a distributed table's row: 0A000 from the worker node");
-	like($err, qr/HINT:  hitl does not support distributed tables yet/, "$call: the hint");
+	like(
+		error_of($call),
+		qr/ERROR:  0A000: table public\.items of model "m" is a Citus distributed table: hitl does not support this there yet/,
+		"$call: 0A000 naming Citus");
 }
+is( $coord->safe_psql(
+		'postgres',
+		q{SELECT (SELECT count(*) FROM hitl.reservations) || '|' || (SELECT count(*) FROM hitl.skips)
+				 || '|' || (SELECT count(*) FROM hitl.label_confirmations)}),
+	'0|0|0', 'nothing was reserved, skipped or confirmed');
+$coord->safe_psql('postgres', q{SELECT hitl.alter_model('m', options => '{"queue_size": 20}')});
+is( $coord->safe_psql('postgres', q{SELECT options->>'queue_size' FROM hitl.models WHERE name = 'm'}),
+	'20', 'hitl.alter_model still changes the model\'s options');
 
-# the model goes with hitl.drop_model, which drops the label triggers:
-# Citus refuses that on a distributed table unless
-# citus.enable_unsafe_triggers is on
-like(
-	error_of(q{SELECT hitl.drop_model('m')}),
-	qr/ERROR:  XX000: triggers are not supported on distributed tables/,
-	'hitl.drop_model: Citus refuses to drop the label triggers');
-$coord->safe_psql('postgres',
-	q{SET citus.enable_unsafe_triggers = on; SELECT hitl.drop_model('m', true)});
+# a scoring on the coordinator sends the model to the worker nodes, scores
+# the shards' rows where they are and makes the review view and queue
+is($coord->safe_psql('postgres', q{SELECT hitl.train('m')}), '1',
+	'hitl.train: the same rows and labels, the same version');
+$coord->safe_psql('postgres', q{SELECT hitl.score('m')});
+is( $coord->safe_psql(
+		'postgres',
+		q{SELECT status || ' ' || scored_version || ' '
+				 || (SELECT count(*) FROM items WHERE lab_prediction IS NOT NULL)
+				 || ' ' || (SELECT count(*) FROM hitl.queue WHERE model = 'm')
+		  FROM hitl.models WHERE name = 'm'}),
+	'scored 1 1000 20', 'hitl.score: every row scored, 20 candidates queued');
+foreach my $w (@workers)
+{
+	is( $w->safe_psql(
+			'postgres',
+			q{SELECT current_version || ' ' || (SELECT count(*) FROM hitl.model_versions)
+			  FROM hitl.models WHERE name = 'm'}),
+		'1 1', $w->name . ': the mirror of the model and its version');
+}
+is( $coord->safe_psql(
+		'postgres',
+		q{SELECT string_agg(rank::text, ',' ORDER BY rank) FROM (SELECT rank FROM m_review_queue LIMIT 5) r}),
+	'1,2,3,4,5', 'the review view reads the shards, in the order of the queue');
+is( $coord->safe_psql(
+		'postgres', q{SELECT count(*) FROM pg_class WHERE relname IN ('m_audit_queue', 'm_auto_label_audit')}),
+	'0', 'the audit views went: no audit on a distributed table');
+
+# labels now reach the model: logged on the shards' nodes, taken by the worker
+my $top = $coord->safe_psql('postgres', q{SELECT id FROM m_review_queue LIMIT 1});
+$coord->safe_psql('postgres', qq{UPDATE items SET lab = 'a' WHERE id = $top});
+is($coord->safe_psql('postgres', q{SELECT hitl.wait('m', '120 s')}), '2',
+	'a label on the distributed table: version 2 through the worker');
+is( $coord->safe_psql(
+		'postgres', q{SELECT row_key::text || ' ' || new_label FROM hitl.label_log ORDER BY id DESC LIMIT 1}),
+	qq({"id": $top} a), 'the change is in the coordinator\'s label log');
+is($coord->safe_psql('postgres', qq{SELECT count(*) FROM m_review_queue WHERE id = $top}),
+	'0', 'and the row left the review view');
+is( $coord->safe_psql(
+		'postgres',
+		q{SELECT count(*) FROM items i WHERE hitl.predict('m', i) IS DISTINCT FROM i.lab_prediction}),
+	'0', 'hitl.predict on the worker nodes agrees with the scores');
+
+# hitl.drop_model drops the model, its label triggers and its mirrors
+$coord->safe_psql('postgres', q{SELECT hitl.drop_model('m', true)});
 is($coord->safe_psql('postgres', q{SELECT count(*) FROM hitl.models}),
-	'0', 'with citus.enable_unsafe_triggers on, the model is dropped');
+	'0', 'the model is dropped');
 is( $coord->safe_psql(
 		'postgres',
 		q{SELECT count(*) FROM pg_trigger WHERE tgrelid = 'items'::regclass AND NOT tgisinternal}),
@@ -173,6 +179,11 @@ foreach my $w (@workers)
 			q{SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
 			  WHERE c.relname LIKE 'items%' AND NOT t.tgisinternal}),
 		'0', $w->name . ': no label trigger left on the shards');
+	is( $w->safe_psql(
+			'postgres',
+			q{SELECT (SELECT count(*) FROM hitl.models) + (SELECT count(*) FROM hitl.model_versions)
+				   + (SELECT count(*) FROM hitl.label_log)}),
+		'0', $w->name . ': no mirror and no label entry left');
 }
 
 is( $coord->safe_psql(
