@@ -593,8 +593,9 @@ REVOKE ALL ON FUNCTION hitl._citus_forget(text) FROM PUBLIC;
  * was made joins the queue to the table row by row, which Citus refuses:
  * before the first scoring on the distributed table it is made again in
  * the form for distributed tables (same columns, so its owner and grants
- * stay), and its audit views are dropped, as the caller, who must be
- * allowed to (a member of the model's or the table's owner).
+ * stay), and so are its audit views (the audit queue alone: no machine
+ * labels and one annotator per row), as the caller, who must be allowed to
+ * (a member of the model's or the table's owner).
  */
 CREATE FUNCTION hitl._citus_adopt_review_view(model text) RETURNS void
 LANGUAGE plpgsql
@@ -610,8 +611,9 @@ BEGIN
 	IF view_oid IS NOT NULL
 	   AND position('candidates AS MATERIALIZED' IN pg_get_viewdef(view_oid)) = 0 THEN
 		PERFORM hitl._create_review_view(model);
-		/* and the audit views go: no audit on a distributed table */
+		/* and the audit views: the audit queue's made again, the others go */
 		PERFORM hitl._drop_audit_view(view_schema, model);
+		PERFORM hitl._create_audit_view(model);
 	END IF;
 END
 $$;

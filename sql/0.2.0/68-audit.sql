@@ -239,6 +239,37 @@ DECLARE
 	m hitl.models := hitl._model_for_view(model, ARRAY['suggested_label', 'label_quality', 'audit_rank'],
 										  'audit view');
 BEGIN
+	/*
+	 * A distributed table (section 29): the suspects still to audit are
+	 * picked on the coordinator first, then joined to the shards on their
+	 * nodes, and ordered on the coordinator (as the review view)
+	 */
+	IF hitl._citus_distribution_column(m.source) IS NOT NULL THEN
+		EXECUTE format($v$
+			CREATE OR REPLACE VIEW %I.%I WITH (security_invoker = true) AS
+			WITH suspects AS MATERIALIZED (
+				SELECT t.*, a.suggested::%s AS suggested_label, a.label_quality, a.rank AS audit_rank
+				FROM (SELECT a.row_key, a.label, a.suggested, a.label_quality, a.rank FROM hitl.audit a
+					  WHERE a.model OPERATOR(pg_catalog.=) %L::pg_catalog.text
+						AND hitl._audit_check(%L)
+						AND NOT EXISTS (SELECT 1 FROM hitl.label_confirmations c
+										WHERE c.model OPERATOR(pg_catalog.=) a.model
+											AND c.row_key OPERATOR(pg_catalog.=) a.row_key
+											AND c.label OPERATOR(pg_catalog.=) a.label
+											AND NOT EXISTS (SELECT 1 FROM hitl.label_log l
+															WHERE l.model OPERATOR(pg_catalog.=) c.model
+																AND l.id OPERATOR(pg_catalog.>) COALESCE(c.log_id, 0)
+																AND l.row_key OPERATOR(pg_catalog.=) c.row_key))
+					  OFFSET 0) a
+				JOIN %s t ON %s AND t.%I::pg_catalog.text OPERATOR(pg_catalog.=) a.label)
+			SELECT * FROM suspects ORDER BY audit_rank$v$,
+			m.view_schema, m.name || '_audit_queue', hitl._column_type(m.source, m.label_column),
+			m.name, m.name, m.source, hitl._key_match(m.source, m.key_columns, 't', 'a.row_key'),
+			m.label_column);
+		EXECUTE format('COMMENT ON VIEW %I.%I IS %L', m.view_schema, m.name || '_audit_queue',
+					   format('hitl audit queue of model %s: labeled rows whose label is likely wrong, most suspicious first', m.name));
+		RETURN;
+	END IF;
 	EXECUTE format($v$
 		CREATE OR REPLACE VIEW %I.%I WITH (security_invoker = true) AS
 		SELECT s.*, a.suggested::%s AS suggested_label, a.label_quality, a.rank AS audit_rank

@@ -306,18 +306,18 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	/* a model on a distributed table has no audit (section 29) */
+	PERFORM hitl._create_audit_queue_view(model);
+	/* a model on a distributed table has no machine labels and one annotator per row (section 29) */
 	IF hitl._citus_distribution_column((SELECT m.source FROM hitl.models m WHERE m.name = model)) IS NOT NULL THEN
 		RETURN;
 	END IF;
-	PERFORM hitl._create_audit_queue_view(model);
 	PERFORM hitl._create_auto_label_audit_view(model);
 	/* section 74 */
 	PERFORM hitl._create_adjudication_view(model);
 END
 $$;
 COMMENT ON FUNCTION hitl._create_audit_view(text) IS
-	'internal: creates the audit views of a model (<model>_audit_queue, <model>_auto_label_audit, <model>_adjudication_queue), as the calling role; none for a model on a distributed table';
+	'internal: creates the audit views of a model (<model>_audit_queue, <model>_auto_label_audit, <model>_adjudication_queue), as the calling role; the audit queue only for a model on a distributed table';
 
 CREATE FUNCTION hitl._drop_audit_view(view_schema name, model text) RETURNS void
 LANGUAGE plpgsql VOLATILE

@@ -8,9 +8,10 @@
 # worker nodes and makes its review view one for a distributed table;
 # from then on it works as a model made on the distributed table: labels
 # reach the model through the worker, hitl.predict runs on the worker
-# nodes.  hitl.auto_label, the annotators' functions, hitl.slice_metrics
-# and hitl.refresh_term_cache refuse it with 0A000, hitl.alter_model works,
-# and hitl.drop_model drops it, its label triggers and its mirrors.
+# nodes, its audit queue reads the shards.  hitl.auto_label, the
+# annotators' functions, hitl.slice_metrics and hitl.refresh_term_cache
+# refuse it with 0A000, hitl.alter_model works, and hitl.drop_model drops
+# it, its label triggers and its mirrors.
 
 use strict;
 use warnings;
@@ -103,7 +104,6 @@ foreach my $call (
 	q{SELECT hitl.auto_label('m')},
 	q{SELECT * FROM hitl.next_rows('m', 3)},
 	q{SELECT hitl.skip('m', '{"id": 400}', 'unsure')},
-	q{SELECT hitl.confirm_label('m', '{"id": 3}')},
 	q{SELECT * FROM hitl.slice_metrics('m', 'x2')},
 	q{SELECT hitl.refresh_term_cache('m')})
 {
@@ -114,9 +114,8 @@ foreach my $call (
 }
 is( $coord->safe_psql(
 		'postgres',
-		q{SELECT (SELECT count(*) FROM hitl.reservations) || '|' || (SELECT count(*) FROM hitl.skips)
-				 || '|' || (SELECT count(*) FROM hitl.label_confirmations)}),
-	'0|0|0', 'nothing was reserved, skipped or confirmed');
+		q{SELECT (SELECT count(*) FROM hitl.reservations) || '|' || (SELECT count(*) FROM hitl.skips)}),
+	'0|0', 'nothing was reserved or skipped');
 $coord->safe_psql('postgres', q{SELECT hitl.alter_model('m', options => '{"queue_size": 20}')});
 is( $coord->safe_psql('postgres', q{SELECT options->>'queue_size' FROM hitl.models WHERE name = 'm'}),
 	'20', 'hitl.alter_model still changes the model\'s options');
@@ -146,8 +145,14 @@ is( $coord->safe_psql(
 		q{SELECT string_agg(rank::text, ',' ORDER BY rank) FROM (SELECT rank FROM m_review_queue LIMIT 5) r}),
 	'1,2,3,4,5', 'the review view reads the shards, in the order of the queue');
 is( $coord->safe_psql(
-		'postgres', q{SELECT count(*) FROM pg_class WHERE relname IN ('m_audit_queue', 'm_auto_label_audit')}),
-	'0', 'the audit views went: no audit on a distributed table');
+		'postgres',
+		q{SELECT string_agg(relname, ' ' ORDER BY relname) FROM pg_class
+		  WHERE relname IN ('m_audit_queue', 'm_auto_label_audit', 'm_adjudication_queue')}),
+	'm_audit_queue', 'of the audit views, the audit queue stays, made again for the distributed table');
+is( $coord->safe_psql(
+		'postgres',
+		q{SELECT count(*) = (SELECT count(*) FROM hitl.audit WHERE model = 'm') FROM m_audit_queue}),
+	't', 'it reads the shards: one row per suspect');
 
 # labels now reach the model: logged on the shards' nodes, taken by the worker
 my $top = $coord->safe_psql('postgres', q{SELECT id FROM m_review_queue LIMIT 1});

@@ -29,6 +29,7 @@ INSERT INTO steps VALUES
 	('hitl._check_feature_columns(regclass,name,name[])'),
 	('hitl._check_output_columns(regclass,name,name[],name[],name[],regtype[])'),
 	('hitl._check_options(text,text,jsonb,boolean)'),
+	('hitl._citus_check_model(regclass,boolean,text,jsonb)'),
 	('hitl._check_view_name(name,text)'),
 	('hitl._first_training(text,regclass,name,integer)');
 GRANT SELECT ON steps TO PUBLIC;
