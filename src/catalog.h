@@ -198,6 +198,9 @@ extern void catalog_citus_mirror(const HitlModel *model);
 extern int64 catalog_citus_pull_labels(const char *model);
 extern int64 catalog_citus_wait_target(const char *model);
 extern bool catalog_citus_any_distributed_model(void);
+extern bool catalog_citus_model_distributed(const char *model);
+extern void catalog_citus_run_as_caller(const char *query, int nargs, Oid *argtypes,
+										Datum *values, const char *what);
 
 /* Lock a model for training; raises an error when the role may not change it */
 extern void catalog_lock_model(const HitlModel *model);

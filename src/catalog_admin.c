@@ -185,10 +185,15 @@ hitl_model_delete(PG_FUNCTION_ARGS)
 						   "DELETE FROM hitl.models WHERE name = $1",
 						   1, argtypes, values, NULL, false,
 						   SPI_OK_DELETE, "deleting the model");
-	(void) catalog_execute(CATALOG_AS_OWNER,
-						   "SELECT hitl._detach_label_triggers($1, $2::regclass)",
-						   2, argtypes, values, NULL, false,
-						   SPI_OK_SELECT, "removing the label triggers");
+	/* on a distributed table, as the caller (catalog_citus_run_as_caller) */
+	if (catalog_citus_distributed(DatumGetObjectId(values[1])))
+		catalog_citus_run_as_caller("SELECT hitl._label_trigger_drop_ddl($1, $2::regclass)",
+									2, argtypes, values, "removing the label triggers");
+	else
+		(void) catalog_execute(CATALOG_AS_OWNER,
+							   "SELECT hitl._detach_label_triggers($1, $2::regclass)",
+							   2, argtypes, values, NULL, false,
+							   SPI_OK_SELECT, "removing the label triggers");
 	SPI_finish();
 	PG_RETURN_VOID();
 }

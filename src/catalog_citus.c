@@ -14,7 +14,9 @@
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
+#include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 
 #include "catalog.h"
 #include "spi_check.h"
@@ -86,9 +88,11 @@ catalog_citus_shard_parent(Oid relid)
 
 /*
  * Send the model's row and current version to every worker node, as the
- * current role (Citus connects to the nodes as it), and make its review
- * view one for a distributed table when it is not yet (its table was
- * distributed after the model was made).  Runs inside an SPI connection.
+ * owner of hitl's tables (Citus connects to the nodes as it), and make its
+ * review view one for a distributed table, as the current role, when it is
+ * not yet (its table was distributed after the model was made).  The
+ * caller checked that the current role may change the model.  Runs inside
+ * an SPI connection.
  */
 void
 catalog_citus_mirror(const HitlModel *model)
@@ -97,7 +101,7 @@ catalog_citus_mirror(const HitlModel *model)
 	Datum		values[1];
 
 	values[0] = CStringGetTextDatum(model->name);
-	catalog_execute(CATALOG_AS_CALLER, "SELECT hitl._citus_mirror($1)", 1, argtypes,
+	catalog_execute(CATALOG_AS_OWNER, "SELECT hitl._citus_mirror($1)", 1, argtypes,
 					values, NULL, false, SPI_OK_SELECT,
 					"sending the model to the Citus worker nodes");
 	catalog_execute(CATALOG_AS_CALLER, "SELECT hitl._citus_adopt_review_view($1)", 1,
@@ -169,4 +173,86 @@ catalog_citus_wait_target(const char *model)
 					"counting the label changes on the Citus worker nodes");
 	n = first_value(&isnull);
 	return isnull ? 0 : DatumGetInt64(n);
+}
+
+PG_FUNCTION_INFO_V1(hitl_citus_send_model);
+
+/*
+ * hitl._citus_send_model(model text) returns void: catalog_citus_mirror,
+ * for create_model, once the current role may change the model (42501)
+ */
+Datum
+hitl_citus_send_model(PG_FUNCTION_ARGS)
+{
+	HitlModel  *model;
+
+	hitl_spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
+	model = catalog_load_model(text_to_cstring(PG_GETARG_TEXT_PP(0)), CurrentMemoryContext);
+	catalog_check_may_change(model, "score");
+	if (catalog_citus_distributed(model->source))
+		catalog_citus_mirror(model);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * Is the table of the named model hash-distributed?  Read as the owner of
+ * hitl's tables.  Runs inside an SPI connection.
+ */
+bool
+catalog_citus_model_distributed(const char *model)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	Datum		d;
+	bool		isnull;
+
+	if (!citus_present())
+		return false;
+	values[0] = CStringGetTextDatum(model);
+	catalog_execute(CATALOG_AS_OWNER,
+					"SELECT hitl._citus_distribution_column(m.source) IS NOT NULL"
+					" FROM hitl.models m WHERE m.name = $1",
+					1, argtypes, values, NULL, true, SPI_OK_SELECT,
+					"looking the model's table up in Citus' metadata");
+	d = first_value(&isnull);
+	return !isnull && DatumGetBool(d);
+}
+
+/*
+ * Run, as the current role and with citus.enable_unsafe_triggers on, the
+ * statements (one text a row) that query returns as the owner of hitl's
+ * tables: the label triggers' DDL on a distributed table.  Citus sends
+ * the DDL to the worker nodes over connections of the role that runs it,
+ * and every statement of one transaction on a distributed table must go
+ * through one role's connections: a statement of another role would wait
+ * there for the locks of the caller's own statements (the ALTER TABLE of
+ * create_model, of drop_model).  Runs inside an SPI connection.
+ */
+void
+catalog_citus_run_as_caller(const char *query, int nargs, Oid *argtypes, Datum *values,
+							const char *what)
+{
+	List	   *statements = NIL;
+	ListCell   *lc;
+	uint64		i;
+	int			nest;
+
+	/* not read-only: it sees what the transaction did so far (a model deleted) */
+	catalog_execute(CATALOG_AS_OWNER, query, nargs, argtypes, values, NULL, false,
+					SPI_OK_SELECT, what);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			statements = lappend(statements, TextDatumGetCString(d));
+	}
+	nest = NewGUCNestLevel();
+	(void) set_config_option("citus.enable_unsafe_triggers", "on", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	foreach(lc, statements)
+		hitl_spi_check(SPI_execute((const char *) lfirst(lc), false, 0), SPI_OK_UTILITY, what);
+	AtEOXact_GUC(true, nest);
 }

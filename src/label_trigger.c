@@ -201,8 +201,10 @@ hitl_label_trigger(PG_FUNCTION_ARGS)
  * table lacks.  The caller must be a member of the model's owner or may
  * update its table (the rule for changing a model); the triggers are then
  * created by hitl._create_label_triggers as the owner of hitl's tables, who
- * may create triggers on any table.  A model the caller does not see, or
- * that does not exist, has nothing to attach.
+ * may create triggers on any table.  On a distributed table they are
+ * created as the caller, who must be allowed to (the table's owner): see
+ * catalog_citus_run_as_caller.  A model the caller does not see, or that
+ * does not exist, has nothing to attach.
  */
 Datum
 hitl_attach_label_triggers(PG_FUNCTION_ARGS)
@@ -227,6 +229,17 @@ hitl_attach_label_triggers(PG_FUNCTION_ARGS)
 						name),
 				 errhint("Only members of the model's owner and roles that may update its table attach them.")));
 
+	/*
+	 * a distributed table: created as the caller, who must be allowed to
+	 * (catalog_citus_run_as_caller says why)
+	 */
+	if (catalog_citus_model_distributed(name))
+	{
+		catalog_citus_run_as_caller("SELECT hitl._label_trigger_ddl($1)", 1, argtypes, &model,
+									"creating the label triggers");
+		SPI_finish();
+		PG_RETURN_VOID();
+	}
 	hitl_catalog_enter(&scope);
 	hitl_spi_check(SPI_execute_with_args("SELECT hitl._create_label_triggers($1)",
 										 1, argtypes, &model, NULL, false, 0),

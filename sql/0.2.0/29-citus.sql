@@ -186,20 +186,48 @@ COMMENT ON FUNCTION hitl._citus_shard_parent(regclass) IS
 	'internal: the Citus table of which the relation is a shard on this node, or NULL';
 
 /*
- * Is the calling session's role allowed to keep the model's mirror on this
- * worker node?  The coordinator connects as the role that trains or
- * scores the model: a member of its owner, or a role that may update its
- * table.  session_user, as these functions are SECURITY DEFINER.
+ * Is the calling session's role the one the coordinator's hitl connects
+ * as, the owner of hitl's tables (or a superuser)?  Only it keeps the
+ * mirrors and takes the label entries of a worker node: the coordinator
+ * sends them from its own SECURITY DEFINER functions, and Citus connects
+ * as their owner.  session_user, as the functions that ask are SECURITY
+ * DEFINER themselves.
  */
-CREATE FUNCTION hitl._citus_may_mirror(owner name, source regclass) RETURNS boolean
+CREATE FUNCTION hitl._citus_may_mirror() RETURNS boolean
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT pg_has_role(session_user, owner, 'USAGE')
-		OR has_table_privilege(session_user, source, 'UPDATE')
+	SELECT pg_has_role(session_user,
+					   (SELECT c.relowner FROM pg_class c WHERE c.oid = 'hitl.models'::regclass),
+					   'MEMBER')
 $$;
-COMMENT ON FUNCTION hitl._citus_may_mirror(name, regclass) IS
-	'internal: may the session''s role keep a model''s mirror on a worker node (a member of its owner, or a role that may update its table)';
+COMMENT ON FUNCTION hitl._citus_may_mirror() IS
+	'internal: is the session''s role the owner of hitl''s tables (or a superuser), as whom a Citus coordinator''s hitl keeps the mirrors of the worker nodes';
+
+/*
+ * Is a model on this table a mirror: is this a worker node and the table
+ * one Citus distributes by hash?  hitl's event triggers leave mirrors
+ * alone: the DDL Citus passes on from the coordinator is checked there,
+ * and a mirror changed by it would block the coordinator's next mirroring.
+ * Citus' metadata only: the table is not opened.
+ */
+CREATE FUNCTION hitl._citus_is_mirror(source regclass) RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	found boolean;
+BEGIN
+	IF NOT hitl._citus_worker_node() THEN
+		RETURN false;
+	END IF;
+	EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = $1 AND p.partmethod = ''h'')'
+		INTO found USING source;
+	RETURN found;
+END
+$$;
+COMMENT ON FUNCTION hitl._citus_is_mirror(regclass) IS
+	'internal: true on a Citus worker node for a hash-distributed table, whose models there are mirrors of the coordinator''s';
 
 /*
  * On a worker node: make the mirror of a model what the coordinator sent,
@@ -219,14 +247,21 @@ BEGIN
 		RAISE EXCEPTION 'hitl._citus_mirror_receive() runs on Citus worker nodes only'
 			USING ERRCODE = 'feature_not_supported';
 	END IF;
+	IF NOT hitl._citus_may_mirror() THEN
+		RAISE EXCEPTION 'permission denied for the mirrors of this node'
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'Only the owner of hitl''s tables, as whom the coordinator connects, keeps the mirrors of a worker node.';
+	END IF;
 	m := jsonb_populate_record(NULL::hitl.models, model);
-	IF hitl._citus_distribution_column(m.source) IS NULL THEN
+	/*
+	 * Citus' metadata only: the table itself is not opened, as the
+	 * coordinator's transaction that sends the model may hold a lock on it
+	 * here (create_model adds its output columns first)
+	 */
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
+				   WHERE p.logicalrelid = m.source AND p.partmethod = 'h') THEN
 		RAISE EXCEPTION 'table % of model "%" is not a distributed table on this node', m.source, m.name
 			USING ERRCODE = 'object_not_in_prerequisite_state';
-	END IF;
-	IF NOT hitl._citus_may_mirror(m.owner, m.source) THEN
-		RAISE EXCEPTION 'permission denied for model "%"', m.name
-			USING ERRCODE = 'insufficient_privilege';
 	END IF;
 	IF version IS NOT NULL THEN
 		v := jsonb_populate_record(NULL::hitl.model_versions, version);
@@ -259,11 +294,12 @@ COMMENT ON FUNCTION hitl._wake_work() IS
 
 /*
  * On the coordinator: send the model's row and its current version to every
- * worker node, as the calling role (Citus connects as it).  Raises the
- * first node's error when one fails.
+ * worker node, as the owner of hitl's tables (Citus connects as it).
+ * Raises the first node's error when one fails.  hitl calls it once it has
+ * checked that the caller may change the model.
  */
 CREATE FUNCTION hitl._citus_mirror(model text) RETURNS void
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -293,6 +329,17 @@ END
 $$;
 COMMENT ON FUNCTION hitl._citus_mirror(text) IS
 	'internal: sends a model on a distributed table (its row and current version) to every Citus worker node';
+REVOKE ALL ON FUNCTION hitl._citus_mirror(text) FROM PUBLIC;
+
+/*
+ * The coordinator's mirroring for create_model, which runs as its caller:
+ * for a role that may change the model (42501 otherwise), as the owner of
+ * hitl's tables.
+ */
+CREATE FUNCTION hitl._citus_send_model(model text) RETURNS void
+	AS 'MODULE_PATHNAME', 'hitl_citus_send_model' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION hitl._citus_send_model(text) IS
+	'internal: sends a model on a distributed table to the Citus worker nodes, for a role that may change it';
 
 /*
  * What each worker node gave at the last pull of a model's label entries,
@@ -323,7 +370,6 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	m hitl.models;
 	grp integer;
 	mine bigint[];
 	skipped bigint[];
@@ -334,15 +380,12 @@ BEGIN
 		RAISE EXCEPTION 'hitl._citus_take_labels() runs on Citus worker nodes only'
 			USING ERRCODE = 'feature_not_supported';
 	END IF;
+	IF NOT hitl._citus_may_mirror() THEN
+		RAISE EXCEPTION 'permission denied for the label log of model "%" on this node', model
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'Only the owner of hitl''s tables, as whom the coordinator connects, takes the entries of a worker node.';
+	END IF;
 	EXECUTE 'SELECT groupid FROM pg_catalog.pg_dist_local_group' INTO grp;
-	SELECT * INTO m FROM hitl.models mm WHERE mm.name = model;
-	IF NOT FOUND THEN
-		RETURN jsonb_build_object('group', grp, 'entries', '[]'::jsonb, 'count', 0)::text;
-	END IF;
-	IF NOT hitl._citus_may_mirror(m.owner, m.source) THEN
-		RAISE EXCEPTION 'permission denied for model "%"', model
-			USING ERRCODE = 'insufficient_privilege';
-	END IF;
 	mine := ARRAY(SELECT jsonb_array_elements_text(coalesce(done -> grp::text, '[]'))::bigint);
 	skipped := ARRAY(SELECT jsonb_array_elements_text(coalesce(skip -> grp::text, '[]'))::bigint);
 	IF count_only THEN
@@ -536,13 +579,14 @@ BEGIN
 		RAISE EXCEPTION 'hitl._citus_forget_receive() runs on Citus worker nodes only'
 			USING ERRCODE = 'feature_not_supported';
 	END IF;
+	IF NOT hitl._citus_may_mirror() THEN
+		RAISE EXCEPTION 'permission denied for the mirrors of this node'
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'Only the owner of hitl''s tables, as whom the coordinator connects, keeps the mirrors of a worker node.';
+	END IF;
 	SELECT * INTO m FROM hitl.models mm WHERE mm.name = model;
 	IF NOT FOUND THEN
 		RETURN;
-	END IF;
-	IF NOT hitl._citus_may_mirror(m.owner, m.source) THEN
-		RAISE EXCEPTION 'permission denied for model "%"', model
-			USING ERRCODE = 'insufficient_privilege';
 	END IF;
 	PERFORM set_config('session_replication_role', 'replica', true);
 	DELETE FROM hitl.label_log l WHERE l.model = m.name;

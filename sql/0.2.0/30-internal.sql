@@ -276,6 +276,12 @@ BEGIN
 	FOR source IN
 		SELECT DISTINCT d.source FROM dropped_models d
 		WHERE EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = d.source)
+		  /*
+		   * not a distributed table, whose label triggers log on the worker
+		   * nodes; locked here, as the owner of hitl's tables, it would wait
+		   * for the locks of the caller's own statements there (section 29)
+		   */
+		  AND hitl._citus_distribution_column(d.source) IS NULL
 		ORDER BY 1
 	LOOP
 		EXECUTE format('LOCK TABLE %s IN SHARE MODE', source);
@@ -321,11 +327,9 @@ REVOKE ALL ON FUNCTION hitl._drop_label_log() FROM PUBLIC;
  *			and puts the row's consensus in its place (section 74,
  *			src/answer.c)
  */
-CREATE FUNCTION hitl._create_label_triggers(model text) RETURNS void
-LANGUAGE plpgsql
+CREATE FUNCTION hitl._label_trigger_ddl(model text) RETURNS SETOF text
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
-/* on a distributed table, Citus creates them on the shards too (section 29) */
-SET citus.enable_unsafe_triggers = on
 AS $$
 DECLARE
 	m hitl.models;
@@ -343,6 +347,11 @@ BEGIN
 								AND t.tgname = hitl._label_trigger_name(model, kind));
 		/* answers: only for a model with several annotators per row */
 		CONTINUE WHEN kind = 'ans' AND coalesce((m.options ->> 'annotators_per_row')::integer, 1) <= 1;
+		/*
+		 * a distributed table: no TRUNCATE trigger, which Citus would not put
+		 * on the shards but a shard move would (section 29)
+		 */
+		CONTINUE WHEN kind = 'trunc' AND hitl._citus_distribution_column(m.source) IS NOT NULL;
 		ddl := CASE kind
 			WHEN 'ins' THEN 'AFTER INSERT ON %2$s REFERENCING NEW TABLE AS hitl_new FOR EACH STATEMENT'
 			WHEN 'del' THEN 'AFTER DELETE ON %2$s REFERENCING OLD TABLE AS hitl_old FOR EACH STATEMENT'
@@ -350,8 +359,26 @@ BEGIN
 			WHEN 'upd' THEN 'AFTER UPDATE ON %2$s FOR EACH STATEMENT'
 			WHEN 'ans' THEN 'BEFORE UPDATE OF %3$I ON %2$s FOR EACH ROW'
 			ELSE 'AFTER TRUNCATE ON %2$s FOR EACH STATEMENT' END;
-		EXECUTE format('CREATE TRIGGER %1$I ' || ddl || ' EXECUTE FUNCTION hitl._label_trigger(%4$L)',
-					   hitl._label_trigger_name(model, kind), m.source, m.label_column, model);
+		RETURN NEXT format('CREATE TRIGGER %1$I ' || ddl || ' EXECUTE FUNCTION hitl._label_trigger(%4$L)',
+						   hitl._label_trigger_name(model, kind), m.source, m.label_column, model);
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION hitl._label_trigger_ddl(text) IS
+	'internal: the CREATE TRIGGER statements of the label triggers a model''s table lacks';
+REVOKE ALL ON FUNCTION hitl._label_trigger_ddl(text) FROM PUBLIC;
+
+CREATE FUNCTION hitl._create_label_triggers(model text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+/* a table distributed by Citus after its model was made (section 29) */
+SET citus.enable_unsafe_triggers = on
+AS $$
+DECLARE
+	ddl text;
+BEGIN
+	FOR ddl IN SELECT hitl._label_trigger_ddl(model) LOOP
+		EXECUTE ddl;
 	END LOOP;
 END
 $$;
@@ -365,32 +392,44 @@ REVOKE ALL ON FUNCTION hitl._create_label_triggers(text) FROM PUBLIC;
  * only the triggers created for that very model go: their argument is the
  * model's name, which a trigger name alone (an md5 for long names) is not.
  */
-CREATE OR REPLACE FUNCTION hitl._detach_label_triggers(model text, source regclass) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER
+CREATE FUNCTION hitl._label_trigger_drop_ddl(model text, source regclass) RETURNS SETOF text
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
-/* Citus drops a table's triggers, and its shards', with this on (section 29) */
-SET citus.enable_unsafe_triggers = on
 AS $$
-DECLARE
-	trigger_name name;
 BEGIN
 	IF EXISTS (SELECT 1 FROM hitl.models m
-			   WHERE m.name = _detach_label_triggers.model
-				 AND m.source = _detach_label_triggers.source
+			   WHERE m.name = _label_trigger_drop_ddl.model
+				 AND m.source = _label_trigger_drop_ddl.source
 				 AND m.status <> 'broken') THEN
 		RAISE EXCEPTION 'model "%" still uses its label triggers', model
 			USING ERRCODE = 'object_in_use';
 	END IF;
-	FOR trigger_name IN
-		SELECT t.tgname FROM pg_trigger t
+	RETURN QUERY
+		SELECT format('DROP TRIGGER %I ON %s', t.tgname, source) FROM pg_trigger t
 		WHERE t.tgrelid = source
 		  AND t.tgfoid = 'hitl._label_trigger()'::regprocedure
 		  AND t.tgnargs = 1
 		  AND t.tgargs = convert_to(model, current_setting('server_encoding')) || '\x00'::bytea
 		  AND t.tgname IN (SELECT hitl._label_trigger_name(model, k)
 						   FROM unnest(ARRAY['ins', 'del', 'row', 'upd', 'trunc', 'ans']) k)
-	LOOP
-		EXECUTE format('DROP TRIGGER %I ON %s', trigger_name, source);
+		ORDER BY t.tgname;
+END
+$$;
+COMMENT ON FUNCTION hitl._label_trigger_drop_ddl(text, regclass) IS
+	'internal: the DROP TRIGGER statements of the label triggers of a dropped or broken model';
+REVOKE ALL ON FUNCTION hitl._label_trigger_drop_ddl(text, regclass) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION hitl._detach_label_triggers(model text, source regclass) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+/* a table distributed by Citus after its model was made (section 29) */
+SET citus.enable_unsafe_triggers = on
+AS $$
+DECLARE
+	ddl text;
+BEGIN
+	FOR ddl IN SELECT hitl._label_trigger_drop_ddl(model, source) LOOP
+		EXECUTE ddl;
 	END LOOP;
 END
 $$;
@@ -416,7 +455,15 @@ BEGIN
 	IF NOT FOUND THEN
 		RETURN;
 	END IF;
-	PERFORM hitl._detach_label_triggers(m.name, m.source);
+	/*
+	 * On a distributed table the triggers stay, logging nothing, until
+	 * hitl.drop_model drops them as its caller (section 29): dropped here,
+	 * as the owner of hitl's tables, they would wait for the locks that the
+	 * caller's ALTER TABLE holds on the worker nodes
+	 */
+	IF hitl._citus_distribution_column(m.source) IS NULL THEN
+		PERFORM hitl._detach_label_triggers(m.name, m.source);
+	END IF;
 	RAISE WARNING 'hitl model "%" is broken: %', model, message
 		USING HINT = format('Drop it with hitl.drop_model(%L) and create it again.', model);
 END
@@ -998,6 +1045,7 @@ BEGIN
 			  FROM pg_event_trigger_ddl_commands() d
 			  WHERE d.classid = 'pg_class'::regclass) d
 		JOIN hitl.models m ON m.source::oid = d.objid AND m.status <> 'broken'
+			AND NOT hitl._citus_is_mirror(m.source)
 		CROSS JOIN LATERAL (SELECT * FROM hitl._model_columns(m)
 							UNION ALL
 							SELECT (m.options ->> 'cv_group_column')::name, 'group column'
@@ -1034,3 +1082,38 @@ END
 $$;
 COMMENT ON FUNCTION hitl._on_alter_table() IS
 	'internal: marks broken the models whose columns were renamed, or changed to a type the model does not read';
+
+/*
+ * sql_drop: as in 0.1.0, a model whose table or column was dropped is
+ * broken; but not a mirror on a Citus worker node (section 29), whose
+ * model the coordinator's event trigger breaks.
+ */
+CREATE OR REPLACE FUNCTION hitl._on_sql_drop() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN
+		SELECT m.name, d.object_type, d.object_identity, d.address_names, c.what
+		FROM pg_event_trigger_dropped_objects() d
+		JOIN hitl.models m ON m.source::oid = d.objid AND m.status <> 'broken'
+			AND NOT hitl._citus_is_mirror(m.source)
+		LEFT JOIN LATERAL hitl._model_columns(m) c ON c.col = d.address_names[3]
+		WHERE d.classid = 'pg_class'::regclass
+		  AND (d.object_type = 'table' OR (d.object_type = 'table column' AND c.col IS NOT NULL))
+		ORDER BY m.name, d.objsubid
+	LOOP
+		IF r.object_type = 'table' THEN
+			PERFORM hitl._break_model(r.name, format('its table %s was dropped', r.object_identity));
+		ELSE
+			PERFORM hitl._break_model(r.name, format('its %s "%s" of table %s was dropped', r.what,
+													  r.address_names[3],
+													  quote_ident(r.address_names[1]) || '.' || quote_ident(r.address_names[2])));
+		END IF;
+	END LOOP;
+EXCEPTION WHEN OTHERS THEN
+	RAISE WARNING 'hitl could not check the dropped objects: %', SQLERRM;
+END
+$$;

@@ -76,7 +76,7 @@ BEGIN
 	PERFORM hitl._create_audit_view(name);
 	/* a distributed table: the worker nodes learn of the model before its triggers fire there */
 	IF hitl._citus_distribution_column(source) IS NOT NULL THEN
-		PERFORM hitl._citus_mirror(name);
+		PERFORM hitl._citus_send_model(name);
 	END IF;
 	PERFORM hitl._attach_label_triggers(name);
 	/* text: the cached term counts (section 71), filled before the first scoring */
