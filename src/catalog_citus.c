@@ -253,6 +253,10 @@ catalog_citus_run_as_caller(const char *query, int nargs, Oid *argtypes, Datum *
 	(void) set_config_option("citus.enable_unsafe_triggers", "on", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	foreach(lc, statements)
-		hitl_spi_check(SPI_execute((const char *) lfirst(lc), false, 0), SPI_OK_UTILITY, what);
+	{
+		int			ret = SPI_execute((const char *) lfirst(lc), false, 0);
+
+		hitl_spi_check(ret, ret == SPI_OK_SELECT ? SPI_OK_SELECT : SPI_OK_UTILITY, what);
+	}
 	AtEOXact_GUC(true, nest);
 }

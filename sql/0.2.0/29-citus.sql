@@ -663,3 +663,4 @@ END
 $$;
 COMMENT ON FUNCTION hitl._citus_adopt_review_view(text) IS
 	'internal: makes the review view of a model again in the form for distributed tables when Citus distributed its table after the model was made';
+
