@@ -423,6 +423,29 @@ catalog_citus_worker_node(void)
 }
 
 /*
+ * Is the table hash-distributed by Citus (hitl._citus_distribution_column)?
+ * Runs inside an SPI connection.
+ */
+bool
+catalog_citus_distributed(Oid relid)
+{
+	Oid			argtypes[1] = {REGCLASSOID};
+	Datum		values[1];
+	bool		isnull;
+
+	if (!OidIsValid(get_extension_oid("citus", true)))
+		return false;
+	values[0] = ObjectIdGetDatum(relid);
+	catalog_execute(CATALOG_AS_OWNER, "SELECT hitl._citus_distribution_column($1)", 1,
+					argtypes, values, NULL, true, SPI_OK_SELECT,
+					"looking the table up in Citus' metadata");
+	if (SPI_processed < 1)
+		return false;
+	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return !isnull;
+}
+
+/*
  * Raise 0A000 when Citus distributed the model's table after the model was
  * made (or made it a reference or Citus local table): its rows are in
  * shards, where the label triggers fire on other nodes and no ctid is the

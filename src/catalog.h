@@ -197,7 +197,7 @@ extern Oid	catalog_citus_shard_parent(Oid relid);
 extern void catalog_citus_mirror(const HitlModel *model);
 extern int64 catalog_citus_pull_labels(const char *model);
 extern int64 catalog_citus_wait_target(const char *model);
-extern bool catalog_citus_any_distributed_model(void);
+extern int	catalog_citus_worker_look(Oid source, const char *model);
 extern bool catalog_citus_model_distributed(const char *model);
 extern void catalog_citus_run_as_caller(const char *query, int nargs, Oid *argtypes,
 										Datum *values, const char *what);

@@ -38,27 +38,6 @@ first_value(bool *isnull)
 }
 
 /*
- * Is the table hash-distributed by Citus (hitl._citus_distribution_column)?
- * Runs inside an SPI connection.
- */
-bool
-catalog_citus_distributed(Oid relid)
-{
-	Oid			argtypes[1] = {REGCLASSOID};
-	Datum		values[1];
-	bool		isnull;
-
-	if (!citus_present())
-		return false;
-	values[0] = ObjectIdGetDatum(relid);
-	catalog_execute(CATALOG_AS_OWNER, "SELECT hitl._citus_distribution_column($1)", 1,
-					argtypes, values, NULL, true, SPI_OK_SELECT,
-					"looking the table up in Citus' metadata");
-	(void) first_value(&isnull);
-	return !isnull;
-}
-
-/*
  * The distributed table of which the relation is a shard on this node
  * (hitl._citus_shard_parent), or InvalidOid.  Makes its own SPI connection
  * (the label triggers call it).
@@ -130,28 +109,6 @@ catalog_citus_pull_labels(const char *model)
 					"taking the label changes from the Citus worker nodes");
 	n = first_value(&isnull);
 	return isnull ? 0 : DatumGetInt64(n);
-}
-
-/*
- * Does this database have a model on a distributed table (on the
- * coordinator: the worker node's mirrors are not counted)?  Runs inside an
- * SPI connection.
- */
-bool
-catalog_citus_any_distributed_model(void)
-{
-	bool		isnull;
-	Datum		any;
-
-	if (!citus_present() || catalog_citus_worker_node())
-		return false;
-	catalog_execute(CATALOG_AS_OWNER,
-					"SELECT EXISTS (SELECT 1 FROM hitl.models m"
-					" WHERE hitl._citus_distribution_column(m.source) IS NOT NULL)",
-					0, NULL, NULL, NULL, true, SPI_OK_SELECT,
-					"looking for models on distributed tables");
-	any = first_value(&isnull);
-	return !isnull && DatumGetBool(any);
 }
 
 /*
@@ -259,4 +216,21 @@ catalog_citus_run_as_caller(const char *query, int nargs, Oid *argtypes, Datum *
 		hitl_spi_check(ret, ret == SPI_OK_SELECT ? SPI_OK_SELECT : SPI_OK_UTILITY, what);
 	}
 	AtEOXact_GUC(true, nest);
+}
+
+/*
+ * The hitl worker's look at a model on a distributed table: on the
+ * coordinator, take the label changes the worker nodes logged (1); on a
+ * worker node the model is a mirror, which the coordinator trains and
+ * scores (-1); any other table, 0.  Runs inside an SPI connection.
+ */
+int
+catalog_citus_worker_look(Oid source, const char *model)
+{
+	if (!catalog_citus_distributed(source))
+		return 0;
+	if (catalog_citus_worker_node())
+		return -1;
+	(void) catalog_citus_pull_labels(model);
+	return 1;
 }

@@ -379,9 +379,8 @@ rescore_model(HitlModelEntry *m)
  * in the same transaction, rewrite the confidences when its calibration
  * moved), then auto-label.  Training and
  * scoring run as the model's owner; the reads and writes of hitl.models
- * around them as the owner of hitl's tables.  Returns true for a model on
- * a distributed table (on the coordinator), whose labels are looked for
- * again every hitl.citus_poll_interval.
+ * around them as the owner of hitl's tables.  True for a model on a
+ * distributed table, whose labels are looked for every citus_poll_interval.
  */
 static bool
 work_on_model(HitlModelEntry *m, bool rescore)
@@ -390,33 +389,25 @@ work_on_model(HitlModelEntry *m, bool rescore)
 	bool		again;
 	bool		pending;
 	bool		recorded;
-	bool		distributed;
-	bool		mirror;
+	int			citus;
 
 	/*
-	 * 0a. a model on a distributed table: on the coordinator, take the label
-	 * changes the worker nodes logged; on a worker node it is a mirror, which
-	 * the coordinator trains and scores
+	 * 0. a distributed table's labels from the worker nodes (a mirror there:
+	 * nothing to do); refit the consensus of several annotators when answers
+	 * came
 	 */
 	begin_work();
-	distributed = catalog_citus_distributed(m->source);
-	mirror = distributed && catalog_citus_worker_node();
-	if (distributed && !mirror)
-		(void) catalog_citus_pull_labels(m->name);
+	if ((citus = catalog_citus_worker_look(m->source, m->name)) >= 0)
+		(void) consensus_refresh_if_moved(m->name);
 	end_work();
-	if (mirror)
+	if (citus < 0)
 		return false;
-
-	/* 0. refit the consensus of several annotators when answers came */
-	begin_work();
-	(void) consensus_refresh_if_moved(m->name);
-	end_work();
 	/* 1. retrain when labels changed (those of the refit too) */
 	begin_work();
 	go_on = retrain_if_labels_moved(m, &rescore);
 	end_work();
 	if (!go_on)
-		return distributed;
+		return citus > 0;
 
 	/* 2. rescore, a batch per transaction: when woken, or the version moved */
 	if (rescore)
@@ -450,11 +441,11 @@ work_on_model(HitlModelEntry *m, bool rescore)
 	 * cross-validation is pending
 	 */
 	if ((!rescore && !again && !recorded) || pending)
-		return distributed;
+		return citus > 0;
 	begin_work();
 	autolabel_for_worker(m->name, m->owner);
 	end_work();
-	return distributed;
+	return citus > 0;
 }
 
 /*
@@ -484,10 +475,7 @@ record_failure(HitlModelEntry *m, ErrorData *edata)
 	return backoff_ms;
 }
 
-/*
- * Timeout handler: a model's work went past hitl.work_timeout.  Cancel it as
- * a statement timeout does; the handler fires again every second.
- */
+/* Past hitl.work_timeout: cancel as a statement timeout does (every second) */
 static void
 work_timeout_handler(void)
 {
@@ -495,7 +483,7 @@ work_timeout_handler(void)
 	kill(MyProcPid, SIGINT);
 }
 
-/* Start counting a model's work against hitl.work_timeout */
+/* Start counting a model's work against hitl.work_timeout (end_: stop) */
 static void
 start_work_budget(void)
 {
@@ -507,7 +495,6 @@ start_work_budget(void)
 							 1000);
 }
 
-/* Stop counting a model's work */
 static void
 end_work_budget(void)
 {
@@ -541,10 +528,9 @@ recover_from_error(ErrorData **edata, bool *gave_way)
 }
 
 /*
- * In a PG_CATCH of a model's work: sort the error out.  A cancel for going
- * over the time budget, or any other error, is the model's failure,
- * retried with a back-off; a cancel to give way to a command, a lock not
- * available or a plain cancel are not, and the work is done again soon.
+ * In a PG_CATCH of a model's work: going over the time budget, or any other
+ * error, is the model's failure, retried with a back-off; a cancel (to give
+ * way, or plain) or a lock not available is not: the work is done again soon.
  */
 static void
 model_failed(HitlModelEntry *m, volatile long *next_retry)
@@ -629,7 +615,6 @@ work_on_one(HitlModelEntry *m, bool rescore_all, const Oid *changed,
 		for (i = 0; i < nchanged && !rescore; i++)
 			rescore = changed[i] == m->source;
 		start_work_budget();
-		/* a model on a distributed table: look for its labels again soon */
 		if (work_on_model(m, rescore))
 			soonest(next_retry, hitl_citus_poll_interval);
 		end_work_budget();
