@@ -18,12 +18,14 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
+#include "parser/parse_type.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
 
 #include "explain_math.h"
 #include "metrics.h"
+#include "catalog.h"
 #include "model_cache.h"
 #include "texthash.h"
 #include "vocab.h"
@@ -133,7 +135,10 @@ check_row(FunctionCallInfo fcinfo, CachedModel *cm)
 				 row_hint(cm)));
 	if (OidIsValid(argtype) && type_is_rowtype(argtype))
 		rowtype = HeapTupleHeaderGetTypeId(PG_GETARG_HEAPTUPLEHEADER(1));
-	if (rowtype != cm->rowtype)
+	/* a row of a Citus shard of the table: predict_row_proba reads it */
+	if (rowtype != cm->rowtype &&
+		!(OidIsValid(rowtype) && OidIsValid(typeidTypeRelid(rowtype)) &&
+		  catalog_citus_shard_parent(typeidTypeRelid(rowtype)) == cm->model->source))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("row is of type %s, not of the type of table %s",

@@ -514,6 +514,7 @@ BEGIN
 		WHEN has_text THEN 'text features'
 		WHEN strategy NOT IN ('margin', 'least_confidence', 'entropy') THEN format('strategy %L', strategy)
 		WHEN coalesce((options ->> 'annotators_per_row')::integer, 1) > 1 THEN 'several annotators per row'
+		WHEN options ? 'auto_label_precision' THEN 'auto-labeling (option auto_label_precision)'
 		END;
 	IF what IS NOT NULL THEN
 		RAISE EXCEPTION 'a model on distributed table % cannot have %', source, what
@@ -664,3 +665,43 @@ $$;
 COMMENT ON FUNCTION hitl._citus_adopt_review_view(text) IS
 	'internal: makes the review view of a model again in the form for distributed tables when Citus distributed its table after the model was made';
 
+
+/*
+ * The unlabeled review candidates of one model, for hitl.review_queue: as
+ * in 0.1.0, and for a distributed table the candidates joined to the
+ * shards on their nodes, as the review view does (Citus does not run the
+ * correlated EXISTS of a plain table).
+ */
+CREATE OR REPLACE FUNCTION hitl._model_queue(model text)
+RETURNS TABLE (row_key jsonb, prediction text, confidence float8, uncertainty float8, rank integer)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	m hitl.models;
+BEGIN
+	SELECT * INTO m FROM hitl.models WHERE name = model;
+	/* has_table_privilege is NULL when the table was dropped */
+	IF NOT FOUND OR NOT coalesce(has_table_privilege(m.source, 'SELECT'), false) THEN
+		RETURN;
+	END IF;
+	IF hitl._citus_distribution_column(m.source) IS NOT NULL THEN
+		RETURN QUERY EXECUTE format(
+			'WITH candidates AS MATERIALIZED (
+				SELECT q.row_key, q.prediction, q.confidence, q.uncertainty, q.rank
+				FROM (SELECT * FROM hitl.queue q WHERE q.model = %L OFFSET 0) q
+				JOIN %s t ON %s AND t.%I IS NULL)
+			 SELECT * FROM candidates ORDER BY rank',
+			model, m.source, hitl._key_match(m.source, m.key_columns, 't', 'q.row_key'), m.label_column);
+		RETURN;
+	END IF;
+	RETURN QUERY EXECUTE format(
+		'SELECT q.row_key, q.prediction, q.confidence, q.uncertainty, q.rank
+		 FROM hitl.queue q
+		 WHERE q.model = $1
+		   AND EXISTS (SELECT 1 FROM %s t WHERE %s AND t.%I IS NULL)
+		 ORDER BY q.rank',
+		m.source, hitl._key_match(m.source, m.key_columns, 't', 'q.row_key'), m.label_column)
+	USING model;
+END
+$$;

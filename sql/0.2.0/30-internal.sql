@@ -154,6 +154,10 @@ BEGIN
 	IF NEW.options IS DISTINCT FROM OLD.options THEN
 		NEW.options := hitl._resolve_options(NEW.options, NEW.algorithm, OLD.options ? 'text_config');
 	END IF;
+	/* ... and so is what a model on a distributed table can be (section 29) */
+	IF (NEW.strategy, NEW.options) IS DISTINCT FROM (OLD.strategy, OLD.options) THEN
+		PERFORM hitl._citus_check_model(NEW.source, NEW.options ? 'text_config', NEW.strategy, NEW.options);
+	END IF;
 	/* ... and those that define the features do not change */
 	IF (NEW.options->'text_config', NEW.options->'bigrams', NEW.options->'buckets',
 		NEW.options->'max_text_bytes')

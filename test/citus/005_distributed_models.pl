@@ -238,6 +238,33 @@ is( $coord->safe_psql(
 	'2000 2000',
 	'hitl.predict over the distributed table agrees with lab_prediction on every row');
 
+# hitl.explain of a row, on its node; the review queue of every model; the
+# strategies and options a distributed table does not take are refused by
+# hitl.alter_model, which changes the others
+is( $coord->safe_psql(
+		'postgres',
+		q{SELECT (SELECT string_agg(e.feature, ',' ORDER BY e.feature) FROM items i, hitl.explain('m', i) e WHERE i.id = 1500)
+				 = (SELECT string_agg(e.feature, ',' ORDER BY e.feature) FROM plain i, hitl.explain('p', i) e WHERE i.id = 1500)}),
+	't', 'hitl.explain of a row of the distributed table, on its node, as on the plain table');
+is( $coord->safe_psql(
+		'postgres',
+		q{SELECT (SELECT string_agg(row_key::text, ' ' ORDER BY rank) FROM hitl.review_queue WHERE model = 'm')
+				 = (SELECT string_agg(row_key::text, ' ' ORDER BY rank) FROM hitl.review_queue WHERE model = 'p')}),
+	't', 'hitl.review_queue lists the same candidates for both models');
+foreach my $case ([ q{strategy => 'diverse'}, q{strategy 'diverse'} ],
+	[ q{options => '{"auto_label_precision": 0.9}'}, q{auto-labeling (option auto_label_precision)} ])
+{
+	my ($arg, $what) = @$case;
+	like(
+		error_of("SELECT hitl.alter_model('m', $arg)"),
+		qr/ERROR:  0A000: a model on distributed table public\.items cannot have \Q$what\E/,
+		"hitl.alter_model('m', $arg): 0A000");
+}
+$coord->safe_psql('postgres', q{SELECT hitl.alter_model('m', strategy => 'entropy')});
+$coord->safe_psql('postgres', q{SELECT hitl.alter_model('m', strategy => 'margin')});
+is($coord->safe_psql('postgres', q{SELECT strategy FROM hitl.models WHERE name = 'm'}),
+	'margin', 'hitl.alter_model changes the strategy among those it takes');
+
 # ---------------------------------------------------------------------
 # 5. two labelers at once, on different worker nodes
 # ---------------------------------------------------------------------
