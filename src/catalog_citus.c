@@ -89,6 +89,22 @@ catalog_citus_mirror(const HitlModel *model)
 }
 
 /*
+ * The first column of sql (one text parameter: the model's name), run as
+ * the owner of hitl's tables, or NULL; what names it in errors
+ */
+static Datum
+owner_value(const char *sql, const char *model, const char *what, bool *isnull)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+
+	values[0] = CStringGetTextDatum(model);
+	catalog_execute(CATALOG_AS_OWNER, sql, 1, argtypes, values, NULL, false, SPI_OK_SELECT,
+					what);
+	return first_value(isnull);
+}
+
+/*
  * Take the model's label log entries from the worker nodes into
  * hitl.label_log (hitl._citus_pull_labels); returns how many came.  Runs
  * inside an SPI connection.
@@ -96,18 +112,13 @@ catalog_citus_mirror(const HitlModel *model)
 int64
 catalog_citus_pull_labels(const char *model)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1];
-	Datum		n;
 	bool		isnull;
+	Datum		n;
 
 	if (!citus_present())
 		return 0;
-	values[0] = CStringGetTextDatum(model);
-	catalog_execute(CATALOG_AS_OWNER, "SELECT hitl._citus_pull_labels($1)", 1, argtypes,
-					values, NULL, false, SPI_OK_SELECT,
-					"taking the label changes from the Citus worker nodes");
-	n = first_value(&isnull);
+	n = owner_value("SELECT hitl._citus_pull_labels($1)", model,
+					"taking the label changes from the Citus worker nodes", &isnull);
 	return isnull ? 0 : DatumGetInt64(n);
 }
 
@@ -119,16 +130,10 @@ catalog_citus_pull_labels(const char *model)
 int64
 catalog_citus_wait_target(const char *model)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1];
-	Datum		n;
 	bool		isnull;
+	Datum		n = owner_value("SELECT hitl._citus_wait_target($1)", model,
+								"counting the label changes on the Citus worker nodes", &isnull);
 
-	values[0] = CStringGetTextDatum(model);
-	catalog_execute(CATALOG_AS_OWNER, "SELECT hitl._citus_wait_target($1)", 1, argtypes,
-					values, NULL, false, SPI_OK_SELECT,
-					"counting the label changes on the Citus worker nodes");
-	n = first_value(&isnull);
 	return isnull ? 0 : DatumGetInt64(n);
 }
 
@@ -159,20 +164,14 @@ hitl_citus_send_model(PG_FUNCTION_ARGS)
 bool
 catalog_citus_model_distributed(const char *model)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1];
-	Datum		d;
 	bool		isnull;
+	Datum		d;
 
 	if (!citus_present())
 		return false;
-	values[0] = CStringGetTextDatum(model);
-	catalog_execute(CATALOG_AS_OWNER,
-					"SELECT hitl._citus_distribution_column(m.source) IS NOT NULL"
-					" FROM hitl.models m WHERE m.name = $1",
-					1, argtypes, values, NULL, true, SPI_OK_SELECT,
-					"looking the model's table up in Citus' metadata");
-	d = first_value(&isnull);
+	d = owner_value("SELECT hitl._citus_distribution_column(m.source) IS NOT NULL"
+					" FROM hitl.models m WHERE m.name = $1", model,
+					"looking the model's table up in Citus' metadata", &isnull);
 	return !isnull && DatumGetBool(d);
 }
 

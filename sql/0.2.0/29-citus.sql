@@ -356,6 +356,8 @@ CREATE TABLE hitl.citus_label_pulls (
 COMMENT ON TABLE hitl.citus_label_pulls IS
 	'the label log entries each Citus worker node gave at the last pull of a model''s entries (deleted there at the next pull)';
 REVOKE ALL ON hitl.citus_label_pulls FROM PUBLIC;
+/* dumped with the label log, so that a restored coordinator takes no entry twice */
+SELECT pg_catalog.pg_extension_config_dump('hitl.citus_label_pulls', '');
 
 /*
  * On a worker node: delete the model's entries that the coordinator has
