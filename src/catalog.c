@@ -466,21 +466,24 @@ catalog_check_not_citus(const HitlModel *model)
 }
 
 /*
- * A model on a hash-distributed table is trained and scored on the
- * coordinator; the worker nodes hold only its mirror (0A000 there).  Any
- * other table of Citus' is refused (catalog_check_not_citus).
+ * A model on a hash-distributed table is trained, scored and altered on
+ * the coordinator; the worker nodes hold only its mirror (0A000 there).
+ * Any other table of Citus' is refused (catalog_check_not_citus), unless
+ * mirror_only (hitl.alter_model).
  */
 static void
-check_citus_may_change(const HitlModel *model)
+check_citus_may_change(const HitlModel *model, bool mirror_only)
 {
-	if (!catalog_citus_distributed(model->source))
+	bool		distributed = catalog_citus_distributed(model->source);
+
+	if (!distributed && !mirror_only)
 		catalog_check_not_citus(model);
-	else if (catalog_citus_worker_node())
+	else if (distributed && catalog_citus_worker_node())
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("model \"%s\" is a mirror on this Citus worker node", model->name),
 				 errdetail("The coordinator sends a model on a distributed table to the worker nodes, for its label triggers and its scoring there."),
-				 errhint("Train and score the model on the coordinator.")));
+				 errhint("Train, score and alter the model on the coordinator.")));
 }
 
 PG_FUNCTION_INFO_V1(hitl_check_not_citus);
@@ -532,8 +535,8 @@ catalog_check_may_change(const HitlModel *model, const char *action)
 				 errhint("Detach the children (ALTER TABLE ... NO INHERIT %s), or build a model on each table.",
 						 model->source_text)));
 
-	if (strcmp(action, "alter") != 0)
-		check_citus_may_change(model);
+	/* altering is refused only for a mirror */
+	check_citus_may_change(model, strcmp(action, "alter") == 0);
 
 	if (strcmp(action, "alter") != 0 &&
 		check_enable_rls(model->source, InvalidOid, true) == RLS_ENABLED)

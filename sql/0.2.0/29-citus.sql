@@ -159,11 +159,14 @@ COMMENT ON FUNCTION hitl._citus_distribution_column(regclass) IS
 /*
  * The distributed table of which the relation is a shard on this node, or
  * NULL.  A shard is named <table>_<shard id> (the table's name shortened
- * when that is too long), in the table's schema.
+ * when that is too long), in the table's schema, placed on this node, and
+ * owned by the table's owner.
  */
 CREATE FUNCTION hitl._citus_shard_parent(rel regclass) RETURNS regclass
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+/* Citus hides its shards from pg_class in a client's session */
+SET citus.override_table_visibility = off
 AS $$
 DECLARE
 	parent regclass;
@@ -173,11 +176,24 @@ BEGIN
 		RETURN NULL;
 	END IF;
 	shard := substring((SELECT c.relname FROM pg_class c WHERE c.oid = rel) FROM '_([0-9]+)$')::bigint;
+	/*
+	 * A name is not enough: any role that may create a table in the schema
+	 * can name one like a shard.  The shard must be placed on this node, be
+	 * named as Citus names it, and be an ordinary table of the distributed
+	 * table's owner.
+	 */
 	EXECUTE $q$
 		SELECT s.logicalrelid FROM pg_catalog.pg_dist_shard s
 		JOIN pg_catalog.pg_class p ON p.oid = s.logicalrelid
 		JOIN pg_catalog.pg_class c ON c.oid = $2
-		WHERE s.shardid = $1 AND c.relnamespace = p.relnamespace$q$
+		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		WHERE s.shardid = $1 AND c.relnamespace = p.relnamespace
+		  AND c.relkind = 'r' AND c.relowner = p.relowner
+		  AND pg_catalog.shard_name(s.logicalrelid, s.shardid)
+			  IN (pg_catalog.quote_ident(c.relname), pg_catalog.format('%I.%I', n.nspname, c.relname))
+		  AND EXISTS (SELECT 1 FROM pg_catalog.pg_dist_placement pl
+					  WHERE pl.shardid = s.shardid
+						AND pl.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g))$q$
 		INTO parent USING shard, rel;
 	RETURN parent;
 END
@@ -270,7 +286,19 @@ BEGIN
 				USING ERRCODE = 'invalid_parameter_value';
 		END IF;
 	END IF;
+	/* a model of this node's own of that name is not replaced */
+	IF EXISTS (SELECT 1 FROM hitl.models mm WHERE mm.name = m.name
+			   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
+							   WHERE p.logicalrelid = mm.source AND p.partmethod = 'h')) THEN
+		RAISE EXCEPTION 'model "%" of this worker node is not a mirror', m.name
+			USING ERRCODE = 'duplicate_object',
+				  HINT = 'Drop the model of the same name on the worker node.';
+	END IF;
 	PERFORM set_config('session_replication_role', 'replica', true);
+	/* the first mirror of the name: no entry of another model's stays under it */
+	IF NOT EXISTS (SELECT 1 FROM hitl.models mm WHERE mm.name = m.name) THEN
+		DELETE FROM hitl.label_log l WHERE l.model = m.name;
+	END IF;
 	DELETE FROM hitl.model_versions mv WHERE mv.model = m.name;
 	DELETE FROM hitl.models mm WHERE mm.name = m.name;
 	INSERT INTO hitl.models SELECT (m).*;
@@ -509,6 +537,12 @@ AS $$
 DECLARE
 	what text;
 BEGIN
+	IF hitl._citus_worker_node() THEN
+		RAISE EXCEPTION 'models are made on the Citus coordinator, not on a worker node'
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = 'A worker node holds mirrors of the coordinator''s models on distributed tables, under their names.',
+				  HINT = 'Connect to the coordinator to make the model.';
+	END IF;
 	IF hitl._citus_distribution_column(source) IS NULL THEN
 		RETURN;
 	END IF;
