@@ -48,8 +48,10 @@
 #include "utils/typcache.h"
 
 #include "agreement.h"
+#include "catalog.h"
 #include "classifier.h"
 #include "rowkey.h"
+#include "spi_check.h"
 #include "termcache.h"
 #include "train.h"
 
@@ -89,6 +91,7 @@ typedef struct StopPass
 } StopPass;
 
 static char *stop_key_hash_sql(const HitlModel *model);
+static char *stop_hash_threshold(const HitlModel *model, int limit);
 static char *stop_pass_sql(const HitlModel *model, int n_labeled, int limit);
 static double stop_estimate_rows(Oid relid, char *relkind);
 static int	stop_class_of(StopPass *p, const char *name);
@@ -127,6 +130,37 @@ stop_key_hash_sql(const HitlModel *model)
 }
 
 /*
+ * A Citus distributed table (whose coordinator's table has no row count,
+ * and whose LIMIT Citus runs on each shard, which would send each shard's
+ * smallest hashes): " AND <key hash> <= x", x such that about
+ * STOP_SAMPLE_MARGIN times the limit of the unlabeled rows pass, from
+ * their count (pushed down to the shards); "" when there are fewer.  The
+ * rows of smallest hash are among those, as on a plain table.
+ */
+static char *
+stop_hash_threshold(const HitlModel *model, int limit)
+{
+	bool		isnull;
+	double		rows;
+	double		share;
+
+	hitl_spi_check_rows(SPI_execute(psprintf("SELECT pg_catalog.count(*)::float8 FROM %s t"
+											 " WHERE t.%s IS NULL AND t.%s IS NOT NULL",
+											 model->source_text,
+											 quote_identifier(model->label_column),
+											 quote_identifier(model->prediction_column)),
+									true, 0),
+						SPI_OK_SELECT, 1, "counting the unlabeled rows of the shards");
+	rows = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull || rows <= STOP_SAMPLE_MARGIN * limit)
+		return "";
+	/* the hashes are spread over the whole of int64 */
+	share = STOP_SAMPLE_MARGIN * limit / rows;
+	return psprintf(" AND %s <= " INT64_FORMAT, stop_key_hash_sql(model),
+					(int64) (-9223372036854775808.0 + share * 18446744073709551616.0));
+}
+
+/*
  * The query of the comparison: the previous prediction as text, the
  * feature columns and the term cache's column of the unlabeled rows that
  * have a prediction; with a limit, those of smallest hash of their key.
@@ -147,16 +181,19 @@ stop_pass_sql(const HitlModel *model, int n_labeled, int limit)
 	char		relkind;
 	double		rows = stop_estimate_rows(model->source, &relkind) - n_labeled;
 	char	   *sample = "";
+	char	   *below = "";
 
-	if (limit > 0 && rows > STOP_SAMPLE_MARGIN * limit && relkind == RELKIND_RELATION)
+	if (limit > 0 && catalog_citus_distributed(model->source))
+		below = stop_hash_threshold(model, limit);
+	else if (limit > 0 && rows > STOP_SAMPLE_MARGIN * limit && relkind == RELKIND_RELATION)
 		sample = psprintf(" TABLESAMPLE SYSTEM (%.6f) REPEATABLE (0)",
 						  100.0 * STOP_SAMPLE_MARGIN * limit / rows);
 	return psprintf("SELECT t.%s::pg_catalog.text, %s%s FROM %s t%s"
-					" WHERE t.%s IS NULL AND t.%s IS NOT NULL%s",
+					" WHERE t.%s IS NULL AND t.%s IS NOT NULL%s%s",
 					quote_identifier(model->prediction_column),
 					features_select_list(model, "t"), termcache_select(model, "t"),
 					model->source_text, sample, quote_identifier(model->label_column),
-					quote_identifier(model->prediction_column),
+					quote_identifier(model->prediction_column), below,
 					limit <= 0 ? "" :
 					psprintf(" ORDER BY %s, %s LIMIT %d", stop_key_hash_sql(model),
 							 rowkey_columns_sql(model, "t"), limit));
