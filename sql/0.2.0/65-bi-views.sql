@@ -348,6 +348,29 @@ BEGIN
 			ELSE format('SELECT %L::text, %s, NULL::integer, NULL::text, NULL::float8', col, i)
 			END;
 	END LOOP;
+	/*
+	 * A distributed table (section 29): the candidates are joined to the
+	 * shards on their nodes first, their features taken apart after, on
+	 * the coordinator.  The rank and key are carried under names no table
+	 * column takes (the keys of hitl.queue's rows are jsonb objects).
+	 */
+	IF hitl._citus_distribution_column(m.source) IS NOT NULL THEN
+		RETURN QUERY EXECUTE format(
+			'WITH s AS MATERIALIZED (
+				SELECT q.rank AS "hitl rank", q.row_key AS "hitl row_key", t.*
+				FROM (SELECT * FROM hitl.queue q WHERE q.model = $1 OFFSET 0) q
+				JOIN %s t ON %s AND t.%I IS NULL)
+			 SELECT s."hitl rank", s."hitl row_key"::text, %s, f.feature, f.feature_number, f.element,
+					f.value_text, f.value_number
+			 FROM s CROSS JOIN LATERAL (%s) f(feature, feature_number, element, value_text, value_number)
+			 ORDER BY s."hitl rank", f.feature_number, f.element',
+			m.source, hitl._key_match(m.source, m.key_columns, 't', 'q.row_key'), m.label_column,
+			CASE WHEN cardinality(m.key_columns) = 1
+				 THEN format('s.%I::text', m.key_columns[1]) ELSE 'NULL::text' END,
+			array_to_string(parts, ' UNION ALL '))
+		USING model;
+		RETURN;
+	END IF;
 	BEGIN
 		RETURN QUERY EXECUTE format(
 			'SELECT q.rank, q.row_key::text, %s, f.feature, f.feature_number, f.element,

@@ -251,6 +251,15 @@ is( $coord->safe_psql(
 		q{SELECT (SELECT string_agg(row_key::text, ' ' ORDER BY rank) FROM hitl.review_queue WHERE model = 'm')
 				 = (SELECT string_agg(row_key::text, ' ' ORDER BY rank) FROM hitl.review_queue WHERE model = 'p')}),
 	't', 'hitl.review_queue lists the same candidates for both models');
+is( $coord->safe_psql(
+		'postgres',
+		q{SELECT count(*) > 0 AND count(*) = (SELECT count(*) FROM hitl.review_features WHERE model = 'p')
+				 AND (SELECT string_agg(concat_ws(':', rank, key_value, feature, value_number), ' ' ORDER BY rank, feature_number)
+					  FROM hitl.review_features WHERE model = 'm')
+				   = (SELECT string_agg(concat_ws(':', rank, key_value, feature, value_number), ' ' ORDER BY rank, feature_number)
+					  FROM hitl.review_features WHERE model = 'p')
+		  FROM hitl.review_features WHERE model = 'm'}),
+	't', 'hitl.review_features gives the same feature values of the same candidates for both models');
 foreach my $case ([ q{strategy => 'diverse'}, q{strategy 'diverse'} ],
 	[ q{options => '{"auto_label_precision": 0.9}'}, q{auto-labeling (option auto_label_precision)} ])
 {
