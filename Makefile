@@ -107,19 +107,17 @@ OBJS = \
 # Released install scripts are frozen; each later version is an upgrade
 # script, built from the topic files of sql/<version>/.  The install script
 # of the current version, which CREATE EXTENSION runs, is the 0.1.0 script
-# and the upgrade in one file (the same objects and privileges as 0.1.0
-# updated: test/t/081_upgrade_same_objects.pl).
+# and the upgrade in one file, but for 0.1.0's write grant on hitl's tables
+# to PUBLIC, which the upgrade revokes: it grants SELECT alone, so that no
+# new install ever holds the grant (the same objects and privileges as
+# 0.1.0 updated: test/t/081_upgrade_same_objects.pl).
 #
-# One exception to the freeze, for security: 0.1.0 as released granted
-# PUBLIC INSERT, UPDATE and DELETE on hitl.models, hitl.model_versions and
-# hitl.queue; sql/hitl--0.1.0.sql grants SELECT alone now, and the upgrade
-# revokes the writes from the databases made by the script as released.
-# The 0.1.0 install script is not installed either: a database already at
-# 0.1.0 needs only the upgrade script, and a dump of one is restored under
-# the current version (hitl.upgrade_models).  The upgrade tests make
-# databases as the released script made them: `make install-0.1.0` installs
-# it for them with its released grant (test/run-tests.sh does; the package
-# does not).
+# The 0.1.0 install script itself is not installed, so that no server can
+# make a database at 0.1.0 (CREATE EXTENSION hitl VERSION '0.1.0') with that
+# grant: a database already at 0.1.0 needs only the upgrade script, and a
+# dump of one is restored under the current version (hitl.upgrade_models).
+# The upgrade tests make 0.1.0 databases from it: `make install-0.1.0`
+# installs it for them (test/run-tests.sh does; the package does not).
 DATA_built = sql/$(EXTENSION)--0.1.0--0.2.0.sql sql/$(EXTENSION)--0.2.0.sql
 EXTRA_CLEAN = sql/$(EXTENSION)--0.1.0--0.2.0.sql sql/$(EXTENSION)--0.2.0.sql test/unit/test_numerics \
 	test/unit/test_sparse test/unit/test_text test/unit/test_train test/unit/test_folds \
@@ -142,23 +140,20 @@ include $(PGXS)
 sql/$(EXTENSION)--0.1.0--0.2.0.sql: $(sort $(wildcard sql/0.2.0/*.sql))
 	cat $^ > $@
 
-# a GRANT to PUBLIC of any privilege to write, which no script built or
-# shipped holds
+# a GRANT to PUBLIC of any privilege to write (0.1.0 has exactly one)
 PUBLIC_WRITE_GRANT = ^GRANT [A-Z, ]*(INSERT|UPDATE|DELETE|TRUNCATE)[A-Z, ]* ON (.*) TO PUBLIC;$$
 sql/$(EXTENSION)--0.2.0.sql: sql/$(EXTENSION)--0.1.0.sql sql/$(EXTENSION)--0.1.0--0.2.0.sql
-	cat $^ > $@.tmp
+	test "$$(grep -cE '$(PUBLIC_WRITE_GRANT)' $<)" = 1
+	sed -E 's/$(PUBLIC_WRITE_GRANT)/GRANT SELECT ON \2 TO PUBLIC;/' $< > $@.tmp
+	cat sql/$(EXTENSION)--0.1.0--0.2.0.sql >> $@.tmp
 	! grep -qE '$(PUBLIC_WRITE_GRANT)' $@.tmp
 	mv $@.tmp $@
 
-# the 0.1.0 install script as released (its write grant on hitl's three
-# tables put back), for the upgrade tests alone (see DATA_built)
-RELEASED_0_1_0_GRANT = s/^GRANT SELECT ON (hitl\.models, hitl\.model_versions, hitl\.queue) TO PUBLIC;$$/GRANT SELECT, INSERT, UPDATE, DELETE ON \1 TO PUBLIC;/
+# the frozen 0.1.0 install script, for the upgrade tests alone (see DATA_built)
 .PHONY: install-0.1.0
 install-0.1.0:
 	$(MKDIR_P) '$(DESTDIR)$(datadir)/$(datamoduledir)'
-	test "$$(grep -cE '$(PUBLIC_WRITE_GRANT)' sql/$(EXTENSION)--0.1.0.sql)" = 0
-	sed -E '$(RELEASED_0_1_0_GRANT)' sql/$(EXTENSION)--0.1.0.sql > '$(DESTDIR)$(datadir)/$(datamoduledir)/$(EXTENSION)--0.1.0.sql'
-	test "$$(grep -cE '$(PUBLIC_WRITE_GRANT)' '$(DESTDIR)$(datadir)/$(datamoduledir)/$(EXTENSION)--0.1.0.sql')" = 1
+	$(INSTALL_DATA) sql/$(EXTENSION)--0.1.0.sql '$(DESTDIR)$(datadir)/$(datamoduledir)/'
 
 
 # Plain-C tests of the numerics (no server involved)

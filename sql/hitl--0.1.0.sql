@@ -135,7 +135,7 @@ CREATE POLICY queue_write ON hitl.queue FOR ALL
 						OR has_table_privilege(m.source, 'UPDATE'))));
 
 GRANT USAGE ON SCHEMA hitl TO PUBLIC;
-GRANT SELECT ON hitl.models, hitl.model_versions, hitl.queue TO PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE ON hitl.models, hitl.model_versions, hitl.queue TO PUBLIC;
 
 /*
  * Roles that may update a model without owning it (they can update its

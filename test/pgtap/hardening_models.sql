@@ -387,9 +387,9 @@ SELECT is((SELECT hitl.predict('emb', t) FROM hm.emb t WHERE id = 1),
 		  (SELECT y FROM hm.emb WHERE id = 1), 'the restored version predicts again');
 
 -- CREATE EXTENSION runs the install script of the current version, which
--- never grants PUBLIC more than SELECT on hitl's tables: 0.1.0's script as
--- released (installed for the upgrade tests, with its write grant)
--- followed by the upgrade would grant it, then revoke it
+-- never grants PUBLIC more than SELECT on hitl's tables: 0.1.0's script
+-- (frozen, with its write grant) followed by the upgrade would grant it,
+-- then revoke it
 SELECT is((SELECT default_version FROM pg_available_extensions WHERE name = 'hitl'), '0.2.0',
 		  'the current version is 0.2.0');
 SELECT is((SELECT count(*) FROM pg_available_extension_versions WHERE name = 'hitl' AND version = '0.2.0'),
@@ -401,7 +401,7 @@ SELECT is((SELECT pg_read_file(setting || '/extension/hitl--0.2.0.sql')
 SELECT is((SELECT pg_read_file(setting || '/extension/hitl--0.1.0.sql')
 				  ~ 'GRANT[^;]*(INSERT|UPDATE|DELETE)[^;]*ON hitl\.(models|model_versions|queue)\M[^;]*TO PUBLIC'
 		   FROM pg_config WHERE name = 'SHAREDIR'),
-		  true, 'as 0.1.0''s script as released does (the pattern finds it)');
+		  true, 'as 0.1.0''s frozen script does (the pattern finds it)');
 
 -- after CREATE EXTENSION: PUBLIC holds SELECT alone on hitl's tables, and
 -- nothing on any of their columns
