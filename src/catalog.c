@@ -441,7 +441,7 @@ catalog_citus_distributed(Oid relid)
 					"looking the table up in Citus' metadata");
 	if (SPI_processed < 1)
 		return false;
-	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	(void) spi_value(SPI_tuptable->vals[0], 1, &isnull);
 	return !isnull;
 }
 

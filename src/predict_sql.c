@@ -80,11 +80,8 @@ predict_row_proba(CachedModel *cm, HeapTupleHeader row, const char *caller)
 	FeatureStatus st;
 	int			bad_col;
 	int			i;
-
-	AttrNumber *attnums = l->attnums;
-
-	if (rowtype != cm->rowtype)
-		attnums = shard_attnums(cm, rowtype, caller);
+	AttrNumber *attnums = rowtype == cm->rowtype ? l->attnums :
+		shard_attnums(cm, rowtype, caller);
 
 	desc = lookup_rowtype_tupdesc(rowtype, HeapTupleHeaderGetTypMod(row));
 	tuple.t_len = HeapTupleHeaderGetDatumLength(row);

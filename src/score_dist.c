@@ -194,6 +194,17 @@ score_distributed(const HitlModel *model)
 PG_FUNCTION_INFO_V1(hitl_score_row);
 
 /*
+ * What hitl._score_row keeps from one row to the next of a statement: the
+ * result's row descriptor and the model's name (the argument is the same
+ * constant on every row of the UPDATE; it is compared, not trusted)
+ */
+typedef struct ScoreRowCall
+{
+	TupleDesc	desc;
+	char	   *name;
+} ScoreRowCall;
+
+/*
  * hitl._score_row(model text, version integer, row record) returns
  * hitl.row_score: the row's prediction, confidence and uncertainty under
  * that version, which must be the model's current one here (55000
@@ -202,31 +213,46 @@ PG_FUNCTION_INFO_V1(hitl_score_row);
 Datum
 hitl_score_row(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	text	   *arg = PG_GETARG_TEXT_PP(0);
 	int32		version = PG_GETARG_INT32(1);
 	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(2);
-	CachedModel *cm = model_cache_lookup(name);
-	TupleDesc	desc;
+	ScoreRowCall *call = fcinfo->flinfo->fn_extra;
+	CachedModel *cm;
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
 	double		confidence;
 	int			k;
 
+	if (call == NULL)
+	{
+		TupleDesc	desc;
+		MemoryContext old;
+
+		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "hitl: _score_row must return a row");
+		old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		call = palloc0(sizeof(ScoreRowCall));
+		call->desc = BlessTupleDesc(CreateTupleDescCopy(desc));
+		MemoryContextSwitchTo(old);
+		fcinfo->flinfo->fn_extra = call;
+	}
+	if (call->name == NULL || strlen(call->name) != VARSIZE_ANY_EXHDR(arg) ||
+		memcmp(call->name, VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg)) != 0)
+		call->name = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, text_to_cstring(arg));
+
+	cm = model_cache_lookup(call->name);
 	if (cm->version->version != version)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("model \"%s\" is at version %d on this node, not %d",
-						name, cm->version->version, version),
+						call->name, cm->version->version, version),
 				 errhint("The coordinator sends each version to the worker nodes before it scores with it: score the model again.")));
 	predict_row_proba(cm, row, "hitl._score_row");
 	k = proba_argmax(cm->version->n_classes, cm->proba, &confidence);
 
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "hitl: _score_row must return a row");
-	desc = BlessTupleDesc(desc);
 	values[0] = CStringGetTextDatum(cm->version->classes[k]);
 	values[1] = Float8GetDatum(confidence);
 	values[2] = Float8GetDatum(uncertainty_score(cm->model->strategy, cm->version->n_classes,
 												 cm->proba));
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(call->desc, values, nulls)));
 }

@@ -221,26 +221,39 @@ COMMENT ON FUNCTION hitl._citus_may_mirror() IS
 	'internal: is the session''s role the owner of hitl''s tables (or a superuser), as whom a Citus coordinator''s hitl keeps the mirrors of the worker nodes';
 
 /*
- * Is a model on this table a mirror: is this a worker node and the table
- * one Citus distributes by hash?  hitl's event triggers leave mirrors
- * alone: the DDL Citus passes on from the coordinator is checked there,
- * and a mirror changed by it would block the coordinator's next mirroring.
- * Citus' metadata only: the table is not opened.
+ * Is the table one Citus distributes by hash, by Citus' metadata alone (the
+ * table itself is not opened: a transaction of the coordinator's may hold
+ * a lock on it on this node)?  False without Citus.
  */
-CREATE FUNCTION hitl._citus_is_mirror(source regclass) RETURNS boolean
+CREATE FUNCTION hitl._citus_hash_distributed(source regclass) RETURNS boolean
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	found boolean;
 BEGIN
-	IF NOT hitl._citus_worker_node() THEN
+	IF to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
 		RETURN false;
 	END IF;
 	EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = $1 AND p.partmethod = ''h'')'
 		INTO found USING source;
 	RETURN found;
 END
+$$;
+COMMENT ON FUNCTION hitl._citus_hash_distributed(regclass) IS
+	'internal: whether Citus distributes the table by hash, from pg_dist_partition alone (false without Citus)';
+
+/*
+ * Is a model on this table a mirror: is this a worker node and the table
+ * one Citus distributes by hash?  hitl's event triggers leave mirrors
+ * alone: the DDL Citus passes on from the coordinator is checked there,
+ * and a mirror changed by it would block the coordinator's next mirroring.
+ */
+CREATE FUNCTION hitl._citus_is_mirror(source regclass) RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT hitl._citus_worker_node() AND hitl._citus_hash_distributed(source)
 $$;
 COMMENT ON FUNCTION hitl._citus_is_mirror(regclass) IS
 	'internal: true on a Citus worker node for a hash-distributed table, whose models there are mirrors of the coordinator''s';
@@ -269,13 +282,8 @@ BEGIN
 				  DETAIL = 'Only the owner of hitl''s tables, as whom the coordinator connects, keeps the mirrors of a worker node.';
 	END IF;
 	m := jsonb_populate_record(NULL::hitl.models, model);
-	/*
-	 * Citus' metadata only: the table itself is not opened, as the
-	 * coordinator's transaction that sends the model may hold a lock on it
-	 * here (create_model adds its output columns first)
-	 */
-	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
-				   WHERE p.logicalrelid = m.source AND p.partmethod = 'h') THEN
+	/* the coordinator's transaction may hold a lock on the table here */
+	IF NOT hitl._citus_hash_distributed(m.source) THEN
 		RAISE EXCEPTION 'table % of model "%" is not a distributed table on this node', m.source, m.name
 			USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;
@@ -288,8 +296,7 @@ BEGIN
 	END IF;
 	/* a model of this node's own of that name is not replaced */
 	IF EXISTS (SELECT 1 FROM hitl.models mm WHERE mm.name = m.name
-			   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
-							   WHERE p.logicalrelid = mm.source AND p.partmethod = 'h')) THEN
+			   AND NOT hitl._citus_hash_distributed(mm.source)) THEN
 		RAISE EXCEPTION 'model "%" of this worker node is not a mirror', m.name
 			USING ERRCODE = 'duplicate_object',
 				  HINT = 'Drop the model of the same name on the worker node.';
